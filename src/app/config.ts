@@ -1,0 +1,196 @@
+/**
+ * Configuration from the environment (contract section 1). Every variable is parsed and
+ * validated; a bad value is a `ConfigError` naming the variable, which the CLI prints on
+ * one line before exiting with code 2. Values are never echoed: some are secrets.
+ */
+import { parseOrigin } from "../http/origin.js";
+
+/** A configuration variable with a bad value. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, reason: string) {
+    super(`${variable} ${reason}`);
+    this.name = "ConfigError";
+    this.variable = variable;
+  }
+}
+
+/** Where the durable data lives. */
+export type DatabaseConfig = { kind: "sqlite"; path: string };
+
+/** The validated configuration. Durations are seconds. */
+export interface Config {
+  port: number;
+  host: string;
+  /** `undefined`: `http://localhost:<port>`, known once the server listens. */
+  publicOrigin: string | undefined;
+  database: DatabaseConfig;
+  strategy: "session";
+  sessionIdleTimeout: number;
+  sessionAbsoluteTimeout: number;
+  rememberIdleTimeout: number;
+  rememberAbsoluteTimeout: number;
+  accessTokenTtl: number;
+  jwtAlg: "EdDSA" | "ES256" | "HS256";
+  jwtSecret: string | undefined;
+  clockTolerance: number;
+  revocation: "immediate" | "expiry";
+  refreshReuseLeeway: number;
+  loginMaxFailures: number;
+  loginAddressMaxFailures: number;
+  loginWindow: number;
+  cookieSecure: boolean;
+  trustProxy: boolean;
+  corsOrigins: string[];
+  logLevel: string;
+  /** Token settings that were set but have no effect yet (see the README). */
+  notYetInEffect: string[];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Variables of the token issue: validated now, in effect once bearer tokens land. */
+const TOKEN_VARIABLES = [
+  "ACCESS_TOKEN_TTL",
+  "JWT_ALG",
+  "JWT_SECRET",
+  "CLOCK_TOLERANCE",
+  "REVOCATION",
+  "REFRESH_REUSE_LEEWAY",
+] as const;
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * Reads and validates the configuration.
+ *
+ * @example
+ * const config = loadConfig(process.env); // throws ConfigError
+ */
+export function loadConfig(env: Env): Config {
+  const read = reader(env);
+  if (env.REDIS_URL !== undefined && env.REDIS_URL !== "") {
+    throw new ConfigError("REDIS_URL", "is not available yet (Redis support arrives with scale-out); unset it");
+  }
+  const port = read.int("PORT", 3000, 0, 65_535);
+  const sessionIdleTimeout = read.int("SESSION_IDLE_TIMEOUT", 1800, 1);
+  const sessionAbsoluteTimeout = read.int("SESSION_ABSOLUTE_TIMEOUT", 43_200, 1);
+  if (sessionIdleTimeout > sessionAbsoluteTimeout) {
+    throw new ConfigError("SESSION_IDLE_TIMEOUT", "must not be longer than SESSION_ABSOLUTE_TIMEOUT");
+  }
+  const rememberIdleTimeout = read.int("REMEMBER_IDLE_TIMEOUT", 604_800, 1);
+  const rememberAbsoluteTimeout = read.int("REMEMBER_ABSOLUTE_TIMEOUT", 2_592_000, 1);
+  if (rememberIdleTimeout > rememberAbsoluteTimeout) {
+    throw new ConfigError("REMEMBER_IDLE_TIMEOUT", "must not be longer than REMEMBER_ABSOLUTE_TIMEOUT");
+  }
+  const jwtAlg = read.oneOf("JWT_ALG", "EdDSA", ["EdDSA", "ES256", "HS256"] as const);
+  const jwtSecret = env.JWT_SECRET;
+  if (jwtAlg === "HS256" && (jwtSecret === undefined || Buffer.byteLength(jwtSecret) < 32)) {
+    throw new ConfigError("JWT_SECRET", "must be set to at least 32 bytes when JWT_ALG is HS256");
+  }
+  if (jwtAlg !== "HS256" && jwtSecret !== undefined) {
+    throw new ConfigError("JWT_SECRET", "is only used with JWT_ALG=HS256; unset it");
+  }
+  return {
+    port,
+    host: read.text("HOST", "127.0.0.1"),
+    publicOrigin: read.origin("PUBLIC_ORIGIN"),
+    database: parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./data/latchkey.db"),
+    strategy: readStrategy(env.AUTH_STRATEGY),
+    sessionIdleTimeout,
+    sessionAbsoluteTimeout,
+    rememberIdleTimeout,
+    rememberAbsoluteTimeout,
+    accessTokenTtl: read.int("ACCESS_TOKEN_TTL", 600, 1, 86_400),
+    jwtAlg,
+    jwtSecret,
+    clockTolerance: read.int("CLOCK_TOLERANCE", 5, 0, 60),
+    revocation: read.oneOf("REVOCATION", "immediate", ["immediate", "expiry"] as const),
+    refreshReuseLeeway: read.int("REFRESH_REUSE_LEEWAY", 10, 0, 300),
+    loginMaxFailures: read.int("LOGIN_MAX_FAILURES", 5, 1, 1000),
+    loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES", 100, 1, 100_000),
+    loginWindow: read.int("LOGIN_WINDOW", 900, 1, 86_400),
+    cookieSecure: read.bool("COOKIE_SECURE", true),
+    trustProxy: read.bool("TRUST_PROXY", false),
+    corsOrigins: read.origins("CORS_ORIGINS"),
+    logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+    notYetInEffect: TOKEN_VARIABLES.filter((name) => env[name] !== undefined),
+  };
+}
+
+function reader(env: Env) {
+  const value = (name: string): string | undefined => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === "" ? undefined : raw.trim();
+  };
+  return {
+    int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+      const raw = value(name);
+      if (raw === undefined) return fallback;
+      if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+        const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`;
+        throw new ConfigError(name, `must be a whole number ${range}`);
+      }
+      return Number(raw);
+    },
+    bool(name: string, fallback: boolean): boolean {
+      const raw = value(name);
+      if (raw === undefined) return fallback;
+      if (raw === "true") return true;
+      if (raw === "false") return false;
+      throw new ConfigError(name, 'must be "true" or "false"');
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const raw = value(name);
+      if (raw === undefined) return fallback;
+      if (!allowed.includes(raw as T)) throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);
+      return raw as T;
+    },
+    text(name: string, fallback: string): string {
+      return value(name) ?? fallback;
+    },
+    origin(name: string): string | undefined {
+      const raw = value(name);
+      if (raw === undefined) return undefined;
+      try {
+        return parseOrigin(raw);
+      } catch {
+        throw new ConfigError(name, "must be an http(s) origin such as https://auth.example.com");
+      }
+    },
+    origins(name: string): string[] {
+      const raw = value(name);
+      if (raw === undefined) return [];
+      try {
+        return raw.split(",").map((part) => parseOrigin(part.trim()));
+      } catch {
+        throw new ConfigError(name, "must be a comma-separated list of http(s) origins");
+      }
+    },
+  };
+}
+
+function readStrategy(raw: string | undefined): "session" {
+  if (raw === undefined || raw === "" || raw === "session") return "session";
+  if (raw === "jwt" || raw === "hybrid") {
+    throw new ConfigError("AUTH_STRATEGY", `"${raw}" is not available yet (it arrives with token support); use session`);
+  }
+  throw new ConfigError("AUTH_STRATEGY", "must be one of session, jwt, hybrid");
+}
+
+/**
+ * @example
+ * parseDatabaseUrl("sqlite:./data/latchkey.db"); // { kind: "sqlite", path: "./data/latchkey.db" }
+ */
+export function parseDatabaseUrl(url: string): DatabaseConfig {
+  if (url.startsWith("sqlite:")) {
+    const path = url.slice("sqlite:".length);
+    if (path === "") throw new ConfigError("DATABASE_URL", "must name a file: sqlite:PATH or sqlite::memory:");
+    return { kind: "sqlite", path };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError("DATABASE_URL", "postgres:// is not available yet (it arrives with scale-out); use sqlite:PATH");
+  }
+  throw new ConfigError("DATABASE_URL", "must be sqlite:PATH, sqlite::memory: or postgres://...");
+}

@@ -1,0 +1,41 @@
+/**
+ * Background upkeep, once a minute: delete expired sessions (in small indexed batches),
+ * expired throttle counters, and change-feed entries older than anyone still needs.
+ */
+import type { FastifyBaseLogger } from "fastify";
+import type { Auth } from "../core/auth.js";
+
+/** Change-feed entries are kept at least this long (a restarted process catches up). */
+const CHANGE_RETENTION_MS = 60 * 60_000;
+
+/**
+ * @example
+ * const maintenance = startMaintenance(auth, { log: app.log });
+ * maintenance.stop();
+ */
+export function startMaintenance(
+  auth: Auth,
+  options: { log: FastifyBaseLogger; intervalMs?: number },
+): { runOnce(): Promise<void>; stop(): void } {
+  let running: Promise<void> | undefined;
+  const runOnce = async () => {
+    try {
+      const sessions = await auth.sessions.sweep();
+      const now = auth.clock.now();
+      const counters = await auth.stores.counters.sweepExpired(now);
+      const changes = await auth.stores.changes.prune(now - CHANGE_RETENTION_MS);
+      if (sessions + counters + changes > 0) {
+        options.log.debug({ sessions, counters, changes }, "swept expired records");
+      }
+    } catch (error) {
+      options.log.warn({ err: error }, "maintenance failed; will retry");
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= runOnce().finally(() => {
+      running = undefined;
+    });
+  }, options.intervalMs ?? 60_000);
+  timer.unref();
+  return { runOnce, stop: () => clearInterval(timer) };
+}

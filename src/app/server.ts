@@ -1,0 +1,174 @@
+/**
+ * The product: configuration + stores + core + the latchkey plugin + the to-do routes +
+ * the web app, as one Fastify server.
+ */
+import { fileURLToPath } from "node:url";
+import fastifyHelmet from "@fastify/helmet";
+import fastifyStatic from "@fastify/static";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { type Auth, createAuth } from "../core/auth.js";
+import type { Clock } from "../core/clock.js";
+import type { PasswordHasher } from "../core/password-hasher.js";
+import type { Stores } from "../core/ports.js";
+import { latchkey } from "../http/plugin.js";
+import { openSqliteStores } from "../stores/sqlite/index.js";
+import type { Config } from "./config.js";
+import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
+import { loggerOptions } from "./logging.js";
+import { startMaintenance } from "./maintenance.js";
+import { todoRoutes } from "./todos.js";
+
+/** The request body limit of the contract. */
+export const BODY_LIMIT = 64 * 1024;
+
+/** What `buildServer` returns. */
+export interface Server {
+  app: FastifyInstance;
+  auth: Auth;
+  /** Closes the HTTP server (finishing requests in flight), then the stores. */
+  close(): Promise<void>;
+}
+
+/** Options of `buildServer`; tests inject stores, a clock, a hasher, a log stream. */
+export interface BuildOptions {
+  config: Config;
+  stores?: Stores;
+  clock?: Clock;
+  hasher?: PasswordHasher;
+  /** Replaces the pino options (tests capture the log with a stream). */
+  logger?: FastifyServerOptions["loggerInstance"];
+}
+
+const PUBLIC_DIR = fileURLToPath(new URL("../../public/", import.meta.url));
+
+/**
+ * @example
+ * const { app, close } = await buildServer({ config: loadConfig(process.env) });
+ * await app.listen({ port: 3000 });
+ */
+export async function buildServer(options: BuildOptions): Promise<Server> {
+  const { config } = options;
+  const stores = options.stores ?? (await openStores(config));
+  const auth = await createAuth({
+    stores,
+    clock: options.clock,
+    hasher: options.hasher,
+    sessions: {
+      idleTimeout: config.sessionIdleTimeout,
+      absoluteTimeout: config.sessionAbsoluteTimeout,
+      rememberIdleTimeout: config.rememberIdleTimeout,
+      rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
+    },
+    throttle: {
+      maxFailures: config.loginMaxFailures,
+      addressMaxFailures: config.loginAddressMaxFailures,
+      window: config.loginWindow,
+    },
+    revocationWindowMs: (config.accessTokenTtl + config.clockTolerance) * 1000,
+  });
+
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
+    trustProxy: config.trustProxy,
+    bodyLimit: BODY_LIMIT,
+    // Types are checked, never coerced: `{"username": 123}` is a 400, not "123".
+    ajv: { customOptions: { coerceTypes: false } },
+    clientErrorHandler,
+    return503OnClosing: true,
+  });
+  // JSON only: anything else is 415 (a form post from another site included).
+  app.removeContentTypeParser(["text/plain"]);
+
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        connectSrc: ["'self'"],
+        fontSrc: ["'self'"],
+        objectSrc: ["'none'"],
+        baseUri: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+    referrerPolicy: { policy: "no-referrer" },
+    frameguard: { action: "deny" },
+    // The pages are served over http on localhost too; HSTS belongs to the TLS proxy.
+    strictTransportSecurity: false,
+  });
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "latchkey",
+        version: "1",
+        description: "Cookie sessions, JWT and hybrid authentication behind one HTTP API.",
+      },
+      components: {
+        securitySchemes: {
+          session: { type: "apiKey", in: "cookie", name: "__Host-sid" },
+          csrf: { type: "apiKey", in: "header", name: "X-CSRF-Token" },
+        },
+      },
+    },
+  });
+  // The UI's own CSP would allow framing and remote fonts; helmet's stricter one applies.
+  await app.register(fastifySwaggerUi, {
+    routePrefix: "/docs",
+    staticCSP: false,
+    uiConfig: { validatorUrl: null },
+  });
+
+  const publicOrigin = config.publicOrigin;
+  await app.register(latchkey, {
+    auth,
+    publicOrigin: publicOrigin ?? (() => `http://localhost:${listeningPort(app) ?? config.port}`),
+    strategy: config.strategy,
+    cookieSecure: config.cookieSecure,
+    corsOrigins: config.corsOrigins,
+  });
+  await app.register(todoRoutes, { todos: stores.todos, now: () => auth.clock.now() });
+
+  app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await stores.ping();
+      return { status: "ok" };
+    } catch {
+      return reply.code(503).send({ status: "unavailable", reason: "store unreachable" });
+    }
+  });
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  await app.register(fastifyStatic, { root: PUBLIC_DIR, wildcard: false });
+  app.setNotFoundHandler(methodNotAllowedOrNotFound(app));
+
+  const maintenance = startMaintenance(auth, { log: app.log });
+  let closed = false;
+  return {
+    app,
+    auth,
+    async close() {
+      if (closed) return;
+      closed = true;
+      maintenance.stop();
+      auth.stop();
+      await app.close();
+      await stores.close();
+    },
+  };
+}
+
+function listeningPort(app: FastifyInstance): number | undefined {
+  const address = app.server.address();
+  return typeof address === "object" && address !== null ? address.port : undefined;
+}
+
+async function openStores(config: Config): Promise<Stores> {
+  return openSqliteStores({ path: config.database.path });
+}
+

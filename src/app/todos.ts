@@ -1,0 +1,134 @@
+/**
+ * The to-do API: the resource the demo app protects. Written as a library user would
+ * write it, against the plugin's public surface only: `fastify.requireAuth` and
+ * `request.auth`.
+ */
+import { randomUUID } from "node:crypto";
+import type {} from "@fastify/swagger";
+import { type Static, Type } from "@sinclair/typebox";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { AuthError, type TodoRecord, type TodoStore, errorResponses } from "../index.js";
+
+const Todo = Type.Object(
+  {
+    id: Type.String(),
+    title: Type.String(),
+    done: Type.Boolean(),
+    createdAt: Type.String({ format: "date-time" }),
+    updatedAt: Type.String({ format: "date-time" }),
+  },
+  { $id: "Todo" },
+);
+type Todo = Static<typeof Todo>;
+
+const Title = Type.String({ minLength: 1, maxLength: 500 });
+const CreateBody = Type.Object({ title: Title }, { additionalProperties: false });
+const PatchBody = Type.Object(
+  { title: Type.Optional(Title), done: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+const TodoRef = Type.Unsafe<Todo>({ $ref: "Todo#" });
+
+function todoView(todo: TodoRecord): Todo {
+  return {
+    id: todo.id,
+    title: todo.title,
+    done: todo.done,
+    createdAt: new Date(todo.createdAt).toISOString(),
+    updatedAt: new Date(todo.updatedAt).toISOString(),
+  };
+}
+
+function userId(request: FastifyRequest): string {
+  if (!request.auth) throw new AuthError("unauthenticated", "Sign in to continue.");
+  return request.auth.user.id;
+}
+
+const notFound = () => new AuthError("not_found", "No such to-do.");
+
+/**
+ * @example
+ * await app.register(todoRoutes, { todos: stores.todos, now: () => Date.now() });
+ */
+export async function todoRoutes(
+  fastify: FastifyInstance,
+  options: { todos: TodoStore; now: () => number },
+): Promise<void> {
+  const { todos, now } = options;
+  fastify.addSchema(Todo);
+  fastify.addHook("preHandler", fastify.requireAuth);
+  const tags = ["todos"];
+
+  fastify.get(
+    "/api/todos",
+    {
+      schema: {
+        tags,
+        summary: "The caller's to-dos, oldest first",
+        response: { 200: Type.Object({ todos: Type.Array(TodoRef) }), ...errorResponses(401) },
+      },
+    },
+    async (request) => ({ todos: (await todos.list(userId(request))).map(todoView) }),
+  );
+
+  fastify.post<{ Body: Static<typeof CreateBody> }>(
+    "/api/todos",
+    {
+      schema: {
+        tags,
+        summary: "Add a to-do",
+        body: CreateBody,
+        response: { 201: Type.Object({ todo: TodoRef }), ...errorResponses(400, 401, 403, 413, 415) },
+      },
+    },
+    async (request, reply) => {
+      const at = now();
+      const todo: TodoRecord = {
+        id: randomUUID(),
+        userId: userId(request),
+        title: request.body.title,
+        done: false,
+        createdAt: at,
+        updatedAt: at,
+      };
+      await todos.create(todo);
+      return reply.code(201).send({ todo: todoView(todo) });
+    },
+  );
+
+  fastify.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
+    "/api/todos/:id",
+    {
+      schema: {
+        tags,
+        summary: "Change a to-do's title or state",
+        params: IdParams,
+        body: PatchBody,
+        response: { 200: Type.Object({ todo: TodoRef }), ...errorResponses(400, 401, 403, 404) },
+      },
+    },
+    async (request) => {
+      const { title, done } = request.body;
+      const todo = await todos.update(userId(request), request.params.id, { title, done, updatedAt: now() });
+      if (!todo) throw notFound();
+      return { todo: todoView(todo) };
+    },
+  );
+
+  fastify.delete<{ Params: Static<typeof IdParams> }>(
+    "/api/todos/:id",
+    {
+      schema: {
+        tags,
+        summary: "Delete a to-do",
+        params: IdParams,
+        response: { 204: Type.Null({ description: "No content" }), ...errorResponses(401, 403, 404) },
+      },
+    },
+    async (request, reply) => {
+      if (!(await todos.delete(userId(request), request.params.id))) throw notFound();
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,68 @@
+/**
+ * What every administration command shares: the configuration, the stores, the core.
+ */
+import { type Config, loadConfig } from "../app/config.js";
+import { type Auth, createAuth } from "../core/auth.js";
+import { AuthError } from "../core/errors.js";
+import { openSqliteStores } from "../stores/sqlite/index.js";
+
+/**
+ * Runs `action` with the core over the configured stores, then closes them.
+ *
+ * @example
+ * await withAuth(async (auth) => console.log(await auth.accounts.list()));
+ */
+export async function withAuth<T>(action: (auth: Auth, config: Config) => Promise<T>): Promise<T> {
+  const config = loadConfig(process.env);
+  const stores = await openSqliteStores({ path: config.database.path });
+  const auth = await createAuth({
+    stores,
+    sessions: {
+      idleTimeout: config.sessionIdleTimeout,
+      absoluteTimeout: config.sessionAbsoluteTimeout,
+      rememberIdleTimeout: config.rememberIdleTimeout,
+      rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
+    },
+    throttle: {
+      maxFailures: config.loginMaxFailures,
+      addressMaxFailures: config.loginAddressMaxFailures,
+      window: config.loginWindow,
+    },
+  });
+  try {
+    return await action(auth, config);
+  } finally {
+    auth.stop();
+    await stores.close();
+  }
+}
+
+/** Fails the command with exit code 1 and a message. */
+export function fail(message: string): never {
+  throw new AuthError("not_found", message);
+}
+
+/**
+ * Prints rows as aligned columns, or as JSON lines with `--json`.
+ *
+ * @example
+ * printTable([{ username: "alice", status: "enabled" }], false);
+ */
+export function printTable(rows: Record<string, string>[], json: boolean): void {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return;
+  }
+  if (rows.length === 0) {
+    process.stdout.write("(none)\n");
+    return;
+  }
+  const columns = Object.keys(rows[0] as Record<string, string>);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
+  const line = (cells: string[]) => `${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()}\n`;
+  process.stdout.write(line(columns.map((c) => c.toUpperCase())));
+  for (const row of rows) process.stdout.write(line(columns.map((c) => row[c] ?? "")));
+}
+
+/** ISO time, or "" for null. */
+export const isoOrEmpty = (ms: number | null) => (ms === null ? "" : new Date(ms).toISOString());

@@ -1,0 +1,68 @@
+/**
+ * `latchkey users list | create <name> | disable <name> | enable <name>`.
+ */
+import type { Command } from "commander";
+import { fail, isoOrEmpty, printTable, withAuth } from "./context.js";
+
+export function registerUsers(program: Command): void {
+  const users = program.command("users").description("manage accounts");
+
+  users
+    .command("list")
+    .description("list every account")
+    .option("--json", "print JSON")
+    .action(async (options: { json?: boolean }) => {
+      await withAuth(async (auth) => {
+        const list = await auth.accounts.list();
+        printTable(
+          list.map((u) => ({
+            username: u.username,
+            id: u.id,
+            created: isoOrEmpty(u.createdAt),
+            status: u.disabledAt === null ? "enabled" : `disabled ${isoOrEmpty(u.disabledAt)}`,
+          })),
+          options.json ?? false,
+        );
+      });
+    });
+
+  users
+    .command("create <name>")
+    .description("create an account; the password is read from standard input")
+    .action(async (name: string) => {
+      const password = await readPassword();
+      await withAuth(async (auth) => {
+        const user = await auth.accounts.register(name, password);
+        process.stdout.write(`created ${user.username} (${user.id})\n`);
+      });
+    });
+
+  users
+    .command("disable <name>")
+    .description("disable an account and end all its sessions at once")
+    .action(async (name: string) => {
+      await withAuth(async (auth) => {
+        const user = (await auth.accounts.disable(name)) ?? fail(`no user named "${name}"`);
+        process.stdout.write(`disabled ${user.username}; its sessions have ended\n`);
+      });
+    });
+
+  users
+    .command("enable <name>")
+    .description("enable a disabled account")
+    .action(async (name: string) => {
+      await withAuth(async (auth) => {
+        const user = (await auth.accounts.enable(name)) ?? fail(`no user named "${name}"`);
+        process.stdout.write(`enabled ${user.username}\n`);
+      });
+    });
+}
+
+/** The whole of standard input, less one trailing newline. Never echoed or logged. */
+async function readPassword(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write("password (end with Ctrl-D): ");
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  return text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text;
+}

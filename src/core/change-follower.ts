@@ -1,0 +1,125 @@
+/**
+ * Follows the change feed so that what one process (or the CLI) does reaches every other
+ * process within a second: ended sessions, account changes, key rotations.
+ *
+ * It keeps the set of session ids ended within `retainMs` (for `REVOCATION=immediate`, the
+ * access-token lifetime plus the clock tolerance). On start it loads that window from the
+ * store, so a process that starts or reconnects misses nothing; then it polls every
+ * `pollIntervalMs`, and reads at once when the feed pushes a wake-up.
+ */
+import type { Clock } from "./clock.js";
+import type { ChangeFeed } from "./ports.js";
+import type { ChangeRecord } from "./records.js";
+
+/** Options of `ChangeFollower`. */
+export interface ChangeFollowerOptions {
+  feed: ChangeFeed;
+  clock: Clock;
+  /** How long an ended session id is remembered. */
+  retainMs: number;
+  /** Default 250 ms. */
+  pollIntervalMs?: number;
+  /** Called when a read fails; the follower keeps polling and catches up later. */
+  onError?: (error: unknown) => void;
+}
+
+type Listener = (change: ChangeRecord) => void;
+
+const BATCH = 1000;
+
+/**
+ * @example
+ * const follower = new ChangeFollower({ feed: stores.changes, clock, retainMs: 605_000 });
+ * await follower.start();
+ * follower.isSessionEnded(payload.sid);
+ */
+export class ChangeFollower {
+  readonly #options: ChangeFollowerOptions;
+  readonly #ended = new Map<string, number>();
+  readonly #listeners = new Set<Listener>();
+  #lastSeq = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+  #reading: Promise<void> | undefined;
+  #again = false;
+
+  constructor(options: ChangeFollowerOptions) {
+    this.#options = options;
+  }
+
+  /** Loads the recent window, then follows. Resolves once the window is loaded. */
+  async start(): Promise<void> {
+    await this.poll();
+    const interval = this.#options.pollIntervalMs ?? 250;
+    this.#timer = setInterval(() => void this.poll(), interval);
+    this.#timer.unref();
+    this.#unsubscribe = this.#options.feed.subscribe?.(() => void this.poll());
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#unsubscribe?.();
+    this.#timer = undefined;
+  }
+
+  /** Calls `listener` for every change read from now on. */
+  onChange(listener: Listener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Whether this session id ended within the retained window. */
+  isSessionEnded(sessionId: string): boolean {
+    return this.#ended.has(sessionId);
+  }
+
+  /** The highest sequence number read so far. */
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  /** Reads what is new. Concurrent calls share one read and trigger one more after it. */
+  poll(): Promise<void> {
+    if (this.#reading) {
+      this.#again = true;
+      return this.#reading;
+    }
+    this.#reading = this.#readAll().finally(() => {
+      this.#reading = undefined;
+      if (this.#again) {
+        this.#again = false;
+        void this.poll();
+      }
+    });
+    return this.#reading;
+  }
+
+  async #readAll(): Promise<void> {
+    const { feed, clock, retainMs, onError } = this.#options;
+    try {
+      for (;;) {
+        const now = clock.now();
+        const batch = await feed.read(this.#lastSeq, now - retainMs, BATCH);
+        for (const change of batch) this.#apply(change);
+        if (batch.length < BATCH) break;
+      }
+      this.#forgetBefore(clock.now() - retainMs);
+    } catch (error) {
+      onError?.(error);
+    }
+  }
+
+  #apply(change: ChangeRecord): void {
+    this.#lastSeq = Math.max(this.#lastSeq, change.seq);
+    if (change.kind === "session_ended") this.#ended.set(change.subject, change.at);
+    for (const listener of this.#listeners) listener(change);
+  }
+
+  #forgetBefore(cutoff: number): void {
+    // Map iteration follows insertion order, which is roughly `at` order: stop early.
+    for (const [id, at] of this.#ended) {
+      if (at >= cutoff) break;
+      this.#ended.delete(id);
+    }
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Typed errors with stable codes (the shape of jose's `util/errors.ts`). The HTTP layer
+ * maps each code to a status in one table; messages are written for people and never
+ * carry a token, a password or SQL.
+ */
+
+/** Every error code of the HTTP contract, section 3. */
+export type ErrorCode =
+  | "invalid_request"
+  | "weak_password"
+  | "invalid_credentials"
+  | "unauthenticated"
+  | "invalid_token"
+  | "invalid_grant"
+  | "account_disabled"
+  | "csrf_failed"
+  | "forbidden_origin"
+  | "not_found"
+  | "method_not_allowed"
+  | "username_taken"
+  | "payload_too_large"
+  | "unsupported_media_type"
+  | "request_header_too_large"
+  | "rate_limited"
+  | "service_unavailable";
+
+/**
+ * The base of every error latchkey throws on purpose.
+ *
+ * @example
+ * throw new AuthError("not_found", "No such to-do.");
+ */
+export class AuthError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "AuthError";
+    this.code = code;
+  }
+}
+
+/**
+ * Too many attempts; `retryAfter` is in whole seconds (at least 1).
+ *
+ * @example
+ * throw new RateLimitedError(120);
+ */
+export class RateLimitedError extends AuthError {
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super("rate_limited", "Too many attempts. Try again later.");
+    this.name = "RateLimitedError";
+    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
+  }
+}
+
+/**
+ * A store could not be reached. The request is refused, never let through.
+ *
+ * @example
+ * throw new StoreUnavailableError("sqlite", { cause: err });
+ */
+export class StoreUnavailableError extends AuthError {
+  constructor(store: string, options?: ErrorOptions) {
+    super("service_unavailable", `The ${store} store is unavailable. Try again shortly.`, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** The one message for a failed login, whatever failed (no enumeration). */
+export const INVALID_CREDENTIALS_MESSAGE = "The username or password is incorrect.";
+
+/**
+ * Wrong username or password: one message whatever was wrong.
+ *
+ * @example
+ * throw invalidCredentials();
+ */
+export function invalidCredentials(): AuthError {
+  return new AuthError("invalid_credentials", INVALID_CREDENTIALS_MESSAGE);
+}

@@ -1,0 +1,132 @@
+/**
+ * The store interfaces ("ports"). Each backend in `src/stores/*` implements them, and one
+ * contract suite (`test/contract/`) holds every backend to the promises written here.
+ *
+ * Methods return `null`/`false` for "not there"; they throw only when the store itself
+ * fails, and then a `StoreUnavailableError`.
+ */
+import type {
+  ChangeKind,
+  ChangeRecord,
+  CounterState,
+  EventRecord,
+  SessionRecord,
+  TodoRecord,
+  UserRecord,
+} from "./records.js";
+
+/** Accounts. */
+export interface UserStore {
+  /** Inserts `user`; `false` when its username is taken (checked atomically by the store). */
+  create(user: UserRecord): Promise<boolean>;
+  findById(id: string): Promise<UserRecord | null>;
+  /** By normalised username. */
+  findByUsername(username: string): Promise<UserRecord | null>;
+  /** All users, by username. */
+  list(): Promise<UserRecord[]>;
+  updatePasswordHash(id: string, passwordHash: string): Promise<boolean>;
+  /** `disabledAt` `null` enables. `false` when there is no such user. */
+  setDisabled(id: string, disabledAt: number | null): Promise<boolean>;
+  /** Deletes the user with their sessions, to-dos and events. */
+  delete(id: string): Promise<boolean>;
+}
+
+/** Sessions. */
+export interface SessionStore {
+  create(session: SessionRecord): Promise<void>;
+  /**
+   * The session and its user in one read: this is the whole per-request cost of a cookie
+   * session. Returns expired sessions too; deciding liveness is the caller's job.
+   */
+  findWithUser(id: string): Promise<{ session: SessionRecord; user: UserRecord } | null>;
+  /** Records use; `false` when the session is gone. */
+  touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
+  /** Replaces the secret (password change); `false` when the session is gone. */
+  replaceSecret(id: string, secretHash: string): Promise<boolean>;
+  /** Deletes one session; returns it, or `null` when it was already gone. */
+  delete(id: string): Promise<SessionRecord | null>;
+  /** Deletes every session of a user but `exceptId`; returns the ids deleted. */
+  deleteByUser(userId: string, exceptId?: string): Promise<string[]>;
+  /** Sessions still alive at `now`, newest first; all users' when `userId` is omitted. */
+  listLive(now: number, userId?: string): Promise<SessionRecord[]>;
+  /**
+   * Deletes up to `limit` sessions dead at `now` (by the `idleExpiresAt` index, never a
+   * full scan); returns how many it deleted, so the caller can repeat in small batches.
+   */
+  sweepExpired(now: number, limit: number): Promise<number>;
+}
+
+/** The to-dos of the demo app. Every method is scoped to one user. */
+export interface TodoStore {
+  list(userId: string): Promise<TodoRecord[]>;
+  create(todo: TodoRecord): Promise<void>;
+  /** `null` when the to-do does not exist or is not `userId`'s. */
+  update(
+    userId: string,
+    id: string,
+    patch: { title?: string; done?: boolean; updatedAt: number },
+  ): Promise<TodoRecord | null>;
+  delete(userId: string, id: string): Promise<boolean>;
+}
+
+/** The security event log. */
+export interface EventStore {
+  append(event: EventRecord): Promise<void>;
+  /** The newest `limit` events of a user, newest first. */
+  listByUser(userId: string, limit: number): Promise<EventRecord[]>;
+}
+
+/** Fixed-window counters for throttling, shared by every process on the store. */
+export interface CounterStore {
+  /**
+   * Adds one to `key` and returns the new state. A counter whose window has ended starts
+   * again at 1 with a new window of `windowMs`. Atomic: of N concurrent hits, the counts
+   * returned are N distinct numbers.
+   */
+  hit(key: string, windowMs: number, now: number): Promise<CounterState>;
+  /** The current state, or `null` when there is none or its window has ended. */
+  peek(key: string, now: number): Promise<CounterState | null>;
+  reset(key: string): Promise<void>;
+  /** Deletes counters whose window ended before `now`; returns how many. */
+  sweepExpired(now: number): Promise<number>;
+}
+
+/**
+ * The change feed between processes (revocations, account changes, key rotations).
+ * `seq` numbers are assigned by the store and grow with every publish.
+ */
+export interface ChangeFeed {
+  publish(kind: ChangeKind, subject: string, at: number): Promise<void>;
+  /** Changes with `seq > afterSeq` and `at >= notBefore`, oldest first, at most `limit`. */
+  read(afterSeq: number, notBefore: number, limit: number): Promise<ChangeRecord[]>;
+  /** Deletes changes older than `before`; returns how many. */
+  prune(before: number): Promise<number>;
+  /**
+   * Optional push: calls `wake` when new changes may be there, so a reader need not wait
+   * for its next poll. Returns an unsubscribe function.
+   */
+  subscribe?(wake: () => void): () => void;
+}
+
+/** Server-wide secrets (the CSRF key; later, signing keys), created once and shared. */
+export interface SecretStore {
+  /**
+   * The value stored under `name`; when there is none, stores `candidate` and returns it.
+   * Atomic across processes: every caller gets the same value.
+   */
+  getOrCreate(name: string, candidate: string): Promise<string>;
+}
+
+/** Everything a backend provides. */
+export interface Stores {
+  users: UserStore;
+  sessions: SessionStore;
+  todos: TodoStore;
+  events: EventStore;
+  counters: CounterStore;
+  changes: ChangeFeed;
+  secrets: SecretStore;
+  /** Resolves when every store answers; throws `StoreUnavailableError` otherwise. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

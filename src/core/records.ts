@@ -1,0 +1,98 @@
+/**
+ * What the stores keep. Times are milliseconds since the epoch; ids are strings.
+ */
+
+/** An account. `username` is the normalised form (see `parseUsername`). */
+export interface UserRecord {
+  id: string;
+  username: string;
+  passwordHash: string;
+  createdAt: number;
+  /** When the account was disabled, or `null` while it is enabled. */
+  disabledAt: number | null;
+}
+
+/** How a session was opened: by a browser under a cookie strategy, or by an API client ("bearer"). */
+export type SessionKind = "session" | "jwt" | "hybrid" | "bearer";
+
+/**
+ * A login. The public `id` may be listed, logged and put in a JWT `sid`; the secret that
+ * authenticates it exists only in the client's cookie, and here only as `secretHash`.
+ */
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  secretHash: string;
+  kind: SessionKind;
+  remember: boolean;
+  createdAt: number;
+  /** Written at most once per `touchInterval`; see `SessionManager`. */
+  lastSeenAt: number;
+  /** The absolute expiry: `createdAt` + the absolute timeout. */
+  expiresAt: number;
+  /** The idle timeout of this session, in ms (it depends on `remember`). */
+  idleTimeoutMs: number;
+  /** `min(lastSeenAt + idleTimeoutMs, expiresAt)`: the session is dead from this instant. */
+  idleExpiresAt: number;
+  ip: string;
+  userAgent: string;
+}
+
+/** A to-do item, the resource the demo app protects. */
+export interface TodoRecord {
+  id: string;
+  userId: string;
+  title: string;
+  done: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** The security event types of the contract. */
+export const EVENT_TYPES = [
+  "login",
+  "login_failed",
+  "logout",
+  "logout_all",
+  "session_revoked",
+  "password_changed",
+  "refresh_reuse_detected",
+  "account_disabled",
+  "account_enabled",
+] as const;
+
+/** One security event type. */
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A security event in a user's log. */
+export interface EventRecord {
+  id: string;
+  userId: string;
+  type: EventType;
+  at: number;
+  sessionId: string | null;
+  ip: string;
+  userAgent: string;
+}
+
+/**
+ * A change other processes must learn about within a second: a session ended (its
+ * cookies and access tokens must die everywhere), an account changed, keys rotated.
+ */
+export type ChangeKind = "session_ended" | "user_changed" | "keys_changed";
+
+/** One entry of the change feed. `seq` grows with every publish, across processes. */
+export interface ChangeRecord {
+  seq: number;
+  kind: ChangeKind;
+  /** The session id, user id, or key id the change is about. */
+  subject: string;
+  at: number;
+}
+
+/** A fixed-window counter of the throttle. */
+export interface CounterState {
+  count: number;
+  /** When the window ends and the count starts again from zero. */
+  resetAt: number;
+}

@@ -1,0 +1,50 @@
+/**
+ * The per-user security event log (`GET /auth/events`).
+ */
+import { randomUUID } from "node:crypto";
+import type { Clock } from "./clock.js";
+import type { EventStore } from "./ports.js";
+import type { EventRecord, EventType } from "./records.js";
+
+/** What an event records besides its type and user. */
+export interface EventContext {
+  sessionId?: string | null;
+  ip?: string;
+  userAgent?: string;
+}
+
+/** How many events `GET /auth/events` returns. */
+export const EVENTS_LISTED = 100;
+
+/**
+ * @example
+ * await log.record("login", user.id, { sessionId, ip, userAgent });
+ */
+export class SecurityLog {
+  readonly #store: EventStore;
+  readonly #clock: Clock;
+
+  constructor(deps: { store: EventStore; clock: Clock }) {
+    this.#store = deps.store;
+    this.#clock = deps.clock;
+  }
+
+  async record(type: EventType, userId: string, context: EventContext = {}): Promise<EventRecord> {
+    const event: EventRecord = {
+      id: randomUUID(),
+      userId,
+      type,
+      at: this.#clock.now(),
+      sessionId: context.sessionId ?? null,
+      ip: context.ip ?? "",
+      userAgent: (context.userAgent ?? "").slice(0, 512),
+    };
+    await this.#store.append(event);
+    return event;
+  }
+
+  /** The newest events of a user, newest first. */
+  list(userId: string, limit = EVENTS_LISTED): Promise<EventRecord[]> {
+    return this.#store.listByUser(userId, limit);
+  }
+}

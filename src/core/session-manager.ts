@@ -1,0 +1,187 @@
+/**
+ * Sessions: creation, validation with idle and absolute timeouts, rotation, ending, and
+ * the sweep of expired rows.
+ *
+ * The request path costs one store read. `lastSeenAt` is written at most once per
+ * `touchInterval` (a minute by default), so a busy session causes one write a minute and
+ * the idle timeout is exact to within that minute: a session may end up to one
+ * `touchInterval` early, never late.
+ */
+import type { Clock } from "./clock.js";
+import type { ChangeFeed, SessionStore } from "./ports.js";
+import type { SessionKind, SessionRecord, UserRecord } from "./records.js";
+import { type RandomBytes, hashSecret, safeEqual } from "./secrets.js";
+import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
+
+/** Timeouts, in seconds. */
+export interface SessionPolicy {
+  idleTimeout: number;
+  absoluteTimeout: number;
+  rememberIdleTimeout: number;
+  rememberAbsoluteTimeout: number;
+  /** How often at most `lastSeenAt` is written. Default 60. */
+  touchInterval?: number;
+}
+
+/** Where a session comes from. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
+}
+
+/** Options of `SessionManager.create`. */
+export interface NewSession extends ClientInfo {
+  userId: string;
+  kind: SessionKind;
+  remember: boolean;
+}
+
+/** A live session and its user. */
+export interface ValidSession {
+  session: SessionRecord;
+  user: UserRecord;
+}
+
+/** Dependencies of `SessionManager`. */
+export interface SessionManagerDeps {
+  store: SessionStore;
+  changes: ChangeFeed;
+  clock: Clock;
+  policy: SessionPolicy;
+  random?: RandomBytes;
+}
+
+const MAX_USER_AGENT = 512;
+
+/**
+ * @example
+ * const sessions = new SessionManager({ store, changes, clock, policy });
+ * const { session, token } = await sessions.create({ userId, kind: "session", remember: false, ip, userAgent });
+ * const valid = await sessions.validate(token); // { session, user } or null
+ */
+export class SessionManager {
+  readonly #deps: SessionManagerDeps;
+  readonly #touchIntervalMs: number;
+
+  constructor(deps: SessionManagerDeps) {
+    this.#deps = deps;
+    this.#touchIntervalMs = (deps.policy.touchInterval ?? 60) * 1000;
+  }
+
+  /** Opens a new session. Never reuses an id the client presented (no fixation). */
+  async create(input: NewSession): Promise<{ session: SessionRecord; token: string }> {
+    const { policy, clock, random, store } = this.#deps;
+    const now = clock.now();
+    const idleTimeoutMs = (input.remember ? policy.rememberIdleTimeout : policy.idleTimeout) * 1000;
+    const absoluteMs = (input.remember ? policy.rememberAbsoluteTimeout : policy.absoluteTimeout) * 1000;
+    const parts = newSessionToken(random);
+    const expiresAt = now + absoluteMs;
+    const session: SessionRecord = {
+      id: parts.id,
+      userId: input.userId,
+      secretHash: hashSecret(parts.secret),
+      kind: input.kind,
+      remember: input.remember,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt,
+      idleTimeoutMs,
+      idleExpiresAt: Math.min(now + idleTimeoutMs, expiresAt),
+      ip: input.ip,
+      userAgent: input.userAgent.slice(0, MAX_USER_AGENT),
+    };
+    await store.create(session);
+    return { session, token: formatSessionToken(parts) };
+  }
+
+  /**
+   * The live session a token proves, or `null` (malformed, unknown, wrong secret,
+   * expired, or its account disabled).
+   */
+  async validate(token: string): Promise<ValidSession | null> {
+    const parts = parseSessionToken(token);
+    if (!parts) return null;
+    return this.validateParts(parts.id, parts.secret);
+  }
+
+  /** `validate` for an id and secret already split. */
+  async validateParts(id: string, secret: string): Promise<ValidSession | null> {
+    const found = await this.#deps.store.findWithUser(id);
+    if (!found) return null;
+    if (!safeEqual(hashSecret(secret), found.session.secretHash)) return null;
+    return this.#live(found);
+  }
+
+  /**
+   * The live session with this id, without a secret: for credentials that already prove
+   * the session (a signed access token carrying its `sid`).
+   */
+  async findLive(id: string): Promise<ValidSession | null> {
+    const found = await this.#deps.store.findWithUser(id);
+    return found ? this.#live(found) : null;
+  }
+
+  async #live(found: ValidSession): Promise<ValidSession | null> {
+    const { session, user } = found;
+    const now = this.#deps.clock.now();
+    if (now >= session.idleExpiresAt || now >= session.expiresAt) return null;
+    if (user.disabledAt !== null) return null;
+    if (now - session.lastSeenAt >= this.#touchIntervalMs) {
+      const idleExpiresAt = Math.min(now + session.idleTimeoutMs, session.expiresAt);
+      if (!(await this.#deps.store.touch(session.id, now, idleExpiresAt))) return null;
+      return { user, session: { ...session, lastSeenAt: now, idleExpiresAt } };
+    }
+    return found;
+  }
+
+  /** Gives a session a new secret; the old token stops working. `null` when it is gone. */
+  async rotateSecret(sessionId: string): Promise<string | null> {
+    const secret = newSessionSecret(this.#deps.random);
+    const replaced = await this.#deps.store.replaceSecret(sessionId, hashSecret(secret));
+    return replaced ? formatSessionToken({ id: sessionId, secret }) : null;
+  }
+
+  /** Ends one session everywhere; returns it, or `null` when it had already ended. */
+  async end(sessionId: string): Promise<SessionRecord | null> {
+    const ended = await this.#deps.store.delete(sessionId);
+    if (ended) await this.#deps.changes.publish("session_ended", sessionId, this.#deps.clock.now());
+    return ended;
+  }
+
+  /**
+   * Ends a session of `userId`'s; `null` when there is no such session or it belongs to
+   * somebody else (which is then left alone).
+   */
+  async endOwn(userId: string, sessionId: string): Promise<SessionRecord | null> {
+    const found = await this.#deps.store.findWithUser(sessionId);
+    if (!found || found.session.userId !== userId) return null;
+    return this.end(sessionId);
+  }
+
+  /** Ends every session of a user but `exceptId`; returns the ids ended. */
+  async endAllForUser(userId: string, exceptId?: string): Promise<string[]> {
+    const ids = await this.#deps.store.deleteByUser(userId, exceptId);
+    const now = this.#deps.clock.now();
+    for (const id of ids) await this.#deps.changes.publish("session_ended", id, now);
+    return ids;
+  }
+
+  /** A user's live sessions, newest first (all users' when `userId` is omitted). */
+  listLive(userId?: string): Promise<SessionRecord[]> {
+    return this.#deps.store.listLive(this.#deps.clock.now(), userId);
+  }
+
+  /**
+   * Deletes expired sessions in batches of `batchSize`, yielding to the event loop
+   * between batches so the request path is never held up for long.
+   */
+  async sweep(batchSize = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.#deps.store.sweepExpired(this.#deps.clock.now(), batchSize);
+      total += deleted;
+      if (deleted < batchSize) return total;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * The one table from error code to HTTP status, and the error body of the contract:
+ * `{"error":{"code","message"}}`. Fastify's own errors (bad JSON, 404, 413, 415, schema
+ * validation) are mapped here too, with generic messages: a JSON parser's message may
+ * quote the body, and the body may hold a password.
+ */
+import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { AuthError, type ErrorCode, RateLimitedError } from "../core/errors.js";
+
+/** Status of every contract error code. */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  weak_password: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  invalid_token: 401,
+  invalid_grant: 401,
+  account_disabled: 403,
+  csrf_failed: 403,
+  forbidden_origin: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  request_header_too_large: 431,
+  rate_limited: 429,
+  service_unavailable: 503,
+};
+
+/** The error body. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+/**
+ * The body for `code`.
+ *
+ * @example
+ * reply.code(404).send(errorBody("not_found", "No such to-do."));
+ */
+export function errorBody(code: string, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
+  400: ["invalid_request", "The request is malformed."],
+  404: ["not_found", "Not found."],
+  405: ["method_not_allowed", "This method is not allowed on this route."],
+  413: ["payload_too_large", "The request body is larger than 64 KiB."],
+  415: ["unsupported_media_type", "The request body must be application/json."],
+  429: ["rate_limited", "Too many requests. Try again later."],
+  431: ["request_header_too_large", "The request headers are too large."],
+  503: ["service_unavailable", "The service is unavailable. Try again shortly."],
+};
+
+/** Fastify error codes whose message is safe and useful to pass on. */
+const JSON_SYNTAX = "The request body is not valid JSON.";
+
+/**
+ * Fastify's error handler: contract errors keep their code and message; framework errors
+ * get a generic one; anything else is a bug, logged in full and answered without detail.
+ */
+export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  if (error instanceof AuthError) {
+    if (error instanceof RateLimitedError) reply.header("retry-after", String(error.retryAfter));
+    if (error.code === "invalid_token") reply.header("www-authenticate", 'Bearer error="invalid_token"');
+    if (error.code === "service_unavailable") request.log.warn({ err: error.cause ?? error }, "store unavailable");
+    reply.code(STATUS_BY_CODE[error.code]).send(errorBody(error.code, error.message));
+    return;
+  }
+  const fastifyError = error as FastifyError;
+  const status = fastifyError.statusCode ?? 500;
+  if (fastifyError.validation) {
+    // Ajv's messages name the field and the rule, never the value.
+    reply.code(400).send(errorBody("invalid_request", `Invalid request: ${fastifyError.message}.`));
+    return;
+  }
+  const generic = GENERIC[status];
+  if (generic) {
+    const message = error instanceof SyntaxError || fastifyError.code === "FST_ERR_CTP_INVALID_JSON_BODY"
+      ? JSON_SYNTAX
+      : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
+        ? "The request body is empty."
+        : generic[1];
+    reply.code(status).send(errorBody(generic[0], message));
+    return;
+  }
+  if (status >= 400 && status < 500) {
+    reply.code(400).send(errorBody("invalid_request", "The request is malformed."));
+    return;
+  }
+  request.log.error({ err: error }, "unhandled error");
+  reply.code(500).send(errorBody("internal_error", "Something went wrong on our side."));
+}

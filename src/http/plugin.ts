@@ -1,0 +1,121 @@
+/**
+ * The latchkey Fastify plugin: cookie parsing, the origin and CSRF checks, `request.auth`
+ * and the `requireAuth` hook, the `/auth/*` routes, and the contract's error format. It
+ * receives the core (`createAuth`) with its stores; it never opens a store itself.
+ *
+ * @example
+ * const auth = await createAuth({ stores, sessions: DEFAULT_SESSION_POLICY, throttle: DEFAULT_THROTTLE_POLICY });
+ * await app.register(latchkey, { auth, publicOrigin: "http://localhost:3000" });
+ * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => request.auth?.user.username);
+ */
+import fastifyCookie from "@fastify/cookie";
+import fastifyCors from "@fastify/cors";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import fp from "fastify-plugin";
+import type { Auth } from "../core/auth.js";
+import { AuthError } from "../core/errors.js";
+import { type BearerVerifier, LatchkeyContext, type RequestAuth, type Strategy } from "./context.js";
+import { handleError } from "./errors.js";
+import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
+import { authRoutes } from "./routes/auth.js";
+import { SHARED_SCHEMAS } from "./schemas.js";
+
+/** Options of the plugin, validated when it registers. */
+export interface LatchkeyPluginOptions {
+  auth: Auth;
+  /**
+   * The origin browsers use; unsafe requests from any other are refused. A function is
+   * read on first use (for a server on port 0, whose origin is known once it listens).
+   */
+  publicOrigin: string | (() => string);
+  /** What a browser login sets. Default `session`. */
+  strategy?: Strategy;
+  /** `false` drops `Secure` and the `__Host-` prefix. Default `true`. */
+  cookieSecure?: boolean;
+  /** Origins whose scripts may call with bearer tokens (CORS without credentials). */
+  corsOrigins?: readonly string[];
+  /** Verifies bearer access tokens; without it every bearer token is refused. */
+  verifyBearer?: BearerVerifier;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** Who the request is; set by `requireAuth`, `null` before or without it. */
+    auth: RequestAuth | null;
+  }
+  interface FastifyInstance {
+    /** A `preHandler` that authenticates the request or answers 401/403. */
+    requireAuth: preHandlerAsyncHookHandler;
+    latchkey: LatchkeyContext;
+  }
+  interface FastifyContextConfig {
+    /** This route may be called from a `CORS_ORIGINS` origin without a bearer header. */
+    latchkeyCors?: boolean;
+  }
+}
+
+const STRATEGIES: readonly Strategy[] = ["session", "jwt", "hybrid"];
+
+async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginOptions): Promise<void> {
+  let resolvedOrigin = typeof options.publicOrigin === "string" ? parseOrigin(options.publicOrigin) : undefined;
+  const publicOrigin = (): string => {
+    resolvedOrigin ??= parseOrigin((options.publicOrigin as () => string)());
+    return resolvedOrigin;
+  };
+  const strategy = options.strategy ?? "session";
+  if (!STRATEGIES.includes(strategy)) throw new TypeError(`latchkey: unknown strategy "${strategy}"`);
+  const corsOrigins = new Set((options.corsOrigins ?? []).map(parseOrigin));
+  const context = new LatchkeyContext({
+    auth: options.auth,
+    strategy,
+    cookieSecure: options.cookieSecure ?? true,
+    verifyBearer: options.verifyBearer,
+  });
+
+  if (!fastify.hasRequestDecorator("cookies")) await fastify.register(fastifyCookie);
+  if (corsOrigins.size > 0) {
+    await fastify.register(fastifyCors, {
+      origin: [...corsOrigins],
+      credentials: false,
+      methods: ["GET", "POST", "PATCH", "DELETE"],
+      allowedHeaders: ["authorization", "content-type"],
+      exposedHeaders: ["retry-after", "www-authenticate"],
+      maxAge: 600,
+    });
+  }
+  for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema);
+
+  fastify.decorate("latchkey", context);
+  fastify.decorateRequest("auth", null);
+  fastify.decorate("requireAuth", async (request: FastifyRequest) => {
+    request.auth = await context.authenticate(request);
+  });
+
+  fastify.addHook("onRequest", async (request) => {
+    if (!isUnsafeMethod(request.method)) return;
+    const origin = request.headers.origin;
+    const fetchSite = request.headers["sec-fetch-site"];
+    if (!isCrossSite({ origin, fetchSite: typeof fetchSite === "string" ? fetchSite : undefined }, publicOrigin())) {
+      return;
+    }
+    // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
+    const corsAllowed =
+      origin !== undefined &&
+      corsOrigins.has(origin) &&
+      (request.headers.authorization !== undefined || request.routeOptions.config.latchkeyCors === true);
+    if (!corsAllowed) throw new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
+  });
+
+  fastify.addHook("onSend", async (request: FastifyRequest, reply: FastifyReply) => {
+    if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
+  });
+
+  fastify.setErrorHandler(handleError);
+  await fastify.register(authRoutes, { context });
+}
+
+/**
+ * The plugin (wrapped with `fastify-plugin`, so its hooks and decorators reach the routes
+ * of the app that registers it).
+ */
+export const latchkey = fp(latchkeyPlugin, { name: "latchkey", fastify: "5.x" });

@@ -1,0 +1,40 @@
+/**
+ * Records to the JSON shapes of the contract. Times become ISO 8601; nothing secret
+ * (password hash, secret hash) is ever copied.
+ */
+import type { EventRecord, SessionRecord, UserRecord } from "../core/records.js";
+import type { EventView, SessionView, UserView } from "./schemas.js";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** @example userView(user) // { id, username, createdAt } */
+export function userView(user: UserRecord): UserView {
+  return { id: user.id, username: user.username, createdAt: iso(user.createdAt) };
+}
+
+/** @example sessionView(session, request.auth.session.id) */
+export function sessionView(session: SessionRecord, currentId: string | null): SessionView {
+  return {
+    id: session.id,
+    strategy: session.kind,
+    createdAt: iso(session.createdAt),
+    lastSeenAt: iso(session.lastSeenAt),
+    expiresAt: iso(session.expiresAt),
+    idleExpiresAt: iso(session.idleExpiresAt),
+    ip: session.ip,
+    userAgent: session.userAgent,
+    current: session.id === currentId,
+  };
+}
+
+/** @example eventView(event) */
+export function eventView(event: EventRecord): EventView {
+  return {
+    id: event.id,
+    type: event.type,
+    at: iso(event.at),
+    ...(event.sessionId !== null && { sessionId: event.sessionId }),
+    ip: event.ip,
+    userAgent: event.userAgent,
+  };
+}

@@ -1,0 +1,267 @@
+/**
+ * In-process stores: for tests, demos and single-process library use. Nothing survives a
+ * restart, and nothing is shared between processes (the change feed reaches only
+ * followers in this process).
+ */
+import type {
+  ChangeFeed,
+  CounterStore,
+  EventStore,
+  SecretStore,
+  SessionStore,
+  Stores,
+  TodoStore,
+  UserStore,
+} from "../../core/ports.js";
+import type {
+  ChangeRecord,
+  CounterState,
+  EventRecord,
+  SessionRecord,
+  TodoRecord,
+  UserRecord,
+} from "../../core/records.js";
+
+interface State {
+  users: Map<string, UserRecord>;
+  sessions: Map<string, SessionRecord>;
+  todos: Map<string, TodoRecord>;
+  events: EventRecord[];
+  counters: Map<string, CounterState>;
+  changes: ChangeRecord[];
+  secrets: Map<string, string>;
+  wakers: Set<() => void>;
+}
+
+/**
+ * @example
+ * const stores = createMemoryStores();
+ * const auth = await createAuth({ stores, sessions: DEFAULT_SESSION_POLICY, throttle: DEFAULT_THROTTLE_POLICY });
+ */
+export function createMemoryStores(): Stores {
+  const state: State = {
+    users: new Map(),
+    sessions: new Map(),
+    todos: new Map(),
+    events: [],
+    counters: new Map(),
+    changes: [],
+    secrets: new Map(),
+    wakers: new Set(),
+  };
+  return {
+    users: userStore(state),
+    sessions: sessionStore(state),
+    todos: todoStore(state),
+    events: eventStore(state),
+    counters: counterStore(state),
+    changes: changeFeed(state),
+    secrets: secretStore(state),
+    ping: async () => {},
+    close: async () => {},
+  };
+}
+
+const copy = <T extends object>(value: T): T => ({ ...value });
+
+function userStore(state: State): UserStore {
+  const byName = (username: string) => [...state.users.values()].find((u) => u.username === username);
+  return {
+    async create(user) {
+      if (byName(user.username)) return false;
+      state.users.set(user.id, copy(user));
+      return true;
+    },
+    findById: async (id) => {
+      const user = state.users.get(id);
+      return user ? copy(user) : null;
+    },
+    findByUsername: async (username) => {
+      const user = byName(username);
+      return user ? copy(user) : null;
+    },
+    list: async () =>
+      [...state.users.values()].map(copy).sort((a, b) => a.username.localeCompare(b.username)),
+    async updatePasswordHash(id, passwordHash) {
+      const user = state.users.get(id);
+      if (!user) return false;
+      user.passwordHash = passwordHash;
+      return true;
+    },
+    async setDisabled(id, disabledAt) {
+      const user = state.users.get(id);
+      if (!user) return false;
+      user.disabledAt = disabledAt;
+      return true;
+    },
+    async delete(id) {
+      if (!state.users.delete(id)) return false;
+      for (const [key, s] of state.sessions) if (s.userId === id) state.sessions.delete(key);
+      for (const [key, t] of state.todos) if (t.userId === id) state.todos.delete(key);
+      state.events = state.events.filter((e) => e.userId !== id);
+      return true;
+    },
+  };
+}
+
+function isLive(session: SessionRecord, now: number): boolean {
+  return now < session.idleExpiresAt && now < session.expiresAt;
+}
+
+function sessionStore(state: State): SessionStore {
+  return {
+    async create(session) {
+      state.sessions.set(session.id, copy(session));
+    },
+    async findWithUser(id) {
+      const session = state.sessions.get(id);
+      const user = session && state.users.get(session.userId);
+      return session && user ? { session: copy(session), user: copy(user) } : null;
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      const session = state.sessions.get(id);
+      if (!session) return false;
+      Object.assign(session, { lastSeenAt, idleExpiresAt });
+      return true;
+    },
+    async replaceSecret(id, secretHash) {
+      const session = state.sessions.get(id);
+      if (!session) return false;
+      session.secretHash = secretHash;
+      return true;
+    },
+    async delete(id) {
+      const session = state.sessions.get(id);
+      if (!session) return null;
+      state.sessions.delete(id);
+      return session;
+    },
+    async deleteByUser(userId, exceptId) {
+      const ids: string[] = [];
+      for (const [id, s] of state.sessions) {
+        if (s.userId === userId && id !== exceptId) {
+          state.sessions.delete(id);
+          ids.push(id);
+        }
+      }
+      return ids;
+    },
+    listLive: async (now, userId) =>
+      [...state.sessions.values()]
+        .filter((s) => isLive(s, now) && (userId === undefined || s.userId === userId))
+        .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
+        .map(copy),
+    async sweepExpired(now, limit) {
+      let deleted = 0;
+      for (const [id, s] of state.sessions) {
+        if (deleted >= limit) break;
+        if (!isLive(s, now)) {
+          state.sessions.delete(id);
+          deleted++;
+        }
+      }
+      return deleted;
+    },
+  };
+}
+
+function todoStore(state: State): TodoStore {
+  return {
+    list: async (userId) =>
+      [...state.todos.values()]
+        .filter((t) => t.userId === userId)
+        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
+        .map(copy),
+    async create(todo) {
+      state.todos.set(todo.id, copy(todo));
+    },
+    async update(userId, id, patch) {
+      const todo = state.todos.get(id);
+      if (!todo || todo.userId !== userId) return null;
+      if (patch.title !== undefined) todo.title = patch.title;
+      if (patch.done !== undefined) todo.done = patch.done;
+      todo.updatedAt = patch.updatedAt;
+      return copy(todo);
+    },
+    async delete(userId, id) {
+      const todo = state.todos.get(id);
+      if (!todo || todo.userId !== userId) return false;
+      return state.todos.delete(id);
+    },
+  };
+}
+
+function eventStore(state: State): EventStore {
+  return {
+    async append(event) {
+      state.events.push(copy(event));
+    },
+    listByUser: async (userId, limit) =>
+      state.events
+        .filter((e) => e.userId === userId)
+        .reverse()
+        .slice(0, limit)
+        .map(copy),
+  };
+}
+
+function counterStore(state: State): CounterStore {
+  return {
+    async hit(key, windowMs, now) {
+      const current = state.counters.get(key);
+      const next =
+        current && now < current.resetAt
+          ? { count: current.count + 1, resetAt: current.resetAt }
+          : { count: 1, resetAt: now + windowMs };
+      state.counters.set(key, next);
+      return copy(next);
+    },
+    async peek(key, now) {
+      const current = state.counters.get(key);
+      return current && now < current.resetAt ? copy(current) : null;
+    },
+    async reset(key) {
+      state.counters.delete(key);
+    },
+    async sweepExpired(now) {
+      let deleted = 0;
+      for (const [key, counter] of state.counters) {
+        if (counter.resetAt <= now && state.counters.delete(key)) deleted++;
+      }
+      return deleted;
+    },
+  };
+}
+
+function changeFeed(state: State): ChangeFeed {
+  let seq = 0;
+  return {
+    async publish(kind, subject, at) {
+      state.changes.push({ seq: ++seq, kind, subject, at });
+      for (const wake of state.wakers) wake();
+    },
+    read: async (afterSeq, notBefore, limit) =>
+      state.changes.filter((c) => c.seq > afterSeq && c.at >= notBefore).slice(0, limit).map(copy),
+    async prune(before) {
+      const kept = state.changes.filter((c) => c.at >= before);
+      const pruned = state.changes.length - kept.length;
+      state.changes = kept;
+      return pruned;
+    },
+    subscribe(wake) {
+      state.wakers.add(wake);
+      return () => state.wakers.delete(wake);
+    },
+  };
+}
+
+function secretStore(state: State): SecretStore {
+  return {
+    async getOrCreate(name, candidate) {
+      const existing = state.secrets.get(name);
+      if (existing !== undefined) return existing;
+      state.secrets.set(name, candidate);
+      return candidate;
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The tables, as Kysely sees them. One schema for SQLite and PostgreSQL: times are
+ * integer milliseconds, booleans are 0/1 integers, ids are text.
+ */
+import type { Generated } from "kysely";
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at: number;
+  disabled_at: number | null;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  secret_hash: string;
+  kind: string;
+  remember: number;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+  idle_timeout_ms: number;
+  idle_expires_at: number;
+  ip: string;
+  user_agent: string;
+}
+
+export interface TodosTable {
+  id: string;
+  user_id: string;
+  title: string;
+  done: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventsTable {
+  seq: Generated<number>;
+  id: string;
+  user_id: string;
+  type: string;
+  at: number;
+  session_id: string | null;
+  ip: string;
+  user_agent: string;
+}
+
+export interface CountersTable {
+  key: string;
+  count: number;
+  reset_at: number;
+}
+
+export interface ChangesTable {
+  seq: Generated<number>;
+  kind: string;
+  subject: string;
+  at: number;
+}
+
+export interface SecretsTable {
+  name: string;
+  value: string;
+  created_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  todos: TodosTable;
+  events: EventsTable;
+  counters: CountersTable;
+  changes: ChangesTable;
+  secrets: SecretsTable;
+}

@@ -1,0 +1,354 @@
+/**
+ * The stores over Kysely, shared by every SQL backend. A backend supplies the Kysely
+ * instance (dialect, pool, migrations) and how to recognise a unique-key violation.
+ */
+import { type Kysely, sql } from "kysely";
+import { AuthError, StoreUnavailableError } from "../../core/errors.js";
+import type {
+  ChangeFeed,
+  CounterStore,
+  EventStore,
+  SecretStore,
+  SessionStore,
+  Stores,
+  TodoStore,
+  UserStore,
+} from "../../core/ports.js";
+import { fromSession, fromUser, toChange, toEvent, toSession, toTodo, toUser } from "./rows.js";
+import type { Database } from "./schema.js";
+
+/** What a SQL backend tells the shared stores. */
+export interface SqlBackend {
+  /** For error messages: "sqlite", "postgres". */
+  name: string;
+  db: Kysely<Database>;
+  isUniqueViolation(error: unknown): boolean;
+  /** Optional push for the change feed (PostgreSQL's LISTEN/NOTIFY). */
+  subscribe?: ChangeFeed["subscribe"];
+  close(): Promise<void>;
+}
+
+/**
+ * @example
+ * const stores = createSqlStores({ name: "sqlite", db, isUniqueViolation, close });
+ */
+export function createSqlStores(backend: SqlBackend): Stores {
+  const { db, name } = backend;
+  const guard = <T extends object>(store: T): T => guardStore(name, store);
+  const changes: ChangeFeed = changeFeed(db);
+  if (backend.subscribe) changes.subscribe = backend.subscribe;
+  return {
+    users: guard(userStore(backend)),
+    sessions: guard(sessionStore(db)),
+    todos: guard(todoStore(db)),
+    events: guard(eventStore(db)),
+    counters: guard(counterStore(db)),
+    changes: guard(changes),
+    secrets: guard(secretStore(db)),
+    ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
+    close: () => backend.close(),
+  };
+}
+
+/**
+ * Wraps every method so a driver failure surfaces as `StoreUnavailableError` (503),
+ * never as an unexplained 500, and never with SQL in its message.
+ */
+function guardStore<T extends object>(name: string, store: T): T {
+  const guarded: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(store)) {
+    if (typeof value !== "function") continue;
+    guarded[key] = async (...args: unknown[]) => {
+      try {
+        return await value.apply(store, args);
+      } catch (error) {
+        if (error instanceof AuthError) throw error;
+        throw new StoreUnavailableError(name, { cause: error });
+      }
+    };
+  }
+  return guarded as T;
+}
+
+function userStore({ db, isUniqueViolation }: SqlBackend): UserStore {
+  return {
+    async create(user) {
+      try {
+        await db.insertInto("users").values(fromUser(user)).execute();
+        return true;
+      } catch (error) {
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
+    },
+    async findById(id) {
+      const row = await db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+      return row ? toUser(row) : null;
+    },
+    async findByUsername(username) {
+      const row = await db.selectFrom("users").selectAll().where("username", "=", username).executeTakeFirst();
+      return row ? toUser(row) : null;
+    },
+    async list() {
+      const rows = await db.selectFrom("users").selectAll().orderBy("username").execute();
+      return rows.map(toUser);
+    },
+    async updatePasswordHash(id, passwordHash) {
+      const result = await db
+        .updateTable("users")
+        .set({ password_hash: passwordHash })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async setDisabled(id, disabledAt) {
+      const result = await db
+        .updateTable("users")
+        .set({ disabled_at: disabledAt })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async delete(id) {
+      // Sessions, to-dos and events go with the user (ON DELETE CASCADE).
+      const result = await db.deleteFrom("users").where("id", "=", id).executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+  };
+}
+
+function sessionStore(db: Kysely<Database>): SessionStore {
+  return {
+    async create(session) {
+      await db.insertInto("sessions").values(fromSession(session)).execute();
+    },
+    async findWithUser(id) {
+      const row = await db
+        .selectFrom("sessions")
+        .innerJoin("users", "users.id", "sessions.user_id")
+        .selectAll("sessions")
+        .select([
+          "users.username",
+          "users.password_hash",
+          "users.created_at as user_created_at",
+          "users.disabled_at",
+        ])
+        .where("sessions.id", "=", id)
+        .executeTakeFirst();
+      if (!row) return null;
+      const user = toUser({
+        id: row.user_id,
+        username: row.username,
+        password_hash: row.password_hash,
+        created_at: row.user_created_at,
+        disabled_at: row.disabled_at,
+      });
+      return { session: toSession(row), user };
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      const result = await db
+        .updateTable("sessions")
+        .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async replaceSecret(id, secretHash) {
+      const result = await db
+        .updateTable("sessions")
+        .set({ secret_hash: secretHash })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async delete(id) {
+      const row = await db.deleteFrom("sessions").where("id", "=", id).returningAll().executeTakeFirst();
+      return row ? toSession(row) : null;
+    },
+    async deleteByUser(userId, exceptId) {
+      let query = db.deleteFrom("sessions").where("user_id", "=", userId);
+      if (exceptId !== undefined) query = query.where("id", "!=", exceptId);
+      const rows = await query.returning("id").execute();
+      return rows.map((row) => row.id);
+    },
+    async listLive(now, userId) {
+      let query = db
+        .selectFrom("sessions")
+        .selectAll()
+        .where("idle_expires_at", ">", now)
+        .where("expires_at", ">", now);
+      if (userId !== undefined) query = query.where("user_id", "=", userId);
+      const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").execute();
+      return rows.map(toSession);
+    },
+    async sweepExpired(now, limit) {
+      // idle_expires_at <= expires_at always, so one indexed range finds every dead row.
+      const result = await db
+        .deleteFrom("sessions")
+        .where(
+          "id",
+          "in",
+          db.selectFrom("sessions").select("id").where("idle_expires_at", "<=", now).limit(limit),
+        )
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function todoStore(db: Kysely<Database>): TodoStore {
+  return {
+    async list(userId) {
+      const rows = await db
+        .selectFrom("todos")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("created_at")
+        .orderBy("id")
+        .execute();
+      return rows.map(toTodo);
+    },
+    async create(todo) {
+      await db
+        .insertInto("todos")
+        .values({
+          id: todo.id,
+          user_id: todo.userId,
+          title: todo.title,
+          done: todo.done ? 1 : 0,
+          created_at: todo.createdAt,
+          updated_at: todo.updatedAt,
+        })
+        .execute();
+    },
+    async update(userId, id, patch) {
+      const row = await db
+        .updateTable("todos")
+        .set({
+          updated_at: patch.updatedAt,
+          ...(patch.title !== undefined && { title: patch.title }),
+          ...(patch.done !== undefined && { done: patch.done ? 1 : 0 }),
+        })
+        .where("id", "=", id)
+        .where("user_id", "=", userId)
+        .returningAll()
+        .executeTakeFirst();
+      return row ? toTodo(row) : null;
+    },
+    async delete(userId, id) {
+      const result = await db
+        .deleteFrom("todos")
+        .where("id", "=", id)
+        .where("user_id", "=", userId)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
+    },
+  };
+}
+
+function eventStore(db: Kysely<Database>): EventStore {
+  return {
+    async append(event) {
+      await db
+        .insertInto("events")
+        .values({
+          id: event.id,
+          user_id: event.userId,
+          type: event.type,
+          at: event.at,
+          session_id: event.sessionId,
+          ip: event.ip,
+          user_agent: event.userAgent,
+        })
+        .execute();
+    },
+    async listByUser(userId, limit) {
+      const rows = await db
+        .selectFrom("events")
+        .selectAll()
+        .where("user_id", "=", userId)
+        .orderBy("seq", "desc")
+        .limit(limit)
+        .execute();
+      return rows.map(toEvent);
+    },
+  };
+}
+
+function counterStore(db: Kysely<Database>): CounterStore {
+  return {
+    async hit(key, windowMs, now) {
+      // One statement, so concurrent hits from any process are serialised by the database.
+      const resetAt = now + windowMs;
+      const row = await db
+        .insertInto("counters")
+        .values({ key, count: 1, reset_at: resetAt })
+        .onConflict((oc) =>
+          oc.column("key").doUpdateSet({
+            count: sql`case when counters.reset_at <= ${now} then 1 else counters.count + 1 end`,
+            reset_at: sql`case when counters.reset_at <= ${now} then ${resetAt} else counters.reset_at end`,
+          }),
+        )
+        .returning(["count", "reset_at"])
+        .executeTakeFirstOrThrow();
+      return { count: Number(row.count), resetAt: Number(row.reset_at) };
+    },
+    async peek(key, now) {
+      const row = await db
+        .selectFrom("counters")
+        .select(["count", "reset_at"])
+        .where("key", "=", key)
+        .where("reset_at", ">", now)
+        .executeTakeFirst();
+      return row ? { count: Number(row.count), resetAt: Number(row.reset_at) } : null;
+    },
+    async reset(key) {
+      await db.deleteFrom("counters").where("key", "=", key).execute();
+    },
+    async sweepExpired(now) {
+      const result = await db.deleteFrom("counters").where("reset_at", "<=", now).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function changeFeed(db: Kysely<Database>): ChangeFeed {
+  return {
+    async publish(kind, subject, at) {
+      await db.insertInto("changes").values({ kind, subject, at }).execute();
+    },
+    async read(afterSeq, notBefore, limit) {
+      const rows = await db
+        .selectFrom("changes")
+        .selectAll()
+        .where("seq", ">", afterSeq)
+        .where("at", ">=", notBefore)
+        .orderBy("seq")
+        .limit(limit)
+        .execute();
+      return rows.map(toChange);
+    },
+    async prune(before) {
+      const result = await db.deleteFrom("changes").where("at", "<", before).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function secretStore(db: Kysely<Database>): SecretStore {
+  return {
+    async getOrCreate(name, candidate) {
+      await db
+        .insertInto("secrets")
+        .values({ name, value: candidate, created_at: Date.now() })
+        .onConflict((oc) => oc.column("name").doNothing())
+        .execute();
+      const row = await db
+        .selectFrom("secrets")
+        .select("value")
+        .where("name", "=", name)
+        .executeTakeFirstOrThrow();
+      return row.value;
+    },
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * The embedded default: SQLite through better-sqlite3, in WAL mode so the server and the
+ * CLI can use one file at once. Writes wait up to five seconds for the file lock.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, type Migration, type MigrationResult, Migrator, SqliteDialect } from "kysely";
+import { StoreUnavailableError } from "../../core/errors.js";
+import type { Stores } from "../../core/ports.js";
+import type { Database } from "../sql/schema.js";
+import { createSqlStores } from "../sql/stores.js";
+import * as initial from "./migrations/0001-initial.js";
+
+/** Every migration, by name; names sort in the order they apply. */
+const MIGRATIONS: Record<string, Migration> = {
+  "0001-initial": initial,
+};
+
+/** Options of `openSqliteStores`. */
+export interface SqliteOptions {
+  /** A file path, or `:memory:`. */
+  path: string;
+  /** Apply pending migrations on open (default `true`). */
+  migrate?: boolean;
+}
+
+/**
+ * Opens (creating when needed) and migrates a SQLite database.
+ *
+ * @example
+ * const stores = await openSqliteStores({ path: "./data/latchkey.db" });
+ */
+export async function openSqliteStores(options: SqliteOptions): Promise<Stores> {
+  const db = openKysely(options.path);
+  try {
+    if (options.migrate ?? true) await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+  return createSqlStores({
+    name: "sqlite",
+    db,
+    isUniqueViolation: (error) =>
+      typeof error === "object" && error !== null && "code" in error &&
+      (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
+    close: () => db.destroy(),
+  });
+}
+
+/**
+ * Applies pending migrations to the database at `path`; returns what was applied.
+ *
+ * @example
+ * const applied = await migrateSqlite("./data/latchkey.db");
+ */
+export async function migrateSqlite(path: string): Promise<string[]> {
+  const db = openKysely(path);
+  try {
+    return await migrate(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+function openKysely(path: string): Kysely<Database> {
+  let database: SQLite.Database;
+  try {
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    database = new SQLite(path);
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = NORMAL");
+    database.pragma("foreign_keys = ON");
+    database.pragma("busy_timeout = 5000");
+  } catch (error) {
+    throw new StoreUnavailableError("sqlite", { cause: error });
+  }
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+async function migrate(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new StoreUnavailableError("sqlite", { cause: error });
+  return (results ?? []).filter((r: MigrationResult) => r.status === "Success").map((r) => r.migrationName);
+}
