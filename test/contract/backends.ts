@@ -1,0 +1,52 @@
+/**
+ * The backends the store contract suite runs against. Adding a backend is adding one
+ * entry here (PostgreSQL and Redis arrive with the scale-out work).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Stores } from "../../src/core/ports.js";
+import { createMemoryStores } from "../../src/stores/memory/index.js";
+import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+
+export interface OpenedBackend {
+  stores: Stores;
+  /** A second, independent handle on the same data (another process's view), when the backend has one. */
+  openAnother?: () => Promise<Stores>;
+  cleanup(): Promise<void>;
+}
+
+export interface Backend {
+  name: string;
+  open(): Promise<OpenedBackend>;
+}
+
+export const BACKENDS: Backend[] = [
+  {
+    name: "memory",
+    async open() {
+      const stores = createMemoryStores();
+      return { stores, cleanup: () => stores.close() };
+    },
+  },
+  {
+    name: "sqlite",
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), "latchkey-contract-"));
+      const path = join(dir, "test.db");
+      const handles: Stores[] = [await openSqliteStores({ path })];
+      return {
+        stores: handles[0] as Stores,
+        openAnother: async () => {
+          const another = await openSqliteStores({ path });
+          handles.push(another);
+          return another;
+        },
+        async cleanup() {
+          for (const handle of handles) await handle.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];

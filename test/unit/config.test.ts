@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/app/config.js";
+
+const fails = (env: Record<string, string>) => {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+};
+
+describe("configuration", () => {
+  it("has the contract's defaults", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: "127.0.0.1",
+      publicOrigin: undefined,
+      database: { kind: "sqlite", path: "./data/latchkey.db" },
+      strategy: "session",
+      sessionIdleTimeout: 1800,
+      sessionAbsoluteTimeout: 43_200,
+      rememberIdleTimeout: 604_800,
+      rememberAbsoluteTimeout: 2_592_000,
+      accessTokenTtl: 600,
+      jwtAlg: "EdDSA",
+      clockTolerance: 5,
+      revocation: "immediate",
+      refreshReuseLeeway: 10,
+      loginMaxFailures: 5,
+      loginWindow: 900,
+      cookieSecure: true,
+      trustProxy: false,
+      corsOrigins: [],
+      logLevel: "info",
+    });
+  });
+
+  it.each([
+    ["PORT", "abc"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["SESSION_IDLE_TIMEOUT", "0"],
+    ["SESSION_IDLE_TIMEOUT", "99999"],
+    ["CLOCK_TOLERANCE", "61"],
+    ["COOKIE_SECURE", "yes"],
+    ["TRUST_PROXY", "1"],
+    ["AUTH_STRATEGY", "magic"],
+    ["AUTH_STRATEGY", "jwt"],
+    ["JWT_ALG", "RS256"],
+    ["REVOCATION", "never"],
+    ["LOG_LEVEL", "loud"],
+    ["PUBLIC_ORIGIN", "localhost:3000"],
+    ["PUBLIC_ORIGIN", "https://example.com/path"],
+    ["CORS_ORIGINS", "https://a.example, nope"],
+    ["DATABASE_URL", "mysql://x"],
+    ["DATABASE_URL", "postgres://localhost/test"],
+    ["REDIS_URL", "redis://127.0.0.1:6379"],
+    ["LOGIN_MAX_FAILURES", "0"],
+  ])("refuses %s=%s, naming the variable", (name, value) => {
+    expect(fails({ [name]: value }).variable).toBe(name);
+  });
+
+  it("requires a 32-byte JWT_SECRET with HS256 and never echoes it", () => {
+    const error = fails({ JWT_ALG: "HS256", JWT_SECRET: "short-secret-value" });
+    expect(error.variable).toBe("JWT_SECRET");
+    expect(error.message).not.toContain("short-secret-value");
+    expect(loadConfig({ JWT_ALG: "HS256", JWT_SECRET: "x".repeat(32) }).jwtAlg).toBe("HS256");
+  });
+
+  it("normalises origins and lists token settings not yet in effect", () => {
+    const config = loadConfig({
+      PUBLIC_ORIGIN: "https://Auth.Example.com/",
+      CORS_ORIGINS: "https://a.example,https://b.example:8443",
+      ACCESS_TOKEN_TTL: "300",
+    });
+    expect(config.publicOrigin).toBe("https://auth.example.com");
+    expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example:8443"]);
+    expect(config.notYetInEffect).toEqual(["ACCESS_TOKEN_TTL"]);
+  });
+});

@@ -1,0 +1,126 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { manualClock } from "../../src/core/clock.js";
+import type { Stores } from "../../src/core/ports.js";
+import { SessionManager } from "../../src/core/session-manager.js";
+import { createMemoryStores } from "../../src/stores/memory/index.js";
+
+const MINUTE = 60_000;
+const policy = {
+  idleTimeout: 30 * 60,
+  absoluteTimeout: 12 * 3600,
+  rememberIdleTimeout: 7 * 86_400,
+  rememberAbsoluteTimeout: 30 * 86_400,
+};
+
+describe("SessionManager", () => {
+  let stores: Stores;
+  let clock: ReturnType<typeof manualClock>;
+  let sessions: SessionManager;
+  let touches: number;
+
+  beforeEach(async () => {
+    stores = createMemoryStores();
+    clock = manualClock();
+    touches = 0;
+    const touch = stores.sessions.touch.bind(stores.sessions);
+    stores.sessions.touch = (...args) => {
+      touches++;
+      return touch(...args);
+    };
+    sessions = new SessionManager({ store: stores.sessions, changes: stores.changes, clock, policy });
+    await stores.users.create({ id: "u1", username: "alice", passwordHash: "x", createdAt: 0, disabledAt: null });
+  });
+
+  const open = (remember = false) =>
+    sessions.create({ userId: "u1", kind: "session", remember, ip: "127.0.0.1", userAgent: "test" });
+
+  it("issues id.secret tokens and stores only a hash of the secret", async () => {
+    const { session, token } = await open();
+    const [id, secret] = token.split(".");
+    expect(id).toBe(session.id);
+    expect(secret).toHaveLength(43);
+    expect(session.secretHash).not.toContain(secret as string);
+    expect(await sessions.validate(token)).not.toBeNull();
+    expect(await sessions.validate(`${id}.${"A".repeat(43)}`)).toBeNull();
+    expect(await sessions.validate("garbage")).toBeNull();
+  });
+
+  it("ends a session left idle past the idle timeout", async () => {
+    const { token } = await open();
+    clock.advance(30 * MINUTE - 1);
+    expect(await sessions.validate(token)).not.toBeNull();
+    clock.advance(30 * MINUTE + 1);
+    expect(await sessions.validate(token)).toBeNull();
+  });
+
+  it("keeps a steadily used session alive past the idle timeout", async () => {
+    const { token } = await open();
+    for (let i = 0; i < 10; i++) {
+      clock.advance(20 * MINUTE);
+      expect(await sessions.validate(token)).not.toBeNull();
+    }
+  });
+
+  it("writes lastSeenAt at most once a minute", async () => {
+    const { token } = await open();
+    for (let i = 0; i < 50; i++) {
+      clock.advance(1000);
+      await sessions.validate(token);
+    }
+    expect(touches).toBe(0);
+    clock.advance(10_000);
+    await sessions.validate(token);
+    await sessions.validate(token);
+    expect(touches).toBe(1);
+  });
+
+  it("ends even a busy session at the absolute timeout", async () => {
+    const { token } = await open();
+    for (let elapsed = 0; elapsed < 12 * 60; elapsed += 10) {
+      expect(await sessions.validate(token)).not.toBeNull();
+      clock.advance(10 * MINUTE);
+    }
+    expect(await sessions.validate(token)).toBeNull();
+  });
+
+  it("uses the remember timeouts for remembered logins", async () => {
+    const { session, token } = await open(true);
+    expect(session.expiresAt - session.createdAt).toBe(30 * 86_400_000);
+    clock.advance(6 * 86_400_000);
+    expect(await sessions.validate(token)).not.toBeNull();
+  });
+
+  it("refuses the sessions of a disabled account", async () => {
+    const { token } = await open();
+    await stores.users.setDisabled("u1", clock.now());
+    expect(await sessions.validate(token)).toBeNull();
+  });
+
+  it("rotates the secret: the old token dies, the new one works", async () => {
+    const { session, token } = await open();
+    const rotated = await sessions.rotateSecret(session.id);
+    expect(rotated).not.toBeNull();
+    expect(await sessions.validate(token)).toBeNull();
+    expect(await sessions.validate(rotated as string)).not.toBeNull();
+  });
+
+  it("publishes every ended session on the change feed", async () => {
+    const a = await open();
+    const b = await open();
+    await sessions.end(a.session.id);
+    await sessions.endAllForUser("u1");
+    const changes = await stores.changes.read(0, 0, 10);
+    expect(changes.map((c) => [c.kind, c.subject])).toEqual([
+      ["session_ended", a.session.id],
+      ["session_ended", b.session.id],
+    ]);
+  });
+
+  it("sweeps expired sessions in batches", async () => {
+    for (let i = 0; i < 25; i++) await open();
+    const live = await open(true);
+    clock.advance(31 * MINUTE);
+    expect(await sessions.sweep(10)).toBe(25);
+    expect(await sessions.validate(live.token)).not.toBeNull();
+  });
+});
