@@ -46,3 +46,4 @@ export { latchkey, type LatchkeyPluginOptions } from "./http/plugin.js";
 export { errorResponses } from "./http/schemas.js";
 export { createMemoryStores } from "./stores/memory/index.js";
 export { migrateSqlite, openSqliteStores, type SqliteOptions } from "./stores/sqlite/index.js";
+export { uuidv7 } from "./core/uuid.js";

@@ -4,7 +4,7 @@
  * client may put anything there), and never headers or bodies; the redaction paths are a
  * second net for anything that logs a request or reply object itself.
  */
-import type { FastifyServerOptions } from "fastify";
+import type { LoggerOptions } from "pino";
 
 export const REDACTED_PATHS = [
   "req.headers.cookie",
@@ -27,16 +27,16 @@ export const REDACTED_PATHS = [
  * @example
  * Fastify({ logger: loggerOptions("info") });
  */
-export function loggerOptions(level: string): FastifyServerOptions["logger"] {
+export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     serializers: {
-      req(request) {
+      req(request: { method: string; url: string; ip?: string; socket?: { remoteAddress?: string } }) {
         return {
           method: request.method,
           path: String(request.url).split("?", 1)[0],
-          remoteAddress: request.ip,
+          remoteAddress: request.ip ?? request.socket?.remoteAddress,
         };
       },
     },

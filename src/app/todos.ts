@@ -3,11 +3,10 @@
  * write it, against the plugin's public surface only: `fastify.requireAuth` and
  * `request.auth`.
  */
-import { randomUUID } from "node:crypto";
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AuthError, type TodoRecord, type TodoStore, errorResponses } from "../index.js";
+import { AuthError, type TodoRecord, type TodoStore, errorResponses, uuidv7 } from "../index.js";
 
 const Todo = Type.Object(
   {
@@ -85,7 +84,7 @@ export async function todoRoutes(
     async (request, reply) => {
       const at = now();
       const todo: TodoRecord = {
-        id: randomUUID(),
+        id: uuidv7(at),
         userId: userId(request),
         title: request.body.title,
         done: false,

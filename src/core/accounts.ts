@@ -5,8 +5,8 @@
  * the same parameters, so it costs what a wrong password costs (no enumeration by timing),
  * and both answer with the same error.
  */
-import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
+import { uuidv7 } from "./uuid.js";
 import { AuthError, invalidCredentials } from "./errors.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import type { PasswordHasher } from "./password-hasher.js";
@@ -48,7 +48,7 @@ export class Accounts {
     assertAcceptablePassword(password, username);
     if (await this.#deps.users.findByUsername(username)) throw usernameTaken();
     const user: UserRecord = {
-      id: randomUUID(),
+      id: uuidv7(this.#deps.clock.now()),
       username,
       passwordHash: await this.#deps.hasher.hash(password),
       createdAt: this.#deps.clock.now(),

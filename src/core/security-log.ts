@@ -1,8 +1,8 @@
 /**
  * The per-user security event log (`GET /auth/events`).
  */
-import { randomUUID } from "node:crypto";
 import type { Clock } from "./clock.js";
+import { uuidv7 } from "./uuid.js";
 import type { EventStore } from "./ports.js";
 import type { EventRecord, EventType } from "./records.js";
 
@@ -31,7 +31,7 @@ export class SecurityLog {
 
   async record(type: EventType, userId: string, context: EventContext = {}): Promise<EventRecord> {
     const event: EventRecord = {
-      id: randomUUID(),
+      id: uuidv7(this.#clock.now()),
       userId,
       type,
       at: this.#clock.now(),

@@ -7,9 +7,10 @@ import { Writable } from "node:stream";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
 import { loadConfig } from "../../src/app/config.js";
-import { REDACTED_PATHS } from "../../src/app/logging.js";
+import { loggerOptions } from "../../src/app/logging.js";
 import { buildServer, type Server } from "../../src/app/server.js";
 import { type ManualClock, manualClock } from "../../src/core/clock.js";
+import { argon2Hasher, type PasswordHasher } from "../../src/core/password-hasher.js";
 import type { Stores } from "../../src/core/ports.js";
 import { openSqliteStores } from "../../src/stores/sqlite/index.js";
 
@@ -33,7 +34,10 @@ export interface Harness {
  * const alice = h.client();
  * await alice.signUpAndLogIn("alice");
  */
-export async function startHarness(env: Record<string, string> = {}): Promise<Harness> {
+export async function startHarness(
+  env: Record<string, string> = {},
+  options: { hasher?: PasswordHasher } = {},
+): Promise<Harness> {
   const config = loadConfig({ DATABASE_URL: "sqlite::memory:", PUBLIC_ORIGIN: ORIGIN, LOG_LEVEL: "debug", ...env });
   const clock = manualClock(Date.parse("2026-03-01T12:00:00.000Z"));
   const stores = await openSqliteStores({ path: ":memory:" });
@@ -45,14 +49,8 @@ export async function startHarness(env: Record<string, string> = {}): Promise<Ha
     },
   });
   // The production logger options, writing to memory instead of stdout.
-  const logger = pino(
-    {
-      level: "trace",
-      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-    },
-    stream,
-  );
-  const server = await buildServer({ config, stores, clock, logger });
+  const logger = pino(loggerOptions("trace"), stream);
+  const server = await buildServer({ config, stores, clock, logger, hasher: options.hasher });
   return {
     app: server.app,
     server,
@@ -153,4 +151,22 @@ let counter = 0;
 export function uniqueName(prefix = "user"): string {
   counter += 1;
   return `${prefix}${process.pid % 1000}x${counter}`;
+}
+
+/** The real argon2id hasher, counting its calls. */
+export function countingHasher() {
+  const inner = argon2Hasher();
+  const calls = { hash: 0, verify: 0 };
+  const hasher: PasswordHasher = {
+    hash(password) {
+      calls.hash++;
+      return inner.hash(password);
+    },
+    verify(stored, password) {
+      calls.verify++;
+      return inner.verify(stored, password);
+    },
+    needsRehash: (stored) => inner.needsRehash(stored),
+  };
+  return { hasher, calls };
 }
