@@ -12,9 +12,16 @@
  * await app.register(latchkey, { auth, publicOrigin: "http://localhost:3000" });
  * app.get("/api/hello", { preHandler: app.requireAuth }, async (request) => ({ hi: request.auth?.user.username }));
  */
-export { type Auth, type AuthOptions, createAuth, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY } from "./core/auth.js";
+export {
+  type Auth,
+  type AuthOptions,
+  createAuth,
+  DEFAULT_SESSION_POLICY,
+  DEFAULT_THROTTLE_POLICY,
+} from "./core/auth.js";
 export { type Clock, type ManualClock, manualClock, systemClock } from "./core/clock.js";
 export { AuthError, type ErrorCode, RateLimitedError, StoreUnavailableError } from "./core/errors.js";
+export type { ThrottlePolicy } from "./core/login-throttle.js";
 export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHasher } from "./core/password-hasher.js";
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {
@@ -38,12 +45,11 @@ export type {
   UserRecord,
 } from "./core/records.js";
 export type { ClientInfo, SessionPolicy, ValidSession } from "./core/session-manager.js";
-export type { ThrottlePolicy } from "./core/login-throttle.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
+export { uuidv7 } from "./core/uuid.js";
 export type { BearerVerifier, RequestAuth, Strategy } from "./http/context.js";
 export { errorBody, STATUS_BY_CODE } from "./http/errors.js";
-export { latchkey, type LatchkeyPluginOptions } from "./http/plugin.js";
+export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";
 export { errorResponses } from "./http/schemas.js";
 export { createMemoryStores } from "./stores/memory/index.js";
 export { migrateSqlite, openSqliteStores, type SqliteOptions } from "./stores/sqlite/index.js";
-export { uuidv7 } from "./core/uuid.js";

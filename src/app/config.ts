@@ -174,7 +174,10 @@ function reader(env: Env) {
 function readStrategy(raw: string | undefined): "session" {
   if (raw === undefined || raw === "" || raw === "session") return "session";
   if (raw === "jwt" || raw === "hybrid") {
-    throw new ConfigError("AUTH_STRATEGY", `"${raw}" is not available yet (it arrives with token support); use session`);
+    throw new ConfigError(
+      "AUTH_STRATEGY",
+      `"${raw}" is not available yet (it arrives with token support); use session`,
+    );
   }
   throw new ConfigError("AUTH_STRATEGY", "must be one of session, jwt, hybrid");
 }
@@ -190,7 +193,10 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
     return { kind: "sqlite", path };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new ConfigError("DATABASE_URL", "postgres:// is not available yet (it arrives with scale-out); use sqlite:PATH");
+    throw new ConfigError(
+      "DATABASE_URL",
+      "postgres:// is not available yet (it arrives with scale-out); use sqlite:PATH",
+    );
   }
   throw new ConfigError("DATABASE_URL", "must be sqlite:PATH, sqlite::memory: or postgres://...");
 }

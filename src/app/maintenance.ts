@@ -17,7 +17,7 @@ export function startMaintenance(
   auth: Auth,
   options: { log: FastifyBaseLogger; intervalMs?: number },
 ): { runOnce(): Promise<void>; stop(): void } {
-  let running: Promise<void> | undefined;
+  let busy = false;
   const runOnce = async () => {
     try {
       const sessions = await auth.sessions.sweep();
@@ -32,8 +32,11 @@ export function startMaintenance(
     }
   };
   const timer = setInterval(() => {
-    running ??= runOnce().finally(() => {
-      running = undefined;
+    // A slow sweep (a million expired rows) never overlaps the next one.
+    if (busy) return;
+    busy = true;
+    void runOnce().finally(() => {
+      busy = false;
     });
   }, options.intervalMs ?? 60_000);
   timer.unref();

@@ -171,4 +171,3 @@ function listeningPort(app: FastifyInstance): number | undefined {
 async function openStores(config: Config): Promise<Stores> {
   return openSqliteStores({ path: config.database.path });
 }
-

@@ -6,7 +6,7 @@
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AuthError, type TodoRecord, type TodoStore, errorResponses, uuidv7 } from "../index.js";
+import { AuthError, errorResponses, type TodoRecord, type TodoStore, uuidv7 } from "../index.js";
 
 const Todo = Type.Object(
   {

@@ -59,7 +59,11 @@ export function printTable(rows: Record<string, string>[], json: boolean): void 
   }
   const columns = Object.keys(rows[0] as Record<string, string>);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
-  const line = (cells: string[]) => `${cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join("  ").trimEnd()}\n`;
+  const line = (cells: string[]) =>
+    `${cells
+      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+      .join("  ")
+      .trimEnd()}\n`;
   process.stdout.write(line(columns.map((c) => c.toUpperCase())));
   for (const row of rows) process.stdout.write(line(columns.map((c) => row[c] ?? "")));
 }

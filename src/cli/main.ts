@@ -9,10 +9,10 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../app/config.js";
 import { AuthError } from "../core/errors.js";
+import { registerMigrate } from "./migrate.js";
 import { registerServe } from "./serve.js";
 import { registerSessions } from "./sessions.js";
 import { registerUsers } from "./users.js";
-import { registerMigrate } from "./migrate.js";
 
 const program = new Command()
   .name("latchkey")

@@ -6,17 +6,17 @@
  * and both answer with the same error.
  */
 import type { Clock } from "./clock.js";
-import { uuidv7 } from "./uuid.js";
 import { AuthError, invalidCredentials } from "./errors.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import type { PasswordHasher } from "./password-hasher.js";
-import { PASSWORD_PROBLEM_MESSAGES, checkPassword } from "./password-policy.js";
+import { checkPassword, PASSWORD_PROBLEM_MESSAGES } from "./password-policy.js";
 import type { UserStore } from "./ports.js";
 import type { UserRecord } from "./records.js";
 import { randomToken } from "./secrets.js";
 import type { SecurityLog } from "./security-log.js";
 import type { ClientInfo, SessionManager } from "./session-manager.js";
-import { USERNAME_RULE, normalizeUsername, parseUsername } from "./username.js";
+import { normalizeUsername, parseUsername, USERNAME_RULE } from "./username.js";
+import { uuidv7 } from "./uuid.js";
 
 /** Dependencies of `Accounts`. */
 export interface AccountsDeps {

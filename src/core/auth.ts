@@ -7,7 +7,7 @@ import { ChangeFollower } from "./change-follower.js";
 import { type Clock, systemClock } from "./clock.js";
 import { CsrfTokens } from "./csrf.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
-import { type PasswordHasher, argon2Hasher } from "./password-hasher.js";
+import { argon2Hasher, type PasswordHasher } from "./password-hasher.js";
 import type { Stores } from "./ports.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";

@@ -5,7 +5,7 @@
  * derived from the (public) session id without the key.
  */
 import type { SecretStore } from "./ports.js";
-import { type RandomBytes, hmac, randomToken, safeEqual } from "./secrets.js";
+import { hmac, type RandomBytes, randomToken, safeEqual } from "./secrets.js";
 
 const KEY_NAME = "csrf-key";
 

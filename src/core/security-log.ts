@@ -2,9 +2,9 @@
  * The per-user security event log (`GET /auth/events`).
  */
 import type { Clock } from "./clock.js";
-import { uuidv7 } from "./uuid.js";
 import type { EventStore } from "./ports.js";
 import type { EventRecord, EventType } from "./records.js";
+import { uuidv7 } from "./uuid.js";
 
 /** What an event records besides its type and user. */
 export interface EventContext {

@@ -10,7 +10,7 @@
 import type { Clock } from "./clock.js";
 import type { ChangeFeed, SessionStore } from "./ports.js";
 import type { SessionKind, SessionRecord, UserRecord } from "./records.js";
-import { type RandomBytes, hashSecret, safeEqual } from "./secrets.js";
+import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
 
 /** Timeouts, in seconds. */

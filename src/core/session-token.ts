@@ -2,7 +2,7 @@
  * Session tokens are `id.secret`: a public 128-bit id that finds the row, and a 256-bit
  * secret that proves possession, stored only as its SHA-256 (lucia's `id.secret` design).
  */
-import { ID_BYTES, type RandomBytes, SECRET_BYTES, randomToken } from "./secrets.js";
+import { ID_BYTES, type RandomBytes, randomToken, SECRET_BYTES } from "./secrets.js";
 
 const TOKEN_PATTERN = /^([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
 

@@ -30,5 +30,4 @@ export function parseUsername(input: string): string | null {
 }
 
 /** Why a username is refused, for the error message. */
-export const USERNAME_RULE =
-  "A username is 3 to 32 characters of letters a-z, digits, '.', '_' or '-'.";
+export const USERNAME_RULE = "A username is 3 to 32 characters of letters a-z, digits, '.', '_' or '-'.";

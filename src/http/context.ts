@@ -64,9 +64,8 @@ export class LatchkeyContext {
     switch (presented.type) {
       case "bearer":
       case "malformed_bearer": {
-        const valid = presented.type === "bearer" && this.#verifyBearer
-          ? await this.#verifyBearer(presented.token)
-          : null;
+        const valid =
+          presented.type === "bearer" && this.#verifyBearer ? await this.#verifyBearer(presented.token) : null;
         if (!valid) throw new AuthError("invalid_token", "The access token is invalid or has expired.");
         return { ...valid, via: "bearer", csrfToken: null };
       }

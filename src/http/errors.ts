@@ -78,11 +78,12 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
   }
   const generic = GENERIC[status];
   if (generic) {
-    const message = error instanceof SyntaxError || fastifyError.code === "FST_ERR_CTP_INVALID_JSON_BODY"
-      ? JSON_SYNTAX
-      : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
-        ? "The request body is empty."
-        : generic[1];
+    const message =
+      error instanceof SyntaxError || fastifyError.code === "FST_ERR_CTP_INVALID_JSON_BODY"
+        ? JSON_SYNTAX
+        : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
+          ? "The request body is empty."
+          : generic[1];
     reply.code(status).send(errorBody(generic[0], message));
     return;
   }

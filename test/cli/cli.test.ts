@@ -41,7 +41,10 @@ describe("latchkey CLI with a running server", () => {
     const response = await http("/auth/login", { method: "POST", body: JSON.stringify({ username, password }) });
     if (response.status !== 200) return { status: response.status, cookie: "", csrf: "", sessionId: "" };
     const body = (await response.json()) as { csrfToken: string; session: { id: string } };
-    const cookie = response.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
+    const cookie = response.headers
+      .getSetCookie()
+      .map((c) => c.split(";")[0])
+      .join("; ");
     return { status: 200, cookie, csrf: body.csrfToken, sessionId: body.session.id };
   };
 
@@ -102,15 +105,22 @@ describe("latchkey CLI with a running server", () => {
     const disabled = await runCli(["users", "disable", "alice"], env);
     expect(disabled.code).toBe(0);
     await within(1000, isRefused(session.cookie));
-    const refused = await http("/auth/login", { method: "POST", body: JSON.stringify({ username: "alice", password: PASSWORD }) });
+    const refused = await http("/auth/login", {
+      method: "POST",
+      body: JSON.stringify({ username: "alice", password: PASSWORD }),
+    });
     expect(refused.status).toBe(403);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("account_disabled");
     expect((await runCli(["users", "list"], env)).stdout).toMatch(/alice.*disabled/);
     expect((await runCli(["users", "enable", "alice"], env)).code).toBe(0);
     expect((await login("alice")).status).toBe(200);
     const events = await login("alice");
-    const log = (await (await http("/auth/events", { cookie: events.cookie })).json()) as { events: Array<{ type: string }> };
-    expect(log.events.map((e) => e.type)).toEqual(expect.arrayContaining(["account_disabled", "account_enabled", "session_revoked"]));
+    const log = (await (await http("/auth/events", { cookie: events.cookie })).json()) as {
+      events: Array<{ type: string }>;
+    };
+    expect(log.events.map((e) => e.type)).toEqual(
+      expect.arrayContaining(["account_disabled", "account_enabled", "session_revoked"]),
+    );
   });
 
   it("answers exit code 1 for an unknown user and 2 for bad usage", async () => {

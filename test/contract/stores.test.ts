@@ -85,7 +85,15 @@ describe.each(BACKENDS)("store contract: $name", (backend) => {
       await s.sessions.create(sa);
       await s.sessions.create(sb);
       await s.todos.create({ id: "t1", userId: alice.id, title: "a", done: false, createdAt: T0, updatedAt: T0 });
-      await s.events.append({ id: "e1", userId: alice.id, type: "login", at: T0, sessionId: sa.id, ip: "", userAgent: "" });
+      await s.events.append({
+        id: "e1",
+        userId: alice.id,
+        type: "login",
+        at: T0,
+        sessionId: sa.id,
+        ip: "",
+        userAgent: "",
+      });
       expect(await s.users.delete(alice.id)).toBe(true);
       expect(await s.users.delete(alice.id)).toBe(false);
       expect(await s.sessions.findWithUser(sa.id)).toBeNull();

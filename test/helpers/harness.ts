@@ -117,7 +117,11 @@ export class Client {
   }
 
   async login(username: string, password = PASSWORD, remember?: boolean) {
-    const response = await this.post("/auth/login", { username, password, ...(remember !== undefined && { remember }) });
+    const response = await this.post("/auth/login", {
+      username,
+      password,
+      ...(remember !== undefined && { remember }),
+    });
     if (response.statusCode === 200) this.csrfToken = response.json().csrfToken;
     return response;
   }

@@ -60,7 +60,9 @@ describe("HTTP API", () => {
       expect(response.statusCode).toBe(201);
       expect(response.json().user).toEqual({ id: expect.any(String), username: base, createdAt: isoTime });
       expect(response.headers["set-cookie"]).toBeUndefined();
-      const fullWidth = [...base].map((ch) => (/[a-z0-9]/.test(ch) ? String.fromCharCode(ch.charCodeAt(0) + 0xfee0) : ch)).join("");
+      const fullWidth = [...base]
+        .map((ch) => (/[a-z0-9]/.test(ch) ? String.fromCharCode(ch.charCodeAt(0) + 0xfee0) : ch))
+        .join("");
       const taken = await c.register(fullWidth);
       expect(taken.statusCode).toBe(409);
       expect(taken.json().error.code).toBe("username_taken");
@@ -161,7 +163,13 @@ describe("HTTP API", () => {
         "login",
         "login_failed",
       ]);
-      expect(events[8]).toEqual({ id: expect.any(String), type: "login_failed", at: isoTime, ip: "10.20.0.1", userAgent: expect.any(String) });
+      expect(events[8]).toEqual({
+        id: expect.any(String),
+        type: "login_failed",
+        at: isoTime,
+        ip: "10.20.0.1",
+        userAgent: expect.any(String),
+      });
       expect(events[0].sessionId).toEqual(expect.any(String));
     });
 
@@ -195,10 +203,20 @@ describe("HTTP API", () => {
       const added = await c.post("/api/todos", { title: "buy milk" });
       expect(added.statusCode).toBe(201);
       const todo = added.json().todo;
-      expect(todo).toEqual({ id: expect.any(String), title: "buy milk", done: false, createdAt: isoTime, updatedAt: isoTime });
+      expect(todo).toEqual({
+        id: expect.any(String),
+        title: "buy milk",
+        done: false,
+        createdAt: isoTime,
+        updatedAt: isoTime,
+      });
       await c.post("/api/todos", { title: "walk the dog" });
       h.clock.advance(5000);
-      const patched = await c.request({ method: "PATCH", url: `/api/todos/${todo.id}`, body: { done: true, title: "buy oat milk" } });
+      const patched = await c.request({
+        method: "PATCH",
+        url: `/api/todos/${todo.id}`,
+        body: { done: true, title: "buy oat milk" },
+      });
       expect(patched.statusCode).toBe(200);
       expect(patched.json().todo).toMatchObject({ title: "buy oat milk", done: true });
       expect(patched.json().todo.updatedAt).not.toBe(todo.updatedAt);
@@ -294,7 +312,11 @@ describe("HTTP API", () => {
         ["POST", "/api/todos"],
         ["PATCH", "/api/todos/abc"],
       ]) {
-        const response = await c.request({ method: method as "POST", url: url as string, body: { title: "x".repeat(70_000) } });
+        const response = await c.request({
+          method: method as "POST",
+          url: url as string,
+          body: { title: "x".repeat(70_000) },
+        });
         expect(response.statusCode, url).toBe(413);
         expect(response.json().error.code).toBe("payload_too_large");
       }

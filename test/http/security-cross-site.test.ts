@@ -81,11 +81,19 @@ describe("security checklist 22-26 (cross-site requests)", () => {
     const name = uniqueName();
     const c = h.client();
     await c.register(name);
-    const cross = await c.post("/auth/login", { username: name, password: PASSWORD }, { origin: "https://evil.example" });
+    const cross = await c.post(
+      "/auth/login",
+      { username: name, password: PASSWORD },
+      { origin: "https://evil.example" },
+    );
     expect(cross.statusCode).toBe(403);
     expect(cross.json().error.code).toBe("forbidden_origin");
     expect(cross.headers["set-cookie"]).toBeUndefined();
-    const register = await c.post("/auth/register", { username: uniqueName(), password: PASSWORD }, { "sec-fetch-site": "cross-site" });
+    const register = await c.post(
+      "/auth/register",
+      { username: uniqueName(), password: PASSWORD },
+      { "sec-fetch-site": "cross-site" },
+    );
     expect(register.statusCode).toBe(403);
 
     const signedIn = await loggedIn();

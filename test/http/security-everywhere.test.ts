@@ -30,21 +30,24 @@ describe("security checklist 42-44 (everywhere)", () => {
     }
   });
 
-  it.each(["/", "/docs/"])("security 43: HTML at %s carries CSP without inline script, nosniff, frame-ancestors, Referrer-Policy", async (url) => {
-    const response = await h.app.inject({ method: "GET", url });
-    expect(response.statusCode).toBe(200);
-    expect(response.headers["content-type"]).toMatch(/text\/html/);
-    const csp = String(response.headers["content-security-policy"]);
-    const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? /default-src ([^;]*)/.exec(csp)?.[1];
-    expect(scriptSrc).toBeDefined();
-    expect(scriptSrc).not.toContain("unsafe-inline");
-    expect(scriptSrc).not.toContain("unsafe-eval");
-    expect(csp).toContain("frame-ancestors 'none'");
-    expect(response.headers["x-content-type-options"]).toBe("nosniff");
-    expect(response.headers["referrer-policy"]).toBeDefined();
-    const inlineScripts = [...response.body.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/g)];
-    expect(inlineScripts).toHaveLength(0);
-  });
+  it.each(["/", "/docs/"])(
+    "security 43: HTML at %s carries CSP without inline script, nosniff, frame-ancestors, Referrer-Policy",
+    async (url) => {
+      const response = await h.app.inject({ method: "GET", url });
+      expect(response.statusCode).toBe(200);
+      expect(response.headers["content-type"]).toMatch(/text\/html/);
+      const csp = String(response.headers["content-security-policy"]);
+      const scriptSrc = /script-src ([^;]*)/.exec(csp)?.[1] ?? /default-src ([^;]*)/.exec(csp)?.[1];
+      expect(scriptSrc).toBeDefined();
+      expect(scriptSrc).not.toContain("unsafe-inline");
+      expect(scriptSrc).not.toContain("unsafe-eval");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(response.headers["x-content-type-options"]).toBe("nosniff");
+      expect(response.headers["referrer-policy"]).toBeDefined();
+      const inlineScripts = [...response.body.matchAll(/<script(?![^>]*\bsrc=)[^>]*>/g)];
+      expect(inlineScripts).toHaveLength(0);
+    },
+  );
 
   it("security 44: no log line holds a password, a session secret or a CSRF token", async () => {
     const c = h.client();

@@ -73,7 +73,9 @@ describe("security checklist 9-21 (cookies and sessions)", () => {
     }
   });
 
-  it("security 10: 1,000 logins give 1,000 distinct secrets of at least 128 random bits", { timeout: 120_000 }, async () => {
+  it("security 10: 1,000 logins give 1,000 distinct secrets of at least 128 random bits", {
+    timeout: 120_000,
+  }, async () => {
     const name = uniqueName();
     await h.client().register(name);
     const secrets = new Set<string>();
@@ -220,7 +222,10 @@ describe("security checklist 9-21 (cookies and sessions)", () => {
     await here.signUpAndLogIn(name);
     const elsewhere = h.client();
     await elsewhere.login(name);
-    const wrong = await here.post("/auth/password", { currentPassword: "not-it-at-all", newPassword: "a brand new secret" });
+    const wrong = await here.post("/auth/password", {
+      currentPassword: "not-it-at-all",
+      newPassword: "a brand new secret",
+    });
     expect(wrong.statusCode).toBe(401);
     expect(wrong.json().error.code).toBe("invalid_credentials");
     const weak = await here.post("/auth/password", { currentPassword: PASSWORD, newPassword: "password1234" });

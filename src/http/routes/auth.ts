@@ -12,13 +12,13 @@ import {
   AccountDeleteBody,
   Credentials,
   EventView,
+  errorResponses,
   LoginBody,
   PasswordChangeBody,
+  ref,
   SessionIdParams,
   SessionView,
   UserView,
-  errorResponses,
-  ref,
 } from "../schemas.js";
 import { eventView, sessionView, userView } from "../views.js";
 

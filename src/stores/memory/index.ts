@@ -80,8 +80,7 @@ function userStore(state: State): UserStore {
       const user = byName(username);
       return user ? copy(user) : null;
     },
-    list: async () =>
-      [...state.users.values()].map(copy).sort((a, b) => a.username.localeCompare(b.username)),
+    list: async () => [...state.users.values()].map(copy).sort((a, b) => a.username.localeCompare(b.username)),
     async updatePasswordHash(id, passwordHash) {
       const user = state.users.get(id);
       if (!user) return false;
@@ -241,7 +240,10 @@ function changeFeed(state: State): ChangeFeed {
       for (const wake of state.wakers) wake();
     },
     read: async (afterSeq, notBefore, limit) =>
-      state.changes.filter((c) => c.seq > afterSeq && c.at >= notBefore).slice(0, limit).map(copy),
+      state.changes
+        .filter((c) => c.seq > afterSeq && c.at >= notBefore)
+        .slice(0, limit)
+        .map(copy),
     async prune(before) {
       const kept = state.changes.filter((c) => c.at >= before);
       const pruned = state.changes.length - kept.length;

@@ -127,12 +127,7 @@ function sessionStore(db: Kysely<Database>): SessionStore {
         .selectFrom("sessions")
         .innerJoin("users", "users.id", "sessions.user_id")
         .selectAll("sessions")
-        .select([
-          "users.username",
-          "users.password_hash",
-          "users.created_at as user_created_at",
-          "users.disabled_at",
-        ])
+        .select(["users.username", "users.password_hash", "users.created_at as user_created_at", "users.disabled_at"])
         .where("sessions.id", "=", id)
         .executeTakeFirst();
       if (!row) return null;
@@ -185,11 +180,7 @@ function sessionStore(db: Kysely<Database>): SessionStore {
       // idle_expires_at <= expires_at always, so one indexed range finds every dead row.
       const result = await db
         .deleteFrom("sessions")
-        .where(
-          "id",
-          "in",
-          db.selectFrom("sessions").select("id").where("idle_expires_at", "<=", now).limit(limit),
-        )
+        .where("id", "in", db.selectFrom("sessions").select("id").where("idle_expires_at", "<=", now).limit(limit))
         .executeTakeFirst();
       return Number(result.numDeletedRows);
     },
@@ -236,11 +227,7 @@ function todoStore(db: Kysely<Database>): TodoStore {
       return row ? toTodo(row) : null;
     },
     async delete(userId, id) {
-      const result = await db
-        .deleteFrom("todos")
-        .where("id", "=", id)
-        .where("user_id", "=", userId)
-        .executeTakeFirst();
+      const result = await db.deleteFrom("todos").where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
       return result.numDeletedRows > 0n;
     },
   };
@@ -343,11 +330,7 @@ function secretStore(db: Kysely<Database>): SecretStore {
         .values({ name, value: candidate, created_at: Date.now() })
         .onConflict((oc) => oc.column("name").doNothing())
         .execute();
-      const row = await db
-        .selectFrom("secrets")
-        .select("value")
-        .where("name", "=", name)
-        .executeTakeFirstOrThrow();
+      const row = await db.selectFrom("secrets").select("value").where("name", "=", name).executeTakeFirstOrThrow();
       return row.value;
     },
   };

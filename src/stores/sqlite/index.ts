@@ -43,7 +43,9 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
     name: "sqlite",
     db,
     isUniqueViolation: (error) =>
-      typeof error === "object" && error !== null && "code" in error &&
+      typeof error === "object" &&
+      error !== null &&
+      "code" in error &&
       (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
     close: () => db.destroy(),
   });
