@@ -1,0 +1,105 @@
+/**
+ * "No input produces a 500": every route, hostile bodies, headers and cookies.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Client, type Harness, ORIGIN, startHarness, uniqueName } from "../helpers/harness.js";
+
+const ROUTES: Array<[string, string]> = [
+  ["POST", "/auth/register"],
+  ["POST", "/auth/login"],
+  ["POST", "/auth/logout"],
+  ["POST", "/auth/logout-all"],
+  ["GET", "/auth/me"],
+  ["GET", "/auth/sessions"],
+  ["DELETE", "/auth/sessions/x"],
+  ["GET", "/auth/events"],
+  ["POST", "/auth/password"],
+  ["DELETE", "/auth/account"],
+  ["GET", "/api/todos"],
+  ["POST", "/api/todos"],
+  ["PATCH", "/api/todos/x"],
+  ["DELETE", "/api/todos/x"],
+  ["GET", "/healthz"],
+];
+
+const BODIES = [
+  "null",
+  "[]",
+  '"string"',
+  "42",
+  "true",
+  "{}",
+  '{"username":{},"password":[],"title":{},"done":null,"remember":1}',
+  '{"__proto__":{"admin":true}}',
+  '{"constructor":{"prototype":{"admin":true}}}',
+  '{"title":"\\u0000\\ud800"}',
+  `{"username":"${"a".repeat(300)}","password":"${"b".repeat(2000)}"}`,
+  "{".repeat(1000),
+  "\u00ff\u00fe garbage",
+];
+
+const HEADER_SETS: Array<Record<string, string>> = [
+  { authorization: "Bearer" },
+  { authorization: "Bearer    " },
+  { authorization: "Bearer a.b.c" },
+  { authorization: `Bearer ${"x".repeat(8000)}` },
+  { authorization: "bearer a b c" },
+  { cookie: "__Host-sid=%E0%A4%A" },
+  { cookie: "__Host-sid=; __Host-sid=; __Host-sid" },
+  { cookie: `__Host-sid=${"x".repeat(4000)}` },
+  { "x-csrf-token": "\u00e9\u00e9" },
+  { "content-type": "application/json; charset=latin1" },
+  { "content-type": "application/json", "content-encoding": "gzip" },
+];
+
+describe("no input produces a 500", () => {
+  let h: Harness;
+  let signedIn: Client;
+  beforeAll(async () => {
+    h = await startHarness();
+    signedIn = h.client();
+    await signedIn.signUpAndLogIn(uniqueName());
+  });
+  afterAll(() => h.close());
+
+  it.each(ROUTES)("%s %s with hostile bodies", async (method, url) => {
+    for (const payload of BODIES) {
+      for (const client of [h.client(), signedIn]) {
+        const response = await client.request({
+          method: method as "POST",
+          url,
+          body: payload,
+          headers: { "content-type": "application/json" },
+        });
+        expect(response.statusCode, `${payload.slice(0, 30)}`).toBeLessThan(500);
+        if (response.statusCode >= 400) expect(response.json().error.code).toEqual(expect.any(String));
+      }
+    }
+  });
+
+  it.each(ROUTES)("%s %s with hostile headers", async (method, url) => {
+    for (const headers of HEADER_SETS) {
+      const response = await h.app.inject({
+        method: method as "POST",
+        url,
+        headers: { origin: ORIGIN, ...headers },
+        ...(method !== "GET" && { payload: "{}" }),
+      });
+      expect(response.statusCode, JSON.stringify(headers).slice(0, 60)).toBeLessThan(500);
+    }
+  });
+
+  it("odd URLs", async () => {
+    for (const url of [
+      "/%",
+      "/auth/sessions/%E0",
+      "/api/todos/..%2F..%2Fetc%2Fpasswd",
+      "/api/todos/" + "x".repeat(5000),
+      "//",
+      "/auth/me?x=%",
+    ]) {
+      const response = await signedIn.get(url);
+      expect(response.statusCode, url.slice(0, 40)).toBeLessThan(500);
+    }
+  });
+});
