@@ -10,7 +10,9 @@ import type {
   ChangeRecord,
   CounterState,
   EventRecord,
+  RefreshTokenRecord,
   SessionRecord,
+  SigningKeyRecord,
   TodoRecord,
   UserRecord,
 } from "./records.js";
@@ -117,10 +119,36 @@ export interface SecretStore {
   getOrCreate(name: string, candidate: string): Promise<string>;
 }
 
+/** Refresh tokens. Deleting a session deletes its refresh tokens. */
+export interface RefreshTokenStore {
+  create(token: RefreshTokenRecord): Promise<void>;
+  find(id: string): Promise<RefreshTokenRecord | null>;
+  /**
+   * Marks the token rotated at `now` if it is still current; `true` for the one caller
+   * that did. Of two concurrent `markRotated` calls with one id, exactly one gets `true`.
+   */
+  markRotated(id: string, now: number): Promise<boolean>;
+  /** Marks every current token of a session rotated (their successors are issued elsewhere). */
+  retireForSession(sessionId: string, now: number): Promise<void>;
+}
+
+/** Signing keys for access tokens. */
+export interface KeyStore {
+  /** Every key, oldest first. */
+  list(): Promise<SigningKeyRecord[]>;
+  add(key: SigningKeyRecord): Promise<void>;
+  /** Sets `retiredAt` on every key that is not `keepKid` and not yet retired. */
+  retireAllExcept(keepKid: string, at: number): Promise<void>;
+  /** Deletes keys retired before `before`; returns how many. */
+  deleteRetiredBefore(before: number): Promise<number>;
+}
+
 /** Everything a backend provides. */
 export interface Stores {
   users: UserStore;
   sessions: SessionStore;
+  refreshTokens: RefreshTokenStore;
+  keys: KeyStore;
   todos: TodoStore;
   events: EventStore;
   counters: CounterStore;

@@ -96,3 +96,38 @@ export interface CounterState {
   /** When the window ends and the count starts again from zero. */
   resetAt: number;
 }
+
+/**
+ * A refresh token. Like a session token it is `id.secret` with only the secret's hash
+ * stored. Single use: rotating it sets `rotatedAt`, and the row stays until its session
+ * ends so that a second use of it can be recognised as theft.
+ */
+export interface RefreshTokenRecord {
+  id: string;
+  sessionId: string;
+  secretHash: string;
+  createdAt: number;
+  /** Unused past this instant, the token is dead: `min(createdAt + idle timeout, session expiry)`. */
+  expiresAt: number;
+  /** When it was exchanged for its successor, or `null` while it is the current one. */
+  rotatedAt: number | null;
+}
+
+/** The JOSE signature algorithms latchkey signs access tokens with. */
+export type SigningAlgorithm = "EdDSA" | "ES256" | "HS256";
+
+/**
+ * An asymmetric signing key, kept in the store so every instance signs and verifies with
+ * the same keys. HS256 keys are never stored: they come from `JWT_SECRET`.
+ */
+export interface SigningKeyRecord {
+  kid: string;
+  alg: "EdDSA" | "ES256";
+  /** Public JWK, JSON. */
+  publicJwk: string;
+  /** Private JWK, JSON. Readable by anyone who can read the store. */
+  privateJwk: string;
+  createdAt: number;
+  /** When a newer key replaced it; it verifies until its last token expires. */
+  retiredAt: number | null;
+}

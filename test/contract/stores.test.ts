@@ -174,6 +174,71 @@ describe.each(BACKENDS)("store contract: $name", (backend) => {
     });
   });
 
+  describe("refresh tokens", () => {
+    let sessionId: string;
+    beforeEach(async () => {
+      const alice = user("alice");
+      await s.users.create(alice);
+      const one = session(alice.id);
+      await s.sessions.create(one);
+      sessionId = one.id;
+    });
+    const token = (id: string) => ({
+      id,
+      sessionId,
+      secretHash: `hash-${id}`,
+      createdAt: T0,
+      expiresAt: T0 + 1000,
+      rotatedAt: null,
+    });
+
+    it("creates and finds", async () => {
+      await s.refreshTokens.create(token("r1"));
+      expect(await s.refreshTokens.find("r1")).toEqual(token("r1"));
+      expect(await s.refreshTokens.find("missing")).toBeNull();
+    });
+
+    it("of concurrent rotations of one token, exactly one wins", async () => {
+      await s.refreshTokens.create(token("r1"));
+      const results = await Promise.all(Array.from({ length: 10 }, () => s.refreshTokens.markRotated("r1", T0 + 5)));
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect((await s.refreshTokens.find("r1"))?.rotatedAt).toBe(T0 + 5);
+      expect(await s.refreshTokens.markRotated("missing", T0)).toBe(false);
+    });
+
+    it("retires a session's current tokens, and goes with its session", async () => {
+      await s.refreshTokens.create(token("r1"));
+      await s.refreshTokens.create(token("r2"));
+      await s.refreshTokens.retireForSession(sessionId, T0 + 7);
+      expect((await s.refreshTokens.find("r2"))?.rotatedAt).toBe(T0 + 7);
+      await s.sessions.delete(sessionId);
+      expect(await s.refreshTokens.find("r1")).toBeNull();
+    });
+  });
+
+  describe("signing keys", () => {
+    const key = (kid: string, createdAt: number) => ({
+      kid,
+      alg: "EdDSA" as const,
+      publicJwk: `{"kid":"${kid}"}`,
+      privateJwk: `{"kid":"${kid}","d":"x"}`,
+      createdAt,
+      retiredAt: null,
+    });
+
+    it("lists oldest first, retires all but one, deletes long-retired keys", async () => {
+      await s.keys.add(key("b", T0 + 1));
+      await s.keys.add(key("a", T0));
+      await s.keys.add(key("c", T0 + 2));
+      expect((await s.keys.list()).map((k) => k.kid)).toEqual(["a", "b", "c"]);
+      await s.keys.retireAllExcept("c", T0 + 10);
+      expect((await s.keys.list()).map((k) => k.retiredAt)).toEqual([T0 + 10, T0 + 10, null]);
+      expect(await s.keys.deleteRetiredBefore(T0 + 10)).toBe(0);
+      expect(await s.keys.deleteRetiredBefore(T0 + 11)).toBe(2);
+      expect((await s.keys.list()).map((k) => k.kid)).toEqual(["c"]);
+    });
+  });
+
   describe("to-dos", () => {
     it("are scoped to their user for every operation", async () => {
       const todo = { id: "t1", userId: "u-alice", title: "milk", done: false, createdAt: T0, updatedAt: T0 };

@@ -7,6 +7,8 @@ import type {
   ChangeFeed,
   CounterStore,
   EventStore,
+  KeyStore,
+  RefreshTokenStore,
   SecretStore,
   SessionStore,
   Stores,
@@ -17,7 +19,9 @@ import type {
   ChangeRecord,
   CounterState,
   EventRecord,
+  RefreshTokenRecord,
   SessionRecord,
+  SigningKeyRecord,
   TodoRecord,
   UserRecord,
 } from "../../core/records.js";
@@ -25,6 +29,8 @@ import type {
 interface State {
   users: Map<string, UserRecord>;
   sessions: Map<string, SessionRecord>;
+  refreshTokens: Map<string, RefreshTokenRecord>;
+  keys: SigningKeyRecord[];
   todos: Map<string, TodoRecord>;
   events: EventRecord[];
   counters: Map<string, CounterState>;
@@ -42,6 +48,8 @@ export function createMemoryStores(): Stores {
   const state: State = {
     users: new Map(),
     sessions: new Map(),
+    refreshTokens: new Map(),
+    keys: [],
     todos: new Map(),
     events: [],
     counters: new Map(),
@@ -52,6 +60,8 @@ export function createMemoryStores(): Stores {
   return {
     users: userStore(state),
     sessions: sessionStore(state),
+    refreshTokens: refreshTokenStore(state),
+    keys: keyStore(state),
     todos: todoStore(state),
     events: eventStore(state),
     counters: counterStore(state),
@@ -95,12 +105,17 @@ function userStore(state: State): UserStore {
     },
     async delete(id) {
       if (!state.users.delete(id)) return false;
-      for (const [key, s] of state.sessions) if (s.userId === id) state.sessions.delete(key);
+      for (const [key, s] of state.sessions) if (s.userId === id) dropSession(state, key);
       for (const [key, t] of state.todos) if (t.userId === id) state.todos.delete(key);
       state.events = state.events.filter((e) => e.userId !== id);
       return true;
     },
   };
+}
+
+function dropSession(state: State, id: string): void {
+  state.sessions.delete(id);
+  for (const [key, token] of state.refreshTokens) if (token.sessionId === id) state.refreshTokens.delete(key);
 }
 
 function isLive(session: SessionRecord, now: number): boolean {
@@ -132,14 +147,14 @@ function sessionStore(state: State): SessionStore {
     async delete(id) {
       const session = state.sessions.get(id);
       if (!session) return null;
-      state.sessions.delete(id);
+      dropSession(state, id);
       return session;
     },
     async deleteByUser(userId, exceptId) {
       const ids: string[] = [];
       for (const [id, s] of state.sessions) {
         if (s.userId === userId && id !== exceptId) {
-          state.sessions.delete(id);
+          dropSession(state, id);
           ids.push(id);
         }
       }
@@ -155,10 +170,52 @@ function sessionStore(state: State): SessionStore {
       for (const [id, s] of state.sessions) {
         if (deleted >= limit) break;
         if (!isLive(s, now)) {
-          state.sessions.delete(id);
+          dropSession(state, id);
           deleted++;
         }
       }
+      return deleted;
+    },
+  };
+}
+
+function refreshTokenStore(state: State): RefreshTokenStore {
+  return {
+    async create(token) {
+      state.refreshTokens.set(token.id, copy(token));
+    },
+    find: async (id) => {
+      const token = state.refreshTokens.get(id);
+      return token ? copy(token) : null;
+    },
+    async markRotated(id, now) {
+      const token = state.refreshTokens.get(id);
+      if (!token || token.rotatedAt !== null) return false;
+      token.rotatedAt = now;
+      return true;
+    },
+    async retireForSession(sessionId, now) {
+      for (const token of state.refreshTokens.values()) {
+        if (token.sessionId === sessionId && token.rotatedAt === null) token.rotatedAt = now;
+      }
+    },
+  };
+}
+
+function keyStore(state: State): KeyStore {
+  return {
+    list: async () =>
+      [...state.keys].sort((a, b) => a.createdAt - b.createdAt || a.kid.localeCompare(b.kid)).map(copy),
+    async add(key) {
+      state.keys.push(copy(key));
+    },
+    async retireAllExcept(keepKid, at) {
+      for (const key of state.keys) if (key.kid !== keepKid && key.retiredAt === null) key.retiredAt = at;
+    },
+    async deleteRetiredBefore(before) {
+      const kept = state.keys.filter((k) => k.retiredAt === null || k.retiredAt >= before);
+      const deleted = state.keys.length - kept.length;
+      state.keys = kept;
       return deleted;
     },
   };

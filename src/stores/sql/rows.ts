@@ -7,12 +7,22 @@ import type {
   ChangeRecord,
   EventRecord,
   EventType,
+  RefreshTokenRecord,
   SessionKind,
   SessionRecord,
+  SigningKeyRecord,
   TodoRecord,
   UserRecord,
 } from "../../core/records.js";
-import type { ChangesTable, EventsTable, SessionsTable, TodosTable, UsersTable } from "./schema.js";
+import type {
+  ChangesTable,
+  EventsTable,
+  RefreshTokensTable,
+  SessionsTable,
+  SigningKeysTable,
+  TodosTable,
+  UsersTable,
+} from "./schema.js";
 
 // PostgreSQL's BIGINT arrives as a string unless the driver is told otherwise; Number()
 // accepts both.
@@ -98,4 +108,26 @@ export function toEvent(row: Omit<Selectable<EventsTable>, "seq">): EventRecord 
 
 export function toChange(row: Selectable<ChangesTable>): ChangeRecord {
   return { seq: n(row.seq), kind: row.kind as ChangeKind, subject: row.subject, at: n(row.at) };
+}
+
+export function toRefreshToken(row: Selectable<RefreshTokensTable>): RefreshTokenRecord {
+  return {
+    id: row.id,
+    sessionId: row.session_id,
+    secretHash: row.secret_hash,
+    createdAt: n(row.created_at),
+    expiresAt: n(row.expires_at),
+    rotatedAt: nOrNull(row.rotated_at),
+  };
+}
+
+export function toSigningKey(row: Selectable<SigningKeysTable>): SigningKeyRecord {
+  return {
+    kid: row.kid,
+    alg: row.alg as SigningKeyRecord["alg"],
+    publicJwk: row.public_jwk,
+    privateJwk: row.private_jwk,
+    createdAt: n(row.created_at),
+    retiredAt: nOrNull(row.retired_at),
+  };
 }

@@ -66,7 +66,27 @@ export interface SecretsTable {
   created_at: number;
 }
 
+export interface RefreshTokensTable {
+  id: string;
+  session_id: string;
+  secret_hash: string;
+  created_at: number;
+  expires_at: number;
+  rotated_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
 export interface Database {
+  refresh_tokens: RefreshTokensTable;
+  signing_keys: SigningKeysTable;
   users: UsersTable;
   sessions: SessionsTable;
   todos: TodosTable;

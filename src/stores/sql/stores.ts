@@ -8,13 +8,25 @@ import type {
   ChangeFeed,
   CounterStore,
   EventStore,
+  KeyStore,
+  RefreshTokenStore,
   SecretStore,
   SessionStore,
   Stores,
   TodoStore,
   UserStore,
 } from "../../core/ports.js";
-import { fromSession, fromUser, toChange, toEvent, toSession, toTodo, toUser } from "./rows.js";
+import {
+  fromSession,
+  fromUser,
+  toChange,
+  toEvent,
+  toRefreshToken,
+  toSession,
+  toSigningKey,
+  toTodo,
+  toUser,
+} from "./rows.js";
 import type { Database } from "./schema.js";
 
 /** What a SQL backend tells the shared stores. */
@@ -40,6 +52,8 @@ export function createSqlStores(backend: SqlBackend): Stores {
   return {
     users: guard(userStore(backend)),
     sessions: guard(sessionStore(db)),
+    refreshTokens: guard(refreshTokenStore(db)),
+    keys: guard(keyStore(db)),
     todos: guard(todoStore(db)),
     events: guard(eventStore(db)),
     counters: guard(counterStore(db)),
@@ -182,6 +196,80 @@ function sessionStore(db: Kysely<Database>): SessionStore {
         .deleteFrom("sessions")
         .where("id", "in", db.selectFrom("sessions").select("id").where("idle_expires_at", "<=", now).limit(limit))
         .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
+
+function refreshTokenStore(db: Kysely<Database>): RefreshTokenStore {
+  return {
+    async create(token) {
+      await db
+        .insertInto("refresh_tokens")
+        .values({
+          id: token.id,
+          session_id: token.sessionId,
+          secret_hash: token.secretHash,
+          created_at: token.createdAt,
+          expires_at: token.expiresAt,
+          rotated_at: token.rotatedAt,
+        })
+        .execute();
+    },
+    async find(id) {
+      const row = await db.selectFrom("refresh_tokens").selectAll().where("id", "=", id).executeTakeFirst();
+      return row ? toRefreshToken(row) : null;
+    },
+    async markRotated(id, now) {
+      // One conditional UPDATE: the database lets exactly one of two racing calls match.
+      const result = await db
+        .updateTable("refresh_tokens")
+        .set({ rotated_at: now })
+        .where("id", "=", id)
+        .where("rotated_at", "is", null)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async retireForSession(sessionId, now) {
+      await db
+        .updateTable("refresh_tokens")
+        .set({ rotated_at: now })
+        .where("session_id", "=", sessionId)
+        .where("rotated_at", "is", null)
+        .execute();
+    },
+  };
+}
+
+function keyStore(db: Kysely<Database>): KeyStore {
+  return {
+    async list() {
+      const rows = await db.selectFrom("signing_keys").selectAll().orderBy("created_at").orderBy("kid").execute();
+      return rows.map(toSigningKey);
+    },
+    async add(key) {
+      await db
+        .insertInto("signing_keys")
+        .values({
+          kid: key.kid,
+          alg: key.alg,
+          public_jwk: key.publicJwk,
+          private_jwk: key.privateJwk,
+          created_at: key.createdAt,
+          retired_at: key.retiredAt,
+        })
+        .execute();
+    },
+    async retireAllExcept(keepKid, at) {
+      await db
+        .updateTable("signing_keys")
+        .set({ retired_at: at })
+        .where("kid", "!=", keepKid)
+        .where("retired_at", "is", null)
+        .execute();
+    },
+    async deleteRetiredBefore(before) {
+      const result = await db.deleteFrom("signing_keys").where("retired_at", "<", before).executeTakeFirst();
       return Number(result.numDeletedRows);
     },
   };

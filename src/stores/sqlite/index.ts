@@ -11,10 +11,12 @@ import type { Stores } from "../../core/ports.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import * as initial from "./migrations/0001-initial.js";
+import * as tokens from "./migrations/0002-tokens.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
+  "0002-tokens": tokens,
 };
 
 /** Options of `openSqliteStores`. */
