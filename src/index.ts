@@ -28,6 +28,8 @@ export type {
   ChangeFeed,
   CounterStore,
   EventStore,
+  KeyStore,
+  RefreshTokenStore,
   SecretStore,
   SessionStore,
   Stores,
@@ -39,15 +41,18 @@ export type {
   ChangeRecord,
   EventRecord,
   EventType,
+  RefreshTokenRecord,
   SessionKind,
   SessionRecord,
+  SigningAlgorithm,
+  SigningKeyRecord,
   TodoRecord,
   UserRecord,
 } from "./core/records.js";
 export type { ClientInfo, SessionPolicy, ValidSession } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";
-export type { BearerVerifier, RequestAuth, Strategy } from "./http/context.js";
+export type { RequestAuth, Strategy } from "./http/context.js";
 export { errorBody, STATUS_BY_CODE } from "./http/errors.js";
 export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";
 export { errorResponses } from "./http/schemas.js";

@@ -26,7 +26,7 @@ export interface Config {
   /** `undefined`: `http://localhost:<port>`, known once the server listens. */
   publicOrigin: string | undefined;
   database: DatabaseConfig;
-  strategy: "session";
+  strategy: "session" | "jwt" | "hybrid";
   sessionIdleTimeout: number;
   sessionAbsoluteTimeout: number;
   rememberIdleTimeout: number;
@@ -44,21 +44,9 @@ export interface Config {
   trustProxy: boolean;
   corsOrigins: string[];
   logLevel: string;
-  /** Token settings that were set but have no effect yet (see the README). */
-  notYetInEffect: string[];
 }
 
 type Env = Record<string, string | undefined>;
-
-/** Variables of the token issue: validated now, in effect once bearer tokens land. */
-const TOKEN_VARIABLES = [
-  "ACCESS_TOKEN_TTL",
-  "JWT_ALG",
-  "JWT_SECRET",
-  "CLOCK_TOLERANCE",
-  "REVOCATION",
-  "REFRESH_REUSE_LEEWAY",
-] as const;
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
@@ -115,7 +103,6 @@ export function loadConfig(env: Env): Config {
     trustProxy: read.bool("TRUST_PROXY", false),
     corsOrigins: read.origins("CORS_ORIGINS"),
     logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
-    notYetInEffect: TOKEN_VARIABLES.filter((name) => env[name] !== undefined),
   };
 }
 
@@ -171,14 +158,10 @@ function reader(env: Env) {
   };
 }
 
-function readStrategy(raw: string | undefined): "session" {
-  if (raw === undefined || raw === "" || raw === "session") return "session";
-  if (raw === "jwt" || raw === "hybrid") {
-    throw new ConfigError(
-      "AUTH_STRATEGY",
-      `"${raw}" is not available yet (it arrives with token support); use session`,
-    );
-  }
+function readStrategy(raw: string | undefined): Config["strategy"] {
+  const value = raw?.trim() ?? "";
+  if (value === "") return "session";
+  if (value === "session" || value === "jwt" || value === "hybrid") return value;
   throw new ConfigError("AUTH_STRATEGY", "must be one of session, jwt, hybrid");
 }
 

@@ -1,6 +1,7 @@
 /**
- * Background upkeep, once a minute: delete expired sessions (in small indexed batches),
- * expired throttle counters, and change-feed entries older than anyone still needs.
+ * Background upkeep, once a minute: delete expired sessions (in small indexed batches,
+ * their refresh tokens with them), expired throttle counters, change-feed entries older
+ * than anyone still needs, and signing keys that no longer verify anything.
  */
 import type { FastifyBaseLogger } from "fastify";
 import type { Auth } from "../core/auth.js";
@@ -24,8 +25,9 @@ export function startMaintenance(
       const now = auth.clock.now();
       const counters = await auth.stores.counters.sweepExpired(now);
       const changes = await auth.stores.changes.prune(now - CHANGE_RETENTION_MS);
-      if (sessions + counters + changes > 0) {
-        options.log.debug({ sessions, counters, changes }, "swept expired records");
+      const keys = await auth.keys.prune();
+      if (sessions + counters + changes + keys > 0) {
+        options.log.debug({ sessions, counters, changes, keys }, "swept expired records");
       }
     } catch (error) {
       options.log.warn({ err: error }, "maintenance failed; will retry");

@@ -14,6 +14,7 @@ import type { PasswordHasher } from "../core/password-hasher.js";
 import type { Stores } from "../core/ports.js";
 import { latchkey } from "../http/plugin.js";
 import { openSqliteStores } from "../stores/sqlite/index.js";
+import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { loggerOptions } from "./logging.js";
@@ -51,25 +52,17 @@ const PUBLIC_DIR = fileURLToPath(new URL("../../public/", import.meta.url));
 export async function buildServer(options: BuildOptions): Promise<Server> {
   const { config } = options;
   const stores = options.stores ?? (await openStores(config));
+  // Until the server listens on a port-0 config, its origin is not known: resolve lazily.
+  let app: FastifyInstance | undefined;
+  const publicOrigin = (): string =>
+    config.publicOrigin ?? `http://localhost:${(app && listeningPort(app)) ?? config.port}`;
   const auth = await createAuth({
-    stores,
+    ...authOptionsFrom(config, stores, publicOrigin),
     clock: options.clock,
     hasher: options.hasher,
-    sessions: {
-      idleTimeout: config.sessionIdleTimeout,
-      absoluteTimeout: config.sessionAbsoluteTimeout,
-      rememberIdleTimeout: config.rememberIdleTimeout,
-      rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
-    },
-    throttle: {
-      maxFailures: config.loginMaxFailures,
-      addressMaxFailures: config.loginAddressMaxFailures,
-      window: config.loginWindow,
-    },
-    revocationWindowMs: (config.accessTokenTtl + config.clockTolerance) * 1000,
   });
 
-  const app = Fastify({
+  app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
@@ -125,10 +118,9 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     uiConfig: { validatorUrl: null },
   });
 
-  const publicOrigin = config.publicOrigin;
   await app.register(latchkey, {
     auth,
-    publicOrigin: publicOrigin ?? (() => `http://localhost:${listeningPort(app) ?? config.port}`),
+    publicOrigin,
     strategy: config.strategy,
     cookieSecure: config.cookieSecure,
     corsOrigins: config.corsOrigins,

@@ -41,7 +41,7 @@ function todoView(todo: TodoRecord): Todo {
 
 function userId(request: FastifyRequest): string {
   if (!request.auth) throw new AuthError("unauthenticated", "Sign in to continue.");
-  return request.auth.user.id;
+  return request.auth.userId;
 }
 
 const notFound = () => new AuthError("not_found", "No such to-do.");

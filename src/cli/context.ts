@@ -1,6 +1,7 @@
 /**
  * What every administration command shares: the configuration, the stores, the core.
  */
+import { authOptionsFrom } from "../app/auth-options.js";
 import { type Config, loadConfig } from "../app/config.js";
 import { type Auth, createAuth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
@@ -15,20 +16,7 @@ import { openSqliteStores } from "../stores/sqlite/index.js";
 export async function withAuth<T>(action: (auth: Auth, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
   const stores = await openSqliteStores({ path: config.database.path });
-  const auth = await createAuth({
-    stores,
-    sessions: {
-      idleTimeout: config.sessionIdleTimeout,
-      absoluteTimeout: config.sessionAbsoluteTimeout,
-      rememberIdleTimeout: config.rememberIdleTimeout,
-      rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
-    },
-    throttle: {
-      maxFailures: config.loginMaxFailures,
-      addressMaxFailures: config.loginAddressMaxFailures,
-      window: config.loginWindow,
-    },
-  });
+  const auth = await createAuth(authOptionsFrom(config, stores));
   try {
     return await action(auth, config);
   } finally {

@@ -1,5 +1,5 @@
 /**
- * `latchkey serve | migrate | users | sessions`: thin commands over the core, on the same
+ * `latchkey serve | migrate | users | sessions | keys`: thin commands over the core, on the same
  * `DATABASE_URL` as the server. What they change reaches running servers within a second
  * through the store (and its change feed).
  *
@@ -9,6 +9,7 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../app/config.js";
 import { AuthError } from "../core/errors.js";
+import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerServe } from "./serve.js";
 import { registerSessions } from "./sessions.js";
@@ -24,6 +25,7 @@ registerServe(program);
 registerMigrate(program);
 registerUsers(program);
 registerSessions(program);
+registerKeys(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -14,9 +14,6 @@ export function registerServe(program: Command): void {
       const config = loadConfig(process.env);
       const server = await buildServer({ config });
       const { app } = server;
-      for (const name of config.notYetInEffect) {
-        app.log.warn(`${name} is set but has no effect yet: token support is not in this release`);
-      }
       let stopping = false;
       const stop = async (signal: string) => {
         if (stopping) return;

@@ -2,24 +2,40 @@
  * `createAuth` wires the core services over a set of stores. The HTTP plugin, the CLI and
  * a library user all start here.
  */
+import { AccessTokens } from "./access-tokens.js";
 import { Accounts } from "./accounts.js";
 import { ChangeFollower } from "./change-follower.js";
 import { type Clock, systemClock } from "./clock.js";
 import { CsrfTokens } from "./csrf.js";
+import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
 import { argon2Hasher, type PasswordHasher } from "./password-hasher.js";
 import type { Stores } from "./ports.js";
+import type { SigningAlgorithm } from "./records.js";
+import { RefreshTokens } from "./refresh-tokens.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { SessionManager, type SessionPolicy } from "./session-manager.js";
+
+/** Access and refresh token settings; durations in seconds. */
+export interface TokenPolicy {
+  /** The public origin: the `iss` and `aud` of access tokens. */
+  issuer: string | (() => string);
+  alg: SigningAlgorithm;
+  /** Required for, and only used with, HS256: at least 32 bytes. */
+  secret?: string;
+  accessTokenTtl: number;
+  clockTolerance: number;
+  revocation: "immediate" | "expiry";
+  refreshReuseLeeway: number;
+}
 
 /** Options of `createAuth`. */
 export interface AuthOptions {
   stores: Stores;
   sessions: SessionPolicy;
   throttle: ThrottlePolicy;
-  /** How long ended session ids are remembered by the change follower, in ms. */
-  revocationWindowMs?: number;
+  tokens: TokenPolicy;
   clock?: Clock;
   random?: RandomBytes;
   hasher?: PasswordHasher;
@@ -35,6 +51,9 @@ export interface Auth {
   readonly log: SecurityLog;
   readonly csrf: CsrfTokens;
   readonly changes: ChangeFollower;
+  readonly keys: KeyRing;
+  readonly accessTokens: AccessTokens;
+  readonly refreshTokens: RefreshTokens;
   /** Stops following the change feed (does not close the stores). */
   stop(): void;
 }
@@ -55,12 +74,22 @@ export const DEFAULT_THROTTLE_POLICY: Readonly<ThrottlePolicy> = {
   window: 900,
 };
 
+/** The contract's token defaults (the issuer is the deployment's own). */
+export const DEFAULT_TOKEN_POLICY: Readonly<Omit<TokenPolicy, "issuer">> = {
+  alg: "EdDSA",
+  accessTokenTtl: 600,
+  clockTolerance: 5,
+  revocation: "immediate",
+  refreshReuseLeeway: 10,
+};
+
 /**
  * @example
  * const auth = await createAuth({
  *   stores: await openSqliteStores({ path: "./data/latchkey.db" }),
  *   sessions: DEFAULT_SESSION_POLICY,
  *   throttle: DEFAULT_THROTTLE_POLICY,
+ *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "https://auth.example.com" },
  * });
  */
 export async function createAuth(options: AuthOptions): Promise<Auth> {
@@ -77,12 +106,43 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const log = new SecurityLog({ store: stores.events, clock });
   const accounts = new Accounts({ users: stores.users, sessions, throttle, log, hasher, clock });
-  const changes = new ChangeFollower({
-    feed: stores.changes,
+  const { tokens } = options;
+  // An ended session's access tokens can live at most this long: remember it that long.
+  const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
+  const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
+  const [csrf, keys] = await Promise.all([
+    CsrfTokens.load(stores.secrets, random),
+    KeyRing.open({
+      store: stores.keys,
+      changes: stores.changes,
+      clock,
+      alg: tokens.alg,
+      secret: tokens.secret,
+      verifyWindowMs: tokenLifetimeMs,
+    }),
+    accounts.warmUp(),
+  ]);
+  const issuer = tokens.issuer;
+  const accessTokens = new AccessTokens({
+    keys,
     clock,
-    retainMs: options.revocationWindowMs ?? 10 * 60_000,
+    issuer: typeof issuer === "string" ? () => issuer : issuer,
+    ttl: tokens.accessTokenTtl,
+    clockTolerance: tokens.clockTolerance,
+    revocation: tokens.revocation,
+    isSessionEnded: (sessionId) => changes.isSessionEnded(sessionId),
   });
-  const [csrf] = await Promise.all([CsrfTokens.load(stores.secrets, random), accounts.warmUp()]);
+  const refreshTokens = new RefreshTokens({
+    store: stores.refreshTokens,
+    sessions,
+    log,
+    clock,
+    reuseLeeway: tokens.refreshReuseLeeway,
+    random,
+  });
+  changes.onChange((change) => {
+    if (change.kind === "keys_changed") void keys.reload().catch(() => {});
+  });
   await changes.start();
   return {
     stores,
@@ -93,6 +153,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     log,
     csrf,
     changes,
+    keys,
+    accessTokens,
+    refreshTokens,
     stop: () => changes.stop(),
   };
 }

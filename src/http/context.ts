@@ -1,11 +1,12 @@
 /**
- * The request helpers of the plugin: authenticate a request, set and clear the cookies of
- * the strategy. The routes and the `requireAuth` hook are thin layers over these.
+ * The request helpers of the plugin: authenticate a request under the strategy in force,
+ * set and clear the strategy's cookies. The routes and the `requireAuth` hook are thin
+ * layers over these.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
-import type { SessionRecord, UserRecord } from "../core/records.js";
+import type { SessionRecord } from "../core/records.js";
 import type { ValidSession } from "../core/session-manager.js";
 import { type CookieNames, cookieAttributes, cookieNames } from "./cookies.js";
 import { presentedCredential } from "./credentials.js";
@@ -16,88 +17,185 @@ export type Strategy = "session" | "jwt" | "hybrid";
 
 /** Who a request is, set by `requireAuth` on `request.auth`. */
 export interface RequestAuth {
-  user: UserRecord;
-  session: SessionRecord;
+  userId: string;
+  sessionId: string;
   /** How the request proved it: a cookie of the strategy, or a bearer access token. */
   via: "cookie" | "bearer";
   /** The session's CSRF token, when authenticated by cookie. */
   csrfToken: string | null;
+  /**
+   * The full user and session records. Free after a session-cookie check (the session
+   * was read to authenticate); one store read after an access-token check, which reads
+   * nothing. Throws `unauthenticated`/`invalid_token` if the session has ended since.
+   */
+  load(): Promise<ValidSession>;
 }
-
-/** Verifies a bearer access token; `null` when it is not valid. */
-export type BearerVerifier = (token: string) => Promise<ValidSession | null>;
 
 /** Options the plugin's helpers need. */
 export interface ContextOptions {
   auth: Auth;
   strategy: Strategy;
   cookieSecure: boolean;
-  verifyBearer?: BearerVerifier;
 }
 
 /**
  * @example
- * const auth = await context.authenticate(request); // throws unauthenticated, invalid_token, csrf_failed
+ * const who = await context.authenticate(request, reply); // throws unauthenticated, invalid_token, csrf_failed
  */
 export class LatchkeyContext {
   readonly auth: Auth;
   readonly strategy: Strategy;
   readonly cookies: CookieNames;
   readonly #secure: boolean;
-  readonly #verifyBearer: BearerVerifier | undefined;
 
   constructor(options: ContextOptions) {
     this.auth = options.auth;
     this.strategy = options.strategy;
     this.cookies = cookieNames(options.cookieSecure);
     this.#secure = options.cookieSecure;
-    this.#verifyBearer = options.verifyBearer;
   }
 
   /**
    * Who the request is, or the contract error: `invalid_token` for a bad bearer token,
-   * `unauthenticated` without a live session, `csrf_failed` for an unsafe cookie request
-   * without the session's `X-CSRF-Token`.
+   * `unauthenticated` without a live credential of the strategy, `csrf_failed` for an
+   * unsafe cookie request without the session's `X-CSRF-Token`. Under `hybrid`, an
+   * expired or missing access cookie with a live session cookie is renewed on `reply`.
    */
-  async authenticate(request: FastifyRequest): Promise<RequestAuth> {
-    const presented = presentedCredential(request, this.cookies.session);
-    switch (presented.type) {
-      case "bearer":
-      case "malformed_bearer": {
-        const valid =
-          presented.type === "bearer" && this.#verifyBearer ? await this.#verifyBearer(presented.token) : null;
-        if (!valid) throw new AuthError("invalid_token", "The access token is invalid or has expired.");
-        return { ...valid, via: "bearer", csrfToken: null };
-      }
-      case "cookie": {
-        const valid = await this.auth.sessions.validate(presented.token);
-        if (!valid) throw unauthenticated();
-        const csrfToken = this.auth.csrf.tokenFor(valid.session.id);
-        if (isUnsafeMethod(request.method)) this.#checkCsrf(request, valid.session.id);
-        return { ...valid, via: "cookie", csrfToken };
-      }
-      case "none":
-        throw unauthenticated();
+  async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth> {
+    const presented = presentedCredential(request);
+    if (presented.type === "bearer" || presented.type === "malformed_bearer") {
+      const check = presented.type === "bearer" ? await this.auth.accessTokens.verify(presented.token) : null;
+      if (!check?.ok) throw invalidToken();
+      return this.#fromToken(check.claims.userId, check.claims.sessionId, "bearer");
     }
+    const found = await this.#fromCookies(request, reply);
+    if (isUnsafeMethod(request.method)) this.#checkCsrf(request, found.sessionId);
+    return found;
   }
 
-  /** Sets the cookies of a freshly created or re-keyed session. */
-  setSessionCookies(reply: FastifyReply, session: SessionRecord, token: string): void {
-    const now = this.auth.clock.now();
-    // A remembered login's cookies live exactly as long as the session may; others are
-    // session cookies that the browser drops when it closes.
-    const maxAgeSeconds = session.remember ? (session.expiresAt - now) / 1000 : undefined;
-    reply.setCookie(this.cookies.session, token, this.#attributes(true, maxAgeSeconds));
-    reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(false, maxAgeSeconds));
+  async #fromCookies(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth> {
+    const cookies = request.cookies;
+    if (this.strategy === "session") {
+      const valid = await this.#validSessionCookie(cookies[this.cookies.session]);
+      if (!valid) throw unauthenticated();
+      return this.#fromSession(valid);
+    }
+    const access = cookies[this.cookies.access];
+    const check = access ? await this.auth.accessTokens.verify(access) : null;
+    if (check?.ok) return this.#fromToken(check.claims.userId, check.claims.sessionId, "cookie");
+    // Hybrid renews from the session only when the access cookie is missing or expired;
+    // a forged or revoked one is refused (and a revoked one's session is gone anyway).
+    if (this.strategy === "hybrid" && (check === null || check.reason === "expired")) {
+      const valid = await this.#validSessionCookie(cookies[this.cookies.session]);
+      if (valid) {
+        await this.#setAccessCookie(reply, valid.session);
+        return this.#fromSession(valid);
+      }
+    }
+    throw unauthenticated();
+  }
+
+  async #validSessionCookie(value: string | undefined): Promise<ValidSession | null> {
+    return value ? this.auth.sessions.validate(value) : null;
+  }
+
+  #fromSession(valid: ValidSession): RequestAuth {
+    return {
+      userId: valid.user.id,
+      sessionId: valid.session.id,
+      via: "cookie",
+      csrfToken: this.auth.csrf.tokenFor(valid.session.id),
+      load: async () => valid,
+    };
+  }
+
+  #fromToken(userId: string, sessionId: string, via: "cookie" | "bearer"): RequestAuth {
+    let loaded: Promise<ValidSession> | undefined;
+    return {
+      userId,
+      sessionId,
+      via,
+      csrfToken: via === "cookie" ? this.auth.csrf.tokenFor(sessionId) : null,
+      load: () => {
+        loaded ??= this.auth.sessions.findLive(sessionId).then((valid) => {
+          if (!valid || valid.user.id !== userId) throw via === "bearer" ? invalidToken() : unauthenticated();
+          return valid;
+        });
+        return loaded;
+      },
+    };
+  }
+
+  /**
+   * Sets the cookies of the strategy for a session: at login (`sessionToken` from
+   * `SessionManager.create`) and after a password change (from `rotateSecret`).
+   * Under `jwt` a new refresh token is issued and any earlier one of the session retired.
+   */
+  async setBrowserCookies(reply: FastifyReply, session: SessionRecord, sessionToken: string): Promise<void> {
+    if (this.strategy !== "jwt") reply.setCookie(this.cookies.session, sessionToken, this.#attributes(session, true));
+    if (this.strategy !== "session") await this.#setAccessCookie(reply, session);
+    if (this.strategy === "jwt") {
+      const refresh = await this.auth.refreshTokens.reissue(session);
+      reply.setCookie(this.cookies.refresh, refresh, this.#attributes(session, true));
+    }
+    reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(session, false));
+  }
+
+  /** Sets the access and refresh cookies after a cookie-form refresh. */
+  async setRefreshedCookies(reply: FastifyReply, session: SessionRecord, refreshToken: string): Promise<number> {
+    const expiresIn = await this.#setAccessCookie(reply, session);
+    reply.setCookie(this.cookies.refresh, refreshToken, this.#attributes(session, true));
+    reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(session, false));
+    return expiresIn;
   }
 
   /** Clears every cookie latchkey may have set (`Max-Age=0`). */
   clearCookies(reply: FastifyReply): void {
-    reply.setCookie(this.cookies.session, "", this.#attributes(true, 0));
-    reply.setCookie(this.cookies.csrf, "", this.#attributes(false, 0));
+    const cleared = cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 });
+    for (const name of [this.cookies.session, this.cookies.access, this.cookies.refresh]) {
+      reply.setCookie(name, "", cleared);
+    }
+    reply.setCookie(this.cookies.csrf, "", { ...cleared, httpOnly: false });
   }
 
-  #attributes(httpOnly: boolean, maxAgeSeconds: number | undefined) {
+  /**
+   * The session ids behind whatever credential cookies a request carries, for ending them
+   * at login (no fixation) and logout. Forged values yield nothing.
+   */
+  async sessionsOfCookies(request: FastifyRequest): Promise<string[]> {
+    const cookies = request.cookies;
+    const ids = new Set<string>();
+    const sid = cookies[this.cookies.session];
+    const valid = sid ? await this.auth.sessions.validate(sid) : null;
+    if (valid) ids.add(valid.session.id);
+    const access = cookies[this.cookies.access];
+    const check = access ? await this.auth.accessTokens.verify(access) : null;
+    if (check?.ok) ids.add(check.claims.sessionId);
+    const refresh = cookies[this.cookies.refresh];
+    const refreshSession = refresh ? await this.auth.refreshTokens.sessionOf(refresh) : null;
+    if (refreshSession) ids.add(refreshSession);
+    return [...ids];
+  }
+
+  /** Throws `csrf_failed` unless the request's `X-CSRF-Token` is the session's. */
+  checkCsrf(request: FastifyRequest, sessionId: string): void {
+    this.#checkCsrf(request, sessionId);
+  }
+
+  async #setAccessCookie(reply: FastifyReply, session: SessionRecord): Promise<number> {
+    const { token, expiresAt } = await this.auth.accessTokens.issue({
+      userId: session.userId,
+      sessionId: session.id,
+      notAfter: Math.min(session.expiresAt, session.idleExpiresAt),
+    });
+    reply.setCookie(this.cookies.access, token, this.#attributes(session, true));
+    return Math.max(0, Math.round((expiresAt - this.auth.clock.now()) / 1000));
+  }
+
+  #attributes(session: SessionRecord, httpOnly: boolean) {
+    // A remembered login's cookies live exactly as long as the session may; others are
+    // session cookies that the browser drops when it closes.
+    const maxAgeSeconds = session.remember ? (session.expiresAt - this.auth.clock.now()) / 1000 : undefined;
     return cookieAttributes({ secure: this.#secure, httpOnly, maxAgeSeconds });
   }
 
@@ -112,4 +210,8 @@ export class LatchkeyContext {
 
 function unauthenticated(): AuthError {
   return new AuthError("unauthenticated", "Sign in to continue.");
+}
+
+function invalidToken(): AuthError {
+  return new AuthError("invalid_token", "The access token is invalid or has expired.");
 }

@@ -14,10 +14,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import fp from "fastify-plugin";
 import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
-import { type BearerVerifier, LatchkeyContext, type RequestAuth, type Strategy } from "./context.js";
+import { LatchkeyContext, type RequestAuth, type Strategy } from "./context.js";
 import { handleError } from "./errors.js";
 import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
 import { authRoutes } from "./routes/auth.js";
+import { tokenRoutes } from "./routes/tokens.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 
 /** Options of the plugin, validated when it registers. */
@@ -34,8 +35,6 @@ export interface LatchkeyPluginOptions {
   cookieSecure?: boolean;
   /** Origins whose scripts may call with bearer tokens (CORS without credentials). */
   corsOrigins?: readonly string[];
-  /** Verifies bearer access tokens; without it every bearer token is refused. */
-  verifyBearer?: BearerVerifier;
 }
 
 declare module "fastify" {
@@ -69,7 +68,6 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     auth: options.auth,
     strategy,
     cookieSecure: options.cookieSecure ?? true,
-    verifyBearer: options.verifyBearer,
   });
 
   if (!fastify.hasRequestDecorator("cookies")) await fastify.register(fastifyCookie);
@@ -87,8 +85,8 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
 
   fastify.decorate("latchkey", context);
   fastify.decorateRequest("auth", null);
-  fastify.decorate("requireAuth", async (request: FastifyRequest) => {
-    request.auth = await context.authenticate(request);
+  fastify.decorate("requireAuth", async (request: FastifyRequest, reply: FastifyReply) => {
+    request.auth = await context.authenticate(request, reply);
   });
 
   fastify.addHook("onRequest", async (request) => {
@@ -112,6 +110,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
 
   fastify.setErrorHandler(handleError);
   await fastify.register(authRoutes, { context });
+  await fastify.register(tokenRoutes, { context });
 }
 
 /**

@@ -48,7 +48,6 @@ describe("configuration", () => {
     ["COOKIE_SECURE", "yes"],
     ["TRUST_PROXY", "1"],
     ["AUTH_STRATEGY", "magic"],
-    ["AUTH_STRATEGY", "jwt"],
     ["JWT_ALG", "RS256"],
     ["REVOCATION", "never"],
     ["LOG_LEVEL", "loud"],
@@ -70,7 +69,7 @@ describe("configuration", () => {
     expect(loadConfig({ JWT_ALG: "HS256", JWT_SECRET: "x".repeat(32) }).jwtAlg).toBe("HS256");
   });
 
-  it("normalises origins and lists token settings not yet in effect", () => {
+  it("normalises origins and reads the token settings", () => {
     const config = loadConfig({
       PUBLIC_ORIGIN: "https://Auth.Example.com/",
       CORS_ORIGINS: "https://a.example,https://b.example:8443",
@@ -78,6 +77,8 @@ describe("configuration", () => {
     });
     expect(config.publicOrigin).toBe("https://auth.example.com");
     expect(config.corsOrigins).toEqual(["https://a.example", "https://b.example:8443"]);
-    expect(config.notYetInEffect).toEqual(["ACCESS_TOKEN_TTL"]);
+    expect(config.accessTokenTtl).toBe(300);
+    expect(loadConfig({ AUTH_STRATEGY: "hybrid" }).strategy).toBe("hybrid");
+    expect(loadConfig({ AUTH_STRATEGY: "jwt", REVOCATION: "expiry" }).revocation).toBe("expiry");
   });
 });

@@ -1,13 +1,15 @@
 /**
- * The `/auth/*` routes of the contract (section 4) for cookie sessions and the account.
+ * The `/auth/*` routes of the contract (section 4) for browser logins and the account.
  */
 // The OpenAPI fields of route schemas (tags, summary) come from @fastify/swagger's types.
 import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AuthError } from "../../core/errors.js";
+import type { SessionRecord } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext, RequestAuth } from "../context.js";
+import { presentedCredential } from "../credentials.js";
 import {
   AccountDeleteBody,
   Credentials,
@@ -26,7 +28,7 @@ const TAGS = { auth: ["auth"], account: ["account"] };
 const NoContent = { 204: Type.Null({ description: "No content" }) };
 
 /** `request.auth` after `requireAuth`, which guarantees it is set. */
-function who(request: FastifyRequest): RequestAuth {
+export function who(request: FastifyRequest): RequestAuth {
   if (!request.auth) throw new AuthError("unauthenticated", "Sign in to continue.");
   return request.auth;
 }
@@ -71,13 +73,9 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
     async (request, reply) => {
       const client = clientInfo(request);
       const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
-      // No fixation: whatever session cookie came with the login request is never
-      // adopted, and if it was a live session it ends, so its value is worthless after.
-      const previous = request.cookies[context.cookies.session];
-      if (previous) {
-        const valid = await auth.sessions.validate(previous);
-        if (valid) await auth.sessions.end(valid.session.id);
-      }
+      // No fixation: whatever credential cookies came with the login request are never
+      // adopted, and the sessions behind them end, so their values are worthless after.
+      for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
       const { session, token } = await auth.sessions.create({
         userId: user.id,
         kind: context.strategy,
@@ -85,7 +83,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
         ...client,
       });
       await auth.log.record("login", user.id, { sessionId: session.id, ...client });
-      context.setSessionCookies(reply, session, token);
+      await context.setBrowserCookies(reply, session, token);
       return {
         user: userView(user),
         session: sessionView(session, session.id),
@@ -104,18 +102,8 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request, reply) => {
-      let caller: RequestAuth | null = null;
-      try {
-        caller = await context.authenticate(request);
-      } catch (error) {
-        // Without a valid credential there is nothing to end; a valid cookie without the
-        // CSRF token is refused, so another site cannot log a user out.
-        if (!(error instanceof AuthError) || error.code === "csrf_failed") throw error;
-      }
-      if (caller) {
-        const ended = await auth.sessions.end(caller.session.id);
-        if (ended) await auth.log.record("logout", caller.user.id, { sessionId: ended.id, ...clientInfo(request) });
-      }
+      const ended = await endCallersSession(context, request);
+      if (ended) await auth.log.record("logout", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
       context.clearCookies(reply);
       return reply.code(204).send();
     },
@@ -132,9 +120,9 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request, reply) => {
-      const { user, session } = who(request);
-      await auth.sessions.endAllForUser(user.id);
-      await auth.log.record("logout_all", user.id, { sessionId: session.id, ...clientInfo(request) });
+      const { userId, sessionId } = who(request);
+      await auth.sessions.endAllForUser(userId);
+      await auth.log.record("logout_all", userId, { sessionId, ...clientInfo(request) });
       context.clearCookies(reply);
       return reply.code(204).send();
     },
@@ -158,11 +146,12 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request) => {
-      const { user, session, csrfToken } = who(request);
+      const caller = who(request);
+      const { user, session } = await caller.load();
       return {
         user: userView(user),
         session: sessionView(session, session.id),
-        ...(csrfToken !== null && { csrfToken }),
+        ...(caller.csrfToken !== null && { csrfToken: caller.csrfToken }),
       };
     },
   );
@@ -178,9 +167,9 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request) => {
-      const { user, session } = who(request);
-      const sessions = await auth.sessions.listLive(user.id);
-      return { sessions: sessions.map((s) => sessionView(s, session.id)) };
+      const { userId, sessionId } = who(request);
+      const sessions = await auth.sessions.listLive(userId);
+      return { sessions: sessions.map((s) => sessionView(s, sessionId)) };
     },
   );
 
@@ -196,11 +185,11 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request, reply) => {
-      const { user, session } = who(request);
-      const ended = await auth.sessions.endOwn(user.id, request.params.id);
+      const { userId, sessionId } = who(request);
+      const ended = await auth.sessions.endOwn(userId, request.params.id);
       if (!ended) throw new AuthError("not_found", "No such session.");
-      await auth.log.record("session_revoked", user.id, { sessionId: ended.id, ...clientInfo(request) });
-      if (ended.id === session.id) context.clearCookies(reply);
+      await auth.log.record("session_revoked", userId, { sessionId: ended.id, ...clientInfo(request) });
+      if (ended.id === sessionId) context.clearCookies(reply);
       return reply.code(204).send();
     },
   );
@@ -216,7 +205,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request) => {
-      const events = await auth.log.list(who(request).user.id);
+      const events = await auth.log.list(who(request).userId);
       return { events: events.map(eventView) };
     },
   );
@@ -233,14 +222,17 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request, reply) => {
-      const { user, session, via } = who(request);
+      const caller = who(request);
+      const { user, session } = await caller.load();
       const { currentPassword, newPassword } = request.body;
       await auth.accounts.changePassword(user, currentPassword, newPassword, {
         ...clientInfo(request),
         sessionId: session.id,
       });
+      // The caller's session continues with new credentials: a new secret, and under the
+      // token strategies a new access token (and refresh token) as well.
       const token = await auth.sessions.rotateSecret(session.id);
-      if (token && via === "cookie") context.setSessionCookies(reply, session, token);
+      if (token && caller.via === "cookie") await context.setBrowserCookies(reply, session, token);
       return reply.code(204).send();
     },
   );
@@ -257,9 +249,30 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request, reply) => {
-      await auth.accounts.deleteAccount(who(request).user, request.body.password, clientInfo(request));
+      const { user } = await who(request).load();
+      await auth.accounts.deleteAccount(user, request.body.password, clientInfo(request));
       context.clearCookies(reply);
       return reply.code(204).send();
     },
   );
+}
+
+/**
+ * Ends the session behind the request's credential for logout: a bearer token, or any of
+ * the strategy's cookies (the refresh cookie included, so a `jwt` browser whose access
+ * cookie has expired can still log out). A cookie credential needs the CSRF token, so
+ * another site cannot log a user out; no valid credential at all is not an error.
+ */
+async function endCallersSession(context: LatchkeyContext, request: FastifyRequest): Promise<SessionRecord | null> {
+  const { auth } = context;
+  const bearer = presentedCredential(request);
+  if (bearer.type !== "none") {
+    const check = bearer.type === "bearer" ? await auth.accessTokens.verify(bearer.token) : null;
+    return check?.ok ? auth.sessions.end(check.claims.sessionId) : null;
+  }
+  const ids = await context.sessionsOfCookies(request);
+  for (const id of ids) context.checkCsrf(request, id);
+  let ended: SessionRecord | null = null;
+  for (const id of ids) ended = (await auth.sessions.end(id)) ?? ended;
+  return ended;
 }

@@ -204,8 +204,7 @@ function refreshTokenStore(state: State): RefreshTokenStore {
 
 function keyStore(state: State): KeyStore {
   return {
-    list: async () =>
-      [...state.keys].sort((a, b) => a.createdAt - b.createdAt || a.kid.localeCompare(b.kid)).map(copy),
+    list: async () => [...state.keys].sort((a, b) => a.createdAt - b.createdAt || a.kid.localeCompare(b.kid)).map(copy),
     async add(key) {
       state.keys.push(copy(key));
     },

@@ -1,0 +1,133 @@
+/**
+ * Access tokens: compact JWS signed by `KeyRing`, header `{alg, kid, typ: "at+jwt"}`,
+ * claims `iss`, `aud` (both the public origin), `sub` (user id), `sid` (session id),
+ * `iat`, `exp`, `jti`.
+ *
+ * Verification is jose's `jwtVerify` (RFC 8725): only the configured algorithm, a key we
+ * own found by `kid` (never key material from the token: `jwk`, `jku`, `x5u`, `x5c` are
+ * ignored), the signature before any claim, unknown `crit` refused, `exp` required,
+ * `nbf`/`iat` with the clock tolerance, then our own claim checks. Under
+ * `REVOCATION=immediate` a token whose session has ended is refused, checked against the
+ * in-memory set the change follower keeps: no store round-trip per request.
+ */
+import { randomBytes } from "node:crypto";
+import { errors, jwtVerify, SignJWT } from "jose";
+import type { Clock } from "./clock.js";
+import type { KeyRing } from "./key-ring.js";
+
+/** What a valid access token says. */
+export interface AccessClaims {
+  userId: string;
+  sessionId: string;
+  /** Expiry, ms since the epoch. */
+  expiresAt: number;
+  issuedAt: number;
+  jti: string;
+}
+
+/** The outcome of a verification. */
+export type AccessCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: "expired" | "invalid" | "revoked" };
+
+/** Options of `AccessTokens`. */
+export interface AccessTokenOptions {
+  keys: KeyRing;
+  clock: Clock;
+  /** The public origin: `iss` and `aud`. A function when it is known only once listening. */
+  issuer: () => string;
+  /** Seconds. */
+  ttl: number;
+  /** Seconds of skew accepted on `exp`, `nbf`, `iat`. */
+  clockTolerance: number;
+  /** `immediate`: refuse tokens of ended sessions at once. */
+  revocation: "immediate" | "expiry";
+  /** Whether a session has ended recently (the change follower's set). */
+  isSessionEnded: (sessionId: string) => boolean;
+}
+
+/** Tokens longer than this are refused before any parsing. */
+const MAX_TOKEN_LENGTH = 4096;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * @example
+ * const { token } = await accessTokens.issue({ userId, sessionId, notAfter: session.expiresAt });
+ * const check = await accessTokens.verify(token); // { ok: true, claims } or { ok: false, reason }
+ */
+export class AccessTokens {
+  readonly #o: AccessTokenOptions;
+
+  constructor(options: AccessTokenOptions) {
+    this.#o = options;
+  }
+
+  /** Lifetime in seconds. */
+  get ttl(): number {
+    return this.#o.ttl;
+  }
+
+  /**
+   * Signs a token for a session. It never outlives `notAfter` (the session's expiry), so
+   * no token keeps a session alive past its timeouts.
+   */
+  async issue(input: {
+    userId: string;
+    sessionId: string;
+    notAfter: number;
+  }): Promise<{ token: string; expiresAt: number }> {
+    const { keys, clock, issuer } = this.#o;
+    const now = clock.now();
+    const iat = Math.floor(now / 1000);
+    const exp = Math.max(iat + 1, Math.min(iat + this.#o.ttl, Math.floor(input.notAfter / 1000)));
+    const { kid, key } = keys.signer();
+    const origin = issuer();
+    const token = await new SignJWT({ sid: input.sessionId })
+      .setProtectedHeader({ alg: keys.alg, kid, typ: "at+jwt" })
+      .setIssuer(origin)
+      .setAudience(origin)
+      .setSubject(input.userId)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(randomBytes(16).toString("base64url"))
+      .sign(key);
+    return { token, expiresAt: exp * 1000 };
+  }
+
+  /** Verifies a token; never throws. */
+  async verify(token: string): Promise<AccessCheck> {
+    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: "invalid" };
+    const { keys, clock, issuer, clockTolerance } = this.#o;
+    const now = clock.now();
+    let payload: Record<string, unknown>;
+    try {
+      const origin = issuer();
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = keys.verifier(header.kid);
+          if (!key) throw new errors.JWKSNoMatchingKey();
+          return key;
+        },
+        {
+          algorithms: [keys.alg],
+          issuer: origin,
+          audience: origin,
+          typ: "at+jwt",
+          clockTolerance,
+          currentDate: new Date(now),
+          requiredClaims: ["exp", "iat", "sub", "jti"],
+        },
+      ));
+    } catch (error) {
+      return { ok: false, reason: error instanceof errors.JWTExpired ? "expired" : "invalid" };
+    }
+    const { sub, sid, jti, iat, exp } = payload;
+    // jose checks types of the registered claims it knows; these are ours.
+    if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string") {
+      return { ok: false, reason: "invalid" };
+    }
+    if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "invalid" };
+    if (iat > now / 1000 + clockTolerance) return { ok: false, reason: "invalid" };
+    if (this.#o.revocation === "immediate" && this.#o.isSessionEnded(sid)) return { ok: false, reason: "revoked" };
+    return { ok: true, claims: { userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 } };
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * Bearer tokens for API clients and other services (contract sections 4 and 7):
+ * `/auth/token`, `/auth/refresh`, `/auth/revoke` (RFC 7009) and the JWKS.
+ */
+import type {} from "@fastify/swagger";
+import { Type } from "@sinclair/typebox";
+import type { FastifyInstance } from "fastify";
+import { AuthError } from "../../core/errors.js";
+import { InvalidGrantError } from "../../core/refresh-tokens.js";
+import { clientInfo } from "../client.js";
+import type { LatchkeyContext } from "../context.js";
+import { Credentials, errorResponses } from "../schemas.js";
+
+const TAGS = ["tokens"];
+const TokenResponse = Type.Object(
+  {
+    access_token: Type.Optional(Type.String()),
+    token_type: Type.Literal("Bearer"),
+    expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
+    refresh_token: Type.Optional(Type.String()),
+  },
+  { $id: "TokenResponse" },
+);
+const RefreshBody = Type.Object(
+  { refresh_token: Type.String({ minLength: 1, maxLength: 256 }) },
+  {
+    additionalProperties: false,
+  },
+);
+const RevokeBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 8192 }),
+    token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+const JWKS_CACHE = "public, max-age=60";
+
+/**
+ * @example
+ * await fastify.register(tokenRoutes, { context });
+ */
+export async function tokenRoutes(fastify: FastifyInstance, { context }: { context: LatchkeyContext }) {
+  const { auth } = context;
+  fastify.addSchema(TokenResponse);
+  const tokenRef = Type.Unsafe({ $ref: "TokenResponse#" });
+
+  const issueAccess = (userId: string, session: { id: string; expiresAt: number; idleExpiresAt: number }) =>
+    auth.accessTokens.issue({
+      userId,
+      sessionId: session.id,
+      notAfter: Math.min(session.expiresAt, session.idleExpiresAt),
+    });
+  const expiresIn = (expiresAt: number) => Math.max(0, Math.round((expiresAt - auth.clock.now()) / 1000));
+
+  fastify.post<{ Body: { username: string; password: string } }>(
+    "/auth/token",
+    {
+      config: { latchkeyCors: true },
+      schema: {
+        tags: TAGS,
+        summary: "Log in an API client: an access token and a refresh token",
+        body: Credentials,
+        response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415, 429) },
+      },
+    },
+    async (request) => {
+      const client = clientInfo(request);
+      const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
+      const { session } = await auth.sessions.create({ userId: user.id, kind: "bearer", remember: false, ...client });
+      await auth.log.record("login", user.id, { sessionId: session.id, ...client });
+      const access = await issueAccess(user.id, session);
+      return {
+        access_token: access.token,
+        token_type: "Bearer" as const,
+        expires_in: expiresIn(access.expiresAt),
+        refresh_token: await auth.refreshTokens.issue(session),
+      };
+    },
+  );
+
+  fastify.post<{ Body: { refresh_token: string } | undefined }>(
+    "/auth/refresh",
+    {
+      // The body is optional (the cookie form sends none), so it is validated here by hand.
+      attachValidation: true,
+      config: { latchkeyCors: true },
+      schema: {
+        tags: TAGS,
+        summary: "Exchange a refresh token (body, or the __Host-rt cookie) for new tokens",
+        body: RefreshBody,
+        response: { 200: tokenRef, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const client = clientInfo(request);
+      const body: unknown = request.body;
+      const isEmpty = body === undefined || body === null || (isPlainObject(body) && Object.keys(body).length === 0);
+      if (!isEmpty) {
+        if (request.validationError || !isPlainObject(body)) {
+          throw new AuthError("invalid_request", 'Send {"refresh_token": "..."}, or no body with the refresh cookie.');
+        }
+        const rotated = await auth.refreshTokens.rotate(String(body.refresh_token), client);
+        const access = await issueAccess(rotated.user.id, rotated.session);
+        return {
+          access_token: access.token,
+          token_type: "Bearer" as const,
+          expires_in: expiresIn(access.expiresAt),
+          refresh_token: rotated.refreshToken,
+        };
+      }
+      const cookie = request.cookies[context.cookies.refresh];
+      if (!cookie) throw new InvalidGrantError("No refresh token was presented.");
+      // The refresh cookie is a cookie credential: it needs the session's CSRF token.
+      const sessionId = await auth.refreshTokens.sessionOf(cookie);
+      if (sessionId) context.checkCsrf(request, sessionId);
+      try {
+        const rotated = await auth.refreshTokens.rotate(cookie, client);
+        const seconds = await context.setRefreshedCookies(reply, rotated.session, rotated.refreshToken);
+        return { token_type: "Bearer" as const, expires_in: seconds };
+      } catch (error) {
+        // A racing duplicate must not clear the cookies the winner has just set.
+        if (error instanceof InvalidGrantError && !error.racing) context.clearCookies(reply);
+        throw error;
+      }
+    },
+  );
+
+  fastify.post<{ Body: { token: string; token_type_hint?: string } }>(
+    "/auth/revoke",
+    {
+      config: { latchkeyCors: true },
+      schema: {
+        tags: TAGS,
+        summary: "RFC 7009: end the session behind a refresh or access token (200 for unknown tokens too)",
+        body: RevokeBody,
+        response: { 200: Type.Object({}), ...errorResponses(400, 403) },
+      },
+    },
+    async (request) => {
+      const { token } = request.body;
+      let sessionId = await auth.refreshTokens.sessionOf(token);
+      if (!sessionId) {
+        const check = await auth.accessTokens.verify(token);
+        if (check.ok) sessionId = check.claims.sessionId;
+      }
+      const ended = sessionId ? await auth.sessions.end(sessionId) : null;
+      if (ended) {
+        await auth.log.record("session_revoked", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
+      }
+      return {};
+    },
+  );
+
+  fastify.get(
+    "/.well-known/jwks.json",
+    {
+      schema: {
+        tags: TAGS,
+        summary: "The public keys that verify access tokens (empty under HS256)",
+        response: {
+          200: Type.Object({
+            keys: Type.Array(
+              Type.Object(
+                {
+                  kty: Type.String(),
+                  kid: Type.String(),
+                  alg: Type.String(),
+                  use: Type.Literal("sig"),
+                  crv: Type.Optional(Type.String()),
+                  x: Type.Optional(Type.String()),
+                  y: Type.Optional(Type.String()),
+                },
+                // An allow-list: whatever else a JWK object holds is never sent.
+                { additionalProperties: false },
+              ),
+            ),
+          }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      reply.header("cache-control", JWKS_CACHE);
+      return auth.keys.jwks();
+    },
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
