@@ -96,20 +96,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { stores, random } = options;
   const clock = options.clock ?? systemClock;
   const hasher = options.hasher ?? argon2Hasher();
+  const { tokens } = options;
+  // An ended session's access tokens can live at most this long: remember it that long.
+  const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
+  const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
   const sessions = new SessionManager({
     store: stores.sessions,
     changes: stores.changes,
     clock,
     policy: options.sessions,
     random,
+    onEnded: (sessionId, at) => changes.noteSessionEnded(sessionId, at),
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const log = new SecurityLog({ store: stores.events, clock });
   const accounts = new Accounts({ users: stores.users, sessions, throttle, log, hasher, clock });
-  const { tokens } = options;
-  // An ended session's access tokens can live at most this long: remember it that long.
-  const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
-  const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
   const [csrf, keys] = await Promise.all([
     CsrfTokens.load(stores.secrets, random),
     KeyRing.open({

@@ -68,6 +68,14 @@ export class ChangeFollower {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Records a session this process has just ended, before the feed brings it back: the
+   * process that ends a session refuses its tokens at once, the others within a poll.
+   */
+  noteSessionEnded(sessionId: string, at: number): void {
+    this.#ended.set(sessionId, at);
+  }
+
   /** Whether this session id ended within the retained window. */
   isSessionEnded(sessionId: string): boolean {
     return this.#ended.has(sessionId);

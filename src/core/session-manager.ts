@@ -49,6 +49,8 @@ export interface SessionManagerDeps {
   clock: Clock;
   policy: SessionPolicy;
   random?: RandomBytes;
+  /** Told of every session this process ends, synchronously, before anything else runs. */
+  onEnded?: (sessionId: string, at: number) => void;
 }
 
 const MAX_USER_AGENT = 512;
@@ -144,7 +146,7 @@ export class SessionManager {
   /** Ends one session everywhere; returns it, or `null` when it had already ended. */
   async end(sessionId: string): Promise<SessionRecord | null> {
     const ended = await this.#deps.store.delete(sessionId);
-    if (ended) await this.#deps.changes.publish("session_ended", sessionId, this.#deps.clock.now());
+    if (ended) await this.#published(sessionId);
     return ended;
   }
 
@@ -161,9 +163,14 @@ export class SessionManager {
   /** Ends every session of a user but `exceptId`; returns the ids ended. */
   async endAllForUser(userId: string, exceptId?: string): Promise<string[]> {
     const ids = await this.#deps.store.deleteByUser(userId, exceptId);
-    const now = this.#deps.clock.now();
-    for (const id of ids) await this.#deps.changes.publish("session_ended", id, now);
+    for (const id of ids) await this.#published(id);
     return ids;
+  }
+
+  async #published(sessionId: string): Promise<void> {
+    const now = this.#deps.clock.now();
+    this.#deps.onEnded?.(sessionId, now);
+    await this.#deps.changes.publish("session_ended", sessionId, now);
   }
 
   /** A user's live sessions, newest first (all users' when `userId` is omitted). */

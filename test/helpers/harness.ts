@@ -126,6 +126,40 @@ export class Client {
     return response;
   }
 
+  /** `POST /auth/token`: an API client's login. */
+  async token(username: string, password = PASSWORD) {
+    const response = await this.request({
+      method: "POST",
+      url: "/auth/token",
+      body: { username, password },
+      cookies: false,
+    });
+    return response;
+  }
+
+  /** A bearer request (no cookies, no CSRF token). */
+  bearer(method: InjectOptions["method"], url: string, accessToken: string, body?: unknown) {
+    return this.request({
+      method,
+      url,
+      body,
+      cookies: false,
+      csrf: false,
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+  }
+
+  /** `POST /auth/refresh` with a body token. */
+  refresh(refreshToken: string) {
+    return this.request({
+      method: "POST",
+      url: "/auth/refresh",
+      body: { refresh_token: refreshToken },
+      cookies: false,
+      csrf: false,
+    });
+  }
+
   /** Registers and logs in; fails the test if either step does. */
   async signUpAndLogIn(username: string, password = PASSWORD, remember?: boolean) {
     const registered = await this.register(username, password);

@@ -22,7 +22,7 @@ const TokenResponse = Type.Object(
   { $id: "TokenResponse" },
 );
 const RefreshBody = Type.Object(
-  { refresh_token: Type.String({ minLength: 1, maxLength: 256 }) },
+  { refresh_token: Type.String({ minLength: 1, maxLength: 8192 }) },
   {
     additionalProperties: false,
   },
