@@ -2,7 +2,7 @@
  * The embedded default: SQLite through better-sqlite3, in WAL mode so the server and the
  * CLI can use one file at once. Writes wait up to five seconds for the file lock.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, type Migration, type MigrationResult, Migrator, SqliteDialect } from "kysely";
@@ -71,8 +71,12 @@ export async function migrateSqlite(path: string): Promise<string[]> {
 function openKysely(path: string): Kysely<Database> {
   let database: SQLite.Database;
   try {
-    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+    // The file holds password hashes and the private signing keys: readable by its owner
+    // only when latchkey creates it (SQLite gives the -wal and -shm files the same mode).
+    const creating = path !== ":memory:" && !existsSync(path);
+    if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     database = new SQLite(path);
+    if (creating) chmodSync(path, 0o600);
     database.pragma("journal_mode = WAL");
     database.pragma("synchronous = NORMAL");
     database.pragma("foreign_keys = ON");

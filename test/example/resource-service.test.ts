@@ -1,0 +1,102 @@
+/**
+ * The example resource service verifies latchkey tokens through the JWKS alone.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKeyPair, SignJWT } from "jose";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, runCli, startServerProcess, within } from "../helpers/processes.js";
+
+const SERVICE = fileURLToPath(new URL("../../examples/resource-service/server.mjs", import.meta.url));
+const PASSWORD = "correct horse battery staple";
+
+async function startService(origin: string): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [SERVICE], {
+    env: { PATH: process.env.PATH ?? "", LATCHKEY_ORIGIN: origin, PORT: "0", JWKS_COOLDOWN_MS: "500" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    proc.stdout?.on("data", (chunk) => {
+      const match = /"port":(\d+)/.exec(String(chunk));
+      if (match) resolve(Number(match[1]));
+    });
+    proc.once("exit", () => reject(new Error("resource service exited")));
+  });
+  return { proc, url: `http://127.0.0.1:${port}/hello` };
+}
+
+describe("examples/resource-service", () => {
+  let dir: string;
+  let env: Record<string, string>;
+  let latchkey: RunningServer;
+  let service: { proc: ChildProcess; url: string };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "latchkey-example-"));
+    env = { DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}` };
+    latchkey = await startServerProcess(env);
+    service = await startService(latchkey.origin);
+    expect((await runCli(["users", "create", "dave"], env, PASSWORD)).code).toBe(0);
+  });
+  afterAll(async () => {
+    service?.proc.kill("SIGTERM");
+    await latchkey?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const token = async () => {
+    const response = await fetch(`${latchkey.origin}/auth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "dave", password: PASSWORD }),
+    });
+    return ((await response.json()) as { access_token: string }).access_token;
+  };
+  const call = (accessToken: string) => fetch(service.url, { headers: { authorization: `Bearer ${accessToken}` } });
+
+  it("accepts a valid access token", async () => {
+    const accessToken = await token();
+    const response = await call(accessToken);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { hello: string; session: string };
+    const claims = JSON.parse(Buffer.from(accessToken.split(".")[1] as string, "base64url").toString());
+    expect(body).toEqual({ hello: claims.sub, session: claims.sid });
+  });
+
+  it("refuses forged tokens", async () => {
+    const genuine = await token();
+    const [header, payload] = genuine.split(".") as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, "base64url").toString());
+    const { privateKey } = await generateKeyPair("EdDSA");
+    const kid = JSON.parse(Buffer.from(header, "base64url").toString()).kid;
+    const forged = [
+      `${header}.${payload}.`,
+      `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString("base64url")}.${payload}.`,
+      await new SignJWT(claims).setProtectedHeader({ alg: "EdDSA", kid, typ: "at+jwt" }).sign(privateKey),
+      `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: "admin" })).toString("base64url")}.${genuine.split(".")[2]}`,
+      "not-a-token",
+    ];
+    for (const token of forged) {
+      const response = await call(token);
+      expect(response.status, token.slice(0, 40)).toBe(401);
+    }
+    expect((await fetch(service.url)).status).toBe(401);
+  });
+
+  it("still verifies after keys rotate: old tokens and new ones", async () => {
+    const before = await token();
+    expect((await call(before)).status).toBe(200);
+    expect((await runCli(["keys", "rotate"], env)).code).toBe(0);
+    const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[0] as string, "base64url").toString()).kid;
+    let after = "";
+    await within(1500, async () => {
+      after = await token();
+      return kidOf(after) !== kidOf(before);
+    });
+    await within(3000, async () => (await call(after)).status === 200);
+    expect((await call(before)).status).toBe(200);
+  });
+});
