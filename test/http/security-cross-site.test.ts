@@ -124,6 +124,49 @@ describe("security checklist 22-26 (cross-site requests)", () => {
     expect((await c.get("/api/todos")).json().todos).toHaveLength(0);
   });
 
+  it("CORS: a listed origin may use /auth/token, /auth/refresh and bearer calls, never cookie routes", async () => {
+    const name = uniqueName();
+    const c = h.client();
+    await c.register(name);
+    const cors = { origin: "https://app.example", "sec-fetch-site": "cross-site" };
+    const login = await c.post("/auth/login", { username: name, password: PASSWORD }, cors);
+    expect(login.statusCode).toBe(403);
+    const token = await c.request({
+      method: "POST",
+      url: "/auth/token",
+      body: { username: name, password: PASSWORD },
+      cookies: false,
+      headers: cors,
+    });
+    expect(token.statusCode).toBe(200);
+    expect(token.headers["access-control-allow-origin"]).toBe("https://app.example");
+    const { access_token, refresh_token } = token.json();
+    const todo = await c.request({
+      method: "POST",
+      url: "/api/todos",
+      body: { title: "from the SPA" },
+      cookies: false,
+      headers: { ...cors, authorization: `Bearer ${access_token}` },
+    });
+    expect(todo.statusCode).toBe(201);
+    const refreshed = await c.request({
+      method: "POST",
+      url: "/auth/refresh",
+      body: { refresh_token },
+      cookies: false,
+      headers: cors,
+    });
+    expect(refreshed.statusCode).toBe(200);
+    const evil = await c.request({
+      method: "POST",
+      url: "/auth/token",
+      body: { username: name, password: PASSWORD },
+      cookies: false,
+      headers: { origin: "https://evil.example" },
+    });
+    expect(evil.statusCode).toBe(403);
+  });
+
   it("CORS: listed origins get CORS headers without credentials; others get none", async () => {
     const preflight = await h.app.inject({
       method: "OPTIONS",
