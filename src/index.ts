@@ -4,23 +4,36 @@
  *
  * @example
  * import Fastify from "fastify";
- * import { createAuth, latchkey, openSqliteStores, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY } from "latchkey";
+ * import {
+ *   createAuth, latchkey, openSqliteStores,
+ *   DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY, DEFAULT_TOKEN_POLICY,
+ * } from "latchkey";
  *
+ * const origin = "http://localhost:3000";
  * const stores = await openSqliteStores({ path: "./data/app.db" });
- * const auth = await createAuth({ stores, sessions: DEFAULT_SESSION_POLICY, throttle: DEFAULT_THROTTLE_POLICY });
+ * const auth = await createAuth({
+ *   stores,
+ *   sessions: DEFAULT_SESSION_POLICY,
+ *   throttle: DEFAULT_THROTTLE_POLICY,
+ *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: origin },
+ * });
  * const app = Fastify();
- * await app.register(latchkey, { auth, publicOrigin: "http://localhost:3000" });
- * app.get("/api/hello", { preHandler: app.requireAuth }, async (request) => ({ hi: request.auth?.user.username }));
+ * await app.register(latchkey, { auth, publicOrigin: origin, strategy: "session" });
+ * app.get("/api/hello", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
  */
+export { type AccessCheck, type AccessClaims, AccessTokens } from "./core/access-tokens.js";
 export {
   type Auth,
   type AuthOptions,
   createAuth,
   DEFAULT_SESSION_POLICY,
   DEFAULT_THROTTLE_POLICY,
+  DEFAULT_TOKEN_POLICY,
+  type TokenPolicy,
 } from "./core/auth.js";
 export { type Clock, type ManualClock, manualClock, systemClock } from "./core/clock.js";
 export { AuthError, type ErrorCode, RateLimitedError, StoreUnavailableError } from "./core/errors.js";
+export { KeyRing, type KeySummary } from "./core/key-ring.js";
 export type { ThrottlePolicy } from "./core/login-throttle.js";
 export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHasher } from "./core/password-hasher.js";
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
@@ -49,6 +62,7 @@ export type {
   TodoRecord,
   UserRecord,
 } from "./core/records.js";
+export { InvalidGrantError, RefreshTokens } from "./core/refresh-tokens.js";
 export type { ClientInfo, SessionPolicy, ValidSession } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";

@@ -47,6 +47,8 @@ export interface AccessTokenOptions {
 /** Tokens longer than this are refused before any parsing. */
 const MAX_TOKEN_LENGTH = 4096;
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+/** How many verified tokens are remembered. */
+const CACHE_SIZE = 10_000;
 
 /**
  * @example
@@ -55,6 +57,7 @@ const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
  */
 export class AccessTokens {
   readonly #o: AccessTokenOptions;
+  readonly #verified = new Map<string, AccessClaims>();
 
   constructor(options: AccessTokenOptions) {
     this.#o = options;
@@ -92,8 +95,36 @@ export class AccessTokens {
     return { token, expiresAt: exp * 1000 };
   }
 
-  /** Verifies a token; never throws. */
+  /**
+   * Verifies a token; never throws. A token that verified once is remembered (up to
+   * `CACHE_SIZE` of them) until it expires, so a client sending the same token again
+   * costs a map lookup, not a signature check; expiry and revocation are still checked
+   * on every call.
+   */
   async verify(token: string): Promise<AccessCheck> {
+    const cached = this.#verified.get(token);
+    if (cached) return this.#stillValid(cached);
+    const check = await this.#verifyFully(token);
+    if (check.ok) {
+      if (this.#verified.size >= CACHE_SIZE) {
+        // Maps iterate in insertion order: drop the oldest entry.
+        this.#verified.delete(this.#verified.keys().next().value as string);
+      }
+      this.#verified.set(token, check.claims);
+    }
+    return check;
+  }
+
+  #stillValid(claims: AccessClaims): AccessCheck {
+    const now = this.#o.clock.now();
+    if (now >= claims.expiresAt + this.#o.clockTolerance * 1000) return { ok: false, reason: "expired" };
+    if (this.#o.revocation === "immediate" && this.#o.isSessionEnded(claims.sessionId)) {
+      return { ok: false, reason: "revoked" };
+    }
+    return { ok: true, claims };
+  }
+
+  async #verifyFully(token: string): Promise<AccessCheck> {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: "invalid" };
     const { keys, clock, issuer, clockTolerance } = this.#o;
     const now = clock.now();
@@ -127,7 +158,6 @@ export class AccessTokens {
     }
     if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "invalid" };
     if (iat > now / 1000 + clockTolerance) return { ok: false, reason: "invalid" };
-    if (this.#o.revocation === "immediate" && this.#o.isSessionEnded(sid)) return { ok: false, reason: "revoked" };
-    return { ok: true, claims: { userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 } };
+    return this.#stillValid({ userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 });
   }
 }
