@@ -61,6 +61,15 @@ describe("keys and revocation across processes", () => {
     expect((await runCli(["users", "enable", "carol"], env)).code).toBe(0);
   });
 
+  it("a restarted server still refuses the tokens of sessions ended before it started", async () => {
+    const { access_token } = await token();
+    expect((await runCli(["sessions", "revoke", sidOf(access_token)], env)).code).toBe(0);
+    await server.stop();
+    server = await startServerProcess(env);
+    expect(await status(access_token)).toBe(401);
+    expect(await status((await token()).access_token)).toBe(200);
+  });
+
   it("keys list and keys rotate: the new key signs within a second, the old one still verifies", async () => {
     const listed = await runCli(["keys", "list"], env);
     expect(listed.code).toBe(0);

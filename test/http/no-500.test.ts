@@ -20,6 +20,10 @@ const ROUTES: Array<[string, string]> = [
   ["PATCH", "/api/todos/x"],
   ["DELETE", "/api/todos/x"],
   ["GET", "/healthz"],
+  ["POST", "/auth/token"],
+  ["POST", "/auth/refresh"],
+  ["POST", "/auth/revoke"],
+  ["GET", "/.well-known/jwks.json"],
 ];
 
 const BODIES = [

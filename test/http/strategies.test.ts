@@ -69,6 +69,17 @@ describe.each(["jwt", "hybrid"] as const)("AUTH_STRATEGY=%s", (strategy) => {
     expect(sessions[0]).toMatchObject({ strategy, current: true });
   });
 
+  it(`bearer tokens work under ${strategy} too, and token clients are sessions like any other`, async () => {
+    const [browser, name] = await signedIn();
+    const api = h.client();
+    const tokens = (await api.token(name)).json();
+    expect((await api.bearer("GET", "/api/todos", tokens.access_token)).statusCode).toBe(200);
+    const sessions = (await browser.get("/auth/sessions")).json().sessions;
+    expect(sessions.map((s: { strategy: string }) => s.strategy).sort()).toEqual(["bearer", strategy].sort());
+    expect((await browser.post("/auth/logout-all")).statusCode).toBe(204);
+    expect((await api.bearer("GET", "/api/todos", tokens.access_token)).statusCode).toBe(401);
+  });
+
   it(`security 12 (${strategy}): planted cookies are never adopted; pre-login values are worthless after login`, async () => {
     const [victim, name] = await signedIn();
     const before = snapshot(victim);
