@@ -2,6 +2,7 @@
  * The product: configuration + stores + core + the latchkey plugin + the to-do routes +
  * the web app, as one Fastify server.
  */
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
@@ -42,7 +43,10 @@ export interface BuildOptions {
   logger?: FastifyServerOptions["loggerInstance"];
 }
 
-const PUBLIC_DIR = fileURLToPath(new URL("../../public/", import.meta.url));
+/** The built web app (`npm run build:web`). */
+const WEB_DIR = fileURLToPath(new URL("../../web/dist/", import.meta.url));
+/** The web app's pages: each serves the app's index.html, which routes on the client. */
+export const APP_PAGES = ["/signin", "/signup", "/todos", "/devices", "/security", "/how-it-works"];
 
 /**
  * @example
@@ -124,6 +128,15 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     strategy: config.strategy,
     cookieSecure: config.cookieSecure,
     corsOrigins: config.corsOrigins,
+    policy: {
+      revocation: config.revocation,
+      accessTokenTtl: config.accessTokenTtl,
+      sessionIdleTimeout: config.sessionIdleTimeout,
+      sessionAbsoluteTimeout: config.sessionAbsoluteTimeout,
+      rememberIdleTimeout: config.rememberIdleTimeout,
+      rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
+      refreshReuseLeeway: config.refreshReuseLeeway,
+    },
   });
   await app.register(todoRoutes, { todos: stores.todos, now: () => auth.clock.now() });
 
@@ -136,7 +149,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     }
   });
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  await app.register(fastifyStatic, { root: PUBLIC_DIR, wildcard: false });
+  await registerWebApp(app);
   app.setNotFoundHandler(methodNotAllowedOrNotFound(app));
 
   const maintenance = startMaintenance(auth, { log: app.log });
@@ -153,6 +166,33 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       await stores.close();
     },
   };
+}
+
+async function registerWebApp(app: FastifyInstance): Promise<void> {
+  if (!existsSync(`${WEB_DIR}index.html`)) {
+    app.log.warn("the web app is not built (npm run build:web); serving the API only");
+    app.get("/", { schema: { hide: true } }, async (_request, reply) =>
+      reply
+        .type("text/html")
+        .send(
+          '<!doctype html><title>latchkey</title><p>The web app is not built: run <code>npm run build</code>. The API is at <a href="/docs">/docs</a>.</p>',
+        ),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: WEB_DIR,
+    wildcard: false,
+    // Hashed asset names never change content: cache them for a year; the page itself never.
+    setHeaders(res, path) {
+      res.header("cache-control", path.includes("/assets/") ? "public, max-age=31536000, immutable" : "no-cache");
+    },
+  });
+  for (const page of APP_PAGES) {
+    app.get(page, { schema: { hide: true } }, (_request, reply) =>
+      reply.header("cache-control", "no-cache").sendFile("index.html"),
+    );
+  }
 }
 
 function listeningPort(app: FastifyInstance): number | undefined {

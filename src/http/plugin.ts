@@ -18,6 +18,7 @@ import { LatchkeyContext, type RequestAuth, type Strategy } from "./context.js";
 import { handleError } from "./errors.js";
 import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
 import { authRoutes } from "./routes/auth.js";
+import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 
@@ -33,6 +34,8 @@ export interface LatchkeyPluginOptions {
   strategy?: Strategy;
   /** `false` drops `Secure` and the `__Host-` prefix. Default `true`. */
   cookieSecure?: boolean;
+  /** When given, `GET /auth/info` publishes it (the web app's "how it works" page reads it). */
+  policy?: Omit<PolicyInfo, "strategy">;
   /** Origins whose scripts may call with bearer tokens (CORS without credentials). */
   corsOrigins?: readonly string[];
 }
@@ -111,6 +114,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   fastify.setErrorHandler(handleError);
   await fastify.register(authRoutes, { context });
   await fastify.register(tokenRoutes, { context });
+  if (options.policy) await fastify.register(explainRoutes, { context, policy: options.policy });
 }
 
 /**

@@ -28,6 +28,10 @@ export const SessionView = Type.Object(
     idleExpiresAt: IsoTime,
     ip: Type.String(),
     userAgent: Type.String(),
+    device: Type.Object(
+      { browser: Type.String(), os: Type.String(), type: Type.String() },
+      { description: "The user agent, parsed for people." },
+    ),
     current: Type.Boolean(),
   },
   { $id: "Session" },

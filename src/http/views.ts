@@ -3,6 +3,7 @@
  * (password hash, secret hash) is ever copied.
  */
 import type { EventRecord, SessionRecord, UserRecord } from "../core/records.js";
+import { describeDevice } from "./device.js";
 import type { EventView, SessionView, UserView } from "./schemas.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -23,6 +24,7 @@ export function sessionView(session: SessionRecord, currentId: string | null): S
     idleExpiresAt: iso(session.idleExpiresAt),
     ip: session.ip,
     userAgent: session.userAgent,
+    device: describeDevice(session.userAgent),
     current: session.id === currentId,
   };
 }

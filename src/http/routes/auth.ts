@@ -128,6 +128,25 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
     },
   );
 
+  fastify.post(
+    "/auth/logout-others",
+    {
+      preHandler: requireAuth,
+      schema: {
+        tags: TAGS.auth,
+        summary: "End every other session of the user (this one stays)",
+        response: { 200: Type.Object({ ended: Type.Integer() }), ...errorResponses(401, 403) },
+      },
+    },
+    async (request) => {
+      const { userId, sessionId } = who(request);
+      const ended = await auth.sessions.endAllForUser(userId, sessionId);
+      const client = clientInfo(request);
+      for (const id of ended) await auth.log.record("session_revoked", userId, { sessionId: id, ...client });
+      return { ended: ended.length };
+    },
+  );
+
   fastify.get(
     "/auth/me",
     {

@@ -1,0 +1,41 @@
+/**
+ * A readable device description from a User-Agent header, for the device list. Parsed
+ * with `bowser` (maintained, MIT); an empty or unknown agent is "Unknown".
+ */
+import Bowser from "bowser";
+
+/** What the device list shows. */
+export interface DeviceView {
+  browser: string;
+  os: string;
+  /** `desktop`, `mobile`, `tablet`, `tv`, `bot`, or `unknown`. */
+  type: string;
+}
+
+const cache = new Map<string, DeviceView>();
+
+/**
+ * @example
+ * describeDevice("Mozilla/5.0 (X11; Linux x86_64) … Chrome/130.0 …"); // { browser: "Chrome 130", os: "Linux", type: "desktop" }
+ */
+export function describeDevice(userAgent: string): DeviceView {
+  const known = cache.get(userAgent);
+  if (known) return known;
+  let view: DeviceView = { browser: "Unknown", os: "Unknown", type: "unknown" };
+  if (userAgent.trim() !== "") {
+    try {
+      const parsed = Bowser.parse(userAgent);
+      const major = parsed.browser.version?.split(".")[0];
+      view = {
+        browser: parsed.browser.name ? `${parsed.browser.name}${major ? ` ${major}` : ""}` : "Unknown",
+        os: [parsed.os.name, parsed.os.versionName ?? parsed.os.version].filter(Boolean).join(" ") || "Unknown",
+        type: parsed.platform.type ?? "unknown",
+      };
+    } catch {
+      // An agent the parser cannot read is just "Unknown".
+    }
+  }
+  if (cache.size > 1000) cache.clear();
+  cache.set(userAgent, view);
+  return view;
+}

@@ -1,0 +1,98 @@
+import type { ComponentChildren } from "preact";
+import { useState } from "preact/hooks";
+import { api, type Me, type Policy } from "../api.js";
+import { navigate } from "../router.js";
+import { currentTheme, setTheme } from "../theme.js";
+
+const LINKS = [
+  ["/todos", "To-dos"],
+  ["/devices", "Devices"],
+  ["/security", "Security"],
+  ["/how-it-works", "How it works"],
+] as const;
+
+export function Link(props: { href: string; children: ComponentChildren; current?: boolean; class?: string }) {
+  return (
+    <a
+      href={props.href}
+      class={props.class}
+      aria-current={props.current ? "page" : undefined}
+      onClick={(event) => {
+        if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+        event.preventDefault();
+        navigate(props.href);
+      }}
+    >
+      {props.children}
+    </a>
+  );
+}
+
+export function Shell(props: {
+  me: Me;
+  policy: Policy;
+  path: string;
+  title: string;
+  onSignedOut: () => void;
+  children: ComponentChildren;
+}) {
+  const [theme, setThemeState] = useState(currentTheme());
+  const [busy, setBusy] = useState(false);
+  const signOut = async () => {
+    setBusy(true);
+    try {
+      await api("POST", "/auth/logout");
+    } finally {
+      props.onSignedOut();
+    }
+  };
+  return (
+    <>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
+      <header class="topbar">
+        <Link href="/todos" class="brand">
+          <img src="/favicon.svg" alt="" width="28" height="28" />
+          <span>latchkey</span>
+        </Link>
+        <nav aria-label="Main">
+          <ul>
+            {LINKS.map(([href, label]) => (
+              <li key={href}>
+                <Link href={href} current={props.path === href}>
+                  {label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="account">
+          <span class="who" title={`Signed in with the ${props.policy.strategy} strategy`}>
+            {props.me.user.username}
+            <span class="badge">{props.policy.strategy}</span>
+          </span>
+          <button
+            type="button"
+            class="ghost icon"
+            aria-label={theme === "dark" ? "Use the light theme" : "Use the dark theme"}
+            onClick={() => {
+              const next = theme === "dark" ? "light" : "dark";
+              setTheme(next);
+              setThemeState(next);
+            }}
+          >
+            {theme === "dark" ? "☀" : "☾"}
+          </button>
+          <button type="button" class="secondary" onClick={signOut} disabled={busy}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main id="main" tabIndex={-1}>
+        <h1>{props.title}</h1>
+        {props.children}
+      </main>
+    </>
+  );
+}

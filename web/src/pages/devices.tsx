@@ -1,0 +1,115 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, type Session } from "../api.js";
+import { ago, when } from "../format.js";
+import { navigate } from "../router.js";
+
+const ICONS: Record<string, string> = { desktop: "🖥", mobile: "📱", tablet: "📱", bot: "🤖" };
+
+export function Devices() {
+  const [sessions, setSessions] = useState<Session[] | null>(null);
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+
+  const load = () =>
+    api<{ sessions: Session[] }>("GET", "/auth/sessions")
+      .then(({ sessions }) => setSessions(sessions))
+      .catch(() => setMessage({ kind: "error", text: "The device list could not be loaded." }));
+  useEffect(() => {
+    void load();
+  }, []);
+
+  const act = async (action: () => Promise<unknown>, done: string) => {
+    setMessage(null);
+    try {
+      await action();
+      setMessage({ kind: "ok", text: done });
+      await load();
+    } catch (error) {
+      setMessage({
+        kind: "error",
+        text: error instanceof ApiError ? error.message : "The server could not be reached.",
+      });
+    }
+  };
+
+  const others = (sessions ?? []).filter((s) => !s.current).length;
+  return (
+    <>
+      <p class="lead">
+        Every place you are signed in. Sign out a device you do not recognise, and it stops working at once.
+      </p>
+      <div class="actions">
+        <button
+          type="button"
+          class="secondary"
+          disabled={others === 0}
+          onClick={() => act(() => api("POST", "/auth/logout-others"), "Every other device has been signed out.")}
+        >
+          Sign out all other devices
+        </button>
+        <button
+          type="button"
+          class="danger"
+          onClick={async () => {
+            await api("POST", "/auth/logout-all").catch(() => {});
+            navigate("/signin", true);
+            location.reload();
+          }}
+        >
+          Sign out everywhere
+        </button>
+      </div>
+      {message ? (
+        <p class={message.kind === "ok" ? "success" : "error"} role="status">
+          {message.text}
+        </p>
+      ) : null}
+      {sessions === null ? (
+        <p class="muted">Loading…</p>
+      ) : (
+        <ul class="devices" aria-label="Signed-in devices">
+          {sessions.map((s) => (
+            <li key={s.id} class="card device" data-session={s.id}>
+              <div class="device-icon" aria-hidden="true">
+                {s.strategy === "bearer" ? "🔑" : (ICONS[s.device.type] ?? "🌐")}
+              </div>
+              <div class="device-main">
+                <h2>
+                  {s.strategy === "bearer" ? "API client" : `${s.device.browser} on ${s.device.os}`}
+                  {s.current ? <span class="badge current">This device</span> : null}
+                </h2>
+                <dl>
+                  <div>
+                    <dt>Address</dt>
+                    <dd>{s.ip || "unknown"}</dd>
+                  </div>
+                  <div>
+                    <dt>Signed in</dt>
+                    <dd title={when(s.createdAt)}>{ago(s.createdAt)}</dd>
+                  </div>
+                  <div>
+                    <dt>Last seen</dt>
+                    <dd title={when(s.lastSeenAt)}>{ago(s.lastSeenAt)}</dd>
+                  </div>
+                  <div>
+                    <dt>Kind</dt>
+                    <dd>{s.strategy}</dd>
+                  </div>
+                </dl>
+              </div>
+              {s.current ? null : (
+                <button
+                  type="button"
+                  class="secondary"
+                  aria-label={`Sign out ${s.device.browser} on ${s.device.os}, signed in ${ago(s.createdAt)}`}
+                  onClick={() => act(() => api("DELETE", `/auth/sessions/${s.id}`), "That device has been signed out.")}
+                >
+                  Sign out
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,187 @@
+import { useEffect, useState } from "preact/hooks";
+import { ApiError, api, type SecurityEvent } from "../api.js";
+import { ago, when } from "../format.js";
+import { navigate } from "../router.js";
+
+const LABELS: Record<string, [string, string]> = {
+  login: ["Signed in", "✓"],
+  login_failed: ["Failed sign-in attempt", "!"],
+  logout: ["Signed out", "⏻"],
+  logout_all: ["Signed out everywhere", "⏻"],
+  session_revoked: ["A device was signed out", "⊘"],
+  password_changed: ["Password changed", "🔑"],
+  refresh_reuse_detected: ["A reused refresh token was detected; that session was ended", "⚠"],
+  account_disabled: ["Account disabled", "⊘"],
+  account_enabled: ["Account enabled", "✓"],
+};
+
+export function Security() {
+  const [events, setEvents] = useState<SecurityEvent[] | null>(null);
+  const load = () =>
+    api<{ events: SecurityEvent[] }>("GET", "/auth/events")
+      .then(({ events }) => setEvents(events))
+      .catch(() => setEvents([]));
+  useEffect(() => {
+    void load();
+  }, []);
+  return (
+    <div class="grid">
+      <ChangePassword onChanged={load} />
+      <DeleteAccount />
+      <section class="card wide" aria-labelledby="events-heading">
+        <h2 id="events-heading">Recent security events</h2>
+        {events === null ? (
+          <p class="muted">Loading…</p>
+        ) : events.length === 0 ? (
+          <p class="muted">No events yet.</p>
+        ) : (
+          <ol class="timeline">
+            {events.map((event) => {
+              const [label, icon] = LABELS[event.type] ?? [event.type, "•"];
+              return (
+                <li key={event.id} class={`event ${event.type}`}>
+                  <span class="dot" aria-hidden="true">
+                    {icon}
+                  </span>
+                  <div>
+                    <strong>{label}</strong>
+                    <p class="muted">
+                      <time dateTime={event.at} title={when(event.at)}>
+                        {ago(event.at)}
+                      </time>
+                      {event.ip ? ` · ${event.ip}` : ""}
+                    </p>
+                  </div>
+                </li>
+              );
+            })}
+          </ol>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function ChangePassword(props: { onChanged: () => void }) {
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (next !== confirm) return setMessage({ kind: "error", text: "The two new passwords differ." });
+    setBusy(true);
+    setMessage(null);
+    try {
+      await api("POST", "/auth/password", { currentPassword: current, newPassword: next });
+      setCurrent("");
+      setNext("");
+      setConfirm("");
+      setMessage({ kind: "ok", text: "Password changed. Your other devices have been signed out; this one stays." });
+      props.onChanged();
+    } catch (error) {
+      setMessage({
+        kind: "error",
+        text: error instanceof ApiError ? error.message : "The server could not be reached.",
+      });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="password-heading">
+      <h2 id="password-heading">Change password</h2>
+      <form onSubmit={submit}>
+        <label for="current-password">Current password</label>
+        <input
+          id="current-password"
+          type="password"
+          autocomplete="current-password"
+          required
+          value={current}
+          onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
+        />
+        <label for="new-password">New password</label>
+        <input
+          id="new-password"
+          type="password"
+          autocomplete="new-password"
+          required
+          minLength={8}
+          value={next}
+          onInput={(e) => setNext((e.target as HTMLInputElement).value)}
+        />
+        <label for="confirm-password">New password, again</label>
+        <input
+          id="confirm-password"
+          type="password"
+          autocomplete="new-password"
+          required
+          value={confirm}
+          onInput={(e) => setConfirm((e.target as HTMLInputElement).value)}
+        />
+        {message ? (
+          <p class={message.kind === "ok" ? "success" : "error"} role="status">
+            {message.text}
+          </p>
+        ) : null}
+        <button type="submit" class="primary" disabled={busy}>
+          Change password
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function DeleteAccount() {
+  const [open, setOpen] = useState(false);
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    try {
+      await api("DELETE", "/auth/account", { password });
+      navigate("/signup", true);
+      location.reload();
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : "The server could not be reached.");
+    }
+  };
+  return (
+    <section class="card" aria-labelledby="delete-heading">
+      <h2 id="delete-heading">Delete account</h2>
+      <p class="muted">Deletes your account, your to-dos and every session, on every device. This cannot be undone.</p>
+      {open ? (
+        <form onSubmit={submit}>
+          <label for="delete-password">Your password, to confirm</label>
+          <input
+            id="delete-password"
+            type="password"
+            autocomplete="current-password"
+            required
+            value={password}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+          />
+          {error ? (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          ) : null}
+          <div class="actions">
+            <button type="submit" class="danger">
+              Delete my account
+            </button>
+            <button type="button" class="secondary" onClick={() => setOpen(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      ) : (
+        <button type="button" class="danger" onClick={() => setOpen(true)}>
+          Delete account…
+        </button>
+      )}
+    </section>
+  );
+}

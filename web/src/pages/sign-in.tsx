@@ -1,0 +1,149 @@
+import { useState } from "preact/hooks";
+import { ApiError, api, type Me, type User } from "../api.js";
+import { Link } from "../components/shell.js";
+
+const USERNAME = /^[a-z0-9._-]{3,32}$/;
+
+/** What the API's error codes mean to a person filling in this form. */
+function explain(error: unknown, mode: "signin" | "signup"): { field: "username" | "password" | "form"; text: string } {
+  if (!(error instanceof ApiError)) return { field: "form", text: "The server could not be reached. Try again." };
+  switch (error.code) {
+    case "weak_password":
+      return { field: "password", text: error.message };
+    case "username_taken":
+      return { field: "username", text: "That username is taken. Pick another one, or sign in." };
+    case "invalid_request":
+      return mode === "signup" ? { field: "username", text: error.message } : { field: "form", text: error.message };
+    case "invalid_credentials":
+      return { field: "form", text: "The username or password is incorrect." };
+    case "account_disabled":
+      return { field: "form", text: "This account has been disabled. Contact the administrator." };
+    case "rate_limited": {
+      const minutes = Math.ceil((error.retryAfter ?? 60) / 60);
+      return {
+        field: "form",
+        text: `Too many failed attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      };
+    }
+    default:
+      return { field: "form", text: error.message };
+  }
+}
+
+export function SignIn(props: { mode: "signin" | "signup"; onSignedIn: (me: Me) => void }) {
+  const { mode } = props;
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [remember, setRemember] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<{ field: string; text: string } | null>(null);
+
+  const localProblem = (): { field: "username" | "password"; text: string } | null => {
+    if (mode === "signup") {
+      if (!USERNAME.test(username.normalize("NFKC").toLowerCase())) {
+        return { field: "username", text: "Use 3 to 32 letters a-z, digits, '.', '_' or '-'." };
+      }
+      if ([...password].length < 8) return { field: "password", text: "Use at least 8 characters." };
+    }
+    return null;
+  };
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    const local = localProblem();
+    if (local) {
+      setProblem(local);
+      document.getElementById(local.field)?.focus();
+      return;
+    }
+    setBusy(true);
+    setProblem(null);
+    try {
+      if (mode === "signup") await api<{ user: User }>("POST", "/auth/register", { username, password });
+      const me = await api<Me>("POST", "/auth/login", { username, password, remember });
+      props.onSignedIn(me);
+    } catch (error) {
+      const found = explain(error, mode);
+      setProblem(found);
+      if (found.field !== "form") document.getElementById(found.field)?.focus();
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fieldError = (field: string) =>
+    problem?.field === field ? (
+      <p class="field-error" id={`${field}-error`} role="alert">
+        {problem.text}
+      </p>
+    ) : null;
+
+  return (
+    <main class="auth" id="main">
+      <div class="auth-card">
+        <div class="brand big">
+          <img src="/favicon.svg" alt="" width="40" height="40" />
+          <span>latchkey</span>
+        </div>
+        <h1>{mode === "signup" ? "Create an account" : "Sign in"}</h1>
+        <form onSubmit={submit} noValidate>
+          <label for="username">Username</label>
+          <input
+            id="username"
+            name="username"
+            autocomplete="username"
+            autocapitalize="none"
+            spellcheck={false}
+            required
+            value={username}
+            aria-invalid={problem?.field === "username"}
+            aria-describedby={problem?.field === "username" ? "username-error" : undefined}
+            onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+          />
+          {fieldError("username")}
+          <label for="password">Password</label>
+          <input
+            id="password"
+            name="password"
+            type="password"
+            autocomplete={mode === "signup" ? "new-password" : "current-password"}
+            required
+            value={password}
+            aria-invalid={problem?.field === "password"}
+            aria-describedby={problem?.field === "password" ? "password-error" : "password-hint"}
+            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+          />
+          {mode === "signup" && problem?.field !== "password" ? (
+            <p class="hint" id="password-hint">
+              At least 8 characters. Long passphrases are welcome; very common passwords are refused.
+            </p>
+          ) : null}
+          {fieldError("password")}
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={remember}
+              onChange={(e) => setRemember((e.target as HTMLInputElement).checked)}
+            />
+            Remember me on this device
+          </label>
+          {fieldError("form")}
+          <button type="submit" class="primary wide" disabled={busy}>
+            {busy ? "Please wait…" : mode === "signup" ? "Create account" : "Sign in"}
+          </button>
+        </form>
+        <p class="switch">
+          {mode === "signup" ? (
+            <>
+              Already have an account? <Link href="/signin">Sign in</Link>
+            </>
+          ) : (
+            <>
+              New here? <Link href="/signup">Create an account</Link>
+            </>
+          )}
+        </p>
+      </div>
+    </main>
+  );
+}

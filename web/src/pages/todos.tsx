@@ -1,0 +1,180 @@
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, api, type Todo } from "../api.js";
+
+type Filter = "all" | "active" | "done";
+
+export function Todos() {
+  const [todos, setTodos] = useState<Todo[] | null>(null);
+  const [title, setTitle] = useState("");
+  const [filter, setFilter] = useState<Filter>("all");
+  const [editing, setEditing] = useState<string | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const newTitle = useRef<HTMLInputElement>(null);
+
+  useEffect(() => {
+    api<{ todos: Todo[] }>("GET", "/api/todos")
+      .then(({ todos }) => setTodos(todos))
+      .catch(() => setMessage("Your to-dos could not be loaded."));
+  }, []);
+
+  const fail = (error: unknown, rollback: () => void) => {
+    rollback();
+    setMessage(
+      error instanceof ApiError ? `Not saved: ${error.message}` : "Not saved: the server could not be reached.",
+    );
+  };
+
+  const add = async (event: Event) => {
+    event.preventDefault();
+    const text = title.trim();
+    if (!text) return;
+    const now = new Date().toISOString();
+    const temp: Todo = { id: `tmp-${crypto.randomUUID()}`, title: text, done: false, createdAt: now, updatedAt: now };
+    setTodos((list) => [...(list ?? []), temp]);
+    setTitle("");
+    setMessage(null);
+    try {
+      const { todo } = await api<{ todo: Todo }>("POST", "/api/todos", { title: text });
+      setTodos((list) => (list ?? []).map((t) => (t.id === temp.id ? todo : t)));
+    } catch (error) {
+      fail(error, () => {
+        setTodos((list) => (list ?? []).filter((t) => t.id !== temp.id));
+        setTitle(text);
+      });
+    }
+    newTitle.current?.focus();
+  };
+
+  const update = async (todo: Todo, patch: Partial<Pick<Todo, "title" | "done">>) => {
+    setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? { ...t, ...patch } : t)));
+    setMessage(null);
+    try {
+      const saved = await api<{ todo: Todo }>("PATCH", `/api/todos/${todo.id}`, patch);
+      setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? saved.todo : t)));
+    } catch (error) {
+      fail(error, () => setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? todo : t))));
+    }
+  };
+
+  const remove = async (todo: Todo) => {
+    const before = todos ?? [];
+    setTodos(before.filter((t) => t.id !== todo.id));
+    setMessage(null);
+    try {
+      await api("DELETE", `/api/todos/${todo.id}`);
+    } catch (error) {
+      fail(error, () => setTodos(before));
+    }
+  };
+
+  const visible = (todos ?? []).filter((t) => (filter === "all" ? true : filter === "done" ? t.done : !t.done));
+  const left = (todos ?? []).filter((t) => !t.done).length;
+
+  return (
+    <section class="card" aria-labelledby="todo-heading">
+      <h2 id="todo-heading" class="sr-only">
+        Your list
+      </h2>
+      <form class="add" onSubmit={add}>
+        <label for="new-todo" class="sr-only">
+          New to-do
+        </label>
+        <input
+          id="new-todo"
+          ref={newTitle}
+          placeholder="What needs doing?"
+          maxLength={500}
+          value={title}
+          onInput={(e) => setTitle((e.target as HTMLInputElement).value)}
+        />
+        <button type="submit" class="primary">
+          Add
+        </button>
+      </form>
+      <div class="filters" role="group" aria-label="Show">
+        {(["all", "active", "done"] as const).map((f) => (
+          <button key={f} type="button" class="chip" aria-pressed={filter === f} onClick={() => setFilter(f)}>
+            {f === "all" ? "All" : f === "active" ? "Active" : "Done"}
+          </button>
+        ))}
+        <span class="muted count" aria-live="polite">
+          {todos ? `${left} left` : ""}
+        </span>
+      </div>
+      {message ? (
+        <p class="error" role="alert">
+          {message}
+        </p>
+      ) : null}
+      {todos === null ? (
+        <p class="muted">Loading…</p>
+      ) : visible.length === 0 ? (
+        <p class="empty muted">{todos.length === 0 ? "Nothing to do yet. Add something above." : "Nothing here."}</p>
+      ) : (
+        <ul class="todos">
+          {visible.map((todo) => (
+            <li key={todo.id} class={todo.done ? "done" : ""}>
+              <input
+                type="checkbox"
+                id={`done-${todo.id}`}
+                checked={todo.done}
+                aria-label={`Done: ${todo.title}`}
+                onChange={() => update(todo, { done: !todo.done })}
+              />
+              {editing === todo.id ? (
+                <EditTitle
+                  todo={todo}
+                  onDone={(text) => {
+                    setEditing(null);
+                    if (text && text !== todo.title) void update(todo, { title: text });
+                  }}
+                />
+              ) : (
+                <button
+                  type="button"
+                  class="title"
+                  onClick={() => setEditing(todo.id)}
+                  aria-label={`Edit: ${todo.title}`}
+                >
+                  {todo.title}
+                </button>
+              )}
+              <button
+                type="button"
+                class="ghost danger"
+                aria-label={`Delete: ${todo.title}`}
+                onClick={() => remove(todo)}
+              >
+                ✕
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function EditTitle(props: { todo: Todo; onDone: (text: string | null) => void }) {
+  const [text, setText] = useState(props.todo.title);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    input.current?.focus();
+    input.current?.select();
+  }, []);
+  return (
+    <input
+      ref={input}
+      class="edit"
+      aria-label="Edit the title, Enter to save, Escape to cancel"
+      maxLength={500}
+      value={text}
+      onInput={(e) => setText((e.target as HTMLInputElement).value)}
+      onKeyDown={(e) => {
+        if (e.key === "Enter") props.onDone(text.trim() || null);
+        if (e.key === "Escape") props.onDone(null);
+      }}
+      onBlur={() => props.onDone(text.trim() || null)}
+    />
+  );
+}
