@@ -74,9 +74,14 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
           <p key={p}>{p}</p>
         ))}
         <p class="muted">
-          Revocation: <strong>{policy.revocation}</strong> · access tokens live {duration(policy.accessTokenTtl)} ·
-          sessions end after {duration(policy.sessionIdleTimeout)} idle or {duration(policy.sessionAbsoluteTimeout)} in
-          all ({duration(policy.rememberIdleTimeout)} / {duration(policy.rememberAbsoluteTimeout)} with “remember me”).
+          {policy.strategy === "session" ? null : (
+            <>
+              Revocation: <strong>{policy.revocation}</strong> · access tokens live {duration(policy.accessTokenTtl)} ·{" "}
+            </>
+          )}
+          Sessions end after {duration(policy.sessionIdleTimeout)} without use or{" "}
+          {duration(policy.sessionAbsoluteTimeout)} after sign-in ({duration(policy.rememberIdleTimeout)} and{" "}
+          {duration(policy.rememberAbsoluteTimeout)} with “remember me”).
         </p>
       </section>
 
