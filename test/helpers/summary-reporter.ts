@@ -7,14 +7,17 @@ export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules) {
+      let failedHere = 0;
       for (const test of module.children.allTests()) {
         const state = test.result().state;
         if (state === "passed") counts.passed++;
-        else if (state === "failed") counts.failed++;
+        else if (state === "failed") failedHere++;
         else counts.skipped++;
       }
-      // A file that failed to load has no tests but must count as a failure.
-      if (module.state() === "failed" && [...module.children.allTests()].length === 0) counts.failed++;
+      // A file that failed to load, or whose hook failed (its tests then show as skipped),
+      // must count as a failure too.
+      if (module.state() === "failed" && failedHere === 0) failedHere = 1;
+      counts.failed += failedHere;
     }
     process.stdout.write(`\ntests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`);
   }

@@ -21,8 +21,8 @@ export function Devices() {
     setMessage(null);
     try {
       await action();
-      setMessage({ kind: "ok", text: done });
       await load();
+      setMessage({ kind: "ok", text: done });
     } catch (error) {
       setMessage({
         kind: "error",

@@ -2,9 +2,11 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, api, type Todo } from "../api.js";
 
 type Filter = "all" | "active" | "done";
+/** A to-do as the list holds it: `key` stays the same when the server's copy replaces ours. */
+type Item = Todo & { key?: string };
 
 export function Todos() {
-  const [todos, setTodos] = useState<Todo[] | null>(null);
+  const [todos, setTodos] = useState<Item[] | null>(null);
   const [title, setTitle] = useState("");
   const [filter, setFilter] = useState<Filter>("all");
   const [editing, setEditing] = useState<string | null>(null);
@@ -13,7 +15,8 @@ export function Todos() {
 
   useEffect(() => {
     api<{ todos: Todo[] }>("GET", "/api/todos")
-      .then(({ todos }) => setTodos(todos))
+      // Keep anything added while the list was loading (it is still on its way).
+      .then(({ todos }) => setTodos((list) => [...todos, ...(list ?? []).filter((t) => t.id.startsWith("tmp-"))]))
       .catch(() => setMessage("Your to-dos could not be loaded."));
   }, []);
 
@@ -35,7 +38,8 @@ export function Todos() {
     setMessage(null);
     try {
       const { todo } = await api<{ todo: Todo }>("POST", "/api/todos", { title: text });
-      setTodos((list) => (list ?? []).map((t) => (t.id === temp.id ? todo : t)));
+      // Keep the temporary key so the row (and any focus inside it) survives the swap.
+      setTodos((list) => (list ?? []).map((t) => (t.id === temp.id ? { ...todo, key: temp.id } : t)));
     } catch (error) {
       fail(error, () => {
         setTodos((list) => (list ?? []).filter((t) => t.id !== temp.id));
@@ -50,7 +54,7 @@ export function Todos() {
     setMessage(null);
     try {
       const saved = await api<{ todo: Todo }>("PATCH", `/api/todos/${todo.id}`, patch);
-      setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? saved.todo : t)));
+      setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? { ...saved.todo, key: t.key } : t)));
     } catch (error) {
       fail(error, () => setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? todo : t))));
     }
@@ -113,7 +117,7 @@ export function Todos() {
       ) : (
         <ul class="todos">
           {visible.map((todo) => (
-            <li key={todo.id} class={todo.done ? "done" : ""}>
+            <li key={todo.key ?? todo.id} class={todo.done ? "done" : ""}>
               <input
                 type="checkbox"
                 id={`done-${todo.id}`}
