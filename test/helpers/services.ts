@@ -21,7 +21,7 @@ export function chromiumPath(): string | null {
  * @example
  * describeWith("Chromium", chromiumPath() !== null)("web app", () => { ... });
  */
-export function describeWith(service: string, available: boolean) {
+export function describeWith(service: string, available: boolean): (name: string, body: () => void) => void {
   if (available) return describe;
   if (!REQUIRE_SERVICES) return describe.skip;
   return (name: string, _body: () => void) =>

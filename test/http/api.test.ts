@@ -92,6 +92,7 @@ describe("HTTP API", () => {
         idleExpiresAt: isoTime,
         ip: "127.0.0.1",
         userAgent: expect.stringContaining("Mozilla"),
+        device: { browser: "Chrome 130", os: "Linux", type: "desktop" },
         current: true,
       });
       expect(body.csrfToken).toEqual(expect.any(String));
