@@ -120,6 +120,26 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
       await expect(other.page.locator("#username-error").textContent()).resolves.toMatch(/taken/);
     });
 
+    if (strategy === "session") {
+      it("explains wrong passwords and throttling inline, with the retry time, without a reload", async () => {
+        const { page } = await newDevice();
+        const username = uniqueUser();
+        await signUp(page, username);
+        await page.getByRole("button", { name: "Sign out" }).click();
+        await page.getByRole("heading", { name: "Sign in" }).waitFor();
+        for (let i = 0; i < 5; i++) {
+          await page.getByLabel("Username").fill(username);
+          await page.getByLabel("Password", { exact: true }).fill(`not the password ${i}`);
+          await page.getByRole("button", { name: "Sign in" }).click();
+          await page.getByText("The username or password is incorrect.").waitFor();
+        }
+        await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByText(/Too many failed attempts\. Try again in 15 minutes\./).waitFor();
+        expect(page.url()).toMatch(/\/signin$/);
+      });
+    }
+
     it("exposes no session, access or refresh cookie to scripts, and nothing auth-related in localStorage", async () => {
       const { page, context } = await newDevice();
       await signUp(page, uniqueUser());

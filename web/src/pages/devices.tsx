@@ -1,9 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, api, type Session } from "../api.js";
+import { DeviceIcon } from "../components/icons.js";
 import { ago, when } from "../format.js";
 import { navigate } from "../router.js";
-
-const ICONS: Record<string, string> = { desktop: "🖥", mobile: "📱", tablet: "📱", bot: "🤖" };
 
 export function Devices() {
   const [sessions, setSessions] = useState<Session[] | null>(null);
@@ -69,8 +68,8 @@ export function Devices() {
         <ul class="devices" aria-label="Signed-in devices">
           {sessions.map((s) => (
             <li key={s.id} class="card device" data-session={s.id}>
-              <div class="device-icon" aria-hidden="true">
-                {s.strategy === "bearer" ? "🔑" : (ICONS[s.device.type] ?? "🌐")}
+              <div class="device-icon">
+                <DeviceIcon kind={s.strategy === "bearer" ? "bearer" : s.device.type} />
               </div>
               <div class="device-main">
                 <h2>

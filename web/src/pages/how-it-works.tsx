@@ -55,7 +55,8 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
       }
     };
     void refresh();
-    const poll = setInterval(refresh, 5000);
+    // Poll often enough to show each new access token (they may live only seconds).
+    const poll = setInterval(refresh, Math.max(1000, Math.min(5000, policy.accessTokenTtl * 1000)));
     const tick = setInterval(() => setNow(Date.now()), 1000);
     return () => {
       clearInterval(poll);

@@ -3,16 +3,17 @@ import { ApiError, api, type SecurityEvent } from "../api.js";
 import { ago, when } from "../format.js";
 import { navigate } from "../router.js";
 
-const LABELS: Record<string, [string, string]> = {
-  login: ["Signed in", "✓"],
-  login_failed: ["Failed sign-in attempt", "!"],
-  logout: ["Signed out", "⏻"],
-  logout_all: ["Signed out everywhere", "⏻"],
-  session_revoked: ["A device was signed out", "⊘"],
-  password_changed: ["Password changed", "🔑"],
-  refresh_reuse_detected: ["A reused refresh token was detected; that session was ended", "⚠"],
-  account_disabled: ["Account disabled", "⊘"],
-  account_enabled: ["Account enabled", "✓"],
+/** What each event means to a person; `alert` events are drawn in the danger colour. */
+const LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
+  login: ["Signed in", "ok"],
+  login_failed: ["Failed sign-in attempt", "alert"],
+  logout: ["Signed out", "info"],
+  logout_all: ["Signed out everywhere", "info"],
+  session_revoked: ["A device was signed out", "info"],
+  password_changed: ["Password changed", "ok"],
+  refresh_reuse_detected: ["A reused refresh token was detected; that session was ended", "alert"],
+  account_disabled: ["Account disabled", "alert"],
+  account_enabled: ["Account enabled", "ok"],
 };
 
 export function Security() {
@@ -37,12 +38,10 @@ export function Security() {
         ) : (
           <ol class="timeline">
             {events.map((event) => {
-              const [label, icon] = LABELS[event.type] ?? [event.type, "•"];
+              const [label, tone] = LABELS[event.type] ?? [event.type, "info"];
               return (
-                <li key={event.id} class={`event ${event.type}`}>
-                  <span class="dot" aria-hidden="true">
-                    {icon}
-                  </span>
+                <li key={event.id} class={`event ${tone}`}>
+                  <span class="dot" aria-hidden="true" />
                   <div>
                     <strong>{label}</strong>
                     <p class="muted">
