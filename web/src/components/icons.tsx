@@ -15,7 +15,7 @@ const common = {
 export function DeviceIcon(props: { kind: string }) {
   if (props.kind === "bearer") {
     return (
-      <svg {...common}>
+      <svg {...common} aria-hidden="true">
         <circle cx="8" cy="15" r="4" />
         <path d="M11 12l9-9M17 6l3 3M15 8l2 2" />
       </svg>
@@ -23,14 +23,14 @@ export function DeviceIcon(props: { kind: string }) {
   }
   if (props.kind === "mobile" || props.kind === "tablet") {
     return (
-      <svg {...common}>
+      <svg {...common} aria-hidden="true">
         <rect x="6" y="2" width="12" height="20" rx="2.5" />
         <path d="M11 18h2" />
       </svg>
     );
   }
   return (
-    <svg {...common}>
+    <svg {...common} aria-hidden="true">
       <rect x="3" y="4" width="18" height="12" rx="2" />
       <path d="M8 20h8M12 16v4" />
     </svg>

@@ -126,15 +126,11 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
               <div class="token">
                 <div>
                   <h3>Header</h3>
-                  <pre tabIndex={0} aria-label="Token header">
-                    {JSON.stringify(token.header, null, 2)}
-                  </pre>
+                  <pre>{JSON.stringify(token.header, null, 2)}</pre>
                 </div>
                 <div>
                   <h3>Claims</h3>
-                  <pre tabIndex={0} aria-label="Token claims">
-                    {JSON.stringify(token.claims, null, 2)}
-                  </pre>
+                  <pre>{JSON.stringify(token.claims, null, 2)}</pre>
                 </div>
               </div>
               <p class="muted">

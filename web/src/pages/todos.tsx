@@ -95,7 +95,8 @@ export function Todos() {
           Add
         </button>
       </form>
-      <div class="filters" role="group" aria-label="Show">
+      <fieldset class="filters">
+        <legend class="sr-only">Show</legend>
         {(["all", "active", "done"] as const).map((f) => (
           <button key={f} type="button" class="chip" aria-pressed={filter === f} onClick={() => setFilter(f)}>
             {f === "all" ? "All" : f === "active" ? "Active" : "Done"}
@@ -104,7 +105,7 @@ export function Todos() {
         <span class="muted count" aria-live="polite">
           {todos ? `${left} left` : ""}
         </span>
-      </div>
+      </fieldset>
       {message ? (
         <p class="error" role="alert">
           {message}
