@@ -140,6 +140,27 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
       });
     }
 
+    it("rolls an optimistic change back, with a message, when the server refuses it", async () => {
+      const { page } = await newDevice();
+      await signUp(page, uniqueUser());
+      await addTodo(page, "stays undone");
+      await page.route("**/api/todos/*", (route) =>
+        route.fulfill({
+          status: 503,
+          contentType: "application/json",
+          body: JSON.stringify({ error: { code: "service_unavailable", message: "The store is unavailable." } }),
+        }),
+      );
+      await page.getByLabel("Done: stays undone").check();
+      await page.getByText("Not saved: The store is unavailable.").waitFor();
+      expect(await page.getByLabel("Done: stays undone").isChecked()).toBe(false);
+      await page.getByRole("button", { name: "Delete: stays undone" }).click();
+      await page.locator(".todos .title", { hasText: "stays undone" }).waitFor();
+      await page.unroute("**/api/todos/*");
+      await page.reload();
+      await page.locator(".todos .title", { hasText: "stays undone" }).waitFor();
+    });
+
     it("exposes no session, access or refresh cookie to scripts, and nothing auth-related in localStorage", async () => {
       const { page, context } = await newDevice();
       await signUp(page, uniqueUser());
