@@ -17,7 +17,7 @@ export class ConfigError extends Error {
 }
 
 /** Where the durable data lives. */
-export type DatabaseConfig = { kind: "sqlite"; path: string };
+export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
 
 /** The validated configuration. Durations are seconds. */
 export interface Config {
@@ -176,10 +176,12 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
     return { kind: "sqlite", path };
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    throw new ConfigError(
-      "DATABASE_URL",
-      "postgres:// is not available yet (it arrives with scale-out); use sqlite:PATH",
-    );
+    try {
+      new URL(url);
+    } catch {
+      throw new ConfigError("DATABASE_URL", "is not a valid postgres:// URL");
+    }
+    return { kind: "postgres", url };
   }
   throw new ConfigError("DATABASE_URL", "must be sqlite:PATH, sqlite::memory: or postgres://...");
 }

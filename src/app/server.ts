@@ -14,12 +14,12 @@ import type { Clock } from "../core/clock.js";
 import type { PasswordHasher } from "../core/password-hasher.js";
 import type { Stores } from "../core/ports.js";
 import { latchkey } from "../http/plugin.js";
-import { openSqliteStores } from "../stores/sqlite/index.js";
 import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { loggerOptions } from "./logging.js";
 import { startMaintenance } from "./maintenance.js";
+import { openConfiguredStores } from "./stores.js";
 import { todoRoutes } from "./todos.js";
 
 /** The request body limit of the contract. */
@@ -55,7 +55,7 @@ export const APP_PAGES = ["/signin", "/signup", "/todos", "/devices", "/security
  */
 export async function buildServer(options: BuildOptions): Promise<Server> {
   const { config } = options;
-  const stores = options.stores ?? (await openStores(config));
+  const stores = options.stores ?? (await openConfiguredStores(config));
   // Until the server listens on a port-0 config, its origin is not known: resolve lazily.
   let app: FastifyInstance | undefined;
   const publicOrigin = (): string =>
@@ -198,8 +198,4 @@ async function registerWebApp(app: FastifyInstance): Promise<void> {
 function listeningPort(app: FastifyInstance): number | undefined {
   const address = app.server.address();
   return typeof address === "object" && address !== null ? address.port : undefined;
-}
-
-async function openStores(config: Config): Promise<Stores> {
-  return openSqliteStores({ path: config.database.path });
 }

@@ -3,9 +3,9 @@
  */
 import { authOptionsFrom } from "../app/auth-options.js";
 import { type Config, loadConfig } from "../app/config.js";
+import { openConfiguredStores } from "../app/stores.js";
 import { type Auth, createAuth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
-import { openSqliteStores } from "../stores/sqlite/index.js";
 
 /**
  * Runs `action` with the core over the configured stores, then closes them.
@@ -15,7 +15,7 @@ import { openSqliteStores } from "../stores/sqlite/index.js";
  */
 export async function withAuth<T>(action: (auth: Auth, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
-  const stores = await openSqliteStores({ path: config.database.path });
+  const stores = await openConfiguredStores(config);
   const auth = await createAuth(authOptionsFrom(config, stores));
   try {
     return await action(auth, config);

@@ -3,7 +3,7 @@
  */
 import type { Command } from "commander";
 import { loadConfig } from "../app/config.js";
-import { migrateSqlite } from "../stores/sqlite/index.js";
+import { migrateConfigured } from "../app/stores.js";
 
 export function registerMigrate(program: Command): void {
   program
@@ -11,7 +11,7 @@ export function registerMigrate(program: Command): void {
     .description("apply pending database migrations")
     .action(async () => {
       const config = loadConfig(process.env);
-      const applied = await migrateSqlite(config.database.path);
+      const applied = await migrateConfigured(config);
       process.stdout.write(applied.length === 0 ? "up to date\n" : `applied ${applied.join(", ")}\n`);
     });
 }

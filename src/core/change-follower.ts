@@ -26,6 +26,7 @@ export interface ChangeFollowerOptions {
 type Listener = (change: ChangeRecord) => void;
 
 const BATCH = 1000;
+const GAP_WAIT_MS = 2000;
 
 /**
  * @example
@@ -38,6 +39,11 @@ export class ChangeFollower {
   readonly #ended = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
   #lastSeq = 0;
+  /** Whether the first read is done (gaps before it are history, not in-flight writes). */
+  #loaded = false;
+  #gapSince: number | undefined;
+  /** Changes past a gap, applied already, not yet below `lastSeq`. */
+  readonly #ahead = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #reading: Promise<void> | undefined;
@@ -108,17 +114,41 @@ export class ChangeFollower {
       for (;;) {
         const now = clock.now();
         const batch = await feed.read(this.#lastSeq, now - retainMs, BATCH);
-        for (const change of batch) this.#apply(change);
+        for (const change of batch) this.#take(change, now);
         if (batch.length < BATCH) break;
       }
+      this.#loaded = true;
       this.#forgetBefore(clock.now() - retainMs);
     } catch (error) {
       onError?.(error);
     }
   }
 
-  #apply(change: ChangeRecord): void {
+  /**
+   * Sequence numbers are handed out when a row is inserted but become visible when it
+   * commits, so on a database with concurrent writers (PostgreSQL) seq 11 can be read
+   * before seq 10. A change past a gap is applied at once but `lastSeq` stays below the
+   * gap, so the next read looks again; a gap still open after `GAP_WAIT_MS` is a rolled-
+   * back insert and is skipped.
+   */
+  #take(change: ChangeRecord, now: number): void {
+    if (this.#loaded && change.seq > this.#lastSeq + 1) {
+      this.#gapSince ??= now;
+      if (now - this.#gapSince < GAP_WAIT_MS) {
+        if (!this.#ahead.has(change.seq)) {
+          this.#ahead.add(change.seq);
+          this.#apply(change);
+        }
+        return;
+      }
+    }
     this.#lastSeq = Math.max(this.#lastSeq, change.seq);
+    this.#gapSince = undefined;
+    if (this.#ahead.delete(change.seq)) return;
+    this.#apply(change);
+  }
+
+  #apply(change: ChangeRecord): void {
     if (change.kind === "session_ended") this.#ended.set(change.subject, change.at);
     for (const listener of this.#listeners) listener(change);
   }

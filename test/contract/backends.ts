@@ -7,7 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Stores } from "../../src/core/ports.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
+import { openPostgresStores } from "../../src/stores/postgres/index.js";
 import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 
 export interface OpenedBackend {
   stores: Stores;
@@ -18,6 +20,8 @@ export interface OpenedBackend {
 
 export interface Backend {
   name: string;
+  /** What it needs beyond Node, and whether that is reachable now. */
+  service?: { name: string; available: boolean };
   open(): Promise<OpenedBackend>;
 }
 
@@ -45,6 +49,26 @@ export const BACKENDS: Backend[] = [
         async cleanup() {
           for (const handle of handles) await handle.close();
           rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+  {
+    name: "postgres",
+    service: { name: "PostgreSQL", available: postgresAvailable },
+    async open() {
+      const schema = await freshSchema();
+      const handles: Stores[] = [await openPostgresStores({ url: schema.url, max: 4 })];
+      return {
+        stores: handles[0] as Stores,
+        openAnother: async () => {
+          const another = await openPostgresStores({ url: schema.url, max: 2 });
+          handles.push(another);
+          return another;
+        },
+        async cleanup() {
+          for (const handle of handles) await handle.close();
+          await schema.drop();
         },
       };
     },

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Stores } from "../../src/core/ports.js";
 import type { SessionRecord, UserRecord } from "../../src/core/records.js";
+import { describeWith } from "../helpers/services.js";
 import { BACKENDS, type OpenedBackend } from "./backends.js";
 
 const T0 = Date.parse("2026-05-01T00:00:00Z");
@@ -35,318 +36,325 @@ const session = (userId: string, extra: Partial<SessionRecord> = {}): SessionRec
   ...extra,
 });
 
-describe.each(BACKENDS)("store contract: $name", (backend) => {
-  let opened: OpenedBackend;
-  let s: Stores;
+for (const backend of BACKENDS) {
+  describeWith(backend.service?.name ?? "", backend.service?.available ?? true)(
+    `store contract: ${backend.name}`,
+    () => {
+      let opened: OpenedBackend;
+      let s: Stores;
 
-  beforeEach(async () => {
-    opened = await backend.open();
-    s = opened.stores;
-  });
-  afterEach(() => opened.cleanup());
-
-  describe("users", () => {
-    it("creates, finds by id and username, and refuses a taken username", async () => {
-      const alice = user("alice");
-      expect(await s.users.create(alice)).toBe(true);
-      expect(await s.users.create(user("alice"))).toBe(false);
-      expect(await s.users.findById(alice.id)).toEqual(alice);
-      expect(await s.users.findByUsername("alice")).toEqual(alice);
-      expect(await s.users.findByUsername("bob")).toBeNull();
-      expect(await s.users.findById("missing")).toBeNull();
-    });
-
-    it("of concurrent creations of one username, exactly one succeeds", async () => {
-      const results = await Promise.all(Array.from({ length: 8 }, () => s.users.create(user("carol"))));
-      expect(results.filter(Boolean)).toHaveLength(1);
-    });
-
-    it("lists by username, updates the hash, disables and enables", async () => {
-      const bob = user("bob");
-      await s.users.create(bob);
-      await s.users.create(user("alice"));
-      expect((await s.users.list()).map((u) => u.username)).toEqual(["alice", "bob"]);
-      expect(await s.users.updatePasswordHash(bob.id, "new-hash")).toBe(true);
-      expect(await s.users.setDisabled(bob.id, T0 + 5)).toBe(true);
-      expect(await s.users.findById(bob.id)).toMatchObject({ passwordHash: "new-hash", disabledAt: T0 + 5 });
-      expect(await s.users.setDisabled(bob.id, null)).toBe(true);
-      expect((await s.users.findById(bob.id))?.disabledAt).toBeNull();
-      expect(await s.users.setDisabled("missing", T0)).toBe(false);
-      expect(await s.users.updatePasswordHash("missing", "x")).toBe(false);
-    });
-
-    it("deletes a user with their sessions, to-dos and events", async () => {
-      const alice = user("alice");
-      const bob = user("bob");
-      await s.users.create(alice);
-      await s.users.create(bob);
-      const sa = session(alice.id);
-      const sb = session(bob.id);
-      await s.sessions.create(sa);
-      await s.sessions.create(sb);
-      await s.todos.create({ id: "t1", userId: alice.id, title: "a", done: false, createdAt: T0, updatedAt: T0 });
-      await s.events.append({
-        id: "e1",
-        userId: alice.id,
-        type: "login",
-        at: T0,
-        sessionId: sa.id,
-        ip: "",
-        userAgent: "",
+      beforeEach(async () => {
+        opened = await backend.open();
+        s = opened.stores;
       });
-      expect(await s.users.delete(alice.id)).toBe(true);
-      expect(await s.users.delete(alice.id)).toBe(false);
-      expect(await s.sessions.findWithUser(sa.id)).toBeNull();
-      expect(await s.todos.list(alice.id)).toEqual([]);
-      expect(await s.events.listByUser(alice.id, 10)).toEqual([]);
-      expect(await s.sessions.findWithUser(sb.id)).not.toBeNull();
-    });
-  });
+      afterEach(() => opened.cleanup());
 
-  describe("sessions", () => {
-    let alice: UserRecord;
-    beforeEach(async () => {
-      alice = user("alice");
-      await s.users.create(alice);
-    });
-
-    it("finds a session with its user in one call", async () => {
-      const one = session(alice.id, { remember: true, kind: "session" });
-      await s.sessions.create(one);
-      expect(await s.sessions.findWithUser(one.id)).toEqual({ session: one, user: alice });
-      expect(await s.sessions.findWithUser("missing")).toBeNull();
-    });
-
-    it("touches, replaces the secret, and reports a missing session", async () => {
-      const one = session(alice.id);
-      await s.sessions.create(one);
-      expect(await s.sessions.touch(one.id, T0 + 60_000, T0 + 660_000)).toBe(true);
-      expect(await s.sessions.replaceSecret(one.id, "other-hash")).toBe(true);
-      expect((await s.sessions.findWithUser(one.id))?.session).toMatchObject({
-        lastSeenAt: T0 + 60_000,
-        idleExpiresAt: T0 + 660_000,
-        secretHash: "other-hash",
-      });
-      expect(await s.sessions.touch("missing", T0, T0)).toBe(false);
-      expect(await s.sessions.replaceSecret("missing", "x")).toBe(false);
-    });
-
-    it("deletes one session and returns it once", async () => {
-      const one = session(alice.id);
-      await s.sessions.create(one);
-      expect(await s.sessions.delete(one.id)).toEqual(one);
-      expect(await s.sessions.delete(one.id)).toBeNull();
-    });
-
-    it("deletes all of a user's sessions but one", async () => {
-      const bob = user("bob");
-      await s.users.create(bob);
-      const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
-      for (const x of [a1, a2, a3, b1]) await s.sessions.create(x as SessionRecord);
-      const deleted = await s.sessions.deleteByUser(alice.id, a2?.id);
-      expect(deleted.sort()).toEqual([a1?.id, a3?.id].sort());
-      expect(await s.sessions.findWithUser(a2?.id as string)).not.toBeNull();
-      expect(await s.sessions.findWithUser(b1?.id as string)).not.toBeNull();
-      expect((await s.sessions.deleteByUser(alice.id)).length).toBe(1);
-    });
-
-    it("lists live sessions newest first, per user or all", async () => {
-      const bob = user("bob");
-      await s.users.create(bob);
-      const older = session(alice.id, { createdAt: T0 });
-      const newer = session(alice.id, { createdAt: T0 + 1000 });
-      const idle = session(alice.id, { idleExpiresAt: T0 + 10 });
-      const other = session(bob.id, { createdAt: T0 + 500 });
-      for (const x of [older, newer, idle, other]) await s.sessions.create(x);
-      const now = T0 + 100;
-      expect((await s.sessions.listLive(now, alice.id)).map((x) => x.id)).toEqual([newer.id, older.id]);
-      expect((await s.sessions.listLive(now)).map((x) => x.id)).toEqual([newer.id, other.id, older.id]);
-    });
-
-    it("sweeps dead sessions in batches and leaves live ones", async () => {
-      for (let i = 0; i < 7; i++) await s.sessions.create(session(alice.id, { idleExpiresAt: T0 + i }));
-      const live = session(alice.id, { idleExpiresAt: T0 + 1_000_000 });
-      await s.sessions.create(live);
-      expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(5);
-      expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(2);
-      expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(0);
-      expect(await s.sessions.findWithUser(live.id)).not.toBeNull();
-    });
-  });
-
-  describe("refresh tokens", () => {
-    let sessionId: string;
-    beforeEach(async () => {
-      const alice = user("alice");
-      await s.users.create(alice);
-      const one = session(alice.id);
-      await s.sessions.create(one);
-      sessionId = one.id;
-    });
-    const token = (id: string) => ({
-      id,
-      sessionId,
-      secretHash: `hash-${id}`,
-      createdAt: T0,
-      expiresAt: T0 + 1000,
-      rotatedAt: null,
-    });
-
-    it("creates and finds", async () => {
-      await s.refreshTokens.create(token("r1"));
-      expect(await s.refreshTokens.find("r1")).toEqual(token("r1"));
-      expect(await s.refreshTokens.find("missing")).toBeNull();
-    });
-
-    it("of concurrent rotations of one token, exactly one wins", async () => {
-      await s.refreshTokens.create(token("r1"));
-      const results = await Promise.all(Array.from({ length: 10 }, () => s.refreshTokens.markRotated("r1", T0 + 5)));
-      expect(results.filter(Boolean)).toHaveLength(1);
-      expect((await s.refreshTokens.find("r1"))?.rotatedAt).toBe(T0 + 5);
-      expect(await s.refreshTokens.markRotated("missing", T0)).toBe(false);
-    });
-
-    it("retires a session's current tokens, and goes with its session", async () => {
-      await s.refreshTokens.create(token("r1"));
-      await s.refreshTokens.create(token("r2"));
-      await s.refreshTokens.retireForSession(sessionId, T0 + 7);
-      expect((await s.refreshTokens.find("r2"))?.rotatedAt).toBe(T0 + 7);
-      await s.sessions.delete(sessionId);
-      expect(await s.refreshTokens.find("r1")).toBeNull();
-    });
-  });
-
-  describe("signing keys", () => {
-    const key = (kid: string, createdAt: number) => ({
-      kid,
-      alg: "EdDSA" as const,
-      publicJwk: `{"kid":"${kid}"}`,
-      privateJwk: `{"kid":"${kid}","d":"x"}`,
-      createdAt,
-      retiredAt: null,
-    });
-
-    it("lists oldest first, retires all but one, deletes long-retired keys", async () => {
-      await s.keys.add(key("b", T0 + 1));
-      await s.keys.add(key("a", T0));
-      await s.keys.add(key("c", T0 + 2));
-      expect((await s.keys.list()).map((k) => k.kid)).toEqual(["a", "b", "c"]);
-      await s.keys.retireAllExcept("c", T0 + 10);
-      expect((await s.keys.list()).map((k) => k.retiredAt)).toEqual([T0 + 10, T0 + 10, null]);
-      expect(await s.keys.deleteRetiredBefore(T0 + 10)).toBe(0);
-      expect(await s.keys.deleteRetiredBefore(T0 + 11)).toBe(2);
-      expect((await s.keys.list()).map((k) => k.kid)).toEqual(["c"]);
-    });
-  });
-
-  describe("to-dos", () => {
-    it("are scoped to their user for every operation", async () => {
-      const todo = { id: "t1", userId: "u-alice", title: "milk", done: false, createdAt: T0, updatedAt: T0 };
-      const alice = user("alice", { id: "u-alice" });
-      const bob = user("bob", { id: "u-bob" });
-      await s.users.create(alice);
-      await s.users.create(bob);
-      await s.todos.create(todo);
-      await s.todos.create({ ...todo, id: "t2", title: "eggs", createdAt: T0 + 1 });
-      expect((await s.todos.list("u-alice")).map((t) => t.title)).toEqual(["milk", "eggs"]);
-      expect(await s.todos.list("u-bob")).toEqual([]);
-      expect(await s.todos.update("u-bob", "t1", { done: true, updatedAt: T0 + 9 })).toBeNull();
-      expect(await s.todos.delete("u-bob", "t1")).toBe(false);
-      expect(await s.todos.update("u-alice", "t1", { done: true, updatedAt: T0 + 9 })).toMatchObject({
-        title: "milk",
-        done: true,
-        updatedAt: T0 + 9,
-      });
-      expect(await s.todos.update("u-alice", "t1", { title: "oat milk", updatedAt: T0 + 10 })).toMatchObject({
-        title: "oat milk",
-        done: true,
-      });
-      expect(await s.todos.delete("u-alice", "t1")).toBe(true);
-      expect(await s.todos.delete("u-alice", "t1")).toBe(false);
-    });
-  });
-
-  describe("events", () => {
-    it("lists a user's newest events first, up to the limit", async () => {
-      const alice = user("alice");
-      await s.users.create(alice);
-      for (let i = 0; i < 5; i++) {
-        await s.events.append({
-          id: `e${i}`,
-          userId: alice.id,
-          type: "login",
-          at: T0, // same instant: insertion order decides
-          sessionId: i % 2 === 0 ? `s${i}` : null,
-          ip: "127.0.0.1",
-          userAgent: "ua",
+      describe("users", () => {
+        it("creates, finds by id and username, and refuses a taken username", async () => {
+          const alice = user("alice");
+          expect(await s.users.create(alice)).toBe(true);
+          expect(await s.users.create(user("alice"))).toBe(false);
+          expect(await s.users.findById(alice.id)).toEqual(alice);
+          expect(await s.users.findByUsername("alice")).toEqual(alice);
+          expect(await s.users.findByUsername("bob")).toBeNull();
+          expect(await s.users.findById("missing")).toBeNull();
         });
-      }
-      const events = await s.events.listByUser(alice.id, 3);
-      expect(events.map((e) => e.id)).toEqual(["e4", "e3", "e2"]);
-      expect(events[1]?.sessionId).toBeNull();
-      expect(events[0]?.sessionId).toBe("s4");
-    });
-  });
 
-  describe("counters", () => {
-    it("count within a window and start again after it", async () => {
-      expect(await s.counters.hit("k", 1000, T0)).toEqual({ count: 1, resetAt: T0 + 1000 });
-      expect(await s.counters.hit("k", 1000, T0 + 500)).toEqual({ count: 2, resetAt: T0 + 1000 });
-      expect(await s.counters.peek("k", T0 + 999)).toEqual({ count: 2, resetAt: T0 + 1000 });
-      expect(await s.counters.peek("k", T0 + 1000)).toBeNull();
-      expect(await s.counters.hit("k", 1000, T0 + 1000)).toEqual({ count: 1, resetAt: T0 + 2000 });
-      await s.counters.reset("k");
-      expect(await s.counters.peek("k", T0 + 1001)).toBeNull();
-    });
+        it("of concurrent creations of one username, exactly one succeeds", async () => {
+          const results = await Promise.all(Array.from({ length: 8 }, () => s.users.create(user("carol"))));
+          expect(results.filter(Boolean)).toHaveLength(1);
+        });
 
-    it("give N distinct counts to N concurrent hits", async () => {
-      const counts = await Promise.all(Array.from({ length: 20 }, () => s.counters.hit("c", 60_000, T0)));
-      expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
-    });
+        it("lists by username, updates the hash, disables and enables", async () => {
+          const bob = user("bob");
+          await s.users.create(bob);
+          await s.users.create(user("alice"));
+          expect((await s.users.list()).map((u) => u.username)).toEqual(["alice", "bob"]);
+          expect(await s.users.updatePasswordHash(bob.id, "new-hash")).toBe(true);
+          expect(await s.users.setDisabled(bob.id, T0 + 5)).toBe(true);
+          expect(await s.users.findById(bob.id)).toMatchObject({ passwordHash: "new-hash", disabledAt: T0 + 5 });
+          expect(await s.users.setDisabled(bob.id, null)).toBe(true);
+          expect((await s.users.findById(bob.id))?.disabledAt).toBeNull();
+          expect(await s.users.setDisabled("missing", T0)).toBe(false);
+          expect(await s.users.updatePasswordHash("missing", "x")).toBe(false);
+        });
 
-    it("sweep ended windows", async () => {
-      await s.counters.hit("a", 10, T0);
-      await s.counters.hit("b", 10_000, T0);
-      expect(await s.counters.sweepExpired(T0 + 100)).toBe(1);
-      expect(await s.counters.peek("b", T0 + 100)).not.toBeNull();
-    });
-  });
+        it("deletes a user with their sessions, to-dos and events", async () => {
+          const alice = user("alice");
+          const bob = user("bob");
+          await s.users.create(alice);
+          await s.users.create(bob);
+          const sa = session(alice.id);
+          const sb = session(bob.id);
+          await s.sessions.create(sa);
+          await s.sessions.create(sb);
+          await s.todos.create({ id: "t1", userId: alice.id, title: "a", done: false, createdAt: T0, updatedAt: T0 });
+          await s.events.append({
+            id: "e1",
+            userId: alice.id,
+            type: "login",
+            at: T0,
+            sessionId: sa.id,
+            ip: "",
+            userAgent: "",
+          });
+          expect(await s.users.delete(alice.id)).toBe(true);
+          expect(await s.users.delete(alice.id)).toBe(false);
+          expect(await s.sessions.findWithUser(sa.id)).toBeNull();
+          expect(await s.todos.list(alice.id)).toEqual([]);
+          expect(await s.events.listByUser(alice.id, 10)).toEqual([]);
+          expect(await s.sessions.findWithUser(sb.id)).not.toBeNull();
+        });
+      });
 
-  describe("change feed", () => {
-    it("reads changes in publish order after a sequence number", async () => {
-      await s.changes.publish("session_ended", "s1", T0);
-      await s.changes.publish("user_changed", "u1", T0 + 1);
-      await s.changes.publish("session_ended", "s2", T0 + 2);
-      const all = await s.changes.read(0, 0, 10);
-      expect(all.map((c) => c.subject)).toEqual(["s1", "u1", "s2"]);
-      expect(all[0]?.seq).toBeLessThan(all[1]?.seq as number);
-      expect((await s.changes.read(all[0]?.seq as number, 0, 10)).map((c) => c.subject)).toEqual(["u1", "s2"]);
-      expect((await s.changes.read(0, T0 + 1, 10)).map((c) => c.subject)).toEqual(["u1", "s2"]);
-      expect((await s.changes.read(0, 0, 1)).map((c) => c.subject)).toEqual(["s1"]);
-      expect(await s.changes.prune(T0 + 2)).toBe(2);
-      expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["s2"]);
-    });
+      describe("sessions", () => {
+        let alice: UserRecord;
+        beforeEach(async () => {
+          alice = user("alice");
+          await s.users.create(alice);
+        });
 
-    it("is shared by every handle on the same data", async () => {
-      if (!opened.openAnother) return; // an in-process store has no other process to reach
-      const other = await opened.openAnother();
-      await other.changes.publish("session_ended", "from-other", T0);
-      expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["from-other"]);
-    });
-  });
+        it("finds a session with its user in one call", async () => {
+          const one = session(alice.id, { remember: true, kind: "session" });
+          await s.sessions.create(one);
+          expect(await s.sessions.findWithUser(one.id)).toEqual({ session: one, user: alice });
+          expect(await s.sessions.findWithUser("missing")).toBeNull();
+        });
 
-  describe("secrets", () => {
-    it("keep the first value stored under a name, across handles", async () => {
-      const results = await Promise.all(["a", "b", "c"].map((v) => s.secrets.getOrCreate("key", v)));
-      expect(new Set(results).size).toBe(1);
-      if (opened.openAnother) {
-        const other = await opened.openAnother();
-        expect(await other.secrets.getOrCreate("key", "z")).toBe(results[0]);
-      }
-    });
-  });
+        it("touches, replaces the secret, and reports a missing session", async () => {
+          const one = session(alice.id);
+          await s.sessions.create(one);
+          expect(await s.sessions.touch(one.id, T0 + 60_000, T0 + 660_000)).toBe(true);
+          expect(await s.sessions.replaceSecret(one.id, "other-hash")).toBe(true);
+          expect((await s.sessions.findWithUser(one.id))?.session).toMatchObject({
+            lastSeenAt: T0 + 60_000,
+            idleExpiresAt: T0 + 660_000,
+            secretHash: "other-hash",
+          });
+          expect(await s.sessions.touch("missing", T0, T0)).toBe(false);
+          expect(await s.sessions.replaceSecret("missing", "x")).toBe(false);
+        });
 
-  it("answers ping", async () => {
-    await expect(s.ping()).resolves.toBeUndefined();
-  });
-});
+        it("deletes one session and returns it once", async () => {
+          const one = session(alice.id);
+          await s.sessions.create(one);
+          expect(await s.sessions.delete(one.id)).toEqual(one);
+          expect(await s.sessions.delete(one.id)).toBeNull();
+        });
+
+        it("deletes all of a user's sessions but one", async () => {
+          const bob = user("bob");
+          await s.users.create(bob);
+          const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
+          for (const x of [a1, a2, a3, b1]) await s.sessions.create(x as SessionRecord);
+          const deleted = await s.sessions.deleteByUser(alice.id, a2?.id);
+          expect(deleted.sort()).toEqual([a1?.id, a3?.id].sort());
+          expect(await s.sessions.findWithUser(a2?.id as string)).not.toBeNull();
+          expect(await s.sessions.findWithUser(b1?.id as string)).not.toBeNull();
+          expect((await s.sessions.deleteByUser(alice.id)).length).toBe(1);
+        });
+
+        it("lists live sessions newest first, per user or all", async () => {
+          const bob = user("bob");
+          await s.users.create(bob);
+          const older = session(alice.id, { createdAt: T0 });
+          const newer = session(alice.id, { createdAt: T0 + 1000 });
+          const idle = session(alice.id, { idleExpiresAt: T0 + 10 });
+          const other = session(bob.id, { createdAt: T0 + 500 });
+          for (const x of [older, newer, idle, other]) await s.sessions.create(x);
+          const now = T0 + 100;
+          expect((await s.sessions.listLive(now, alice.id)).map((x) => x.id)).toEqual([newer.id, older.id]);
+          expect((await s.sessions.listLive(now)).map((x) => x.id)).toEqual([newer.id, other.id, older.id]);
+        });
+
+        it("sweeps dead sessions in batches and leaves live ones", async () => {
+          for (let i = 0; i < 7; i++) await s.sessions.create(session(alice.id, { idleExpiresAt: T0 + i }));
+          const live = session(alice.id, { idleExpiresAt: T0 + 1_000_000 });
+          await s.sessions.create(live);
+          expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(5);
+          expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(2);
+          expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(0);
+          expect(await s.sessions.findWithUser(live.id)).not.toBeNull();
+        });
+      });
+
+      describe("refresh tokens", () => {
+        let sessionId: string;
+        beforeEach(async () => {
+          const alice = user("alice");
+          await s.users.create(alice);
+          const one = session(alice.id);
+          await s.sessions.create(one);
+          sessionId = one.id;
+        });
+        const token = (id: string) => ({
+          id,
+          sessionId,
+          secretHash: `hash-${id}`,
+          createdAt: T0,
+          expiresAt: T0 + 1000,
+          rotatedAt: null,
+        });
+
+        it("creates and finds", async () => {
+          await s.refreshTokens.create(token("r1"));
+          expect(await s.refreshTokens.find("r1")).toEqual(token("r1"));
+          expect(await s.refreshTokens.find("missing")).toBeNull();
+        });
+
+        it("of concurrent rotations of one token, exactly one wins", async () => {
+          await s.refreshTokens.create(token("r1"));
+          const results = await Promise.all(
+            Array.from({ length: 10 }, () => s.refreshTokens.markRotated("r1", T0 + 5)),
+          );
+          expect(results.filter(Boolean)).toHaveLength(1);
+          expect((await s.refreshTokens.find("r1"))?.rotatedAt).toBe(T0 + 5);
+          expect(await s.refreshTokens.markRotated("missing", T0)).toBe(false);
+        });
+
+        it("retires a session's current tokens, and goes with its session", async () => {
+          await s.refreshTokens.create(token("r1"));
+          await s.refreshTokens.create(token("r2"));
+          await s.refreshTokens.retireForSession(sessionId, T0 + 7);
+          expect((await s.refreshTokens.find("r2"))?.rotatedAt).toBe(T0 + 7);
+          await s.sessions.delete(sessionId);
+          expect(await s.refreshTokens.find("r1")).toBeNull();
+        });
+      });
+
+      describe("signing keys", () => {
+        const key = (kid: string, createdAt: number) => ({
+          kid,
+          alg: "EdDSA" as const,
+          publicJwk: `{"kid":"${kid}"}`,
+          privateJwk: `{"kid":"${kid}","d":"x"}`,
+          createdAt,
+          retiredAt: null,
+        });
+
+        it("lists oldest first, retires all but one, deletes long-retired keys", async () => {
+          await s.keys.add(key("b", T0 + 1));
+          await s.keys.add(key("a", T0));
+          await s.keys.add(key("c", T0 + 2));
+          expect((await s.keys.list()).map((k) => k.kid)).toEqual(["a", "b", "c"]);
+          await s.keys.retireAllExcept("c", T0 + 10);
+          expect((await s.keys.list()).map((k) => k.retiredAt)).toEqual([T0 + 10, T0 + 10, null]);
+          expect(await s.keys.deleteRetiredBefore(T0 + 10)).toBe(0);
+          expect(await s.keys.deleteRetiredBefore(T0 + 11)).toBe(2);
+          expect((await s.keys.list()).map((k) => k.kid)).toEqual(["c"]);
+        });
+      });
+
+      describe("to-dos", () => {
+        it("are scoped to their user for every operation", async () => {
+          const todo = { id: "t1", userId: "u-alice", title: "milk", done: false, createdAt: T0, updatedAt: T0 };
+          const alice = user("alice", { id: "u-alice" });
+          const bob = user("bob", { id: "u-bob" });
+          await s.users.create(alice);
+          await s.users.create(bob);
+          await s.todos.create(todo);
+          await s.todos.create({ ...todo, id: "t2", title: "eggs", createdAt: T0 + 1 });
+          expect((await s.todos.list("u-alice")).map((t) => t.title)).toEqual(["milk", "eggs"]);
+          expect(await s.todos.list("u-bob")).toEqual([]);
+          expect(await s.todos.update("u-bob", "t1", { done: true, updatedAt: T0 + 9 })).toBeNull();
+          expect(await s.todos.delete("u-bob", "t1")).toBe(false);
+          expect(await s.todos.update("u-alice", "t1", { done: true, updatedAt: T0 + 9 })).toMatchObject({
+            title: "milk",
+            done: true,
+            updatedAt: T0 + 9,
+          });
+          expect(await s.todos.update("u-alice", "t1", { title: "oat milk", updatedAt: T0 + 10 })).toMatchObject({
+            title: "oat milk",
+            done: true,
+          });
+          expect(await s.todos.delete("u-alice", "t1")).toBe(true);
+          expect(await s.todos.delete("u-alice", "t1")).toBe(false);
+        });
+      });
+
+      describe("events", () => {
+        it("lists a user's newest events first, up to the limit", async () => {
+          const alice = user("alice");
+          await s.users.create(alice);
+          for (let i = 0; i < 5; i++) {
+            await s.events.append({
+              id: `e${i}`,
+              userId: alice.id,
+              type: "login",
+              at: T0, // same instant: insertion order decides
+              sessionId: i % 2 === 0 ? `s${i}` : null,
+              ip: "127.0.0.1",
+              userAgent: "ua",
+            });
+          }
+          const events = await s.events.listByUser(alice.id, 3);
+          expect(events.map((e) => e.id)).toEqual(["e4", "e3", "e2"]);
+          expect(events[1]?.sessionId).toBeNull();
+          expect(events[0]?.sessionId).toBe("s4");
+        });
+      });
+
+      describe("counters", () => {
+        it("count within a window and start again after it", async () => {
+          expect(await s.counters.hit("k", 1000, T0)).toEqual({ count: 1, resetAt: T0 + 1000 });
+          expect(await s.counters.hit("k", 1000, T0 + 500)).toEqual({ count: 2, resetAt: T0 + 1000 });
+          expect(await s.counters.peek("k", T0 + 999)).toEqual({ count: 2, resetAt: T0 + 1000 });
+          expect(await s.counters.peek("k", T0 + 1000)).toBeNull();
+          expect(await s.counters.hit("k", 1000, T0 + 1000)).toEqual({ count: 1, resetAt: T0 + 2000 });
+          await s.counters.reset("k");
+          expect(await s.counters.peek("k", T0 + 1001)).toBeNull();
+        });
+
+        it("give N distinct counts to N concurrent hits", async () => {
+          const counts = await Promise.all(Array.from({ length: 20 }, () => s.counters.hit("c", 60_000, T0)));
+          expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        });
+
+        it("sweep ended windows", async () => {
+          await s.counters.hit("a", 10, T0);
+          await s.counters.hit("b", 10_000, T0);
+          expect(await s.counters.sweepExpired(T0 + 100)).toBe(1);
+          expect(await s.counters.peek("b", T0 + 100)).not.toBeNull();
+        });
+      });
+
+      describe("change feed", () => {
+        it("reads changes in publish order after a sequence number", async () => {
+          await s.changes.publish("session_ended", "s1", T0);
+          await s.changes.publish("user_changed", "u1", T0 + 1);
+          await s.changes.publish("session_ended", "s2", T0 + 2);
+          const all = await s.changes.read(0, 0, 10);
+          expect(all.map((c) => c.subject)).toEqual(["s1", "u1", "s2"]);
+          expect(all[0]?.seq).toBeLessThan(all[1]?.seq as number);
+          expect((await s.changes.read(all[0]?.seq as number, 0, 10)).map((c) => c.subject)).toEqual(["u1", "s2"]);
+          expect((await s.changes.read(0, T0 + 1, 10)).map((c) => c.subject)).toEqual(["u1", "s2"]);
+          expect((await s.changes.read(0, 0, 1)).map((c) => c.subject)).toEqual(["s1"]);
+          expect(await s.changes.prune(T0 + 2)).toBe(2);
+          expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["s2"]);
+        });
+
+        it("is shared by every handle on the same data", async () => {
+          if (!opened.openAnother) return; // an in-process store has no other process to reach
+          const other = await opened.openAnother();
+          await other.changes.publish("session_ended", "from-other", T0);
+          expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["from-other"]);
+        });
+      });
+
+      describe("secrets", () => {
+        it("keep the first value stored under a name, across handles", async () => {
+          const results = await Promise.all(["a", "b", "c"].map((v) => s.secrets.getOrCreate("key", v)));
+          expect(new Set(results).size).toBe(1);
+          if (opened.openAnother) {
+            const other = await opened.openAnother();
+            expect(await other.secrets.getOrCreate("key", "z")).toBe(results[0]);
+          }
+        });
+      });
+
+      it("answers ping", async () => {
+        await expect(s.ping()).resolves.toBeUndefined();
+      });
+    },
+  );
+}

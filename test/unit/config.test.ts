@@ -55,7 +55,7 @@ describe("configuration", () => {
     ["PUBLIC_ORIGIN", "https://example.com/path"],
     ["CORS_ORIGINS", "https://a.example, nope"],
     ["DATABASE_URL", "mysql://x"],
-    ["DATABASE_URL", "postgres://localhost/test"],
+    ["DATABASE_URL", "postgres://bad host/x"],
     ["REDIS_URL", "redis://127.0.0.1:6379"],
     ["LOGIN_MAX_FAILURES", "0"],
   ])("refuses %s=%s, naming the variable", (name, value) => {

@@ -1,0 +1,149 @@
+/**
+ * PostgreSQL through `pg` and Kysely, for several instances on one database. Queries are
+ * the shared ones of `src/stores/sql`; this file adds the pool, the migrations, and
+ * LISTEN/NOTIFY so the change feed reaches other instances at once (they also poll).
+ */
+import { Kysely, type Migration, type MigrationResult, Migrator, PostgresDialect, sql } from "kysely";
+import pg from "pg";
+import { StoreUnavailableError } from "../../core/errors.js";
+import type { Stores } from "../../core/ports.js";
+import type { Database } from "../sql/schema.js";
+import { createSqlStores } from "../sql/stores.js";
+import * as initial from "./migrations/0001-initial.js";
+
+const MIGRATIONS: Record<string, Migration> = { "0001-initial": initial };
+const CHANNEL = "latchkey_changes";
+
+/** Options of `openPostgresStores`. */
+export interface PostgresOptions {
+  /** `postgres://user@host:port/database` */
+  url: string;
+  /** Apply pending migrations on open (default `true`). */
+  migrate?: boolean;
+  /** Pool size (default 10). */
+  max?: number;
+}
+
+/**
+ * @example
+ * const stores = await openPostgresStores({ url: "postgres://postgres@127.0.0.1/latchkey" });
+ */
+export async function openPostgresStores(options: PostgresOptions): Promise<Stores> {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 2000,
+    // A query that waits on a dead server fails in seconds, so requests answer 503.
+    query_timeout: 5000,
+  });
+  // An idle client losing its connection must not crash the process; the next query
+  // reconnects.
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    if (options.migrate ?? true) await migrate(db);
+  } catch (error) {
+    await db.destroy();
+    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError("postgres", { cause: error });
+  }
+  const listener = new ChangeListener(options.url);
+  const stores = createSqlStores({
+    name: "postgres",
+    db,
+    isUniqueViolation: (error) =>
+      typeof error === "object" && error !== null && "code" in error && error.code === "23505",
+    subscribe: (wake) => listener.subscribe(wake),
+    close: async () => {
+      await listener.close();
+      await db.destroy();
+    },
+  });
+  // Every publish also notifies, so listeners on other instances read at once.
+  const publish = stores.changes.publish.bind(stores.changes);
+  stores.changes.publish = async (kind, subject, at) => {
+    await publish(kind, subject, at);
+    await sql`select pg_notify(${CHANNEL}, '')`.execute(db).catch(() => {});
+  };
+  return stores;
+}
+
+/**
+ * Applies pending PostgreSQL migrations; returns what was applied.
+ *
+ * @example
+ * await migratePostgres("postgres://postgres@127.0.0.1/latchkey");
+ */
+export async function migratePostgres(url: string): Promise<string[]> {
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+  });
+  try {
+    return await migrate(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+async function migrate(db: Kysely<Database>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw new StoreUnavailableError("postgres", { cause: error });
+  return (results ?? []).filter((r: MigrationResult) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/**
+ * One dedicated connection that LISTENs for change notifications, reconnecting with
+ * backoff. A wake-up after a reconnect lets followers catch up on what they missed.
+ */
+class ChangeListener {
+  readonly #url: string;
+  readonly #wakers = new Set<() => void>();
+  #client: pg.Client | undefined;
+  #closed = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(url: string) {
+    this.#url = url;
+  }
+
+  subscribe(wake: () => void): () => void {
+    this.#wakers.add(wake);
+    if (!this.#client && !this.#retry) void this.#connect(0);
+    return () => this.#wakers.delete(wake);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    await this.#client?.end().catch(() => {});
+  }
+
+  async #connect(attempt: number): Promise<void> {
+    this.#retry = undefined;
+    if (this.#closed) return;
+    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 2000 });
+    const retry = () => {
+      if (this.#client === client) this.#client = undefined;
+      client.end().catch(() => {});
+      if (!this.#closed && !this.#retry) {
+        this.#retry = setTimeout(() => void this.#connect(attempt + 1), Math.min(2000, 100 * 2 ** attempt));
+        this.#retry.unref();
+      }
+    };
+    client.on("error", retry);
+    client.on("end", retry);
+    client.on("notification", () => this.#wakeAll());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.#client = client;
+      this.#wakeAll();
+    } catch {
+      retry();
+    }
+  }
+
+  #wakeAll(): void {
+    for (const wake of this.#wakers) wake();
+  }
+}
