@@ -60,6 +60,7 @@ export type {
   SigningAlgorithm,
   SigningKeyRecord,
   TodoRecord,
+  UserProfile,
   UserRecord,
 } from "./core/records.js";
 export { InvalidGrantError, RefreshTokens } from "./core/refresh-tokens.js";

@@ -94,11 +94,12 @@ export class Accounts {
    * every other session of the user. The caller rotates its own session's secret.
    */
   async changePassword(
-    user: UserRecord,
+    userId: string,
     current: string,
     next: string,
     context: ClientInfo & { sessionId: string },
   ): Promise<void> {
+    const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, current, context);
     assertAcceptablePassword(next, user.username);
     await this.#deps.users.updatePasswordHash(user.id, await this.#deps.hasher.hash(next));
@@ -107,7 +108,8 @@ export class Accounts {
   }
 
   /** Deletes the account, its sessions (ended everywhere) and its data. */
-  async deleteAccount(user: UserRecord, password: string, client: ClientInfo): Promise<void> {
+  async deleteAccount(userId: string, password: string, client: ClientInfo): Promise<void> {
+    const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, password, client);
     await this.#deps.sessions.endAllForUser(user.id);
     await this.#deps.users.delete(user.id);
@@ -141,6 +143,12 @@ export class Accounts {
 
   list(): Promise<UserRecord[]> {
     return this.#deps.users.list();
+  }
+
+  async #load(userId: string): Promise<UserRecord> {
+    const user = await this.#deps.users.findById(userId);
+    if (!user) throw new AuthError("unauthenticated", "Sign in to continue.");
+    return user;
   }
 
   async #verifyOwnPassword(user: UserRecord, password: string, client: ClientInfo): Promise<void> {

@@ -14,6 +14,7 @@ import type {
   SessionRecord,
   SigningKeyRecord,
   TodoRecord,
+  UserProfile,
   UserRecord,
 } from "./records.js";
 
@@ -40,7 +41,7 @@ export interface SessionStore {
    * The session and its user in one read: this is the whole per-request cost of a cookie
    * session. Returns expired sessions too; deciding liveness is the caller's job.
    */
-  findWithUser(id: string): Promise<{ session: SessionRecord; user: UserRecord } | null>;
+  findWithUser(id: string): Promise<{ session: SessionRecord; user: UserProfile } | null>;
   /** Records use; `false` when the session is gone. */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
   /** Replaces the secret (password change); `false` when the session is gone. */

@@ -12,6 +12,12 @@ export interface UserRecord {
   disabledAt: number | null;
 }
 
+/**
+ * A user as the request path sees it: everything but the password hash, which only the
+ * account operations that check a password read (from the user store).
+ */
+export type UserProfile = Omit<UserRecord, "passwordHash">;
+
 /** How a session was opened: by a browser under a cookie strategy, or by an API client ("bearer"). */
 export type SessionKind = "session" | "jwt" | "hybrid" | "bearer";
 

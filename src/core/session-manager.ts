@@ -9,7 +9,7 @@
  */
 import type { Clock } from "./clock.js";
 import type { ChangeFeed, SessionStore } from "./ports.js";
-import type { SessionKind, SessionRecord, UserRecord } from "./records.js";
+import type { SessionKind, SessionRecord, UserProfile } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
 
@@ -39,7 +39,7 @@ export interface NewSession extends ClientInfo {
 /** A live session and its user. */
 export interface ValidSession {
   session: SessionRecord;
-  user: UserRecord;
+  user: UserProfile;
 }
 
 /** Dependencies of `SessionManager`. */

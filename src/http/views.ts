@@ -2,14 +2,14 @@
  * Records to the JSON shapes of the contract. Times become ISO 8601; nothing secret
  * (password hash, secret hash) is ever copied.
  */
-import type { EventRecord, SessionRecord, UserRecord } from "../core/records.js";
+import type { EventRecord, SessionRecord, UserProfile } from "../core/records.js";
 import { describeDevice } from "./device.js";
 import type { EventView, SessionView, UserView } from "./schemas.js";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /** @example userView(user) // { id, username, createdAt } */
-export function userView(user: UserRecord): UserView {
+export function userView(user: UserProfile): UserView {
   return { id: user.id, username: user.username, createdAt: iso(user.createdAt) };
 }
 

@@ -244,7 +244,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       const caller = who(request);
       const { user, session } = await caller.load();
       const { currentPassword, newPassword } = request.body;
-      await auth.accounts.changePassword(user, currentPassword, newPassword, {
+      await auth.accounts.changePassword(user.id, currentPassword, newPassword, {
         ...clientInfo(request),
         sessionId: session.id,
       });
@@ -269,7 +269,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
     },
     async (request, reply) => {
       const { user } = await who(request).load();
-      await auth.accounts.deleteAccount(user, request.body.password, clientInfo(request));
+      await auth.accounts.deleteAccount(user.id, request.body.password, clientInfo(request));
       context.clearCookies(reply);
       return reply.code(204).send();
     },

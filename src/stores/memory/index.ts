@@ -130,7 +130,9 @@ function sessionStore(state: State): SessionStore {
     async findWithUser(id) {
       const session = state.sessions.get(id);
       const user = session && state.users.get(session.userId);
-      return session && user ? { session: copy(session), user: copy(user) } : null;
+      if (!session || !user) return null;
+      const { passwordHash: _hash, ...profile } = user;
+      return { session: copy(session), user: profile };
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       const session = state.sessions.get(id);

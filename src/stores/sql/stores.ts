@@ -16,6 +16,7 @@ import type {
   TodoStore,
   UserStore,
 } from "../../core/ports.js";
+import type { UserProfile } from "../../core/records.js";
 import {
   fromSession,
   fromUser,
@@ -141,17 +142,16 @@ function sessionStore(db: Kysely<Database>): SessionStore {
         .selectFrom("sessions")
         .innerJoin("users", "users.id", "sessions.user_id")
         .selectAll("sessions")
-        .select(["users.username", "users.password_hash", "users.created_at as user_created_at", "users.disabled_at"])
+        .select(["users.username", "users.created_at as user_created_at", "users.disabled_at"])
         .where("sessions.id", "=", id)
         .executeTakeFirst();
       if (!row) return null;
-      const user = toUser({
+      const user: UserProfile = {
         id: row.user_id,
         username: row.username,
-        password_hash: row.password_hash,
-        created_at: row.user_created_at,
-        disabled_at: row.disabled_at,
-      });
+        createdAt: Number(row.user_created_at),
+        disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
+      };
       return { session: toSession(row), user };
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
