@@ -26,6 +26,8 @@ export interface Config {
   /** `undefined`: `http://localhost:<port>`, known once the server listens. */
   publicOrigin: string | undefined;
   database: DatabaseConfig;
+  /** When set, sessions, refresh tokens, throttle counters and the change feed live in Redis. */
+  redisUrl: string | undefined;
   strategy: "session" | "jwt" | "hybrid";
   sessionIdleTimeout: number;
   sessionAbsoluteTimeout: number;
@@ -58,9 +60,6 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  */
 export function loadConfig(env: Env): Config {
   const read = reader(env);
-  if (env.REDIS_URL !== undefined && env.REDIS_URL !== "") {
-    throw new ConfigError("REDIS_URL", "is not available yet (Redis support arrives with scale-out); unset it");
-  }
   const port = read.int("PORT", 3000, 0, 65_535);
   const sessionIdleTimeout = read.int("SESSION_IDLE_TIMEOUT", 1800, 1);
   const sessionAbsoluteTimeout = read.int("SESSION_ABSOLUTE_TIMEOUT", 43_200, 1);
@@ -85,6 +84,7 @@ export function loadConfig(env: Env): Config {
     host: read.text("HOST", "127.0.0.1"),
     publicOrigin: read.origin("PUBLIC_ORIGIN"),
     database: parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./data/latchkey.db"),
+    redisUrl: parseRedisUrl(env.REDIS_URL),
     strategy: readStrategy(env.AUTH_STRATEGY),
     sessionIdleTimeout,
     sessionAbsoluteTimeout,
@@ -163,6 +163,18 @@ function readStrategy(raw: string | undefined): Config["strategy"] {
   if (value === "") return "session";
   if (value === "session" || value === "jwt" || value === "hybrid") return value;
   throw new ConfigError("AUTH_STRATEGY", "must be one of session, jwt, hybrid");
+}
+
+function parseRedisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const url = raw.trim();
+  if (!/^rediss?:\/\/[^/]/.test(url)) throw new ConfigError("REDIS_URL", "must be redis://host:port or rediss://...");
+  try {
+    new URL(url);
+  } catch {
+    throw new ConfigError("REDIS_URL", "is not a valid redis:// URL");
+  }
+  return url;
 }
 
 /**

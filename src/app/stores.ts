@@ -1,9 +1,10 @@
 /**
  * Opens the stores the configuration names: SQLite (the embedded default) or PostgreSQL
- * for durable data.
+ * for durable data, with Redis over them for the hot state when `REDIS_URL` is set.
  */
 import type { Stores } from "../core/ports.js";
 import { migratePostgres, openPostgresStores } from "../stores/postgres/index.js";
+import { openRedisStores } from "../stores/redis/index.js";
 import { migrateSqlite, openSqliteStores } from "../stores/sqlite/index.js";
 import type { Config } from "./config.js";
 
@@ -13,9 +14,17 @@ import type { Config } from "./config.js";
  */
 export async function openConfiguredStores(config: Config): Promise<Stores> {
   const { database } = config;
-  return database.kind === "postgres"
-    ? openPostgresStores({ url: database.url })
-    : openSqliteStores({ path: database.path });
+  const durable =
+    database.kind === "postgres"
+      ? await openPostgresStores({ url: database.url })
+      : await openSqliteStores({ path: database.path });
+  if (!config.redisUrl) return durable;
+  try {
+    return await openRedisStores({ url: config.redisUrl, base: durable });
+  } catch (error) {
+    await durable.close();
+    throw error;
+  }
 }
 
 /** Applies pending migrations to the configured database. */

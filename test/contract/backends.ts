@@ -8,8 +8,10 @@ import { join } from "node:path";
 import type { Stores } from "../../src/core/ports.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
 import { openPostgresStores } from "../../src/stores/postgres/index.js";
+import { openRedisStores } from "../../src/stores/redis/index.js";
 import { openSqliteStores } from "../../src/stores/sqlite/index.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
+import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 
 export interface OpenedBackend {
   stores: Stores;
@@ -69,6 +71,22 @@ export const BACKENDS: Backend[] = [
         async cleanup() {
           for (const handle of handles) await handle.close();
           await schema.drop();
+        },
+      };
+    },
+  },
+  {
+    // Redis for sessions, refresh tokens, counters and the feed, over in-memory durable stores.
+    name: "redis",
+    service: { name: "Redis", available: redisAvailable },
+    async open() {
+      const { prefix, drop } = freshPrefix();
+      const stores = await openRedisStores({ url: REDIS_URL, base: createMemoryStores(), prefix });
+      return {
+        stores,
+        async cleanup() {
+          await stores.close();
+          await drop();
         },
       };
     },

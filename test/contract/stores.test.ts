@@ -9,7 +9,8 @@ import type { SessionRecord, UserRecord } from "../../src/core/records.js";
 import { describeWith } from "../helpers/services.js";
 import { BACKENDS, type OpenedBackend } from "./backends.js";
 
-const T0 = Date.parse("2026-05-01T00:00:00Z");
+// Real time: a store with server-side expiry (Redis) expires keys by the wall clock.
+const T0 = Date.now();
 
 const user = (username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
   id: randomUUID(),
@@ -172,9 +173,14 @@ for (const backend of BACKENDS) {
           for (let i = 0; i < 7; i++) await s.sessions.create(session(alice.id, { idleExpiresAt: T0 + i }));
           const live = session(alice.id, { idleExpiresAt: T0 + 1_000_000 });
           await s.sessions.create(live);
-          expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(5);
-          expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(2);
+          // A store that expires rows by itself (Redis) may have nothing left to sweep.
+          const first = await s.sessions.sweepExpired(T0 + 100, 5);
+          expect([0, 5]).toContain(first);
+          let total = first;
+          for (let round = 0; round < 3; round++) total += await s.sessions.sweepExpired(T0 + 100, 5);
+          expect([0, 7]).toContain(total);
           expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(0);
+          expect(await s.sessions.listLive(T0 + 100, alice.id)).toEqual([live]);
           expect(await s.sessions.findWithUser(live.id)).not.toBeNull();
         });
       });
@@ -193,7 +199,7 @@ for (const backend of BACKENDS) {
           sessionId,
           secretHash: `hash-${id}`,
           createdAt: T0,
-          expiresAt: T0 + 1000,
+          expiresAt: T0 + 3_600_000,
           rotatedAt: null,
         });
 
@@ -311,10 +317,11 @@ for (const backend of BACKENDS) {
           expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         });
 
-        it("sweep ended windows", async () => {
+        it("sweep ended windows (or expire them by themselves)", async () => {
           await s.counters.hit("a", 10, T0);
           await s.counters.hit("b", 10_000, T0);
-          expect(await s.counters.sweepExpired(T0 + 100)).toBe(1);
+          expect(await s.counters.sweepExpired(T0 + 100)).toBeLessThanOrEqual(1);
+          expect(await s.counters.peek("a", T0 + 100)).toBeNull();
           expect(await s.counters.peek("b", T0 + 100)).not.toBeNull();
         });
       });

@@ -1,0 +1,346 @@
+/**
+ * Redis for the hot, expiring state of several instances: sessions, refresh tokens,
+ * throttle counters and the change feed (with pub/sub wake-ups). Users, to-dos, events,
+ * keys and secrets stay in the durable store (SQLite or PostgreSQL) this one is laid over.
+ *
+ * Every key expires with what it holds: a session at its idle (or absolute) expiry, a
+ * refresh token at its own expiry, a counter at the end of its window. Each session hash
+ * carries the user's public fields, so checking a session cookie is one Redis read.
+ */
+import { Redis } from "ioredis";
+import { StoreUnavailableError } from "../../core/errors.js";
+import type { ChangeFeed, CounterStore, RefreshTokenStore, SessionStore, Stores } from "../../core/ports.js";
+import type { ChangeKind, ChangeRecord, RefreshTokenRecord, SessionRecord, UserProfile } from "../../core/records.js";
+import * as lua from "./scripts.js";
+
+/** Options of `openRedisStores`. */
+export interface RedisOptions {
+  url: string;
+  /** The durable stores this one is laid over. */
+  base: Stores;
+  /** Key prefix (default `lk:`), so several deployments or test runs can share a server. */
+  prefix?: string;
+}
+
+/**
+ * @example
+ * const stores = await openRedisStores({ url: "redis://127.0.0.1:6379", base: await openPostgresStores({ url }) });
+ */
+export async function openRedisStores(options: RedisOptions): Promise<Stores> {
+  const prefix = options.prefix ?? "lk:";
+  const redis = connect(options.url);
+  const subscriber = connect(options.url);
+  try {
+    await Promise.all([ready(redis), ready(subscriber)]);
+    await redis.ping();
+  } catch (error) {
+    redis.disconnect();
+    subscriber.disconnect();
+    throw new StoreUnavailableError("redis", { cause: error });
+  }
+  const { base } = options;
+  const guard = <T extends object>(store: T): T => guardStore(store);
+  const sessions = guard(sessionStore(redis, prefix, base));
+  return {
+    ...base,
+    users: {
+      ...base.users,
+      // The sessions live here, not beside the user row: end them with the user.
+      async delete(id) {
+        await sessions.deleteByUser(id);
+        return base.users.delete(id);
+      },
+    },
+    sessions,
+    refreshTokens: guard(refreshTokenStore(redis, prefix)),
+    counters: guard(counterStore(redis, prefix)),
+    changes: guard(changeFeed(redis, subscriber, prefix)),
+    ping: async () => {
+      await base.ping();
+      await guard({ ping: () => redis.ping() }).ping();
+    },
+    close: async () => {
+      subscriber.disconnect();
+      await redis.quit().catch(() => redis.disconnect());
+      await base.close();
+    },
+  };
+}
+
+/** Resolves when the client is connected, or fails after two seconds. */
+function ready(client: Redis): Promise<void> {
+  if (client.status === "ready") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("Redis did not answer within 2 s")), 2000);
+    client.once("ready", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function connect(url: string): Redis {
+  return new Redis(url, {
+    // Fail fast while Redis is down (requests answer 503), reconnect in the background.
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2000,
+    retryStrategy: (attempt) => Math.min(1000, 50 * 2 ** attempt),
+    lazyConnect: false,
+  });
+}
+
+function guardStore<T extends object>(store: T): T {
+  const guarded: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(store)) {
+    if (typeof value !== "function") continue;
+    guarded[key] = async (...args: unknown[]) => {
+      try {
+        return await value.apply(store, args);
+      } catch (error) {
+        if (error instanceof StoreUnavailableError) throw error;
+        throw new StoreUnavailableError("redis", { cause: error });
+      }
+    };
+  }
+  return guarded as T;
+}
+
+const num = (value: string | undefined): number => Number(value ?? 0);
+
+function sessionFields(session: SessionRecord, user: UserProfile): Record<string, string> {
+  return {
+    id: session.id,
+    userId: session.userId,
+    secretHash: session.secretHash,
+    kind: session.kind,
+    remember: session.remember ? "1" : "0",
+    createdAt: String(session.createdAt),
+    lastSeenAt: String(session.lastSeenAt),
+    expiresAt: String(session.expiresAt),
+    idleTimeoutMs: String(session.idleTimeoutMs),
+    idleExpiresAt: String(session.idleExpiresAt),
+    ip: session.ip,
+    userAgent: session.userAgent,
+    username: user.username,
+    userCreatedAt: String(user.createdAt),
+  };
+}
+
+function toSession(f: Record<string, string>): SessionRecord {
+  return {
+    id: f.id as string,
+    userId: f.userId as string,
+    secretHash: f.secretHash as string,
+    kind: f.kind as SessionRecord["kind"],
+    remember: f.remember === "1",
+    createdAt: num(f.createdAt),
+    lastSeenAt: num(f.lastSeenAt),
+    expiresAt: num(f.expiresAt),
+    idleTimeoutMs: num(f.idleTimeoutMs),
+    idleExpiresAt: num(f.idleExpiresAt),
+    ip: f.ip ?? "",
+    userAgent: f.userAgent ?? "",
+  };
+}
+
+/** A flat [k, v, k, v] reply (from Lua) as an object. */
+function pairs(flat: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[flat[i] as string] = flat[i + 1] as string;
+  return out;
+}
+
+const isLive = (s: SessionRecord, now: number) => now < s.idleExpiresAt && now < s.expiresAt;
+
+function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
+  const key = (id: string) => `${p}s:${id}`;
+  return {
+    async create(session) {
+      // The user's public fields ride along, so a lookup is one read.
+      const user = await base.users.findById(session.userId);
+      if (!user) throw new Error("no such user");
+      const { passwordHash: _hash, ...profile } = user;
+      await redis
+        .multi()
+        .hset(key(session.id), sessionFields(session, profile))
+        .pexpireat(key(session.id), session.idleExpiresAt)
+        .sadd(`${p}us:${session.userId}`, session.id)
+        .pexpireat(`${p}us:${session.userId}`, session.expiresAt, "GT")
+        .pexpireat(`${p}us:${session.userId}`, session.expiresAt, "NX")
+        .exec();
+    },
+    async findWithUser(id) {
+      const fields = await redis.hgetall(key(id));
+      if (!fields.id) return null;
+      const session = toSession(fields);
+      const user: UserProfile = {
+        id: session.userId,
+        username: fields.username ?? "",
+        createdAt: num(fields.userCreatedAt),
+        // A disabled account's sessions are deleted, so a session found belongs to an enabled one.
+        disabledAt: null,
+      };
+      return { session, user };
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      return (await redis.eval(lua.TOUCH, 1, key(id), lastSeenAt, idleExpiresAt)) === 1;
+    },
+    async replaceSecret(id, secretHash) {
+      return (await redis.eval(lua.SET_IF_EXISTS, 1, key(id), "secretHash", secretHash)) === 1;
+    },
+    async delete(id) {
+      const flat = (await redis.eval(lua.DELETE_SESSION, 0, p, id)) as string[] | null;
+      return flat ? toSession(pairs(flat)) : null;
+    },
+    async deleteByUser(userId, exceptId) {
+      return (await redis.eval(lua.DELETE_USER_SESSIONS, 0, p, userId, exceptId ?? "")) as string[];
+    },
+    async listLive(now, userId) {
+      const ids =
+        userId !== undefined ? await redis.smembers(`${p}us:${userId}`) : await scanIds(redis, `${p}s:*`, `${p}s:`);
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hgetall(key(id));
+      const replies = (await pipeline.exec()) ?? [];
+      const live: SessionRecord[] = [];
+      const gone: string[] = [];
+      replies.forEach(([, fields], i) => {
+        const f = fields as Record<string, string>;
+        if (f?.id) {
+          const session = toSession(f);
+          if (isLive(session, now)) live.push(session);
+        } else gone.push(ids[i] as string);
+      });
+      // Expired sessions leave their ids behind in the user's set: tidy them on the way.
+      if (userId !== undefined && gone.length > 0) await redis.srem(`${p}us:${userId}`, ...gone);
+      return live.sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id));
+    },
+    async sweepExpired() {
+      // Redis expires session keys by itself, at their idle expiry.
+      return 0;
+    },
+  };
+}
+
+async function scanIds(redis: Redis, pattern: string, strip: string): Promise<string[]> {
+  const ids: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 500);
+    cursor = next;
+    for (const k of keys) ids.push(k.slice(strip.length));
+  } while (cursor !== "0");
+  return ids;
+}
+
+function refreshTokenStore(redis: Redis, p: string): RefreshTokenStore {
+  const key = (id: string) => `${p}rt:${id}`;
+  return {
+    async create(token) {
+      await redis
+        .multi()
+        .hset(key(token.id), {
+          id: token.id,
+          sessionId: token.sessionId,
+          secretHash: token.secretHash,
+          createdAt: String(token.createdAt),
+          expiresAt: String(token.expiresAt),
+          rotatedAt: token.rotatedAt === null ? "" : String(token.rotatedAt),
+        })
+        .pexpireat(key(token.id), token.expiresAt)
+        .sadd(`${p}srt:${token.sessionId}`, token.id)
+        .pexpireat(`${p}srt:${token.sessionId}`, token.expiresAt, "GT")
+        .pexpireat(`${p}srt:${token.sessionId}`, token.expiresAt, "NX")
+        .exec();
+    },
+    async find(id) {
+      const f = await redis.hgetall(key(id));
+      if (!f.id) return null;
+      const token: RefreshTokenRecord = {
+        id: f.id,
+        sessionId: f.sessionId as string,
+        secretHash: f.secretHash as string,
+        createdAt: num(f.createdAt),
+        expiresAt: num(f.expiresAt),
+        rotatedAt: f.rotatedAt ? num(f.rotatedAt) : null,
+      };
+      return token;
+    },
+    async markRotated(id, now) {
+      return (await redis.eval(lua.MARK_ROTATED, 1, key(id), now)) === 1;
+    },
+    async retireForSession(sessionId, now) {
+      await redis.eval(lua.RETIRE_SESSION_TOKENS, 0, p, sessionId, now);
+    },
+  };
+}
+
+function counterStore(redis: Redis, p: string): CounterStore {
+  const key = (k: string) => `${p}c:${k}`;
+  return {
+    async hit(k, windowMs, now) {
+      const [count, resetAt] = (await redis.eval(lua.HIT, 1, key(k), now, windowMs)) as [number, number];
+      return { count: Number(count), resetAt: Number(resetAt) };
+    },
+    async peek(k, now) {
+      const value = await redis.get(key(k));
+      if (!value) return null;
+      const [count, resetAt] = value.split(":").map(Number) as [number, number];
+      return resetAt > now ? { count, resetAt } : null;
+    },
+    async reset(k) {
+      await redis.del(key(k));
+    },
+    async sweepExpired() {
+      // Counter keys expire at the end of their window.
+      return 0;
+    },
+  };
+}
+
+function changeFeed(redis: Redis, subscriber: Redis, p: string): ChangeFeed {
+  const feed = `${p}changes`;
+  const channel = `${p}changes`;
+  const parse = (member: string): ChangeRecord => {
+    const [seq, kind, at, ...subject] = member.split("|");
+    return { seq: Number(seq), kind: kind as ChangeKind, at: Number(at), subject: subject.join("|") };
+  };
+  const wakers = new Set<() => void>();
+  let subscribed = false;
+  subscriber.on("message", () => {
+    for (const wake of wakers) wake();
+  });
+  // After a reconnect, wake the followers so they catch up on what they missed.
+  subscriber.on("ready", () => {
+    if (subscribed) for (const wake of wakers) wake();
+  });
+  return {
+    async publish(kind, subject, at) {
+      await redis.eval(lua.PUBLISH, 2, `${feed}:seq`, feed, kind, subject, at, channel);
+    },
+    async read(afterSeq, notBefore, limit) {
+      const members = await redis.zrangebyscore(feed, `(${afterSeq}`, "+inf", "LIMIT", 0, limit);
+      return members.map(parse).filter((c) => c.at >= notBefore);
+    },
+    async prune(before) {
+      let pruned = 0;
+      for (;;) {
+        const oldest = await redis.zrange(feed, 0, 199);
+        const old = oldest.filter((m) => parse(m).at < before);
+        if (old.length === 0) return pruned;
+        pruned += await redis.zrem(feed, ...old);
+        if (old.length < oldest.length) return pruned;
+      }
+    },
+    subscribe(wake) {
+      wakers.add(wake);
+      if (!subscribed) {
+        subscribed = true;
+        subscriber.subscribe(channel).catch(() => {
+          subscribed = false;
+        });
+      }
+      return () => wakers.delete(wake);
+    },
+  };
+}
