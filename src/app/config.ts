@@ -28,6 +28,8 @@ export interface Config {
   database: DatabaseConfig;
   /** When set, sessions, refresh tokens, throttle counters and the change feed live in Redis. */
   redisUrl: string | undefined;
+  /** Prefix of every Redis key (several deployments can share one Redis). */
+  redisKeyPrefix: string;
   strategy: "session" | "jwt" | "hybrid";
   sessionIdleTimeout: number;
   sessionAbsoluteTimeout: number;
@@ -85,6 +87,7 @@ export function loadConfig(env: Env): Config {
     publicOrigin: read.origin("PUBLIC_ORIGIN"),
     database: parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./data/latchkey.db"),
     redisUrl: parseRedisUrl(env.REDIS_URL),
+    redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "lk:"),
     strategy: readStrategy(env.AUTH_STRATEGY),
     sessionIdleTimeout,
     sessionAbsoluteTimeout,

@@ -20,7 +20,7 @@ export async function openConfiguredStores(config: Config): Promise<Stores> {
       : await openSqliteStores({ path: database.path });
   if (!config.redisUrl) return durable;
   try {
-    return await openRedisStores({ url: config.redisUrl, base: durable });
+    return await openRedisStores({ url: config.redisUrl, base: durable, prefix: config.redisKeyPrefix });
   } catch (error) {
     await durable.close();
     throw error;

@@ -341,6 +341,12 @@ for (const backend of BACKENDS) {
           expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["s2"]);
         });
 
+        it("offers subscribe, if at all, as a plain function returning its unsubscribe", async () => {
+          const unsubscribe = s.changes.subscribe?.(() => {});
+          if (s.changes.subscribe) expect(typeof unsubscribe).toBe("function");
+          unsubscribe?.();
+        });
+
         it("is shared by every handle on the same data", async () => {
           if (!opened.openAnother) return; // an in-process store has no other process to reach
           const other = await opened.openAnother();

@@ -73,6 +73,11 @@ function guardStore<T extends object>(name: string, store: T): T {
   const guarded: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(store)) {
     if (typeof value !== "function") continue;
+    // `subscribe` is synchronous (it returns the unsubscribe function) and touches no I/O.
+    if (key === "subscribe") {
+      guarded[key] = value.bind(store);
+      continue;
+    }
     guarded[key] = async (...args: unknown[]) => {
       try {
         return await value.apply(store, args);
