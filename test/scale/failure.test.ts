@@ -1,0 +1,121 @@
+/**
+ * When a store fails, latchkey refuses rather than guesses (503, never a 200 for a
+ * credential it cannot check, never a 500), and recovers by itself. PostgreSQL and Redis
+ * are reached through TCP proxies the test cuts and restores; a process is killed with
+ * SIGKILL and restarted.
+ */
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type Cluster, NGINX, startCluster } from "../helpers/cluster.js";
+import { HttpClient } from "../helpers/http-client.js";
+import { freshSchema, POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
+import { runCli, within } from "../helpers/processes.js";
+import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { describeWith } from "../helpers/services.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
+
+const PASSWORD = "correct horse battery staple";
+
+describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable && NGINX !== null)(
+  "store failures and a killed process",
+  () => {
+    let cluster: Cluster;
+    let env: Record<string, string>;
+    let pgProxy: TcpProxy;
+    let redisProxy: TcpProxy;
+    let cleanup: Array<() => Promise<void>> = [];
+    let browser: HttpClient;
+
+    beforeAll(async () => {
+      const schema = await freshSchema();
+      const { prefix, drop } = freshPrefix();
+      const pg = new URL(POSTGRES_URL);
+      const redis = new URL(REDIS_URL);
+      pgProxy = await startTcpProxy(pg.hostname, Number(pg.port || 5432));
+      redisProxy = await startTcpProxy(redis.hostname, Number(redis.port || 6379));
+      const proxiedPg = new URL(schema.url);
+      proxiedPg.port = String(pgProxy.port);
+      const proxiedRedis = new URL(REDIS_URL);
+      proxiedRedis.port = String(redisProxy.port);
+      env = { DATABASE_URL: proxiedPg.toString(), REDIS_URL: proxiedRedis.toString(), REDIS_KEY_PREFIX: prefix };
+      cleanup = [schema.drop, drop, () => pgProxy.close(), () => redisProxy.close()];
+      cluster = await startCluster({ instances: 3, env });
+      expect((await runCli(["users", "create", "frank"], env, PASSWORD)).code).toBe(0);
+      browser = new HttpClient(cluster.origin);
+      expect((await browser.login(cluster.origin, "frank", PASSWORD)).status).toBe(200);
+      expect((await browser.request(cluster.origin, "POST", "/api/todos", { title: "survives" })).status).toBe(201);
+    }, 60_000);
+    afterAll(async () => {
+      await cluster?.stop();
+      for (const step of cleanup) await step().catch(() => {});
+    });
+
+    const statusesOf = async (path: string, count: number) => {
+      const statuses: number[] = [];
+      for (let i = 0; i < count; i++) statuses.push((await browser.request(cluster.origin, "GET", path)).status);
+      return statuses;
+    };
+    const health = () => Promise.all([0, 1, 2].map(async (i) => (await fetch(`${cluster.direct(i)}/healthz`)).status));
+    const servesNormally = async () => {
+      const [me, todos] = await Promise.all([
+        browser.request(cluster.origin, "GET", "/auth/me"),
+        browser.request(cluster.origin, "GET", "/api/todos"),
+      ]);
+      if (me.status !== 200 || todos.status !== 200) return false;
+      const { todos: list } = (await todos.json()) as { todos: Array<{ title: string }> };
+      return list.some((t) => t.title === "survives") && (await health()).every((s) => s === 200);
+    };
+
+    it("Redis down: session checks answer 503 (never 200, never 500), /healthz 503; back within 5 s of its return", async () => {
+      expect(await servesNormally()).toBe(true);
+      redisProxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const during = await statusesOf("/auth/me", 20);
+      expect(during.every((s) => s === 503), during.join(",")).toBe(true);
+      const login = await new HttpClient(cluster.origin).login(cluster.origin, "frank", PASSWORD);
+      expect(login.status).toBe(503);
+      expect(await health()).toEqual([503, 503, 503]);
+      redisProxy.restore();
+      const took = await within(5000, servesNormally);
+      expect(took).toBeLessThanOrEqual(5000);
+    });
+
+    it("PostgreSQL down: what needs it answers 503, never 500; back within 5 s, nothing lost", async () => {
+      expect(await servesNormally()).toBe(true);
+      pgProxy.cut();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const during = await statusesOf("/api/todos", 20);
+      expect(during.every((s) => s === 503), during.join(",")).toBe(true);
+      expect(during).not.toContain(500);
+      const register = await new HttpClient(cluster.origin).request(cluster.origin, "POST", "/auth/register", {
+        username: "gina",
+        password: PASSWORD,
+      });
+      expect(register.status).toBe(503);
+      expect(await health()).toEqual([503, 503, 503]);
+      pgProxy.restore();
+      await within(5000, servesNormally);
+      expect((await browser.request(cluster.origin, "POST", "/api/todos", { title: "after" })).status).toBe(201);
+    });
+
+    it("a process killed with SIGKILL mid-traffic: the others carry on, and its restart loses nothing", async () => {
+      const statuses: number[] = [];
+      let running = true;
+      const traffic = (async () => {
+        while (running) statuses.push((await browser.request(cluster.origin, "GET", "/api/todos")).status);
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      cluster.instances[0]?.proc.kill("SIGKILL");
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      running = false;
+      await traffic;
+      expect(statuses.length).toBeGreaterThan(20);
+      expect(statuses.filter((s) => s !== 200), statuses.join(",")).toEqual([]);
+      await cluster.restart(0);
+      const direct = await browser.request(cluster.direct(0), "GET", "/api/todos");
+      expect(direct.status).toBe(200);
+      const titles = ((await direct.json()) as { todos: Array<{ title: string }> }).todos.map((t) => t.title);
+      expect(titles).toEqual(["survives", "after"]);
+      expect((await browser.request(cluster.direct(0), "GET", "/auth/me")).status).toBe(200);
+    });
+  },
+);
