@@ -70,7 +70,10 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       redisProxy.cut();
       await new Promise((resolve) => setTimeout(resolve, 300));
       const during = await statusesOf("/auth/me", 20);
-      expect(during.every((s) => s === 503), during.join(",")).toBe(true);
+      expect(
+        during.every((s) => s === 503),
+        during.join(","),
+      ).toBe(true);
       const login = await new HttpClient(cluster.origin).login(cluster.origin, "frank", PASSWORD);
       expect(login.status).toBe(503);
       expect(await health()).toEqual([503, 503, 503]);
@@ -84,7 +87,10 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       pgProxy.cut();
       await new Promise((resolve) => setTimeout(resolve, 300));
       const during = await statusesOf("/api/todos", 20);
-      expect(during.every((s) => s === 503), during.join(",")).toBe(true);
+      expect(
+        during.every((s) => s === 503),
+        during.join(","),
+      ).toBe(true);
       expect(during).not.toContain(500);
       const register = await new HttpClient(cluster.origin).request(cluster.origin, "POST", "/auth/register", {
         username: "gina",
@@ -109,7 +115,10 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       running = false;
       await traffic;
       expect(statuses.length).toBeGreaterThan(20);
-      expect(statuses.filter((s) => s !== 200), statuses.join(",")).toEqual([]);
+      expect(
+        statuses.filter((s) => s !== 200),
+        statuses.join(","),
+      ).toEqual([]);
       await cluster.restart(0);
       const direct = await browser.request(cluster.direct(0), "GET", "/api/todos");
       expect(direct.status).toBe(200);
