@@ -72,4 +72,6 @@ export { errorBody, STATUS_BY_CODE } from "./http/errors.js";
 export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";
 export { errorResponses } from "./http/schemas.js";
 export { createMemoryStores } from "./stores/memory/index.js";
+export { migratePostgres, openPostgresStores, type PostgresOptions } from "./stores/postgres/index.js";
+export { openRedisStores, type RedisOptions } from "./stores/redis/index.js";
 export { migrateSqlite, openSqliteStores, type SqliteOptions } from "./stores/sqlite/index.js";

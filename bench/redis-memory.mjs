@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * Redis memory per session: creates N sessions (and, for the token strategies, one
+ * refresh token each) through latchkey's Redis store under a fresh key prefix, and divides
+ * the growth of INFO used_memory by N. Run after `npm run build`:
+ *   node bench/redis-memory.mjs [N]    (REDIS_URL, default redis://127.0.0.1:6379)
+ */
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { createMemoryStores, openRedisStores } from "../dist/index.js";
+
+const N = Number(process.argv[2] ?? 20_000);
+const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
+const prefix = `lkbench:${randomBytes(4).toString("hex")}:`;
+const admin = new Redis(url);
+const used = async () => Number(/used_memory:(\d+)/.exec(await admin.info("memory"))?.[1]);
+const base = createMemoryStores();
+const stores = await openRedisStores({ url, base, prefix });
+const now = Date.now();
+await base.users.create({ id: "u1", username: "bench", passwordHash: "x", createdAt: now, disabledAt: null });
+const userAgent =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
+const id = () => randomBytes(16).toString("base64url");
+const hash = () => randomBytes(32).toString("base64url");
+
+async function measure(label, withRefresh) {
+  await admin.call("MEMORY", "PURGE").catch(() => {});
+  const before = await used();
+  for (let i = 0; i < N; i++) {
+    const session = {
+      id: id(),
+      userId: "u1",
+      secretHash: hash(),
+      kind: withRefresh ? "jwt" : "session",
+      remember: false,
+      createdAt: now,
+      lastSeenAt: now,
+      expiresAt: now + 43_200_000,
+      idleTimeoutMs: 1_800_000,
+      idleExpiresAt: now + 1_800_000,
+      ip: "203.0.113.7",
+      userAgent,
+    };
+    await stores.sessions.create(session);
+    if (withRefresh) {
+      await stores.refreshTokens.create({
+        id: id(),
+        sessionId: session.id,
+        secretHash: hash(),
+        createdAt: now,
+        expiresAt: now + 1_800_000,
+        rotatedAt: null,
+      });
+    }
+  }
+  const after = await used();
+  const perSession = (after - before) / N;
+  console.log(`${label.padEnd(40)} ${perSession.toFixed(0).padStart(6)} bytes/session  (${N} sessions)`);
+  return perSession;
+}
+
+try {
+  await measure("cookie session", false);
+  await measure("session + refresh token (jwt)", true);
+} finally {
+  let cursor = "0";
+  do {
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length) await admin.del(...keys);
+  } while (cursor !== "0");
+  await stores.close();
+  admin.disconnect();
+}
