@@ -98,8 +98,18 @@ function csrfFromCookie(): string | null {
 }
 
 const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-// Routes whose 401 means "wrong password" or "no such token", not "signed out".
-const NO_RENEW = ["/auth/login", "/auth/register", "/auth/refresh", "/auth/logout", "/auth/password", "/auth/account"];
+// Routes that never renew: they sign in or out, or are the renewal itself.
+const NO_RENEW = ["/auth/login", "/auth/register", "/auth/refresh", "/auth/logout"];
+
+/** Whether a 401 means "no valid credential" (renewable), not "wrong password". */
+async function isUnauthenticated(response: Response): Promise<boolean> {
+  if (response.status !== 401) return false;
+  const body = (await response
+    .clone()
+    .json()
+    .catch(() => ({}))) as { error?: { code?: string } };
+  return body.error?.code === "unauthenticated" || body.error?.code === "invalid_token";
+}
 
 async function send(method: string, path: string, body?: unknown): Promise<Response> {
   const headers: Record<string, string> = { accept: "application/json" };
@@ -140,9 +150,9 @@ export async function renewAccess(): Promise<boolean> {
  */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   let response = await send(method, path, body);
-  if (response.status === 401 && !NO_RENEW.includes(path)) {
+  if (!NO_RENEW.includes(path) && (await isUnauthenticated(response))) {
     if (strategy === "jwt" && (await renewAccess())) response = await send(method, path, body);
-    if (response.status === 401) onSignedOut();
+    if (await isUnauthenticated(response)) onSignedOut();
   }
   if (response.status === 204) return undefined as T;
   const data = (await response.json().catch(() => ({}))) as Record<string, unknown>;
