@@ -4,7 +4,6 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import fastifyHelmet from "@fastify/helmet";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
@@ -19,6 +18,7 @@ import type { Config } from "./config.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { loggerOptions } from "./logging.js";
 import { startMaintenance } from "./maintenance.js";
+import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
 import { todoRoutes } from "./todos.js";
 
@@ -78,27 +78,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   // JSON only: anything else is 415 (a form post from another site included).
   app.removeContentTypeParser(["text/plain"]);
 
-  await app.register(fastifyHelmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", "data:"],
-        connectSrc: ["'self'"],
-        fontSrc: ["'self'"],
-        objectSrc: ["'none'"],
-        baseUri: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        upgradeInsecureRequests: null,
-      },
-    },
-    referrerPolicy: { policy: "no-referrer" },
-    frameguard: { action: "deny" },
-    // The pages are served over http on localhost too; HSTS belongs to the TLS proxy.
-    strictTransportSecurity: false,
-  });
+  registerSecurityHeaders(app);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",

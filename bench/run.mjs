@@ -1,0 +1,287 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: latchkey against its ceiling and its usual alternative, in one run on
+ * this machine. Each server runs in its own process; the load (autocannon, 50 connections)
+ * comes from this one. For each configuration: warm-up, then ROUNDS measured rounds; the
+ * table reports medians, and the ratio of each configuration's requests per second to the
+ * ceiling's. Results go to bench/results/<timestamp>.json and .svg.
+ *
+ *   npm run bench                # everything reachable (PostgreSQL and Redis if running)
+ *   BENCH_SECONDS=3 npm run bench
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import { Redis } from "ioredis";
+import pg from "pg";
+import { renderChart } from "./chart.mjs";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const CONNECTIONS = 50;
+const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const PASSWORD = "correct horse battery staple";
+const here = new URL(".", import.meta.url).pathname;
+const root = join(here, "..");
+
+const reachable = {
+  postgres: await (async () => {
+    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
+    try {
+      await c.connect();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      await c.end().catch(() => {});
+    }
+  })(),
+  redis: await (async () => {
+    const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    try {
+      await r.connect();
+      return true;
+    } catch {
+      return false;
+    } finally {
+      r.disconnect();
+    }
+  })(),
+};
+
+async function freePort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+function cpuSeconds(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+}
+
+function peakRssMb(pid) {
+  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+async function start(command, env) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, command, {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...env, PORT: String(port), LOG_LEVEL: "warn" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const ok = await fetch(`${base}/healthz`).then(
+      (r) => r.status < 500,
+      () => false,
+    );
+    const okMe =
+      ok ||
+      (await fetch(`${base}/auth/me`).then(
+        () => true,
+        () => false,
+      ));
+    if (okMe) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    proc,
+    base,
+    port,
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once("exit", resolve);
+        proc.kill("SIGTERM");
+      }),
+  };
+}
+
+async function cookieOf(response) {
+  return response.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+}
+
+/** Starts a latchkey configuration and returns the request autocannon should repeat. */
+async function prepareLatchkey(config) {
+  const cleanups = [];
+  const env = {
+    AUTH_STRATEGY: config.strategy ?? "session",
+    DATABASE_URL: `sqlite:${join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`)}`,
+  };
+  if (config.postgres) {
+    const schema = `lkbench_${randomBytes(4).toString("hex")}`;
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    await admin.query(`create schema ${schema}`);
+    await admin.end();
+    env.DATABASE_URL = `${PG_URL}${PG_URL.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+    cleanups.push(async () => {
+      const c = new pg.Client({ connectionString: PG_URL });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    });
+  }
+  if (config.redis) Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: `lkbench:${randomBytes(4).toString("hex")}:` });
+  const server = await start(["bin/latchkey.js", "serve"], { ...env, PUBLIC_ORIGIN: "http://localhost:1" });
+  const headers = { "content-type": "application/json", origin: "http://localhost:1" };
+  const username = `bench${randomBytes(3).toString("hex")}`;
+  await fetch(`${server.base}/auth/register`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  let auth;
+  if (config.bearer) {
+    const tokens = await (
+      await fetch(`${server.base}/auth/token`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ username, password: PASSWORD }),
+      })
+    ).json();
+    auth = { authorization: `Bearer ${tokens.access_token}` };
+  } else {
+    const login = await fetch(`${server.base}/auth/login`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ username, password: PASSWORD }),
+    });
+    const { csrfToken } = await login.clone().json();
+    auth = { cookie: await cookieOf(login), "x-csrf-token": csrfToken };
+  }
+  for (let i = 0; i < 10; i++) {
+    await fetch(`${server.base}/api/todos`, {
+      method: "POST",
+      headers: { ...headers, ...auth },
+      body: JSON.stringify({ title: `to-do ${i}` }),
+    });
+  }
+  const check = await fetch(`${server.base}${config.path}`, { headers: auth });
+  if (check.status !== 200) throw new Error(`${config.name}: ${config.path} answered ${check.status}`);
+  return {
+    server,
+    headers: auth,
+    cleanup: async () => {
+      for (const c of cleanups) await c();
+    },
+  };
+}
+
+async function prepareExpress() {
+  const server = await start(["bench/servers/express.mjs"], {});
+  const login = await fetch(`${server.base}/login`, { method: "POST" });
+  return { server, headers: { cookie: await cookieOf(login) }, cleanup: async () => {} };
+}
+
+async function prepareCeiling() {
+  const server = await start(["bench/servers/ceiling.mjs"], {});
+  return { server, headers: {}, cleanup: async () => {} };
+}
+
+function load(url, headers, seconds) {
+  return new Promise((resolve, reject) => {
+    autocannon({ url, headers, connections: CONNECTIONS, duration: seconds }, (error, result) =>
+      error ? reject(error) : resolve(result),
+    );
+  });
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function measure(config) {
+  const prepared =
+    config.kind === "ceiling"
+      ? await prepareCeiling()
+      : config.kind === "express"
+        ? await prepareExpress()
+        : await prepareLatchkey(config);
+  const { server, headers } = prepared;
+  const url = `${server.base}${config.path}`;
+  try {
+    await load(url, headers, 2); // warm-up
+    const rounds = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const cpuBefore = cpuSeconds(server.proc.pid);
+      const result = await load(url, headers, SECONDS);
+      const cpu = (cpuSeconds(server.proc.pid) - cpuBefore) / SECONDS;
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(`${config.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+      rounds.push({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpu });
+    }
+    return {
+      name: config.name,
+      rps: median(rounds.map((r) => r.rps)),
+      p50: median(rounds.map((r) => r.p50)),
+      p99: median(rounds.map((r) => r.p99)),
+      cpu: median(rounds.map((r) => r.cpu)),
+      peakRssMb: peakRssMb(server.proc.pid),
+      rounds,
+    };
+  } finally {
+    await server.stop();
+    await prepared.cleanup();
+  }
+}
+
+const CONFIGS = [
+  { name: "ceiling: bare Fastify", kind: "ceiling", path: "/auth/me" },
+  { name: "Express 5 + express-session", kind: "express", path: "/auth/me" },
+  { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me" },
+  { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos" },
+  { name: "jwt, SQLite, /auth/me", strategy: "jwt", path: "/auth/me" },
+  { name: "jwt, SQLite, /api/todos", strategy: "jwt", path: "/api/todos" },
+  { name: "hybrid, SQLite, /auth/me", strategy: "hybrid", path: "/auth/me" },
+  { name: "bearer, SQLite, /auth/me", bearer: true, path: "/auth/me" },
+  { name: "bearer, SQLite, /api/todos", bearer: true, path: "/api/todos" },
+  { name: "session, PostgreSQL, /auth/me", strategy: "session", postgres: true, path: "/auth/me" },
+  { name: "session, PostgreSQL + Redis, /auth/me", strategy: "session", postgres: true, redis: true, path: "/auth/me" },
+  { name: "bearer, PostgreSQL + Redis, /api/todos", bearer: true, postgres: true, redis: true, path: "/api/todos" },
+].filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis));
+
+const results = [];
+for (const config of CONFIGS) {
+  process.stderr.write(`measuring ${config.name}…\n`);
+  results.push(await measure(config));
+}
+const ceiling = results[0].rps;
+const express = results[1].rps;
+for (const r of results) {
+  r.ratioToCeiling = r.rps / ceiling;
+  r.ratioToExpress = r.rps / express;
+}
+
+const pad = (s, n) => String(s).padEnd(n);
+const num = (x, d = 0) => x.toFixed(d).padStart(8);
+console.log(
+  `\n${pad("configuration", 42)}${"req/s".padStart(8)}${"p50 ms".padStart(8)}${"p99 ms".padStart(8)}${"CPU".padStart(8)}${"RSS MB".padStart(8)}${"×ceil".padStart(8)}${"×expr".padStart(8)}`,
+);
+for (const r of results) {
+  console.log(
+    `${pad(r.name, 42)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.cpu * 100)}%${num(r.peakRssMb)}${num(r.ratioToCeiling, 2)}${num(r.ratioToExpress, 2)}`,
+  );
+}
+const stamp = new Date().toISOString().replaceAll(":", "-").replace(/\..+/, "");
+const meta = {
+  at: new Date().toISOString(),
+  node: process.version,
+  seconds: SECONDS,
+  rounds: ROUNDS,
+  connections: CONNECTIONS,
+  cpus: (await import("node:os")).cpus().length,
+};
+writeFileSync(join(here, "results", `${stamp}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+writeFileSync(join(here, "results", `${stamp}.svg`), renderChart(results));
+console.log(`\nwrote bench/results/${stamp}.json and .svg`);

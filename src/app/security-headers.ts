@@ -1,0 +1,58 @@
+/**
+ * Security headers (checklist 43): a Content-Security-Policy without inline script or
+ * style, `frame-ancestors 'none'`, nosniff, a Referrer-Policy, and helmet's other
+ * defaults. The header values are computed once, by helmet itself, at start:
+ * @fastify/helmet rebuilds helmet's middleware (parsing every CSP directive) on each
+ * request, which a CPU profile showed as several percent of a request's cost.
+ */
+import type { FastifyInstance } from "fastify";
+import helmet from "helmet";
+
+const OPTIONS: Parameters<typeof helmet>[0] = {
+  contentSecurityPolicy: {
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      fontSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      upgradeInsecureRequests: null,
+    },
+  },
+  referrerPolicy: { policy: "no-referrer" },
+  frameguard: { action: "deny" },
+  // The pages are served over http on localhost too; HSTS belongs to the TLS proxy.
+  strictTransportSecurity: false,
+};
+
+/** The headers helmet sets with latchkey's options, as a plain object. */
+export function computeSecurityHeaders(): Record<string, string> {
+  const headers: Record<string, string> = {};
+  const response = {
+    setHeader: (name: string, value: unknown) => {
+      headers[name.toLowerCase()] = String(value);
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  helmet(OPTIONS)({} as never, response as never, () => {});
+  return headers;
+}
+
+/**
+ * @example
+ * registerSecurityHeaders(app);
+ */
+export function registerSecurityHeaders(app: FastifyInstance): void {
+  const headers = computeSecurityHeaders();
+  app.addHook("onRequest", (_request, reply, done) => {
+    reply.headers(headers);
+    done();
+  });
+}
