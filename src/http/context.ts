@@ -100,22 +100,29 @@ export class LatchkeyContext {
   }
 
   #fromSession(valid: ValidSession): RequestAuth {
+    const csrf = this.auth.csrf;
     return {
       userId: valid.user.id,
       sessionId: valid.session.id,
       via: "cookie",
-      csrfToken: this.auth.csrf.tokenFor(valid.session.id),
+      // An HMAC: computed only when a response needs it (the CSRF check itself verifies).
+      get csrfToken() {
+        return csrf.tokenFor(valid.session.id);
+      },
       load: async () => valid,
     };
   }
 
   #fromToken(userId: string, sessionId: string, via: "cookie" | "bearer"): RequestAuth {
     let loaded: Promise<ValidSession> | undefined;
+    const csrf = this.auth.csrf;
     return {
       userId,
       sessionId,
       via,
-      csrfToken: via === "cookie" ? this.auth.csrf.tokenFor(sessionId) : null,
+      get csrfToken() {
+        return via === "cookie" ? csrf.tokenFor(sessionId) : null;
+      },
       load: () => {
         loaded ??= this.auth.sessions.findLive(sessionId).then((valid) => {
           if (!valid || valid.user.id !== userId) throw via === "bearer" ? invalidToken() : unauthenticated();

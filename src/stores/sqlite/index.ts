@@ -5,10 +5,19 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Migration, type MigrationResult, Migrator, type SqliteDatabase, SqliteDialect } from "kysely";
+import {
+  Kysely,
+  type Migration,
+  type MigrationResult,
+  Migrator,
+  type Selectable,
+  type SqliteDatabase,
+  SqliteDialect,
+} from "kysely";
 import { StoreUnavailableError } from "../../core/errors.js";
-import type { Stores } from "../../core/ports.js";
-import type { Database } from "../sql/schema.js";
+import type { SessionStore, Stores } from "../../core/ports.js";
+import { toSession } from "../sql/rows.js";
+import type { Database, SessionsTable } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as tokens from "./migrations/0002-tokens.js";
@@ -34,14 +43,14 @@ export interface SqliteOptions {
  * const stores = await openSqliteStores({ path: "./data/latchkey.db" });
  */
 export async function openSqliteStores(options: SqliteOptions): Promise<Stores> {
-  const db = openKysely(options.path);
+  const { db, database } = openDatabase(options.path);
   try {
     if (options.migrate ?? true) await migrate(db);
   } catch (error) {
     await db.destroy();
     throw error;
   }
-  return createSqlStores({
+  const stores = createSqlStores({
     name: "sqlite",
     db,
     isUniqueViolation: (error) =>
@@ -51,6 +60,40 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
       (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
     close: () => db.destroy(),
   });
+  stores.sessions.findWithUser = sessionLookup(database);
+  return stores;
+}
+
+/**
+ * The request path's one read, as one prepared statement run synchronously: the same
+ * query the shared Kysely store builds, without its per-query compile and promise chain
+ * (measured: the largest share of a cookie request after the socket writes).
+ */
+function sessionLookup(database: SQLite.Database): SessionStore["findWithUser"] {
+  const statement = database.prepare(
+    `select s.*, u.username as username, u.created_at as user_created_at, u.disabled_at as disabled_at
+       from sessions s join users u on u.id = s.user_id where s.id = ?`,
+  );
+  return async (id) => {
+    let row:
+      | (Selectable<SessionsTable> & { username: string; user_created_at: number; disabled_at: number | null })
+      | undefined;
+    try {
+      row = statement.get(id) as typeof row;
+    } catch (error) {
+      throw new StoreUnavailableError("sqlite", { cause: error });
+    }
+    if (!row) return null;
+    return {
+      session: toSession(row),
+      user: {
+        id: row.user_id,
+        username: row.username,
+        createdAt: Number(row.user_created_at),
+        disabledAt: row.disabled_at,
+      },
+    };
+  };
 }
 
 /**
@@ -60,7 +103,7 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
  * const applied = await migrateSqlite("./data/latchkey.db");
  */
 export async function migrateSqlite(path: string): Promise<string[]> {
-  const db = openKysely(path);
+  const { db } = openDatabase(path);
   try {
     return await migrate(db);
   } finally {
@@ -68,7 +111,7 @@ export async function migrateSqlite(path: string): Promise<string[]> {
   }
 }
 
-function openKysely(path: string): Kysely<Database> {
+function openDatabase(path: string): { db: Kysely<Database>; database: SQLite.Database } {
   let database: SQLite.Database;
   try {
     // The file holds password hashes and the private signing keys: readable by its owner
@@ -84,7 +127,10 @@ function openKysely(path: string): Kysely<Database> {
   } catch (error) {
     throw new StoreUnavailableError("sqlite", { cause: error });
   }
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
+    database,
+  };
 }
 
 /**
