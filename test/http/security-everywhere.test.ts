@@ -78,3 +78,19 @@ describe("security checklist 42-44 (everywhere)", () => {
     }
   });
 });
+
+describe("security headers on JSON responses", () => {
+  it("API answers carry nosniff, DENY framing and a Referrer-Policy", async () => {
+    const h = await startHarness();
+    try {
+      for (const url of ["/auth/me", "/api/todos", "/auth/info"]) {
+        const response = await h.app.inject({ method: "GET", url });
+        expect(response.headers["x-content-type-options"]).toBe("nosniff");
+        expect(response.headers["x-frame-options"]).toBe("DENY");
+        expect(response.headers["referrer-policy"]).toBe("no-referrer");
+      }
+    } finally {
+      await h.close();
+    }
+  });
+});
