@@ -11,6 +11,7 @@ import { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { ChangeFeed, CounterStore, RefreshTokenStore, SessionStore, Stores } from "../../core/ports.js";
 import type { ChangeKind, ChangeRecord, RefreshTokenRecord, SessionRecord, UserProfile } from "../../core/records.js";
+import { guardStore } from "../guard.js";
 import * as lua from "./scripts.js";
 
 /** Options of `openRedisStores`. */
@@ -39,7 +40,7 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
     throw new StoreUnavailableError("redis", { cause: error });
   }
   const { base } = options;
-  const guard = <T extends object>(store: T): T => guardStore(store);
+  const guard = <T extends object>(store: T): T => guardStore("redis", store);
   const sessions = guard(sessionStore(redis, prefix, base));
   return {
     ...base,
@@ -88,27 +89,6 @@ function connect(url: string): Redis {
     retryStrategy: (attempt) => Math.min(1000, 50 * 2 ** attempt),
     lazyConnect: false,
   });
-}
-
-function guardStore<T extends object>(store: T): T {
-  const guarded: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(store)) {
-    if (typeof value !== "function") continue;
-    // `subscribe` is synchronous (it returns the unsubscribe function) and touches no I/O.
-    if (key === "subscribe") {
-      guarded[key] = value.bind(store);
-      continue;
-    }
-    guarded[key] = async (...args: unknown[]) => {
-      try {
-        return await value.apply(store, args);
-      } catch (error) {
-        if (error instanceof StoreUnavailableError) throw error;
-        throw new StoreUnavailableError("redis", { cause: error });
-      }
-    };
-  }
-  return guarded as T;
 }
 
 const num = (value: string | undefined): number => Number(value ?? 0);

@@ -3,7 +3,6 @@
  * instance (dialect, pool, migrations) and how to recognise a unique-key violation.
  */
 import { type Kysely, sql } from "kysely";
-import { AuthError, StoreUnavailableError } from "../../core/errors.js";
 import type {
   ChangeFeed,
   CounterStore,
@@ -17,6 +16,7 @@ import type {
   UserStore,
 } from "../../core/ports.js";
 import type { UserProfile } from "../../core/records.js";
+import { guardStore } from "../guard.js";
 import {
   fromSession,
   fromUser,
@@ -63,31 +63,6 @@ export function createSqlStores(backend: SqlBackend): Stores {
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => backend.close(),
   };
-}
-
-/**
- * Wraps every method so a driver failure surfaces as `StoreUnavailableError` (503),
- * never as an unexplained 500, and never with SQL in its message.
- */
-function guardStore<T extends object>(name: string, store: T): T {
-  const guarded: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(store)) {
-    if (typeof value !== "function") continue;
-    // `subscribe` is synchronous (it returns the unsubscribe function) and touches no I/O.
-    if (key === "subscribe") {
-      guarded[key] = value.bind(store);
-      continue;
-    }
-    guarded[key] = async (...args: unknown[]) => {
-      try {
-        return await value.apply(store, args);
-      } catch (error) {
-        if (error instanceof AuthError) throw error;
-        throw new StoreUnavailableError(name, { cause: error });
-      }
-    };
-  }
-  return guarded as T;
 }
 
 function userStore({ db, isUniqueViolation }: SqlBackend): UserStore {
