@@ -9,7 +9,7 @@ import { type Clock, systemClock } from "./clock.js";
 import { CsrfTokens } from "./csrf.js";
 import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
-import { argon2Hasher, type PasswordHasher } from "./password-hasher.js";
+import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
 import { RefreshTokens } from "./refresh-tokens.js";
@@ -95,7 +95,7 @@ export const DEFAULT_TOKEN_POLICY: Readonly<Omit<TokenPolicy, "issuer">> = {
 export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { stores, random } = options;
   const clock = options.clock ?? systemClock;
-  const hasher = options.hasher ?? argon2Hasher();
+  const hasher = options.hasher ?? limitConcurrency(argon2Hasher());
   const { tokens } = options;
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;

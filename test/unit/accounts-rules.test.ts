@@ -68,3 +68,29 @@ describe("argon2id hasher", () => {
     expect(() => argon2Hasher({ memoryCost: 4096, timeCost: 2, parallelism: 1 })).toThrow(RangeError);
   });
 });
+
+describe("limitConcurrency", () => {
+  it("runs at most `limit` hash operations at once and queues the rest, in order", async () => {
+    const { limitConcurrency } = await import("../../src/core/password-hasher.js");
+    let active = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const slow = {
+      hash: async (password: string) => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        active--;
+        order.push(Number(password));
+        return password;
+      },
+      verify: async () => true,
+      needsRehash: () => false,
+    };
+    const limited = limitConcurrency(slow, 2);
+    await Promise.all(Array.from({ length: 8 }, (_, i) => limited.hash(String(i))));
+    expect(peak).toBe(2);
+    expect(order).toHaveLength(8);
+    expect(await limited.verify("x", "y")).toBe(true);
+  });
+});

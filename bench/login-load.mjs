@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * Login under load (`npm run bench:login`): 50 connections call GET /auth/me while 16
+ * clients log in continuously (argon2id on every login). Reports /auth/me p99 with and
+ * without the logins, their ratio (target: under 5), and the server's event-loop delay
+ * p99 during the logins (target: under 10 ms), read from a preloaded
+ * monitorEventLoopDelay probe. Run after `npm run build`.
+ */
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const PASSWORD = "correct horse battery staple";
+const ORIGIN = "http://localhost:1";
+const root = join(new URL(".", import.meta.url).pathname, "..");
+
+const port = await new Promise((resolve) => {
+  const s = createServer();
+  s.listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const server = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
+  cwd: root,
+  env: {
+    PATH: process.env.PATH,
+    PORT: String(port),
+    LOG_LEVEL: "warn",
+    PUBLIC_ORIGIN: ORIGIN,
+    LOGIN_ADDRESS_MAX_FAILURES: "100000",
+    DATABASE_URL: `sqlite:${join(tmpdir(), `latchkey-login-${process.pid}.db`)}`,
+    NODE_OPTIONS: `--require ${join(root, "bench/servers/event-loop-probe.cjs")}`,
+  },
+  stdio: ["ignore", "pipe", "inherit"],
+});
+let output = "";
+server.stdout.on("data", (chunk) => {
+  output += chunk;
+});
+const base = `http://127.0.0.1:${port}`;
+for (let i = 0; i < 100; i++) {
+  if (
+    await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    )
+  )
+    break;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+const headers = { "content-type": "application/json", origin: ORIGIN };
+await fetch(`${base}/auth/register`, {
+  method: "POST",
+  headers,
+  body: JSON.stringify({ username: "loader", password: PASSWORD }),
+});
+const login = await fetch(`${base}/auth/login`, {
+  method: "POST",
+  headers,
+  body: JSON.stringify({ username: "loader", password: PASSWORD }),
+});
+const cookie = login.headers
+  .getSetCookie()
+  .map((c) => c.split(";")[0])
+  .join("; ");
+
+const eventLoop = async () => {
+  const before = output.length;
+  server.kill("SIGUSR2");
+  for (let i = 0; i < 50 && output.length === before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  return JSON.parse(output.slice(before).trim().split("\n").pop()).eventLoopDelay;
+};
+const me = () =>
+  new Promise((resolve, reject) =>
+    autocannon({ url: `${base}/auth/me`, headers: { cookie }, connections: 50, duration: SECONDS }, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
+
+await me(); // warm-up
+await eventLoop();
+const quiet = await me();
+const quietLoop = await eventLoop();
+
+let logging = true;
+let logins = 0;
+const loginLoop = async () => {
+  while (logging) {
+    const r = await fetch(`${base}/auth/login`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ username: "loader", password: PASSWORD }),
+    });
+    if (r.ok) logins++;
+    await r.arrayBuffer();
+  }
+};
+const loops = Array.from({ length: 16 }, loginLoop);
+const busy = await me();
+const busyLoop = await eventLoop();
+logging = false;
+await Promise.all(loops);
+server.kill("SIGTERM");
+
+const ratio = busy.latency.p99 / Math.max(1, quiet.latency.p99);
+console.log(
+  `GET /auth/me alone:          ${Math.round(quiet.requests.average)} req/s, p99 ${quiet.latency.p99} ms, event-loop delay p99 ${quietLoop.p99} ms`,
+);
+console.log(
+  `with 16 clients logging in:  ${Math.round(busy.requests.average)} req/s, p99 ${busy.latency.p99} ms, event-loop delay p99 ${busyLoop.p99} ms (max ${busyLoop.max} ms), ${logins} logins`,
+);
+console.log(`p99 ratio ${ratio.toFixed(2)} (target < 5); event-loop delay p99 ${busyLoop.p99} ms (target < 10 ms)`);
