@@ -151,7 +151,8 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
           body: JSON.stringify({ error: { code: "service_unavailable", message: "The store is unavailable." } }),
         }),
       );
-      await page.getByLabel("Done: stays undone").check();
+      // A click, not check(): the box flips and flips back before check() could look.
+      await page.getByLabel("Done: stays undone").click();
       await page.getByText("Not saved: The store is unavailable.").waitFor();
       expect(await page.getByLabel("Done: stays undone").isChecked()).toBe(false);
       await page.getByRole("button", { name: "Delete: stays undone" }).click();

@@ -13,11 +13,17 @@ export function Todos() {
   const [message, setMessage] = useState<string | null>(null);
   const newTitle = useRef<HTMLInputElement>(null);
 
+  // Changes made while the list loads make its answer stale: load again until none did.
+  const changes = useRef(0);
   useEffect(() => {
-    api<{ todos: Todo[] }>("GET", "/api/todos")
-      // Keep anything added while the list was loading (it is still on its way).
-      .then(({ todos }) => setTodos((list) => [...todos, ...(list ?? []).filter((t) => t.id.startsWith("tmp-"))]))
-      .catch(() => setMessage("Your to-dos could not be loaded."));
+    const load = async (): Promise<void> => {
+      const before = changes.current;
+      const { todos } = await api<{ todos: Todo[] }>("GET", "/api/todos");
+      if (changes.current !== before) return load();
+      // Keep anything still on its way to the server.
+      setTodos((list) => [...todos, ...(list ?? []).filter((t) => t.id.startsWith("tmp-"))]);
+    };
+    load().catch(() => setMessage("Your to-dos could not be loaded."));
   }, []);
 
   const fail = (error: unknown, rollback: () => void) => {
@@ -32,6 +38,7 @@ export function Todos() {
     const text = title.trim();
     if (!text) return;
     const now = new Date().toISOString();
+    changes.current++;
     const temp: Todo = { id: `tmp-${crypto.randomUUID()}`, title: text, done: false, createdAt: now, updatedAt: now };
     setTodos((list) => [...(list ?? []), temp]);
     setTitle("");
@@ -50,6 +57,7 @@ export function Todos() {
   };
 
   const update = async (todo: Todo, patch: Partial<Pick<Todo, "title" | "done">>) => {
+    changes.current++;
     setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? { ...t, ...patch } : t)));
     setMessage(null);
     try {
@@ -61,6 +69,7 @@ export function Todos() {
   };
 
   const remove = async (todo: Todo) => {
+    changes.current++;
     const before = todos ?? [];
     setTodos(before.filter((t) => t.id !== todo.id));
     setMessage(null);
