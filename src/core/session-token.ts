@@ -20,7 +20,11 @@ export interface SessionTokenParts {
  * const cookieValue = formatSessionToken({ id, secret });
  */
 export function newSessionToken(random?: RandomBytes): SessionTokenParts {
-  return { id: randomToken(ID_BYTES, random), secret: randomToken(SECRET_BYTES, random) };
+  // A public id is typed on command lines (`latchkey sessions revoke <id>`), where a
+  // leading "-" reads as an option: draw again in that 1-in-64 case.
+  let id = randomToken(ID_BYTES, random);
+  while (id.startsWith("-")) id = randomToken(ID_BYTES, random);
+  return { id, secret: randomToken(SECRET_BYTES, random) };
 }
 
 /**

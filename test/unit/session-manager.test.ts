@@ -45,6 +45,19 @@ describe("SessionManager", () => {
     expect(await sessions.validate("garbage")).toBeNull();
   });
 
+  it("never issues a session id that a command line would read as an option", async () => {
+    const { newSessionToken } = await import("../../src/core/session-token.js");
+    let calls = 0;
+    // The first draw starts with "-" (0xfb... encodes to "-"), the second does not.
+    const random = (size: number) => {
+      calls++;
+      return new Uint8Array(size).fill(calls === 1 ? 0xfb : 0x41);
+    };
+    const { id } = newSessionToken(random);
+    expect(id.startsWith("-")).toBe(false);
+    expect(calls).toBe(3);
+  });
+
   it("ends a session left idle past the idle timeout", async () => {
     const { token } = await open();
     clock.advance(30 * MINUTE - 1);
