@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
+import type { SessionRecord } from "./records.js";
 
 /** What a valid access token says. */
 export interface AccessClaims {
@@ -93,6 +94,20 @@ export class AccessTokens {
       .setJti(randomBytes(16).toString("base64url"))
       .sign(key);
     return { token, expiresAt: exp * 1000 };
+  }
+
+  /**
+   * A token for a session: it never outlives the session's idle or absolute expiry.
+   * `expiresIn` is in whole seconds, for `expires_in` and cookie lifetimes.
+   */
+  async issueFor(session: SessionRecord): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
+    const issued = await this.issue({
+      userId: session.userId,
+      sessionId: session.id,
+      notAfter: Math.min(session.expiresAt, session.idleExpiresAt),
+    });
+    const expiresIn = Math.max(0, Math.round((issued.expiresAt - this.#o.clock.now()) / 1000));
+    return { ...issued, expiresIn };
   }
 
   /**

@@ -190,13 +190,9 @@ export class LatchkeyContext {
   }
 
   async #setAccessCookie(reply: FastifyReply, session: SessionRecord): Promise<number> {
-    const { token, expiresAt } = await this.auth.accessTokens.issue({
-      userId: session.userId,
-      sessionId: session.id,
-      notAfter: Math.min(session.expiresAt, session.idleExpiresAt),
-    });
+    const { token, expiresIn } = await this.auth.accessTokens.issueFor(session);
     reply.setCookie(this.cookies.access, token, this.#attributes(session, true));
-    return Math.max(0, Math.round((expiresAt - this.auth.clock.now()) / 1000));
+    return expiresIn;
   }
 
   #attributes(session: SessionRecord, httpOnly: boolean) {

@@ -45,14 +45,6 @@ export async function tokenRoutes(fastify: FastifyInstance, { context }: { conte
   fastify.addSchema(TokenResponse);
   const tokenRef = Type.Unsafe({ $ref: "TokenResponse#" });
 
-  const issueAccess = (userId: string, session: { id: string; expiresAt: number; idleExpiresAt: number }) =>
-    auth.accessTokens.issue({
-      userId,
-      sessionId: session.id,
-      notAfter: Math.min(session.expiresAt, session.idleExpiresAt),
-    });
-  const expiresIn = (expiresAt: number) => Math.max(0, Math.round((expiresAt - auth.clock.now()) / 1000));
-
   fastify.post<{ Body: { username: string; password: string } }>(
     "/auth/token",
     {
@@ -69,11 +61,11 @@ export async function tokenRoutes(fastify: FastifyInstance, { context }: { conte
       const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
       const { session } = await auth.sessions.create({ userId: user.id, kind: "bearer", remember: false, ...client });
       await auth.log.record("login", user.id, { sessionId: session.id, ...client });
-      const access = await issueAccess(user.id, session);
+      const access = await auth.accessTokens.issueFor(session);
       return {
         access_token: access.token,
         token_type: "Bearer" as const,
-        expires_in: expiresIn(access.expiresAt),
+        expires_in: access.expiresIn,
         refresh_token: await auth.refreshTokens.issue(session),
       };
     },
@@ -101,21 +93,21 @@ export async function tokenRoutes(fastify: FastifyInstance, { context }: { conte
           throw new AuthError("invalid_request", 'Send {"refresh_token": "..."}, or no body with the refresh cookie.');
         }
         const rotated = await auth.refreshTokens.rotate(String(body.refresh_token), client);
-        const access = await issueAccess(rotated.user.id, rotated.session);
+        const access = await auth.accessTokens.issueFor(rotated.session);
         return {
           access_token: access.token,
           token_type: "Bearer" as const,
-          expires_in: expiresIn(access.expiresAt),
+          expires_in: access.expiresIn,
           refresh_token: rotated.refreshToken,
         };
       }
       const cookie = request.cookies[context.cookies.refresh];
       if (!cookie) throw new InvalidGrantError("No refresh token was presented.");
-      // The refresh cookie is a cookie credential: it needs the session's CSRF token.
-      const sessionId = await auth.refreshTokens.sessionOf(cookie);
-      if (sessionId) context.checkCsrf(request, sessionId);
       try {
-        const rotated = await auth.refreshTokens.rotate(cookie, client);
+        // The refresh cookie is a cookie credential: it needs the session's CSRF token.
+        const rotated = await auth.refreshTokens.rotate(cookie, client, {
+          beforeRotate: (sessionId) => context.checkCsrf(request, sessionId),
+        });
         const seconds = await context.setRefreshedCookies(reply, rotated.session, rotated.refreshToken);
         return { token_type: "Bearer" as const, expires_in: seconds };
       } catch (error) {
