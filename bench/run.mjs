@@ -11,7 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -249,7 +249,10 @@ const CONFIGS = [
   { name: "session, PostgreSQL, /auth/me", strategy: "session", postgres: true, path: "/auth/me" },
   { name: "session, PostgreSQL + Redis, /auth/me", strategy: "session", postgres: true, redis: true, path: "/auth/me" },
   { name: "bearer, PostgreSQL + Redis, /api/todos", bearer: true, postgres: true, redis: true, path: "/api/todos" },
-].filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis));
+]
+  .filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis))
+  // BENCH_ONLY=<regex> measures only the matching configurations (plus the two baselines).
+  .filter((c) => (c.kind ? true : new RegExp(process.env.BENCH_ONLY ?? "").test(c.name)));
 
 const results = [];
 for (const config of CONFIGS) {
@@ -282,6 +285,7 @@ const meta = {
   connections: CONNECTIONS,
   cpus: (await import("node:os")).cpus().length,
 };
+mkdirSync(join(here, "results"), { recursive: true });
 writeFileSync(join(here, "results", `${stamp}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`);
 writeFileSync(join(here, "results", `${stamp}.svg`), renderChart(results));
 console.log(`\nwrote bench/results/${stamp}.json and .svg`);

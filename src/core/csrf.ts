@@ -8,6 +8,7 @@ import type { SecretStore } from "./ports.js";
 import { hmac, type RandomBytes, randomToken, safeEqual } from "./secrets.js";
 
 const KEY_NAME = "csrf-key";
+const MEMO_SIZE = 10_000;
 
 /**
  * @example
@@ -17,6 +18,11 @@ const KEY_NAME = "csrf-key";
  */
 export class CsrfTokens {
   readonly #key: string;
+  /**
+   * Tokens already computed, by session id: the token is a pure function of the id and
+   * the key, and `GET /auth/me` answers it on every call. Bounded; emptied when full.
+   */
+  readonly #memo = new Map<string, string>();
 
   private constructor(key: string) {
     this.#key = key;
@@ -28,7 +34,13 @@ export class CsrfTokens {
   }
 
   tokenFor(sessionId: string): string {
-    return hmac(this.#key, `csrf:${sessionId}`);
+    let token = this.#memo.get(sessionId);
+    if (token === undefined) {
+      token = hmac(this.#key, `csrf:${sessionId}`);
+      if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
+      this.#memo.set(sessionId, token);
+    }
+    return token;
   }
 
   verify(sessionId: string, presented: unknown): boolean {

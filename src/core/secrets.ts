@@ -5,7 +5,7 @@
  * enough to store them: there is nothing to brute-force, unlike a password, and the
  * hash keeps a leaked database from being a list of live credentials.
  */
-import { createHash, createHmac, randomBytes as nodeRandomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, randomBytes as nodeRandomBytes, timingSafeEqual } from "node:crypto";
 
 /** A source of random bytes, injectable for tests. */
 export type RandomBytes = (size: number) => Uint8Array;
@@ -35,7 +35,9 @@ export function randomToken(bytes: number, random: RandomBytes = defaultRandomBy
  * const stored = hashSecret(secret);
  */
 export function hashSecret(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("base64url");
+  // One-shot `crypto.hash`: no Hash object per call (a third of createHash's cost, and
+  // this runs on every cookie-authenticated request).
+  return hash("sha256", secret, "base64url");
 }
 
 /**

@@ -92,23 +92,23 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     request.auth = await context.authenticate(request, reply);
   });
 
-  fastify.addHook("onRequest", async (request) => {
-    if (!isUnsafeMethod(request.method)) return;
+  // Synchronous, callback style: an async hook costs a promise and a microtask turn on
+  // every request, and this one has nothing to wait for.
+  fastify.addHook("onRequest", (request, reply, done) => {
+    // Set before the handler runs, so an error answer carries it too.
+    if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
+    if (!isUnsafeMethod(request.method)) return done();
     const origin = request.headers.origin;
     const fetchSite = request.headers["sec-fetch-site"];
     if (!isCrossSite({ origin, fetchSite: typeof fetchSite === "string" ? fetchSite : undefined }, publicOrigin())) {
-      return;
+      return done();
     }
     // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
     const corsAllowed =
       origin !== undefined &&
       corsOrigins.has(origin) &&
       (request.headers.authorization !== undefined || request.routeOptions.config.latchkeyCors === true);
-    if (!corsAllowed) throw new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
-  });
-
-  fastify.addHook("onSend", async (request: FastifyRequest, reply: FastifyReply) => {
-    if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
+    done(corsAllowed ? undefined : new AuthError("forbidden_origin", "Cross-site requests are not allowed."));
   });
 
   fastify.setErrorHandler(handleError);

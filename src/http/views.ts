@@ -6,7 +6,21 @@ import type { EventRecord, SessionRecord, UserProfile } from "../core/records.js
 import { describeDevice } from "./device.js";
 import type { EventView, SessionView, UserView } from "./schemas.js";
 
-const iso = (ms: number) => new Date(ms).toISOString();
+/**
+ * ISO 8601 of an epoch-milliseconds time. A session's times repeat on every request that
+ * shows it (and `toISOString` costs about as much as the session lookup), so the last
+ * few thousand are kept.
+ */
+const isoMemo = new Map<number, string>();
+function iso(ms: number): string {
+  let text = isoMemo.get(ms);
+  if (text === undefined) {
+    text = new Date(ms).toISOString();
+    if (isoMemo.size >= 4096) isoMemo.clear();
+    isoMemo.set(ms, text);
+  }
+  return text;
+}
 
 /** @example userView(user) // { id, username, createdAt } */
 export function userView(user: UserProfile): UserView {
