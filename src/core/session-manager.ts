@@ -100,18 +100,21 @@ export class SessionManager {
    * The live session a token proves, or `null` (malformed, unknown, wrong secret,
    * expired, or its account disabled).
    */
-  async validate(token: string): Promise<ValidSession | null> {
+  validate(token: string): Promise<ValidSession | null> {
     const parts = parseSessionToken(token);
-    if (!parts) return null;
+    if (!parts) return Promise.resolve(null);
     return this.validateParts(parts.id, parts.secret);
   }
 
   /** `validate` for an id and secret already split. */
   async validateParts(id: string, secret: string): Promise<ValidSession | null> {
+    // The request path of the session strategy: one store read, one hash, and a write
+    // at most once per touch interval. (Kept to one async frame: each nested async call
+    // costs promise allocations and microtask turns on every request.)
     const found = await this.#deps.store.findWithUser(id);
-    if (!found) return null;
-    if (!safeEqual(hashSecret(secret), found.session.secretHash)) return null;
-    return this.#live(found);
+    if (!found || !safeEqual(hashSecret(secret), found.session.secretHash)) return null;
+    const state = this.#state(found);
+    return state === "live" ? found : state === "dead" ? null : this.#touched(found);
   }
 
   /**
@@ -120,20 +123,23 @@ export class SessionManager {
    */
   async findLive(id: string): Promise<ValidSession | null> {
     const found = await this.#deps.store.findWithUser(id);
-    return found ? this.#live(found) : null;
+    if (!found) return null;
+    const state = this.#state(found);
+    return state === "live" ? found : state === "dead" ? null : this.#touched(found);
   }
 
-  async #live(found: ValidSession): Promise<ValidSession | null> {
-    const { session, user } = found;
+  #state({ session, user }: ValidSession): "live" | "dead" | "stale" {
     const now = this.#deps.clock.now();
-    if (now >= session.idleExpiresAt || now >= session.expiresAt) return null;
-    if (user.disabledAt !== null) return null;
-    if (now - session.lastSeenAt >= this.#touchIntervalMs) {
-      const idleExpiresAt = Math.min(now + session.idleTimeoutMs, session.expiresAt);
-      if (!(await this.#deps.store.touch(session.id, now, idleExpiresAt))) return null;
-      return { user, session: { ...session, lastSeenAt: now, idleExpiresAt } };
-    }
-    return found;
+    if (now >= session.idleExpiresAt || now >= session.expiresAt || user.disabledAt !== null) return "dead";
+    return now - session.lastSeenAt >= this.#touchIntervalMs ? "stale" : "live";
+  }
+
+  /** Records activity (moving the idle expiry); `null` if the session ended meanwhile. */
+  async #touched({ session, user }: ValidSession): Promise<ValidSession | null> {
+    const now = this.#deps.clock.now();
+    const idleExpiresAt = Math.min(now + session.idleTimeoutMs, session.expiresAt);
+    if (!(await this.#deps.store.touch(session.id, now, idleExpiresAt))) return null;
+    return { user, session: { ...session, lastSeenAt: now, idleExpiresAt } };
   }
 
   /** Gives a session a new secret; the old token stops working. `null` when it is gone. */

@@ -68,18 +68,17 @@ export class LatchkeyContext {
       if (!check?.ok) throw invalidToken();
       return this.#fromToken(check.claims.userId, check.claims.sessionId, "bearer");
     }
-    const found = await this.#fromCookies(request, reply);
+    const cookies = request.cookies;
+    const found =
+      this.strategy === "session"
+        ? this.#fromSession((await this.#validSessionCookie(cookies[this.cookies.session])) ?? throwUnauthenticated())
+        : await this.#fromTokenCookies(request, reply);
     if (isUnsafeMethod(request.method)) this.#checkCsrf(request, found.sessionId);
     return found;
   }
 
-  async #fromCookies(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth> {
+  async #fromTokenCookies(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth> {
     const cookies = request.cookies;
-    if (this.strategy === "session") {
-      const valid = await this.#validSessionCookie(cookies[this.cookies.session]);
-      if (!valid) throw unauthenticated();
-      return this.#fromSession(valid);
-    }
     const access = cookies[this.cookies.access];
     const check = access ? await this.auth.accessTokens.verify(access) : null;
     if (check?.ok) return this.#fromToken(check.claims.userId, check.claims.sessionId, "cookie");
@@ -95,8 +94,8 @@ export class LatchkeyContext {
     throw unauthenticated();
   }
 
-  async #validSessionCookie(value: string | undefined): Promise<ValidSession | null> {
-    return value ? this.auth.sessions.validate(value) : null;
+  #validSessionCookie(value: string | undefined): Promise<ValidSession | null> {
+    return value ? this.auth.sessions.validate(value) : Promise.resolve(null);
   }
 
   #fromSession(valid: ValidSession): RequestAuth {
@@ -209,6 +208,10 @@ export class LatchkeyContext {
       throw new AuthError("csrf_failed", "The X-CSRF-Token header is missing or does not match this session.");
     }
   }
+}
+
+function throwUnauthenticated(): never {
+  throw unauthenticated();
 }
 
 function unauthenticated(): AuthError {
