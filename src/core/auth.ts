@@ -107,6 +107,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     policy: options.sessions,
     random,
     onEnded: (sessionId, at) => changes.noteSessionEnded(sessionId, at),
+    isEnded: (sessionId) => changes.isSessionEnded(sessionId),
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const log = new SecurityLog({ store: stores.events, clock });

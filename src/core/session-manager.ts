@@ -51,7 +51,13 @@ export interface SessionManagerDeps {
   random?: RandomBytes;
   /** Told of every session this process ends, synchronously, before anything else runs. */
   onEnded?: (sessionId: string, at: number) => void;
+  /** Whether a session is known to have ended (the change follower's set). */
+  isEnded?: (sessionId: string) => boolean;
 }
+
+/** How long `findLiveRecent` may answer from memory, in ms. */
+const RECENT_MS = 1000;
+const RECENT_SIZE = 10_000;
 
 const MAX_USER_AGENT = 512;
 
@@ -64,6 +70,7 @@ const MAX_USER_AGENT = 512;
 export class SessionManager {
   readonly #deps: SessionManagerDeps;
   readonly #touchIntervalMs: number;
+  readonly #recent = new Map<string, { valid: ValidSession; until: number }>();
 
   constructor(deps: SessionManagerDeps) {
     this.#deps = deps;
@@ -128,6 +135,27 @@ export class SessionManager {
     return state === "live" ? found : state === "dead" ? null : this.#touched(found);
   }
 
+  /**
+   * `findLive` for a request already authenticated by a signed access token, which needs
+   * the records only to show them (`GET /auth/me`): a session read in the last second is
+   * answered from memory, unless it has ended since (in this process, or in another as
+   * the change feed reports). Session cookies never come here: they are checked against
+   * the store on every request.
+   */
+  async findLiveRecent(id: string): Promise<ValidSession | null> {
+    const now = this.#deps.clock.now();
+    const hit = this.#recent.get(id);
+    if (hit && now < hit.until && !this.#deps.isEnded?.(id) && this.#state(hit.valid) === "live") return hit.valid;
+    const valid = await this.findLive(id);
+    if (valid) {
+      if (this.#recent.size >= RECENT_SIZE) this.#recent.clear();
+      this.#recent.set(id, { valid, until: now + RECENT_MS });
+    } else {
+      this.#recent.delete(id);
+    }
+    return valid;
+  }
+
   #state({ session, user }: ValidSession): "live" | "dead" | "stale" {
     const now = this.#deps.clock.now();
     if (now >= session.idleExpiresAt || now >= session.expiresAt || user.disabledAt !== null) return "dead";
@@ -175,6 +203,7 @@ export class SessionManager {
 
   async #published(sessionId: string): Promise<void> {
     const now = this.#deps.clock.now();
+    this.#recent.delete(sessionId);
     this.#deps.onEnded?.(sessionId, now);
     await this.#deps.changes.publish("session_ended", sessionId, now);
   }

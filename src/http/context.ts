@@ -123,7 +123,7 @@ export class LatchkeyContext {
         return via === "cookie" ? csrf.tokenFor(sessionId) : null;
       },
       load: () => {
-        loaded ??= this.auth.sessions.findLive(sessionId).then((valid) => {
+        loaded ??= this.auth.sessions.findLiveRecent(sessionId).then((valid) => {
           if (!valid || valid.user.id !== userId) throw via === "bearer" ? invalidToken() : unauthenticated();
           return valid;
         });

@@ -34,6 +34,41 @@ describe("SessionManager", () => {
   const open = (remember = false) =>
     sessions.create({ userId: "u1", kind: "session", remember, ip: "127.0.0.1", userAgent: "test" });
 
+  it("findLiveRecent reads a session at most once a second, but never answers for an ended one", async () => {
+    const ended = new Set<string>();
+    sessions = new SessionManager({
+      store: stores.sessions,
+      changes: stores.changes,
+      clock,
+      policy,
+      isEnded: (id) => ended.has(id),
+    });
+    let reads = 0;
+    const find = stores.sessions.findWithUser.bind(stores.sessions);
+    stores.sessions.findWithUser = (id) => {
+      reads++;
+      return find(id);
+    };
+    const { session } = await open();
+    expect((await sessions.findLiveRecent(session.id))?.session.id).toBe(session.id);
+    expect((await sessions.findLiveRecent(session.id))?.session.id).toBe(session.id);
+    expect(reads).toBe(1);
+    clock.advance(1000);
+    await sessions.findLiveRecent(session.id);
+    expect(reads).toBe(2);
+
+    // Ended by another process: the change feed's set says so, and the store agrees.
+    ended.add(session.id);
+    await stores.sessions.delete(session.id);
+    expect(await sessions.findLiveRecent(session.id)).toBeNull();
+
+    // Ended by this process: forgotten at once, even inside the second.
+    const other = (await open()).session;
+    await sessions.findLiveRecent(other.id);
+    await sessions.end(other.id);
+    expect(await sessions.findLiveRecent(other.id)).toBeNull();
+  });
+
   it("issues id.secret tokens and stores only a hash of the secret", async () => {
     const { session, token } = await open();
     const [id, secret] = token.split(".");
