@@ -2,7 +2,9 @@
 /**
  * Redis memory per session: creates N sessions (and, for the token strategies, one
  * refresh token each) through latchkey's Redis store under a fresh key prefix, and divides
- * the growth of INFO used_memory by N. Run after `npm run build`:
+ * the growth of INFO used_memory by N. Users have SESSIONS_PER_USER sessions each
+ * (default 3: a laptop, a phone, a tablet), so the per-user index is counted too. Run
+ * after `npm run build`:
  *   node bench/redis-memory.mjs [N]    (REDIS_URL, default redis://127.0.0.1:6379)
  */
 import { randomBytes } from "node:crypto";
@@ -11,13 +13,40 @@ import { createMemoryStores, openRedisStores } from "../dist/index.js";
 
 const N = Number(process.argv[2] ?? 20_000);
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const prefix = `lkbench:${randomBytes(4).toString("hex")}:`;
+// A prefix as long as the default `lk:`, so key sizes are a deployment's; checked unused.
+const letters = "abcdefghijklmnopqrstuvwxyz";
+const pick = () => letters[randomBytes(1)[0] % 26];
+const prefix = `${pick()}${pick()}:`;
 const admin = new Redis(url);
+for (let cursor = "0"; ; ) {
+  const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000);
+  if (keys.length > 0) {
+    console.error(`keys with the prefix ${prefix} exist already; run again`);
+    process.exit(1);
+  }
+  cursor = next;
+  if (cursor === "0") break;
+}
 const used = async () => Number(/used_memory:(\d+)/.exec(await admin.info("memory"))?.[1]);
 const base = createMemoryStores();
 const stores = await openRedisStores({ url, base, prefix });
 const now = Date.now();
-await base.users.create({ id: "u1", username: "bench", passwordHash: "x", createdAt: now, disabledAt: null });
+const PER_USER = Number(process.env.SESSIONS_PER_USER ?? 3);
+let users = 0;
+async function userFor(i) {
+  const index = Math.floor(i / PER_USER);
+  if (index >= users) {
+    await base.users.create({
+      id: `0194d2c6-0000-7000-8000-${String(index).padStart(12, "0")}`,
+      username: `user${index}`,
+      passwordHash: "x",
+      createdAt: now,
+      disabledAt: null,
+    });
+    users = index + 1;
+  }
+  return `0194d2c6-0000-7000-8000-${String(index).padStart(12, "0")}`;
+}
 const userAgent =
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 const id = () => randomBytes(16).toString("base64url");
@@ -29,7 +58,7 @@ async function measure(label, withRefresh) {
   for (let i = 0; i < N; i++) {
     const session = {
       id: id(),
-      userId: "u1",
+      userId: await userFor(i),
       secretHash: hash(),
       kind: withRefresh ? "jwt" : "session",
       remember: false,

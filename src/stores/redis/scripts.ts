@@ -3,36 +3,51 @@
  * Times are integer milliseconds (exact in Lua's doubles).
  */
 
+/*
+ * A session is one string key, `ss:<id>`, holding a MessagePack array (see
+ * `packSession` in index.ts; Lua indexes from 1):
+ *   1 userId, 2 secretHash, 3 kind, 4 remember, 5 createdAt, 6 lastSeenAt - createdAt,
+ *   7 expiresAt - createdAt, 8 idleTimeoutMs, 9 idleExpiresAt - lastSeenAt, 10 ip,
+ *   11 userAgent, 12 username, 13 userCreatedAt
+ * It expires at the session's idle expiry. A user's session ids are the fields of the
+ * hash `uh:<userId>` (a compact listpack for up to 128 sessions).
+ */
+
 /** KEYS: session. ARGV: lastSeenAt, idleExpiresAt. Updates a live session only. */
 export const TOUCH = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'lastSeenAt', ARGV[1], 'idleExpiresAt', ARGV[2])
-redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+local packed = redis.call('GET', KEYS[1])
+if not packed then return 0 end
+local s = cmsgpack.unpack(packed)
+local lastSeenAt, idleExpiresAt = tonumber(ARGV[1]), tonumber(ARGV[2])
+s[6] = lastSeenAt - s[5]
+s[9] = idleExpiresAt - lastSeenAt
+redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PXAT', ARGV[2])
 return 1`;
 
-/** KEYS: session. ARGV: field, value. Sets a field of an existing hash. */
-export const SET_IF_EXISTS = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+/** KEYS: session. ARGV: secretHash. Gives an existing session a new secret hash. */
+export const REPLACE_SECRET = `
+local packed = redis.call('GET', KEYS[1])
+if not packed then return 0 end
+local s = cmsgpack.unpack(packed)
+s[2] = ARGV[1]
+redis.call('SET', KEYS[1], cmsgpack.pack(s), 'KEEPTTL')
 return 1`;
 
 /**
  * KEYS: none. ARGV: prefix, sessionId. Deletes a session with its refresh tokens and its
- * place in the user's set; returns the session's fields, or nil when it was gone.
+ * place in the user's index; returns the packed session, or nil when it was gone.
  */
 const END_SESSION = `
 local function endSession(prefix, id)
-  local key = prefix .. 's:' .. id
-  local fields = redis.call('HGETALL', key)
-  if #fields == 0 then return nil end
-  local userId
-  for i = 1, #fields, 2 do if fields[i] == 'userId' then userId = fields[i + 1] end end
+  local key = prefix .. 'ss:' .. id
+  local packed = redis.call('GET', key)
+  if not packed then return nil end
   redis.call('DEL', key)
-  if userId then redis.call('SREM', prefix .. 'us:' .. userId, id) end
+  redis.call('HDEL', prefix .. 'uh:' .. cmsgpack.unpack(packed)[1], id)
   local tokens = prefix .. 'srt:' .. id
   for _, rt in ipairs(redis.call('SMEMBERS', tokens)) do redis.call('DEL', prefix .. 'rt:' .. rt) end
   redis.call('DEL', tokens)
-  return fields
+  return packed
 end
 `;
 
@@ -42,10 +57,10 @@ return endSession(ARGV[1], ARGV[2])`;
 /** ARGV: prefix, userId, exceptId. Ends every session of a user but one; returns the ids. */
 export const DELETE_USER_SESSIONS = `${END_SESSION}
 local ended = {}
-for _, id in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'us:' .. ARGV[2])) do
+for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. 'uh:' .. ARGV[2])) do
   if id ~= ARGV[3] then
     if endSession(ARGV[1], id) then table.insert(ended, id) end
-    redis.call('SREM', ARGV[1] .. 'us:' .. ARGV[2], id)
+    redis.call('HDEL', ARGV[1] .. 'uh:' .. ARGV[2], id)
   end
 end
 return ended`;

@@ -1,0 +1,35 @@
+import { describe, expect, it } from "vitest";
+import { packAgent, unpackAgent } from "../../src/stores/redis/agent-codec.js";
+
+const AGENTS = [
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:131.0) Gecko/20100101 Firefox/131.0",
+  "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Mobile Safari/537.36",
+  "curl/8.5.0",
+  "",
+  "Safari/ Safari/537.36 Chrome/Chrome/ .0.0.0.0.0",
+  "tab\there",
+  "odd\x01\x02agent with codes \x00 and NUL",
+  "ünïcödé Agent/1.0 🦊",
+];
+
+describe("User-Agent packing for the Redis session encoding", () => {
+  it.each(AGENTS)("round-trips %j exactly", (agent) => {
+    expect(unpackAgent(packAgent(agent))).toBe(agent);
+  });
+
+  it("packs a common browser's agent to a fraction of its length", () => {
+    const chrome = AGENTS[0] as string;
+    expect(packAgent(chrome).length).toBeLessThan(chrome.length / 4);
+  });
+
+  it("round-trips random strings", () => {
+    const alphabet = [..."Mozilla/5.0 ()AppleWebKit;Chrome Safari.\x01\x00x"];
+    for (let n = 0; n < 2000; n++) {
+      let agent = "";
+      for (let i = 0; i < 40; i++) agent += alphabet[Math.floor(Math.random() * alphabet.length)];
+      expect(unpackAgent(packAgent(agent))).toBe(agent);
+    }
+  });
+});
