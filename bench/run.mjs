@@ -136,6 +136,7 @@ async function prepareLatchkey(config) {
   }
   if (config.redis) Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: `lkbench:${randomBytes(4).toString("hex")}:` });
   const server = await start(["bin/latchkey.js", "serve"], { ...env, PUBLIC_ORIGIN: "http://localhost:1" });
+  server.databaseFile = env.DATABASE_URL.startsWith("sqlite:") ? env.DATABASE_URL.slice("sqlite:".length) : undefined;
   const headers = { "content-type": "application/json", origin: "http://localhost:1" };
   const username = `bench${randomBytes(3).toString("hex")}`;
   await fetch(`${server.base}/auth/register`, {
@@ -186,6 +187,18 @@ async function prepareExpress() {
   return { server, headers: { cookie: await cookieOf(login) }, cleanup: async () => {} };
 }
 
+/**
+ * The floor: a latchkey session is created in a SQLite file, then a bare Fastify server
+ * with one prepared read (bench/servers/floor.mjs) answers for it. What a cookie session
+ * on SQLite cannot go below on this machine.
+ */
+async function prepareFloor() {
+  const { server, headers, cleanup } = await prepareLatchkey({ name: "floor", strategy: "session", path: "/auth/me" });
+  await server.stop();
+  const floor = await start(["bench/servers/floor.mjs"], { DATABASE_FILE: server.databaseFile });
+  return { server: floor, headers: { cookie: headers.cookie }, cleanup };
+}
+
 async function prepareCeiling() {
   const server = await start(["bench/servers/ceiling.mjs"], {});
   return { server, headers: {}, cleanup: async () => {} };
@@ -207,7 +220,9 @@ async function measure(config) {
       ? await prepareCeiling()
       : config.kind === "express"
         ? await prepareExpress()
-        : await prepareLatchkey(config);
+        : config.kind === "floor"
+          ? await prepareFloor()
+          : await prepareLatchkey(config);
   const { server, headers } = prepared;
   const url = `${server.base}${config.path}`;
   try {
@@ -239,6 +254,7 @@ async function measure(config) {
 const CONFIGS = [
   { name: "ceiling: bare Fastify", kind: "ceiling", path: "/auth/me" },
   { name: "Express 5 + express-session", kind: "express", path: "/auth/me" },
+  { name: "floor: Fastify + one SQLite read", kind: "floor", path: "/auth/me" },
   { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me" },
   { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos" },
   { name: "jwt, SQLite, /auth/me", strategy: "jwt", path: "/auth/me" },

@@ -48,6 +48,8 @@ export interface Config {
   trustProxy: boolean;
   corsOrigins: string[];
   logLevel: string;
+  /** Seconds between two sweeps of expired sessions, counters and changes. */
+  sweepInterval: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -106,6 +108,7 @@ export function loadConfig(env: Env): Config {
     trustProxy: read.bool("TRUST_PROXY", false),
     corsOrigins: read.origins("CORS_ORIGINS"),
     logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+    sweepInterval: read.int("SWEEP_INTERVAL", 60, 1, 86_400),
   };
 }
 

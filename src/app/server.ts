@@ -132,7 +132,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   await registerWebApp(app);
   app.setNotFoundHandler(methodNotAllowedOrNotFound(app));
 
-  const maintenance = startMaintenance(auth, { log: app.log });
+  const maintenance = startMaintenance(auth, { log: app.log, intervalMs: config.sweepInterval * 1000 });
   let closed = false;
   return {
     app,

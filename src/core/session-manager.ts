@@ -214,16 +214,24 @@ export class SessionManager {
   }
 
   /**
-   * Deletes expired sessions in batches of `batchSize`, yielding to the event loop
-   * between batches so the request path is never held up for long.
+   * Deletes expired sessions in batches, never holding the event loop for long: a store
+   * such as SQLite deletes synchronously, and a million expired rows (a burst of sign-ups
+   * a day ago) must not stall the requests in flight. Each batch is sized to take about
+   * `targetMs` (halved when slower, doubled when much faster, from `batchSize`), and the
+   * sweep then waits as long as the batch took, so it never has more than half the loop.
    */
-  async sweep(batchSize = 500): Promise<number> {
+  async sweep(batchSize = 200, targetMs = 10): Promise<number> {
     let total = 0;
+    let size = batchSize;
     for (;;) {
-      const deleted = await this.#deps.store.sweepExpired(this.#deps.clock.now(), batchSize);
+      const started = performance.now();
+      const deleted = await this.#deps.store.sweepExpired(this.#deps.clock.now(), size);
+      const took = performance.now() - started;
       total += deleted;
-      if (deleted < batchSize) return total;
-      await new Promise((resolve) => setImmediate(resolve));
+      if (deleted < size) return total;
+      if (took > targetMs) size = Math.max(10, Math.floor(size / 2));
+      else if (took < targetMs / 2) size = Math.min(5000, size * 2);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(1, took)));
     }
   }
 }

@@ -35,6 +35,7 @@ describe("configuration", () => {
       trustProxy: false,
       corsOrigins: [],
       logLevel: "info",
+      sweepInterval: 60,
     });
   });
 
@@ -43,6 +44,7 @@ describe("configuration", () => {
     ["PORT", "70000"],
     ["PORT", "-1"],
     ["SESSION_IDLE_TIMEOUT", "0"],
+    ["SWEEP_INTERVAL", "0"],
     ["SESSION_IDLE_TIMEOUT", "99999"],
     ["CLOCK_TOLERANCE", "61"],
     ["COOKIE_SECURE", "yes"],

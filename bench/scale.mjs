@@ -1,0 +1,343 @@
+#!/usr/bin/env node
+/**
+ * Scale (`npm run bench:scale`): `GET /auth/me` with 1,000 and with 1,000,000 live
+ * sessions in the store, on SQLite and on PostgreSQL + Redis (when reachable), and the
+ * sweep of 1,000,000 expired SQLite rows under load. Targets: a million sessions cost
+ * less than 10% of the throughput of a thousand; the sweep never delays a request by more
+ * than 50 ms (the server's event-loop delay, from a preloaded monitorEventLoopDelay
+ * probe, and the slowest request seen while it runs). Run after `npm run build`.
+ *
+ *   npm run bench:scale
+ *   SCALE_SESSIONS=200000 npm run bench:scale   # a smaller "large" store
+ */
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import SQLite from "better-sqlite3";
+import { Redis } from "ioredis";
+import pg from "pg";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const LARGE = Number(process.env.SCALE_SESSIONS ?? 1_000_000);
+const SMALL = 1_000;
+const PASSWORD = "correct horse battery staple";
+const ORIGIN = "http://localhost:1";
+const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+const AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
+const root = join(new URL(".", import.meta.url).pathname, "..");
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+
+async function startServer(env) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      LOG_LEVEL: "warn",
+      PUBLIC_ORIGIN: ORIGIN,
+      NODE_OPTIONS: `--require ${join(root, "bench/servers/event-loop-probe.cjs")}`,
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let output = "";
+  proc.stdout.on("data", (chunk) => {
+    output += chunk;
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    const up = await fetch(`${base}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (up) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    base,
+    /** Event-loop delay (ms) since the previous call. */
+    async eventLoop() {
+      const before = output.length;
+      proc.kill("SIGUSR2");
+      for (let i = 0; i < 100 && output.length === before; i++) await new Promise((r) => setTimeout(r, 20));
+      return JSON.parse(output.slice(before).trim().split("\n").pop()).eventLoopDelay;
+    },
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once("exit", resolve);
+        proc.kill("SIGTERM");
+      }),
+  };
+}
+
+async function signIn(base) {
+  const headers = { "content-type": "application/json", origin: ORIGIN };
+  const body = JSON.stringify({ username: `scale${randomBytes(3).toString("hex")}`, password: PASSWORD });
+  await fetch(`${base}/auth/register`, { method: "POST", headers, body });
+  const login = await fetch(`${base}/auth/login`, { method: "POST", headers, body });
+  if (!login.ok) throw new Error(`login answered ${login.status}`);
+  return login.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+}
+
+const load = (url, cookie, seconds) =>
+  new Promise((resolve, reject) =>
+    autocannon({ url, headers: { cookie }, connections: 50, duration: seconds }, (e, r) =>
+      e ? reject(e) : resolve(r),
+    ),
+  );
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function throughput(server, cookie) {
+  await load(`${server.base}/auth/me`, cookie, 2);
+  const rounds = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const result = await load(`${server.base}/auth/me`, cookie, SECONDS);
+    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+    rounds.push({ rps: result.requests.average, p99: result.latency.p99 });
+  }
+  return { rps: median(rounds.map((r) => r.rps)), p99: median(rounds.map((r) => r.p99)) };
+}
+
+const id = () => randomBytes(16).toString("base64url");
+const fakeHash = () => randomBytes(32).toString("base64url");
+
+/** Adds sessions of filler users straight into the SQLite file until it holds `total`. */
+function fillSqlite(file, total, { expired = false } = {}) {
+  const db = new SQLite(file);
+  db.pragma("busy_timeout = 10000");
+  const now = Date.now();
+  const count = () => db.prepare("select count(*) from sessions").pluck().get();
+  const insertUser = db.prepare(
+    "insert into users (id, username, password_hash, created_at, disabled_at) values (?, ?, 'x', ?, null)",
+  );
+  const insertSession = db.prepare(
+    `insert into sessions (id, user_id, secret_hash, kind, remember, created_at, last_seen_at, expires_at,
+       idle_timeout_ms, idle_expires_at, ip, user_agent) values (?, ?, ?, 'session', 0, ?, ?, ?, 1800000, ?, '203.0.113.7', ?)`,
+  );
+  let have = expired ? 0 : count();
+  let user = "";
+  const fill = db.transaction((n) => {
+    for (let i = 0; i < n; i++) {
+      // Three sessions per user, as on a laptop, a phone and a tablet.
+      if (i % 3 === 0) {
+        user = `0194d2c6-0000-7000-8000-${randomBytes(6).toString("hex")}`;
+        insertUser.run(user, `filler-${user}`, now);
+      }
+      const start = expired ? now - 7_200_000 : now;
+      insertSession.run(id(), user, fakeHash(), start, start, start + 43_200_000, start + 1_800_000, AGENT);
+    }
+  });
+  while (have < total) {
+    const n = Math.min(50_000, total - have);
+    fill(n);
+    have += n;
+  }
+  db.close();
+}
+
+async function sqliteScale() {
+  const file = join(tmpdir(), `latchkey-scale-${process.pid}.db`);
+  const cleanup = () => {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+  };
+  cleanup();
+  const results = {};
+  let server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "86400" });
+  try {
+    const cookie = await signIn(server.base);
+    fillSqlite(file, SMALL);
+    results.small = await throughput(server, cookie);
+    process.stderr.write(`  SQLite, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
+    const t0 = Date.now();
+    fillSqlite(file, LARGE);
+    process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    results.large = await throughput(server, cookie);
+    process.stderr.write(`  SQLite, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
+    await server.stop();
+
+    // The sweep: a million expired rows next to the live ones, swept while under load.
+    fillSqlite(file, LARGE, { expired: true });
+    // The first sweep starts 8 s after the start: warm the server up first.
+    server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "8" });
+    await load(`${server.base}/auth/me`, cookie, 4);
+    const quiet = await load(`${server.base}/auth/me`, cookie, 2);
+    const quietLoop = await server.eventLoop();
+    results.beforeSweep = { maxLatencyMs: quiet.latency.max, p99Ms: quiet.latency.p99, eventLoop: quietLoop };
+    const watcher = new SQLite(file, { readonly: true });
+    const expiredLeft = () =>
+      watcher.prepare("select count(*) from sessions where idle_expires_at <= ?").pluck().get(Date.now());
+    const before = expiredLeft();
+    const started = Date.now();
+    let swept = null;
+    const sweepDone = (async () => {
+      while (expiredLeft() > 0) await new Promise((r) => setTimeout(r, 100));
+      swept = (Date.now() - started) / 1000;
+    })();
+    const windows = [];
+    while (swept === null && Date.now() - started < 600_000) {
+      const result = await load(`${server.base}/auth/me`, cookie, 2);
+      windows.push({
+        max: result.latency.max,
+        p99: result.latency.p99,
+        loop: await server.eventLoop(),
+        non2xx: result.non2xx,
+      });
+    }
+    await sweepDone;
+    watcher.close();
+    results.sweep = {
+      rows: before,
+      seconds: swept,
+      maxLatencyMs: Math.max(...windows.map((w) => w.max)),
+      p99Ms: Math.max(...windows.map((w) => w.p99)),
+      eventLoopMaxMs: Math.max(...windows.map((w) => w.loop.max)),
+      eventLoopP99Ms: Math.max(...windows.map((w) => w.loop.p99)),
+      non2xx: windows.reduce((n, w) => n + w.non2xx, 0),
+    };
+    process.stderr.write(`  sweep: ${JSON.stringify(results.sweep)}\n`);
+  } finally {
+    await server.stop();
+    cleanup();
+  }
+  return results;
+}
+
+async function redisScale() {
+  const schema = `lkscale_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const prefix = `lkscale:${randomBytes(4).toString("hex")}:`;
+  const redis = new Redis(REDIS_URL);
+  const { createMemoryStores, openRedisStores } = await import("../dist/index.js");
+  const filler = createMemoryStores();
+  const fillerStores = await openRedisStores({ url: REDIS_URL, base: filler, prefix });
+  const now = Date.now();
+  let users = 0;
+  let have = 1; // the signed-in session
+  const fill = async (total) => {
+    while (have < total) {
+      const batch = [];
+      for (let i = 0; i < Math.min(5000, total - have); i++) {
+        const n = have + i;
+        const user = `0194d2c6-0000-7000-8000-${String(Math.floor(n / 3)).padStart(12, "0")}`;
+        if (Math.floor(n / 3) >= users) {
+          await filler.users.create({
+            id: user,
+            username: `f${n}`,
+            passwordHash: "x",
+            createdAt: now,
+            disabledAt: null,
+          });
+          users = Math.floor(n / 3) + 1;
+        }
+        batch.push(
+          fillerStores.sessions.create({
+            id: id(),
+            userId: user,
+            secretHash: fakeHash(),
+            kind: "session",
+            remember: false,
+            createdAt: now,
+            lastSeenAt: now,
+            expiresAt: now + 43_200_000,
+            idleTimeoutMs: 1_800_000,
+            idleExpiresAt: now + 1_800_000,
+            ip: "203.0.113.7",
+            userAgent: AGENT,
+          }),
+        );
+      }
+      await Promise.all(batch);
+      have += batch.length;
+    }
+  };
+  const results = {};
+  const url = `${PG_URL}${PG_URL.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  const server = await startServer({ DATABASE_URL: url, REDIS_URL, REDIS_KEY_PREFIX: prefix });
+  try {
+    const cookie = await signIn(server.base);
+    await fill(SMALL);
+    results.small = await throughput(server, cookie);
+    process.stderr.write(`  PostgreSQL + Redis, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
+    const t0 = Date.now();
+    await fill(LARGE);
+    process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    results.large = await throughput(server, cookie);
+    process.stderr.write(`  PostgreSQL + Redis, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
+  } finally {
+    await server.stop();
+    await fillerStores.close();
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000);
+      cursor = next;
+      if (keys.length) await redis.unlink(...keys);
+    } while (cursor !== "0");
+    redis.disconnect();
+    const c = new pg.Client({ connectionString: PG_URL });
+    await c.connect();
+    await c.query(`drop schema ${schema} cascade`);
+    await c.end();
+  }
+  return results;
+}
+
+const reachable = async () => {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
+  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await c.connect();
+    await r.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+    r.disconnect();
+  }
+};
+
+process.stderr.write("SQLite…\n");
+const sqlite = await sqliteScale();
+let redis = null;
+if (await reachable()) {
+  process.stderr.write("PostgreSQL + Redis…\n");
+  redis = await redisScale();
+}
+
+const row = (name, r) =>
+  `${name.padEnd(22)}${r.small.rps.toFixed(0).padStart(10)}${r.large.rps.toFixed(0).padStart(12)}${`${((1 - r.large.rps / r.small.rps) * 100).toFixed(1)}%`.padStart(10)}`;
+console.log(
+  `\n${"store".padEnd(22)}${`${SMALL} req/s`.padStart(10)}${`${LARGE} req/s`.padStart(12)}${"loss".padStart(10)}`,
+);
+console.log(row("SQLite", sqlite));
+if (redis) console.log(row("PostgreSQL + Redis", redis));
+const s = sqlite.sweep;
+console.log(
+  `\nbefore the sweep: slowest request ${sqlite.beforeSweep.maxLatencyMs} ms, p99 ${sqlite.beforeSweep.p99Ms} ms; ` +
+    `event-loop delay max ${sqlite.beforeSweep.eventLoop.max} ms, p99 ${sqlite.beforeSweep.eventLoop.p99} ms`,
+);
+console.log(
+  `sweep of ${s.rows} expired SQLite rows under load: ${s.seconds.toFixed(1)} s; slowest request ${s.maxLatencyMs} ms, ` +
+    `p99 ${s.p99Ms} ms; event-loop delay max ${s.eventLoopMaxMs} ms, p99 ${s.eventLoopP99Ms} ms; ${s.non2xx} non-2xx`,
+);
