@@ -36,7 +36,9 @@ const PIECES = [
 ];
 // Control characters other than TAB, LF and CR: one per piece.
 const CODES = [..."\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f\x10\x11\x12\x13\x14\x15\x16\x17\x18"];
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the codes, on purpose
 const CONTROL = /[\x00-\x1f]/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are the codes, on purpose
 const CODE = /[\x01-\x08\x0b\x0c\x0e-\x18]/g;
 const byCode = new Map(PIECES.map((piece, i) => [CODES[i] as string, piece]));
 
