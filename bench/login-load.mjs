@@ -7,23 +7,17 @@
  * monitorEventLoopDelay probe. Run after `npm run build`.
  */
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
+import { freePort } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PASSWORD = "correct horse battery staple";
 const ORIGIN = "http://localhost:1";
 const root = join(new URL(".", import.meta.url).pathname, "..");
 
-const port = await new Promise((resolve) => {
-  const s = createServer();
-  s.listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const server = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
   cwd: root,
   env: {

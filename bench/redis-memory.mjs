@@ -10,6 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { createMemoryStores, openRedisStores } from "../dist/index.js";
+import { deleteKeysWithPrefix, keysWithPrefix } from "./lib.mjs";
 
 const N = Number(process.argv[2] ?? 20_000);
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -18,14 +19,9 @@ const letters = "abcdefghijklmnopqrstuvwxyz";
 const pick = () => letters[randomBytes(1)[0] % 26];
 const prefix = `${pick()}${pick()}:`;
 const admin = new Redis(url);
-for (let cursor = "0"; ; ) {
-  const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000);
-  if (keys.length > 0) {
-    console.error(`keys with the prefix ${prefix} exist already; run again`);
-    process.exit(1);
-  }
-  cursor = next;
-  if (cursor === "0") break;
+for await (const _ of keysWithPrefix(admin, prefix)) {
+  console.error(`keys with the prefix ${prefix} exist already; run again`);
+  process.exit(1);
 }
 const used = async () => Number(/used_memory:(\d+)/.exec(await admin.info("memory"))?.[1]);
 const base = createMemoryStores();
@@ -92,12 +88,7 @@ try {
   await measure("cookie session", false);
   await measure("session + refresh token (jwt)", true);
 } finally {
-  let cursor = "0";
-  do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length) await admin.del(...keys);
-  } while (cursor !== "0");
+  await deleteKeysWithPrefix(admin, prefix);
   await stores.close();
   admin.disconnect();
 }

@@ -13,13 +13,13 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
 import SQLite from "better-sqlite3";
 import { Redis } from "ioredis";
 import pg from "pg";
+import { deleteKeysWithPrefix, freePort } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -31,15 +31,6 @@ const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@12
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 const root = join(new URL(".", import.meta.url).pathname, "..");
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
 
 async function startServer(env) {
   const port = await freePort();
@@ -287,12 +278,7 @@ async function redisScale() {
   } finally {
     await server.stop();
     await fillerStores.close();
-    let cursor = "0";
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 10_000);
-      cursor = next;
-      if (keys.length) await redis.unlink(...keys);
-    } while (cursor !== "0");
+    await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
     const c = new pg.Client({ connectionString: PG_URL });
     await c.connect();

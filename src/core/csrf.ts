@@ -4,11 +4,11 @@
  * session, the token of one session is worthless for another, and a token cannot be
  * derived from the (public) session id without the key.
  */
+import { memoize } from "./memo.js";
 import type { SecretStore } from "./ports.js";
 import { hmac, type RandomBytes, randomToken, safeEqual } from "./secrets.js";
 
 const KEY_NAME = "csrf-key";
-const MEMO_SIZE = 10_000;
 
 /**
  * @example
@@ -17,30 +17,19 @@ const MEMO_SIZE = 10_000;
  * csrf.verify(session.id, request.headers["x-csrf-token"]); // true or false
  */
 export class CsrfTokens {
-  readonly #key: string;
   /**
-   * Tokens already computed, by session id: the token is a pure function of the id and
-   * the key, and `GET /auth/me` answers it on every call. Bounded; emptied when full.
+   * The token is a pure function of the session id and the key, and `GET /auth/me`
+   * answers it on every call: memoised.
    */
-  readonly #memo = new Map<string, string>();
+  readonly tokenFor: (sessionId: string) => string;
 
   private constructor(key: string) {
-    this.#key = key;
+    this.tokenFor = memoize((sessionId: string) => hmac(key, `csrf:${sessionId}`), 10_000);
   }
 
   /** Loads the key, creating it on the first start of the first instance. */
   static async load(secrets: SecretStore, random?: RandomBytes): Promise<CsrfTokens> {
     return new CsrfTokens(await secrets.getOrCreate(KEY_NAME, randomToken(32, random)));
-  }
-
-  tokenFor(sessionId: string): string {
-    let token = this.#memo.get(sessionId);
-    if (token === undefined) {
-      token = hmac(this.#key, `csrf:${sessionId}`);
-      if (this.#memo.size >= MEMO_SIZE) this.#memo.clear();
-      this.#memo.set(sessionId, token);
-    }
-    return token;
   }
 
   verify(sessionId: string, presented: unknown): boolean {

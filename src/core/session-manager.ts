@@ -120,8 +120,7 @@ export class SessionManager {
     // costs promise allocations and microtask turns on every request.)
     const found = await this.#deps.store.findWithUser(id);
     if (!found || !safeEqual(hashSecret(secret), found.session.secretHash)) return null;
-    const state = this.#state(found);
-    return state === "live" ? found : state === "dead" ? null : this.#touched(found);
+    return this.#checked(found);
   }
 
   /**
@@ -130,9 +129,7 @@ export class SessionManager {
    */
   async findLive(id: string): Promise<ValidSession | null> {
     const found = await this.#deps.store.findWithUser(id);
-    if (!found) return null;
-    const state = this.#state(found);
-    return state === "live" ? found : state === "dead" ? null : this.#touched(found);
+    return found ? this.#checked(found) : null;
   }
 
   /**
@@ -154,6 +151,12 @@ export class SessionManager {
       this.#recent.delete(id);
     }
     return valid;
+  }
+
+  /** A found session as it stands: itself, `null` when dead, or touched when stale. */
+  #checked(found: ValidSession): ValidSession | null | Promise<ValidSession | null> {
+    const state = this.#state(found);
+    return state === "live" ? found : state === "dead" ? null : this.#touched(found);
   }
 
   #state({ session, user }: ValidSession): "live" | "dead" | "stale" {

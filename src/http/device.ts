@@ -3,6 +3,7 @@
  * with `bowser` (maintained, MIT); an empty or unknown agent is "Unknown".
  */
 import Bowser from "bowser";
+import { memoize } from "../core/memo.js";
 
 /** What the device list shows. */
 export interface DeviceView {
@@ -12,30 +13,26 @@ export interface DeviceView {
   type: string;
 }
 
-const cache = new Map<string, DeviceView>();
-
 /**
  * @example
  * describeDevice("Mozilla/5.0 (X11; Linux x86_64) … Chrome/130.0 …"); // { browser: "Chrome 130", os: "Linux", type: "desktop" }
  */
-export function describeDevice(userAgent: string): DeviceView {
-  const known = cache.get(userAgent);
-  if (known) return known;
-  let view: DeviceView = { browser: "Unknown", os: "Unknown", type: "unknown" };
-  if (userAgent.trim() !== "") {
-    try {
-      const parsed = Bowser.parse(userAgent);
-      const major = parsed.browser.version?.split(".")[0];
-      view = {
-        browser: parsed.browser.name ? `${parsed.browser.name}${major ? ` ${major}` : ""}` : "Unknown",
-        os: [parsed.os.name, parsed.os.versionName ?? parsed.os.version].filter(Boolean).join(" ") || "Unknown",
-        type: parsed.platform.type ?? "unknown",
-      };
-    } catch {
-      // An agent the parser cannot read is just "Unknown".
-    }
+export const describeDevice: (userAgent: string) => DeviceView = memoize(parseDevice, 1000);
+
+function parseDevice(userAgent: string): DeviceView {
+  if (userAgent.trim() === "") return UNKNOWN;
+  try {
+    const parsed = Bowser.parse(userAgent);
+    const major = parsed.browser.version?.split(".")[0];
+    return {
+      browser: parsed.browser.name ? `${parsed.browser.name}${major ? ` ${major}` : ""}` : "Unknown",
+      os: [parsed.os.name, parsed.os.versionName ?? parsed.os.version].filter(Boolean).join(" ") || "Unknown",
+      type: parsed.platform.type ?? "unknown",
+    };
+  } catch {
+    // An agent the parser cannot read is just "Unknown".
+    return UNKNOWN;
   }
-  if (cache.size > 1000) cache.clear();
-  cache.set(userAgent, view);
-  return view;
 }
+
+const UNKNOWN: DeviceView = { browser: "Unknown", os: "Unknown", type: "unknown" };

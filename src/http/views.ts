@@ -2,6 +2,8 @@
  * Records to the JSON shapes of the contract. Times become ISO 8601; nothing secret
  * (password hash, secret hash) is ever copied.
  */
+
+import { memoize } from "../core/memo.js";
 import type { EventRecord, SessionRecord, UserProfile } from "../core/records.js";
 import { describeDevice } from "./device.js";
 import type { EventView, SessionView, UserView } from "./schemas.js";
@@ -11,16 +13,7 @@ import type { EventView, SessionView, UserView } from "./schemas.js";
  * shows it (and `toISOString` costs about as much as the session lookup), so the last
  * few thousand are kept.
  */
-const isoMemo = new Map<number, string>();
-function iso(ms: number): string {
-  let text = isoMemo.get(ms);
-  if (text === undefined) {
-    text = new Date(ms).toISOString();
-    if (isoMemo.size >= 4096) isoMemo.clear();
-    isoMemo.set(ms, text);
-  }
-  return text;
-}
+const iso = memoize((ms: number) => new Date(ms).toISOString(), 4096);
 
 /** @example userView(user) // { id, username, createdAt } */
 export function userView(user: UserProfile): UserView {
