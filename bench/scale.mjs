@@ -9,6 +9,8 @@
  *
  *   npm run bench:scale
  *   SCALE_SESSIONS=200000 npm run bench:scale   # a smaller "large" store
+ *   SCALE_PARTS=sweep npm run bench:scale       # only the sweep (or sqlite, redis)
+ *   SCALE_VERBOSE=1                             # print each 2 s window of the sweep
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,6 +27,8 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE = Number(process.env.SCALE_SESSIONS ?? 1_000_000);
 const SMALL = 1_000;
+/** What to run: `sqlite` (1k vs 1M), `sweep` (1M expired rows under load), `redis` (1k vs 1M). */
+const PARTS = new Set((process.env.SCALE_PARTS ?? "sqlite,sweep,redis").split(","));
 const PASSWORD = "correct horse battery staple";
 const ORIGIN = "http://localhost:1";
 const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -61,12 +65,13 @@ async function startServer(env) {
   }
   return {
     base,
-    /** Event-loop delay (ms) since the previous call. */
+    /** Event-loop delay (ms) since the previous call, with the GC pauses of that window. */
     async eventLoop() {
       const before = output.length;
       proc.kill("SIGUSR2");
       for (let i = 0; i < 100 && output.length === before; i++) await new Promise((r) => setTimeout(r, 20));
-      return JSON.parse(output.slice(before).trim().split("\n").pop()).eventLoopDelay;
+      const report = JSON.parse(output.slice(before).trim().split("\n").pop());
+      return { ...report.eventLoopDelay, gc: report.gc };
     },
     stop: () =>
       new Promise((resolve) => {
@@ -106,6 +111,48 @@ async function throughput(server, cookie) {
   }
   return { rps: median(rounds.map((r) => r.rps)), p99: median(rounds.map((r) => r.p99)) };
 }
+
+/**
+ * One autocannon run on kept-alive connections (as behind a load balancer) until `done()`
+ * or `maxSeconds`, timing every response, and reading the server's event-loop delay every
+ * two seconds.
+ */
+async function steadyLoad(server, cookie, done, maxSeconds) {
+  const instance = autocannon({
+    url: `${server.base}/auth/me`,
+    headers: { cookie },
+    connections: 50,
+    duration: maxSeconds,
+  });
+  let slowest = 0;
+  instance.on("response", (_client, _status, _bytes, ms) => {
+    if (ms > slowest) slowest = ms;
+  });
+  // Without a callback, autocannon's instance is a thenable of its result.
+  const finished = new Promise((resolve, reject) => instance.then(resolve, reject));
+  const windows = [];
+  let over = false;
+  void finished.then(() => {
+    over = true;
+  });
+  while (!over) {
+    await Promise.race([finished, new Promise((r) => setTimeout(r, 2000))]);
+    windows.push(await server.eventLoop());
+    if (process.env.SCALE_VERBOSE) process.stderr.write(`  window: ${JSON.stringify(windows.at(-1))}\n`);
+    if (!over && done()) instance.stop();
+  }
+  const result = await finished;
+  return { result, slowest, windows };
+}
+
+const summary = ({ result, slowest, windows }) => ({
+  maxLatencyMs: Number(slowest.toFixed(1)),
+  p99Ms: result.latency.p99,
+  eventLoopMaxMs: Math.max(...windows.map((w) => w.max)),
+  eventLoopP99Ms: Math.max(...windows.map((w) => w.p99)),
+  gcPauseMaxMs: Math.max(...windows.map((w) => w.gc.maxMs)),
+  non2xx: result.non2xx,
+});
 
 const id = () => randomBytes(16).toString("base64url");
 const fakeHash = () => randomBytes(32).toString("base64url");
@@ -154,55 +201,44 @@ async function sqliteScale() {
   let server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "86400" });
   try {
     const cookie = await signIn(server.base);
-    fillSqlite(file, SMALL);
-    results.small = await throughput(server, cookie);
-    process.stderr.write(`  SQLite, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
+    if (PARTS.has("sqlite")) {
+      fillSqlite(file, SMALL);
+      results.small = await throughput(server, cookie);
+      process.stderr.write(`  SQLite, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
+    }
     const t0 = Date.now();
     fillSqlite(file, LARGE);
     process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-    results.large = await throughput(server, cookie);
-    process.stderr.write(`  SQLite, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
+    if (PARTS.has("sqlite")) {
+      results.large = await throughput(server, cookie);
+      process.stderr.write(`  SQLite, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
+    }
     await server.stop();
+    if (!PARTS.has("sweep")) return results;
 
     // The sweep: a million expired rows next to the live ones, swept while under load.
     fillSqlite(file, LARGE, { expired: true });
-    // The first sweep starts 8 s after the start: warm the server up first.
-    server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "8" });
+    // The first sweep starts 15 s after the start: warm-up (4 s) and a quiet window (6 s) first.
+    server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "15" });
     await load(`${server.base}/auth/me`, cookie, 4);
-    const quiet = await load(`${server.base}/auth/me`, cookie, 2);
-    const quietLoop = await server.eventLoop();
-    results.beforeSweep = { maxLatencyMs: quiet.latency.max, p99Ms: quiet.latency.p99, eventLoop: quietLoop };
+    await server.eventLoop(); // start and warm-up: not part of the measured windows
+    const quiet = await steadyLoad(server, cookie, () => false, 6);
+    results.beforeSweep = summary(quiet);
     const watcher = new SQLite(file, { readonly: true });
-    const expiredLeft = () =>
-      watcher.prepare("select count(*) from sessions where idle_expires_at <= ?").pluck().get(Date.now());
-    const before = expiredLeft();
+    const before = watcher.prepare("select count(*) from sessions where idle_expires_at <= ?").pluck().get(Date.now());
+    // One index probe, not a count: this process is also the load generator, and a count
+    // of a million rows every 100 ms would stall it and show up as slow requests.
+    const anyExpired = watcher.prepare("select exists (select 1 from sessions where idle_expires_at <= ?)").pluck();
     const started = Date.now();
     let swept = null;
     const sweepDone = (async () => {
-      while (expiredLeft() > 0) await new Promise((r) => setTimeout(r, 100));
+      while (anyExpired.get(Date.now()) === 1) await new Promise((r) => setTimeout(r, 100));
       swept = (Date.now() - started) / 1000;
     })();
-    const windows = [];
-    while (swept === null && Date.now() - started < 600_000) {
-      const result = await load(`${server.base}/auth/me`, cookie, 2);
-      windows.push({
-        max: result.latency.max,
-        p99: result.latency.p99,
-        loop: await server.eventLoop(),
-        non2xx: result.non2xx,
-      });
-    }
+    const during = await steadyLoad(server, cookie, () => swept !== null, 600);
     await sweepDone;
     watcher.close();
-    results.sweep = {
-      rows: before,
-      seconds: swept,
-      maxLatencyMs: Math.max(...windows.map((w) => w.max)),
-      p99Ms: Math.max(...windows.map((w) => w.p99)),
-      eventLoopMaxMs: Math.max(...windows.map((w) => w.loop.max)),
-      eventLoopP99Ms: Math.max(...windows.map((w) => w.loop.p99)),
-      non2xx: windows.reduce((n, w) => n + w.non2xx, 0),
-    };
+    results.sweep = { rows: before, seconds: swept, ...summary(during) };
     process.stderr.write(`  sweep: ${JSON.stringify(results.sweep)}\n`);
   } finally {
     await server.stop();
@@ -219,47 +255,41 @@ async function redisScale() {
   await admin.end();
   const prefix = `lkscale:${randomBytes(4).toString("hex")}:`;
   const redis = new Redis(REDIS_URL);
-  const { createMemoryStores, openRedisStores } = await import("../dist/index.js");
-  const filler = createMemoryStores();
-  const fillerStores = await openRedisStores({ url: REDIS_URL, base: filler, prefix });
+  const { packSession } = await import("../dist/stores/redis/index.js");
   const now = Date.now();
-  let users = 0;
   let have = 1; // the signed-in session
+  // Written as the store's `create` writes them (the same packed value, key, index and
+  // expiries), pipelined 10,000 at a time: the store's API, one user lookup and one MULTI
+  // per session, would take a quarter of an hour for a million.
   const fill = async (total) => {
     while (have < total) {
-      const batch = [];
-      for (let i = 0; i < Math.min(5000, total - have); i++) {
-        const n = have + i;
-        const user = `0194d2c6-0000-7000-8000-${String(Math.floor(n / 3)).padStart(12, "0")}`;
-        if (Math.floor(n / 3) >= users) {
-          await filler.users.create({
-            id: user,
-            username: `f${n}`,
-            passwordHash: "x",
-            createdAt: now,
-            disabledAt: null,
-          });
-          users = Math.floor(n / 3) + 1;
-        }
-        batch.push(
-          fillerStores.sessions.create({
-            id: id(),
-            userId: user,
-            secretHash: fakeHash(),
-            kind: "session",
-            remember: false,
-            createdAt: now,
-            lastSeenAt: now,
-            expiresAt: now + 43_200_000,
-            idleTimeoutMs: 1_800_000,
-            idleExpiresAt: now + 1_800_000,
-            ip: "203.0.113.7",
-            userAgent: AGENT,
-          }),
-        );
+      const pipeline = redis.pipeline();
+      const n = Math.min(10_000, total - have);
+      for (let i = 0; i < n; i++) {
+        const k = have + i;
+        const user = `0194d2c6-0000-7000-8000-${String(Math.floor(k / 3)).padStart(12, "0")}`;
+        const session = {
+          id: id(),
+          userId: user,
+          secretHash: fakeHash(),
+          kind: "session",
+          remember: false,
+          createdAt: now,
+          lastSeenAt: now,
+          expiresAt: now + 43_200_000,
+          idleTimeoutMs: 1_800_000,
+          idleExpiresAt: now + 1_800_000,
+          ip: "203.0.113.7",
+          userAgent: AGENT,
+        };
+        const packed = packSession(session, { id: user, username: `f${k}`, createdAt: now, disabledAt: null });
+        pipeline
+          .set(`${prefix}ss:${session.id}`, Buffer.from(packed), "PXAT", session.idleExpiresAt)
+          .hset(`${prefix}uh:${user}`, session.id, "")
+          .pexpireat(`${prefix}uh:${user}`, session.expiresAt, "NX");
       }
-      await Promise.all(batch);
-      have += batch.length;
+      await pipeline.exec();
+      have += n;
     }
   };
   const results = {};
@@ -270,14 +300,18 @@ async function redisScale() {
     await fill(SMALL);
     results.small = await throughput(server, cookie);
     process.stderr.write(`  PostgreSQL + Redis, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
+    const usedMemory = async () => Number((await redis.info("memory")).match(/used_memory:(\d+)/)[1]);
+    const memoryBefore = await usedMemory();
     const t0 = Date.now();
     await fill(LARGE);
-    process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+    results.bytesPerSession = ((await usedMemory()) - memoryBefore) / (LARGE - SMALL);
+    process.stderr.write(
+      `  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${results.bytesPerSession.toFixed(0)} bytes each in Redis)\n`,
+    );
     results.large = await throughput(server, cookie);
     process.stderr.write(`  PostgreSQL + Redis, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
   } finally {
     await server.stop();
-    await fillerStores.close();
     await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
     const c = new pg.Client({ connectionString: PG_URL });
@@ -303,27 +337,37 @@ const reachable = async () => {
   }
 };
 
-process.stderr.write("SQLite…\n");
-const sqlite = await sqliteScale();
+let sqlite = null;
+if (PARTS.has("sqlite") || PARTS.has("sweep")) {
+  process.stderr.write("SQLite…\n");
+  sqlite = await sqliteScale();
+}
 let redis = null;
-if (await reachable()) {
+if (PARTS.has("redis") && (await reachable())) {
   process.stderr.write("PostgreSQL + Redis…\n");
   redis = await redisScale();
 }
 
 const row = (name, r) =>
   `${name.padEnd(22)}${r.small.rps.toFixed(0).padStart(10)}${r.large.rps.toFixed(0).padStart(12)}${`${((1 - r.large.rps / r.small.rps) * 100).toFixed(1)}%`.padStart(10)}`;
-console.log(
-  `\n${"store".padEnd(22)}${`${SMALL} req/s`.padStart(10)}${`${LARGE} req/s`.padStart(12)}${"loss".padStart(10)}`,
-);
-console.log(row("SQLite", sqlite));
-if (redis) console.log(row("PostgreSQL + Redis", redis));
-const s = sqlite.sweep;
-console.log(
-  `\nbefore the sweep: slowest request ${sqlite.beforeSweep.maxLatencyMs} ms, p99 ${sqlite.beforeSweep.p99Ms} ms; ` +
-    `event-loop delay max ${sqlite.beforeSweep.eventLoop.max} ms, p99 ${sqlite.beforeSweep.eventLoop.p99} ms`,
-);
-console.log(
-  `sweep of ${s.rows} expired SQLite rows under load: ${s.seconds.toFixed(1)} s; slowest request ${s.maxLatencyMs} ms, ` +
-    `p99 ${s.p99Ms} ms; event-loop delay max ${s.eventLoopMaxMs} ms, p99 ${s.eventLoopP99Ms} ms; ${s.non2xx} non-2xx`,
-);
+if (sqlite?.small || redis) {
+  console.log(
+    `\n${"store".padEnd(22)}${`${SMALL} req/s`.padStart(10)}${`${LARGE} req/s`.padStart(12)}${"loss".padStart(10)}`,
+  );
+}
+if (sqlite?.small) console.log(row("SQLite", sqlite));
+if (redis) {
+  console.log(row("PostgreSQL + Redis", redis));
+  console.log(`Redis memory: ${redis.bytesPerSession.toFixed(0)} bytes per session at ${LARGE} sessions`);
+}
+if (sqlite?.sweep) {
+  const s = sqlite.sweep;
+  console.log(
+    `\nbefore the sweep: slowest request ${sqlite.beforeSweep.maxLatencyMs} ms, p99 ${sqlite.beforeSweep.p99Ms} ms; ` +
+      `event-loop delay max ${sqlite.beforeSweep.eventLoopMaxMs} ms, p99 ${sqlite.beforeSweep.eventLoopP99Ms} ms`,
+  );
+  console.log(
+    `sweep of ${s.rows} expired SQLite rows under load: ${s.seconds.toFixed(1)} s; slowest request ${s.maxLatencyMs} ms, ` +
+      `p99 ${s.p99Ms} ms; event-loop delay max ${s.eventLoopMaxMs} ms, p99 ${s.eventLoopP99Ms} ms; ${s.non2xx} non-2xx`,
+  );
+}

@@ -1,13 +1,27 @@
 // Preloaded into a benchmarked server (NODE_OPTIONS=--require): on SIGUSR2, prints the
-// event-loop delay percentiles since the last report (ms) and starts a new window.
-const { monitorEventLoopDelay } = require("node:perf_hooks");
+// event-loop delay percentiles since the last report (ms), and the garbage collector's
+// pauses in that window (count, longest, total ms), then starts a new window.
+const { monitorEventLoopDelay, PerformanceObserver } = require("node:perf_hooks");
 
 const histogram = monitorEventLoopDelay({ resolution: 5 });
 histogram.enable();
+let gc = { count: 0, max: 0, total: 0 };
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    gc.count += 1;
+    gc.total += entry.duration;
+    gc.max = Math.max(gc.max, entry.duration);
+  }
+}).observe({ entryTypes: ["gc"] });
 process.on("SIGUSR2", () => {
   const ms = (ns) => Number((ns / 1e6).toFixed(2));
-  process.stdout.write(
-    `${JSON.stringify({ eventLoopDelay: { p50: ms(histogram.percentile(50)), p99: ms(histogram.percentile(99)), max: ms(histogram.max) } })}\n`,
-  );
+  const eventLoopDelay = {
+    p50: ms(histogram.percentile(50)),
+    p99: ms(histogram.percentile(99)),
+    max: ms(histogram.max),
+  };
+  const gcPauses = { count: gc.count, maxMs: Number(gc.max.toFixed(2)), totalMs: Number(gc.total.toFixed(1)) };
+  process.stdout.write(`${JSON.stringify({ eventLoopDelay, gc: gcPauses })}\n`);
   histogram.reset();
+  gc = { count: 0, max: 0, total: 0 };
 });

@@ -101,9 +101,10 @@ const num = (value: string | undefined): number => Number(value ?? 0);
  * scripts.ts, whose Lua reads and rewrites it). Times after `createdAt` are offsets, so
  * they pack into 5 bytes, not 9, and the User-Agent is packed with a static dictionary.
  * One string key per session with no field names: about a quarter of the memory of the
- * hash it replaced (measured by bench/redis-memory.mjs).
+ * hash it replaced (measured by bench/redis-memory.mjs). Exported for the scale bench's
+ * bulk filler, which writes a million sessions exactly as `create` would.
  */
-function packSession(session: SessionRecord, user: UserProfile): Uint8Array {
+export function packSession(session: SessionRecord, user: UserProfile): Uint8Array {
   return encode([
     session.userId,
     session.secretHash,

@@ -11,6 +11,7 @@ import type { SessionStore, Stores } from "../../core/ports.js";
 import type { SessionKind } from "../../core/records.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
+import { startCheckpointer } from "./checkpointer.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as tokens from "./migrations/0002-tokens.js";
 
@@ -42,6 +43,7 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
     await db.destroy();
     throw error;
   }
+  const checkpointer = options.path === ":memory:" ? null : startCheckpointer(database, options.path);
   const stores = createSqlStores({
     name: "sqlite",
     db,
@@ -50,7 +52,10 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
       error !== null &&
       "code" in error &&
       (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
   });
   stores.sessions.findWithUser = sessionLookup(database);
   return stores;

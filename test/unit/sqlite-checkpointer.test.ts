@@ -1,0 +1,78 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import SQLite from "better-sqlite3";
+import { afterEach, describe, expect, it } from "vitest";
+import { startCheckpointer } from "../../src/stores/sqlite/checkpointer.js";
+import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+
+const dirs: string[] = [];
+const tempFile = () => {
+  const dir = mkdtempSync(join(tmpdir(), "latchkey-checkpoint-"));
+  dirs.push(dir);
+  return join(dir, "db.sqlite");
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const waitFor = async (condition: () => boolean, ms = 5000) => {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error("timed out");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+describe("WAL checkpoints in a worker thread", () => {
+  it("copies the server's writes into the database file while it runs, not at commit", async () => {
+    const path = tempFile();
+    const stores = await openSqliteStores({ path });
+    try {
+      const sizeAfterMigrations = statSync(path).size;
+      // About 8 MB of rows, well past the 1,000 pages at which a commit would checkpoint.
+      const now = Date.now();
+      for (let u = 0; u < 40; u++) {
+        const id = `0194d2c6-0000-7000-8000-${String(u).padStart(12, "0")}`;
+        await stores.users.create({ id, username: `u${u}`, passwordHash: "x", createdAt: now, disabledAt: null });
+        for (let i = 0; i < 50; i++) {
+          await stores.todos.create({
+            id: `${id.slice(0, 24)}${String(u * 50 + i).padStart(12, "0")}`,
+            userId: id,
+            title: randomBytes(2000).toString("base64").slice(0, 2000),
+            done: false,
+            createdAt: now + i,
+            updatedAt: now + i,
+          });
+        }
+      }
+      // The worker checkpoints once a second; the file grows when it does.
+      await waitFor(() => statSync(path).size > sizeAfterMigrations + 2_000_000);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("falls back to SQLite's automatic checkpoints when the worker cannot run", async () => {
+    const path = tempFile();
+    const database = new SQLite(path);
+    database.pragma("journal_mode = WAL");
+    try {
+      // The worker fails to open a database in a directory that does not exist.
+      const checkpointer = startCheckpointer(database, join(path, "missing", "db.sqlite"), 50);
+      expect(database.pragma("wal_autocheckpoint", { simple: true })).toBe(0);
+      await waitFor(() => database.pragma("wal_autocheckpoint", { simple: true }) === 1000);
+      await checkpointer.stop();
+    } finally {
+      database.close();
+    }
+  });
+
+  it("stops cleanly, and twice is harmless", async () => {
+    const path = tempFile();
+    const stores = await openSqliteStores({ path });
+    await stores.close();
+    await stores.close();
+  });
+});
