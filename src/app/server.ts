@@ -18,6 +18,7 @@ import type { Config } from "./config.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { loggerOptions } from "./logging.js";
 import { startMaintenance } from "./maintenance.js";
+import { lazyChildLogger } from "./request-logger.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
 import { todoRoutes } from "./todos.js";
@@ -68,6 +69,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
 
   app = Fastify({
     ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
+    childLoggerFactory: lazyChildLogger,
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,
     // Types are checked, never coerced: `{"username": 123}` is a 400, not "123".
