@@ -1,9 +1,16 @@
 // Preloaded into a benchmarked server (NODE_OPTIONS=--require): on SIGUSR2, prints the
 // event-loop delay percentiles since the last report (ms), and the garbage collector's
 // pauses in that window (count, longest, total ms), then starts a new window.
+//
+// monitorEventLoopDelay records the time between two ticks of a timer that fires every
+// `resolution` ms, so an idle loop reads as `resolution` (measured: p50 5.46 ms at 5, 9.90
+// at 10). The delay is what exceeds it: the probe samples every millisecond and reports
+// the recorded values less that millisecond, as OpenTelemetry's and Elastic's Node agents
+// do (open-telemetry/opentelemetry-js-contrib#2794).
 const { monitorEventLoopDelay, PerformanceObserver } = require("node:perf_hooks");
 
-const histogram = monitorEventLoopDelay({ resolution: 5 });
+const RESOLUTION_MS = 1;
+const histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
 histogram.enable();
 let gc = { count: 0, max: 0, total: 0 };
 new PerformanceObserver((list) => {
@@ -14,7 +21,7 @@ new PerformanceObserver((list) => {
   }
 }).observe({ entryTypes: ["gc"] });
 process.on("SIGUSR2", () => {
-  const ms = (ns) => Number((ns / 1e6).toFixed(2));
+  const ms = (ns) => Number(Math.max(0, ns / 1e6 - RESOLUTION_MS).toFixed(2));
   const eventLoopDelay = {
     p50: ms(histogram.percentile(50)),
     p99: ms(histogram.percentile(99)),
