@@ -255,7 +255,8 @@ async function redisScale() {
   await admin.end();
   const prefix = `lkscale:${randomBytes(4).toString("hex")}:`;
   const redis = new Redis(REDIS_URL);
-  const { packSession } = await import("../dist/stores/redis/index.js");
+  const { packSession, compactUserId } = await import("../dist/stores/redis/index.js");
+  const { SESSION_KEY, USER_INDEX_KEY } = await import("../dist/stores/redis/scripts.js");
   const now = Date.now();
   let have = 1; // the signed-in session
   // Written as the store's `create` writes them (the same packed value, key, index and
@@ -284,9 +285,9 @@ async function redisScale() {
         };
         const packed = packSession(session, { id: user, username: `f${k}`, createdAt: now, disabledAt: null });
         pipeline
-          .set(`${prefix}ss:${session.id}`, Buffer.from(packed), "PXAT", session.idleExpiresAt)
-          .hset(`${prefix}uh:${user}`, session.id, "")
-          .pexpireat(`${prefix}uh:${user}`, session.expiresAt, "NX");
+          .set(`${prefix}${SESSION_KEY}${session.id}`, Buffer.from(packed), "PXAT", session.idleExpiresAt)
+          .hset(`${prefix}${USER_INDEX_KEY}${compactUserId(user)}`, session.id, "")
+          .pexpireat(`${prefix}${USER_INDEX_KEY}${compactUserId(user)}`, session.expiresAt, "NX");
       }
       await pipeline.exec();
       have += n;
@@ -349,10 +350,10 @@ if (PARTS.has("redis") && (await reachable())) {
 }
 
 const row = (name, r) =>
-  `${name.padEnd(22)}${r.small.rps.toFixed(0).padStart(10)}${r.large.rps.toFixed(0).padStart(12)}${`${((1 - r.large.rps / r.small.rps) * 100).toFixed(1)}%`.padStart(10)}`;
+  `${name.padEnd(22)}${r.small.rps.toFixed(0).padStart(12)}${r.large.rps.toFixed(0).padStart(16)}${`${((1 - r.large.rps / r.small.rps) * 100).toFixed(1)}%`.padStart(10)}`;
 if (sqlite?.small || redis) {
   console.log(
-    `\n${"store".padEnd(22)}${`${SMALL} req/s`.padStart(10)}${`${LARGE} req/s`.padStart(12)}${"loss".padStart(10)}`,
+    `\n${"store".padEnd(22)}${`${SMALL} req/s`.padStart(12)}${`${LARGE} req/s`.padStart(16)}${"loss".padStart(10)}`,
   );
 }
 if (sqlite?.small) console.log(row("SQLite", sqlite));

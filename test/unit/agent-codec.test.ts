@@ -1,5 +1,7 @@
+import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { packAgent, unpackAgent } from "../../src/stores/redis/agent-codec.js";
+import { compactUserId, expandUserId } from "../../src/stores/redis/index.js";
 
 const AGENTS = [
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
@@ -31,5 +33,29 @@ describe("User-Agent packing for the Redis session encoding", () => {
       for (let i = 0; i < 40; i++) agent += alphabet[Math.floor(Math.random() * alphabet.length)];
       expect(unpackAgent(packAgent(agent))).toBe(agent);
     }
+  });
+});
+
+describe("compact user ids for the Redis session encoding", () => {
+  it("stores a UUID in 22 characters and reads it back", () => {
+    for (let n = 0; n < 500; n++) {
+      const id = randomUUID();
+      const compact = compactUserId(id);
+      expect(compact).toHaveLength(22);
+      expect(expandUserId(compact)).toBe(id);
+    }
+  });
+
+  it.each([
+    "01A201C2-75D5-70B8-BC22-0DFE31B97265", // upper case: not the canonical form, kept verbatim
+    "user-42",
+    "",
+    "=",
+    "AAAAAAAAAAAAAAAAAAAAAA", // looks like a compact id
+    "0194d2c6-0000-7000-8000-00000000000", // one digit short
+  ])("keeps any other id %j exactly, in a form no UUID takes", (id) => {
+    const compact = compactUserId(id);
+    expect(compact.startsWith("=")).toBe(true);
+    expect(expandUserId(compact)).toBe(id);
   });
 });

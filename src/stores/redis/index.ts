@@ -99,16 +99,18 @@ const num = (value: string | undefined): number => Number(value ?? 0);
 /**
  * A session and its user's public fields as one MessagePack array (the layout is in
  * scripts.ts, whose Lua reads and rewrites it). Times after `createdAt` are offsets, so
- * they pack into 5 bytes, not 9, and the User-Agent is packed with a static dictionary.
- * One string key per session with no field names: about a quarter of the memory of the
- * hash it replaced (measured by bench/redis-memory.mjs). Exported for the scale bench's
- * bulk filler, which writes a million sessions exactly as `create` would.
+ * they pack into 5 bytes, not 9; the kind is a one-byte code, the user id a 22-character
+ * base64url of its 16 bytes, and the User-Agent is packed with a static dictionary. Text,
+ * not MessagePack `bin`: Lua's cmsgpack repacks every string as `str`. One string key per
+ * session with no field names: about a quarter of the memory of the hash it replaced
+ * (measured by bench/redis-memory.mjs and bench/scale.mjs). Exported for the scale
+ * bench's bulk filler, which writes a million sessions exactly as `create` would.
  */
 export function packSession(session: SessionRecord, user: UserProfile): Uint8Array {
   return encode([
-    session.userId,
+    compactUserId(session.userId),
     session.secretHash,
-    session.kind,
+    KIND_CODES.indexOf(session.kind),
     session.remember,
     session.createdAt,
     session.lastSeenAt - session.createdAt,
@@ -122,10 +124,31 @@ export function packSession(session: SessionRecord, user: UserProfile): Uint8Arr
   ]);
 }
 
+/** A session's kind as its index here (append only: stored values refer to it). */
+const KIND_CODES: readonly SessionRecord["kind"][] = ["session", "jwt", "hybrid", "bearer"];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A user id as stored in a session and in the name of the user's index: a lowercase UUID
+ * as the base64url of its 16 bytes (22 characters, not 36), anything else verbatim after
+ * `=`, which base64url never contains, so two ids never share a form.
+ */
+export function compactUserId(id: string): string {
+  return UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex").toString("base64url") : `=${id}`;
+}
+
+/** The inverse of `compactUserId`. */
+export function expandUserId(compact: string): string {
+  if (compact.startsWith("=")) return compact.slice(1);
+  const hex = Buffer.from(compact, "base64url").toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 type PackedSession = [
   userId: string,
   secretHash: string,
-  kind: SessionRecord["kind"],
+  kind: number,
   remember: boolean,
   createdAt: number,
   lastSeenOffset: number,
@@ -140,14 +163,15 @@ type PackedSession = [
 
 function unpackSession(id: string, packed: Uint8Array): ValidSession {
   const f = decode(packed) as PackedSession;
+  const userId = expandUserId(f[0]);
   const createdAt = f[4];
   const lastSeenAt = createdAt + f[5];
   return {
     session: {
       id,
-      userId: f[0],
+      userId,
       secretHash: f[1],
-      kind: f[2],
+      kind: KIND_CODES[f[2]] as SessionRecord["kind"],
       remember: f[3],
       createdAt,
       lastSeenAt,
@@ -158,15 +182,15 @@ function unpackSession(id: string, packed: Uint8Array): ValidSession {
       userAgent: unpackAgent(f[10]),
     },
     // A disabled account's sessions are deleted, so a session found belongs to an enabled one.
-    user: { id: f[0], username: f[11], createdAt: f[12], disabledAt: null },
+    user: { id: userId, username: f[11], createdAt: f[12], disabledAt: null },
   };
 }
 
 const isLive = (s: SessionRecord, now: number) => now < s.idleExpiresAt && now < s.expiresAt;
 
 function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
-  const key = (id: string) => `${p}ss:${id}`;
-  const userIndex = (userId: string) => `${p}uh:${userId}`;
+  const key = (id: string) => `${p}${lua.SESSION_KEY}${id}`;
+  const userIndex = (userId: string) => `${p}${lua.USER_INDEX_KEY}${compactUserId(userId)}`;
   return {
     async create(session) {
       // The user's public fields ride along, so a lookup is one read.
@@ -195,7 +219,7 @@ function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
       return packed ? unpackSession(id, packed).session : null;
     },
     async deleteByUser(userId, exceptId) {
-      return (await redis.eval(lua.DELETE_USER_SESSIONS, 0, p, userId, exceptId ?? "")) as string[];
+      return (await redis.eval(lua.DELETE_USER_SESSIONS, 0, p, compactUserId(userId), exceptId ?? "")) as string[];
     },
     async listLive(now, userId) {
       const ids = userId !== undefined ? await redis.hkeys(userIndex(userId)) : await scanIds(redis, key("*"), key(""));

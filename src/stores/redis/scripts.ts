@@ -4,14 +4,19 @@
  */
 
 /*
- * A session is one string key, `ss:<id>`, holding a MessagePack array (see
+ * A session is one string key, `s2:<id>`, holding a MessagePack array (see
  * `packSession` in index.ts; Lua indexes from 1):
- *   1 userId, 2 secretHash, 3 kind, 4 remember, 5 createdAt, 6 lastSeenAt - createdAt,
- *   7 expiresAt - createdAt, 8 idleTimeoutMs, 9 idleExpiresAt - lastSeenAt, 10 ip,
- *   11 userAgent, 12 username, 13 userCreatedAt
+ *   1 userId (compact), 2 secretHash, 3 kind code, 4 remember, 5 createdAt,
+ *   6 lastSeenAt - createdAt, 7 expiresAt - createdAt, 8 idleTimeoutMs,
+ *   9 idleExpiresAt - lastSeenAt, 10 ip, 11 userAgent, 12 username, 13 userCreatedAt
  * It expires at the session's idle expiry. A user's session ids are the fields of the
- * hash `uh:<userId>` (a compact listpack for up to 128 sessions).
+ * hash `u2:<compact userId>` (a compact listpack for up to 128 sessions).
+ *
+ * The `2` is the layout's version: a layout change takes new key names, so a value of an
+ * earlier layout is never misread (its sessions end; they expire by themselves).
  */
+export const SESSION_KEY = "s2:";
+export const USER_INDEX_KEY = "u2:";
 
 /** KEYS: session. ARGV: lastSeenAt, idleExpiresAt. Updates a live session only. */
 export const TOUCH = `
@@ -39,11 +44,11 @@ return 1`;
  */
 const END_SESSION = `
 local function endSession(prefix, id)
-  local key = prefix .. 'ss:' .. id
+  local key = prefix .. '${SESSION_KEY}' .. id
   local packed = redis.call('GET', key)
   if not packed then return nil end
   redis.call('DEL', key)
-  redis.call('HDEL', prefix .. 'uh:' .. cmsgpack.unpack(packed)[1], id)
+  redis.call('HDEL', prefix .. '${USER_INDEX_KEY}' .. cmsgpack.unpack(packed)[1], id)
   local tokens = prefix .. 'srt:' .. id
   for _, rt in ipairs(redis.call('SMEMBERS', tokens)) do redis.call('DEL', prefix .. 'rt:' .. rt) end
   redis.call('DEL', tokens)
@@ -54,13 +59,13 @@ end
 export const DELETE_SESSION = `${END_SESSION}
 return endSession(ARGV[1], ARGV[2])`;
 
-/** ARGV: prefix, userId, exceptId. Ends every session of a user but one; returns the ids. */
+/** ARGV: prefix, compact userId, exceptId. Ends every session of a user but one; returns the ids. */
 export const DELETE_USER_SESSIONS = `${END_SESSION}
 local ended = {}
-for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. 'uh:' .. ARGV[2])) do
+for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2])) do
   if id ~= ARGV[3] then
     if endSession(ARGV[1], id) then table.insert(ended, id) end
-    redis.call('HDEL', ARGV[1] .. 'uh:' .. ARGV[2], id)
+    redis.call('HDEL', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2], id)
   end
 end
 return ended`;
