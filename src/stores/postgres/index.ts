@@ -10,8 +10,9 @@ import type { Stores } from "../../core/ports.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import * as initial from "./migrations/0001-initial.js";
+import * as todoOrder from "./migrations/0002-todo-order.js";
 
-const MIGRATIONS: Record<string, Migration> = { "0001-initial": initial };
+const MIGRATIONS: Record<string, Migration> = { "0001-initial": initial, "0002-todo-order": todoOrder };
 const CHANNEL = "latchkey_changes";
 
 /** Options of `openPostgresStores`. */
