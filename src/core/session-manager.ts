@@ -223,7 +223,7 @@ export class SessionManager {
    * `targetMs` (halved when slower, doubled when much faster, from `batchSize`), and the
    * sweep then waits as long as the batch took, so it never has more than half the loop.
    */
-  async sweep(batchSize = 100, targetMs = 5): Promise<number> {
+  async sweep(batchSize = 50, targetMs = 2): Promise<number> {
     let total = 0;
     let size = batchSize;
     for (;;) {
