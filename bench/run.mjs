@@ -191,6 +191,18 @@ async function prepareFloor() {
   return { server: floor, headers: { cookie: headers.cookie }, cleanup };
 }
 
+/**
+ * The ceiling with latchkey's I/O: the cookies and the `/auth/me` answer of a `jwt`
+ * login, served by bench/servers/ceiling-io.mjs with no authentication.
+ */
+async function prepareCeilingIo() {
+  const { server, headers, cleanup } = await prepareLatchkey({ name: "ceiling-io", strategy: "jwt", path: "/auth/me" });
+  const body = await (await fetch(`${server.base}/auth/me`, { headers })).text();
+  await server.stop();
+  const io = await start(["bench/servers/ceiling-io.mjs"], { BODY: body });
+  return { server: io, headers: { cookie: headers.cookie }, cleanup };
+}
+
 async function prepareCeiling() {
   const server = await start(["bench/servers/ceiling.mjs"], {});
   return { server, headers: {}, cleanup: async () => {} };
@@ -214,7 +226,9 @@ async function measure(config) {
         ? await prepareExpress()
         : config.kind === "floor"
           ? await prepareFloor()
-          : await prepareLatchkey(config);
+          : config.kind === "ceiling-io"
+            ? await prepareCeilingIo()
+            : await prepareLatchkey(config);
   const { server, headers } = prepared;
   const url = `${server.base}${config.path}`;
   try {
@@ -246,6 +260,7 @@ async function measure(config) {
 const CONFIGS = [
   { name: "ceiling: bare Fastify", kind: "ceiling", path: "/auth/me" },
   { name: "Express 5 + express-session", kind: "express", path: "/auth/me" },
+  { name: "ceiling with latchkey's I/O", kind: "ceiling-io", path: "/auth/me" },
   { name: "floor: Fastify + one SQLite read", kind: "floor", path: "/auth/me" },
   { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me" },
   { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos" },
@@ -259,7 +274,7 @@ const CONFIGS = [
   { name: "bearer, PostgreSQL + Redis, /api/todos", bearer: true, postgres: true, redis: true, path: "/api/todos" },
 ]
   .filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis))
-  // BENCH_ONLY=<regex> measures only the matching configurations (plus the two baselines).
+  // BENCH_ONLY=<regex> measures only the matching configurations (plus the baselines).
   .filter((c) => (c.kind ? true : new RegExp(process.env.BENCH_ONLY ?? "").test(c.name)));
 
 const results = [];
