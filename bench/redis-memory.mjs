@@ -10,7 +10,7 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { createMemoryStores, openRedisStores } from "../dist/index.js";
-import { deleteKeysWithPrefix, keysWithPrefix } from "./lib.mjs";
+import { deleteKeysWithPrefix, fillerSession, keysWithPrefix } from "./lib.mjs";
 
 const N = Number(process.argv[2] ?? 20_000);
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -43,8 +43,6 @@ async function userFor(i) {
   }
   return `0194d2c6-0000-7000-8000-${String(index).padStart(12, "0")}`;
 }
-const userAgent =
-  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 const id = () => randomBytes(16).toString("base64url");
 const hash = () => randomBytes(32).toString("base64url");
 
@@ -52,20 +50,7 @@ async function measure(label, withRefresh) {
   await admin.call("MEMORY", "PURGE").catch(() => {});
   const before = await used();
   for (let i = 0; i < N; i++) {
-    const session = {
-      id: id(),
-      userId: await userFor(i),
-      secretHash: hash(),
-      kind: withRefresh ? "jwt" : "session",
-      remember: false,
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: now + 43_200_000,
-      idleTimeoutMs: 1_800_000,
-      idleExpiresAt: now + 1_800_000,
-      ip: "203.0.113.7",
-      userAgent,
-    };
+    const session = fillerSession(await userFor(i), now, withRefresh ? "jwt" : "session");
     await stores.sessions.create(session);
     if (withRefresh) {
       await stores.refreshTokens.create({

@@ -21,7 +21,7 @@ import autocannon from "autocannon";
 import SQLite from "better-sqlite3";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { deleteKeysWithPrefix, freePort } from "./lib.mjs";
+import { deleteKeysWithPrefix, FILLER_AGENT, fillerSession, freePort } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -33,7 +33,6 @@ const PASSWORD = "correct horse battery staple";
 const ORIGIN = "http://localhost:1";
 const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36";
 const root = join(new URL(".", import.meta.url).pathname, "..");
 
 async function startServer(env) {
@@ -184,7 +183,7 @@ function fillSqlite(file, total, { expired = false } = {}) {
         insertUser.run(user, `filler-${user}`, now);
       }
       const start = expired ? now - 7_200_000 : now;
-      insertSession.run(id(), user, fakeHash(), start, start, start + 43_200_000, start + 1_800_000, AGENT);
+      insertSession.run(id(), user, fakeHash(), start, start, start + 43_200_000, start + 1_800_000, FILLER_AGENT);
     }
   });
   while (have < total) {
@@ -273,20 +272,7 @@ async function redisScale() {
       for (let i = 0; i < n; i++) {
         const k = have + i;
         const user = `0194d2c6-0000-7000-8000-${String(Math.floor(k / 3)).padStart(12, "0")}`;
-        const session = {
-          id: id(),
-          userId: user,
-          secretHash: fakeHash(),
-          kind: "session",
-          remember: false,
-          createdAt: now,
-          lastSeenAt: now,
-          expiresAt: now + 43_200_000,
-          idleTimeoutMs: 1_800_000,
-          idleExpiresAt: now + 1_800_000,
-          ip: "203.0.113.7",
-          userAgent: AGENT,
-        };
+        const session = fillerSession(user, now);
         const packed = packSession(session, { id: user, username: `f${k}`, createdAt: now, disabledAt: null });
         pipeline
           .set(`${prefix}${SESSION_KEY}${session.id}`, Buffer.from(packed), "PXAT", session.idleExpiresAt)
