@@ -32,8 +32,8 @@ export interface RedisOptions {
  */
 export async function openRedisStores(options: RedisOptions): Promise<Stores> {
   const prefix = options.prefix ?? "lk:";
-  const redis = connect(options.url);
-  const subscriber = connect(options.url);
+  const redis = connect(options.url, { autoPipelining: true });
+  const subscriber = connect(options.url, { autoPipelining: false });
   try {
     await Promise.all([ready(redis), ready(subscriber)]);
     await redis.ping();
@@ -83,7 +83,7 @@ function ready(client: Redis): Promise<void> {
   });
 }
 
-function connect(url: string): Redis {
+function connect(url: string, { autoPipelining }: { autoPipelining: boolean }): Redis {
   return new Redis(url, {
     // Fail fast while Redis is down (requests answer 503), reconnect in the background.
     maxRetriesPerRequest: 1,
@@ -91,10 +91,27 @@ function connect(url: string): Redis {
     connectTimeout: 2000,
     retryStrategy: (attempt) => Math.min(1000, 50 * 2 ** attempt),
     lazyConnect: false,
+    // Commands issued in the same tick (the session reads of concurrent requests) go out
+    // as one write and come back as one read: ~5% less CPU per `session` request, ~8% more
+    // requests per second (alternating builds). Not on the subscriber, which only subscribes.
+    enableAutoPipelining: autoPipelining,
   });
 }
 
 const num = (value: string | undefined): number => Number(value ?? 0);
+
+/**
+ * EVAL with no keys, answering a Buffer (a packed session is binary). ioredis has a
+ * Buffer-answering variant of every command, EVAL's included, but its types leave that
+ * one out; `callBuffer("EVAL", ...)` is not a way around it, as auto-pipelining sends
+ * the script itself as the command name.
+ */
+function evalBuffer(redis: Redis, script: string, ...args: string[]): Promise<Buffer | null> {
+  const client = redis as unknown as {
+    evalBuffer(script: string, numKeys: number, ...args: string[]): Promise<Buffer | null>;
+  };
+  return client.evalBuffer(script, 0, ...args);
+}
 
 /**
  * A session and its user's public fields as one MessagePack array (the layout is in
@@ -215,7 +232,7 @@ function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
       return (await redis.eval(lua.REPLACE_SECRET, 1, key(id), secretHash)) === 1;
     },
     async delete(id) {
-      const packed = (await redis.callBuffer("EVAL", lua.DELETE_SESSION, 0, p, id)) as Buffer | null;
+      const packed = await evalBuffer(redis, lua.DELETE_SESSION, p, id);
       return packed ? unpackSession(id, packed).session : null;
     },
     async deleteByUser(userId, exceptId) {
