@@ -7,7 +7,7 @@
  * refresh token at its own expiry, a counter at the end of its window. Each session hash
  * carries the user's public fields, so checking a session cookie is one Redis read.
  */
-import { decode, encode } from "@msgpack/msgpack";
+import { Decoder, Encoder } from "@msgpack/msgpack";
 import { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { ChangeFeed, CounterStore, RefreshTokenStore, SessionStore, Stores } from "../../core/ports.js";
@@ -124,7 +124,7 @@ function evalBuffer(redis: Redis, script: string, ...args: string[]): Promise<Bu
  * bench's bulk filler, which writes a million sessions exactly as `create` would.
  */
 export function packSession(session: SessionRecord, user: UserProfile): Uint8Array {
-  return encode([
+  return encoder.encode([
     compactUserId(session.userId),
     session.secretHash,
     KIND_CODES.indexOf(session.kind),
@@ -140,6 +140,15 @@ export function packSession(session: SessionRecord, user: UserProfile): Uint8Arr
     user.createdAt,
   ]);
 }
+
+/**
+ * One encoder and one decoder for the process: the library's `encode`/`decode` make a new
+ * one (with its buffers) on every call, which showed as garbage-collector time on every
+ * Redis-backed request. Both are synchronous, and re-entrant (they clone themselves when
+ * re-entered); `encode` returns a copy, never a view of the shared buffer.
+ */
+const encoder = new Encoder();
+const decoder = new Decoder();
 
 /** A session's kind as its index here (append only: stored values refer to it). */
 const KIND_CODES: readonly SessionRecord["kind"][] = ["session", "jwt", "hybrid", "bearer"];
@@ -179,7 +188,7 @@ type PackedSession = [
 ];
 
 function unpackSession(id: string, packed: Uint8Array): ValidSession {
-  const f = decode(packed) as PackedSession;
+  const f = decoder.decode(packed) as PackedSession;
   const userId = expandUserId(f[0]);
   const createdAt = f[4];
   const lastSeenAt = createdAt + f[5];
