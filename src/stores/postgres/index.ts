@@ -86,7 +86,15 @@ export async function migratePostgres(url: string): Promise<string[]> {
 }
 
 async function migrate(db: Kysely<Database>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  // Kysely looks for its migration tables in every schema unless told which: with
+  // latchkey's tables in another schema of the same database (another deployment, or
+  // `public`), it would take theirs for ours and fail. Ours are in the connection's schema.
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  const migrator = new Migrator({
+    db,
+    provider: { getMigrations: async () => MIGRATIONS },
+    migrationTableSchema: rows[0]?.schema,
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) throw new StoreUnavailableError("postgres", { cause: error });
   return (results ?? []).filter((r: MigrationResult) => r.status === "Success").map((r) => r.migrationName);

@@ -1,0 +1,52 @@
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { expect, it } from "vitest";
+import { openPostgresStores } from "../../src/stores/postgres/index.js";
+import { POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
+import { describeWith } from "../helpers/services.js";
+
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+const inSchemas = (...schemas: string[]) =>
+  `${POSTGRES_URL}${POSTGRES_URL.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schemas.join(",")}`)}`;
+
+describeWith("PostgreSQL", postgresAvailable)("PostgreSQL in a database that holds another latchkey", () => {
+  it("migrates its own schema when another schema on the search path already has latchkey's tables", async () => {
+    const other = `lk_${randomBytes(6).toString("hex")}`;
+    const ours = `lk_${randomBytes(6).toString("hex")}`;
+    await admin(`create schema ${other}; create schema ${ours}`);
+    try {
+      const first = await openPostgresStores({ url: inSchemas(other) });
+      await first.close();
+      // Kysely, left to itself, finds the other schema's migration tables and fails with
+      // `relation "kysely_migration_lock" does not exist`.
+      const stores = await openPostgresStores({ url: inSchemas(ours, other) });
+      try {
+        const now = Date.now();
+        const id = "0194d2c6-0000-7000-8000-000000000001";
+        await stores.users.create({ id, username: "alice", passwordHash: "x", createdAt: now, disabledAt: null });
+        expect((await stores.users.findById(id))?.username).toBe("alice");
+      } finally {
+        await stores.close();
+      }
+      const client = new pg.Client({ connectionString: POSTGRES_URL });
+      await client.connect();
+      const { rows } = await client.query(
+        "select table_schema from information_schema.tables where table_name = 'users' and table_schema = any($1) order by 1",
+        [[ours, other]],
+      );
+      await client.end();
+      expect(rows.map((r) => r.table_schema).sort()).toEqual([ours, other].sort());
+    } finally {
+      await admin(`drop schema if exists ${other} cascade; drop schema if exists ${ours} cascade`);
+    }
+  });
+});
