@@ -6,46 +6,21 @@
  * p99 during the logins (target: under 10 ms), read from a preloaded
  * monitorEventLoopDelay probe. Run after `npm run build`.
  */
-import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { freePort } from "./lib.mjs";
+import { startProbedServer } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PASSWORD = "correct horse battery staple";
 const ORIGIN = "http://localhost:1";
-const root = join(new URL(".", import.meta.url).pathname, "..");
 
-const port = await freePort();
-const server = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
-  cwd: root,
-  env: {
-    PATH: process.env.PATH,
-    PORT: String(port),
-    LOG_LEVEL: "warn",
-    PUBLIC_ORIGIN: ORIGIN,
-    LOGIN_ADDRESS_MAX_FAILURES: "100000",
-    DATABASE_URL: `sqlite:${join(tmpdir(), `latchkey-login-${process.pid}.db`)}`,
-    NODE_OPTIONS: `--require ${join(root, "bench/servers/event-loop-probe.cjs")}`,
-  },
-  stdio: ["ignore", "pipe", "inherit"],
+const server = await startProbedServer({
+  PUBLIC_ORIGIN: ORIGIN,
+  LOGIN_ADDRESS_MAX_FAILURES: "100000",
+  DATABASE_URL: `sqlite:${join(tmpdir(), `latchkey-login-${process.pid}.db`)}`,
 });
-let output = "";
-server.stdout.on("data", (chunk) => {
-  output += chunk;
-});
-const base = `http://127.0.0.1:${port}`;
-for (let i = 0; i < 100; i++) {
-  if (
-    await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    )
-  )
-    break;
-  await new Promise((resolve) => setTimeout(resolve, 50));
-}
+const { base, eventLoop } = server;
 const headers = { "content-type": "application/json", origin: ORIGIN };
 await fetch(`${base}/auth/register`, {
   method: "POST",
@@ -62,12 +37,6 @@ const cookie = login.headers
   .map((c) => c.split(";")[0])
   .join("; ");
 
-const eventLoop = async () => {
-  const before = output.length;
-  server.kill("SIGUSR2");
-  for (let i = 0; i < 50 && output.length === before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-  return JSON.parse(output.slice(before).trim().split("\n").pop()).eventLoopDelay;
-};
 const me = () =>
   new Promise((resolve, reject) =>
     autocannon({ url: `${base}/auth/me`, headers: { cookie }, connections: 50, duration: SECONDS }, (e, r) =>
@@ -98,7 +67,7 @@ const busy = await me();
 const busyLoop = await eventLoop();
 logging = false;
 await Promise.all(loops);
-server.kill("SIGTERM");
+await server.stop();
 
 const ratio = busy.latency.p99 / Math.max(1, quiet.latency.p99);
 console.log(

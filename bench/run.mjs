@@ -15,10 +15,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
-import { Redis } from "ioredis";
 import pg from "pg";
 import { renderChart } from "./chart.mjs";
-import { freePort } from "./lib.mjs";
+import { freePort, postgresReachable, redisReachable } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -30,28 +29,8 @@ const here = new URL(".", import.meta.url).pathname;
 const root = join(here, "..");
 
 const reachable = {
-  postgres: await (async () => {
-    const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
-    try {
-      await c.connect();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await c.end().catch(() => {});
-    }
-  })(),
-  redis: await (async () => {
-    const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    try {
-      await r.connect();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      r.disconnect();
-    }
-  })(),
+  postgres: await postgresReachable(PG_URL),
+  redis: await redisReachable(REDIS_URL),
 };
 
 function cpuSeconds(pid) {

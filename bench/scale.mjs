@@ -12,7 +12,6 @@
  *   SCALE_PARTS=sweep npm run bench:scale       # only the sweep (or sqlite, redis)
  *   SCALE_VERBOSE=1                             # print each 2 s window of the sweep
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,7 +20,14 @@ import autocannon from "autocannon";
 import SQLite from "better-sqlite3";
 import { Redis } from "ioredis";
 import pg from "pg";
-import { deleteKeysWithPrefix, FILLER_AGENT, fillerSession, freePort } from "./lib.mjs";
+import {
+  deleteKeysWithPrefix,
+  FILLER_AGENT,
+  fillerSession,
+  postgresReachable,
+  redisReachable,
+  startProbedServer,
+} from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -33,52 +39,8 @@ const PASSWORD = "correct horse battery staple";
 const ORIGIN = "http://localhost:1";
 const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
-const root = join(new URL(".", import.meta.url).pathname, "..");
 
-async function startServer(env) {
-  const port = await freePort();
-  const proc = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      PORT: String(port),
-      LOG_LEVEL: "warn",
-      PUBLIC_ORIGIN: ORIGIN,
-      NODE_OPTIONS: `--require ${join(root, "bench/servers/event-loop-probe.cjs")}`,
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  let output = "";
-  proc.stdout.on("data", (chunk) => {
-    output += chunk;
-  });
-  const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 200; i++) {
-    const up = await fetch(`${base}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (up) break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    base,
-    /** Event-loop delay (ms) since the previous call, with the GC pauses of that window. */
-    async eventLoop() {
-      const before = output.length;
-      proc.kill("SIGUSR2");
-      for (let i = 0; i < 100 && output.length === before; i++) await new Promise((r) => setTimeout(r, 20));
-      const report = JSON.parse(output.slice(before).trim().split("\n").pop());
-      return { ...report.eventLoopDelay, gc: report.gc };
-    },
-    stop: () =>
-      new Promise((resolve) => {
-        proc.once("exit", resolve);
-        proc.kill("SIGTERM");
-      }),
-  };
-}
+const startServer = (env) => startProbedServer({ PUBLIC_ORIGIN: ORIGIN, ...env });
 
 async function signIn(base) {
   const headers = { "content-type": "application/json", origin: ORIGIN };
@@ -258,8 +220,8 @@ async function redisScale() {
   await admin.end();
   const prefix = `lkscale:${randomBytes(4).toString("hex")}:`;
   const redis = new Redis(REDIS_URL);
-  const { packSession, compactUserId } = await import("../dist/stores/redis/index.js");
-  const { SESSION_KEY, USER_INDEX_KEY } = await import("../dist/stores/redis/scripts.js");
+  const { packSession, sessionKeys } = await import("../dist/stores/redis/index.js");
+  const keys = sessionKeys(prefix);
   const now = Date.now();
   let have = 1; // the signed-in session
   // Written as the store's `create` writes them (the same packed value, key, index and
@@ -275,9 +237,9 @@ async function redisScale() {
         const session = fillerSession(user, now);
         const packed = packSession(session, { id: user, username: `f${k}`, createdAt: now, disabledAt: null });
         pipeline
-          .set(`${prefix}${SESSION_KEY}${session.id}`, Buffer.from(packed), "PXAT", session.idleExpiresAt)
-          .hset(`${prefix}${USER_INDEX_KEY}${compactUserId(user)}`, session.id, "")
-          .pexpireat(`${prefix}${USER_INDEX_KEY}${compactUserId(user)}`, session.expiresAt, "NX");
+          .set(keys.session(session.id), Buffer.from(packed), "PXAT", session.idleExpiresAt)
+          .hset(keys.userIndex(user), session.id, "")
+          .pexpireat(keys.userIndex(user), session.expiresAt, "NX");
       }
       await pipeline.exec();
       have += n;
@@ -313,28 +275,13 @@ async function redisScale() {
   return results;
 }
 
-const reachable = async () => {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1000 });
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await c.connect();
-    await r.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-    r.disconnect();
-  }
-};
-
 let sqlite = null;
 if (PARTS.has("sqlite") || PARTS.has("sweep")) {
   process.stderr.write("SQLite…\n");
   sqlite = await sqliteScale();
 }
 let redis = null;
-if (PARTS.has("redis") && (await reachable())) {
+if (PARTS.has("redis") && (await postgresReachable(PG_URL)) && (await redisReachable(REDIS_URL))) {
   process.stderr.write("PostgreSQL + Redis…\n");
   redis = await redisScale();
 }

@@ -11,23 +11,29 @@ import type { Bindings, ChildLoggerOptions, LevelWithSilentOrString } from "pino
 
 type Level = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 
-class LazyChildLogger implements FastifyBaseLogger {
-  readonly #parent: FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
-  readonly #bindings: Bindings;
-  #child: FastifyBaseLogger | undefined;
+/** A logger that answers level checks, as pino's loggers and their children do. */
+type LevelAware = FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
 
-  constructor(parent: FastifyBaseLogger & { isLevelEnabled(level: string): boolean }, bindings: Bindings) {
+const isLevelAware = (logger: FastifyBaseLogger): logger is LevelAware =>
+  typeof (logger as Partial<LevelAware>).isLevelEnabled === "function";
+
+class LazyChildLogger implements FastifyBaseLogger {
+  readonly #parent: LevelAware;
+  readonly #bindings: Bindings;
+  #child: LevelAware | undefined;
+
+  constructor(parent: LevelAware, bindings: Bindings) {
     this.#parent = parent;
     this.#bindings = bindings;
   }
 
-  #real(): FastifyBaseLogger {
-    this.#child ??= this.#parent.child(this.#bindings);
+  #real(): LevelAware {
+    this.#child ??= this.#parent.child(this.#bindings) as LevelAware;
     return this.#child;
   }
 
   #write(level: Level, args: unknown[]): void {
-    if (this.#child === undefined && !this.#parent.isLevelEnabled(level)) return;
+    if (!this.isLevelEnabled(level)) return;
     (this.#real()[level] as (...a: unknown[]) => void)(...args);
   }
 
@@ -40,8 +46,7 @@ class LazyChildLogger implements FastifyBaseLogger {
   }
 
   isLevelEnabled(level: string): boolean {
-    const logger = (this.#child ?? this.#parent) as FastifyBaseLogger & { isLevelEnabled(level: string): boolean };
-    return logger.isLevelEnabled(level);
+    return (this.#child ?? this.#parent).isLevelEnabled(level);
   }
 
   // Methods on the prototype: a request makes one small object, no closures.
@@ -78,9 +83,8 @@ class LazyChildLogger implements FastifyBaseLogger {
  * Fastify({ logger: loggerOptions("warn"), childLoggerFactory: lazyChildLogger });
  */
 export const lazyChildLogger: NonNullable<FastifyServerOptions["childLoggerFactory"]> = (logger, bindings, options) => {
-  const parent = logger as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
-  if (options.level !== undefined || options.serializers !== undefined || typeof parent.isLevelEnabled !== "function") {
+  if (options.level !== undefined || options.serializers !== undefined || !isLevelAware(logger)) {
     return logger.child(bindings, options);
   }
-  return new LazyChildLogger(parent as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }, bindings);
+  return new LazyChildLogger(logger, bindings);
 };

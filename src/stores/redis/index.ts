@@ -164,6 +164,17 @@ export function compactUserId(id: string): string {
   return UUID.test(id) ? Buffer.from(id.replaceAll("-", ""), "hex").toString("base64url") : `=${id}`;
 }
 
+/**
+ * The names of a session's key and of its user's index, under a key prefix. Exported,
+ * like `packSession`, for the scale bench's bulk filler.
+ */
+export function sessionKeys(prefix: string): { session(id: string): string; userIndex(userId: string): string } {
+  return {
+    session: (id) => `${prefix}${lua.SESSION_KEY}${id}`,
+    userIndex: (userId) => `${prefix}${lua.USER_INDEX_KEY}${compactUserId(userId)}`,
+  };
+}
+
 /** The inverse of `compactUserId`. */
 export function expandUserId(compact: string): string {
   if (compact.startsWith("=")) return compact.slice(1);
@@ -215,8 +226,7 @@ function unpackSession(id: string, packed: Uint8Array): ValidSession {
 const isLive = (s: SessionRecord, now: number) => now < s.idleExpiresAt && now < s.expiresAt;
 
 function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
-  const key = (id: string) => `${p}${lua.SESSION_KEY}${id}`;
-  const userIndex = (userId: string) => `${p}${lua.USER_INDEX_KEY}${compactUserId(userId)}`;
+  const { session: key, userIndex } = sessionKeys(p);
   return {
     async create(session) {
       // The user's public fields ride along, so a lookup is one read.
