@@ -71,6 +71,7 @@ export type { RequestAuth, Strategy } from "./http/context.js";
 export { errorBody, STATUS_BY_CODE } from "./http/errors.js";
 export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";
 export { errorResponses } from "./http/schemas.js";
+export { isoTime } from "./http/views.js";
 export { createMemoryStores } from "./stores/memory/index.js";
 export { migratePostgres, openPostgresStores, type PostgresOptions } from "./stores/postgres/index.js";
 export { openRedisStores, type RedisOptions } from "./stores/redis/index.js";

@@ -6,7 +6,7 @@
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AuthError, errorResponses, type TodoRecord, type TodoStore, uuidv7 } from "../index.js";
+import { AuthError, errorResponses, isoTime, type TodoRecord, type TodoStore, uuidv7 } from "../index.js";
 
 const Todo = Type.Object(
   {
@@ -34,8 +34,9 @@ function todoView(todo: TodoRecord): Todo {
     id: todo.id,
     title: todo.title,
     done: todo.done,
-    createdAt: new Date(todo.createdAt).toISOString(),
-    updatedAt: new Date(todo.updatedAt).toISOString(),
+    // Memoised: a list shows the same times on every request.
+    createdAt: isoTime(todo.createdAt),
+    updatedAt: isoTime(todo.updatedAt),
   };
 }
 
