@@ -2,9 +2,10 @@
 /**
  * `npm run bench`: latchkey against its ceiling and its usual alternative, in one run on
  * this machine. Each server runs in its own process; the load (autocannon, 50 connections)
- * comes from this one. For each configuration: warm-up, then ROUNDS measured rounds; the
- * table reports medians, and the ratio of each configuration's requests per second to the
- * ceiling's and to Express's on the same route. Results go to bench/results/<timestamp>.json and .svg.
+ * comes from this one. Every server is started and warmed up first; then ROUNDS rounds
+ * each measure every configuration in turn. The table reports medians over the rounds, and
+ * the ratios of each configuration's requests per second to the ceiling's and to Express's
+ * on the same route, taken within each round. Results go to bench/results/<timestamp>.json and .svg.
  *
  *   npm run bench                # everything reachable (PostgreSQL and Redis if running)
  *   BENCH_SECONDS=3 npm run bench
@@ -106,7 +107,14 @@ async function prepareLatchkey(config) {
     });
   }
   if (config.redis) Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: `lkbench:${randomBytes(4).toString("hex")}:` });
-  const server = await start(["bin/latchkey.js", "serve"], { ...env, PUBLIC_ORIGIN: "http://localhost:1" });
+  // Access tokens outlive the run (every server is started before the first round, and a
+  // long run could outlast the default ten minutes); nothing on the request path depends
+  // on their lifetime.
+  const server = await start(["bin/latchkey.js", "serve"], {
+    ...env,
+    PUBLIC_ORIGIN: "http://localhost:1",
+    ACCESS_TOKEN_TTL: "3600",
+  });
   server.databaseFile = env.DATABASE_URL.startsWith("sqlite:") ? env.DATABASE_URL.slice("sqlite:".length) : undefined;
   const headers = { "content-type": "application/json", origin: "http://localhost:1" };
   const username = `bench${randomBytes(3).toString("hex")}`;
@@ -197,7 +205,7 @@ function load(url, headers, seconds) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function measure(config) {
+async function prepare(config) {
   const prepared =
     config.kind === "ceiling"
       ? await prepareCeiling()
@@ -208,34 +216,32 @@ async function measure(config) {
           : config.kind === "ceiling-io"
             ? await prepareCeilingIo()
             : await prepareLatchkey(config);
-  const { server, headers } = prepared;
-  const url = `${server.base}${config.path}`;
-  try {
-    await load(url, headers, 2); // warm-up
-    const rounds = [];
-    for (let r = 0; r < ROUNDS; r++) {
-      const cpuBefore = cpuSeconds(server.proc.pid);
-      const result = await load(url, headers, SECONDS);
-      const cpu = (cpuSeconds(server.proc.pid) - cpuBefore) / SECONDS;
-      if (result.non2xx > 0 || result.errors > 0)
-        throw new Error(`${config.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-      rounds.push({ rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpu });
-    }
-    return {
-      name: config.name,
-      kind: config.kind ?? "latchkey",
-      path: config.path,
-      rps: median(rounds.map((r) => r.rps)),
-      p50: median(rounds.map((r) => r.p50)),
-      p99: median(rounds.map((r) => r.p99)),
-      cpu: median(rounds.map((r) => r.cpu)),
-      peakRssMb: peakRssMb(server.proc.pid),
-      rounds,
-    };
-  } finally {
-    await server.stop();
-    await prepared.cleanup();
-  }
+  return { ...prepared, config, url: `${prepared.server.base}${config.path}`, rounds: [] };
+}
+
+async function measureRound(prepared) {
+  const { server, headers, url, config } = prepared;
+  const cpuBefore = cpuSeconds(server.proc.pid);
+  const result = await load(url, headers, SECONDS);
+  const cpu = (cpuSeconds(server.proc.pid) - cpuBefore) / SECONDS;
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${config.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpu };
+}
+
+function summary(prepared) {
+  const { config, rounds } = prepared;
+  return {
+    name: config.name,
+    kind: config.kind ?? "latchkey",
+    path: config.path,
+    rps: median(rounds.map((r) => r.rps)),
+    p50: median(rounds.map((r) => r.p50)),
+    p99: median(rounds.map((r) => r.p99)),
+    cpu: median(rounds.map((r) => r.cpu)),
+    peakRssMb: prepared.peakRssMb,
+    rounds,
+  };
 }
 
 const CONFIGS = [
@@ -259,18 +265,40 @@ const CONFIGS = [
   // BENCH_ONLY=<regex> measures only the matching configurations (plus the baselines).
   .filter((c) => (c.kind ? true : new RegExp(process.env.BENCH_ONLY ?? "").test(c.name)));
 
-const results = [];
-for (const config of CONFIGS) {
-  process.stderr.write(`measuring ${config.name}…\n`);
-  results.push(await measure(config));
+// Every server is started (and warmed up) first; then each round measures every
+// configuration in turn, so the VM's drift in speed (±30% over minutes here) falls on all
+// of them alike, and each ratio is taken within its round against the ceiling and Express
+// measured minutes, not a quarter of an hour, apart. The table reports medians of rounds.
+const prepared = [];
+try {
+  for (const config of CONFIGS) {
+    process.stderr.write(`starting ${config.name}…\n`);
+    const p = await prepare(config);
+    prepared.push(p);
+    await load(p.url, p.headers, 2); // warm-up
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    process.stderr.write(`round ${r + 1} of ${ROUNDS}…\n`);
+    for (const p of prepared) p.rounds.push(await measureRound(p));
+  }
+} finally {
+  for (const p of prepared) {
+    p.peakRssMb = peakRssMb(p.server.proc.pid);
+    await p.server.stop();
+    await p.cleanup();
+  }
 }
-// Each configuration against the ceiling, and against Express serving the same route.
-const ceiling = results[0].rps;
-const expressByPath = new Map(results.filter((r) => r.kind === "express").map((r) => [r.path, r.rps]));
-for (const r of results) {
-  r.ratioToCeiling = r.rps / ceiling;
-  r.ratioToExpress = r.rps / (expressByPath.get(r.path) ?? expressByPath.get("/auth/me"));
-}
+const results = prepared.map(summary);
+
+// Each configuration against the ceiling, and against Express serving the same route,
+// round by round; the table shows the median of each ratio.
+const expressOf = (path) => prepared.find((p) => p.config.kind === "express" && p.config.path === path) ?? prepared[1];
+results.forEach((r, i) => {
+  const rounds = prepared[i].rounds;
+  const express = expressOf(r.path).rounds;
+  r.ratioToCeiling = median(rounds.map((round, k) => round.rps / prepared[0].rounds[k].rps));
+  r.ratioToExpress = median(rounds.map((round, k) => round.rps / express[k].rps));
+});
 
 const pad = (s, n) => String(s).padEnd(n);
 const num = (x, d = 0) => x.toFixed(d).padStart(8);
