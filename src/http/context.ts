@@ -5,6 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Auth } from "../core/auth.js";
+import type { CsrfTokens } from "../core/csrf.js";
 import { AuthError } from "../core/errors.js";
 import type { SessionRecord } from "../core/records.js";
 import type { ValidSession } from "../core/session-manager.js";
@@ -99,37 +100,11 @@ export class LatchkeyContext {
   }
 
   #fromSession(valid: ValidSession): RequestAuth {
-    const csrf = this.auth.csrf;
-    return {
-      userId: valid.user.id,
-      sessionId: valid.session.id,
-      via: "cookie",
-      // An HMAC: computed only when a response needs it (the CSRF check itself verifies).
-      get csrfToken() {
-        return csrf.tokenFor(valid.session.id);
-      },
-      load: async () => valid,
-    };
+    return new SessionCookieAuth(valid, this.auth.csrf);
   }
 
   #fromToken(userId: string, sessionId: string, via: "cookie" | "bearer"): RequestAuth {
-    let loaded: Promise<ValidSession> | undefined;
-    const csrf = this.auth.csrf;
-    return {
-      userId,
-      sessionId,
-      via,
-      get csrfToken() {
-        return via === "cookie" ? csrf.tokenFor(sessionId) : null;
-      },
-      load: () => {
-        loaded ??= this.auth.sessions.findLiveRecent(sessionId).then((valid) => {
-          if (!valid || valid.user.id !== userId) throw via === "bearer" ? invalidToken() : unauthenticated();
-          return valid;
-        });
-        return loaded;
-      },
-    };
+    return new AccessTokenAuth(userId, sessionId, via, this.auth);
   }
 
   /**
@@ -207,6 +182,62 @@ export class LatchkeyContext {
     if (!this.auth.csrf.verify(sessionId, request.headers["x-csrf-token"])) {
       throw new AuthError("csrf_failed", "The X-CSRF-Token header is missing or does not match this session.");
     }
+  }
+}
+
+// The two kinds of `request.auth`, as classes: their getters live on the prototype, where an
+// object literal with a getter was built through V8's slow path on every request.
+
+/** A request authenticated by its session cookie: the session was read to check it. */
+class SessionCookieAuth implements RequestAuth {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly via = "cookie";
+  readonly #valid: ValidSession;
+  readonly #csrf: CsrfTokens;
+
+  constructor(valid: ValidSession, csrf: CsrfTokens) {
+    this.userId = valid.user.id;
+    this.sessionId = valid.session.id;
+    this.#valid = valid;
+    this.#csrf = csrf;
+  }
+
+  /** An HMAC: computed only when a response needs it (the CSRF check itself verifies). */
+  get csrfToken(): string {
+    return this.#csrf.tokenFor(this.sessionId);
+  }
+
+  load(): Promise<ValidSession> {
+    return Promise.resolve(this.#valid);
+  }
+}
+
+/** A request authenticated by a signed access token (cookie or bearer): nothing was read. */
+class AccessTokenAuth implements RequestAuth {
+  readonly userId: string;
+  readonly sessionId: string;
+  readonly via: "cookie" | "bearer";
+  readonly #auth: Auth;
+  #loaded: Promise<ValidSession> | undefined;
+
+  constructor(userId: string, sessionId: string, via: "cookie" | "bearer", auth: Auth) {
+    this.userId = userId;
+    this.sessionId = sessionId;
+    this.via = via;
+    this.#auth = auth;
+  }
+
+  get csrfToken(): string | null {
+    return this.via === "cookie" ? this.#auth.csrf.tokenFor(this.sessionId) : null;
+  }
+
+  load(): Promise<ValidSession> {
+    this.#loaded ??= this.#auth.sessions.findLiveRecent(this.sessionId).then((valid) => {
+      if (!valid || valid.user.id !== this.userId) throw this.via === "bearer" ? invalidToken() : unauthenticated();
+      return valid;
+    });
+    return this.#loaded;
   }
 }
 
