@@ -111,9 +111,7 @@ function sessionLookup(database: SQLite.Database): SessionStore["findWithUser"] 
  */
 function todoList(database: SQLite.Database): TodoStore["list"] {
   const statement = database
-    .prepare(
-      "select id, title, done, created_at, updated_at from todos where user_id = ? order by created_at, id",
-    )
+    .prepare("select id, title, done, created_at, updated_at from todos where user_id = ? order by created_at, id")
     .raw(true);
   return async (userId) => {
     const rows = orUnavailable(() => statement.all(userId)) as TodoRow[];

@@ -1,0 +1,68 @@
+/**
+ * The PostgreSQL request-path reads run as named prepared statements, outside the store
+ * guard: a lost connection must still be a StoreUnavailableError (503), and the statements
+ * must be prepared again on the connections that replace it.
+ */
+import { expect, it } from "vitest";
+import { StoreUnavailableError } from "../../src/core/errors.js";
+import { openPostgresStores } from "../../src/stores/postgres/index.js";
+import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
+import { describeWith } from "../helpers/services.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
+
+describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () => {
+  it("answer StoreUnavailableError while the database is unreachable, and read again once it is back", async () => {
+    const schema = await freshSchema();
+    const direct = new URL(schema.url);
+    const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+    const proxied = new URL(schema.url);
+    proxied.port = String(proxy.port);
+    const stores = await openPostgresStores({ url: proxied.toString() });
+    try {
+      const now = Date.now();
+      const userId = "0194d2c6-0000-7000-8000-000000000002";
+      await stores.users.create({ id: userId, username: "ada", passwordHash: "x", createdAt: now, disabledAt: null });
+      const session = {
+        id: "prepared-session-id-00",
+        userId,
+        secretHash: "hash",
+        kind: "session" as const,
+        remember: true,
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: now + 3_600_000,
+        idleTimeoutMs: 600_000,
+        idleExpiresAt: now + 600_000,
+        ip: "203.0.113.9",
+        userAgent: "test",
+      };
+      await stores.sessions.create(session);
+      await stores.todos.create({ id: "t1", userId, title: "one", done: false, createdAt: now, updatedAt: now });
+      expect(await stores.sessions.findWithUser(session.id)).toEqual({
+        session,
+        user: { id: userId, username: "ada", createdAt: now, disabledAt: null },
+      });
+      expect(await stores.sessions.findWithUser("no-such-session")).toBeNull();
+      expect((await stores.todos.list(userId)).map((t) => [t.title, t.userId, t.done])).toEqual([
+        ["one", userId, false],
+      ]);
+
+      proxy.cut();
+      await expect(stores.sessions.findWithUser(session.id)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(stores.todos.list(userId)).rejects.toBeInstanceOf(StoreUnavailableError);
+
+      proxy.restore();
+      let found: unknown = null;
+      for (let i = 0; i < 50 && found === null; i++) {
+        found = await stores.sessions.findWithUser(session.id).catch(() => null);
+        if (found === null) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(found).toEqual({ session, user: { id: userId, username: "ada", createdAt: now, disabledAt: null } });
+      expect(await stores.todos.list(userId)).toHaveLength(1);
+    } finally {
+      await stores.close();
+      await proxy.close();
+      await schema.drop();
+    }
+  }, 30_000);
+});
