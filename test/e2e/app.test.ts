@@ -162,6 +162,34 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
       await page.locator(".todos .title", { hasText: "stays undone" }).waitFor();
     });
 
+    it("keeps an editor open while an earlier add is still on its way to the server", async () => {
+      const { page } = await newDevice();
+      await signUp(page, uniqueUser());
+      await addTodo(page, "first");
+      // Hold the next add's POST until the editor is open: when the answer arrives, the
+      // add must not take the focus back (the editor would close on blur).
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route("**/api/todos", async (route) => {
+        if (route.request().method() === "POST") await held;
+        await route.continue();
+      });
+      await addTodo(page, "second");
+      await page.getByRole("button", { name: "Edit: first" }).click();
+      const editor = page.getByLabel(/Edit the title/);
+      await editor.waitFor();
+      const saved = page.waitForResponse((r) => r.url().endsWith("/api/todos") && r.request().method() === "POST");
+      release();
+      await saved;
+      await page.waitForTimeout(100); // the add's last step runs after its answer
+      await page.unroute("**/api/todos");
+      await editor.fill("first, edited");
+      await editor.press("Enter");
+      await page.locator(".todos .title", { hasText: "first, edited" }).waitFor();
+    });
+
     it("exposes no session, access or refresh cookie to scripts, and nothing auth-related in localStorage", async () => {
       const { page, context } = await newDevice();
       await signUp(page, uniqueUser());

@@ -37,6 +37,8 @@ export function Todos() {
     event.preventDefault();
     const text = title.trim();
     if (!text) return;
+    // Where focus was when the to-do was submitted: the field, or the Add button.
+    const focused = document.activeElement;
     const now = new Date().toISOString();
     changes.current++;
     const temp: Todo = { id: `tmp-${crypto.randomUUID()}`, title: text, done: false, createdAt: now, updatedAt: now };
@@ -53,7 +55,9 @@ export function Todos() {
         setTitle(text);
       });
     }
-    newTitle.current?.focus();
+    // Back to the field for the next one, unless the user has moved on meanwhile (to edit
+    // another to-do, say): taking focus from an open editor would close it.
+    if (document.activeElement === focused || document.activeElement === document.body) newTitle.current?.focus();
   };
 
   const update = async (todo: Todo, patch: Partial<Pick<Todo, "title" | "done">>) => {
