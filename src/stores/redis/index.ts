@@ -10,6 +10,7 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors.js";
+import { memoize } from "../../core/memo.js";
 import type { ChangeFeed, CounterStore, RefreshTokenStore, SessionStore, Stores } from "../../core/ports.js";
 import type { ChangeKind, ChangeRecord, RefreshTokenRecord, SessionRecord, UserProfile } from "../../core/records.js";
 import type { ValidSession } from "../../core/session-manager.js";
@@ -198,9 +199,15 @@ type PackedSession = [
   userCreatedAt: number,
 ];
 
+// A session's user id and User-Agent unpack to the same strings on every request that
+// reads it: the last few thousand are kept (unpacking the agent is a regular-expression
+// replace with a callback, the id a base64 decode and a hex format).
+const userIdOf = memoize(expandUserId, 4096);
+const agentOf = memoize(unpackAgent, 4096);
+
 function unpackSession(id: string, packed: Uint8Array): ValidSession {
   const f = decoder.decode(packed) as PackedSession;
-  const userId = expandUserId(f[0]);
+  const userId = userIdOf(f[0]);
   const createdAt = f[4];
   const lastSeenAt = createdAt + f[5];
   return {
@@ -216,7 +223,7 @@ function unpackSession(id: string, packed: Uint8Array): ValidSession {
       idleTimeoutMs: f[7],
       idleExpiresAt: lastSeenAt + f[8],
       ip: f[9],
-      userAgent: unpackAgent(f[10]),
+      userAgent: agentOf(f[10]),
     },
     // A disabled account's sessions are deleted, so a session found belongs to an enabled one.
     user: { id: userId, username: f[11], createdAt: f[12], disabledAt: null },
