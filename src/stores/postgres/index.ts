@@ -8,7 +8,14 @@ import { Kysely, type Migration, type MigrationResult, Migrator, PostgresDialect
 import pg from "pg";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores, TodoStore } from "../../core/ports.js";
-import type { SessionKind } from "../../core/records.js";
+import {
+  type SessionLookupRow,
+  sessionLookupSql,
+  type TodoListRow,
+  todoListSql,
+  todoOf,
+  validSessionOf,
+} from "../sql/request-path.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import * as initial from "./migrations/0001-initial.js";
@@ -78,52 +85,19 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
  * per connection) with rows as arrays, and no per-query compile or keyed row objects.
  */
 function sessionLookup(pool: pg.Pool): SessionStore["findWithUser"] {
-  const text = `select s.id, s.user_id, s.secret_hash, s.kind, s.remember, s.created_at, s.last_seen_at, s.expires_at,
-                       s.idle_timeout_ms, s.idle_expires_at, s.ip, s.user_agent, u.username, u.created_at, u.disabled_at
-                  from sessions s join users u on u.id = s.user_id where s.id = $1`;
+  const text = sessionLookupSql("$1");
   return async (id) => {
-    const row = (await prepared(pool, "latchkey_session_lookup", text, id))[0];
-    if (!row) return null;
-    const userId = row[1] as string;
-    // BIGINT columns arrive as strings; Number() reads both.
-    return {
-      session: {
-        id: row[0] as string,
-        userId,
-        secretHash: row[2] as string,
-        kind: row[3] as SessionKind,
-        remember: Number(row[4]) === 1,
-        createdAt: Number(row[5]),
-        lastSeenAt: Number(row[6]),
-        expiresAt: Number(row[7]),
-        idleTimeoutMs: Number(row[8]),
-        idleExpiresAt: Number(row[9]),
-        ip: row[10] as string,
-        userAgent: row[11] as string,
-      },
-      user: {
-        id: userId,
-        username: row[12] as string,
-        createdAt: Number(row[13]),
-        disabledAt: row[14] === null ? null : Number(row[14]),
-      },
-    };
+    const row = (await prepared<SessionLookupRow>(pool, "latchkey_session_lookup", text, id))[0];
+    return row ? validSessionOf(row) : null;
   };
 }
 
 /** The to-do list, the demo app's hot read, the same way. */
 function todoList(pool: pg.Pool): TodoStore["list"] {
-  const text = "select id, title, done, created_at, updated_at from todos where user_id = $1 order by created_at, id";
+  const text = todoListSql("$1");
   return async (userId) => {
-    const rows = await prepared(pool, "latchkey_todo_list", text, userId);
-    return rows.map((row) => ({
-      id: row[0] as string,
-      userId,
-      title: row[1] as string,
-      done: Number(row[2]) === 1,
-      createdAt: Number(row[3]),
-      updatedAt: Number(row[4]),
-    }));
+    const rows = await prepared<TodoListRow>(pool, "latchkey_todo_list", text, userId);
+    return rows.map((row) => todoOf(row, userId));
   };
 }
 
@@ -131,10 +105,10 @@ function todoList(pool: pg.Pool): TodoStore["list"] {
  * Runs a named prepared statement of the methods above, which replace guarded Kysely
  * ones: a driver failure is `StoreUnavailableError`, as `guardStore` makes it.
  */
-async function prepared(pool: pg.Pool, name: string, text: string, value: string): Promise<unknown[][]> {
+async function prepared<Row>(pool: pg.Pool, name: string, text: string, value: string): Promise<Row[]> {
   try {
-    const result = await pool.query<unknown[]>({ name, text, values: [value], rowMode: "array" });
-    return result.rows;
+    const result = await pool.query({ name, text, values: [value], rowMode: "array" });
+    return result.rows as Row[];
   } catch (error) {
     throw new StoreUnavailableError("postgres", { cause: error });
   }

@@ -1,0 +1,89 @@
+/**
+ * The two reads on the request path (the session lookup and the to-do list), which both
+ * SQL backends run as prepared statements of their own with rows as arrays, outside
+ * Kysely: the SQL and the row-to-record mapping they share. Columns come in a fixed order;
+ * PostgreSQL's BIGINT arrives as a string and SQLite's integers as numbers, and Number()
+ * reads both.
+ */
+import type { SessionKind, TodoRecord } from "../../core/records.js";
+import type { ValidSession } from "../../core/session-manager.js";
+
+/**
+ * The session lookup, the same query as the shared Kysely store's `findWithUser`.
+ * `param` is the driver's placeholder: `?` for SQLite, `$1` for PostgreSQL.
+ */
+export const sessionLookupSql = (param: string): string =>
+  `select s.id, s.user_id, s.secret_hash, s.kind, s.remember, s.created_at, s.last_seen_at, s.expires_at,
+          s.idle_timeout_ms, s.idle_expires_at, s.ip, s.user_agent, u.username, u.created_at, u.disabled_at
+     from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
+
+/** A row of `sessionLookupSql`. */
+export type SessionLookupRow = readonly [
+  id: string,
+  userId: string,
+  secretHash: string,
+  kind: string,
+  remember: number | string,
+  createdAt: number | string,
+  lastSeenAt: number | string,
+  expiresAt: number | string,
+  idleTimeoutMs: number | string,
+  idleExpiresAt: number | string,
+  ip: string,
+  userAgent: string,
+  username: string,
+  userCreatedAt: number | string,
+  disabledAt: number | string | null,
+];
+
+/** The session and user of a `sessionLookupSql` row. */
+export function validSessionOf(row: SessionLookupRow): ValidSession {
+  const userId = row[1];
+  return {
+    session: {
+      id: row[0],
+      userId,
+      secretHash: row[2],
+      kind: row[3] as SessionKind,
+      remember: Number(row[4]) === 1,
+      createdAt: Number(row[5]),
+      lastSeenAt: Number(row[6]),
+      expiresAt: Number(row[7]),
+      idleTimeoutMs: Number(row[8]),
+      idleExpiresAt: Number(row[9]),
+      ip: row[10],
+      userAgent: row[11],
+    },
+    user: {
+      id: userId,
+      username: row[12],
+      createdAt: Number(row[13]),
+      disabledAt: row[14] === null ? null : Number(row[14]),
+    },
+  };
+}
+
+/** A user's to-dos, oldest first (the `(user_id, created_at, id)` index gives the order). */
+export const todoListSql = (param: string): string =>
+  `select id, title, done, created_at, updated_at from todos where user_id = ${param} order by created_at, id`;
+
+/** A row of `todoListSql`: the owner is not read back (one string fewer per row). */
+export type TodoListRow = readonly [
+  id: string,
+  title: string,
+  done: number | string,
+  createdAt: number | string,
+  updatedAt: number | string,
+];
+
+/** The to-do of a `todoListSql` row of `userId`'s. */
+export function todoOf(row: TodoListRow, userId: string): TodoRecord {
+  return {
+    id: row[0],
+    userId,
+    title: row[1],
+    done: Number(row[2]) === 1,
+    createdAt: Number(row[3]),
+    updatedAt: Number(row[4]),
+  };
+}
