@@ -125,6 +125,7 @@ export async function startProbedServer(env) {
     },
     stop: () =>
       new Promise((resolve) => {
+        if (proc.exitCode !== null || proc.signalCode !== null) return resolve(); // stopped already
         proc.once("exit", resolve);
         proc.kill("SIGTERM");
       }),

@@ -2,7 +2,9 @@
 /**
  * Scale (`npm run bench:scale`): `GET /auth/me` with 1,000 and with 1,000,000 live
  * sessions in the store, on SQLite and on PostgreSQL + Redis (when reachable), and the
- * sweep of 1,000,000 expired SQLite rows under load. Targets: a million sessions cost
+ * sweep of 1,000,000 expired SQLite rows under load. The two store sizes run side by
+ * side (two files, or two Redis key prefixes, each with its server) and are loaded in
+ * turn, round after round, so the machine's drift falls on both alike. Targets: a million sessions cost
  * less than 10% of the throughput of a thousand; the sweep never delays a request by more
  * than 50 ms (the server's event-loop delay, from a preloaded monitorEventLoopDelay
  * probe, and the slowest request seen while it runs). Run after `npm run build`.
@@ -62,15 +64,29 @@ const load = (url, cookie, seconds) =>
   );
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function throughput(server, cookie) {
-  await load(`${server.base}/auth/me`, cookie, 2);
+/**
+ * `GET /auth/me` on two servers, one over the small store and one over the large, loaded
+ * in turn for ROUNDS rounds: this VM's speed drifts by a third over minutes, so the two
+ * are compared within each round, and the loss is the median of the rounds' losses.
+ */
+async function compare(small, large) {
+  for (const s of [small, large]) await load(`${s.server.base}/auth/me`, s.cookie, 2);
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
-    const result = await load(`${server.base}/auth/me`, cookie, SECONDS);
-    if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
-    rounds.push({ rps: result.requests.average, p99: result.latency.p99 });
+    const pair = [];
+    for (const s of r % 2 ? [large, small] : [small, large]) {
+      const result = await load(`${s.server.base}/auth/me`, s.cookie, SECONDS);
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${result.non2xx} non-2xx, ${result.errors} errors`);
+      pair[s === small ? 0 : 1] = result.requests.average;
+    }
+    rounds.push({ small: pair[0], large: pair[1] });
   }
-  return { rps: median(rounds.map((r) => r.rps)), p99: median(rounds.map((r) => r.p99)) };
+  return {
+    small: { rps: median(rounds.map((r) => r.small)) },
+    large: { rps: median(rounds.map((r) => r.large)) },
+    loss: median(rounds.map((r) => 1 - r.large / r.small)),
+    rounds,
+  };
 }
 
 /**
@@ -162,22 +178,33 @@ async function sqliteScale() {
     for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
   };
   cleanup();
-  const results = {};
+  let results = {};
+  if (PARTS.has("sqlite")) {
+    // The small store in a file of its own, beside the large one, each with its server.
+    const smallFile = `${file}-small`;
+    const small = { server: await startServer({ DATABASE_URL: `sqlite:${smallFile}`, SWEEP_INTERVAL: "86400" }) };
+    const large = { server: await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "86400" }) };
+    try {
+      small.cookie = await signIn(small.server.base);
+      large.cookie = await signIn(large.server.base);
+      fillSqlite(smallFile, SMALL);
+      const t0 = Date.now();
+      fillSqlite(file, LARGE);
+      process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+      results = await compare(small, large);
+      process.stderr.write(
+        `  SQLite: ${JSON.stringify(results.rounds.map((r) => [Math.round(r.small), Math.round(r.large)]))}\n`,
+      );
+    } finally {
+      await small.server.stop();
+      await large.server.stop();
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${smallFile}${suffix}`, { force: true });
+    }
+  }
   let server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "86400" });
   try {
     const cookie = await signIn(server.base);
-    if (PARTS.has("sqlite")) {
-      fillSqlite(file, SMALL);
-      results.small = await throughput(server, cookie);
-      process.stderr.write(`  SQLite, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
-    }
-    const t0 = Date.now();
-    fillSqlite(file, LARGE);
-    process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
-    if (PARTS.has("sqlite")) {
-      results.large = await throughput(server, cookie);
-      process.stderr.write(`  SQLite, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
-    }
+    if (!PARTS.has("sqlite")) fillSqlite(file, LARGE);
     await server.stop();
     if (!PARTS.has("sweep")) return results;
 
@@ -223,11 +250,11 @@ async function redisScale() {
   const { packSession, sessionKeys } = await import("../dist/stores/redis/index.js");
   const keys = sessionKeys(prefix);
   const now = Date.now();
-  let have = 1; // the signed-in session
   // Written as the store's `create` writes them (the same packed value, key, index and
   // expiries), pipelined 10,000 at a time: the store's API, one user lookup and one MULTI
   // per session, would take a quarter of an hour for a million.
-  const fill = async (total) => {
+  const fill = async (total, into) => {
+    let have = 1; // the signed-in session
     while (have < total) {
       const pipeline = redis.pipeline();
       const n = Math.min(10_000, total - have);
@@ -237,33 +264,39 @@ async function redisScale() {
         const session = fillerSession(user, now);
         const packed = packSession(session, { id: user, username: `f${k}`, createdAt: now, disabledAt: null });
         pipeline
-          .set(keys.session(session.id), Buffer.from(packed), "PXAT", session.idleExpiresAt)
-          .hset(keys.userIndex(user), session.id, "")
-          .pexpireat(keys.userIndex(user), session.expiresAt, "NX");
+          .set(into.session(session.id), Buffer.from(packed), "PXAT", session.idleExpiresAt)
+          .hset(into.userIndex(user), session.id, "")
+          .pexpireat(into.userIndex(user), session.expiresAt, "NX");
       }
       await pipeline.exec();
       have += n;
     }
   };
-  const results = {};
+  let results = {};
   const url = `${PG_URL}${PG_URL.includes("?") ? "&" : "?"}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+  // The small store under a key prefix of its own, with its own server.
+  const smallPrefix = `${prefix}small:`;
+  const small = { server: await startServer({ DATABASE_URL: url, REDIS_URL, REDIS_KEY_PREFIX: smallPrefix }) };
   const server = await startServer({ DATABASE_URL: url, REDIS_URL, REDIS_KEY_PREFIX: prefix });
+  const large = { server };
   try {
-    const cookie = await signIn(server.base);
-    await fill(SMALL);
-    results.small = await throughput(server, cookie);
-    process.stderr.write(`  PostgreSQL + Redis, ${SMALL} sessions: ${results.small.rps.toFixed(0)} req/s\n`);
+    small.cookie = await signIn(small.server.base);
+    large.cookie = await signIn(server.base);
+    await fill(SMALL, sessionKeys(smallPrefix));
     const usedMemory = async () => Number((await redis.info("memory")).match(/used_memory:(\d+)/)[1]);
     const memoryBefore = await usedMemory();
     const t0 = Date.now();
-    await fill(LARGE);
-    results.bytesPerSession = ((await usedMemory()) - memoryBefore) / (LARGE - SMALL);
+    await fill(LARGE, keys);
+    const bytesPerSession = ((await usedMemory()) - memoryBefore) / (LARGE - 1);
     process.stderr.write(
-      `  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${results.bytesPerSession.toFixed(0)} bytes each in Redis)\n`,
+      `  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${bytesPerSession.toFixed(0)} bytes each in Redis)\n`,
     );
-    results.large = await throughput(server, cookie);
-    process.stderr.write(`  PostgreSQL + Redis, ${LARGE} sessions: ${results.large.rps.toFixed(0)} req/s\n`);
+    results = { ...(await compare(small, large)), bytesPerSession };
+    process.stderr.write(
+      `  PostgreSQL + Redis: ${JSON.stringify(results.rounds.map((r) => [Math.round(r.small), Math.round(r.large)]))}\n`,
+    );
   } finally {
+    await small.server.stop();
     await server.stop();
     await deleteKeysWithPrefix(redis, prefix);
     redis.disconnect();
@@ -287,7 +320,7 @@ if (PARTS.has("redis") && (await postgresReachable(PG_URL)) && (await redisReach
 }
 
 const row = (name, r) =>
-  `${name.padEnd(22)}${r.small.rps.toFixed(0).padStart(12)}${r.large.rps.toFixed(0).padStart(16)}${`${((1 - r.large.rps / r.small.rps) * 100).toFixed(1)}%`.padStart(10)}`;
+  `${name.padEnd(22)}${r.small.rps.toFixed(0).padStart(12)}${r.large.rps.toFixed(0).padStart(16)}${`${(r.loss * 100).toFixed(1)}%`.padStart(10)}`;
 if (sqlite?.small || redis) {
   console.log(
     `\n${"store".padEnd(22)}${`${SMALL} req/s`.padStart(12)}${`${LARGE} req/s`.padStart(16)}${"loss".padStart(10)}`,
