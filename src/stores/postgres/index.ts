@@ -1,7 +1,7 @@
 /**
  * PostgreSQL through `pg` and Kysely, for several instances on one database. Queries are
- * the shared ones of `src/stores/sql` but for the two reads on the request path (prepared
- * statements, below); this file adds the pool, the migrations, and LISTEN/NOTIFY so the
+ * the shared ones of `src/stores/sql`, the two reads on the request path as prepared
+ * statements (below); this file adds the pool, the migrations, and LISTEN/NOTIFY so the
  * change feed reaches other instances at once (they also poll).
  */
 import { Kysely, type Migration, type MigrationResult, Migrator, PostgresDialect, sql } from "kysely";
@@ -63,13 +63,12 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
     isUniqueViolation: (error) =>
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
     subscribe: (wake) => listener.subscribe(wake),
+    requestPath: { findWithUser: sessionLookup(pool), listTodos: todoList(pool) },
     close: async () => {
       await listener.close();
       await db.destroy();
     },
   });
-  stores.sessions.findWithUser = sessionLookup(pool);
-  stores.todos.list = todoList(pool);
   // Every publish also notifies, so listeners on other instances read at once.
   const publish = stores.changes.publish.bind(stores.changes);
   stores.changes.publish = async (kind, subject, at) => {
@@ -80,9 +79,9 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
 }
 
 /**
- * The request path's one read, as SQLite's is (src/stores/sqlite): the same query as the
- * shared Kysely store's, as a named prepared statement (PostgreSQL parses and plans it once
- * per connection) with rows as arrays, and no per-query compile or keyed row objects.
+ * The request path's one read, as SQLite's is (src/stores/sqlite): a named prepared
+ * statement (PostgreSQL parses and plans it once per connection) with rows as arrays, and
+ * no per-query compile or keyed row objects.
  */
 function sessionLookup(pool: pg.Pool): SessionStore["findWithUser"] {
   const text = sessionLookupSql("$1");

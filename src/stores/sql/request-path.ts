@@ -9,7 +9,7 @@ import type { SessionKind, TodoRecord } from "../../core/records.js";
 import type { ValidSession } from "../../core/session-manager.js";
 
 /**
- * The session lookup, the same query as the shared Kysely store's `findWithUser`.
+ * The session lookup: a session and its user's public fields, by the session id.
  * `param` is the driver's placeholder: `?` for SQLite, `$1` for PostgreSQL.
  */
 export const sessionLookupSql = (param: string): string =>

@@ -15,7 +15,6 @@ import type {
   TodoStore,
   UserStore,
 } from "../../core/ports.js";
-import type { UserProfile } from "../../core/records.js";
 import { guardStore } from "../guard.js";
 import {
   fromSession,
@@ -38,24 +37,36 @@ export interface SqlBackend {
   isUniqueViolation(error: unknown): boolean;
   /** Optional push for the change feed (PostgreSQL's LISTEN/NOTIFY). */
   subscribe?: ChangeFeed["subscribe"];
+  /**
+   * The reads on the request path, which each backend runs as prepared statements of its
+   * own (the SQL and row mapping of `./request-path.ts`). They raise
+   * `StoreUnavailableError` themselves: the guard's extra async frame stays off the path.
+   */
+  requestPath: { findWithUser: SessionStore["findWithUser"]; listTodos: TodoStore["list"] };
+  /** Replaces the Kysely sweep of expired sessions (SQLite: one prepared statement). */
+  sweepExpiredSessions?: SessionStore["sweepExpired"];
   close(): Promise<void>;
 }
 
 /**
  * @example
- * const stores = createSqlStores({ name: "sqlite", db, isUniqueViolation, close });
+ * const stores = createSqlStores({ name: "sqlite", db, isUniqueViolation, requestPath, close });
  */
 export function createSqlStores(backend: SqlBackend): Stores {
-  const { db, name } = backend;
+  const { db, name, requestPath } = backend;
   const guard = <T extends object>(store: T): T => guardStore(name, store);
   const changes: ChangeFeed = changeFeed(db);
   if (backend.subscribe) changes.subscribe = backend.subscribe;
   return {
     users: guard(userStore(backend)),
-    sessions: guard(sessionStore(db)),
+    sessions: {
+      ...guard(sessionStore(db)),
+      findWithUser: requestPath.findWithUser,
+      ...(backend.sweepExpiredSessions && { sweepExpired: backend.sweepExpiredSessions }),
+    },
     refreshTokens: guard(refreshTokenStore(db)),
     keys: guard(keyStore(db)),
-    todos: guard(todoStore(db)),
+    todos: { ...guard(todoStore(db)), list: requestPath.listTodos },
     events: guard(eventStore(db)),
     counters: guard(counterStore(db)),
     changes: guard(changes),
@@ -112,27 +123,10 @@ function userStore({ db, isUniqueViolation }: SqlBackend): UserStore {
   };
 }
 
-function sessionStore(db: Kysely<Database>): SessionStore {
+function sessionStore(db: Kysely<Database>): Omit<SessionStore, "findWithUser"> {
   return {
     async create(session) {
       await db.insertInto("sessions").values(fromSession(session)).execute();
-    },
-    async findWithUser(id) {
-      const row = await db
-        .selectFrom("sessions")
-        .innerJoin("users", "users.id", "sessions.user_id")
-        .selectAll("sessions")
-        .select(["users.username", "users.created_at as user_created_at", "users.disabled_at"])
-        .where("sessions.id", "=", id)
-        .executeTakeFirst();
-      if (!row) return null;
-      const user: UserProfile = {
-        id: row.user_id,
-        username: row.username,
-        createdAt: Number(row.user_created_at),
-        disabledAt: row.disabled_at === null ? null : Number(row.disabled_at),
-      };
-      return { session: toSession(row), user };
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       const result = await db
@@ -255,18 +249,8 @@ function keyStore(db: Kysely<Database>): KeyStore {
   };
 }
 
-function todoStore(db: Kysely<Database>): TodoStore {
+function todoStore(db: Kysely<Database>): Omit<TodoStore, "list"> {
   return {
-    async list(userId) {
-      const rows = await db
-        .selectFrom("todos")
-        .selectAll()
-        .where("user_id", "=", userId)
-        .orderBy("created_at")
-        .orderBy("id")
-        .execute();
-      return rows.map(toTodo);
-    },
     async create(todo) {
       await db
         .insertInto("todos")

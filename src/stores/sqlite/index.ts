@@ -61,23 +61,21 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
       error !== null &&
       "code" in error &&
       (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
+    requestPath: { findWithUser: sessionLookup(database), listTodos: todoList(database) },
+    sweepExpiredSessions: sessionSweep(database),
     close: async () => {
       await checkpointer?.stop();
       await db.destroy();
     },
   });
-  stores.sessions.findWithUser = sessionLookup(database);
-  stores.todos.list = todoList(database);
-  stores.sessions.sweepExpired = sessionSweep(database);
   return stores;
 }
 
 /**
- * The request path's one read, as one prepared statement run synchronously: the same
- * query the shared Kysely store builds, without its per-query compile and promise chain
- * (measured: the largest share of a cookie request after the socket writes). Raw rows
- * (arrays): better-sqlite3 builds no keyed object per row, the costliest part of the read
- * after the locking system calls.
+ * The request path's one read, as one prepared statement run synchronously, without a
+ * Kysely query's compile and promise chain (measured: the largest share of a cookie
+ * request after the socket writes). Raw rows (arrays): better-sqlite3 builds no keyed
+ * object per row, the costliest part of the read after the locking system calls.
  */
 function sessionLookup(database: SQLite.Database): SessionStore["findWithUser"] {
   const statement = database.prepare(sessionLookupSql("?")).raw(true);
