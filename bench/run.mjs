@@ -115,6 +115,7 @@ async function prepareLatchkey(config) {
     PUBLIC_ORIGIN: "http://localhost:1",
     ACCESS_TOKEN_TTL: "3600",
   });
+  server.databaseUrl = env.DATABASE_URL;
   server.databaseFile = env.DATABASE_URL.startsWith("sqlite:") ? env.DATABASE_URL.slice("sqlite:".length) : undefined;
   const headers = { "content-type": "application/json", origin: "http://localhost:1" };
   const username = `bench${randomBytes(3).toString("hex")}`;
@@ -167,14 +168,22 @@ async function prepareExpress() {
 }
 
 /**
- * The floor: a latchkey session is created in a SQLite file, then a bare Fastify server
- * with one prepared read (bench/servers/floor.mjs) answers for it. What a cookie session
- * on SQLite cannot go below on this machine.
+ * The floors: a latchkey session (with its ten to-dos) is created in a SQLite file or a
+ * PostgreSQL schema, then a bare Fastify server with the store's prepared reads
+ * (bench/servers/floor.mjs, floor-postgres.mjs) answers for it. What a cookie session on
+ * that store cannot go below on this machine.
  */
-async function prepareFloor() {
-  const { server, headers, cleanup } = await prepareLatchkey({ name: "floor", strategy: "session", path: "/auth/me" });
+async function prepareFloor(config) {
+  const { server, headers, cleanup } = await prepareLatchkey({
+    name: config.name,
+    strategy: "session",
+    postgres: config.postgres,
+    path: config.path,
+  });
   await server.stop();
-  const floor = await start(["bench/servers/floor.mjs"], { DATABASE_FILE: server.databaseFile });
+  const floor = config.postgres
+    ? await start(["bench/servers/floor-postgres.mjs"], { DATABASE_URL: server.databaseUrl })
+    : await start(["bench/servers/floor.mjs"], { DATABASE_FILE: server.databaseFile });
   return { server: floor, headers: { cookie: headers.cookie }, cleanup };
 }
 
@@ -212,7 +221,7 @@ async function prepare(config) {
       : config.kind === "express"
         ? await prepareExpress()
         : config.kind === "floor"
-          ? await prepareFloor()
+          ? await prepareFloor(config)
           : config.kind === "ceiling-io"
             ? await prepareCeilingIo()
             : await prepareLatchkey(config);
@@ -250,6 +259,8 @@ const CONFIGS = [
   { name: "Express 5 + express-session, /api/todos", kind: "express", path: "/api/todos" },
   { name: "ceiling with latchkey's I/O", kind: "ceiling-io", path: "/auth/me" },
   { name: "floor: Fastify + one SQLite read", kind: "floor", path: "/auth/me" },
+  { name: "floor: Fastify + two SQLite reads, /api/todos", kind: "floor", path: "/api/todos" },
+  { name: "floor: Fastify + one PostgreSQL read", kind: "floor", postgres: true, path: "/auth/me" },
   { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me" },
   { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos" },
   { name: "jwt, SQLite, /auth/me", strategy: "jwt", path: "/auth/me" },
