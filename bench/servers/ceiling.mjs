@@ -1,4 +1,5 @@
-// The ceiling: a bare Fastify app answering the JSON shape of GET /auth/me, no auth at all.
+// The ceiling: a bare Fastify app answering the JSON shape of GET /auth/me (a constant
+// body), no auth at all.
 import Fastify from "fastify";
 
 const body = {
@@ -12,6 +13,7 @@ const body = {
     idleExpiresAt: "2026-11-22T00:30:00.000Z",
     ip: "127.0.0.1",
     userAgent: "autocannon",
+    device: { browser: "Unknown", os: "Unknown", type: "unknown" },
     current: true,
   },
 };

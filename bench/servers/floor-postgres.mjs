@@ -5,6 +5,8 @@
 import { hash, timingSafeEqual } from "node:crypto";
 import Fastify from "fastify";
 import pg from "pg";
+// The device list's description of the User-Agent, as latchkey answers it (bowser, memoised).
+import { describeDevice } from "../../dist/http/device.js";
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
 const text = `select s.id, s.secret_hash, s.kind, s.created_at, s.last_seen_at, s.expires_at, s.idle_expires_at, s.ip,
@@ -51,8 +53,10 @@ app.get("/auth/me", async (request, reply) => {
       idleExpiresAt: iso(row[6]),
       ip: row[7],
       userAgent: row[8],
+      device: describeDevice(row[8]),
       current: true,
     },
   };
 });
 await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });
+console.log(JSON.stringify({ port: app.server.address().port }));

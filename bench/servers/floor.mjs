@@ -1,12 +1,15 @@
 // The floor of a cookie-session server on SQLite: bare Fastify (as the ceiling), one
 // prepared better-sqlite3 read of the session by the id in the cookie, a SHA-256 of the
 // secret compared in constant time, the expiry checks, and the JSON shape of
-// `GET /auth/me`; `GET /api/todos` adds the one read of the user's to-dos. Nothing else:
+// `GET /auth/me` (with the device description latchkey gives, through its own memoised
+// function); `GET /api/todos` adds the one read of the user's to-dos. Nothing else:
 // no hooks, no CSRF token, no security headers, no logger, no response schema.
 // It reads the database a latchkey server wrote (DATABASE_FILE), with the cookie it set.
 import { hash, timingSafeEqual } from "node:crypto";
 import SQLite from "better-sqlite3";
 import Fastify from "fastify";
+// The device list's description of the User-Agent, as latchkey answers it (bowser, memoised).
+import { describeDevice } from "../../dist/http/device.js";
 
 const database = new SQLite(process.env.DATABASE_FILE, { fileMustExist: true });
 database.pragma("journal_mode = WAL");
@@ -65,6 +68,7 @@ app.get("/auth/me", async (request, reply) => {
       idleExpiresAt: iso(row[6]),
       ip: row[7],
       userAgent: row[8],
+      device: describeDevice(row[8]),
       current: true,
     },
   };
@@ -83,3 +87,4 @@ app.get("/api/todos", async (request, reply) => {
   };
 });
 await app.listen({ port: Number(process.env.PORT ?? 0), host: "127.0.0.1" });
+console.log(JSON.stringify({ port: app.server.address().port }));
