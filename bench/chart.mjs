@@ -23,7 +23,7 @@ export function renderChart(results) {
           : `\n<rect x="${(left + target * scale - 1).toFixed(1)}" y="${y - 3}" width="2" height="24" fill="#000"><title>target ${target}</title></rect>`;
       return `<text x="${left - 10}" y="${y + 14}" text-anchor="end">${escapeXml(r.name)}</text>
 <rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${FILL[r.kind] ?? FILL.latchkey}"/>${tick}
-<text x="${left + w + 6}" y="${y + 14}">${r.ratioToCeiling.toFixed(2)} (${Math.round(r.rps)}/s)</text>`;
+<text x="${left + Math.max(w, target === undefined ? 0 : target * scale) + 6}" y="${y + 14}">${r.ratioToCeiling.toFixed(2)} (${Math.round(r.rps)}/s)</text>`;
     })
     .join("\n");
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">
