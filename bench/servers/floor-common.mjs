@@ -1,13 +1,14 @@
-// What the floors (floor.mjs, floor-postgres.mjs) share: the session lookup's columns, the
-// cookie, the check of a looked-up row, and the answer of `GET /auth/me`. Rows come in the
-// order of SESSION_COLUMNS; PostgreSQL's BIGINT arrives as a string, SQLite's integers as
-// numbers, and Number() reads both.
+// What the floors (floor.mjs, floor-postgres.mjs) share: the cookie, the check of a
+// looked-up row, and the answer of `GET /auth/me`. They run latchkey's own request-path
+// SQL (`sessionLookupSql`, `todoListSql`, rows as arrays in its column order) and format
+// times and devices with its own memoised helpers, and build the answer straight from the
+// row. PostgreSQL's BIGINT arrives as a string, SQLite's integers as numbers, and Number()
+// reads both.
 import { hash, timingSafeEqual } from "node:crypto";
-// The device list's description of the User-Agent, as latchkey answers it (bowser, memoised).
 import { describeDevice } from "../../dist/http/device.js";
+import { isoTime } from "../../dist/http/views.js";
 
-export const SESSION_COLUMNS = `s.id, s.secret_hash, s.kind, s.created_at, s.last_seen_at, s.expires_at,
-  s.idle_expires_at, s.ip, s.user_agent, u.id, u.username, u.created_at, u.disabled_at`;
+export { sessionLookupSql, todoListSql } from "../../dist/stores/sql/request-path.js";
 
 const COOKIE = /(?:^|;\s*)__Host-sid=([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})(?:;|$)/;
 
@@ -17,45 +18,53 @@ export function sessionCookie(request) {
   return match ? { id: match[1], secret: match[2] } : null;
 }
 
+/** A time column as ISO 8601. */
+export const iso = (ms) => isoTime(Number(ms));
+
+// Columns of a `sessionLookupSql` row (SessionLookupRow in src/stores/sql/request-path.ts).
+const ID = 0;
+const USER_ID = 1;
+const SECRET_HASH = 2;
+const KIND = 3;
+const CREATED = 5;
+const LAST_SEEN = 6;
+const EXPIRES = 7;
+const IDLE_EXPIRES = 9;
+const IP = 10;
+const AGENT = 11;
+const USERNAME = 12;
+const USER_CREATED = 13;
+const DISABLED = 14;
+
 /** Whether a looked-up row is a live session whose secret hash matches. */
 export function isLive(row, secret) {
   const now = Date.now();
   return (
     row !== undefined &&
-    timingSafeEqual(Buffer.from(hash("sha256", secret, "base64url")), Buffer.from(row[1])) &&
-    now < Number(row[5]) &&
-    now < Number(row[6]) &&
-    row[12] === null
+    timingSafeEqual(Buffer.from(hash("sha256", secret, "base64url")), Buffer.from(row[SECRET_HASH])) &&
+    now < Number(row[EXPIRES]) &&
+    now < Number(row[IDLE_EXPIRES]) &&
+    row[DISABLED] === null
   );
 }
 
-// Times formatted once each (latchkey memoises them too: a session's and a list's times
-// repeat on every request).
-const isoCache = new Map();
-export function iso(ms) {
-  let text = isoCache.get(ms);
-  if (text === undefined) {
-    if (isoCache.size >= 10_000) isoCache.clear();
-    text = new Date(Number(ms)).toISOString();
-    isoCache.set(ms, text);
-  }
-  return text;
-}
+/** The user id of a looked-up row. */
+export const userIdOf = (row) => row[USER_ID];
 
 /** The answer of `GET /auth/me` for a live row. */
 export function meAnswer(row) {
   return {
-    user: { id: row[9], username: row[10], createdAt: iso(row[11]) },
+    user: { id: row[USER_ID], username: row[USERNAME], createdAt: iso(row[USER_CREATED]) },
     session: {
-      id: row[0],
-      strategy: row[2],
-      createdAt: iso(row[3]),
-      lastSeenAt: iso(row[4]),
-      expiresAt: iso(row[5]),
-      idleExpiresAt: iso(row[6]),
-      ip: row[7],
-      userAgent: row[8],
-      device: describeDevice(row[8]),
+      id: row[ID],
+      strategy: row[KIND],
+      createdAt: iso(row[CREATED]),
+      lastSeenAt: iso(row[LAST_SEEN]),
+      expiresAt: iso(row[EXPIRES]),
+      idleExpiresAt: iso(row[IDLE_EXPIRES]),
+      ip: row[IP],
+      userAgent: row[AGENT],
+      device: describeDevice(row[AGENT]),
       current: true,
     },
   };

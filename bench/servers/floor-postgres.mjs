@@ -5,10 +5,10 @@
 // cookie it set.
 import Fastify from "fastify";
 import pg from "pg";
-import { isLive, meAnswer, SESSION_COLUMNS, sessionCookie, unauthenticated } from "./floor-common.mjs";
+import { isLive, meAnswer, sessionCookie, sessionLookupSql, unauthenticated } from "./floor-common.mjs";
 
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10 });
-const text = `select ${SESSION_COLUMNS} from sessions s join users u on u.id = s.user_id where s.id = $1`;
+const text = sessionLookupSql("$1");
 
 const app = Fastify({ logger: false });
 app.get("/auth/me", async (request, reply) => {

@@ -6,16 +6,21 @@
 // It reads the database a latchkey server wrote (DATABASE_FILE), with the cookie it set.
 import SQLite from "better-sqlite3";
 import Fastify from "fastify";
-import { isLive, iso, meAnswer, SESSION_COLUMNS, sessionCookie, unauthenticated } from "./floor-common.mjs";
+import {
+  isLive,
+  iso,
+  meAnswer,
+  sessionCookie,
+  sessionLookupSql,
+  todoListSql,
+  unauthenticated,
+  userIdOf,
+} from "./floor-common.mjs";
 
 const database = new SQLite(process.env.DATABASE_FILE, { fileMustExist: true });
 database.pragma("journal_mode = WAL");
-const lookup = database
-  .prepare(`select ${SESSION_COLUMNS} from sessions s join users u on u.id = s.user_id where s.id = ?`)
-  .raw(true);
-const todoList = database
-  .prepare("select id, title, done, created_at, updated_at from todos where user_id = ? order by created_at, id")
-  .raw(true);
+const lookup = database.prepare(sessionLookupSql("?")).raw(true);
+const todoList = database.prepare(todoListSql("?")).raw(true);
 
 /** The session row of the request's cookie, or undefined when it is not a live session. */
 function sessionRow(request) {
@@ -33,7 +38,7 @@ app.get("/api/todos", async (request, reply) => {
   const row = sessionRow(request);
   if (!row) return unauthenticated(reply);
   return {
-    todos: todoList.all(row[9]).map((t) => ({
+    todos: todoList.all(userIdOf(row)).map((t) => ({
       id: t[0],
       title: t[1],
       done: t[2] === 1,
