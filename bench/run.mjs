@@ -116,7 +116,6 @@ async function prepareLatchkey(config) {
     ACCESS_TOKEN_TTL: "3600",
   });
   server.databaseUrl = env.DATABASE_URL;
-  server.databaseFile = env.DATABASE_URL.startsWith("sqlite:") ? env.DATABASE_URL.slice("sqlite:".length) : undefined;
   const headers = { "content-type": "application/json", origin: "http://localhost:1" };
   const username = `bench${randomBytes(3).toString("hex")}`;
   await fetch(`${server.base}/auth/register`, {
@@ -183,7 +182,7 @@ async function prepareFloor(config) {
   await server.stop();
   const floor = config.postgres
     ? await start(["bench/servers/floor-postgres.mjs"], { DATABASE_URL: server.databaseUrl })
-    : await start(["bench/servers/floor.mjs"], { DATABASE_FILE: server.databaseFile });
+    : await start(["bench/servers/floor.mjs"], { DATABASE_FILE: server.databaseUrl.slice("sqlite:".length) });
   return { server: floor, headers: { cookie: headers.cookie }, cleanup };
 }
 

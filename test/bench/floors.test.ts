@@ -5,7 +5,6 @@
  * session, and a refusal for a session latchkey refuses. Each floor here reads what a real
  * latchkey server wrote.
  */
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,35 +12,14 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../helpers/http-client.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
-import { type RunningServer, startServerProcess } from "../helpers/processes.js";
+import { type RunningServer, startListeningProcess, startServerProcess } from "../helpers/processes.js";
 import { describeWith } from "../helpers/services.js";
 
 const SERVERS = fileURLToPath(new URL("../../bench/servers/", import.meta.url));
 const PASSWORD = "correct horse battery staple";
 
-/** A bench server script on a free port; resolves with its base URL once it listens. */
-async function startBenchServer(
-  script: string,
-  env: Record<string, string>,
-): Promise<{ base: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [join(SERVERS, script)], {
-    env: { PATH: process.env.PATH ?? "", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let output = "";
-  proc.stderr?.on("data", (chunk) => {
-    output += chunk;
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout?.on("data", (chunk) => {
-      output += chunk;
-      const match = /"port":(\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    });
-    proc.once("exit", () => reject(new Error(`${script} exited:\n${output}`)));
-  });
-  return { base: `http://127.0.0.1:${port}`, proc };
-}
+/** Where to reach a server started on 127.0.0.1. */
+const base = (server: RunningServer) => `http://127.0.0.1:${server.port}`;
 
 interface Captured {
   cookie: string;
@@ -51,25 +29,25 @@ interface Captured {
 
 /** Registers, signs in and adds three to-dos on a `session` server; what it answers then. */
 async function captureSession(server: RunningServer): Promise<Captured> {
-  const base = `http://127.0.0.1:${server.port}`;
+  const url = base(server);
   const client = new HttpClient(server.origin);
   const username = `floor${Math.random().toString(36).slice(2, 8)}`;
-  expect((await client.request(base, "POST", "/auth/register", { username, password: PASSWORD })).status).toBe(201);
-  expect((await client.login(base, username, PASSWORD)).status).toBe(200);
+  expect((await client.request(url, "POST", "/auth/register", { username, password: PASSWORD })).status).toBe(201);
+  expect((await client.login(url, username, PASSWORD)).status).toBe(200);
   for (const title of ["milk", "bread", 'a "quoted" title']) {
-    expect((await client.request(base, "POST", "/api/todos", { title })).status).toBe(201);
+    expect((await client.request(url, "POST", "/api/todos", { title })).status).toBe(201);
   }
-  const { csrfToken: _csrf, ...me } = (await (await client.request(base, "GET", "/auth/me")).json()) as Record<
+  const { csrfToken: _csrf, ...me } = (await (await client.request(url, "GET", "/auth/me")).json()) as Record<
     string,
     unknown
   >;
-  const todos = await (await client.request(base, "GET", "/api/todos")).json();
+  const todos = await (await client.request(url, "GET", "/api/todos")).json();
   const cookie = `__Host-sid=${client.cookies.get("__Host-sid")}`;
   return { cookie, me, todos };
 }
 
-async function get(base: string, path: string, cookie: string) {
-  const response = await fetch(`${base}${path}`, { headers: { cookie } });
+async function get(origin: string, path: string, cookie: string) {
+  const response = await fetch(`${origin}${path}`, { headers: { cookie } });
   return { status: response.status, body: await response.json() };
 }
 
@@ -82,7 +60,7 @@ function forged(cookie: string): string {
 describe("bench floors: the SQLite floor answers what latchkey answers", () => {
   let dir: string;
   let captured: Captured;
-  let floor: { base: string; proc: ChildProcess };
+  let floor: RunningServer;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "latchkey-floor-"));
@@ -93,25 +71,25 @@ describe("bench floors: the SQLite floor answers what latchkey answers", () => {
     } finally {
       await server.stop();
     }
-    floor = await startBenchServer("floor.mjs", { DATABASE_FILE: file });
+    floor = await startListeningProcess([join(SERVERS, "floor.mjs")], { DATABASE_FILE: file });
   });
 
-  afterAll(() => {
-    floor?.proc.kill();
+  afterAll(async () => {
+    await floor?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it("GET /auth/me: the same user and session", async () => {
-    expect(await get(floor.base, "/auth/me", captured.cookie)).toEqual({ status: 200, body: captured.me });
+    expect(await get(base(floor), "/auth/me", captured.cookie)).toEqual({ status: 200, body: captured.me });
   });
 
   it("GET /api/todos: the same to-dos in the same order", async () => {
-    expect(await get(floor.base, "/api/todos", captured.cookie)).toEqual({ status: 200, body: captured.todos });
+    expect(await get(base(floor), "/api/todos", captured.cookie)).toEqual({ status: 200, body: captured.todos });
   });
 
   it("refuses a cookie whose secret does not match", async () => {
-    expect((await get(floor.base, "/auth/me", forged(captured.cookie))).status).toBe(401);
-    expect((await get(floor.base, "/api/todos", forged(captured.cookie))).status).toBe(401);
+    expect((await get(base(floor), "/auth/me", forged(captured.cookie))).status).toBe(401);
+    expect((await get(base(floor), "/api/todos", forged(captured.cookie))).status).toBe(401);
   });
 });
 
@@ -120,7 +98,7 @@ describeWith("PostgreSQL", postgresAvailable)(
   () => {
     let schema: Awaited<ReturnType<typeof freshSchema>>;
     let captured: Captured;
-    let floor: { base: string; proc: ChildProcess };
+    let floor: RunningServer;
 
     beforeAll(async () => {
       schema = await freshSchema();
@@ -130,20 +108,20 @@ describeWith("PostgreSQL", postgresAvailable)(
       } finally {
         await server.stop();
       }
-      floor = await startBenchServer("floor-postgres.mjs", { DATABASE_URL: schema.url });
+      floor = await startListeningProcess([join(SERVERS, "floor-postgres.mjs")], { DATABASE_URL: schema.url });
     });
 
     afterAll(async () => {
-      floor?.proc.kill();
+      await floor?.stop();
       await schema?.drop();
     });
 
     it("GET /auth/me: the same user and session", async () => {
-      expect(await get(floor.base, "/auth/me", captured.cookie)).toEqual({ status: 200, body: captured.me });
+      expect(await get(base(floor), "/auth/me", captured.cookie)).toEqual({ status: 200, body: captured.me });
     });
 
     it("refuses a cookie whose secret does not match", async () => {
-      expect((await get(floor.base, "/auth/me", forged(captured.cookie))).status).toBe(401);
+      expect((await get(base(floor), "/auth/me", forged(captured.cookie))).status).toBe(401);
     });
   },
 );

@@ -16,10 +16,22 @@ export interface RunningServer {
 }
 
 /** Starts `latchkey serve` on a free port and resolves once it listens. */
-export async function startServerProcess(env: Record<string, string>, cwd?: string): Promise<RunningServer> {
-  const proc = spawn(process.execPath, [BIN, "serve"], {
+export function startServerProcess(env: Record<string, string>, cwd?: string): Promise<RunningServer> {
+  return startListeningProcess([BIN, "serve"], { LOG_LEVEL: "info", ...env }, cwd);
+}
+
+/**
+ * Starts a Node script on a free port (`PORT=0`) and resolves once it prints the port it
+ * listens on as `{"port":N}`, as `latchkey serve` and the bench's servers do.
+ */
+export async function startListeningProcess(
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<RunningServer> {
+  const proc = spawn(process.execPath, args, {
     cwd,
-    env: { PATH: process.env.PATH ?? "", PORT: "0", LOG_LEVEL: "info", ...env },
+    env: { PATH: process.env.PATH ?? "", PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
