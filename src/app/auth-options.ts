@@ -27,6 +27,11 @@ export function authOptionsFrom(
       addressMaxFailures: config.loginAddressMaxFailures,
       window: config.loginWindow,
     },
+    limits: {
+      registerPerAddress: config.registerAddressMax,
+      inFlightPerAddress: config.loginAddressMaxInFlight,
+    },
+    hashQueue: config.hashQueue,
     tokens: {
       issuer,
       alg: config.jwtAlg,

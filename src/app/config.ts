@@ -44,6 +44,12 @@ export interface Config {
   loginMaxFailures: number;
   loginAddressMaxFailures: number;
   loginWindow: number;
+  /** Registrations per client address (per /64) within `loginWindow`. */
+  registerAddressMax: number;
+  /** Password checks of one client address (per /64) in flight at once, per instance. */
+  loginAddressMaxInFlight: number;
+  /** Password hashes that may wait for a thread; past that, 503 with Retry-After. */
+  hashQueue: number;
   cookieSecure: boolean;
   trustProxy: boolean;
   corsOrigins: string[];
@@ -104,6 +110,9 @@ export function loadConfig(env: Env): Config {
     loginMaxFailures: read.int("LOGIN_MAX_FAILURES", 5, 1, 1000),
     loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES", 100, 1, 100_000),
     loginWindow: read.int("LOGIN_WINDOW", 900, 1, 86_400),
+    registerAddressMax: read.int("REGISTER_ADDRESS_MAX", 20, 1, 100_000),
+    loginAddressMaxInFlight: read.int("LOGIN_ADDRESS_MAX_IN_FLIGHT", 4, 1, 1000),
+    hashQueue: read.int("HASH_QUEUE", 32, 1, 10_000),
     cookieSecure: read.bool("COOKIE_SECURE", true),
     trustProxy: read.bool("TRUST_PROXY", false),
     corsOrigins: read.origins("CORS_ORIGINS"),

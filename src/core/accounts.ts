@@ -3,14 +3,18 @@
  *
  * A login for an unknown username verifies the password against a dummy hash made with
  * the same parameters, so it costs what a wrong password costs (no enumeration by timing),
- * and both answer with the same error.
+ * and both answer with the same error. Every piece of work that hashes a password is
+ * limited per client address: logins and password checks by the throttle and an in-flight
+ * cap, registrations by a counter shared by every instance.
  */
 import type { Clock } from "./clock.js";
-import { AuthError, invalidCredentials } from "./errors.js";
-import type { LoginThrottle } from "./login-throttle.js";
+import { throttleAddress } from "./client-address.js";
+import type { DeviceCookies } from "./device-cookies.js";
+import { AuthError, invalidCredentials, RateLimitedError } from "./errors.js";
+import { type LoginThrottle, limitPerAddress } from "./login-throttle.js";
 import type { PasswordHasher } from "./password-hasher.js";
-import { checkPassword, PASSWORD_PROBLEM_MESSAGES } from "./password-policy.js";
-import type { UserStore } from "./ports.js";
+import { checkPassword, normalizePassword, PASSWORD_PROBLEM_MESSAGES } from "./password-policy.js";
+import type { CounterStore, UserStore } from "./ports.js";
 import type { UserRecord } from "./records.js";
 import { randomToken } from "./secrets.js";
 import type { SecurityLog } from "./security-log.js";
@@ -18,39 +22,73 @@ import type { ClientInfo, SessionManager } from "./session-manager.js";
 import { normalizeUsername, parseUsername, USERNAME_RULE } from "./username.js";
 import { uuidv7 } from "./uuid.js";
 
+/** Per-address limits on the work that hashes a password. */
+export interface AccountLimits {
+  /** Registrations per client address (per /64 for IPv6) within `windowSeconds`. */
+  registerPerAddress: number;
+  windowSeconds: number;
+  /** Password checks of one address (per /64) in flight at once, on this instance. */
+  inFlightPerAddress: number;
+}
+
+/** The defaults: 20 registrations per address per 15 minutes, 4 password checks at once. */
+export const DEFAULT_ACCOUNT_LIMITS: Readonly<AccountLimits> = {
+  registerPerAddress: 20,
+  windowSeconds: 900,
+  inFlightPerAddress: 4,
+};
+
 /** Dependencies of `Accounts`. */
 export interface AccountsDeps {
   users: UserStore;
   sessions: SessionManager;
   throttle: LoginThrottle;
+  counters: CounterStore;
+  devices: DeviceCookies;
   log: SecurityLog;
   hasher: PasswordHasher;
   clock: Clock;
+  limits: AccountLimits;
 }
 
 /**
  * @example
- * const user = await accounts.register("alice", "correct horse battery staple");
+ * const user = await accounts.register("alice", "correct horse battery staple", client);
  * const same = await accounts.authenticate("Alice", "correct horse battery staple", client);
  */
 export class Accounts {
   readonly #deps: AccountsDeps;
+  readonly #inFlight = new Map<string, number>();
   #dummyHash: Promise<string> | undefined;
 
   constructor(deps: AccountsDeps) {
     this.#deps = deps;
   }
 
-  /** Creates an account. Does not log in. */
-  async register(usernameInput: string, password: string): Promise<UserRecord> {
+  /**
+   * Creates an account. Does not log in. Registrations over HTTP (`client` given) are
+   * limited per address across instances: they hash a password, and an unthrottled one is
+   * a way to spend the CPU. The CLI passes no client and is not limited.
+   */
+  async register(usernameInput: string, passwordInput: string, client?: ClientInfo): Promise<UserRecord> {
     const username = parseUsername(usernameInput);
     if (!username) throw new AuthError("invalid_request", USERNAME_RULE);
+    const password = normalizePassword(passwordInput);
     assertAcceptablePassword(password, username);
+    const { limits, counters, clock } = this.#deps;
+    if (client) {
+      await limitPerAddress(counters, clock, {
+        name: "register",
+        ip: client.ip,
+        max: limits.registerPerAddress,
+        windowSeconds: limits.windowSeconds,
+      });
+    }
     if (await this.#deps.users.findByUsername(username)) throw usernameTaken();
     const user: UserRecord = {
       id: uuidv7(this.#deps.clock.now()),
       username,
-      passwordHash: await this.#deps.hasher.hash(password),
+      passwordHash: await this.#hashing(client?.ip, () => this.#deps.hasher.hash(password)),
       createdAt: this.#deps.clock.now(),
       disabledAt: null,
     };
@@ -60,33 +98,46 @@ export class Accounts {
   }
 
   /**
-   * The account a username and password prove, throttled per account and per address.
+   * The account a username and password prove, throttled per account (or per trusted
+   * device, with `deviceCookie`) and per address; the attempt is counted before the hash.
    * Throws `invalid_credentials`, `account_disabled` (right password only) or
    * `rate_limited`.
    */
-  async authenticate(usernameInput: string, password: string, client: ClientInfo): Promise<UserRecord> {
-    const { users, throttle, hasher, log } = this.#deps;
+  async authenticate(
+    usernameInput: string,
+    password: string,
+    client: ClientInfo,
+    options: { deviceCookie?: string } = {},
+  ): Promise<UserRecord> {
+    const { users, throttle, log } = this.#deps;
     // Throttle on the normalised input, valid name or not, so unknown names look alike.
     const key = normalizeUsername(usernameInput.slice(0, 256));
-    await throttle.check(key, client.ip);
+    const device = this.#deps.devices.verify(options.deviceCookie, key);
+    const attempt = await throttle.begin({ username: key, ip: client.ip, device });
     const username = parseUsername(usernameInput);
     const user = username ? await users.findByUsername(username) : null;
-    const ok = await hasher.verify(user?.passwordHash ?? (await this.#dummy()), password);
-    if (!user || !ok) {
-      await throttle.recordFailure(key, client.ip);
+    const check = await this.#hashing(client.ip, async () =>
+      this.#checkPassword(user?.passwordHash ?? (await this.#dummy()), password),
+    );
+    if (!user || !check.ok) {
       if (user) await log.record("login_failed", user.id, client);
       throw invalidCredentials();
     }
     if (user.disabledAt !== null) {
       throw new AuthError("account_disabled", "This account has been disabled.");
     }
-    await throttle.recordSuccess(key);
-    if (hasher.needsRehash(user.passwordHash)) {
-      const passwordHash = await hasher.hash(password);
+    await attempt.succeeded();
+    if (check.rehash) {
+      const passwordHash = await this.#deps.hasher.hash(normalizePassword(password));
       await users.updatePasswordHash(user.id, passwordHash);
       return { ...user, passwordHash };
     }
     return user;
+  }
+
+  /** A device cookie for a browser that has just signed in to `user`. */
+  deviceCookieFor(user: UserRecord): string {
+    return this.#deps.devices.issue(user.username);
   }
 
   /**
@@ -101,8 +152,10 @@ export class Accounts {
   ): Promise<void> {
     const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, current, context);
-    assertAcceptablePassword(next, user.username);
-    await this.#deps.users.updatePasswordHash(user.id, await this.#deps.hasher.hash(next));
+    const password = normalizePassword(next);
+    assertAcceptablePassword(password, user.username);
+    const hash = await this.#hashing(context.ip, () => this.#deps.hasher.hash(password));
+    await this.#deps.users.updatePasswordHash(user.id, hash);
     await this.#deps.sessions.endAllForUser(user.id, context.sessionId);
     await this.#deps.log.record("password_changed", user.id, context);
   }
@@ -152,11 +205,42 @@ export class Accounts {
   }
 
   async #verifyOwnPassword(user: UserRecord, password: string, client: ClientInfo): Promise<void> {
-    const { throttle, hasher } = this.#deps;
-    await throttle.check(user.username, client.ip);
-    if (!(await hasher.verify(user.passwordHash, password))) {
-      await throttle.recordFailure(user.username, client.ip);
-      throw new AuthError("invalid_credentials", "The current password is incorrect.");
+    const attempt = await this.#deps.throttle.begin({ username: user.username, ip: client.ip });
+    const check = await this.#hashing(client.ip, () => this.#checkPassword(user.passwordHash, password));
+    if (!check.ok) throw new AuthError("invalid_credentials", "The current password is incorrect.");
+    await attempt.succeeded();
+  }
+
+  /**
+   * Checks a password as typed against a stored hash. Passwords are hashed in NFKC form
+   * (NIST SP 800-63B 5.1.1.2: one password, however the keyboard composed it); a hash made
+   * before that, from the password as typed, still verifies and is then re-hashed. Both
+   * branches run for a non-NFKC input whatever the account, so they cost the same.
+   */
+  async #checkPassword(stored: string, typed: string): Promise<{ ok: boolean; rehash: boolean }> {
+    const { hasher } = this.#deps;
+    const normalized = normalizePassword(typed);
+    if (await hasher.verify(stored, normalized)) return { ok: true, rehash: hasher.needsRehash(stored) };
+    if (normalized !== typed && (await hasher.verify(stored, typed))) return { ok: true, rehash: true };
+    return { ok: false, rehash: false };
+  }
+
+  /**
+   * Runs password work for a client address, at most `inFlightPerAddress` at once per
+   * address (per /64): one address cannot fill the hashing queue that every login shares.
+   */
+  async #hashing<T>(ip: string | undefined, work: () => Promise<T>): Promise<T> {
+    if (ip === undefined) return work();
+    const address = throttleAddress(ip);
+    const active = this.#inFlight.get(address) ?? 0;
+    if (active >= this.#deps.limits.inFlightPerAddress) throw new RateLimitedError(1);
+    this.#inFlight.set(address, active + 1);
+    try {
+      return await work();
+    } finally {
+      const left = (this.#inFlight.get(address) ?? 1) - 1;
+      if (left > 0) this.#inFlight.set(address, left);
+      else this.#inFlight.delete(address);
     }
   }
 

@@ -3,10 +3,11 @@
  * a library user all start here.
  */
 import { AccessTokens } from "./access-tokens.js";
-import { Accounts } from "./accounts.js";
+import { type AccountLimits, Accounts, DEFAULT_ACCOUNT_LIMITS } from "./accounts.js";
 import { ChangeFollower } from "./change-follower.js";
 import { type Clock, systemClock } from "./clock.js";
 import { CsrfTokens } from "./csrf.js";
+import { DeviceCookies } from "./device-cookies.js";
 import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
@@ -36,8 +37,13 @@ export interface AuthOptions {
   sessions: SessionPolicy;
   throttle: ThrottlePolicy;
   tokens: TokenPolicy;
+  /** Per-address limits on registrations and password checks in flight. */
+  limits?: Partial<AccountLimits>;
+  /** Password hashes that may wait for a thread before new ones are refused (503). Default 32. */
+  hashQueue?: number;
   clock?: Clock;
   random?: RandomBytes;
+  /** Replaces the default hasher (argon2id behind `limitConcurrency`). */
   hasher?: PasswordHasher;
 }
 
@@ -95,7 +101,7 @@ export const DEFAULT_TOKEN_POLICY: Readonly<Omit<TokenPolicy, "issuer">> = {
 export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { stores, random } = options;
   const clock = options.clock ?? systemClock;
-  const hasher = options.hasher ?? limitConcurrency(argon2Hasher());
+  const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
   const { tokens } = options;
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
@@ -111,7 +117,18 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const log = new SecurityLog({ store: stores.events, clock });
-  const accounts = new Accounts({ users: stores.users, sessions, throttle, log, hasher, clock });
+  const devices = await DeviceCookies.load(stores.secrets, random);
+  const accounts = new Accounts({
+    users: stores.users,
+    sessions,
+    throttle,
+    counters: stores.counters,
+    devices,
+    log,
+    hasher,
+    clock,
+    limits: { ...DEFAULT_ACCOUNT_LIMITS, windowSeconds: options.throttle.window, ...options.limits },
+  });
   const [csrf, keys] = await Promise.all([
     CsrfTokens.load(stores.secrets, random),
     KeyRing.open({

@@ -57,6 +57,23 @@ export class RateLimitedError extends AuthError {
 }
 
 /**
+ * The server is too busy to take this request now (the password-hashing queue is full);
+ * `retryAfter` is in whole seconds. Answered `503` with `Retry-After`.
+ *
+ * @example
+ * throw new OverloadedError(1);
+ */
+export class OverloadedError extends AuthError {
+  readonly retryAfter: number;
+
+  constructor(retryAfter: number) {
+    super("service_unavailable", "The server is busy. Try again in a moment.");
+    this.name = "OverloadedError";
+    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
+  }
+}
+
+/**
  * A store could not be reached. The request is refused, never let through.
  *
  * @example

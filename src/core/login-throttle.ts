@@ -1,15 +1,27 @@
 /**
- * Login throttling (contract section 8). Failures are counted per account, whatever
- * address they come from, and per client address, whatever account they try. Unknown
- * usernames are counted exactly like real ones, so the throttle reveals nothing.
+ * Login throttling (contract section 8). Attempts are counted per account, whatever
+ * address they come from, and per client address (per /64 for IPv6), whatever account they
+ * try. Unknown usernames are counted exactly like real ones, so the throttle reveals
+ * nothing.
+ *
+ * An attempt is counted *before* the password is checked, by one atomic increment in the
+ * shared counter store, and an attempt over a limit is refused without hashing anything:
+ * of 100 concurrent guesses at one account, exactly `maxFailures` are verified, on any
+ * number of instances. A right password then takes its attempt back (the account's count
+ * starts over; the address's hit is returned), so what the limits count is failures.
+ *
+ * A browser that has signed in to an account before carries a device cookie for it (see
+ * `DeviceCookies`); its attempts count against that device, not the account, so a stranger
+ * who locks the account out does not lock its owner out (OWASP's "device cookies").
  */
+import { throttleAddress } from "./client-address.js";
 import type { Clock } from "./clock.js";
 import { RateLimitedError } from "./errors.js";
 import type { CounterStore } from "./ports.js";
 
 /** Limits, counts and seconds. */
 export interface ThrottlePolicy {
-  /** Failed logins per account within `window` before logins for it are refused. */
+  /** Failed logins per account (or per trusted device) within `window` before logins are refused. */
   maxFailures: number;
   /** Failed logins per client address within `window` before its logins are refused. */
   addressMaxFailures: number;
@@ -17,10 +29,26 @@ export interface ThrottlePolicy {
   window: number;
 }
 
+/** Who an attempt is for. */
+export interface AttemptSubject {
+  /** The normalised username as typed (valid or not). */
+  username: string;
+  /** The client address as the server sees it. */
+  ip: string;
+  /** The id of a device cookie proven for this username, when the browser has one. */
+  device?: string | null;
+}
+
+/** A counted attempt, to settle once the password has been checked. */
+export interface LoginAttempt {
+  /** The password was right: the account's (or device's) count starts over, the address's hit is returned. */
+  succeeded(): Promise<void>;
+}
+
 /**
  * @example
- * await throttle.check(username, ip); // throws RateLimitedError when over a limit
- * await throttle.recordFailure(username, ip);
+ * const attempt = await throttle.begin({ username, ip }); // throws RateLimitedError when over a limit
+ * if (await hasher.verify(stored, password)) await attempt.succeeded();
  */
 export class LoginThrottle {
   readonly #counters: CounterStore;
@@ -33,41 +61,49 @@ export class LoginThrottle {
     this.#policy = deps.policy;
   }
 
-  /** Throws `RateLimitedError` when the account or the address is over its limit. */
-  async check(username: string, ip: string): Promise<void> {
-    const now = this.#clock.now();
-    const [account, address] = await Promise.all([
-      this.#counters.peek(accountKey(username), now),
-      this.#counters.peek(addressKey(ip), now),
-    ]);
-    let retryAt = 0;
-    if (account && account.count >= this.#policy.maxFailures) retryAt = account.resetAt;
-    if (address && address.count >= this.#policy.addressMaxFailures) {
-      retryAt = Math.max(retryAt, address.resetAt);
-    }
-    if (retryAt > 0) throw new RateLimitedError((retryAt - now) / 1000);
-  }
-
-  /** Counts a failed attempt against the account and the address. */
-  async recordFailure(username: string, ip: string): Promise<void> {
+  /**
+   * Counts an attempt against the account (or the trusted device) and the address, then
+   * throws `RateLimitedError` when either is over its limit: an attempt over the limit is
+   * never checked.
+   */
+  async begin(subject: AttemptSubject): Promise<LoginAttempt> {
     const now = this.#clock.now();
     const windowMs = this.#policy.window * 1000;
-    await Promise.all([
-      this.#counters.hit(accountKey(username), windowMs, now),
-      this.#counters.hit(addressKey(ip), windowMs, now),
+    const accountKey = subject.device ? `login:device:${subject.device}` : `login:account:${subject.username}`;
+    const addressKey = `login:address:${throttleAddress(subject.ip)}`;
+    const [account, address] = await Promise.all([
+      this.#counters.hit(accountKey, windowMs, now),
+      this.#counters.hit(addressKey, windowMs, now),
     ]);
-  }
-
-  /** A successful login clears the account's count (not the address's). */
-  async recordSuccess(username: string): Promise<void> {
-    await this.#counters.reset(accountKey(username));
+    let retryAt = 0;
+    if (account.count > this.#policy.maxFailures) retryAt = account.resetAt;
+    if (address.count > this.#policy.addressMaxFailures) retryAt = Math.max(retryAt, address.resetAt);
+    if (retryAt > 0) throw new RateLimitedError((retryAt - now) / 1000);
+    return {
+      succeeded: async () => {
+        await Promise.all([this.#counters.reset(accountKey), this.#counters.release(addressKey, this.#clock.now())]);
+      },
+    };
   }
 }
 
-function accountKey(username: string): string {
-  return `login:account:${username}`;
-}
-
-function addressKey(ip: string): string {
-  return `login:address:${ip}`;
+/**
+ * A per-address limit on something other than logins (registrations): counted before the
+ * work, refused over the limit.
+ *
+ * @example
+ * await limitPerAddress(counters, clock, { name: "register", ip, max: 20, windowSeconds: 900 });
+ */
+export async function limitPerAddress(
+  counters: CounterStore,
+  clock: Clock,
+  options: { name: string; ip: string; max: number; windowSeconds: number },
+): Promise<void> {
+  const now = clock.now();
+  const hit = await counters.hit(
+    `${options.name}:address:${throttleAddress(options.ip)}`,
+    options.windowSeconds * 1000,
+    now,
+  );
+  if (hit.count > options.max) throw new RateLimitedError((hit.resetAt - now) / 1000);
 }

@@ -31,6 +31,18 @@ function commonPasswords(): ReadonlySet<string> {
   return common;
 }
 
+/**
+ * The form a password is hashed and checked in: Unicode NFKC (NIST SP 800-63B 5.1.1.2),
+ * so "é" typed as one code point or as "e" and a combining accent is one password. NFKC
+ * folds compatibility forms (full-width letters, ligatures), never case.
+ *
+ * @example
+ * normalizePassword("cafe\u0301 au lait") === normalizePassword("caf\u00e9 au lait"); // true
+ */
+export function normalizePassword(password: string): string {
+  return password.normalize("NFKC");
+}
+
 /** Why a password is refused. */
 export type PasswordProblem = "too_short" | "too_long" | "common" | "contains_username";
 

@@ -89,6 +89,11 @@ export interface CounterStore {
   hit(key: string, windowMs: number, now: number): Promise<CounterState>;
   /** The current state, or `null` when there is none or its window has ended. */
   peek(key: string, now: number): Promise<CounterState | null>;
+  /**
+   * Takes back one hit of the current window (never below zero); nothing when the window
+   * has ended. Atomic like `hit`.
+   */
+  release(key: string, now: number): Promise<void>;
   reset(key: string): Promise<void>;
   /** Deletes counters whose window ended before `now`; returns how many. */
   sweepExpired(now: number): Promise<number>;

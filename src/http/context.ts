@@ -122,6 +122,17 @@ export class LatchkeyContext {
     reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(session, false));
   }
 
+  /**
+   * Marks this browser as one that has signed in to the account (an `HttpOnly` device
+   * cookie): its later logins are throttled per device, not per account. It lives as long
+   * as the login's own cookies may (until the browser closes; with `remember`, until the
+   * session's absolute expiry), and logout leaves it: it proves a past login, never a
+   * present one, and authenticates nothing.
+   */
+  setDeviceCookie(reply: FastifyReply, session: SessionRecord, value: string): void {
+    reply.setCookie(this.cookies.device, value, this.#attributes(session, true));
+  }
+
   /** Sets the access and refresh cookies after a cookie-form refresh. */
   async setRefreshedCookies(reply: FastifyReply, session: SessionRecord, refreshToken: string): Promise<number> {
     const expiresIn = await this.#setAccessCookie(reply, session);

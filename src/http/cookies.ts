@@ -15,6 +15,8 @@ export interface CookieNames {
   csrf: string;
   access: string;
   refresh: string;
+  /** "This browser has signed in to this account before" (OWASP device cookies): see `DeviceCookies`. */
+  device: string;
 }
 
 /**
@@ -29,6 +31,7 @@ export function cookieNames(secure: boolean): CookieNames {
     csrf: `${prefix}csrf`,
     access: `${prefix}at`,
     refresh: `${prefix}rt`,
+    device: `${prefix}device`,
   };
 }
 

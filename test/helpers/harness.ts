@@ -38,7 +38,14 @@ export async function startHarness(
   env: Record<string, string> = {},
   options: { hasher?: PasswordHasher } = {},
 ): Promise<Harness> {
-  const config = loadConfig({ DATABASE_URL: "sqlite::memory:", PUBLIC_ORIGIN: ORIGIN, LOG_LEVEL: "debug", ...env });
+  const config = loadConfig({
+    DATABASE_URL: "sqlite::memory:",
+    PUBLIC_ORIGIN: ORIGIN,
+    LOG_LEVEL: "debug",
+    // Test files register dozens of users from one address; the limit has its own tests.
+    REGISTER_ADDRESS_MAX: "100000",
+    ...env,
+  });
   const clock = manualClock(Date.parse("2026-03-01T12:00:00.000Z"));
   const stores = await openSqliteStores({ path: ":memory:" });
   const logs: string[] = [];

@@ -40,7 +40,8 @@ describe.each(["jwt", "hybrid"] as const)("AUTH_STRATEGY=%s", (strategy) => {
     const response = await c.login(name);
     expect(response.json().session.strategy).toBe(strategy);
     const lines = setCookieLines(response);
-    expect(lines.map((l) => l.split("=")[0]).sort()).toEqual([...credentialCookies, CSRF].sort());
+    // The device cookie (a past login on this browser, for the lockout) rides along.
+    expect(lines.map((l) => l.split("=")[0]).sort()).toEqual([...credentialCookies, CSRF, "__Host-device"].sort());
     for (const line of lines) {
       expect(line).toMatch(/; Secure/);
       expect(line).toMatch(/; Path=\//);

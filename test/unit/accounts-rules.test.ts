@@ -87,10 +87,37 @@ describe("limitConcurrency", () => {
       verify: async () => true,
       needsRehash: () => false,
     };
-    const limited = limitConcurrency(slow, 2);
+    const limited = limitConcurrency(slow, { limit: 2 });
     await Promise.all(Array.from({ length: 8 }, (_, i) => limited.hash(String(i))));
     expect(peak).toBe(2);
     expect(order).toHaveLength(8);
     expect(await limited.verify("x", "y")).toBe(true);
+  });
+});
+
+describe("limitConcurrency's queue bound", () => {
+  it("security 4 (hashing queue): refuses at once with 503 + Retry-After past maxQueue, and still serves the queued", async () => {
+    const { limitConcurrency } = await import("../../src/core/password-hasher.js");
+    const { OverloadedError } = await import("../../src/core/errors.js");
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const slow = {
+      hash: async (password: string) => {
+        await gate;
+        return password;
+      },
+      verify: async () => true,
+      needsRehash: () => false,
+    };
+    const limited = limitConcurrency(slow, { limit: 1, maxQueue: 3 });
+    const accepted = Array.from({ length: 4 }, (_, i) => limited.hash(String(i)));
+    const refused = await limited.hash("over").catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OverloadedError);
+    expect((refused as InstanceType<typeof OverloadedError>).retryAfter).toBeGreaterThanOrEqual(1);
+    release();
+    expect(await Promise.all(accepted)).toEqual(["0", "1", "2", "3"]);
+    expect(await limited.hash("after")).toBe("after");
   });
 });

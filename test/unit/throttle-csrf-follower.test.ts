@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ChangeFollower } from "../../src/core/change-follower.js";
 import { manualClock } from "../../src/core/clock.js";
 import { CsrfTokens } from "../../src/core/csrf.js";
+import { DeviceCookies } from "../../src/core/device-cookies.js";
 import { RateLimitedError } from "../../src/core/errors.js";
 import { LoginThrottle } from "../../src/core/login-throttle.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
@@ -16,35 +17,81 @@ describe("LoginThrottle", () => {
     });
     return { clock, throttle };
   };
+  const refused = (promise: Promise<unknown>) => promise.then(() => null, (e: unknown) => e);
 
   it("throttles an account after maxFailures from any address, with a retry time", async () => {
     const { clock, throttle } = setup();
-    for (let i = 0; i < 3; i++) {
-      await throttle.check("alice", `10.0.0.${i}`);
-      await throttle.recordFailure("alice", `10.0.0.${i}`);
-    }
+    for (let i = 0; i < 3; i++) await throttle.begin({ username: "alice", ip: `10.0.0.${i}` });
     clock.advance(100_000);
-    const error = await throttle.check("alice", "10.9.9.9").catch((e: unknown) => e);
+    const error = await refused(throttle.begin({ username: "alice", ip: "10.9.9.9" }));
     expect(error).toBeInstanceOf(RateLimitedError);
     expect((error as RateLimitedError).retryAfter).toBe(800);
     clock.advance(800_000);
-    await expect(throttle.check("alice", "10.9.9.9")).resolves.toBeUndefined();
+    await expect(throttle.begin({ username: "alice", ip: "10.9.9.9" })).resolves.toBeDefined();
   });
 
-  it("throttles an address that fails across many accounts", async () => {
+  it("security 8: counts an attempt before the check, so concurrent attempts pass at most maxFailures", async () => {
     const { throttle } = setup();
-    for (let i = 0; i < 5; i++) await throttle.recordFailure(`user${i}`, "10.0.0.1");
-    await expect(throttle.check("someone-else", "10.0.0.1")).rejects.toBeInstanceOf(RateLimitedError);
-    await expect(throttle.check("someone-else", "10.0.0.2")).resolves.toBeUndefined();
+    const outcomes = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => refused(throttle.begin({ username: "alice", ip: `10.0.${i}.1` }))),
+    );
+    expect(outcomes.filter((o) => o === null)).toHaveLength(3);
+    expect(outcomes.filter((o) => o instanceof RateLimitedError)).toHaveLength(47);
   });
 
-  it("clears an account's count on success", async () => {
+  it("throttles an address that fails across many accounts, an IPv6 /64 as one address", async () => {
     const { throttle } = setup();
-    await throttle.recordFailure("alice", "10.0.0.1");
-    await throttle.recordFailure("alice", "10.0.0.1");
-    await throttle.recordSuccess("alice");
-    await throttle.recordFailure("alice", "10.0.0.1");
-    await expect(throttle.check("alice", "10.0.0.1")).resolves.toBeUndefined();
+    for (let i = 0; i < 5; i++) await throttle.begin({ username: `user${i}`, ip: `2001:db8:1:2::${i + 1}` });
+    for (const ip of ["2001:db8:1:2:ffff::9", "2001:DB8:1:2:0:0:0:77", "2001:db8:1:2::1%eth0"]) {
+      expect(await refused(throttle.begin({ username: "someone-else", ip }))).toBeInstanceOf(RateLimitedError);
+    }
+    await expect(throttle.begin({ username: "another", ip: "2001:db8:1:3::1" })).resolves.toBeDefined();
+  });
+
+  it("counts an IPv4-mapped IPv6 address as its IPv4 address", async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 5; i++) await throttle.begin({ username: `user${i}`, ip: "192.0.2.7" });
+    const error = await refused(throttle.begin({ username: "x", ip: "::ffff:192.0.2.7" }));
+    expect(error).toBeInstanceOf(RateLimitedError);
+  });
+
+  it("a success starts the account's count over and returns the address's hit", async () => {
+    const { throttle } = setup();
+    await throttle.begin({ username: "alice", ip: "10.0.0.1" });
+    await throttle.begin({ username: "alice", ip: "10.0.0.1" });
+    const right = await throttle.begin({ username: "alice", ip: "10.0.0.1" });
+    await right.succeeded();
+    // Three more attempts for the account; the address has counted two failures, not three.
+    for (let i = 0; i < 3; i++) await throttle.begin({ username: "alice", ip: "10.0.0.1" });
+    expect(await refused(throttle.begin({ username: "alice", ip: "10.0.0.2" }))).toBeInstanceOf(RateLimitedError);
+    expect(await refused(throttle.begin({ username: "bob", ip: "10.0.0.1" }))).toBeInstanceOf(RateLimitedError);
+  });
+
+  it("security 8 (lockout): a trusted device counts apart from the account", async () => {
+    const { throttle } = setup();
+    for (let i = 0; i < 3; i++) await throttle.begin({ username: "alice", ip: `10.0.0.${i}` });
+    expect(await refused(throttle.begin({ username: "alice", ip: "10.0.1.1" }))).toBeInstanceOf(RateLimitedError);
+    await expect(throttle.begin({ username: "alice", ip: "10.0.1.1", device: "dev-1" })).resolves.toBeDefined();
+    for (let i = 0; i < 2; i++) await throttle.begin({ username: "alice", ip: "10.0.1.1", device: "dev-1" });
+    const error = await refused(throttle.begin({ username: "alice", ip: "10.0.1.1", device: "dev-1" }));
+    expect(error).toBeInstanceOf(RateLimitedError);
+  });
+});
+
+describe("DeviceCookies", () => {
+  it("proves a device for one username only, and refuses tampering", async () => {
+    const stores = createMemoryStores();
+    const devices = await DeviceCookies.load(stores.secrets);
+    const again = await DeviceCookies.load(stores.secrets);
+    const cookie = devices.issue("alice");
+    const id = devices.verify(cookie, "alice");
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(again.verify(cookie, "alice")).toBe(id);
+    expect(devices.verify(cookie, "bob")).toBeNull();
+    expect(devices.verify(`${cookie.slice(0, -1)}${cookie.endsWith("A") ? "B" : "A"}`, "alice")).toBeNull();
+    expect(devices.verify(undefined, "alice")).toBeNull();
+    expect(devices.verify("garbage", "alice")).toBeNull();
+    expect(devices.issue("alice")).not.toBe(cookie);
   });
 });
 

@@ -52,7 +52,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       },
     },
     async (request, reply) => {
-      const user = await auth.accounts.register(request.body.username, request.body.password);
+      const user = await auth.accounts.register(request.body.username, request.body.password, clientInfo(request));
       return reply.code(201).send({ user: userView(user) });
     },
   );
@@ -72,7 +72,9 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
     },
     async (request, reply) => {
       const client = clientInfo(request);
-      const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
+      const user = await auth.accounts.authenticate(request.body.username, request.body.password, client, {
+        deviceCookie: request.cookies[context.cookies.device],
+      });
       // No fixation: whatever credential cookies came with the login request are never
       // adopted, and the sessions behind them end, so their values are worthless after.
       for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
@@ -84,6 +86,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       });
       await auth.log.record("login", user.id, { sessionId: session.id, ...client });
       await context.setBrowserCookies(reply, session, token);
+      context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
       return {
         user: userView(user),
         session: sessionView(session, session.id),

@@ -277,6 +277,10 @@ function counterStore(state: State): CounterStore {
       const current = state.counters.get(key);
       return current && now < current.resetAt ? copy(current) : null;
     },
+    async release(key, now) {
+      const current = state.counters.get(key);
+      if (current && now < current.resetAt && current.count > 0) current.count--;
+    },
     async reset(key) {
       state.counters.delete(key);
     },

@@ -353,6 +353,9 @@ function counterStore(redis: Redis, p: string): CounterStore {
       const [count, resetAt] = value.split(":").map(Number) as [number, number];
       return resetAt > now ? { count, resetAt } : null;
     },
+    async release(k, now) {
+      await redis.eval(lua.RELEASE, 1, key(k), now);
+    },
     async reset(k) {
       await redis.del(key(k));
     },

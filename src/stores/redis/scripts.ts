@@ -107,6 +107,17 @@ end
 redis.call('SET', KEYS[1], count .. ':' .. reset, 'PX', math.max(1, reset - now))
 return {count, reset}`;
 
+/** KEYS: counter. ARGV: now. Takes back one hit of a window that has not ended. */
+export const RELEASE = `
+local value = redis.call('GET', KEYS[1])
+if not value then return 0 end
+local sep = string.find(value, ':')
+local count = tonumber(string.sub(value, 1, sep - 1))
+local reset = tonumber(string.sub(value, sep + 1))
+if reset <= tonumber(ARGV[1]) or count <= 0 then return 0 end
+redis.call('SET', KEYS[1], (count - 1) .. ':' .. reset, 'KEEPTTL')
+return 1`;
+
 /** KEYS: seq counter, feed. ARGV: kind, subject, at, channel. Appends with the next seq. */
 export const PUBLISH = `
 local seq = redis.call('INCR', KEYS[1])

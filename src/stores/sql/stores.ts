@@ -341,6 +341,15 @@ function counterStore(db: Kysely<Database>): CounterStore {
         .executeTakeFirst();
       return row ? { count: Number(row.count), resetAt: Number(row.reset_at) } : null;
     },
+    async release(key, now) {
+      await db
+        .updateTable("counters")
+        .set({ count: sql`count - 1` })
+        .where("key", "=", key)
+        .where("reset_at", ">", now)
+        .where("count", ">", 0)
+        .execute();
+    },
     async reset(key) {
       await db.deleteFrom("counters").where("key", "=", key).execute();
     },
