@@ -43,6 +43,14 @@ export interface AccessTokenOptions {
   revocation: "immediate" | "expiry";
   /** Whether a session has ended recently (the change follower's set). */
   isSessionEnded: (sessionId: string) => boolean;
+  /**
+   * Whether the change follower cannot vouch for a token issued at this time (ms): the feed
+   * lost its history since, or cannot be read. Then, under `immediate`, the session is
+   * looked up in the store (`isSessionLive`) before the token is accepted.
+   */
+  mustConfirm?: (issuedAt: number) => boolean;
+  /** Whether a session is live in the store; throws `StoreUnavailableError` when it cannot tell. */
+  isSessionLive?: (sessionId: string) => Promise<boolean>;
 }
 
 /** Tokens longer than this are refused before any parsing. */
@@ -111,23 +119,31 @@ export class AccessTokens {
   }
 
   /**
-   * Verifies a token; never throws. A token that verified once is remembered (up to
-   * `CACHE_SIZE` of them) until it expires, so a client sending the same token again
-   * costs a map lookup, not a signature check; expiry and revocation are still checked
-   * on every call.
+   * Verifies a token. A token that verified once is remembered (up to `CACHE_SIZE` of
+   * them, oldest dropped first) until it expires, so a client sending the same token again
+   * costs a map lookup, not a signature check; expiry and revocation are still checked on
+   * every call. Throws only `StoreUnavailableError`, when the change feed cannot vouch for
+   * the token and the store cannot be asked either (refuse rather than guess).
    */
   async verify(token: string): Promise<AccessCheck> {
     const cached = this.#verified.get(token);
-    if (cached) return this.#stillValid(cached);
-    const check = await this.#verifyFully(token);
-    if (check.ok) {
+    const check = cached ? this.#stillValid(cached) : await this.#verifyFully(token);
+    if (!cached && check.ok) {
       if (this.#verified.size >= CACHE_SIZE) {
         // Maps iterate in insertion order: drop the oldest entry.
         this.#verified.delete(this.#verified.keys().next().value as string);
       }
       this.#verified.set(token, check.claims);
     }
+    if (check.ok && this.#o.revocation === "immediate" && this.#o.mustConfirm?.(check.claims.issuedAt)) {
+      return this.#confirmed(check);
+    }
     return check;
+  }
+
+  async #confirmed(check: AccessCheck & { ok: true }): Promise<AccessCheck> {
+    const live = await this.#o.isSessionLive?.(check.claims.sessionId);
+    return live === false ? { ok: false, reason: "revoked" } : check;
   }
 
   #stillValid(claims: AccessClaims): AccessCheck {
@@ -141,6 +157,10 @@ export class AccessTokens {
 
   async #verifyFully(token: string): Promise<AccessCheck> {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: "invalid" };
+    // A base64url signature has spare low bits in its last character, so one signature has
+    // several spellings that decode alike: accept only the canonical one, or each spelling
+    // would verify (and be cached) as a token of its own.
+    if (!isCanonicalBase64url(token.slice(token.lastIndexOf(".") + 1))) return { ok: false, reason: "invalid" };
     const { keys, clock, issuer, clockTolerance } = this.#o;
     const now = clock.now();
     let payload: Record<string, unknown>;
@@ -173,6 +193,15 @@ export class AccessTokens {
     }
     if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "invalid" };
     if (iat > now / 1000 + clockTolerance) return { ok: false, reason: "invalid" };
+    // This server never issues a token living longer than its TTL: a longer one (`exp` ten
+    // years ahead, `iat` = 1) was not issued by it as configured, whatever key signed it.
+    if (exp - iat > this.#o.ttl + clockTolerance || iat < now / 1000 - this.#o.ttl - clockTolerance) {
+      return { ok: false, reason: "invalid" };
+    }
     return this.#stillValid({ userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 });
   }
+}
+
+function isCanonicalBase64url(segment: string): boolean {
+  return Buffer.from(segment, "base64url").toString("base64url") === segment;
 }

@@ -7,8 +7,9 @@
  * limited per client address: logins and password checks by the throttle and an in-flight
  * cap, registrations by a counter shared by every instance.
  */
-import type { Clock } from "./clock.js";
+
 import { throttleAddress } from "./client-address.js";
+import type { Clock } from "./clock.js";
 import type { DeviceCookies } from "./device-cookies.js";
 import { AuthError, invalidCredentials, RateLimitedError } from "./errors.js";
 import { type LoginThrottle, limitPerAddress } from "./login-throttle.js";

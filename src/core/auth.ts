@@ -150,6 +150,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     clockTolerance: tokens.clockTolerance,
     revocation: tokens.revocation,
     isSessionEnded: (sessionId) => changes.isSessionEnded(sessionId),
+    mustConfirm: (issuedAt) => changes.mustConfirm(issuedAt),
+    isSessionLive: (sessionId) => sessions.isLive(sessionId),
   });
   const refreshTokens = new RefreshTokens({
     store: stores.refreshTokens,
@@ -162,6 +164,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   changes.onChange((change) => {
     if (change.kind === "keys_changed") void keys.reload().catch(() => {});
   });
+  // A feed that lost its history may have lost a key rotation too.
+  changes.onReset(() => void keys.reload().catch(() => {}));
   await changes.start();
   return {
     stores,

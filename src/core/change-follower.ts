@@ -6,6 +6,13 @@
  * access-token lifetime plus the clock tolerance). On start it loads that window from the
  * store, so a process that starts or reconnects misses nothing; then it polls every
  * `pollIntervalMs`, and reads at once when the feed pushes a wake-up.
+ *
+ * When the feed loses its history (Redis restarted without persistence, a failover, an
+ * older backup restored), its epoch changes or its sequence goes backwards: the follower
+ * starts over from sequence 0 and re-reads the window. What it may have missed before it
+ * noticed is unknowable, so until one token lifetime has passed, `mustConfirm` says that
+ * tokens issued before the reset must be checked against the session store; so it says
+ * too while the feed cannot be read for longer than `staleMs`. Refuse rather than guess.
  */
 import type { Clock } from "./clock.js";
 import type { ChangeFeed } from "./ports.js";
@@ -21,9 +28,12 @@ export interface ChangeFollowerOptions {
   pollIntervalMs?: number;
   /** Called when a read fails; the follower keeps polling and catches up later. */
   onError?: (error: unknown) => void;
+  /** How long without a successful read before the follower stops vouching. Default 5 s. */
+  staleMs?: number;
 }
 
 type Listener = (change: ChangeRecord) => void;
+type ResetListener = () => void;
 
 const BATCH = 1000;
 const GAP_WAIT_MS = 2000;
@@ -38,7 +48,13 @@ export class ChangeFollower {
   readonly #options: ChangeFollowerOptions;
   readonly #ended = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
+  readonly #resetListeners = new Set<ResetListener>();
   #lastSeq = 0;
+  #epoch: string | undefined;
+  #lastReadAt = Number.NEGATIVE_INFINITY;
+  /** Tokens issued before this time must be confirmed against the store until `#uncertainUntil`. */
+  #uncertainBefore = 0;
+  #uncertainUntil = 0;
   /** Whether the first read is done (gaps before it are history, not in-flight writes). */
   #loaded = false;
   #gapSince: number | undefined;
@@ -72,6 +88,23 @@ export class ChangeFollower {
   onChange(listener: Listener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Calls `listener` whenever the feed is found to have lost its history. */
+  onReset(listener: ResetListener): () => void {
+    this.#resetListeners.add(listener);
+    return () => this.#resetListeners.delete(listener);
+  }
+
+  /**
+   * Whether the follower cannot vouch for a token issued at `issuedAt` (ms): the feed was
+   * reset after it was issued, less than a token lifetime ago, or the feed has not been
+   * read for `staleMs`. The caller then checks the session in the store.
+   */
+  mustConfirm(issuedAt: number): boolean {
+    const now = this.#options.clock.now();
+    if (now - this.#lastReadAt > (this.#options.staleMs ?? 5000)) return true;
+    return now < this.#uncertainUntil && issuedAt <= this.#uncertainBefore;
   }
 
   /**
@@ -111,6 +144,14 @@ export class ChangeFollower {
   async #readAll(): Promise<void> {
     const { feed, clock, retainMs, onError } = this.#options;
     try {
+      const position = await feed.position();
+      if (
+        this.#epoch !== undefined &&
+        (position.epoch !== this.#epoch || (position.seq > 0 && position.seq < this.#lastSeq))
+      ) {
+        this.#startOver(clock.now());
+      }
+      this.#epoch = position.epoch;
       for (;;) {
         const now = clock.now();
         const batch = await feed.read(this.#lastSeq, now - retainMs, BATCH);
@@ -118,6 +159,7 @@ export class ChangeFollower {
         if (batch.length < BATCH) break;
       }
       this.#loaded = true;
+      this.#lastReadAt = clock.now();
       this.#forgetBefore(clock.now() - retainMs);
     } catch (error) {
       onError?.(error);
@@ -146,6 +188,20 @@ export class ChangeFollower {
     this.#gapSince = undefined;
     if (this.#ahead.delete(change.seq)) return;
     this.#apply(change);
+  }
+
+  /**
+   * The feed lost its history: read it again from the start. The ended sessions already
+   * known are kept (they are still ended); tokens issued until now must be confirmed.
+   */
+  #startOver(now: number): void {
+    this.#lastSeq = 0;
+    this.#loaded = false;
+    this.#gapSince = undefined;
+    this.#ahead.clear();
+    this.#uncertainBefore = now;
+    this.#uncertainUntil = now + this.#options.retainMs;
+    for (const listener of this.#resetListeners) listener();
   }
 
   #apply(change: ChangeRecord): void {

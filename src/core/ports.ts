@@ -105,8 +105,18 @@ export interface CounterStore {
  */
 export interface ChangeFeed {
   publish(kind: ChangeKind, subject: string, at: number): Promise<void>;
-  /** Changes with `seq > afterSeq` and `at >= notBefore`, oldest first, at most `limit`. */
+  /**
+   * Changes with `seq > afterSeq` and `at >= notBefore`, oldest first, at most `limit`: the
+   * time filter applies before the limit, so older entries never crowd out newer ones.
+   */
   read(afterSeq: number, notBefore: number, limit: number): Promise<ChangeRecord[]>;
+  /**
+   * Where the feed stands. `epoch` names the feed's history and changes when that history
+   * is lost (Redis restarted without persistence, a failover to a replica that lacked it, a
+   * new database); `seq` is the highest sequence number in the feed, `0` when it is empty.
+   * A reader that finds another epoch, or a `seq` below one it has read, starts over.
+   */
+  position(): Promise<FeedPosition>;
   /** Deletes changes older than `before`; returns how many. */
   prune(before: number): Promise<number>;
   /**
@@ -114,6 +124,12 @@ export interface ChangeFeed {
    * for its next poll. Returns an unsubscribe function.
    */
   subscribe?(wake: () => void): () => void;
+}
+
+/** What `ChangeFeed.position` answers. */
+export interface FeedPosition {
+  epoch: string;
+  seq: number;
 }
 
 /** Server-wide secrets (the CSRF key; later, signing keys), created once and shared. */

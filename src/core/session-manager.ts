@@ -133,6 +133,15 @@ export class SessionManager {
   }
 
   /**
+   * Whether a session is live in the store, without recording use: for confirming an
+   * access token when the change feed cannot vouch for it.
+   */
+  async isLive(id: string): Promise<boolean> {
+    const found = await this.#deps.store.findWithUser(id);
+    return found !== null && this.#state(found) !== "dead";
+  }
+
+  /**
    * `findLive` for a request already authenticated by a signed access token, which needs
    * the records only to show them (`GET /auth/me`): a session read in the last second is
    * answered from memory, unless it has ended since (in this process, or in another as

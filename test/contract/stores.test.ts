@@ -317,6 +317,19 @@ for (const backend of BACKENDS) {
           expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         });
 
+        it("release takes back one hit of the current window, never below zero, nothing after it", async () => {
+          await s.counters.hit("r", 1000, T0);
+          await s.counters.hit("r", 1000, T0);
+          await s.counters.release("r", T0 + 1);
+          expect(await s.counters.peek("r", T0 + 2)).toEqual({ count: 1, resetAt: T0 + 1000 });
+          await s.counters.release("r", T0 + 3);
+          await s.counters.release("r", T0 + 4);
+          expect((await s.counters.peek("r", T0 + 5))?.count ?? 0).toBe(0);
+          expect((await s.counters.hit("r", 1000, T0 + 6)).count).toBe(1);
+          await s.counters.release("missing", T0);
+          expect(await s.counters.peek("missing", T0)).toBeNull();
+        });
+
         it("sweep ended windows (or expire them by themselves)", async () => {
           await s.counters.hit("a", 10, T0);
           await s.counters.hit("b", 10_000, T0);
@@ -339,6 +352,27 @@ for (const backend of BACKENDS) {
           expect((await s.changes.read(0, 0, 1)).map((c) => c.subject)).toEqual(["s1"]);
           expect(await s.changes.prune(T0 + 2)).toBe(2);
           expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["s2"]);
+        });
+
+        it("applies the time filter before the limit (1,500 old entries never hide a new one)", async () => {
+          for (let i = 0; i < 1500; i++) await s.changes.publish("session_ended", `old-${i}`, T0 - 7_200_000);
+          await s.changes.publish("session_ended", "new", T0);
+          const read = await s.changes.read(0, T0 - 60_000, 1000);
+          expect(read.map((c) => c.subject)).toEqual(["new"]);
+          expect((await s.changes.read(0, 0, 1000)).length).toBe(1000);
+        }, 60_000);
+
+        it("tells its position: a stable epoch and the highest seq", async () => {
+          const empty = await s.changes.position();
+          expect(typeof empty.epoch).toBe("string");
+          await s.changes.publish("session_ended", "a", T0);
+          await s.changes.publish("session_ended", "b", T0);
+          const read = await s.changes.read(0, 0, 10);
+          const position = await s.changes.position();
+          expect(position.epoch).toBe(empty.epoch);
+          expect(position.seq).toBe(read.at(-1)?.seq);
+          if (opened.openAnother)
+            expect((await (await opened.openAnother()).changes.position()).epoch).toBe(empty.epoch);
         });
 
         it("offers subscribe, if at all, as a plain function returning its unsubscribe", async () => {

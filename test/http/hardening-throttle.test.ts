@@ -3,7 +3,14 @@
  * 1, 4 and 5), proven through the whole HTTP stack.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { countingHasher, PASSWORD, setCookieLines, startHarness, uniqueName, type Harness } from "../helpers/harness.js";
+import {
+  countingHasher,
+  type Harness,
+  PASSWORD,
+  setCookieLines,
+  startHarness,
+  uniqueName,
+} from "../helpers/harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -47,7 +54,10 @@ describe("concurrent guesses pass the login throttle (audit item 1)", () => {
 describe("password hashing queues without bound (audit item 4)", () => {
   it("caps one address's password checks in flight: the rest answer 429 at once, unhashed", async () => {
     const counting = countingHasher();
-    h = await startHarness({ LOGIN_ADDRESS_MAX_IN_FLIGHT: "2", LOGIN_ADDRESS_MAX_FAILURES: "1000" }, { hasher: counting.hasher });
+    h = await startHarness(
+      { LOGIN_ADDRESS_MAX_IN_FLIGHT: "2", LOGIN_ADDRESS_MAX_FAILURES: "1000" },
+      { hasher: counting.hasher },
+    );
     counting.calls.verify = 0;
     const c = h.client({ ip: "203.0.113.40" });
     const answers = await Promise.all(
@@ -63,7 +73,9 @@ describe("password hashing queues without bound (audit item 4)", () => {
   it("sheds past HASH_QUEUE with 503 + Retry-After instead of queueing without bound", async () => {
     h = await startHarness({ HASH_QUEUE: "2", LOGIN_ADDRESS_MAX_FAILURES: "1000" });
     const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => h?.client({ ip: `192.0.2.${i + 1}` }).token(uniqueName("ghost"), "y".repeat(900))),
+      Array.from({ length: 40 }, (_, i) =>
+        h?.client({ ip: `192.0.2.${i + 1}` }).token(uniqueName("ghost"), "y".repeat(900)),
+      ),
     );
     const shed = answers.filter((r) => r?.statusCode === 503);
     expect(shed.length).toBeGreaterThan(0);

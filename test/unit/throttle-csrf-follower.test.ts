@@ -17,7 +17,11 @@ describe("LoginThrottle", () => {
     });
     return { clock, throttle };
   };
-  const refused = (promise: Promise<unknown>) => promise.then(() => null, (e: unknown) => e);
+  const refused = (promise: Promise<unknown>) =>
+    promise.then(
+      () => null,
+      (e: unknown) => e,
+    );
 
   it("throttles an account after maxFailures from any address, with a retry time", async () => {
     const { clock, throttle } = setup();
@@ -139,6 +143,7 @@ describe("ChangeFollower and out-of-order commits", () => {
     const feed = {
       publish: async () => {},
       read: async (after: number) => rows.filter((r) => r.seq > after).sort((a, b) => a.seq - b.seq),
+      position: async () => ({ epoch: "one", seq: Math.max(0, ...rows.map((r) => r.seq)) }),
       prune: async () => 0,
     };
     const follower = new ChangeFollower({ feed, clock, retainMs: 600_000 });
@@ -164,6 +169,80 @@ describe("ChangeFollower and out-of-order commits", () => {
     await follower.poll();
     expect(follower.lastSeq).toBe(5);
     expect(seen).toEqual(["c", "b", "e"]);
+    follower.stop();
+  });
+});
+
+describe("ChangeFollower when the feed loses its history (audit item 2)", () => {
+  const setup = () => {
+    const clock = manualClock();
+    let rows: Array<{ seq: number; kind: "session_ended" | "keys_changed"; subject: string; at: number }> = [];
+    let epoch = "first";
+    const feed = {
+      publish: async (kind: "session_ended" | "keys_changed", subject: string, at: number) => {
+        rows.push({ seq: (rows.at(-1)?.seq ?? 0) + 1, kind, subject, at });
+      },
+      read: async (after: number, notBefore: number) => rows.filter((r) => r.seq > after && r.at >= notBefore),
+      position: async () => ({ epoch, seq: rows.at(-1)?.seq ?? 0 }),
+      prune: async () => 0,
+    };
+    const lose = (newEpoch: string | null) => {
+      rows = [];
+      if (newEpoch) epoch = newEpoch;
+    };
+    const follower = new ChangeFollower({ feed, clock, retainMs: 600_000 });
+    return { clock, feed, follower, lose };
+  };
+
+  it("starts over at a new epoch: a revocation published after the loss (seq 1 again) is applied", async () => {
+    const { clock, feed, follower, lose } = setup();
+    for (let i = 0; i < 5; i++) await feed.publish("session_ended", `old-${i}`, clock.now());
+    await follower.start();
+    expect(follower.lastSeq).toBe(5);
+    let resets = 0;
+    follower.onReset(() => resets++);
+    lose("second");
+    await feed.publish("session_ended", "after-loss", clock.now());
+    await follower.poll();
+    expect(follower.isSessionEnded("after-loss")).toBe(true);
+    expect(follower.isSessionEnded("old-1")).toBe(true); // what it knew stays known
+    expect(resets).toBe(1);
+    follower.stop();
+  });
+
+  it("starts over when the sequence goes backwards in the same epoch (an older backup restored)", async () => {
+    const { clock, feed, follower, lose } = setup();
+    for (let i = 0; i < 5; i++) await feed.publish("session_ended", `old-${i}`, clock.now());
+    await follower.start();
+    lose(null);
+    await feed.publish("session_ended", "x", clock.now());
+    await feed.publish("session_ended", "y", clock.now());
+    await follower.poll();
+    expect(follower.isSessionEnded("y")).toBe(true);
+    follower.stop();
+  });
+
+  it("cannot vouch for tokens issued before a reset for one token lifetime, nor while the feed is unreadable", async () => {
+    const { clock, feed, follower, lose } = setup();
+    await feed.publish("session_ended", "a", clock.now());
+    await follower.start();
+    const issuedBefore = clock.now() - 1000;
+    expect(follower.mustConfirm(issuedBefore)).toBe(false);
+    lose("second");
+    clock.advance(1000);
+    await follower.poll();
+    expect(follower.mustConfirm(issuedBefore)).toBe(true);
+    expect(follower.mustConfirm(clock.now() + 1000)).toBe(false); // issued after the reset
+    clock.advance(600_001);
+    await follower.poll();
+    expect(follower.mustConfirm(issuedBefore)).toBe(false);
+    // The feed stops answering: after 5 s nothing is vouched for.
+    feed.read = async () => {
+      throw new Error("down");
+    };
+    clock.advance(6000);
+    await follower.poll();
+    expect(follower.mustConfirm(clock.now())).toBe(true);
     follower.stop();
   });
 });

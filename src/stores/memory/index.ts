@@ -3,6 +3,7 @@
  * restart, and nothing is shared between processes (the change feed reaches only
  * followers in this process).
  */
+import { randomUUID } from "node:crypto";
 import type {
   ChangeFeed,
   CounterStore,
@@ -296,7 +297,9 @@ function counterStore(state: State): CounterStore {
 
 function changeFeed(state: State): ChangeFeed {
   let seq = 0;
+  const epoch = randomUUID();
   return {
+    position: async () => ({ epoch, seq: state.changes.at(-1)?.seq ?? 0 }),
     async publish(kind, subject, at) {
       state.changes.push({ seq: ++seq, kind, subject, at });
       for (const wake of state.wakers) wake();

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /**
  * Redis for the hot, expiring state of several instances: sessions, refresh tokens,
  * throttle counters and the change feed (with pub/sub wake-ups). Users, to-dos, events,
@@ -387,8 +388,19 @@ function changeFeed(redis: Redis, subscriber: Redis, p: string): ChangeFeed {
       await redis.eval(lua.PUBLISH, 2, `${feed}:seq`, feed, kind, subject, at, channel);
     },
     async read(afterSeq, notBefore, limit) {
-      const members = await redis.zrangebyscore(feed, `(${afterSeq}`, "+inf", "LIMIT", 0, limit);
-      return members.map(parse).filter((c) => c.at >= notBefore);
+      const members = (await redis.eval(lua.READ_FEED, 1, feed, afterSeq, notBefore, limit)) as string[];
+      return members.map(parse);
+    },
+    async position() {
+      const [epoch, seq] = (await redis.eval(
+        lua.FEED_POSITION,
+        3,
+        `${feed}:epoch`,
+        `${feed}:seq`,
+        feed,
+        randomUUID(),
+      )) as [string, string];
+      return { epoch, seq: Number(seq) };
     },
     async prune(before) {
       let pruned = 0;

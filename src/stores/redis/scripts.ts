@@ -107,6 +107,45 @@ end
 redis.call('SET', KEYS[1], count .. ':' .. reset, 'PX', math.max(1, reset - now))
 return {count, reset}`;
 
+/**
+ * KEYS: feed. ARGV: afterSeq, notBefore, limit. Up to `limit` members after `afterSeq`
+ * whose time is at least `notBefore`, oldest first. The time filter applies before the
+ * limit (a member is "seq|kind|at|subject"): entries older than the window, however many,
+ * never fill a batch and hide the newer ones behind them.
+ */
+export const READ_FEED = `
+local out = {}
+local cursor = '(' .. ARGV[1]
+local notBefore = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+while #out < limit do
+  local batch = redis.call('ZRANGEBYSCORE', KEYS[1], cursor, '+inf', 'WITHSCORES', 'LIMIT', 0, 500)
+  for i = 1, #batch, 2 do
+    local member = batch[i]
+    local at = tonumber(string.match(member, '^[^|]*|[^|]*|([^|]*)'))
+    if at >= notBefore then
+      out[#out + 1] = member
+      if #out >= limit then break end
+    end
+    cursor = '(' .. batch[i + 1]
+  end
+  if #batch < 1000 then break end
+end
+return out`;
+
+/**
+ * KEYS: epoch, seq counter, feed. ARGV: a candidate epoch. The feed's epoch (created with
+ * the candidate when missing: the history before it is lost) and its highest seq.
+ */
+export const FEED_POSITION = `
+local epoch = redis.call('GET', KEYS[1])
+if not epoch then
+  redis.call('SET', KEYS[1], ARGV[1])
+  epoch = ARGV[1]
+end
+local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+return {epoch, last[2] or '0'}`;
+
 /** KEYS: counter. ARGV: now. Takes back one hit of a window that has not ended. */
 export const RELEASE = `
 local value = redis.call('GET', KEYS[1])

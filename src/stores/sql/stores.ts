@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 /**
  * The stores over Kysely, shared by every SQL backend. A backend supplies the Kysely
  * instance (dialect, pool, migrations) and how to recognise a unique-key violation.
@@ -360,6 +361,9 @@ function counterStore(db: Kysely<Database>): CounterStore {
   };
 }
 
+/** The secret-table row that names the change feed's history. */
+const FEED_EPOCH = "change-feed-epoch";
+
 function changeFeed(db: Kysely<Database>): ChangeFeed {
   return {
     async publish(kind, subject, at) {
@@ -375,6 +379,22 @@ function changeFeed(db: Kysely<Database>): ChangeFeed {
         .limit(limit)
         .execute();
       return rows.map(toChange);
+    },
+    async position() {
+      // The epoch is a secret-table row: a new database is a new history. A sequence
+      // number never goes back in one database (AUTOINCREMENT, an identity column) unless
+      // an older backup is restored, which `seq` shows.
+      const row = await db
+        .selectNoFrom((eb) => [
+          eb.selectFrom("secrets").select("value").where("name", "=", FEED_EPOCH).as("epoch"),
+          eb
+            .selectFrom("changes")
+            .select((e) => e.fn.max("seq").as("seq"))
+            .as("seq"),
+        ])
+        .executeTakeFirstOrThrow();
+      const epoch = row.epoch ?? (await secretStore(db).getOrCreate(FEED_EPOCH, randomUUID()));
+      return { epoch, seq: Number(row.seq ?? 0) };
     },
     async prune(before) {
       const result = await db.deleteFrom("changes").where("at", "<", before).executeTakeFirst();
