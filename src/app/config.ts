@@ -54,6 +54,12 @@ export interface Config {
   trustProxy: boolean;
   corsOrigins: string[];
   logLevel: string;
+  /** Seconds a client has to send a whole request, headers and body. */
+  requestTimeout: number;
+  /** Seconds a connection may stay silent (no bytes either way) before it is closed. */
+  idleTimeout: number;
+  /** Seconds an idle keep-alive connection stays open between requests. */
+  keepAliveTimeout: number;
   /** Seconds between two sweeps of expired sessions, counters and changes. */
   sweepInterval: number;
 }
@@ -117,6 +123,9 @@ export function loadConfig(env: Env): Config {
     trustProxy: read.bool("TRUST_PROXY", false),
     corsOrigins: read.origins("CORS_ORIGINS"),
     logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+    requestTimeout: read.int("REQUEST_TIMEOUT", 30, 1, 3600),
+    idleTimeout: read.int("IDLE_TIMEOUT", 120, 1, 3600),
+    keepAliveTimeout: read.int("KEEP_ALIVE_TIMEOUT", 72, 1, 3600),
     sweepInterval: read.int("SWEEP_INTERVAL", 60, 1, 86_400),
   };
 }

@@ -5,6 +5,7 @@
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errorBody } from "../http/errors.js";
+import { targetPath } from "../http/paths.js";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 
@@ -14,7 +15,8 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
  */
 export function methodNotAllowedOrNotFound(app: FastifyInstance) {
   return (request: FastifyRequest, reply: FastifyReply) => {
-    const path = request.url.split("?", 1)[0] ?? "/";
+    const path = targetPath(request.url);
+    if (path.startsWith("/auth/")) reply.header("cache-control", "no-store");
     const allowed = METHODS.filter((method) => app.findRoute({ method, url: path }) !== null);
     if (allowed.length > 0) {
       reply
@@ -27,19 +29,27 @@ export function methodNotAllowedOrNotFound(app: FastifyInstance) {
   };
 }
 
+/** How Node's own refusals are answered: status line, code, message. */
+const CLIENT_ERRORS: Record<string, [string, string, string]> = {
+  HPE_HEADER_OVERFLOW: [
+    "431 Request Header Fields Too Large",
+    "request_header_too_large",
+    "The request headers are too large.",
+  ],
+  // REQUEST_TIMEOUT: the request (headers and body) did not arrive within its time.
+  ERR_HTTP_REQUEST_TIMEOUT: ["408 Request Timeout", "request_timeout", "The request took too long to arrive."],
+};
+const MALFORMED: [string, string, string] = ["400 Bad Request", "invalid_request", "The request is malformed."];
+
 /**
  * Node refuses some requests before Fastify sees them (headers over 16 KiB, a malformed
- * request line); answer those in the contract's format too, then close.
+ * request line, a request slower than `REQUEST_TIMEOUT`); answer those in the contract's
+ * format too, then close.
  */
 export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
   if (!socket.writable) return;
-  const tooLarge = error.code === "HPE_HEADER_OVERFLOW";
-  const status = tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request";
-  const body = JSON.stringify(
-    tooLarge
-      ? errorBody("request_header_too_large", "The request headers are too large.")
-      : errorBody("invalid_request", "The request is malformed."),
-  );
+  const [status, code, message] = CLIENT_ERRORS[error.code ?? ""] ?? MALFORMED;
+  const body = JSON.stringify(errorBody(code, message));
   socket.end(
     `HTTP/1.1 ${status}\r\nContent-Type: application/json; charset=utf-8\r\n` +
       `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

@@ -6,8 +6,9 @@
  * @fastify/helmet rebuilds helmet's middleware (parsing every CSP directive) on each
  * request, which a CPU profile showed as several percent of a request's cost.
  */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import helmet from "helmet";
+import { targetPath } from "../http/paths.js";
 
 const OPTIONS: Parameters<typeof helmet>[0] = {
   contentSecurityPolicy: {
@@ -59,9 +60,24 @@ export function registerSecurityHeaders(app: FastifyInstance): void {
     "x-frame-options": all["x-frame-options"] as string,
     "referrer-policy": all["referrer-policy"] as string,
   };
+  const isApi = (path: string) => path.startsWith("/api/") || path.startsWith("/auth/");
+  // Decided once per route, when it is added, by its path (see http/paths.ts): every route
+  // registered after this gets the hook for its set.
+  const setApi = (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    reply.headers(api);
+    done();
+  };
+  const setAll = (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    reply.headers(all);
+    done();
+  };
+  app.addHook("onRoute", (route) => {
+    const hook = isApi(route.url) ? setApi : setAll;
+    route.onRequest = route.onRequest ? [hook, ...[route.onRequest].flat()] : [hook];
+  });
+  // Answers no route gives (404, 405, a body the parser refused before routing).
   app.addHook("onRequest", (request, reply, done) => {
-    const url = request.url;
-    reply.headers(url.startsWith("/api/") || url.startsWith("/auth/") ? api : all);
+    if (request.is404) reply.headers(isApi(targetPath(request.url)) ? api : all);
     done();
   });
 }

@@ -12,6 +12,7 @@ import { type Auth, createAuth } from "../core/auth.js";
 import type { Clock } from "../core/clock.js";
 import type { PasswordHasher } from "../core/password-hasher.js";
 import type { Stores } from "../core/ports.js";
+import { useStrictJson } from "../http/json.js";
 import { latchkey } from "../http/plugin.js";
 import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
@@ -76,9 +77,23 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     ajv: { customOptions: { coerceTypes: false } },
     clientErrorHandler,
     return503OnClosing: true,
+    // Slow clients (a body sent one byte every few seconds) must not hold a connection for
+    // ever: the whole request, headers and body, has `requestTimeout` seconds (408, then
+    // the connection closes); a socket with no traffic for `idleTimeout` is closed; an idle
+    // keep-alive connection for `keepAliveTimeout`. Node checks the request deadline every
+    // `connectionsCheckingInterval`, by default 30 s: once a second here.
+    requestTimeout: config.requestTimeout * 1000,
+    connectionTimeout: config.idleTimeout * 1000,
+    keepAliveTimeout: config.keepAliveTimeout * 1000,
+    http: {
+      headersTimeout: config.requestTimeout * 1000,
+      connectionsCheckingInterval: Math.min(1000, config.requestTimeout * 250),
+    },
   });
-  // JSON only: anything else is 415 (a form post from another site included).
+  // JSON only: anything else is 415 (a form post from another site included); malformed
+  // UTF-8 is a 400, never silently replaced.
   app.removeContentTypeParser(["text/plain"]);
+  useStrictJson(app);
 
   registerSecurityHeaders(app);
   await app.register(fastifySwagger, {

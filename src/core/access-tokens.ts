@@ -105,14 +105,17 @@ export class AccessTokens {
   }
 
   /**
-   * A token for a session: it never outlives the session's idle or absolute expiry.
-   * `expiresIn` is in whole seconds, for `expires_in` and cookie lifetimes.
+   * A token for a session: it never outlives the session's idle or absolute expiry, nor
+   * half its idle timeout, so a client in steady use renews it (a refresh, or a hybrid
+   * renewal, which records use) before the session goes idle. `expiresIn` is in whole
+   * seconds, for `expires_in` and cookie lifetimes.
    */
   async issueFor(session: SessionRecord): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
+    const now = this.#o.clock.now();
     const issued = await this.issue({
       userId: session.userId,
       sessionId: session.id,
-      notAfter: Math.min(session.expiresAt, session.idleExpiresAt),
+      notAfter: Math.min(session.expiresAt, session.idleExpiresAt, now + session.idleTimeoutMs / 2),
     });
     const expiresIn = Math.max(0, Math.round((issued.expiresAt - this.#o.clock.now()) / 1000));
     return { ...issued, expiresIn };

@@ -21,6 +21,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unsupported_media_type"
   | "request_header_too_large"
+  | "request_timeout"
   | "rate_limited"
   | "service_unavailable";
 

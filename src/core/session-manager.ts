@@ -2,10 +2,11 @@
  * Sessions: creation, validation with idle and absolute timeouts, rotation, ending, and
  * the sweep of expired rows.
  *
- * The request path costs one store read. `lastSeenAt` is written at most once per
- * `touchInterval` (a minute by default), so a busy session causes one write a minute and
- * the idle timeout is exact to within that minute: a session may end up to one
- * `touchInterval` early, never late.
+ * The request path costs one store read. `lastSeenAt` is written at most once per touch
+ * interval: `touchInterval` (a minute by default), or a tenth of the session's idle timeout
+ * when that is shorter. A busy session causes one write per interval, and the idle timeout
+ * is exact to within it: a session may end up to one interval early, never late. (A fixed
+ * minute made idle timeouts under a minute end sessions in steady use.)
  */
 import type { Clock } from "./clock.js";
 import type { ChangeFeed, SessionStore } from "./ports.js";
@@ -171,7 +172,8 @@ export class SessionManager {
   #state({ session, user }: ValidSession): "live" | "dead" | "stale" {
     const now = this.#deps.clock.now();
     if (now >= session.idleExpiresAt || now >= session.expiresAt || user.disabledAt !== null) return "dead";
-    return now - session.lastSeenAt >= this.#touchIntervalMs ? "stale" : "live";
+    const interval = Math.min(this.#touchIntervalMs, session.idleTimeoutMs / 10);
+    return now - session.lastSeenAt >= interval ? "stale" : "live";
   }
 
   /** Records activity (moving the idle expiry); `null` if the session ended meanwhile. */

@@ -24,6 +24,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   request_header_too_large: 431,
+  request_timeout: 408,
   rate_limited: 429,
   service_unavailable: 503,
 };

@@ -95,8 +95,6 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   // Synchronous, callback style: an async hook costs a promise and a microtask turn on
   // every request, and this one has nothing to wait for.
   fastify.addHook("onRequest", (request, reply, done) => {
-    // Set before the handler runs, so an error answer carries it too.
-    if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
     if (!isUnsafeMethod(request.method)) return done();
     const origin = request.headers.origin;
     const fetchSite = request.headers["sec-fetch-site"];
@@ -108,7 +106,10 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
       origin !== undefined &&
       corsOrigins.has(origin) &&
       (request.headers.authorization !== undefined || request.routeOptions.config.latchkeyCors === true);
-    done(corsAllowed ? undefined : new AuthError("forbidden_origin", "Cross-site requests are not allowed."));
+    if (corsAllowed) return done();
+    // Answered before any route hook runs: an error answer is never cached, whatever route.
+    reply.header("cache-control", "no-store");
+    done(new AuthError("forbidden_origin", "Cross-site requests are not allowed."));
   });
 
   fastify.setErrorHandler(handleError);

@@ -10,6 +10,8 @@ import type { SessionRecord } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext, RequestAuth } from "../context.js";
 import { presentedCredential } from "../credentials.js";
+import { useStrictJson } from "../json.js";
+import { noStore } from "../paths.js";
 import {
   AccountDeleteBody,
   Credentials,
@@ -38,6 +40,8 @@ export function who(request: FastifyRequest): RequestAuth {
  * await fastify.register(authRoutes, { context });
  */
 export async function authRoutes(fastify: FastifyInstance, { context }: { context: LatchkeyContext }) {
+  fastify.addHook("onRequest", noStore);
+  useStrictJson(fastify);
   const { auth } = context;
   const requireAuth = fastify.requireAuth;
 
@@ -253,10 +257,17 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
         ...clientInfo(request),
         sessionId: session.id,
       });
-      // The caller's session continues with new credentials: a new secret, and under the
-      // token strategies a new access token (and refresh token) as well.
+      if (caller.via === "bearer") {
+        // An API client's tokens cannot be replaced on a 204: its session ends like every
+        // other (its refresh and access tokens with it), and it logs in with the new password.
+        const ended = await auth.sessions.end(session.id);
+        if (ended) await auth.log.record("session_revoked", user.id, { sessionId: ended.id, ...clientInfo(request) });
+        return reply.code(204).send();
+      }
+      // A browser's session continues with new credentials: a new secret, and under the
+      // token strategies a new access token and refresh token (the old one retired).
       const token = await auth.sessions.rotateSecret(session.id);
-      if (token && caller.via === "cookie") await context.setBrowserCookies(reply, session, token);
+      if (token) await context.setBrowserCookies(reply, session, token);
       return reply.code(204).send();
     },
   );
@@ -282,18 +293,19 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
 }
 
 /**
- * Ends the session behind the request's credential for logout: a bearer token, or any of
- * the strategy's cookies (the refresh cookie included, so a `jwt` browser whose access
- * cookie has expired can still log out). A cookie credential needs the CSRF token, so
- * another site cannot log a user out; no valid credential at all is not an error.
+ * Ends the session behind the request's credential for logout: a valid bearer token, or
+ * else any of the strategy's cookies (the refresh cookie included, so a `jwt` browser whose
+ * access cookie has expired can still log out). A cookie credential needs the CSRF token,
+ * so another site cannot log a user out; no valid credential at all is not an error.
+ * Logout clears the cookies, so whatever session they prove ends with them, even beside an
+ * `Authorization` header that proves nothing (`Basic ...`, a broken bearer token): a
+ * logout that cleared the cookies and left their session alive would lie.
  */
 async function endCallersSession(context: LatchkeyContext, request: FastifyRequest): Promise<SessionRecord | null> {
   const { auth } = context;
   const bearer = presentedCredential(request);
-  if (bearer.type !== "none") {
-    const check = bearer.type === "bearer" ? await auth.accessTokens.verify(bearer.token) : null;
-    return check?.ok ? auth.sessions.end(check.claims.sessionId) : null;
-  }
+  const check = bearer.type === "bearer" ? await auth.accessTokens.verify(bearer.token) : null;
+  if (check?.ok) return auth.sessions.end(check.claims.sessionId);
   const ids = await context.sessionsOfCookies(request);
   for (const id of ids) context.checkCsrf(request, id);
   let ended: SessionRecord | null = null;

@@ -9,6 +9,7 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { AuthError } from "../../core/errors.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
+import { noStore } from "../paths.js";
 import { errorResponses } from "../schemas.js";
 import { who } from "./auth.js";
 
@@ -32,6 +33,7 @@ export async function explainRoutes(
   fastify: FastifyInstance,
   { context, policy }: { context: LatchkeyContext; policy: Omit<PolicyInfo, "strategy"> },
 ) {
+  fastify.addHook("onRequest", noStore);
   const info: PolicyInfo = { strategy: context.strategy, ...policy };
 
   fastify.get(

@@ -9,6 +9,8 @@ import { AuthError } from "../../core/errors.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
+import { useStrictJson } from "../json.js";
+import { noStore } from "../paths.js";
 import { Credentials, errorResponses } from "../schemas.js";
 
 const TAGS = ["tokens"];
@@ -41,6 +43,8 @@ const JWKS_CACHE = "public, max-age=60";
  * await fastify.register(tokenRoutes, { context });
  */
 export async function tokenRoutes(fastify: FastifyInstance, { context }: { context: LatchkeyContext }) {
+  fastify.addHook("onRequest", noStore);
+  useStrictJson(fastify);
   const { auth } = context;
   fastify.addSchema(TokenResponse);
   const tokenRef = Type.Unsafe({ $ref: "TokenResponse#" });
