@@ -8,6 +8,7 @@ import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import pino from "pino";
 import { type Auth, createAuth } from "../core/auth.js";
 import type { Clock } from "../core/clock.js";
 import type { PasswordHasher } from "../core/password-hasher.js";
@@ -57,7 +58,9 @@ export const APP_PAGES = ["/signin", "/signup", "/todos", "/devices", "/security
  */
 export async function buildServer(options: BuildOptions): Promise<Server> {
   const { config } = options;
-  const stores = options.stores ?? (await openConfiguredStores(config));
+  // One logger from the start, so the stores' connection errors are JSON lines like the rest.
+  const logger = options.logger ?? pino(loggerOptions(config.logLevel));
+  const stores = options.stores ?? (await openConfiguredStores(config, logger));
   // Until the server listens on a port-0 config, its origin is not known: resolve lazily.
   let app: FastifyInstance | undefined;
   const publicOrigin = (): string =>
@@ -69,7 +72,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   });
 
   app = Fastify({
-    ...(options.logger ? { loggerInstance: options.logger } : { logger: loggerOptions(config.logLevel) }),
+    loggerInstance: logger,
     childLoggerFactory: lazyChildLogger,
     trustProxy: config.trustProxy,
     bodyLimit: BODY_LIMIT,

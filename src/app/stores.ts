@@ -2,6 +2,7 @@
  * Opens the stores the configuration names: SQLite (the embedded default) or PostgreSQL
  * for durable data, with Redis over them for the hot state when `REDIS_URL` is set.
  */
+import type { Logger } from "pino";
 import type { Stores } from "../core/ports.js";
 import { migratePostgres, openPostgresStores } from "../stores/postgres/index.js";
 import { openRedisStores } from "../stores/redis/index.js";
@@ -12,7 +13,7 @@ import type { Config } from "./config.js";
  * @example
  * const stores = await openConfiguredStores(loadConfig(process.env));
  */
-export async function openConfiguredStores(config: Config): Promise<Stores> {
+export async function openConfiguredStores(config: Config, log?: Pick<Logger, "warn">): Promise<Stores> {
   const { database } = config;
   const durable =
     database.kind === "postgres"
@@ -20,7 +21,13 @@ export async function openConfiguredStores(config: Config): Promise<Stores> {
       : await openSqliteStores({ path: database.path });
   if (!config.redisUrl) return durable;
   try {
-    return await openRedisStores({ url: config.redisUrl, base: durable, prefix: config.redisKeyPrefix });
+    return await openRedisStores({
+      url: config.redisUrl,
+      base: durable,
+      prefix: config.redisKeyPrefix,
+      // Every line is the JSON log's, never ioredis's own stderr text.
+      onError: (error, client) => log?.warn({ err: error, client }, "redis connection error"),
+    });
   } catch (error) {
     await durable.close();
     throw error;

@@ -3,9 +3,11 @@
  */
 import { authOptionsFrom } from "../app/auth-options.js";
 import { type Config, loadConfig } from "../app/config.js";
+import { loggerOptions } from "../app/logging.js";
 import { openConfiguredStores } from "../app/stores.js";
 import { type Auth, createAuth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
+import pino from "pino";
 
 /**
  * Runs `action` with the core over the configured stores, then closes them.
@@ -15,7 +17,8 @@ import { AuthError } from "../core/errors.js";
  */
 export async function withAuth<T>(action: (auth: Auth, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig(process.env);
-  const stores = await openConfiguredStores(config);
+  // The CLI's own output is for people; a store's connection errors go to stderr as JSON.
+  const stores = await openConfiguredStores(config, pino(loggerOptions(config.logLevel), pino.destination(2)));
   const auth = await createAuth(authOptionsFrom(config, stores));
   try {
     return await action(auth, config);

@@ -26,6 +26,12 @@ export interface RedisOptions {
   base: Stores;
   /** Key prefix (default `lk:`), so several deployments or test runs can share a server. */
   prefix?: string;
+  /**
+   * Told of connection errors (Redis down, a reconnect failing), at most one call per
+   * client every 10 s. Without a listener ioredis prints `[ioredis] Unhandled error event`
+   * lines to stderr, outside the JSON log; the server passes its logger's `warn`.
+   */
+  onError?: (error: Error, client: "commands" | "subscriber") => void;
 }
 
 /**
@@ -36,6 +42,8 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
   const prefix = options.prefix ?? "lk:";
   const redis = connect(options.url, { autoPipelining: true });
   const subscriber = connect(options.url, { autoPipelining: false });
+  reportErrors(redis, "commands", options.onError);
+  reportErrors(subscriber, "subscriber", options.onError);
   try {
     await Promise.all([ready(redis), ready(subscriber)]);
     await redis.ping();
@@ -71,6 +79,21 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       await base.close();
     },
   };
+}
+
+/** Hands a client's `error` events to `onError`, at most one every 10 s (an outage repeats them). */
+function reportErrors(
+  client: Redis,
+  name: "commands" | "subscriber",
+  onError: RedisOptions["onError"] = () => {},
+): void {
+  let last = Number.NEGATIVE_INFINITY;
+  client.on("error", (error: Error) => {
+    const now = Date.now();
+    if (now - last < 10_000) return;
+    last = now;
+    onError(error, name);
+  });
 }
 
 /** Resolves when the client is connected, or fails after two seconds. */
