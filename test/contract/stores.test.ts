@@ -301,6 +301,21 @@ for (const backend of BACKENDS) {
         });
       });
 
+      describe("disabled users", () => {
+        it("a session of a user disabled in the store reads as disabled before it is deleted (fail closed)", async () => {
+          const alice = user("alice");
+          await s.users.create(alice);
+          const one = session(alice.id);
+          await s.sessions.create(one);
+          expect((await s.sessions.findWithUser(one.id))?.user.disabledAt).toBeNull();
+          expect(await s.users.setDisabled(alice.id, T0 + 5)).toBe(true);
+          // The second step of disabling (deleting the sessions) has not happened, or failed.
+          expect((await s.sessions.findWithUser(one.id))?.user.disabledAt).toBe(T0 + 5);
+          await s.users.setDisabled(alice.id, null);
+          expect((await s.sessions.findWithUser(one.id))?.user.disabledAt).toBeNull();
+        });
+      });
+
       describe("counters", () => {
         it("count within a window and start again after it", async () => {
           expect(await s.counters.hit("k", 1000, T0)).toEqual({ count: 1, resetAt: T0 + 1000 });

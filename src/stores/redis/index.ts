@@ -55,6 +55,11 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
   const { base } = options;
   const guard = <T extends object>(store: T): T => guardStore("redis", store);
   const sessions = guard(sessionStore(redis, prefix, base));
+  const disabledMarker = (userId: string) => `${prefix}${lua.DISABLED_KEY}${compactUserId(userId)}`;
+  const markers = guard({
+    set: async (userId: string, at: number) => void (await redis.set(disabledMarker(userId), String(at))),
+    clear: async (userId: string) => void (await redis.del(disabledMarker(userId))),
+  });
   return {
     ...base,
     users: {
@@ -62,7 +67,19 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       // The sessions live here, not beside the user row: end them with the user.
       async delete(id) {
         await sessions.deleteByUser(id);
-        return base.users.delete(id);
+        const deleted = await base.users.delete(id);
+        await markers.clear(id);
+        return deleted;
+      },
+      // A session read here carries its user's fields as they were at login, so a disabled
+      // user's sessions must not depend on being deleted afterwards: the user is marked
+      // disabled in Redis first (every session read checks the mark), then in the durable
+      // store; enabling clears the mark last. Whichever step fails, the sessions fail closed.
+      async setDisabled(id, disabledAt) {
+        if (disabledAt !== null) await markers.set(id, disabledAt);
+        const changed = await base.users.setDisabled(id, disabledAt);
+        if (disabledAt === null) await markers.clear(id);
+        return changed;
       },
     },
     sessions,
@@ -136,6 +153,18 @@ function evalBuffer(redis: Redis, script: string, ...args: string[]): Promise<Bu
     evalBuffer(script: string, numKeys: number, ...args: string[]): Promise<Buffer | null>;
   };
   return client.evalBuffer(script, 0, ...args);
+}
+
+/**
+ * The session script by SHA (EVALSHA, loaded once; ioredis reloads it if Redis forgets),
+ * answering Buffers: `[packed]`, `[packed, disabledAt]`, or `null`.
+ */
+function findSession(redis: Redis, sessionKey: string, prefix: string): Promise<[Buffer, Buffer?] | null> {
+  const client = redis as unknown as {
+    latchkeyFindSessionBuffer?: (key: string, prefix: string) => Promise<[Buffer, Buffer?] | null>;
+  };
+  if (!client.latchkeyFindSessionBuffer) redis.defineCommand("latchkeyFindSession", { numberOfKeys: 1, lua: lua.FIND_SESSION });
+  return (client.latchkeyFindSessionBuffer as NonNullable<typeof client.latchkeyFindSessionBuffer>)(sessionKey, prefix);
 }
 
 /**
@@ -249,7 +278,7 @@ function unpackSession(id: string, packed: Uint8Array): ValidSession {
       ip: f[9],
       userAgent: agentOf(f[10]),
     },
-    // A disabled account's sessions are deleted, so a session found belongs to an enabled one.
+    // Enabled, unless the read found the user's disabled mark (see `findWithUser`).
     user: { id: userId, username: f[11], createdAt: f[12], disabledAt: null },
   };
 }
@@ -272,8 +301,11 @@ function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
         .exec();
     },
     async findWithUser(id) {
-      const packed = await redis.getBuffer(key(id));
-      return packed ? unpackSession(id, packed) : null;
+      const found = await findSession(redis, key(id), p);
+      if (!found) return null;
+      const valid = unpackSession(id, found[0]);
+      if (found[1]) valid.user.disabledAt = Number(found[1]);
+      return valid;
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       return (await redis.eval(lua.TOUCH, 1, key(id), lastSeenAt, idleExpiresAt)) === 1;

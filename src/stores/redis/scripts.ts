@@ -17,6 +17,26 @@
  */
 export const SESSION_KEY = "s2:";
 export const USER_INDEX_KEY = "u2:";
+/** A disabled user's marker, `ud:<compact user id>` = disabledAt, kept until enabled. */
+export const DISABLED_KEY = "ud:";
+
+/**
+ * KEYS: session. ARGV: prefix. The packed session and, when its user is disabled, the
+ * time they were disabled: `{packed}` or `{packed, disabledAt}`; nil when there is none.
+ * The user id is the packed array's first string, read from its header (fixstr or str8)
+ * without unpacking the rest: this runs on every cookie-authenticated request.
+ */
+export const FIND_SESSION = `
+local packed = redis.call('GET', KEYS[1])
+if not packed then return nil end
+local b = string.byte(packed, 2)
+local uid
+if b >= 160 and b <= 191 then uid = string.sub(packed, 3, 2 + b - 160)
+elseif b == 217 then uid = string.sub(packed, 4, 3 + string.byte(packed, 3))
+else uid = cmsgpack.unpack(packed)[1] end
+local disabled = redis.call('GET', ARGV[1] .. '${DISABLED_KEY}' .. uid)
+if disabled then return {packed, disabled} end
+return {packed}`;
 
 /** KEYS: session. ARGV: lastSeenAt, idleExpiresAt. Updates a live session only. */
 export const TOUCH = `
