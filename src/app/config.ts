@@ -3,6 +3,7 @@
  * validated; a bad value is a `ConfigError` naming the variable, which the CLI prints on
  * one line before exiting with code 2. Values are never echoed: some are secrets.
  */
+import ipaddr from "ipaddr.js";
 import { parseOrigin } from "../http/origin.js";
 
 /** A configuration variable with a bad value. */
@@ -51,7 +52,12 @@ export interface Config {
   /** Password hashes that may wait for a thread; past that, 503 with Retry-After. */
   hashQueue: number;
   cookieSecure: boolean;
-  trustProxy: boolean;
+  /**
+   * Which proxies' `X-Forwarded-For` entries are believed: `false` none; a number, that many
+   * hops in front of the server (`true` is 1); a list, the proxies at those addresses or
+   * CIDR ranges. Fastify's `trustProxy` takes all three forms.
+   */
+  trustProxy: false | number | string[];
   corsOrigins: string[];
   logLevel: string;
   /** Seconds a client has to send a whole request, headers and body. */
@@ -76,6 +82,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  */
 export function loadConfig(env: Env): Config {
   const read = reader(env);
+  const value = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
   const port = read.int("PORT", 3000, 0, 65_535);
   const sessionIdleTimeout = read.int("SESSION_IDLE_TIMEOUT", 1800, 1);
   const sessionAbsoluteTimeout = read.int("SESSION_ABSOLUTE_TIMEOUT", 43_200, 1);
@@ -120,7 +127,7 @@ export function loadConfig(env: Env): Config {
     loginAddressMaxInFlight: read.int("LOGIN_ADDRESS_MAX_IN_FLIGHT", 4, 1, 1000),
     hashQueue: read.int("HASH_QUEUE", 32, 1, 10_000),
     cookieSecure: read.bool("COOKIE_SECURE", true),
-    trustProxy: read.bool("TRUST_PROXY", false),
+    trustProxy: readTrustProxy(value("TRUST_PROXY")),
     corsOrigins: read.origins("CORS_ORIGINS"),
     logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
     requestTimeout: read.int("REQUEST_TIMEOUT", 30, 1, 3600),
@@ -180,6 +187,38 @@ function reader(env: Env) {
       }
     },
   };
+}
+
+/**
+ * `TRUST_PROXY`: `false`; `true` (one hop: the proxy in front of the server, the usual
+ * nginx); a number of hops, 1 to 10; or a comma-separated list of proxy addresses and CIDR
+ * ranges. Never "every hop": each proxy appends to `X-Forwarded-For`, so believing every
+ * entry lets a client write its own address.
+ */
+function readTrustProxy(raw: string | undefined): Config["trustProxy"] {
+  if (raw === undefined || raw === "false") return false;
+  if (raw === "true") return 1;
+  if (/^\d+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops >= 1 && hops <= 10) return hops;
+    throw new ConfigError(
+      "TRUST_PROXY",
+      "must be false, true, a number of proxy hops from 1 to 10, or proxy addresses",
+    );
+  }
+  const addresses = raw.split(",").map((part) => part.trim());
+  if (addresses.every((part) => isAddressOrRange(part))) return addresses;
+  throw new ConfigError("TRUST_PROXY", "must be false, true, a number of proxy hops from 1 to 10, or proxy addresses");
+}
+
+function isAddressOrRange(part: string): boolean {
+  if (ipaddr.isValid(part)) return true;
+  try {
+    ipaddr.parseCIDR(part);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function readStrategy(raw: string | undefined): Config["strategy"] {

@@ -74,7 +74,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   app = Fastify({
     loggerInstance: logger,
     childLoggerFactory: lazyChildLogger,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxyOption(config.trustProxy),
     bodyLimit: BODY_LIMIT,
     // Types are checked, never coerced: `{"username": 123}` is a 400, not "123".
     ajv: { customOptions: { coerceTypes: false } },
@@ -193,6 +193,16 @@ async function registerWebApp(app: FastifyInstance): Promise<void> {
       reply.header("cache-control", "no-cache").sendFile("index.html"),
     );
   }
+}
+
+/**
+ * Fastify's `trustProxy` for the configuration: a list as it is; a hop count as a
+ * function trusting the `hops` nearest addresses (the socket's peer is hop 0), which is
+ * how Express counts hops (Fastify 5 refuses a bare number and trusts nothing with it).
+ */
+function trustProxyOption(trust: Config["trustProxy"]): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof trust !== "number") return trust;
+  return (_address, hop) => hop < trust;
 }
 
 function listeningPort(app: FastifyInstance): number | undefined {

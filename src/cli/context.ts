@@ -1,13 +1,14 @@
 /**
  * What every administration command shares: the configuration, the stores, the core.
  */
+
+import pino from "pino";
 import { authOptionsFrom } from "../app/auth-options.js";
 import { type Config, loadConfig } from "../app/config.js";
 import { loggerOptions } from "../app/logging.js";
 import { openConfiguredStores } from "../app/stores.js";
 import { type Auth, createAuth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
-import pino from "pino";
 
 /**
  * Runs `action` with the core over the configured stores, then closes them.

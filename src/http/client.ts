@@ -2,16 +2,18 @@
  * Where a request comes from, for sessions and the event log.
  */
 import type { FastifyRequest } from "fastify";
+import { canonicalAddress } from "../core/client-address.js";
 import type { ClientInfo } from "../core/session-manager.js";
 
 /**
- * The client address (from `X-Forwarded-For` only under `TRUST_PROXY=true`, which is
- * Fastify's `trustProxy`) and the user agent.
+ * The client address, canonical (`::ffff:192.0.2.1` is `192.0.2.1`; IPv6 in RFC 5952 form),
+ * and the user agent. The address comes from `X-Forwarded-For` only as far as the proxies
+ * Fastify's `trustProxy` believes (`TRUST_PROXY`: a hop count or proxy addresses).
  *
  * @example
  * const client = clientInfo(request);
  */
 export function clientInfo(request: FastifyRequest): ClientInfo {
   const userAgent = request.headers["user-agent"];
-  return { ip: request.ip, userAgent: typeof userAgent === "string" ? userAgent.slice(0, 512) : "" };
+  return { ip: canonicalAddress(request.ip), userAgent: typeof userAgent === "string" ? userAgent.slice(0, 512) : "" };
 }

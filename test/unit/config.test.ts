@@ -39,6 +39,14 @@ describe("configuration", () => {
     });
   });
 
+  it("TRUST_PROXY: true is one hop, never every hop; a hop count; or proxy addresses and ranges", () => {
+    const trust = (value: string) => loadConfig({ TRUST_PROXY: value }).trustProxy;
+    expect(trust("false")).toBe(false);
+    expect(trust("true")).toBe(1);
+    expect(trust("2")).toBe(2);
+    expect(trust("127.0.0.1, 10.0.0.0/8,::1")).toEqual(["127.0.0.1", "10.0.0.0/8", "::1"]);
+  });
+
   it.each([
     ["PORT", "abc"],
     ["PORT", "70000"],
@@ -48,7 +56,12 @@ describe("configuration", () => {
     ["SESSION_IDLE_TIMEOUT", "99999"],
     ["CLOCK_TOLERANCE", "61"],
     ["COOKIE_SECURE", "yes"],
-    ["TRUST_PROXY", "1"],
+    ["TRUST_PROXY", "0"],
+    ["TRUST_PROXY", "11"],
+    ["TRUST_PROXY", "yes"],
+    ["TRUST_PROXY", "10.0.0.0/33"],
+    ["REQUEST_TIMEOUT", "0"],
+    ["HASH_QUEUE", "0"],
     ["AUTH_STRATEGY", "magic"],
     ["JWT_ALG", "RS256"],
     ["REVOCATION", "never"],

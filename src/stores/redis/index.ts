@@ -163,7 +163,8 @@ function findSession(redis: Redis, sessionKey: string, prefix: string): Promise<
   const client = redis as unknown as {
     latchkeyFindSessionBuffer?: (key: string, prefix: string) => Promise<[Buffer, Buffer?] | null>;
   };
-  if (!client.latchkeyFindSessionBuffer) redis.defineCommand("latchkeyFindSession", { numberOfKeys: 1, lua: lua.FIND_SESSION });
+  if (!client.latchkeyFindSessionBuffer)
+    redis.defineCommand("latchkeyFindSession", { numberOfKeys: 1, lua: lua.FIND_SESSION });
   return (client.latchkeyFindSessionBuffer as NonNullable<typeof client.latchkeyFindSessionBuffer>)(sessionKey, prefix);
 }
 
