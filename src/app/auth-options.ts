@@ -21,6 +21,7 @@ export function authOptionsFrom(
       absoluteTimeout: config.sessionAbsoluteTimeout,
       rememberIdleTimeout: config.rememberIdleTimeout,
       rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
+      maxPerUser: config.sessionMaxPerUser,
     },
     throttle: {
       maxFailures: config.loginMaxFailures,

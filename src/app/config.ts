@@ -36,6 +36,8 @@ export interface Config {
   sessionAbsoluteTimeout: number;
   rememberIdleTimeout: number;
   rememberAbsoluteTimeout: number;
+  /** Live sessions a user may have; a login past it ends the least recently used. */
+  sessionMaxPerUser: number;
   accessTokenTtl: number;
   jwtAlg: "EdDSA" | "ES256" | "HS256";
   jwtSecret: string | undefined;
@@ -114,6 +116,7 @@ export function loadConfig(env: Env): Config {
     sessionAbsoluteTimeout,
     rememberIdleTimeout,
     rememberAbsoluteTimeout,
+    sessionMaxPerUser: read.int("SESSION_MAX_PER_USER", 100, 1, 10_000),
     accessTokenTtl: read.int("ACCESS_TOKEN_TTL", 600, 1, 86_400),
     jwtAlg,
     jwtSecret,

@@ -22,6 +22,11 @@ export interface SessionPolicy {
   rememberAbsoluteTimeout: number;
   /** How often at most `lastSeenAt` is written. Default 60. */
   touchInterval?: number;
+  /**
+   * Live sessions a user may have. A login past it ends the user's least recently used
+   * sessions. Default 100.
+   */
+  maxPerUser?: number;
 }
 
 /** Where a session comes from. */
@@ -78,8 +83,12 @@ export class SessionManager {
     this.#touchIntervalMs = (deps.policy.touchInterval ?? 60) * 1000;
   }
 
-  /** Opens a new session. Never reuses an id the client presented (no fixation). */
-  async create(input: NewSession): Promise<{ session: SessionRecord; token: string }> {
+  /**
+   * Opens a new session. Never reuses an id the client presented (no fixation). When the
+   * user then has more than `maxPerUser` live sessions, the least recently used end;
+   * `evicted` lists them (concurrent logins may overshoot the cap by their number, briefly).
+   */
+  async create(input: NewSession): Promise<{ session: SessionRecord; token: string; evicted: SessionRecord[] }> {
     const { policy, clock, random, store } = this.#deps;
     const now = clock.now();
     const idleTimeoutMs = (input.remember ? policy.rememberIdleTimeout : policy.idleTimeout) * 1000;
@@ -101,7 +110,20 @@ export class SessionManager {
       userAgent: input.userAgent.slice(0, MAX_USER_AGENT),
     };
     await store.create(session);
-    return { session, token: formatSessionToken(parts) };
+    return { session, token: formatSessionToken(parts), evicted: await this.#evictOverCap(session) };
+  }
+
+  async #evictOverCap(created: SessionRecord): Promise<SessionRecord[]> {
+    const cap = this.#deps.policy.maxPerUser ?? 100;
+    const live = await this.listLive(created.userId);
+    if (live.length <= cap) return [];
+    const others = live.filter((s) => s.id !== created.id).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
+    const evicted: SessionRecord[] = [];
+    for (const old of others.slice(0, live.length - cap)) {
+      const ended = await this.end(old.id);
+      if (ended) evicted.push(ended);
+    }
+    return evicted;
   }
 
   /**

@@ -82,13 +82,14 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
       // No fixation: whatever credential cookies came with the login request are never
       // adopted, and the sessions behind them end, so their values are worthless after.
       for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
-      const { session, token } = await auth.sessions.create({
+      const { session, token, evicted } = await auth.sessions.create({
         userId: user.id,
         kind: context.strategy,
         remember: request.body.remember ?? false,
         ...client,
       });
       await auth.log.record("login", user.id, { sessionId: session.id, ...client });
+      for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
       await context.setBrowserCookies(reply, session, token);
       context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
       return {
@@ -184,20 +185,38 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
     },
   );
 
-  fastify.get(
+  fastify.get<{ Querystring: { limit?: string; cursor?: string } }>(
     "/auth/sessions",
     {
       preHandler: requireAuth,
       schema: {
         tags: TAGS.auth,
-        summary: "The user's live sessions, newest first",
-        response: { 200: Type.Object({ sessions: Type.Array(ref(SessionView)) }), ...errorResponses(401) },
+        summary: "The user's live sessions, newest first, a page at a time",
+        querystring: SessionPageQuery,
+        response: {
+          200: Type.Object({
+            sessions: Type.Array(ref(SessionView)),
+            nextCursor: Type.Optional(
+              Type.String({ description: "Pass as `cursor` for the next page; absent on the last." }),
+            ),
+          }),
+          ...errorResponses(400, 401),
+        },
       },
     },
     async (request) => {
       const { userId, sessionId } = who(request);
+      const limit = request.query.limit === undefined ? SESSION_PAGE_MAX : Number(request.query.limit);
+      const after = request.query.cursor === undefined ? null : parseSessionCursor(request.query.cursor);
       const sessions = await auth.sessions.listLive(userId);
-      return { sessions: sessions.map((s) => sessionView(s, sessionId)) };
+      const start = after ? pageStart(sessions, after) : 0;
+      const page = start < 0 ? [] : sessions.slice(start, start + limit);
+      const last = page.at(-1);
+      const more = last !== undefined && start + limit < sessions.length;
+      return {
+        sessions: page.map((s) => sessionView(s, sessionId)),
+        nextCursor: more ? sessionCursor(last) : undefined,
+      };
     },
   );
 
@@ -311,4 +330,36 @@ async function endCallersSession(context: LatchkeyContext, request: FastifyReque
   let ended: SessionRecord | null = null;
   for (const id of ids) ended = (await auth.sessions.end(id)) ?? ended;
   return ended;
+}
+
+/** Sessions per page at most (and by default). */
+const SESSION_PAGE_MAX = 100;
+const SessionPageQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: "^(100|[1-9][0-9]?)$", description: "1 to 100; default 100." })),
+    cursor: Type.Optional(Type.String({ maxLength: 200, description: "`nextCursor` of the page before." })),
+  },
+  { additionalProperties: false },
+);
+
+/** A page's cursor: where the last session of the page stands in the order. */
+function sessionCursor(session: SessionRecord): string {
+  return Buffer.from(`${session.createdAt}:${session.id}`).toString("base64url");
+}
+
+function parseSessionCursor(cursor: string): { createdAt: number; id: string } {
+  const [at, ...id] = Buffer.from(cursor, "base64url").toString().split(":");
+  const createdAt = Number(at);
+  if (!Number.isSafeInteger(createdAt) || id.length === 0)
+    throw new AuthError("invalid_request", "The cursor is not valid.");
+  return { createdAt, id: id.join(":") };
+}
+
+/**
+ * Where the page after `cursor` starts in a newest-first list: after the cursor's session,
+ * or, when that session has ended since, at the first one created before it.
+ */
+function pageStart(sessions: SessionRecord[], cursor: { createdAt: number; id: string }): number {
+  const at = sessions.findIndex((s) => s.id === cursor.id);
+  return at >= 0 ? at + 1 : sessions.findIndex((s) => s.createdAt < cursor.createdAt);
 }

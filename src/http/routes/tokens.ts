@@ -63,8 +63,14 @@ export async function tokenRoutes(fastify: FastifyInstance, { context }: { conte
     async (request) => {
       const client = clientInfo(request);
       const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
-      const { session } = await auth.sessions.create({ userId: user.id, kind: "bearer", remember: false, ...client });
+      const { session, evicted } = await auth.sessions.create({
+        userId: user.id,
+        kind: "bearer",
+        remember: false,
+        ...client,
+      });
       await auth.log.record("login", user.id, { sessionId: session.id, ...client });
+      for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
       const access = await auth.accessTokens.issueFor(session);
       return {
         access_token: access.token,
