@@ -10,7 +10,7 @@ import { randomUUID } from "node:crypto";
  */
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import { Redis } from "ioredis";
-import { StoreUnavailableError } from "../../core/errors.js";
+import { AuthError, StoreUnavailableError } from "../../core/errors.js";
 import { memoize } from "../../core/memo.js";
 import type { ChangeFeed, CounterStore, RefreshTokenStore, SessionStore, Stores } from "../../core/ports.js";
 import type { ChangeKind, ChangeRecord, RefreshTokenRecord, SessionRecord, UserProfile } from "../../core/records.js";
@@ -55,10 +55,10 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
   const { base } = options;
   const guard = <T extends object>(store: T): T => guardStore("redis", store);
   const sessions = guard(sessionStore(redis, prefix, base));
-  const disabledMarker = (userId: string) => `${prefix}${lua.DISABLED_KEY}${compactUserId(userId)}`;
   const markers = guard({
-    set: async (userId: string, at: number) => void (await redis.set(disabledMarker(userId), String(at))),
-    clear: async (userId: string) => void (await redis.del(disabledMarker(userId))),
+    disable: async (userId: string, at: number) =>
+      void (await redis.eval(lua.DISABLE_USER, 0, prefix, compactUserId(userId), at, `${prefix}changes`)),
+    clear: async (userId: string) => void (await redis.del(disabledMarker(prefix, userId))),
   });
   return {
     ...base,
@@ -71,12 +71,12 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
         await markers.clear(id);
         return deleted;
       },
-      // A session read here carries its user's fields as they were at login, so a disabled
-      // user's sessions must not depend on being deleted afterwards: the user is marked
-      // disabled in Redis first (every session read checks the mark), then in the durable
-      // store; enabling clears the mark last. Whichever step fails, the sessions fail closed.
+      // A session here carries its user's fields as they were at login, so a disabled user
+      // must have none, whatever fails: one script marks the user disabled in Redis and ends
+      // their sessions (publishing each end), before the durable store is written; a marked
+      // user gets no new session; enabling clears the mark last. Reads stay one GET.
       async setDisabled(id, disabledAt) {
-        if (disabledAt !== null) await markers.set(id, disabledAt);
+        if (disabledAt !== null) await markers.disable(id, disabledAt);
         const changed = await base.users.setDisabled(id, disabledAt);
         if (disabledAt === null) await markers.clear(id);
         return changed;
@@ -155,17 +155,9 @@ function evalBuffer(redis: Redis, script: string, ...args: string[]): Promise<Bu
   return client.evalBuffer(script, 0, ...args);
 }
 
-/**
- * The session script by SHA (EVALSHA, loaded once; ioredis reloads it if Redis forgets),
- * answering Buffers: `[packed]`, `[packed, disabledAt]`, or `null`.
- */
-function findSession(redis: Redis, sessionKey: string, prefix: string): Promise<[Buffer, Buffer?] | null> {
-  const client = redis as unknown as {
-    latchkeyFindSessionBuffer?: (key: string, prefix: string) => Promise<[Buffer, Buffer?] | null>;
-  };
-  if (!client.latchkeyFindSessionBuffer)
-    redis.defineCommand("latchkeyFindSession", { numberOfKeys: 1, lua: lua.FIND_SESSION });
-  return (client.latchkeyFindSessionBuffer as NonNullable<typeof client.latchkeyFindSessionBuffer>)(sessionKey, prefix);
+/** The name of a disabled user's mark. */
+function disabledMarker(prefix: string, userId: string): string {
+  return `${prefix}${lua.DISABLED_KEY}${compactUserId(userId)}`;
 }
 
 /**
@@ -279,7 +271,7 @@ function unpackSession(id: string, packed: Uint8Array): ValidSession {
       ip: f[9],
       userAgent: agentOf(f[10]),
     },
-    // Enabled, unless the read found the user's disabled mark (see `findWithUser`).
+    // A disabled user has no session here: disabling ends them all and refuses new ones.
     user: { id: userId, username: f[11], createdAt: f[12], disabledAt: null },
   };
 }
@@ -293,20 +285,22 @@ function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
       // The user's public fields ride along, so a lookup is one read.
       const user = await base.users.findById(session.userId);
       if (!user) throw new Error("no such user");
-      await redis
-        .multi()
-        .set(key(session.id), Buffer.from(packSession(session, user)), "PXAT", session.idleExpiresAt)
-        .hset(userIndex(session.userId), session.id, "")
-        .pexpireat(userIndex(session.userId), session.expiresAt, "GT")
-        .pexpireat(userIndex(session.userId), session.expiresAt, "NX")
-        .exec();
+      const created = await redis.eval(
+        lua.CREATE_SESSION,
+        2,
+        key(session.id),
+        userIndex(session.userId),
+        Buffer.from(packSession(session, user)) as unknown as string,
+        session.idleExpiresAt,
+        session.expiresAt,
+        session.id,
+        disabledMarker(p, session.userId),
+      );
+      if (created !== 1) throw new AuthError("account_disabled", "This account has been disabled.");
     },
     async findWithUser(id) {
-      const found = await findSession(redis, key(id), p);
-      if (!found) return null;
-      const valid = unpackSession(id, found[0]);
-      if (found[1]) valid.user.disabledAt = Number(found[1]);
-      return valid;
+      const packed = await redis.getBuffer(key(id));
+      return packed ? unpackSession(id, packed) : null;
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       return (await redis.eval(lua.TOUCH, 1, key(id), lastSeenAt, idleExpiresAt)) === 1;

@@ -20,24 +20,6 @@ export const USER_INDEX_KEY = "u2:";
 /** A disabled user's marker, `ud:<compact user id>` = disabledAt, kept until enabled. */
 export const DISABLED_KEY = "ud:";
 
-/**
- * KEYS: session. ARGV: prefix. The packed session and, when its user is disabled, the
- * time they were disabled: `{packed}` or `{packed, disabledAt}`; nil when there is none.
- * The user id is the packed array's first string, read from its header (fixstr or str8)
- * without unpacking the rest: this runs on every cookie-authenticated request.
- */
-export const FIND_SESSION = `
-local packed = redis.call('GET', KEYS[1])
-if not packed then return nil end
-local b = string.byte(packed, 2)
-local uid
-if b >= 160 and b <= 191 then uid = string.sub(packed, 3, 2 + b - 160)
-elseif b == 217 then uid = string.sub(packed, 4, 3 + string.byte(packed, 3))
-else uid = cmsgpack.unpack(packed)[1] end
-local disabled = redis.call('GET', ARGV[1] .. '${DISABLED_KEY}' .. uid)
-if disabled then return {packed, disabled} end
-return {packed}`;
-
 /** KEYS: session. ARGV: lastSeenAt, idleExpiresAt. Updates a live session only. */
 export const TOUCH = `
 local packed = redis.call('GET', KEYS[1])
@@ -89,6 +71,40 @@ for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2
   end
 end
 return ended`;
+
+/**
+ * ARGV: prefix, compact userId, disabledAt, feed channel. Disabling, in one atomic step:
+ * marks the user disabled (`ud:`), ends every session of theirs (with its refresh tokens)
+ * and appends a `session_ended` change for each to the feed, so no instance keeps a session
+ * of a disabled user whatever fails afterwards. Returns the ids ended.
+ */
+export const DISABLE_USER = `${END_SESSION}
+local prefix, uid, at = ARGV[1], ARGV[2], ARGV[3]
+redis.call('SET', prefix .. '${DISABLED_KEY}' .. uid, at)
+local ended = {}
+local index = prefix .. '${USER_INDEX_KEY}' .. uid
+for _, id in ipairs(redis.call('HKEYS', index)) do
+  if endSession(prefix, id) then
+    table.insert(ended, id)
+    local seq = redis.call('INCR', prefix .. 'changes:seq')
+    redis.call('ZADD', prefix .. 'changes', seq, seq .. '|session_ended|' .. at .. '|' .. id)
+  end
+end
+redis.call('DEL', index)
+if #ended > 0 then redis.call('PUBLISH', ARGV[4], 'disable') end
+return ended`;
+
+/**
+ * KEYS: session, user index. ARGV: packed session, idleExpiresAt, expiresAt, session id,
+ * disabled marker. Stores a new session unless its user is marked disabled (0 then).
+ */
+export const CREATE_SESSION = `
+if redis.call('EXISTS', ARGV[5]) == 1 then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[4], '')
+redis.call('PEXPIREAT', KEYS[2], ARGV[3], 'GT')
+redis.call('PEXPIREAT', KEYS[2], ARGV[3], 'NX')
+return 1`;
 
 /** KEYS: token. ARGV: now. Of two concurrent calls, exactly one sees 1. */
 export const MARK_ROTATED = `
