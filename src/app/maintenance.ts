@@ -6,8 +6,12 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Auth } from "../core/auth.js";
 
-/** Change-feed entries are kept at least this long (a restarted process catches up). */
-const CHANGE_RETENTION_MS = 60 * 60_000;
+/**
+ * Change-feed entries are kept an hour, or longer when an access token may live longer
+ * (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`): a process that starts later must still learn of
+ * every session ended while a token of it can still verify.
+ */
+const MIN_CHANGE_RETENTION_MS = 60 * 60_000;
 
 /**
  * @example
@@ -24,7 +28,8 @@ export function startMaintenance(
       const sessions = await auth.sessions.sweep();
       const now = auth.clock.now();
       const counters = await auth.stores.counters.sweepExpired(now);
-      const changes = await auth.stores.changes.prune(now - CHANGE_RETENTION_MS);
+      const retention = Math.max(MIN_CHANGE_RETENTION_MS, auth.tokenLifetimeMs);
+      const changes = await auth.stores.changes.prune(now - retention);
       const keys = await auth.keys.prune();
       if (sessions + counters + changes + keys > 0) {
         options.log.debug({ sessions, counters, changes, keys }, "swept expired records");

@@ -9,6 +9,8 @@ import { loggerOptions } from "../app/logging.js";
 import { openConfiguredStores } from "../app/stores.js";
 import { type Auth, createAuth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
+import type { Stores } from "../core/ports.js";
+import type { SigningAlgorithm } from "../core/records.js";
 
 /**
  * Runs `action` with the core over the configured stores, then closes them.
@@ -20,13 +22,24 @@ export async function withAuth<T>(action: (auth: Auth, config: Config) => Promis
   const config = loadConfig(process.env);
   // The CLI's own output is for people; a store's connection errors go to stderr as JSON.
   const stores = await openConfiguredStores(config, pino(loggerOptions(config.logLevel), pino.destination(2)));
-  const auth = await createAuth(authOptionsFrom(config, stores));
+  // Commands never sign, so they never create or retire a key by merely starting; without
+  // JWT_ALG they take the algorithm the deployment's newest key has, so `keys rotate` and
+  // `keys list` speak of the servers' keys.
+  const options = authOptionsFrom(config, stores);
+  const algorithm = process.env.JWT_ALG?.trim() ? config.jwtAlg : await deploymentAlgorithm(stores, config.jwtAlg);
+  const auth = await createAuth({ ...options, tokens: { ...options.tokens, alg: algorithm }, createKeys: false });
   try {
     return await action(auth, config);
   } finally {
     auth.stop();
     await stores.close();
   }
+}
+
+/** The algorithm of the newest live signing key in the store, or `fallback` when there is none. */
+async function deploymentAlgorithm(stores: Stores, fallback: SigningAlgorithm): Promise<SigningAlgorithm> {
+  const live = (await stores.keys.list()).filter((k) => k.retiredAt === null);
+  return live.at(-1)?.alg ?? fallback;
 }
 
 /** Fails the command with exit code 1 and a message. */

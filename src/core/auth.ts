@@ -45,6 +45,11 @@ export interface AuthOptions {
   random?: RandomBytes;
   /** Replaces the default hasher (argon2id behind `limitConcurrency`). */
   hasher?: PasswordHasher;
+  /**
+   * Whether a signing key may be created when none is live for `tokens.alg` (default
+   * `true`). Processes that never sign (the CLI's commands) pass `false`.
+   */
+  createKeys?: boolean;
 }
 
 /** The core services, ready to use. */
@@ -60,6 +65,8 @@ export interface Auth {
   readonly keys: KeyRing;
   readonly accessTokens: AccessTokens;
   readonly refreshTokens: RefreshTokens;
+  /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
+  readonly tokenLifetimeMs: number;
   /** Stops following the change feed (does not close the stores). */
   stop(): void;
 }
@@ -138,6 +145,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       alg: tokens.alg,
       secret: tokens.secret,
       verifyWindowMs: tokenLifetimeMs,
+      createKeys: options.createKeys,
     }),
     accounts.warmUp(),
   ]);
@@ -179,6 +187,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     keys,
     accessTokens,
     refreshTokens,
+    tokenLifetimeMs,
     stop: () => changes.stop(),
   };
 }

@@ -9,6 +9,7 @@
 import { createHash } from "node:crypto";
 import { type CryptoKey, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JWK } from "jose";
 import type { Clock } from "./clock.js";
+import { AuthError } from "./errors.js";
 import type { ChangeFeed, KeyStore } from "./ports.js";
 import type { SigningAlgorithm, SigningKeyRecord } from "./records.js";
 
@@ -22,6 +23,12 @@ export interface KeyRingOptions {
   secret?: string;
   /** How long a retired key keeps verifying: the access-token lifetime plus the clock tolerance, ms. */
   verifyWindowMs: number;
+  /**
+   * Whether this process may create a signing key when it finds none for its algorithm
+   * (default `true`: servers). Commands that only read (`latchkey users list`) pass `false`,
+   * so running one without the server's `JWT_ALG` writes nothing.
+   */
+  createKeys?: boolean;
 }
 
 type Key = CryptoKey | Uint8Array;
@@ -75,13 +82,16 @@ export class KeyRing {
       return ring;
     }
     await ring.reload();
-    if (!ring.#signer) await ring.rotate();
     return ring;
   }
 
-  /** The key new tokens are signed with. */
+  /**
+   * The key new tokens are signed with. Throws `service_unavailable` (503, never a 500)
+   * in the moment between finding the signing key retired and its successor being loaded.
+   */
   signer(): { kid: string; key: Key } {
-    if (!this.#signer) throw new Error("no signing key loaded");
+    if (!this.#signer)
+      throw new AuthError("service_unavailable", "No signing key is available yet. Try again shortly.");
     return this.#signer;
   }
 
@@ -105,20 +115,35 @@ export class KeyRing {
     return { keys };
   }
 
-  /** Every stored key, for the CLI. */
+  /**
+   * Every stored key, for the CLI, whatever this process's algorithm: the newest live key
+   * of each algorithm signs for the servers configured with it.
+   */
   summaries(): KeySummary[] {
+    const now = this.#options.clock.now();
+    const newestLive = new Map<string, string>();
+    for (const r of this.#records) if (r.retiredAt === null) newestLive.set(r.alg, r.kid);
     return this.#records.map((r) => ({
       kid: r.kid,
       alg: r.alg,
       createdAt: r.createdAt,
       retiredAt: r.retiredAt,
-      verifying: r.alg === this.alg && this.verifier(r.kid) !== undefined,
-      signing: this.#signer?.kid === r.kid,
+      verifying: r.retiredAt === null || now < r.retiredAt + this.#options.verifyWindowMs,
+      signing: newestLive.get(r.alg) === r.kid,
     }));
   }
 
-  /** Re-reads the keys from the store (on a `keys_changed` change, and at start). */
+  /**
+   * Re-reads the keys from the store (on a `keys_changed` change, and at start). A process
+   * that may create keys and finds no live one for its algorithm (the first start, or its
+   * key retired under it) creates one.
+   */
   async reload(): Promise<void> {
+    await this.#load();
+    if (!this.#signer && this.alg !== "HS256" && (this.#options.createKeys ?? true)) await this.rotate();
+  }
+
+  async #load(): Promise<void> {
     if (this.alg === "HS256") return;
     const records = await this.#options.store.list();
     const verifiers = new Map<string, LoadedKey>();
@@ -165,9 +190,9 @@ export class KeyRing {
       retiredAt: null,
     };
     await this.#options.store.add(record);
-    await this.#options.store.retireAllExcept(kid, now);
+    await this.#options.store.retireOthers(kid, alg, now);
     await this.#options.changes.publish("keys_changed", kid, now);
-    await this.reload();
+    await this.#load();
     return kid;
   }
 

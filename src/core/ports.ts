@@ -159,8 +159,13 @@ export interface KeyStore {
   /** Every key, oldest first. */
   list(): Promise<SigningKeyRecord[]>;
   add(key: SigningKeyRecord): Promise<void>;
-  /** Sets `retiredAt` on every key that is not `keepKid` and not yet retired. */
-  retireAllExcept(keepKid: string, at: number): Promise<void>;
+  /**
+   * Sets `retiredAt` on every key of algorithm `alg` that is not `keepKid` and not yet
+   * retired. Keys of other algorithms are never touched: a process configured with another
+   * `JWT_ALG` (a CLI run without the server's environment) must not retire the keys the
+   * servers sign with.
+   */
+  retireOthers(keepKid: string, alg: string, at: number): Promise<void>;
   /** Deletes keys retired before `before`; returns how many. */
   deleteRetiredBefore(before: number): Promise<number>;
 }

@@ -211,8 +211,10 @@ function keyStore(state: State): KeyStore {
     async add(key) {
       state.keys.push(copy(key));
     },
-    async retireAllExcept(keepKid, at) {
-      for (const key of state.keys) if (key.kid !== keepKid && key.retiredAt === null) key.retiredAt = at;
+    async retireOthers(keepKid, alg, at) {
+      for (const key of state.keys) {
+        if (key.kid !== keepKid && key.alg === alg && key.retiredAt === null) key.retiredAt = at;
+      }
     },
     async deleteRetiredBefore(before) {
       const kept = state.keys.filter((k) => k.retiredAt === null || k.retiredAt >= before);

@@ -235,11 +235,12 @@ function keyStore(db: Kysely<Database>): KeyStore {
         })
         .execute();
     },
-    async retireAllExcept(keepKid, at) {
+    async retireOthers(keepKid, alg, at) {
       await db
         .updateTable("signing_keys")
         .set({ retired_at: at })
         .where("kid", "!=", keepKid)
+        .where("alg", "=", alg)
         .where("retired_at", "is", null)
         .execute();
     },
