@@ -5,6 +5,7 @@
  */
 import ipaddr from "ipaddr.js";
 import { parseOrigin } from "../http/origin.js";
+import { SETTINGS, type Setting, type SettingName } from "./settings.js";
 
 /** A configuration variable with a bad value. */
 export class ConfigError extends Error {
@@ -74,8 +75,6 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
-const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
-
 /**
  * Reads and validates the configuration.
  *
@@ -84,19 +83,18 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  */
 export function loadConfig(env: Env): Config {
   const read = reader(env);
-  const value = (name: string) => (env[name]?.trim() ? env[name]?.trim() : undefined);
-  const port = read.int("PORT", 3000, 0, 65_535);
-  const sessionIdleTimeout = read.int("SESSION_IDLE_TIMEOUT", 1800, 1);
-  const sessionAbsoluteTimeout = read.int("SESSION_ABSOLUTE_TIMEOUT", 43_200, 1);
+  const port = read.int("PORT");
+  const sessionIdleTimeout = read.int("SESSION_IDLE_TIMEOUT");
+  const sessionAbsoluteTimeout = read.int("SESSION_ABSOLUTE_TIMEOUT");
   if (sessionIdleTimeout > sessionAbsoluteTimeout) {
     throw new ConfigError("SESSION_IDLE_TIMEOUT", "must not be longer than SESSION_ABSOLUTE_TIMEOUT");
   }
-  const rememberIdleTimeout = read.int("REMEMBER_IDLE_TIMEOUT", 604_800, 1);
-  const rememberAbsoluteTimeout = read.int("REMEMBER_ABSOLUTE_TIMEOUT", 2_592_000, 1);
+  const rememberIdleTimeout = read.int("REMEMBER_IDLE_TIMEOUT");
+  const rememberAbsoluteTimeout = read.int("REMEMBER_ABSOLUTE_TIMEOUT");
   if (rememberIdleTimeout > rememberAbsoluteTimeout) {
     throw new ConfigError("REMEMBER_IDLE_TIMEOUT", "must not be longer than REMEMBER_ABSOLUTE_TIMEOUT");
   }
-  const jwtAlg = read.oneOf("JWT_ALG", "EdDSA", ["EdDSA", "ES256", "HS256"] as const);
+  const jwtAlg = read.choice("JWT_ALG") as Config["jwtAlg"];
   const jwtSecret = env.JWT_SECRET;
   if (jwtAlg === "HS256" && (jwtSecret === undefined || Buffer.byteLength(jwtSecret) < 32)) {
     throw new ConfigError("JWT_SECRET", "must be set to at least 32 bytes when JWT_ALG is HS256");
@@ -106,47 +104,54 @@ export function loadConfig(env: Env): Config {
   }
   return {
     port,
-    host: read.text("HOST", "127.0.0.1"),
+    host: read.text("HOST"),
     publicOrigin: read.origin("PUBLIC_ORIGIN"),
-    database: parseDatabaseUrl(env.DATABASE_URL ?? "sqlite:./data/latchkey.db"),
+    database: parseDatabaseUrl(read.text("DATABASE_URL")),
     redisUrl: parseRedisUrl(env.REDIS_URL),
-    redisKeyPrefix: read.text("REDIS_KEY_PREFIX", "lk:"),
-    strategy: readStrategy(env.AUTH_STRATEGY),
+    redisKeyPrefix: read.text("REDIS_KEY_PREFIX"),
+    strategy: read.choice("AUTH_STRATEGY") as Config["strategy"],
     sessionIdleTimeout,
     sessionAbsoluteTimeout,
     rememberIdleTimeout,
     rememberAbsoluteTimeout,
-    sessionMaxPerUser: read.int("SESSION_MAX_PER_USER", 100, 1, 10_000),
-    accessTokenTtl: read.int("ACCESS_TOKEN_TTL", 600, 1, 86_400),
+    sessionMaxPerUser: read.int("SESSION_MAX_PER_USER"),
+    accessTokenTtl: read.int("ACCESS_TOKEN_TTL"),
     jwtAlg,
     jwtSecret,
-    clockTolerance: read.int("CLOCK_TOLERANCE", 5, 0, 60),
-    revocation: read.oneOf("REVOCATION", "immediate", ["immediate", "expiry"] as const),
-    refreshReuseLeeway: read.int("REFRESH_REUSE_LEEWAY", 10, 0, 300),
-    loginMaxFailures: read.int("LOGIN_MAX_FAILURES", 5, 1, 1000),
-    loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES", 100, 1, 100_000),
-    loginWindow: read.int("LOGIN_WINDOW", 900, 1, 86_400),
-    registerAddressMax: read.int("REGISTER_ADDRESS_MAX", 20, 1, 100_000),
-    loginAddressMaxInFlight: read.int("LOGIN_ADDRESS_MAX_IN_FLIGHT", 4, 1, 1000),
-    hashQueue: read.int("HASH_QUEUE", 32, 1, 10_000),
-    cookieSecure: read.bool("COOKIE_SECURE", true),
-    trustProxy: readTrustProxy(value("TRUST_PROXY")),
+    clockTolerance: read.int("CLOCK_TOLERANCE"),
+    revocation: read.choice("REVOCATION") as Config["revocation"],
+    refreshReuseLeeway: read.int("REFRESH_REUSE_LEEWAY"),
+    loginMaxFailures: read.int("LOGIN_MAX_FAILURES"),
+    loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES"),
+    loginWindow: read.int("LOGIN_WINDOW"),
+    registerAddressMax: read.int("REGISTER_ADDRESS_MAX"),
+    loginAddressMaxInFlight: read.int("LOGIN_ADDRESS_MAX_IN_FLIGHT"),
+    hashQueue: read.int("HASH_QUEUE"),
+    cookieSecure: read.bool("COOKIE_SECURE"),
+    trustProxy: readTrustProxy(read.text("TRUST_PROXY")),
     corsOrigins: read.origins("CORS_ORIGINS"),
-    logLevel: read.oneOf("LOG_LEVEL", "info", LOG_LEVELS),
-    requestTimeout: read.int("REQUEST_TIMEOUT", 30, 1, 3600),
-    idleTimeout: read.int("IDLE_TIMEOUT", 120, 1, 3600),
-    keepAliveTimeout: read.int("KEEP_ALIVE_TIMEOUT", 72, 1, 3600),
-    sweepInterval: read.int("SWEEP_INTERVAL", 60, 1, 86_400),
+    logLevel: read.choice("LOG_LEVEL"),
+    requestTimeout: read.int("REQUEST_TIMEOUT"),
+    idleTimeout: read.int("IDLE_TIMEOUT"),
+    keepAliveTimeout: read.int("KEEP_ALIVE_TIMEOUT"),
+    sweepInterval: read.int("SWEEP_INTERVAL"),
   };
 }
 
+/** Reads each variable against its entry in `SETTINGS`: its default, range and choices. */
 function reader(env: Env) {
-  const value = (name: string): string | undefined => {
+  const value = (name: SettingName): string | undefined => {
     const raw = env[name];
     return raw === undefined || raw.trim() === "" ? undefined : raw.trim();
   };
+  const spec = <K extends Setting["kind"]>(name: SettingName, kind: K) => {
+    const setting: Setting = SETTINGS[name];
+    if (setting.kind !== kind) throw new TypeError(`${name} is not a ${kind} setting`);
+    return setting as Extract<Setting, { kind: K }>;
+  };
   return {
-    int(name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    int(name: SettingName): number {
+      const { default: fallback, min, max } = spec(name, "int");
       const raw = value(name);
       if (raw === undefined) return fallback;
       if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
@@ -155,23 +160,27 @@ function reader(env: Env) {
       }
       return Number(raw);
     },
-    bool(name: string, fallback: boolean): boolean {
+    bool(name: SettingName): boolean {
+      const { default: fallback } = spec(name, "bool");
       const raw = value(name);
       if (raw === undefined) return fallback;
       if (raw === "true") return true;
       if (raw === "false") return false;
       throw new ConfigError(name, 'must be "true" or "false"');
     },
-    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+    choice(name: SettingName): string {
+      const { default: fallback, choices } = spec(name, "choice");
       const raw = value(name);
       if (raw === undefined) return fallback;
-      if (!allowed.includes(raw as T)) throw new ConfigError(name, `must be one of ${allowed.join(", ")}`);
-      return raw as T;
+      if (!choices.includes(raw)) throw new ConfigError(name, `must be one of ${choices.join(", ")}`);
+      return raw;
     },
-    text(name: string, fallback: string): string {
-      return value(name) ?? fallback;
+    text(name: SettingName): string {
+      const { default: fallback } = spec(name, "text");
+      return value(name) ?? fallback ?? "";
     },
-    origin(name: string): string | undefined {
+    origin(name: SettingName): string | undefined {
+      spec(name, "text");
       const raw = value(name);
       if (raw === undefined) return undefined;
       try {
@@ -180,7 +189,8 @@ function reader(env: Env) {
         throw new ConfigError(name, "must be an http(s) origin such as https://auth.example.com");
       }
     },
-    origins(name: string): string[] {
+    origins(name: SettingName): string[] {
+      spec(name, "text");
       const raw = value(name);
       if (raw === undefined) return [];
       try {
@@ -198,8 +208,8 @@ function reader(env: Env) {
  * ranges. Never "every hop": each proxy appends to `X-Forwarded-For`, so believing every
  * entry lets a client write its own address.
  */
-function readTrustProxy(raw: string | undefined): Config["trustProxy"] {
-  if (raw === undefined || raw === "false") return false;
+function readTrustProxy(raw: string): Config["trustProxy"] {
+  if (raw === "false") return false;
   if (raw === "true") return 1;
   if (/^\d+$/.test(raw)) {
     const hops = Number(raw);
@@ -222,13 +232,6 @@ function isAddressOrRange(part: string): boolean {
   } catch {
     return false;
   }
-}
-
-function readStrategy(raw: string | undefined): Config["strategy"] {
-  const value = raw?.trim() ?? "";
-  if (value === "") return "session";
-  if (value === "session" || value === "jwt" || value === "hybrid") return value;
-  throw new ConfigError("AUTH_STRATEGY", "must be one of session, jwt, hybrid");
 }
 
 function parseRedisUrl(raw: string | undefined): string | undefined {
