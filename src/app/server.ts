@@ -13,6 +13,7 @@ import { type Auth, createAuth } from "../core/auth.js";
 import type { Clock } from "../core/clock.js";
 import type { PasswordHasher } from "../core/password-hasher.js";
 import type { Stores } from "../core/ports.js";
+import { handleError } from "../http/errors.js";
 import { useStrictJson } from "../http/json.js";
 import { latchkey } from "../http/plugin.js";
 import { authOptionsFrom } from "./auth-options.js";
@@ -98,6 +99,9 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   app.removeContentTypeParser(["text/plain"]);
   useStrictJson(app);
 
+  // The product answers every error of its own routes (to-dos, 404s, the parser's) in the
+  // contract's format too; the plugin scopes its handler to latchkey's routes.
+  app.setErrorHandler(handleError);
   registerSecurityHeaders(app);
   await app.register(fastifySwagger, {
     openapi: {

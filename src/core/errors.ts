@@ -39,7 +39,38 @@ export class AuthError extends Error {
     this.name = "AuthError";
     this.code = code;
   }
+
+  /**
+   * The HTTP status of the code (`STATUS_BY_CODE`), under the name Fastify's and other
+   * frameworks' error handlers read, so a host's own handler answers latchkey's errors
+   * (a `requireAuth` refusal on the host's route) with the right status.
+   */
+  get statusCode(): number {
+    return STATUS_BY_CODE[this.code];
+  }
 }
+
+/** The HTTP status of every error code: the one table. */
+export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
+  invalid_request: 400,
+  weak_password: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  invalid_token: 401,
+  invalid_grant: 401,
+  account_disabled: 403,
+  csrf_failed: 403,
+  forbidden_origin: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  username_taken: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  request_timeout: 408,
+  request_header_too_large: 431,
+  rate_limited: 429,
+  service_unavailable: 503,
+};
 
 /**
  * Too many attempts; `retryAfter` is in whole seconds (at least 1).

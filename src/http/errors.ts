@@ -5,29 +5,10 @@
  * quote the body, and the body may hold a password.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { AuthError, type ErrorCode, OverloadedError, RateLimitedError } from "../core/errors.js";
+import { AuthError, type ErrorCode, OverloadedError, RateLimitedError, STATUS_BY_CODE } from "../core/errors.js";
 
-/** Status of every contract error code. */
-export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
-  invalid_request: 400,
-  weak_password: 400,
-  invalid_credentials: 401,
-  unauthenticated: 401,
-  invalid_token: 401,
-  invalid_grant: 401,
-  account_disabled: 403,
-  csrf_failed: 403,
-  forbidden_origin: 403,
-  not_found: 404,
-  method_not_allowed: 405,
-  username_taken: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
-  request_header_too_large: 431,
-  request_timeout: 408,
-  rate_limited: 429,
-  service_unavailable: 503,
-};
+/** Status of every contract error code (the table lives with the errors, in core). */
+export { STATUS_BY_CODE };
 
 /** The error body. */
 export interface ErrorBody {

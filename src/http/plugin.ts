@@ -86,36 +86,46 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   }
   for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema);
 
-  fastify.decorate("latchkey", context);
-  fastify.decorateRequest("auth", null);
-  fastify.decorate("requireAuth", async (request: FastifyRequest, reply: FastifyReply) => {
-    request.auth = await context.authenticate(request, reply);
-  });
-
-  // Synchronous, callback style: an async hook costs a promise and a microtask turn on
-  // every request, and this one has nothing to wait for.
-  fastify.addHook("onRequest", (request, reply, done) => {
-    if (!isUnsafeMethod(request.method)) return done();
+  /** The cross-site refusal of section 6 for an unsafe request, or `undefined`. */
+  const originRefusal = (request: FastifyRequest, reply: FastifyReply): AuthError | undefined => {
+    if (!isUnsafeMethod(request.method)) return undefined;
     const origin = request.headers.origin;
     const fetchSite = request.headers["sec-fetch-site"];
     if (!isCrossSite({ origin, fetchSite: typeof fetchSite === "string" ? fetchSite : undefined }, publicOrigin())) {
-      return done();
+      return undefined;
     }
     // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
     const corsAllowed =
       origin !== undefined &&
       corsOrigins.has(origin) &&
       (request.headers.authorization !== undefined || request.routeOptions.config.latchkeyCors === true);
-    if (corsAllowed) return done();
-    // Answered before any route hook runs: an error answer is never cached, whatever route.
+    if (corsAllowed) return undefined;
+    // An error answer is never cached, whatever route it comes from.
     reply.header("cache-control", "no-store");
-    done(new AuthError("forbidden_origin", "Cross-site requests are not allowed."));
+    return new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
+  };
+
+  fastify.decorate("latchkey", context);
+  fastify.decorateRequest("auth", null);
+  // A guest's checks run where they are asked for: a host route that uses `requireAuth`
+  // gets the origin check with it, and no other host route is touched.
+  fastify.decorate("requireAuth", async (request: FastifyRequest, reply: FastifyReply) => {
+    const refused = originRefusal(request, reply);
+    if (refused) throw refused;
+    request.auth = await context.authenticate(request, reply);
   });
 
-  fastify.setErrorHandler(handleError);
-  await fastify.register(authRoutes, { context });
-  await fastify.register(tokenRoutes, { context });
-  if (options.policy) await fastify.register(explainRoutes, { context, policy: options.policy });
+  // latchkey's own routes live in a scope of their own: its error handler (the contract's
+  // error format) and its origin check apply to them alone, never to the host's routes.
+  await fastify.register(async (scope) => {
+    scope.setErrorHandler(handleError);
+    // Synchronous, callback style: an async hook costs a promise and a microtask turn on
+    // every request, and this one has nothing to wait for.
+    scope.addHook("onRequest", (request, reply, done) => done(originRefusal(request, reply)));
+    await scope.register(authRoutes, { context });
+    await scope.register(tokenRoutes, { context });
+    if (options.policy) await scope.register(explainRoutes, { context, policy: options.policy });
+  });
 }
 
 /**
