@@ -35,6 +35,7 @@ export { type Clock, type ManualClock, manualClock, systemClock } from "./core/c
 export { AuthError, type ErrorCode, RateLimitedError, StoreUnavailableError } from "./core/errors.js";
 export { KeyRing, type KeySummary } from "./core/key-ring.js";
 export type { ThrottlePolicy } from "./core/login-throttle.js";
+export { type Maintenance, type MaintenanceLog, startMaintenance } from "./core/maintenance.js";
 export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHasher } from "./core/password-hasher.js";
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {

@@ -20,7 +20,6 @@ import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { loggerOptions } from "./logging.js";
-import { startMaintenance } from "./maintenance.js";
 import { lazyChildLogger } from "./request-logger.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
@@ -132,6 +131,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     strategy: config.strategy,
     cookieSecure: config.cookieSecure,
     corsOrigins: config.corsOrigins,
+    maintenance: { intervalMs: config.sweepInterval * 1000 },
     policy: {
       revocation: config.revocation,
       accessTokenTtl: config.accessTokenTtl,
@@ -156,7 +156,6 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   await registerWebApp(app);
   app.setNotFoundHandler(methodNotAllowedOrNotFound(app));
 
-  const maintenance = startMaintenance(auth, { log: app.log, intervalMs: config.sweepInterval * 1000 });
   let closed = false;
   return {
     app,
@@ -164,7 +163,6 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     async close() {
       if (closed) return;
       closed = true;
-      maintenance.stop();
       auth.stop();
       await app.close();
       await stores.close();

@@ -10,6 +10,7 @@ import { CsrfTokens } from "./csrf.js";
 import { DeviceCookies } from "./device-cookies.js";
 import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
+import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
@@ -67,6 +68,12 @@ export interface Auth {
   readonly refreshTokens: RefreshTokens;
   /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
   readonly tokenLifetimeMs: number;
+  /**
+   * Starts the sweep of expired sessions, counters, old change-feed rows and spent keys
+   * (every minute by default). The Fastify plugin starts it unless told not to; call this
+   * where you run it yourself (one process of many, a cron job), and `stop()` it on close.
+   */
+  startMaintenance(options?: { log?: MaintenanceLog; intervalMs?: number }): Maintenance;
   /** Stops following the change feed (does not close the stores). */
   stop(): void;
 }
@@ -188,6 +195,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     accessTokens,
     refreshTokens,
     tokenLifetimeMs,
+    startMaintenance: (maintenanceOptions) =>
+      startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions),
     stop: () => changes.stop(),
   };
 }

@@ -123,3 +123,44 @@ describe("latchkey as a guest in a host's Fastify app", () => {
     expect(profile.json().userId).toBe(login.json().user.id);
   });
 });
+
+describe("the sweep inside a host's app (issue 14: maintenance)", () => {
+  it("runs by default and deletes expired sessions; stops when the app closes; can be turned off", async () => {
+    const stores = createMemoryStores();
+    const clock = manualClockFor();
+    const auth = await createAuth({
+      stores,
+      clock,
+      hasher: argon2Hasher(),
+      sessions: { ...DEFAULT_SESSION_POLICY, idleTimeout: 60, absoluteTimeout: 120 },
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+    });
+    const user = await auth.accounts.register("sweepme", "correct horse battery staple");
+    await auth.sessions.create({ userId: user.id, kind: "session", remember: false, ip: "127.0.0.1", userAgent: "t" });
+    const off = Fastify();
+    await off.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    await off.ready();
+    clock.advance(200_000);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    // Switched off: the expired row is still there (`listLive(0)` lists every stored session).
+    expect(await stores.sessions.listLive(0)).toHaveLength(1);
+    await off.close();
+
+    const on = Fastify();
+    await on.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: { intervalMs: 20 } });
+    await on.ready();
+    const deadline = Date.now() + 2000;
+    while ((await stores.sessions.listLive(0)).length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await stores.sessions.listLive(0)).toEqual([]);
+    await on.close();
+    auth.stop();
+  });
+});
+
+function manualClockFor() {
+  let now = Date.parse("2026-03-01T12:00:00Z");
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}

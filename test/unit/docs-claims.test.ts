@@ -3,7 +3,6 @@
  * key-ring bug is also tested across real processes in test/cli/keys-env.test.ts).
  */
 import { describe, expect, it } from "vitest";
-import { startMaintenance } from "../../src/app/maintenance.js";
 import {
   createAuth,
   DEFAULT_SESSION_POLICY,
@@ -11,6 +10,7 @@ import {
   DEFAULT_TOKEN_POLICY,
 } from "../../src/core/auth.js";
 import { manualClock } from "../../src/core/clock.js";
+import { startMaintenance } from "../../src/core/maintenance.js";
 import { argon2Hasher } from "../../src/core/password-hasher.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
 

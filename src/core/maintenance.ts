@@ -3,8 +3,20 @@
  * their refresh tokens with them), expired throttle counters, change-feed entries older
  * than anyone still needs, and signing keys that no longer verify anything.
  */
-import type { FastifyBaseLogger } from "fastify";
-import type { Auth } from "../core/auth.js";
+import type { Auth } from "./auth.js";
+
+/** Where maintenance reports: any pino-like logger (Fastify's `app.log`, say). */
+export interface MaintenanceLog {
+  debug(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+/** The running sweep. */
+export interface Maintenance {
+  /** Runs one sweep now. */
+  runOnce(): Promise<void>;
+  stop(): void;
+}
 
 /**
  * Change-feed entries are kept an hour, or longer when an access token may live longer
@@ -19,9 +31,10 @@ const MIN_CHANGE_RETENTION_MS = 60 * 60_000;
  * maintenance.stop();
  */
 export function startMaintenance(
-  auth: Auth,
-  options: { log: FastifyBaseLogger; intervalMs?: number },
-): { runOnce(): Promise<void>; stop(): void } {
+  auth: Pick<Auth, "sessions" | "clock" | "stores" | "keys" | "tokenLifetimeMs">,
+  options: { log?: MaintenanceLog; intervalMs?: number } = {},
+): Maintenance {
+  const log = options.log ?? { debug() {}, warn() {} };
   let busy = false;
   const runOnce = async () => {
     try {
@@ -32,10 +45,10 @@ export function startMaintenance(
       const changes = await auth.stores.changes.prune(now - retention);
       const keys = await auth.keys.prune();
       if (sessions + counters + changes + keys > 0) {
-        options.log.debug({ sessions, counters, changes, keys }, "swept expired records");
+        log.debug({ sessions, counters, changes, keys }, "swept expired records");
       }
     } catch (error) {
-      options.log.warn({ err: error }, "maintenance failed; will retry");
+      log.warn({ err: error }, "maintenance failed; will retry");
     }
   };
   const timer = setInterval(() => {
