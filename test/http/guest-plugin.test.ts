@@ -13,6 +13,7 @@ import {
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,
 } from "../../src/core/auth.js";
+import { manualClock } from "../../src/core/clock.js";
 import { argon2Hasher } from "../../src/core/password-hasher.js";
 import { latchkey } from "../../src/http/plugin.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
@@ -127,7 +128,7 @@ describe("latchkey as a guest in a host's Fastify app", () => {
 describe("the sweep inside a host's app (issue 14: maintenance)", () => {
   it("runs by default and deletes expired sessions; stops when the app closes; can be turned off", async () => {
     const stores = createMemoryStores();
-    const clock = manualClockFor();
+    const clock = manualClock(Date.parse("2026-03-01T12:00:00Z"));
     const auth = await createAuth({
       stores,
       clock,
@@ -159,8 +160,3 @@ describe("the sweep inside a host's app (issue 14: maintenance)", () => {
     auth.stop();
   });
 });
-
-function manualClockFor() {
-  let now = Date.parse("2026-03-01T12:00:00Z");
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
-}
