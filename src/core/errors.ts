@@ -73,35 +73,45 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
 };
 
 /**
- * Too many attempts; `retryAfter` is in whole seconds (at least 1).
+ * A refusal that a later try may not meet: answered with `Retry-After`, `retryAfter` in
+ * whole seconds (at least 1).
  *
  * @example
- * throw new RateLimitedError(120);
+ * if (error instanceof RetryLaterError) reply.header("retry-after", String(error.retryAfter));
  */
-export class RateLimitedError extends AuthError {
+export class RetryLaterError extends AuthError {
   readonly retryAfter: number;
 
-  constructor(retryAfter: number) {
-    super("rate_limited", "Too many attempts. Try again later.");
-    this.name = "RateLimitedError";
+  constructor(code: ErrorCode, message: string, retryAfter: number) {
+    super(code, message);
     this.retryAfter = Math.max(1, Math.ceil(retryAfter));
   }
 }
 
 /**
- * The server is too busy to take this request now (the password-hashing queue is full);
- * `retryAfter` is in whole seconds. Answered `503` with `Retry-After`.
+ * Too many attempts (429).
+ *
+ * @example
+ * throw new RateLimitedError(120);
+ */
+export class RateLimitedError extends RetryLaterError {
+  constructor(retryAfter: number) {
+    super("rate_limited", "Too many attempts. Try again later.", retryAfter);
+    this.name = "RateLimitedError";
+  }
+}
+
+/**
+ * The server is too busy to take this request now (the password-hashing queue is full):
+ * `503` with `Retry-After`.
  *
  * @example
  * throw new OverloadedError(1);
  */
-export class OverloadedError extends AuthError {
-  readonly retryAfter: number;
-
+export class OverloadedError extends RetryLaterError {
   constructor(retryAfter: number) {
-    super("service_unavailable", "The server is busy. Try again in a moment.");
+    super("service_unavailable", "The server is busy. Try again in a moment.", retryAfter);
     this.name = "OverloadedError";
-    this.retryAfter = Math.max(1, Math.ceil(retryAfter));
   }
 }
 

@@ -5,7 +5,7 @@
  * quote the body, and the body may hold a password.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { AuthError, type ErrorCode, OverloadedError, RateLimitedError, STATUS_BY_CODE } from "../core/errors.js";
+import { AuthError, type ErrorCode, RetryLaterError, STATUS_BY_CODE } from "../core/errors.js";
 
 /** Status of every contract error code (the table lives with the errors, in core). */
 export { STATUS_BY_CODE };
@@ -45,9 +45,7 @@ const JSON_SYNTAX = "The request body is not valid JSON.";
  */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof AuthError) {
-    if (error instanceof RateLimitedError || error instanceof OverloadedError) {
-      reply.header("retry-after", String(error.retryAfter));
-    }
+    if (error instanceof RetryLaterError) reply.header("retry-after", String(error.retryAfter));
     if (error.code === "invalid_token") reply.header("www-authenticate", 'Bearer error="invalid_token"');
     if (error.code === "service_unavailable") request.log.warn({ err: error.cause ?? error }, "store unavailable");
     reply.code(STATUS_BY_CODE[error.code]).send(errorBody(error.code, error.message));

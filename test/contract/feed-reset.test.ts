@@ -5,17 +5,11 @@
  * other instance within a second, and tokens from before the loss must not be vouched for.
  */
 import { afterEach, expect, it } from "vitest";
-import {
-  type Auth,
-  createAuth,
-  DEFAULT_SESSION_POLICY,
-  DEFAULT_THROTTLE_POLICY,
-  DEFAULT_TOKEN_POLICY,
-} from "../../src/core/auth.js";
-import { argon2Hasher } from "../../src/core/password-hasher.js";
+import type { Auth } from "../../src/core/auth.js";
 import type { Stores } from "../../src/core/ports.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
 import { openRedisStores } from "../../src/stores/redis/index.js";
+import { openTestAuth } from "../helpers/auth.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
 
@@ -29,13 +23,7 @@ async function twoInstances(): Promise<{ a: Auth; b: Auth; loseRedisData: () => 
   const base = createMemoryStores(); // the durable store both instances share
   const open = async (): Promise<Auth> => {
     const stores: Stores = await openRedisStores({ url: REDIS_URL, base: { ...base, close: async () => {} }, prefix });
-    const auth = await createAuth({
-      stores,
-      sessions: DEFAULT_SESSION_POLICY,
-      throttle: DEFAULT_THROTTLE_POLICY,
-      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
-      hasher: argon2Hasher(),
-    });
+    const auth = await openTestAuth(stores);
     cleanups.push(async () => {
       auth.stop();
       await stores.close();
@@ -99,13 +87,7 @@ describeWith("Redis", redisAvailable)("the change feed after Redis loses its dat
     const user = await a.accounts.register("feedold", "correct horse battery staple");
     const old = Date.now() - 2 * 3_600_000;
     for (let i = 0; i < 1200; i++) await a.stores.changes.publish("session_ended", `ancient-${i}`, old);
-    const fresh = await createAuth({
-      stores: b.stores,
-      sessions: DEFAULT_SESSION_POLICY,
-      throttle: DEFAULT_THROTTLE_POLICY,
-      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
-      hasher: argon2Hasher(),
-    });
+    const fresh = await openTestAuth(b.stores);
     cleanups.push(async () => fresh.stop());
     const t = await bearer(a, user.id);
     expect((await fresh.accessTokens.verify(t.token)).ok).toBe(true);

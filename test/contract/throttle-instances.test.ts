@@ -4,16 +4,12 @@
  * store that instances share (SQLite, PostgreSQL, Redis).
  */
 import { afterEach, expect, it } from "vitest";
-import {
-  createAuth,
-  DEFAULT_SESSION_POLICY,
-  DEFAULT_THROTTLE_POLICY,
-  DEFAULT_TOKEN_POLICY,
-} from "../../src/core/auth.js";
+import { DEFAULT_THROTTLE_POLICY } from "../../src/core/auth.js";
 import { RateLimitedError } from "../../src/core/errors.js";
 import type { Stores } from "../../src/core/ports.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
 import { openRedisStores } from "../../src/stores/redis/index.js";
+import { openTestAuth } from "../helpers/auth.js";
 import { countingHasher } from "../helpers/harness.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
@@ -27,15 +23,7 @@ afterEach(async () => {
 async function guessesVerified(one: Stores, two: Stores): Promise<{ verified: number; refused: number }> {
   const counting = countingHasher();
   const open = (stores: Stores) =>
-    createAuth({
-      stores,
-      hasher: counting.hasher,
-      sessions: DEFAULT_SESSION_POLICY,
-      throttle: DEFAULT_THROTTLE_POLICY,
-      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
-      limits: { inFlightPerAddress: 1000 },
-      hashQueue: 1000,
-    });
+    openTestAuth(stores, { hasher: counting.hasher, limits: { inFlightPerAddress: 1000 }, hashQueue: 1000 });
   const a = await open(one);
   const b = await open(two);
   cleanups.push(async () => {
