@@ -176,6 +176,9 @@ class ChangeListener {
     this.#retry = undefined;
     if (this.#closed) return;
     const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 2000 });
+    // Known to `close` from now on: a close while it connects must end it too, or its socket
+    // keeps the process alive (a CLI command that finished before LISTEN did never exited).
+    this.#client = client;
     const retry = () => {
       if (this.#client === client) this.#client = undefined;
       client.end().catch(() => {});
@@ -190,7 +193,6 @@ class ChangeListener {
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANNEL}`);
-      this.#client = client;
       this.#wakeAll();
     } catch {
       retry();
