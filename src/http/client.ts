@@ -1,9 +1,10 @@
 /**
  * Where a request comes from, for sessions and the event log.
  */
-import type { FastifyRequest } from "fastify";
+
 import { canonicalAddress } from "../core/client-address.js";
 import type { ClientInfo } from "../core/session-manager.js";
+import type { AuthRequest } from "./kit.js";
 
 /**
  * The client address, canonical (`::ffff:192.0.2.1` is `192.0.2.1`; IPv6 in RFC 5952 form),
@@ -13,7 +14,7 @@ import type { ClientInfo } from "../core/session-manager.js";
  * @example
  * const client = clientInfo(request);
  */
-export function clientInfo(request: FastifyRequest): ClientInfo {
+export function clientInfo(request: Pick<AuthRequest, "headers" | "ip">): ClientInfo {
   const userAgent = request.headers["user-agent"];
   return { ip: canonicalAddress(request.ip), userAgent: typeof userAgent === "string" ? userAgent.slice(0, 512) : "" };
 }

@@ -3,7 +3,6 @@
  * set and clear the strategy's cookies. The routes and the `requireAuth` hook are thin
  * layers over these.
  */
-import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Auth } from "../core/auth.js";
 import type { CsrfTokens } from "../core/csrf.js";
 import { AuthError } from "../core/errors.js";
@@ -11,6 +10,7 @@ import type { SessionRecord } from "../core/records.js";
 import type { ValidSession } from "../core/session-manager.js";
 import { type CookieNames, cookieAttributes, cookieNames } from "./cookies.js";
 import { presentedCredential } from "./credentials.js";
+import type { AuthRequest, CookieSink } from "./kit.js";
 import { isUnsafeMethod } from "./origin.js";
 
 /** The cookie strategies. */
@@ -37,6 +37,8 @@ export interface ContextOptions {
   auth: Auth;
   strategy: Strategy;
   cookieSecure: boolean;
+  /** Other names for the cookies (the `__Host-` prefix is added when `cookieSecure`). */
+  cookieNames?: Partial<CookieNames>;
 }
 
 /**
@@ -52,7 +54,7 @@ export class LatchkeyContext {
   constructor(options: ContextOptions) {
     this.auth = options.auth;
     this.strategy = options.strategy;
-    this.cookies = cookieNames(options.cookieSecure);
+    this.cookies = cookieNames(options.cookieSecure, options.cookieNames);
     this.#secure = options.cookieSecure;
   }
 
@@ -62,7 +64,7 @@ export class LatchkeyContext {
    * unsafe cookie request without the session's `X-CSRF-Token`. Under `hybrid`, an
    * expired or missing access cookie with a live session cookie is renewed on `reply`.
    */
-  async authenticate(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth> {
+  async authenticate(request: AuthRequest, reply: CookieSink): Promise<RequestAuth> {
     const presented = presentedCredential(request);
     if (presented.type === "bearer" || presented.type === "malformed_bearer") {
       const check = presented.type === "bearer" ? await this.auth.accessTokens.verify(presented.token) : null;
@@ -78,7 +80,7 @@ export class LatchkeyContext {
     return found;
   }
 
-  async #fromTokenCookies(request: FastifyRequest, reply: FastifyReply): Promise<RequestAuth> {
+  async #fromTokenCookies(request: AuthRequest, reply: CookieSink): Promise<RequestAuth> {
     const cookies = request.cookies;
     const access = cookies[this.cookies.access];
     const check = access ? await this.auth.accessTokens.verify(access) : null;
@@ -112,7 +114,7 @@ export class LatchkeyContext {
    * `SessionManager.create`) and after a password change (from `rotateSecret`).
    * Under `jwt` a new refresh token is issued and any earlier one of the session retired.
    */
-  async setBrowserCookies(reply: FastifyReply, session: SessionRecord, sessionToken: string): Promise<void> {
+  async setBrowserCookies(reply: CookieSink, session: SessionRecord, sessionToken: string): Promise<void> {
     if (this.strategy !== "jwt") reply.setCookie(this.cookies.session, sessionToken, this.#attributes(session, true));
     if (this.strategy !== "session") await this.#setAccessCookie(reply, session);
     if (this.strategy === "jwt") {
@@ -129,12 +131,12 @@ export class LatchkeyContext {
    * session's absolute expiry), and logout leaves it: it proves a past login, never a
    * present one, and authenticates nothing.
    */
-  setDeviceCookie(reply: FastifyReply, session: SessionRecord, value: string): void {
+  setDeviceCookie(reply: CookieSink, session: SessionRecord, value: string): void {
     reply.setCookie(this.cookies.device, value, this.#attributes(session, true));
   }
 
   /** Sets the access and refresh cookies after a cookie-form refresh. */
-  async setRefreshedCookies(reply: FastifyReply, session: SessionRecord, refreshToken: string): Promise<number> {
+  async setRefreshedCookies(reply: CookieSink, session: SessionRecord, refreshToken: string): Promise<number> {
     const expiresIn = await this.#setAccessCookie(reply, session);
     reply.setCookie(this.cookies.refresh, refreshToken, this.#attributes(session, true));
     reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(session, false));
@@ -142,7 +144,7 @@ export class LatchkeyContext {
   }
 
   /** Clears every cookie latchkey may have set (`Max-Age=0`). */
-  clearCookies(reply: FastifyReply): void {
+  clearCookies(reply: CookieSink): void {
     const cleared = cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 });
     for (const name of [this.cookies.session, this.cookies.access, this.cookies.refresh]) {
       reply.setCookie(name, "", cleared);
@@ -154,7 +156,7 @@ export class LatchkeyContext {
    * The session ids behind whatever credential cookies a request carries, for ending them
    * at login (no fixation) and logout. Forged values yield nothing.
    */
-  async sessionsOfCookies(request: FastifyRequest): Promise<string[]> {
+  async sessionsOfCookies(request: AuthRequest): Promise<string[]> {
     const cookies = request.cookies;
     const ids = new Set<string>();
     const sid = cookies[this.cookies.session];
@@ -170,11 +172,11 @@ export class LatchkeyContext {
   }
 
   /** Throws `csrf_failed` unless the request's `X-CSRF-Token` is the session's. */
-  checkCsrf(request: FastifyRequest, sessionId: string): void {
+  checkCsrf(request: AuthRequest, sessionId: string): void {
     this.#checkCsrf(request, sessionId);
   }
 
-  async #setAccessCookie(reply: FastifyReply, session: SessionRecord): Promise<number> {
+  async #setAccessCookie(reply: CookieSink, session: SessionRecord): Promise<number> {
     const { token, expiresIn } = await this.auth.accessTokens.issueFor(session);
     reply.setCookie(this.cookies.access, token, this.#attributes(session, true));
     return expiresIn;
@@ -187,7 +189,7 @@ export class LatchkeyContext {
     return cookieAttributes({ secure: this.#secure, httpOnly, maxAgeSeconds });
   }
 
-  #checkCsrf(request: FastifyRequest, sessionId: string): void {
+  #checkCsrf(request: AuthRequest, sessionId: string): void {
     // Only the header counts: a cookie is sent by the browser on its own, so a token that
     // is only in the cookie proves nothing.
     if (!this.auth.csrf.verify(sessionId, request.headers["x-csrf-token"])) {

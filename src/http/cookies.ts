@@ -7,7 +7,7 @@
  * plain http. `__Host-csrf` alone is readable by scripts. `COOKIE_SECURE=false` drops
  * `Secure` and with it the prefix (browsers refuse `__Host-` without `Secure`).
  */
-import type { CookieSerializeOptions } from "@fastify/cookie";
+import type { CookieOptions } from "./kit.js";
 
 /** The cookies latchkey sets. */
 export interface CookieNames {
@@ -19,19 +19,49 @@ export interface CookieNames {
   device: string;
 }
 
+/** The names before the prefix, unless the host chooses others. */
+export const DEFAULT_COOKIE_NAMES: Readonly<CookieNames> = {
+  session: "sid",
+  csrf: "csrf",
+  access: "at",
+  refresh: "rt",
+  device: "device",
+};
+
+// RFC 6265's cookie-name token: no separators, spaces or controls.
+const COOKIE_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}$/;
+
 /**
+ * The names of the cookies, with the `__Host-` prefix when they are `Secure`. A host may
+ * rename any of them (two apps on one host, say); a name that is not a cookie token, that
+ * already carries a `__Host-`/`__Secure-` prefix, or that two cookies share is a
+ * `TypeError` at start.
+ *
  * @example
  * cookieNames(true).session; // "__Host-sid"
  * cookieNames(false).session; // "sid"
+ * cookieNames(true, { session: "app_sid" }).session; // "__Host-app_sid"
  */
-export function cookieNames(secure: boolean): CookieNames {
+export function cookieNames(secure: boolean, overrides: Partial<CookieNames> = {}): CookieNames {
   const prefix = secure ? "__Host-" : "";
+  const names = { ...DEFAULT_COOKIE_NAMES };
+  for (const [key, name] of Object.entries(overrides) as [keyof CookieNames, string | undefined][]) {
+    if (name === undefined) continue;
+    if (!(key in DEFAULT_COOKIE_NAMES)) throw new TypeError(`latchkey: unknown cookie "${key}"`);
+    if (typeof name !== "string" || !COOKIE_NAME.test(name) || /^__(host|secure)-/i.test(name)) {
+      throw new TypeError(`latchkey: cookie name "${String(name)}" must be a cookie token without a prefix`);
+    }
+    names[key] = name;
+  }
+  if (new Set(Object.values(names)).size !== Object.keys(names).length) {
+    throw new TypeError("latchkey: two cookies cannot share a name");
+  }
   return {
-    session: `${prefix}sid`,
-    csrf: `${prefix}csrf`,
-    access: `${prefix}at`,
-    refresh: `${prefix}rt`,
-    device: `${prefix}device`,
+    session: `${prefix}${names.session}`,
+    csrf: `${prefix}${names.csrf}`,
+    access: `${prefix}${names.access}`,
+    refresh: `${prefix}${names.refresh}`,
+    device: `${prefix}${names.device}`,
   };
 }
 
@@ -45,8 +75,8 @@ export function cookieAttributes(options: {
   secure: boolean;
   httpOnly: boolean;
   maxAgeSeconds?: number;
-}): CookieSerializeOptions {
-  const attributes: CookieSerializeOptions = {
+}): CookieOptions {
+  const attributes: CookieOptions = {
     path: "/",
     sameSite: "lax",
     secure: options.secure,

@@ -10,41 +10,24 @@
  */
 import fastifyCookie from "@fastify/cookie";
 import fastifyCors from "@fastify/cors";
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerAsyncHookHandler,
+  RouteHandlerMethod,
+} from "fastify";
 import fp from "fastify-plugin";
-import type { Auth } from "../core/auth.js";
-import { AuthError } from "../core/errors.js";
-import { LatchkeyContext, type RequestAuth, type Strategy } from "./context.js";
+import type { LatchkeyContext, RequestAuth } from "./context.js";
 import { handleError } from "./errors.js";
-import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
-import { authRoutes } from "./routes/auth.js";
-import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
-import { tokenRoutes } from "./routes/tokens.js";
+import { type LatchkeyOptions, setUpGuest } from "./guest.js";
+import { useStrictJson } from "./json.js";
+import type { AuthReply, AuthRequest } from "./kit.js";
+import { routePath } from "./routes/spec.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 
-/** Options of the plugin, validated when it registers. */
-export interface LatchkeyPluginOptions {
-  auth: Auth;
-  /**
-   * The origin browsers use; unsafe requests from any other are refused. A function is
-   * read on first use (for a server on port 0, whose origin is known once it listens).
-   */
-  publicOrigin: string | (() => string);
-  /** What a browser login sets. Default `session`. */
-  strategy?: Strategy;
-  /** `false` drops `Secure` and the `__Host-` prefix. Default `true`. */
-  cookieSecure?: boolean;
-  /** When given, `GET /auth/info` publishes it (the web app's "how it works" page reads it). */
-  policy?: Omit<PolicyInfo, "strategy">;
-  /** Origins whose scripts may call with bearer tokens (CORS without credentials). */
-  corsOrigins?: readonly string[];
-  /**
-   * The sweep of expired sessions, throttle counters, old change-feed rows and spent
-   * signing keys, run inside this process and stopped when the app closes. Default on,
-   * every 60 s; `false` when you run `auth.startMaintenance()` elsewhere.
-   */
-  maintenance?: boolean | { intervalMs?: number };
-}
+/** Options of the plugin, validated when it registers (see `LatchkeyOptions`). */
+export type LatchkeyPluginOptions = LatchkeyOptions;
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -62,27 +45,20 @@ declare module "fastify" {
   }
 }
 
-const STRATEGIES: readonly Strategy[] = ["session", "jwt", "hybrid"];
+// The handlers are written against `AuthRequest`/`AuthReply`; a Fastify request and reply
+// must be both, which these lines prove at compile time.
+const asAuthRequest = (request: FastifyRequest): AuthRequest => request;
+const asAuthReply = (reply: FastifyReply): AuthReply => reply;
+void [asAuthRequest, asAuthReply];
 
 async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginOptions): Promise<void> {
-  let resolvedOrigin = typeof options.publicOrigin === "string" ? parseOrigin(options.publicOrigin) : undefined;
-  const publicOrigin = (): string => {
-    resolvedOrigin ??= parseOrigin((options.publicOrigin as () => string)());
-    return resolvedOrigin;
-  };
-  const strategy = options.strategy ?? "session";
-  if (!STRATEGIES.includes(strategy)) throw new TypeError(`latchkey: unknown strategy "${strategy}"`);
-  const corsOrigins = new Set((options.corsOrigins ?? []).map(parseOrigin));
-  const context = new LatchkeyContext({
-    auth: options.auth,
-    strategy,
-    cookieSecure: options.cookieSecure ?? true,
-  });
+  const guest = setUpGuest(options);
+  const { context } = guest;
 
   if (!fastify.hasRequestDecorator("cookies")) await fastify.register(fastifyCookie);
-  if (corsOrigins.size > 0) {
+  if (guest.corsOrigins.size > 0) {
     await fastify.register(fastifyCors, {
-      origin: [...corsOrigins],
+      origin: [...guest.corsOrigins],
       credentials: false,
       methods: ["GET", "POST", "PATCH", "DELETE"],
       allowedHeaders: ["authorization", "content-type"],
@@ -90,36 +66,22 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
       maxAge: 600,
     });
   }
-  for (const schema of SHARED_SCHEMAS) fastify.addSchema(schema);
-
-  /** The cross-site refusal of section 6 for an unsafe request, or `undefined`. */
-  const originRefusal = (request: FastifyRequest, reply: FastifyReply): AuthError | undefined => {
-    if (!isUnsafeMethod(request.method)) return undefined;
-    const origin = request.headers.origin;
-    const fetchSite = request.headers["sec-fetch-site"];
-    if (!isCrossSite({ origin, fetchSite: typeof fetchSite === "string" ? fetchSite : undefined }, publicOrigin())) {
-      return undefined;
-    }
-    // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
-    const corsAllowed =
-      origin !== undefined &&
-      corsOrigins.has(origin) &&
-      (request.headers.authorization !== undefined || request.routeOptions.config.latchkeyCors === true);
-    if (corsAllowed) return undefined;
-    // An error answer is never cached, whatever route it comes from.
-    reply.header("cache-control", "no-store");
-    return new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
-  };
+  for (const schema of SHARED_SCHEMAS) if (!fastify.getSchema(schema.$id as string)) fastify.addSchema(schema);
 
   fastify.decorate("latchkey", context);
   fastify.decorateRequest("auth", null);
   // A guest's checks run where they are asked for: a host route that uses `requireAuth`
   // gets the origin check with it, and no other host route is touched.
-  fastify.decorate("requireAuth", async (request: FastifyRequest, reply: FastifyReply) => {
-    const refused = originRefusal(request, reply);
-    if (refused) throw refused;
+  const requireAuth = async (request: FastifyRequest, reply: FastifyReply) => {
+    const refused = guest.originRefusal(request, request.routeOptions.config.latchkeyCors === true);
+    if (refused) {
+      // An error answer is never cached, whatever route it comes from.
+      reply.header("cache-control", "no-store");
+      throw refused;
+    }
     request.auth = await context.authenticate(request, reply);
-  });
+  };
+  fastify.decorate("requireAuth", requireAuth);
 
   if (options.maintenance !== false) {
     const intervalMs = typeof options.maintenance === "object" ? options.maintenance.intervalMs : undefined;
@@ -128,15 +90,30 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   }
 
   // latchkey's own routes live in a scope of their own: its error handler (the contract's
-  // error format) and its origin check apply to them alone, never to the host's routes.
+  // error format), its JSON parser and its origin check apply to them alone, never to the
+  // host's routes.
   await fastify.register(async (scope) => {
     scope.setErrorHandler(handleError);
+    useStrictJson(scope);
     // Synchronous, callback style: an async hook costs a promise and a microtask turn on
-    // every request, and this one has nothing to wait for.
-    scope.addHook("onRequest", (request, reply, done) => done(originRefusal(request, reply)));
-    await scope.register(authRoutes, { context });
-    await scope.register(tokenRoutes, { context });
-    if (options.policy) await scope.register(explainRoutes, { context, policy: options.policy });
+    // every request, and this one has nothing to wait for. Every answer of these routes,
+    // errors included, is `no-store` (the JWKS sets its own).
+    scope.addHook("onRequest", (request, reply, done) => {
+      reply.header("cache-control", "no-store");
+      done(guest.originRefusal(request, request.routeOptions.config.latchkeyCors === true));
+    });
+    for (const spec of guest.routes) {
+      scope.route({
+        method: spec.method,
+        url: routePath(spec, guest.prefix),
+        schema: spec.schema,
+        attachValidation: spec.bodyCheckedByHandler === true,
+        config: { latchkeyCors: spec.cors === true },
+        ...(spec.auth && { preHandler: requireAuth }),
+        // A Fastify request and reply are an `AuthRequest` and an `AuthReply` already.
+        handler: spec.handler as unknown as RouteHandlerMethod,
+      });
+    }
   });
 }
 

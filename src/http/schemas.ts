@@ -58,8 +58,18 @@ export const ErrorSchema = Type.Object(
   { $id: "Error" },
 );
 
+export const TokenResponse = Type.Object(
+  {
+    access_token: Type.Optional(Type.String()),
+    token_type: Type.Literal("Bearer"),
+    expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
+    refresh_token: Type.Optional(Type.String()),
+  },
+  { $id: "TokenResponse" },
+);
+
 /** Every schema with an `$id`, for `fastify.addSchema`. */
-export const SHARED_SCHEMAS = [UserView, SessionView, EventView, ErrorSchema];
+export const SHARED_SCHEMAS = [UserView, SessionView, EventView, ErrorSchema, TokenResponse];
 
 /** A reference to a shared schema, for response and body definitions. */
 export const ref = (schema: { $id?: string }) => Type.Unsafe({ $ref: `${schema.$id}#` });

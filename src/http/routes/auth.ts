@@ -4,14 +4,12 @@
 // The OpenAPI fields of route schemas (tags, summary) come from @fastify/swagger's types.
 import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
-import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AuthError } from "../../core/errors.js";
 import type { SessionRecord } from "../../core/records.js";
 import { clientInfo } from "../client.js";
-import type { LatchkeyContext, RequestAuth } from "../context.js";
+import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
-import { useStrictJson } from "../json.js";
-import { noStore } from "../paths.js";
+import type { AuthRequest } from "../kit.js";
 import {
   AccountDeleteBody,
   Credentials,
@@ -25,45 +23,41 @@ import {
   UserView,
 } from "../schemas.js";
 import { eventView, sessionView, userView } from "../views.js";
+import { type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
 const NoContent = { 204: Type.Null({ description: "No content" }) };
 
-/** `request.auth` after `requireAuth`, which guarantees it is set. */
-export function who(request: FastifyRequest): RequestAuth {
-  if (!request.auth) throw new AuthError("unauthenticated", "Sign in to continue.");
-  return request.auth;
-}
-
 /**
+ * The browser and account routes.
+ *
  * @example
- * await fastify.register(authRoutes, { context });
+ * const routes = authRoutes(context);
  */
-export async function authRoutes(fastify: FastifyInstance, { context }: { context: LatchkeyContext }) {
-  fastify.addHook("onRequest", noStore);
-  useStrictJson(fastify);
+export function authRoutes(context: LatchkeyContext): RouteSpec[] {
   const { auth } = context;
-  const requireAuth = fastify.requireAuth;
-
-  fastify.post<{ Body: { username: string; password: string } }>(
-    "/auth/register",
-    {
+  return [
+    route<{ username: string; password: string }>({
+      method: "POST",
+      path: "/auth/register",
+      group: "register",
       schema: {
         tags: TAGS.account,
         summary: "Create an account (does not log in)",
         body: Credentials,
         response: { 201: Type.Object({ user: ref(UserView) }), ...errorResponses(400, 403, 409, 413, 415) },
       },
-    },
-    async (request, reply) => {
-      const user = await auth.accounts.register(request.body.username, request.body.password, clientInfo(request));
-      return reply.code(201).send({ user: userView(user) });
-    },
-  );
+      handler: async (request, reply) => {
+        const user = await auth.accounts.register(request.body.username, request.body.password, clientInfo(request));
+        reply.code(201);
+        return { user: userView(user) };
+      },
+    }),
 
-  fastify.post<{ Body: { username: string; password: string; remember?: boolean } }>(
-    "/auth/login",
-    {
+    route<{ username: string; password: string; remember?: boolean }>({
+      method: "POST",
+      path: "/auth/login",
+      group: "core",
       schema: {
         tags: TAGS.auth,
         summary: "Log in: a new session and the cookies of the strategy",
@@ -73,92 +67,92 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
           ...errorResponses(400, 401, 403, 413, 415, 429),
         },
       },
-    },
-    async (request, reply) => {
-      const client = clientInfo(request);
-      const user = await auth.accounts.authenticate(request.body.username, request.body.password, client, {
-        deviceCookie: request.cookies[context.cookies.device],
-      });
-      // No fixation: whatever credential cookies came with the login request are never
-      // adopted, and the sessions behind them end, so their values are worthless after.
-      for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
-      const { session, token, evicted } = await auth.sessions.create({
-        userId: user.id,
-        kind: context.strategy,
-        remember: request.body.remember ?? false,
-        ...client,
-      });
-      await auth.log.record("login", user.id, { sessionId: session.id, ...client });
-      for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
-      await context.setBrowserCookies(reply, session, token);
-      context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
-      return {
-        user: userView(user),
-        session: sessionView(session, session.id),
-        csrfToken: auth.csrf.tokenFor(session.id),
-      };
-    },
-  );
+      handler: async (request, reply) => {
+        const client = clientInfo(request);
+        const user = await auth.accounts.authenticate(request.body.username, request.body.password, client, {
+          deviceCookie: request.cookies[context.cookies.device],
+        });
+        // No fixation: whatever credential cookies came with the login request are never
+        // adopted, and the sessions behind them end, so their values are worthless after.
+        for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
+        const { session, token, evicted } = await auth.sessions.create({
+          userId: user.id,
+          kind: context.strategy,
+          remember: request.body.remember ?? false,
+          ...client,
+        });
+        await auth.log.record("login", user.id, { sessionId: session.id, ...client });
+        for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
+        await context.setBrowserCookies(reply, session, token);
+        context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
+        return {
+          user: userView(user),
+          session: sessionView(session, session.id),
+          csrfToken: auth.csrf.tokenFor(session.id),
+        };
+      },
+    }),
 
-  fastify.post(
-    "/auth/logout",
-    {
+    route({
+      method: "POST",
+      path: "/auth/logout",
+      group: "core",
       schema: {
         tags: TAGS.auth,
         summary: "End the caller's session (idempotent)",
         response: { ...NoContent, ...errorResponses(403) },
       },
-    },
-    async (request, reply) => {
-      const ended = await endCallersSession(context, request);
-      if (ended) await auth.log.record("logout", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
-      context.clearCookies(reply);
-      return reply.code(204).send();
-    },
-  );
+      handler: async (request, reply) => {
+        const ended = await endCallersSession(context, request);
+        if (ended) await auth.log.record("logout", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
+        context.clearCookies(reply);
+        return reply.code(204).send();
+      },
+    }),
 
-  fastify.post(
-    "/auth/logout-all",
-    {
-      preHandler: requireAuth,
+    route({
+      method: "POST",
+      path: "/auth/logout-all",
+      group: "core",
+      auth: true,
       schema: {
         tags: TAGS.auth,
         summary: "End every session of the user, on every instance",
         response: { ...NoContent, ...errorResponses(401, 403) },
       },
-    },
-    async (request, reply) => {
-      const { userId, sessionId } = who(request);
-      await auth.sessions.endAllForUser(userId);
-      await auth.log.record("logout_all", userId, { sessionId, ...clientInfo(request) });
-      context.clearCookies(reply);
-      return reply.code(204).send();
-    },
-  );
+      handler: async (request, reply) => {
+        const { userId, sessionId } = who(request);
+        await auth.sessions.endAllForUser(userId);
+        await auth.log.record("logout_all", userId, { sessionId, ...clientInfo(request) });
+        context.clearCookies(reply);
+        return reply.code(204).send();
+      },
+    }),
 
-  fastify.post(
-    "/auth/logout-others",
-    {
-      preHandler: requireAuth,
+    route({
+      method: "POST",
+      path: "/auth/logout-others",
+      group: "core",
+      auth: true,
       schema: {
         tags: TAGS.auth,
         summary: "End every other session of the user (this one stays)",
         response: { 200: Type.Object({ ended: Type.Integer() }), ...errorResponses(401, 403) },
       },
-    },
-    async (request) => {
-      const { userId, sessionId } = who(request);
-      const ended = await auth.sessions.endAllForUser(userId, sessionId);
-      const client = clientInfo(request);
-      for (const id of ended) await auth.log.record("session_revoked", userId, { sessionId: id, ...client });
-      return { ended: ended.length };
-    },
-  );
+      handler: async (request) => {
+        const { userId, sessionId } = who(request);
+        const ended = await auth.sessions.endAllForUser(userId, sessionId);
+        const client = clientInfo(request);
+        for (const id of ended) await auth.log.record("session_revoked", userId, { sessionId: id, ...client });
+        return { ended: ended.length };
+      },
+    }),
 
-  fastify.get(
-    "/auth/me",
-    {
-      preHandler: requireAuth,
+    route({
+      method: "GET",
+      path: "/auth/me",
+      group: "core",
+      auth: true,
       schema: {
         tags: TAGS.auth,
         summary: "The caller's user and session",
@@ -171,24 +165,24 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
           ...errorResponses(401),
         },
       },
-    },
-    async (request) => {
-      const caller = who(request);
-      const { user, session } = await caller.load();
-      // One object shape whether or not there is a CSRF token (the serializer leaves out an
-      // undefined property): a spread of a conditional object made V8 rebuild the shape.
-      return {
-        user: userView(user),
-        session: sessionView(session, session.id),
-        csrfToken: caller.csrfToken ?? undefined,
-      };
-    },
-  );
+      handler: async (request) => {
+        const caller = who(request);
+        const { user, session } = await caller.load();
+        // One object shape whether or not there is a CSRF token (the serializer leaves out an
+        // undefined property): a spread of a conditional object made V8 rebuild the shape.
+        return {
+          user: userView(user),
+          session: sessionView(session, session.id),
+          csrfToken: caller.csrfToken ?? undefined,
+        };
+      },
+    }),
 
-  fastify.get<{ Querystring: { limit?: string; cursor?: string } }>(
-    "/auth/sessions",
-    {
-      preHandler: requireAuth,
+    route<unknown, { limit?: string; cursor?: string }>({
+      method: "GET",
+      path: "/auth/sessions",
+      group: "core",
+      auth: true,
       schema: {
         tags: TAGS.auth,
         summary: "The user's live sessions, newest first, a page at a time",
@@ -203,112 +197,112 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
           ...errorResponses(400, 401),
         },
       },
-    },
-    async (request) => {
-      const { userId, sessionId } = who(request);
-      const limit = request.query.limit === undefined ? SESSION_PAGE_MAX : Number(request.query.limit);
-      const after = request.query.cursor === undefined ? null : parseSessionCursor(request.query.cursor);
-      const sessions = await auth.sessions.listLive(userId);
-      const start = after ? pageStart(sessions, after) : 0;
-      const page = start < 0 ? [] : sessions.slice(start, start + limit);
-      const last = page.at(-1);
-      const more = last !== undefined && start + limit < sessions.length;
-      return {
-        sessions: page.map((s) => sessionView(s, sessionId)),
-        nextCursor: more ? sessionCursor(last) : undefined,
-      };
-    },
-  );
+      handler: async (request) => {
+        const { userId, sessionId } = who(request);
+        const limit = request.query.limit === undefined ? SESSION_PAGE_MAX : Number(request.query.limit);
+        const after = request.query.cursor === undefined ? null : parseSessionCursor(request.query.cursor);
+        const sessions = await auth.sessions.listLive(userId);
+        const start = after ? pageStart(sessions, after) : 0;
+        const page = start < 0 ? [] : sessions.slice(start, start + limit);
+        const last = page.at(-1);
+        const more = last !== undefined && start + limit < sessions.length;
+        return {
+          sessions: page.map((s) => sessionView(s, sessionId)),
+          nextCursor: more ? sessionCursor(last) : undefined,
+        };
+      },
+    }),
 
-  fastify.delete<{ Params: { id: string } }>(
-    "/auth/sessions/:id",
-    {
-      preHandler: requireAuth,
+    route<unknown, unknown, { id: string }>({
+      method: "DELETE",
+      path: "/auth/sessions/:id",
+      group: "core",
+      auth: true,
       schema: {
         tags: TAGS.auth,
         summary: "End one of the user's sessions",
         params: SessionIdParams,
         response: { ...NoContent, ...errorResponses(401, 403, 404) },
       },
-    },
-    async (request, reply) => {
-      const { userId, sessionId } = who(request);
-      const ended = await auth.sessions.endOwn(userId, request.params.id);
-      if (!ended) throw new AuthError("not_found", "No such session.");
-      await auth.log.record("session_revoked", userId, { sessionId: ended.id, ...clientInfo(request) });
-      if (ended.id === sessionId) context.clearCookies(reply);
-      return reply.code(204).send();
-    },
-  );
+      handler: async (request, reply) => {
+        const { userId, sessionId } = who(request);
+        const ended = await auth.sessions.endOwn(userId, request.params.id);
+        if (!ended) throw new AuthError("not_found", "No such session.");
+        await auth.log.record("session_revoked", userId, { sessionId: ended.id, ...clientInfo(request) });
+        if (ended.id === sessionId) context.clearCookies(reply);
+        return reply.code(204).send();
+      },
+    }),
 
-  fastify.get(
-    "/auth/events",
-    {
-      preHandler: requireAuth,
+    route({
+      method: "GET",
+      path: "/auth/events",
+      group: "core",
+      auth: true,
       schema: {
         tags: TAGS.account,
         summary: "The user's last 100 security events, newest first",
         response: { 200: Type.Object({ events: Type.Array(ref(EventView)) }), ...errorResponses(401) },
       },
-    },
-    async (request) => {
-      const events = await auth.log.list(who(request).userId);
-      return { events: events.map(eventView) };
-    },
-  );
+      handler: async (request) => {
+        const events = await auth.log.list(who(request).userId);
+        return { events: events.map(eventView) };
+      },
+    }),
 
-  fastify.post<{ Body: { currentPassword: string; newPassword: string } }>(
-    "/auth/password",
-    {
-      preHandler: requireAuth,
+    route<{ currentPassword: string; newPassword: string }>({
+      method: "POST",
+      path: "/auth/password",
+      group: "password",
+      auth: true,
       schema: {
         tags: TAGS.account,
         summary: "Change the password: other sessions end, this one gets a new secret",
         body: PasswordChangeBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
       },
-    },
-    async (request, reply) => {
-      const caller = who(request);
-      const { user, session } = await caller.load();
-      const { currentPassword, newPassword } = request.body;
-      await auth.accounts.changePassword(user.id, currentPassword, newPassword, {
-        ...clientInfo(request),
-        sessionId: session.id,
-      });
-      if (caller.via === "bearer") {
-        // An API client's tokens cannot be replaced on a 204: its session ends like every
-        // other (its refresh and access tokens with it), and it logs in with the new password.
-        const ended = await auth.sessions.end(session.id);
-        if (ended) await auth.log.record("session_revoked", user.id, { sessionId: ended.id, ...clientInfo(request) });
+      handler: async (request, reply) => {
+        const caller = who(request);
+        const { user, session } = await caller.load();
+        const { currentPassword, newPassword } = request.body;
+        await auth.accounts.changePassword(user.id, currentPassword, newPassword, {
+          ...clientInfo(request),
+          sessionId: session.id,
+        });
+        if (caller.via === "bearer") {
+          // An API client's tokens cannot be replaced on a 204: its session ends like every
+          // other (its refresh and access tokens with it), and it logs in with the new password.
+          const ended = await auth.sessions.end(session.id);
+          if (ended) await auth.log.record("session_revoked", user.id, { sessionId: ended.id, ...clientInfo(request) });
+          return reply.code(204).send();
+        }
+        // A browser's session continues with new credentials: a new secret, and under the
+        // token strategies a new access token and refresh token (the old one retired).
+        const token = await auth.sessions.rotateSecret(session.id);
+        if (token) await context.setBrowserCookies(reply, session, token);
         return reply.code(204).send();
-      }
-      // A browser's session continues with new credentials: a new secret, and under the
-      // token strategies a new access token and refresh token (the old one retired).
-      const token = await auth.sessions.rotateSecret(session.id);
-      if (token) await context.setBrowserCookies(reply, session, token);
-      return reply.code(204).send();
-    },
-  );
+      },
+    }),
 
-  fastify.delete<{ Body: { password: string } }>(
-    "/auth/account",
-    {
-      preHandler: requireAuth,
+    route<{ password: string }>({
+      method: "DELETE",
+      path: "/auth/account",
+      group: "account",
+      auth: true,
       schema: {
         tags: TAGS.account,
         summary: "Delete the account with its sessions and data",
         body: AccountDeleteBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
       },
-    },
-    async (request, reply) => {
-      const { user } = await who(request).load();
-      await auth.accounts.deleteAccount(user.id, request.body.password, clientInfo(request));
-      context.clearCookies(reply);
-      return reply.code(204).send();
-    },
-  );
+      handler: async (request, reply) => {
+        const { user } = await who(request).load();
+        await auth.accounts.deleteAccount(user.id, request.body.password, clientInfo(request));
+        context.clearCookies(reply);
+        return reply.code(204).send();
+      },
+    }),
+  ];
 }
 
 /**
@@ -320,7 +314,7 @@ export async function authRoutes(fastify: FastifyInstance, { context }: { contex
  * `Authorization` header that proves nothing (`Basic ...`, a broken bearer token): a
  * logout that cleared the cookies and left their session alive would lie.
  */
-async function endCallersSession(context: LatchkeyContext, request: FastifyRequest): Promise<SessionRecord | null> {
+async function endCallersSession(context: LatchkeyContext, request: AuthRequest): Promise<SessionRecord | null> {
   const { auth } = context;
   const bearer = presentedCredential(request);
   const check = bearer.type === "bearer" ? await auth.accessTokens.verify(bearer.token) : null;

@@ -4,14 +4,12 @@
  */
 import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
-import type { FastifyInstance } from "fastify";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { AuthError } from "../../core/errors.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
-import { noStore } from "../paths.js";
 import { errorResponses } from "../schemas.js";
-import { who } from "./auth.js";
+import { type RouteSpec, route, who } from "./spec.js";
 
 /** What `GET /auth/info` tells a client about the deployment. */
 export interface PolicyInfo {
@@ -26,19 +24,18 @@ export interface PolicyInfo {
 }
 
 /**
+ * The routes the web app's "how it works" page reads.
+ *
  * @example
- * await fastify.register(explainRoutes, { context, policy });
+ * const routes = explainRoutes(context, policy);
  */
-export async function explainRoutes(
-  fastify: FastifyInstance,
-  { context, policy }: { context: LatchkeyContext; policy: Omit<PolicyInfo, "strategy"> },
-) {
-  fastify.addHook("onRequest", noStore);
+export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo, "strategy">): RouteSpec[] {
   const info: PolicyInfo = { strategy: context.strategy, ...policy };
-
-  fastify.get(
-    "/auth/info",
-    {
+  return [
+    route({
+      method: "GET",
+      path: "/auth/info",
+      group: "explain",
       schema: {
         tags: ["explain"],
         summary: "The strategy and timeouts in force (public: nothing here is secret)",
@@ -55,14 +52,14 @@ export async function explainRoutes(
           }),
         },
       },
-    },
-    async () => info,
-  );
+      handler: async () => info,
+    }),
 
-  fastify.get(
-    "/auth/access-token",
-    {
-      preHandler: fastify.requireAuth,
+    route({
+      method: "GET",
+      path: "/auth/access-token",
+      group: "explain",
+      auth: true,
       schema: {
         tags: ["explain"],
         summary: "The access token of this request, decoded: header, claims, seconds left",
@@ -75,22 +72,22 @@ export async function explainRoutes(
           ...errorResponses(401, 404),
         },
       },
-    },
-    async (request) => {
-      const caller = who(request);
-      const bearer = presentedCredential(request);
-      const token =
-        bearer.type === "bearer"
-          ? bearer.token
-          : caller.via === "cookie"
-            ? request.cookies[context.cookies.access]
-            : undefined;
-      if (!token) {
-        throw new AuthError("not_found", "This request carries no access token (the session strategy uses none).");
-      }
-      const claims = decodeJwt(token);
-      const expiresIn = Math.max(0, Math.round(((claims.exp ?? 0) * 1000 - context.auth.clock.now()) / 1000));
-      return { header: decodeProtectedHeader(token), claims, expiresIn };
-    },
-  );
+      handler: async (request) => {
+        const caller = who(request);
+        const bearer = presentedCredential(request);
+        const token =
+          bearer.type === "bearer"
+            ? bearer.token
+            : caller.via === "cookie"
+              ? request.cookies[context.cookies.access]
+              : undefined;
+        if (!token) {
+          throw new AuthError("not_found", "This request carries no access token (the session strategy uses none).");
+        }
+        const claims = decodeJwt(token);
+        const expiresIn = Math.max(0, Math.round(((claims.exp ?? 0) * 1000 - context.auth.clock.now()) / 1000));
+        return { header: decodeProtectedHeader(token), claims, expiresIn };
+      },
+    }),
+  ];
 }

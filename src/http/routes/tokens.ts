@@ -4,25 +4,16 @@
  */
 import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
-import type { FastifyInstance } from "fastify";
+import { TypeCompiler } from "@sinclair/typebox/compiler";
+import { Value } from "@sinclair/typebox/value";
 import { AuthError } from "../../core/errors.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
-import { useStrictJson } from "../json.js";
-import { noStore } from "../paths.js";
-import { Credentials, errorResponses } from "../schemas.js";
+import { Credentials, errorResponses, ref, TokenResponse } from "../schemas.js";
+import { type RouteSpec, route } from "./spec.js";
 
 const TAGS = ["tokens"];
-const TokenResponse = Type.Object(
-  {
-    access_token: Type.Optional(Type.String()),
-    token_type: Type.Literal("Bearer"),
-    expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
-    refresh_token: Type.Optional(Type.String()),
-  },
-  { $id: "TokenResponse" },
-);
 const RefreshBody = Type.Object(
   { refresh_token: Type.String({ minLength: 1, maxLength: 8192 }) },
   {
@@ -38,125 +29,133 @@ const RevokeBody = Type.Object(
 );
 const JWKS_CACHE = "public, max-age=60";
 
-/**
- * @example
- * await fastify.register(tokenRoutes, { context });
- */
-export async function tokenRoutes(fastify: FastifyInstance, { context }: { context: LatchkeyContext }) {
-  fastify.addHook("onRequest", noStore);
-  useStrictJson(fastify);
-  const { auth } = context;
-  fastify.addSchema(TokenResponse);
-  const tokenRef = Type.Unsafe({ $ref: "TokenResponse#" });
+/** The body-form check of `/auth/refresh`, whose body is optional. */
+const isRefreshBody = TypeCompiler.Compile(RefreshBody);
 
-  fastify.post<{ Body: { username: string; password: string } }>(
-    "/auth/token",
-    {
-      config: { latchkeyCors: true },
+/**
+ * The bearer-token routes and the JWKS.
+ *
+ * @example
+ * const routes = tokenRoutes(context);
+ */
+export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
+  const { auth } = context;
+  const tokenRef = ref(TokenResponse);
+  return [
+    route<{ username: string; password: string }>({
+      method: "POST",
+      path: "/auth/token",
+      group: "tokens",
+      cors: true,
       schema: {
         tags: TAGS,
         summary: "Log in an API client: an access token and a refresh token",
         body: Credentials,
         response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
-    },
-    async (request) => {
-      const client = clientInfo(request);
-      const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
-      const { session, evicted } = await auth.sessions.create({
-        userId: user.id,
-        kind: "bearer",
-        remember: false,
-        ...client,
-      });
-      await auth.log.record("login", user.id, { sessionId: session.id, ...client });
-      for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
-      const access = await auth.accessTokens.issueFor(session);
-      return {
-        access_token: access.token,
-        token_type: "Bearer" as const,
-        expires_in: access.expiresIn,
-        refresh_token: await auth.refreshTokens.issue(session),
-      };
-    },
-  );
+      handler: async (request) => {
+        const client = clientInfo(request);
+        const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
+        const { session, evicted } = await auth.sessions.create({
+          userId: user.id,
+          kind: "bearer",
+          remember: false,
+          ...client,
+        });
+        await auth.log.record("login", user.id, { sessionId: session.id, ...client });
+        for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
+        const access = await auth.accessTokens.issueFor(session);
+        return {
+          access_token: access.token,
+          token_type: "Bearer" as const,
+          expires_in: access.expiresIn,
+          refresh_token: await auth.refreshTokens.issue(session),
+        };
+      },
+    }),
 
-  fastify.post<{ Body: { refresh_token: string } | undefined }>(
-    "/auth/refresh",
-    {
+    route<{ refresh_token: string } | undefined>({
+      method: "POST",
+      path: "/auth/refresh",
+      group: "core",
       // The body is optional (the cookie form sends none), so it is validated here by hand.
-      attachValidation: true,
-      config: { latchkeyCors: true },
+      bodyCheckedByHandler: true,
+      cors: true,
       schema: {
         tags: TAGS,
         summary: "Exchange a refresh token (body, or the __Host-rt cookie) for new tokens",
         body: RefreshBody,
         response: { 200: tokenRef, ...errorResponses(400, 401, 403) },
       },
-    },
-    async (request, reply) => {
-      const client = clientInfo(request);
-      const body: unknown = request.body;
-      const isEmpty = body === undefined || body === null || (isPlainObject(body) && Object.keys(body).length === 0);
-      if (!isEmpty) {
-        if (request.validationError || !isPlainObject(body)) {
-          throw new AuthError("invalid_request", 'Send {"refresh_token": "..."}, or no body with the refresh cookie.');
+      handler: async (request, reply) => {
+        const client = clientInfo(request);
+        const body: unknown = request.body;
+        const isEmpty = body === undefined || body === null || (isPlainObject(body) && Object.keys(body).length === 0);
+        if (!isEmpty) {
+          // Unknown fields are dropped, as the schema checks of every other route do.
+          const form = Value.Clean(RefreshBody, body);
+          if (!isRefreshBody.Check(form)) {
+            throw new AuthError(
+              "invalid_request",
+              'Send {"refresh_token": "..."}, or no body with the refresh cookie.',
+            );
+          }
+          const rotated = await auth.refreshTokens.rotate(form.refresh_token, client);
+          const access = await auth.accessTokens.issueFor(rotated.session);
+          return {
+            access_token: access.token,
+            token_type: "Bearer" as const,
+            expires_in: access.expiresIn,
+            refresh_token: rotated.refreshToken,
+          };
         }
-        const rotated = await auth.refreshTokens.rotate(String(body.refresh_token), client);
-        const access = await auth.accessTokens.issueFor(rotated.session);
-        return {
-          access_token: access.token,
-          token_type: "Bearer" as const,
-          expires_in: access.expiresIn,
-          refresh_token: rotated.refreshToken,
-        };
-      }
-      const cookie = request.cookies[context.cookies.refresh];
-      if (!cookie) throw new InvalidGrantError("No refresh token was presented.");
-      try {
-        // The refresh cookie is a cookie credential: it needs the session's CSRF token.
-        const rotated = await auth.refreshTokens.rotate(cookie, client, {
-          beforeRotate: (sessionId) => context.checkCsrf(request, sessionId),
-        });
-        const seconds = await context.setRefreshedCookies(reply, rotated.session, rotated.refreshToken);
-        return { token_type: "Bearer" as const, expires_in: seconds };
-      } catch (error) {
-        // A racing duplicate must not clear the cookies the winner has just set.
-        if (error instanceof InvalidGrantError && !error.racing) context.clearCookies(reply);
-        throw error;
-      }
-    },
-  );
+        const cookie = request.cookies[context.cookies.refresh];
+        if (!cookie) throw new InvalidGrantError("No refresh token was presented.");
+        try {
+          // The refresh cookie is a cookie credential: it needs the session's CSRF token.
+          const rotated = await auth.refreshTokens.rotate(cookie, client, {
+            beforeRotate: (sessionId) => context.checkCsrf(request, sessionId),
+          });
+          const seconds = await context.setRefreshedCookies(reply, rotated.session, rotated.refreshToken);
+          return { token_type: "Bearer" as const, expires_in: seconds };
+        } catch (error) {
+          // A racing duplicate must not clear the cookies the winner has just set.
+          if (error instanceof InvalidGrantError && !error.racing) context.clearCookies(reply);
+          throw error;
+        }
+      },
+    }),
 
-  fastify.post<{ Body: { token: string; token_type_hint?: string } }>(
-    "/auth/revoke",
-    {
-      config: { latchkeyCors: true },
+    route<{ token: string; token_type_hint?: string }>({
+      method: "POST",
+      path: "/auth/revoke",
+      group: "tokens",
+      cors: true,
       schema: {
         tags: TAGS,
         summary: "RFC 7009: end the session behind a refresh or access token (200 for unknown tokens too)",
         body: RevokeBody,
         response: { 200: Type.Object({}), ...errorResponses(400, 403) },
       },
-    },
-    async (request) => {
-      const { token } = request.body;
-      let sessionId = await auth.refreshTokens.sessionOf(token);
-      if (!sessionId) {
-        const check = await auth.accessTokens.verify(token);
-        if (check.ok) sessionId = check.claims.sessionId;
-      }
-      const ended = sessionId ? await auth.sessions.end(sessionId) : null;
-      if (ended) {
-        await auth.log.record("session_revoked", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
-      }
-      return {};
-    },
-  );
+      handler: async (request) => {
+        const { token } = request.body;
+        let sessionId = await auth.refreshTokens.sessionOf(token);
+        if (!sessionId) {
+          const check = await auth.accessTokens.verify(token);
+          if (check.ok) sessionId = check.claims.sessionId;
+        }
+        const ended = sessionId ? await auth.sessions.end(sessionId) : null;
+        if (ended) {
+          await auth.log.record("session_revoked", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
+        }
+        return {};
+      },
+    }),
 
-  fastify.get(
-    "/.well-known/jwks.json",
-    {
+    route({
+      method: "GET",
+      path: "/.well-known/jwks.json",
+      group: "core",
       schema: {
         tags: TAGS,
         summary: "The public keys that verify access tokens (empty under HS256)",
@@ -180,12 +179,12 @@ export async function tokenRoutes(fastify: FastifyInstance, { context }: { conte
           }),
         },
       },
-    },
-    async (_request, reply) => {
-      reply.header("cache-control", JWKS_CACHE);
-      return auth.keys.jwks();
-    },
-  );
+      handler: async (_request, reply) => {
+        reply.header("cache-control", JWKS_CACHE);
+        return auth.keys.jwks();
+      },
+    }),
+  ];
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

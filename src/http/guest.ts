@@ -1,0 +1,139 @@
+/**
+ * What every adapter shares: the options a host passes, checked once, and the pieces built
+ * from them (the request helpers, the routes that are on, the origin check). The Fastify
+ * plugin and the fetch dispatcher are both thin layers over this.
+ */
+import type { Auth } from "../core/auth.js";
+import { AuthError } from "../core/errors.js";
+import { LatchkeyContext, type Strategy } from "./context.js";
+import type { CookieNames } from "./cookies.js";
+import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
+import { authRoutes } from "./routes/auth.js";
+import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
+import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
+import { tokenRoutes } from "./routes/tokens.js";
+
+/** The options of every adapter (the Fastify plugin, fetch, Express, Hono). */
+export interface LatchkeyOptions {
+  /** The core, from `createAuth`, with its stores. */
+  auth: Auth;
+  /**
+   * The origin browsers use; unsafe requests from any other are refused. A function is
+   * read on first use (for a server on port 0, whose origin is known once it listens).
+   */
+  publicOrigin: string | (() => string);
+  /** What a browser login sets. Default `session`. */
+  strategy?: Strategy;
+  /** `false` drops `Secure` and the `__Host-` prefix (plain-http development). Default `true`. */
+  cookieSecure?: boolean;
+  /**
+   * Other cookie names, without a prefix (`{ session: "app_sid" }`); the `__Host-` prefix
+   * is added while cookies are `Secure`. Defaults: `sid`, `csrf`, `at`, `rt`, `device`.
+   */
+  cookieNames?: Partial<CookieNames>;
+  /**
+   * Where latchkey's routes live: `/api` puts `/auth/login` at `/api/auth/login` and the
+   * JWKS at `/api/.well-known/jwks.json`. Default `""`.
+   */
+  prefix?: string;
+  /**
+   * Route groups to switch off, each on by default: `register` (`POST /auth/register`: off
+   * when the app creates users itself), `password` (`POST /auth/password`), `account`
+   * (`DELETE /auth/account`), `tokens` (`POST /auth/token` and `/auth/revoke`: bearer
+   * logins for API clients), `explain` (`/auth/info`, `/auth/access-token`; on only with
+   * `policy`). Login, logout, the user's sessions and events, refresh and the JWKS are
+   * always on.
+   */
+  routes?: RouteSwitches;
+  /** When given, `GET /auth/info` publishes it (the web app's "how it works" page reads it). */
+  policy?: Omit<PolicyInfo, "strategy">;
+  /** Origins whose scripts may call with bearer tokens (CORS without credentials). */
+  corsOrigins?: readonly string[];
+  /**
+   * The sweep of expired sessions, throttle counters, old change-feed rows and spent
+   * signing keys, run inside this process and stopped when the app (or adapter) closes.
+   * Default on, every 60 s; `false` when you run `auth.startMaintenance()` elsewhere.
+   */
+  maintenance?: boolean | { intervalMs?: number };
+}
+
+/** The request facts the origin check reads. */
+export interface OriginRequest {
+  method: string;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+/** The options, checked, and what is built from them. */
+export interface Guest {
+  context: LatchkeyContext;
+  prefix: string;
+  /** The routes that are on, in registration order. */
+  routes: RouteSpec[];
+  corsOrigins: ReadonlySet<string>;
+  /**
+   * The cross-site refusal of contract section 6 for an unsafe request, or `undefined`.
+   * `corsRoute`: the route may be called from a `corsOrigins` origin without a bearer header.
+   */
+  originRefusal(request: OriginRequest, corsRoute: boolean): AuthError | undefined;
+}
+
+const STRATEGIES: readonly Strategy[] = ["session", "jwt", "hybrid"];
+const SWITCHES = new Set(["register", "password", "account", "tokens", "explain"]);
+
+/**
+ * Checks the options (a `TypeError` naming the bad one) and builds what adapters share.
+ *
+ * @example
+ * const guest = setUpGuest({ auth, publicOrigin: "https://app.example" });
+ */
+export function setUpGuest(options: LatchkeyOptions): Guest {
+  if (!options || typeof options.auth?.accounts !== "object") {
+    throw new TypeError("latchkey: `auth` must be the result of createAuth()");
+  }
+  let resolvedOrigin = typeof options.publicOrigin === "string" ? parseOrigin(options.publicOrigin) : undefined;
+  if (resolvedOrigin === undefined && typeof options.publicOrigin !== "function") {
+    throw new TypeError("latchkey: `publicOrigin` must be an origin such as https://app.example");
+  }
+  const publicOrigin = (): string => {
+    resolvedOrigin ??= parseOrigin((options.publicOrigin as () => string)());
+    return resolvedOrigin;
+  };
+  const strategy = options.strategy ?? "session";
+  if (!STRATEGIES.includes(strategy)) throw new TypeError(`latchkey: unknown strategy "${strategy}"`);
+  const switches = options.routes ?? {};
+  for (const key of Object.keys(switches)) {
+    if (!SWITCHES.has(key)) throw new TypeError(`latchkey: unknown route group "${key}"`);
+  }
+  const corsOrigins = new Set((options.corsOrigins ?? []).map(parseOrigin));
+  const context = new LatchkeyContext({
+    auth: options.auth,
+    strategy,
+    cookieSecure: options.cookieSecure ?? true,
+    cookieNames: options.cookieNames,
+  });
+  const all = [
+    ...authRoutes(context),
+    ...tokenRoutes(context),
+    ...(options.policy ? explainRoutes(context, options.policy) : []),
+  ];
+  return {
+    context,
+    prefix: parsePrefix(options.prefix),
+    routes: all.filter((spec) => isRouteOn(spec, switches)),
+    corsOrigins,
+    originRefusal(request, corsRoute) {
+      if (!isUnsafeMethod(request.method)) return undefined;
+      const origin = header(request, "origin");
+      if (!isCrossSite({ origin, fetchSite: header(request, "sec-fetch-site") }, publicOrigin())) return undefined;
+      // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
+      const corsAllowed =
+        origin !== undefined && corsOrigins.has(origin) && (request.headers.authorization !== undefined || corsRoute);
+      return corsAllowed ? undefined : new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
+    },
+  };
+}
+
+function header(request: OriginRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === "string" ? value : undefined;
+}

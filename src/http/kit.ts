@@ -1,0 +1,44 @@
+/**
+ * The request and reply shapes latchkey's HTTP layer is written against. They name only
+ * what latchkey reads and writes, so one implementation of every route and check serves
+ * each framework: a Fastify request and reply have these members already (the plugin
+ * passes them as they are, at no cost), and the fetch, Express and Hono adapters build
+ * them from their own requests (`src/http/dispatch.ts`).
+ */
+import type { RequestAuth } from "./context.js";
+
+/** The attributes of a cookie latchkey sets (as the `cookie` package names them). */
+export interface CookieOptions {
+  path: string;
+  sameSite: "lax" | "strict" | "none";
+  secure: boolean;
+  httpOnly: boolean;
+  /** Seconds; absent for a session cookie, `0` to clear. */
+  maxAge?: number;
+}
+
+/** What latchkey reads of a request. Header names are lower case. */
+export interface AuthRequest<Body = unknown, Query = unknown, Params = unknown> {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly cookies: Readonly<Record<string, string | undefined>>;
+  /** The client's address, as far as the host's proxy trust goes. */
+  readonly ip: string;
+  readonly body: Body;
+  readonly query: Query;
+  readonly params: Params;
+  /** Who the request is: set by `requireAuth`, `null` before it. */
+  auth: RequestAuth | null;
+}
+
+/** What latchkey writes to a reply. */
+export interface AuthReply {
+  code(status: number): AuthReply;
+  header(name: string, value: string): AuthReply;
+  setCookie(name: string, value: string, options: CookieOptions): AuthReply;
+  /** Ends the reply without a body (204). */
+  send(): AuthReply;
+}
+
+/** Where cookies and headers go when a check (not a route) sets them: `requireAuth`. */
+export type CookieSink = Pick<AuthReply, "setCookie">;

@@ -1,0 +1,81 @@
+/**
+ * latchkey's routes as data: method, path, schemas and one framework-free handler each.
+ * The Fastify plugin registers them as Fastify routes (its validation and serialisation
+ * compiled from the schemas); the fetch, Express and Hono adapters dispatch to the same
+ * handlers through `src/http/dispatch.ts`. Either way there is one implementation.
+ */
+import type { TSchema } from "@sinclair/typebox";
+import type { RequestAuth } from "../context.js";
+import type { AuthReply, AuthRequest } from "../kit.js";
+
+/**
+ * The groups a host may switch off (`routes: { register: false }`). `core` (login, logout,
+ * the user's sessions and events, refresh, the JWKS) is always on.
+ */
+export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "explain";
+
+/** The groups a host may switch, each on by default (`explain` needs a `policy`). */
+export type RouteSwitches = Partial<Record<Exclude<RouteGroup, "core">, boolean>>;
+
+/** One route. */
+export interface RouteSpec<Body = unknown, Query = unknown, Params = unknown> {
+  method: "GET" | "POST" | "DELETE";
+  /** The path without the host's `prefix`: `/auth/...` or `/.well-known/jwks.json`. */
+  path: string;
+  group: RouteGroup;
+  /** The caller must be authenticated (`requireAuth` runs first). */
+  auth?: boolean;
+  /** Callable from a `corsOrigins` origin without a bearer header. */
+  cors?: boolean;
+  /** The body is checked by the handler (an optional body), not before it. */
+  bodyCheckedByHandler?: boolean;
+  /** The OpenAPI fields and the request and response schemas. */
+  schema: {
+    tags: string[];
+    summary: string;
+    body?: TSchema;
+    querystring?: TSchema;
+    params?: TSchema;
+    response: Record<number, unknown>;
+  };
+  /** Returns the JSON body; or calls `reply.send()` for 204 and returns what it returns. */
+  handler(request: AuthRequest<Body, Query, Params>, reply: AuthReply): Promise<unknown>;
+}
+
+/** Keeps a route's body, query and params types for its handler, then erases them. */
+export function route<Body = unknown, Query = unknown, Params = unknown>(
+  spec: RouteSpec<Body, Query, Params>,
+): RouteSpec {
+  return spec as unknown as RouteSpec;
+}
+
+/**
+ * A `prefix` option checked and normalised: `""` or a path of segments without a trailing
+ * slash (`/api`, `/v1/id`), as Fastify's own `prefix` is.
+ *
+ * @example
+ * parsePrefix("/api/"); // "/api"
+ */
+export function parsePrefix(prefix: string | undefined): string {
+  if (prefix === undefined || prefix === "" || prefix === "/") return "";
+  if (typeof prefix !== "string" || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix)) {
+    throw new TypeError(`latchkey: prefix "${String(prefix)}" must be a path such as "/api"`);
+  }
+  return prefix.replace(/\/$/, "");
+}
+
+/** The path of a route under the host's `prefix`. */
+export function routePath(spec: Pick<RouteSpec, "path">, prefix: string): string {
+  return `${prefix}${spec.path}`;
+}
+
+/** Whether the host left a route's group on. */
+export function isRouteOn(spec: Pick<RouteSpec, "group">, switches: RouteSwitches): boolean {
+  return spec.group === "core" || switches[spec.group] !== false;
+}
+
+/** `request.auth` after `requireAuth`, which guarantees it is set. */
+export function who(request: Pick<AuthRequest, "auth">): RequestAuth {
+  if (!request.auth) throw new Error("latchkey: a route that needs auth ran without requireAuth");
+  return request.auth;
+}
