@@ -1,13 +1,15 @@
 /**
- * latchkey's public surface. Everything a library user needs is re-exported here by
- * name; anything not named is internal.
+ * `latchkey`: the core. `createAuth` and its policies, the errors, the ports a store
+ * implements, and the records they hold. It loads no framework and no database driver:
+ * those come with the entry points that need them (`latchkey/fastify`, `latchkey/express`,
+ * `latchkey/hono`, `latchkey/fetch`; `latchkey/sqlite`, `latchkey/postgres`,
+ * `latchkey/redis`, `latchkey/memory`).
  *
  * @example
  * import Fastify from "fastify";
- * import {
- *   createAuth, latchkey, openSqliteStores,
- *   DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY, DEFAULT_TOKEN_POLICY,
- * } from "latchkey";
+ * import { createAuth, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY, DEFAULT_TOKEN_POLICY } from "latchkey";
+ * import { latchkey } from "latchkey/fastify";
+ * import { openSqliteStores } from "latchkey/sqlite";
  *
  * const origin = "http://localhost:3000";
  * const stores = await openSqliteStores({ path: "./data/app.db" });
@@ -69,11 +71,9 @@ export type { ClientInfo, SessionPolicy, ValidSession } from "./core/session-man
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";
 export type { RequestAuth, Strategy } from "./http/context.js";
-export { errorBody, STATUS_BY_CODE } from "./http/errors.js";
-export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";
+export type { CookieNames } from "./http/cookies.js";
+export { type ErrorBody, errorBody, STATUS_BY_CODE } from "./http/errors.js";
+export type { LatchkeyOptions } from "./http/guest.js";
+export type { CookieOptions } from "./http/kit.js";
+export type { RouteGroup, RouteSwitches } from "./http/routes/spec.js";
 export { errorResponses } from "./http/schemas.js";
-export { isoTime } from "./http/views.js";
-export { createMemoryStores } from "./stores/memory/index.js";
-export { migratePostgres, openPostgresStores, type PostgresOptions } from "./stores/postgres/index.js";
-export { openRedisStores, type RedisOptions } from "./stores/redis/index.js";
-export { migrateSqlite, openSqliteStores, type SqliteOptions } from "./stores/sqlite/index.js";

@@ -13,6 +13,7 @@ import { type Auth, createAuth } from "../core/auth.js";
 import type { Clock } from "../core/clock.js";
 import type { PasswordHasher } from "../core/password-hasher.js";
 import type { Stores } from "../core/ports.js";
+import { BODY_LIMIT } from "../http/dispatch.js";
 import { handleError } from "../http/errors.js";
 import { useStrictJson } from "../http/json.js";
 import { latchkey } from "../http/plugin.js";
@@ -25,8 +26,8 @@ import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
 import { todoRoutes } from "./todos.js";
 
-/** The request body limit of the contract. */
-export const BODY_LIMIT = 64 * 1024;
+/** The request body limit of the contract (latchkey's routes set it on their own too). */
+export { BODY_LIMIT };
 
 /** What `buildServer` returns. */
 export interface Server {

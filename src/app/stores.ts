@@ -4,10 +4,28 @@
  */
 import type { Logger } from "pino";
 import type { Stores } from "../core/ports.js";
-import { migratePostgres, openPostgresStores } from "../stores/postgres/index.js";
-import { openRedisStores } from "../stores/redis/index.js";
-import { migrateSqlite, openSqliteStores } from "../stores/sqlite/index.js";
 import type { Config } from "./config.js";
+
+/**
+ * A store module, loaded when the configuration names it: each needs its driver (an
+ * optional peer dependency of the package), so a SQLite server never loads `pg`, and a
+ * missing driver is a message saying what to install, not a stack trace.
+ */
+async function load<T>(module: () => Promise<T>, driver: string, use: string): Promise<T> {
+  try {
+    return await module();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ERR_MODULE_NOT_FOUND" && String((error as Error).message).includes(`'${driver}'`)) {
+      throw new Error(`${use} needs the ${driver} package: npm install ${driver}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+const postgres = () => load(() => import("../stores/postgres/index.js"), "pg", "A postgres:// DATABASE_URL");
+const sqlite = () => load(() => import("../stores/sqlite/index.js"), "better-sqlite3", "A sqlite: DATABASE_URL");
+const redis = () => load(() => import("../stores/redis/index.js"), "ioredis", "REDIS_URL");
 
 /**
  * @example
@@ -17,11 +35,11 @@ export async function openConfiguredStores(config: Config, log?: Pick<Logger, "w
   const { database } = config;
   const durable =
     database.kind === "postgres"
-      ? await openPostgresStores({ url: database.url })
-      : await openSqliteStores({ path: database.path });
+      ? await (await postgres()).openPostgresStores({ url: database.url })
+      : await (await sqlite()).openSqliteStores({ path: database.path });
   if (!config.redisUrl) return durable;
   try {
-    return await openRedisStores({
+    return await (await redis()).openRedisStores({
       url: config.redisUrl,
       base: durable,
       prefix: config.redisKeyPrefix,
@@ -35,7 +53,9 @@ export async function openConfiguredStores(config: Config, log?: Pick<Logger, "w
 }
 
 /** Applies pending migrations to the configured database. */
-export function migrateConfigured(config: Config): Promise<string[]> {
+export async function migrateConfigured(config: Config): Promise<string[]> {
   const { database } = config;
-  return database.kind === "postgres" ? migratePostgres(database.url) : migrateSqlite(database.path);
+  return database.kind === "postgres"
+    ? (await postgres()).migratePostgres(database.url)
+    : (await sqlite()).migrateSqlite(database.path);
 }

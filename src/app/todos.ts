@@ -6,7 +6,8 @@
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { AuthError, errorResponses, isoTime, type TodoRecord, type TodoStore, uuidv7 } from "../index.js";
+import { isoTime } from "../http/views.js";
+import { AuthError, errorResponses, type TodoRecord, type TodoStore, uuidv7 } from "../index.js";
 
 const Todo = Type.Object(
   {

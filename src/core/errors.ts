@@ -33,20 +33,19 @@ export type ErrorCode =
  */
 export class AuthError extends Error {
   readonly code: ErrorCode;
+  /**
+   * The HTTP status of the code (`STATUS_BY_CODE`), under the name Fastify's and other
+   * frameworks' error handlers read, so a host's own handler answers latchkey's errors
+   * (a `requireAuth` refusal on the host's route) with the right status. A plain field,
+   * not a getter: Fastify writes it back on a validation error.
+   */
+  readonly statusCode: number;
 
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "AuthError";
     this.code = code;
-  }
-
-  /**
-   * The HTTP status of the code (`STATUS_BY_CODE`), under the name Fastify's and other
-   * frameworks' error handlers read, so a host's own handler answers latchkey's errors
-   * (a `requireAuth` refusal on the host's route) with the right status.
-   */
-  get statusCode(): number {
-    return STATUS_BY_CODE[this.code];
+    this.statusCode = STATUS_BY_CODE[code];
   }
 }
 

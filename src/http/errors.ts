@@ -39,16 +39,44 @@ const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
 /** Fastify error codes whose message is safe and useful to pass on. */
 const JSON_SYNTAX = "The request body is not valid JSON.";
 
+/** A contract error's answer: status, headers and body, for any framework. */
+export interface ErrorAnswer {
+  status: number;
+  headers: [string, string][];
+  body: ErrorBody;
+}
+
+/**
+ * The answer to a contract error (`AuthError`): its status, `Retry-After` for a "later",
+ * `WWW-Authenticate` for a bad bearer token.
+ *
+ * @example
+ * errorAnswer(new AuthError("not_found", "No such to-do.")); // { status: 404, headers: [], body }
+ */
+export function errorAnswer(error: AuthError): ErrorAnswer {
+  const headers: [string, string][] = [];
+  if (error instanceof RetryLaterError) headers.push(["retry-after", String(error.retryAfter)]);
+  if (error.code === "invalid_token") headers.push(["www-authenticate", 'Bearer error="invalid_token"']);
+  return { status: STATUS_BY_CODE[error.code], headers, body: errorBody(error.code, error.message) };
+}
+
+/** The answer to an error no one expected: logged in full by the caller, told nothing. */
+export const INTERNAL_ERROR: ErrorAnswer = {
+  status: 500,
+  headers: [],
+  body: errorBody("internal_error", "Something went wrong on our side."),
+};
+
 /**
  * Fastify's error handler: contract errors keep their code and message; framework errors
  * get a generic one; anything else is a bug, logged in full and answered without detail.
  */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof AuthError) {
-    if (error instanceof RetryLaterError) reply.header("retry-after", String(error.retryAfter));
-    if (error.code === "invalid_token") reply.header("www-authenticate", 'Bearer error="invalid_token"');
     if (error.code === "service_unavailable") request.log.warn({ err: error.cause ?? error }, "store unavailable");
-    reply.code(STATUS_BY_CODE[error.code]).send(errorBody(error.code, error.message));
+    const answer = errorAnswer(error);
+    for (const [name, value] of answer.headers) reply.header(name, value);
+    reply.code(answer.status).send(answer.body);
     return;
   }
   const fastifyError = error as FastifyError;
@@ -74,5 +102,5 @@ export function handleError(error: FastifyError | Error, request: FastifyRequest
     return;
   }
   request.log.error({ err: error }, "unhandled error");
-  reply.code(500).send(errorBody("internal_error", "Something went wrong on our side."));
+  reply.code(INTERNAL_ERROR.status).send(INTERNAL_ERROR.body);
 }

@@ -137,3 +137,20 @@ function header(request: OriginRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === "string" ? value : undefined;
 }
+
+/**
+ * The sweep an adapter runs unless `maintenance: false`; `stop` ends it.
+ *
+ * @example
+ * const maintenance = startGuestMaintenance(options, console);
+ */
+export function startGuestMaintenance(
+  options: Pick<LatchkeyOptions, "auth" | "maintenance">,
+  log: { debug?(details: object, message: string): void; warn(details: object, message: string): void } | undefined,
+): { stop(): void } {
+  if (options.maintenance === false) return { stop() {} };
+  return options.auth.startMaintenance({
+    log: log && { debug: (details, message) => log.debug?.(details, message), warn: (d, m) => log.warn(d, m) },
+    intervalMs: typeof options.maintenance === "object" ? options.maintenance.intervalMs : undefined,
+  });
+}

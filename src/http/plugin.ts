@@ -10,6 +10,7 @@
  */
 import fastifyCookie from "@fastify/cookie";
 import fastifyCors from "@fastify/cors";
+import type { TSchema } from "@sinclair/typebox";
 import type {
   FastifyInstance,
   FastifyReply,
@@ -19,12 +20,14 @@ import type {
 } from "fastify";
 import fp from "fastify-plugin";
 import type { LatchkeyContext, RequestAuth } from "./context.js";
+import { BODY_LIMIT } from "./dispatch.js";
 import { handleError } from "./errors.js";
 import { type LatchkeyOptions, setUpGuest } from "./guest.js";
 import { useStrictJson } from "./json.js";
 import type { AuthReply, AuthRequest } from "./kit.js";
 import { routePath } from "./routes/spec.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
+import { compileRequestCheck } from "./validate.js";
 
 /** Options of the plugin, validated when it registers (see `LatchkeyOptions`). */
 export type LatchkeyPluginOptions = LatchkeyOptions;
@@ -94,6 +97,9 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   // host's routes.
   await fastify.register(async (scope) => {
     scope.setErrorHandler(handleError);
+    // latchkey's rules for its own requests, whatever the host's Ajv does (Fastify's
+    // default coerces types: `{"username": 123}` would become "123").
+    scope.setValidatorCompiler(({ schema, httpPart }) => compileRequestCheck(schema as TSchema, httpPart ?? "body"));
     useStrictJson(scope);
     // Synchronous, callback style: an async hook costs a promise and a microtask turn on
     // every request, and this one has nothing to wait for. Every answer of these routes,
@@ -108,6 +114,8 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
         url: routePath(spec, guest.prefix),
         schema: spec.schema,
         attachValidation: spec.bodyCheckedByHandler === true,
+        // The contract's limit, whatever the host's.
+        bodyLimit: BODY_LIMIT,
         config: { latchkeyCors: spec.cors === true },
         ...(spec.auth && { preHandler: requireAuth }),
         // A Fastify request and reply are an `AuthRequest` and an `AuthReply` already.

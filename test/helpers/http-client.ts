@@ -29,8 +29,8 @@ export class HttpClient {
     return response;
   }
 
-  async login(base: string, username: string, password: string) {
-    const response = await this.request(base, "POST", "/auth/login", { username, password });
+  async login(base: string, username: string, password: string, path = "/auth/login") {
+    const response = await this.request(base, "POST", path, { username, password });
     if (response.ok) this.csrf = ((await response.clone().json()) as { csrfToken: string }).csrfToken;
     return response;
   }

@@ -1,0 +1,11 @@
+/**
+ * `latchkey/express`: latchkey for Express 5.
+ *
+ * @example
+ * import { latchkeyExpress } from "latchkey/express";
+ *
+ * const latchkey = latchkeyExpress({ auth, publicOrigin: "https://app.example" });
+ * app.use(latchkey.routes);
+ * app.get("/api/profile", latchkey.requireAuth, (req, res) => res.json({ user: req.auth?.userId }));
+ */
+export { type ExpressLatchkey, type ExpressOptions, latchkeyExpress } from "./adapters/express.js";

@@ -1,0 +1,14 @@
+/**
+ * `latchkey/fastify`: the Fastify plugin. It answers latchkey's routes, decorates
+ * `fastify.requireAuth` and `request.auth`, and touches nothing else of the app.
+ *
+ * @example
+ * import Fastify from "fastify";
+ * import { latchkey } from "latchkey/fastify";
+ *
+ * const app = Fastify();
+ * await app.register(latchkey, { auth, publicOrigin: "https://app.example", prefix: "/api" });
+ * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
+ */
+export { handleError } from "./http/errors.js";
+export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";

@@ -1,0 +1,16 @@
+/**
+ * `latchkey/fetch`: latchkey for any server of the web platform's `Request` and
+ * `Response`, with no framework.
+ *
+ * @example
+ * import { createFetchHandler } from "latchkey/fetch";
+ *
+ * const latchkey = createFetchHandler({ auth, publicOrigin: "https://app.example" });
+ * const answered = await latchkey.handle(request, { ip });
+ */
+export {
+  type CallInfo,
+  createFetchHandler,
+  type FetchLatchkey,
+  type FetchOptions,
+} from "./adapters/fetch.js";

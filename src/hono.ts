@@ -1,0 +1,13 @@
+/**
+ * `latchkey/hono`: latchkey for Hono.
+ *
+ * @example
+ * import { Hono } from "hono";
+ * import { type LatchkeyEnv, latchkeyHono } from "latchkey/hono";
+ *
+ * const latchkey = latchkeyHono({ auth, publicOrigin: "https://app.example" });
+ * const app = new Hono<LatchkeyEnv>();
+ * app.use(latchkey.routes);
+ * app.get("/api/profile", latchkey.requireAuth, (c) => c.json({ user: c.var.auth.userId }));
+ */
+export { type HonoLatchkey, type HonoOptions, type LatchkeyEnv, latchkeyHono } from "./adapters/hono.js";
