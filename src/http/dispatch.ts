@@ -126,7 +126,10 @@ export class Dispatcher {
       };
       if (route.spec.auth) request.auth = await this.authenticate(request, reply, route.spec.cors === true);
       const result = await route.spec.handler(request, reply);
-      return this.#withCors(incoming, reply.answer(result === reply ? undefined : result));
+      const answer = reply.answer(result === reply ? undefined : result);
+      // A HEAD answer is the GET answer's status and headers.
+      if (incoming.method === "HEAD") answer.body = null;
+      return this.#withCors(incoming, answer);
     } catch (error) {
       return this.#withCors(incoming, this.errorAnswer(error, reply));
     }

@@ -100,6 +100,9 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     // latchkey's rules for its own requests, whatever the host's Ajv does (Fastify's
     // default coerces types: `{"username": 123}` would become "123").
     scope.setValidatorCompiler(({ schema, httpPart }) => compileRequestCheck(schema as TSchema, httpPart ?? "body"));
+    // JSON only, whatever parsers the host has: a `text/plain` body is what a cross-site
+    // form can send without a preflight, so it must never reach these routes (415).
+    scope.removeAllContentTypeParsers();
     useStrictJson(scope);
     // Synchronous, callback style: an async hook costs a promise and a microtask turn on
     // every request, and this one has nothing to wait for. Every answer of these routes,

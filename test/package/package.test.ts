@@ -101,7 +101,19 @@ describe("the tarball", () => {
     expect(loaded("latchkey/fastify")).not.toContain("better-sqlite3");
   });
 
-  it("a TypeScript consumer of every entry point compiles in strict NodeNext mode", () => {
+  it("a TypeScript consumer of every entry point, and every ts example of the README and docs/library.md, compile in strict NodeNext mode", () => {
+    // The examples: the block that exports `auth` is `auth.ts`, which the others import.
+    const examples: string[] = [];
+    for (const doc of ["README.md", "docs/library.md"]) {
+      const text = readFileSync(join(ROOT, doc), "utf8");
+      for (const [, code] of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
+        const name = code?.includes("export const auth") ? "auth.ts" : `example-${examples.length}.ts`;
+        writeFileSync(join(project, name), code as string);
+        examples.push(name);
+      }
+    }
+    expect(examples).toContain("auth.ts");
+    expect(examples.length).toBeGreaterThanOrEqual(6);
     writeFileSync(
       join(project, "tsconfig.json"),
       JSON.stringify({
@@ -114,7 +126,7 @@ describe("the tarball", () => {
           skipLibCheck: false,
           types: ["node"],
         },
-        files: ["consumer.ts"],
+        files: ["consumer.ts", ...examples],
       }),
     );
     const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
