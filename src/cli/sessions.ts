@@ -49,13 +49,12 @@ export function registerSessions(program: Command): void {
       await withAuth(async (auth) => {
         if (options.user !== undefined) {
           const user = (await auth.accounts.findByName(options.user)) ?? fail(`no user named "${options.user}"`);
-          const ended = await auth.sessions.endAllForUser(user.id);
-          for (const sessionId of ended) await auth.log.record("session_revoked", user.id, { sessionId });
+          const ended = await auth.sessions.endAllRecorded(user.id, undefined);
           process.stdout.write(`ended ${ended.length} session(s) of ${user.username}\n`);
           return;
         }
-        const ended = (await auth.sessions.end(id as string)) ?? fail(`no live session with id "${id}"`);
-        await auth.log.record("session_revoked", ended.userId, { sessionId: ended.id });
+        const ended =
+          (await auth.sessions.endRecorded(id as string, "session_revoked")) ?? fail(`no live session with id "${id}"`);
         process.stdout.write(`ended session ${ended.id}\n`);
       });
     });

@@ -120,7 +120,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
   const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
+  const log = new SecurityLog({ store: stores.events, clock });
   const sessions = new SessionManager({
+    log,
     store: stores.sessions,
     changes: stores.changes,
     clock,
@@ -130,7 +132,6 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     isEnded: (sessionId) => changes.isSessionEnded(sessionId),
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
-  const log = new SecurityLog({ store: stores.events, clock });
   const devices = await DeviceCookies.load(stores.secrets, random);
   const accounts = new Accounts({
     users: stores.users,

@@ -12,6 +12,7 @@ import type { Clock } from "./clock.js";
 import type { ChangeFeed, SessionStore } from "./ports.js";
 import type { SessionKind, SessionRecord, UserProfile } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
+import type { EventContext, SecurityLog } from "./security-log.js";
 import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
 
 /** Timeouts, in seconds. */
@@ -59,7 +60,12 @@ export interface SessionManagerDeps {
   onEnded?: (sessionId: string, at: number) => void;
   /** Whether a session is known to have ended (the change follower's set). */
   isEnded?: (sessionId: string) => boolean;
+  /** Where `signIn` and the `…Recorded` endings write the user's security events. */
+  log?: SecurityLog;
 }
+
+/** Who ended a session, for its event: the client's address and agent, when a request did. */
+export type EndContext = Omit<EventContext, "sessionId">;
 
 /** How long `findLiveRecent` may answer from memory, in ms. */
 const RECENT_MS = 1000;
@@ -211,6 +217,48 @@ export class SessionManager {
     const secret = newSessionSecret(this.#deps.random);
     const replaced = await this.#deps.store.replaceSecret(sessionId, hashSecret(secret));
     return replaced ? formatSessionToken({ id: sessionId, secret }) : null;
+  }
+
+  /**
+   * A login: opens the session and records it (`login`), with a `session_revoked` event
+   * for each session the per-user cap ended.
+   */
+  async signIn(input: NewSession): Promise<{ session: SessionRecord; token: string }> {
+    const { session, token, evicted } = await this.create(input);
+    const client = { ip: input.ip, userAgent: input.userAgent };
+    await this.#deps.log?.record("login", session.userId, { sessionId: session.id, ...client });
+    for (const old of evicted)
+      await this.#deps.log?.record("session_revoked", old.userId, { sessionId: old.id, ...client });
+    return { session, token };
+  }
+
+  /**
+   * Ends a session and records why, as one step: `logout` (the user signed out) or
+   * `session_revoked` (it was ended from elsewhere). Nothing is recorded when it had
+   * already ended.
+   */
+  async endRecorded(
+    sessionId: string,
+    why: "logout" | "session_revoked",
+    context: EndContext = {},
+  ): Promise<SessionRecord | null> {
+    const ended = await this.end(sessionId);
+    if (ended) await this.#deps.log?.record(why, ended.userId, { sessionId: ended.id, ...context });
+    return ended;
+  }
+
+  /** `endOwn`, recorded as `session_revoked`. */
+  async endOwnRecorded(userId: string, sessionId: string, context: EndContext = {}): Promise<SessionRecord | null> {
+    const ended = await this.endOwn(userId, sessionId);
+    if (ended) await this.#deps.log?.record("session_revoked", userId, { sessionId: ended.id, ...context });
+    return ended;
+  }
+
+  /** `endAllForUser`, each ended session recorded as `session_revoked`. */
+  async endAllRecorded(userId: string, exceptId: string | undefined, context: EndContext = {}): Promise<string[]> {
+    const ended = await this.endAllForUser(userId, exceptId);
+    for (const id of ended) await this.#deps.log?.record("session_revoked", userId, { sessionId: id, ...context });
+    return ended;
   }
 
   /** Ends one session everywhere; returns it, or `null` when it had already ended. */

@@ -75,14 +75,12 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         // No fixation: whatever credential cookies came with the login request are never
         // adopted, and the sessions behind them end, so their values are worthless after.
         for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
-        const { session, token, evicted } = await auth.sessions.create({
+        const { session, token } = await auth.sessions.signIn({
           userId: user.id,
           kind: context.strategy,
           remember: request.body.remember ?? false,
           ...client,
         });
-        await auth.log.record("login", user.id, { sessionId: session.id, ...client });
-        for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
         await context.setBrowserCookies(reply, session, token);
         context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
         return {
@@ -103,8 +101,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { ...NoContent, ...errorResponses(403) },
       },
       handler: async (request, reply) => {
-        const ended = await endCallersSession(context, request);
-        if (ended) await auth.log.record("logout", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
+        await endCallersSession(context, request);
         context.clearCookies(reply);
         return reply.code(204).send();
       },
@@ -141,9 +138,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
       handler: async (request) => {
         const { userId, sessionId } = who(request);
-        const ended = await auth.sessions.endAllForUser(userId, sessionId);
-        const client = clientInfo(request);
-        for (const id of ended) await auth.log.record("session_revoked", userId, { sessionId: id, ...client });
+        const ended = await auth.sessions.endAllRecorded(userId, sessionId, clientInfo(request));
         return { ended: ended.length };
       },
     }),
@@ -226,9 +221,8 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
       handler: async (request, reply) => {
         const { userId, sessionId } = who(request);
-        const ended = await auth.sessions.endOwn(userId, request.params.id);
+        const ended = await auth.sessions.endOwnRecorded(userId, request.params.id, clientInfo(request));
         if (!ended) throw new AuthError("not_found", "No such session.");
-        await auth.log.record("session_revoked", userId, { sessionId: ended.id, ...clientInfo(request) });
         if (ended.id === sessionId) context.clearCookies(reply);
         return reply.code(204).send();
       },
@@ -272,8 +266,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         if (caller.via === "bearer") {
           // An API client's tokens cannot be replaced on a 204: its session ends like every
           // other (its refresh and access tokens with it), and it logs in with the new password.
-          const ended = await auth.sessions.end(session.id);
-          if (ended) await auth.log.record("session_revoked", user.id, { sessionId: ended.id, ...clientInfo(request) });
+          await auth.sessions.endRecorded(session.id, "session_revoked", clientInfo(request));
           return reply.code(204).send();
         }
         // A browser's session continues with new credentials: a new secret, and under the
@@ -314,16 +307,18 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
  * `Authorization` header that proves nothing (`Basic ...`, a broken bearer token): a
  * logout that cleared the cookies and left their session alive would lie.
  */
-async function endCallersSession(context: LatchkeyContext, request: AuthRequest): Promise<SessionRecord | null> {
+async function endCallersSession(context: LatchkeyContext, request: AuthRequest): Promise<void> {
   const { auth } = context;
+  const client = clientInfo(request);
   const bearer = presentedCredential(request);
   const check = bearer.type === "bearer" ? await auth.accessTokens.verify(bearer.token) : null;
-  if (check?.ok) return auth.sessions.end(check.claims.sessionId);
+  if (check?.ok) {
+    await auth.sessions.endRecorded(check.claims.sessionId, "logout", client);
+    return;
+  }
   const ids = await context.sessionsOfCookies(request);
   for (const id of ids) context.checkCsrf(request, id);
-  let ended: SessionRecord | null = null;
-  for (const id of ids) ended = (await auth.sessions.end(id)) ?? ended;
-  return ended;
+  for (const id of ids) await auth.sessions.endRecorded(id, "logout", client);
 }
 
 /** Sessions per page at most (and by default). */

@@ -56,14 +56,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request) => {
         const client = clientInfo(request);
         const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
-        const { session, evicted } = await auth.sessions.create({
-          userId: user.id,
-          kind: "bearer",
-          remember: false,
-          ...client,
-        });
-        await auth.log.record("login", user.id, { sessionId: session.id, ...client });
-        for (const old of evicted) await auth.log.record("session_revoked", user.id, { sessionId: old.id, ...client });
+        const { session } = await auth.sessions.signIn({ userId: user.id, kind: "bearer", remember: false, ...client });
         const access = await auth.accessTokens.issueFor(session);
         return {
           access_token: access.token,
@@ -144,10 +137,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           const check = await auth.accessTokens.verify(token);
           if (check.ok) sessionId = check.claims.sessionId;
         }
-        const ended = sessionId ? await auth.sessions.end(sessionId) : null;
-        if (ended) {
-          await auth.log.record("session_revoked", ended.userId, { sessionId: ended.id, ...clientInfo(request) });
-        }
+        if (sessionId) await auth.sessions.endRecorded(sessionId, "session_revoked", clientInfo(request));
         return {};
       },
     }),
