@@ -43,13 +43,13 @@ export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {
   ChangeFeed,
   CounterStore,
+  DatabaseHandle,
   EventStore,
   KeyStore,
   RefreshTokenStore,
   SecretStore,
   SessionStore,
   Stores,
-  TodoStore,
   UserStore,
 } from "./core/ports.js";
 export type {
@@ -62,7 +62,6 @@ export type {
   SessionRecord,
   SigningAlgorithm,
   SigningKeyRecord,
-  TodoRecord,
   UserProfile,
   UserRecord,
 } from "./core/records.js";

@@ -8,7 +8,8 @@ import { hash, timingSafeEqual } from "node:crypto";
 import { describeDevice } from "../../dist/http/device.js";
 import { isoTime } from "../../dist/http/views.js";
 
-export { sessionLookupSql, todoListSql } from "../../dist/stores/sql/request-path.js";
+export { todoListSql } from "../../dist/app/todo-store.js";
+export { sessionLookupSql } from "../../dist/stores/sql/request-path.js";
 
 const COOKIE = /(?:^|;\s*)__Host-sid=([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})(?:;|$)/;
 

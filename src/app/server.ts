@@ -24,6 +24,7 @@ import { loggerOptions } from "./logging.js";
 import { lazyChildLogger } from "./request-logger.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
+import { openTodoStore, type TodoStore } from "./todo-store.js";
 import { todoRoutes } from "./todos.js";
 
 /** The request body limit of the contract (latchkey's routes set it on their own too). */
@@ -33,6 +34,8 @@ export { BODY_LIMIT };
 export interface Server {
   app: FastifyInstance;
   auth: Auth;
+  /** The product's to-dos (its own table, beside latchkey's). */
+  todos: TodoStore;
   /** Closes the HTTP server (finishing requests in flight), then the stores. */
   close(): Promise<void>;
 }
@@ -143,7 +146,8 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       refreshReuseLeeway: config.refreshReuseLeeway,
     },
   });
-  await app.register(todoRoutes, { todos: stores.todos, now: () => auth.clock.now() });
+  const todos = await openTodoStore(stores);
+  await app.register(todoRoutes, { todos, now: () => auth.clock.now() });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {
@@ -161,6 +165,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   return {
     app,
     auth,
+    todos,
     async close() {
       if (closed) return;
       closed = true;

@@ -7,7 +7,8 @@ import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { isoTime } from "../http/views.js";
-import { AuthError, errorResponses, type TodoRecord, type TodoStore, uuidv7 } from "../index.js";
+import { AuthError, errorResponses, uuidv7 } from "../index.js";
+import type { TodoRecord, TodoStore } from "./todo-store.js";
 
 const Todo = Type.Object(
   {

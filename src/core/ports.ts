@@ -5,6 +5,7 @@
  * Methods return `null`/`false` for "not there"; they throw only when the store itself
  * fails, and then a `StoreUnavailableError`.
  */
+import type { Kysely, Migration } from "kysely";
 import type {
   ChangeKind,
   ChangeRecord,
@@ -13,7 +14,6 @@ import type {
   RefreshTokenRecord,
   SessionRecord,
   SigningKeyRecord,
-  TodoRecord,
   UserProfile,
   UserRecord,
 } from "./records.js";
@@ -57,19 +57,6 @@ export interface SessionStore {
    * full scan); returns how many it deleted, so the caller can repeat in small batches.
    */
   sweepExpired(now: number, limit: number): Promise<number>;
-}
-
-/** The to-dos of the demo app. Every method is scoped to one user. */
-export interface TodoStore {
-  list(userId: string): Promise<TodoRecord[]>;
-  create(todo: TodoRecord): Promise<void>;
-  /** `null` when the to-do does not exist or is not `userId`'s. */
-  update(
-    userId: string,
-    id: string,
-    patch: { title?: string; done?: boolean; updatedAt: number },
-  ): Promise<TodoRecord | null>;
-  delete(userId: string, id: string): Promise<boolean>;
 }
 
 /** The security event log. */
@@ -176,7 +163,6 @@ export interface Stores {
   sessions: SessionStore;
   refreshTokens: RefreshTokenStore;
   keys: KeyStore;
-  todos: TodoStore;
   events: EventStore;
   counters: CounterStore;
   changes: ChangeFeed;
@@ -184,4 +170,32 @@ export interface Stores {
   /** Resolves when every store answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * The SQL database the durable stores live in, for the host's own tables (SQLite and
+   * PostgreSQL stores have one; memory stores do not). Redis stores pass their base's on.
+   */
+  database?: DatabaseHandle;
+}
+
+/**
+ * latchkey's SQL database, lent to the host: its own tables, migrations and statements
+ * beside latchkey's. A table of the host's may reference `users(id) on delete cascade`,
+ * so deleting an account deletes the host's rows with it.
+ *
+ * @example
+ * await stores.database?.migrate("myapp", { "0001-notes": { up: async (db) => { ... } } });
+ * const notes = await stores.database?.kysely.selectFrom("notes" as never).selectAll().execute();
+ */
+export interface DatabaseHandle {
+  readonly dialect: "sqlite" | "postgres";
+  /** Kysely on latchkey's connection (SQLite) or pool (PostgreSQL); type it with your tables. */
+  readonly kysely: Kysely<unknown>;
+  /** The driver's own object, for prepared statements: a better-sqlite3 `Database`, or a `pg.Pool`. */
+  readonly driver: unknown;
+  /**
+   * Applies `migrations` (Kysely migrations, by name; names sort in the order they apply)
+   * that have not run yet, tracked in tables of their own (`<namespace>_migration`), never
+   * latchkey's. `namespace`: lower-case letters, digits and `_`. Returns the names applied.
+   */
+  migrate(namespace: string, migrations: Record<string, Migration>): Promise<string[]>;
 }

@@ -44,16 +44,6 @@ export interface SessionRecord {
   userAgent: string;
 }
 
-/** A to-do item, the resource the demo app protects. */
-export interface TodoRecord {
-  id: string;
-  userId: string;
-  title: string;
-  done: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
-
 /** The security event types of the contract. */
 export const EVENT_TYPES = [
   "login",

@@ -1,9 +1,11 @@
 /**
- * The PostgreSQL request-path reads run as named prepared statements, outside the store
+ * The PostgreSQL request-path reads (latchkey's session lookup, and the product's to-do
+ * list through the database handle) run as named prepared statements, outside the store
  * guard: a lost connection must still be a StoreUnavailableError (503), and the statements
  * must be prepared again on the connections that replace it.
  */
 import { expect, it } from "vitest";
+import { openTodoStore } from "../../src/app/todo-store.js";
 import { StoreUnavailableError } from "../../src/core/errors.js";
 import { openPostgresStores } from "../../src/stores/postgres/index.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
@@ -37,19 +39,18 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
         userAgent: "test",
       };
       await stores.sessions.create(session);
-      await stores.todos.create({ id: "t1", userId, title: "one", done: false, createdAt: now, updatedAt: now });
+      const todos = await openTodoStore(stores);
+      await todos.create({ id: "t1", userId, title: "one", done: false, createdAt: now, updatedAt: now });
       expect(await stores.sessions.findWithUser(session.id)).toEqual({
         session,
         user: { id: userId, username: "ada", createdAt: now, disabledAt: null },
       });
       expect(await stores.sessions.findWithUser("no-such-session")).toBeNull();
-      expect((await stores.todos.list(userId)).map((t) => [t.title, t.userId, t.done])).toEqual([
-        ["one", userId, false],
-      ]);
+      expect((await todos.list(userId)).map((t) => [t.title, t.userId, t.done])).toEqual([["one", userId, false]]);
 
       proxy.cut();
       await expect(stores.sessions.findWithUser(session.id)).rejects.toBeInstanceOf(StoreUnavailableError);
-      await expect(stores.todos.list(userId)).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(todos.list(userId)).rejects.toBeInstanceOf(StoreUnavailableError);
 
       proxy.restore();
       let found: unknown = null;
@@ -58,7 +59,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
         if (found === null) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(found).toEqual({ session, user: { id: userId, username: "ada", createdAt: now, disabledAt: null } });
-      expect(await stores.todos.list(userId)).toHaveLength(1);
+      expect(await todos.list(userId)).toHaveLength(1);
     } finally {
       await stores.close();
       await proxy.close();

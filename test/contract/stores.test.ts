@@ -3,6 +3,7 @@
  * Each test opens a fresh store.
  */
 import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Stores } from "../../src/core/ports.js";
 import type { SessionRecord, UserRecord } from "../../src/core/records.js";
@@ -80,7 +81,7 @@ for (const backend of BACKENDS) {
           expect(await s.users.updatePasswordHash("missing", "x")).toBe(false);
         });
 
-        it("deletes a user with their sessions, to-dos and events", async () => {
+        it("deletes a user with their sessions and events", async () => {
           const alice = user("alice");
           const bob = user("bob");
           await s.users.create(alice);
@@ -89,7 +90,6 @@ for (const backend of BACKENDS) {
           const sb = session(bob.id);
           await s.sessions.create(sa);
           await s.sessions.create(sb);
-          await s.todos.create({ id: "t1", userId: alice.id, title: "a", done: false, createdAt: T0, updatedAt: T0 });
           await s.events.append({
             id: "e1",
             userId: alice.id,
@@ -102,7 +102,6 @@ for (const backend of BACKENDS) {
           expect(await s.users.delete(alice.id)).toBe(true);
           expect(await s.users.delete(alice.id)).toBe(false);
           expect(await s.sessions.findWithUser(sa.id)).toBeNull();
-          expect(await s.todos.list(alice.id)).toEqual([]);
           expect(await s.events.listByUser(alice.id, 10)).toEqual([]);
           expect(await s.sessions.findWithUser(sb.id)).not.toBeNull();
         });
@@ -254,30 +253,36 @@ for (const backend of BACKENDS) {
         });
       });
 
-      describe("to-dos", () => {
-        it("are scoped to their user for every operation", async () => {
-          const todo = { id: "t1", userId: "u-alice", title: "milk", done: false, createdAt: T0, updatedAt: T0 };
-          const alice = user("alice", { id: "u-alice" });
-          const bob = user("bob", { id: "u-bob" });
+      describe("the database lent to the host", () => {
+        it("runs a host's migrations once, in tables of their own, beside latchkey's; its rows go with their user", async () => {
+          const handle = s.database;
+          if (!handle) {
+            // Stores in memory (and Redis over them, as this suite runs it) have no SQL database to lend.
+            expect(["memory", "redis"]).toContain(backend.name);
+            return;
+          }
+          const migrations = {
+            "0001-notes": {
+              async up(db: Kysely<unknown>) {
+                await db.schema
+                  .createTable("host_notes")
+                  .addColumn("id", "text", (c) => c.primaryKey())
+                  .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+                  .execute();
+              },
+            },
+          };
+          expect(await handle.migrate("host_app", migrations)).toEqual(["0001-notes"]);
+          expect(await handle.migrate("host_app", migrations)).toEqual([]);
+          await expect(handle.migrate("Bad Name", migrations)).rejects.toBeInstanceOf(TypeError);
+          const alice = user("alice");
           await s.users.create(alice);
-          await s.users.create(bob);
-          await s.todos.create(todo);
-          await s.todos.create({ ...todo, id: "t2", title: "eggs", createdAt: T0 + 1 });
-          expect((await s.todos.list("u-alice")).map((t) => t.title)).toEqual(["milk", "eggs"]);
-          expect(await s.todos.list("u-bob")).toEqual([]);
-          expect(await s.todos.update("u-bob", "t1", { done: true, updatedAt: T0 + 9 })).toBeNull();
-          expect(await s.todos.delete("u-bob", "t1")).toBe(false);
-          expect(await s.todos.update("u-alice", "t1", { done: true, updatedAt: T0 + 9 })).toMatchObject({
-            title: "milk",
-            done: true,
-            updatedAt: T0 + 9,
-          });
-          expect(await s.todos.update("u-alice", "t1", { title: "oat milk", updatedAt: T0 + 10 })).toMatchObject({
-            title: "oat milk",
-            done: true,
-          });
-          expect(await s.todos.delete("u-alice", "t1")).toBe(true);
-          expect(await s.todos.delete("u-alice", "t1")).toBe(false);
+          const db = handle.kysely as Kysely<{ host_notes: { id: string; user_id: string } }>;
+          await db.insertInto("host_notes").values({ id: "n1", user_id: alice.id }).execute();
+          expect(await db.selectFrom("host_notes").selectAll().execute()).toHaveLength(1);
+          await s.users.delete(alice.id);
+          expect(await db.selectFrom("host_notes").selectAll().execute()).toEqual([]);
+          await db.schema.dropTable("host_notes").execute();
         });
       });
 

@@ -193,7 +193,7 @@ describe("HTTP API", () => {
       const deleted = await c.request({ method: "DELETE", url: "/auth/account", body: { password: PASSWORD } });
       expect(deleted.statusCode).toBe(204);
       expect(await h.stores.users.findByUsername(name)).toBeNull();
-      expect(await h.stores.todos.list(user.id)).toEqual([]);
+      expect(await h.server.todos.list(user.id)).toEqual([]);
       expect((await h.client().register(name)).statusCode).toBe(201);
     });
   });

@@ -37,13 +37,14 @@ describe("WAL checkpoints in a worker thread", () => {
         const id = `0194d2c6-0000-7000-8000-${String(u).padStart(12, "0")}`;
         await stores.users.create({ id, username: `u${u}`, passwordHash: "x", createdAt: now, disabledAt: null });
         for (let i = 0; i < 50; i++) {
-          await stores.todos.create({
+          await stores.events.append({
             id: `${id.slice(0, 24)}${String(u * 50 + i).padStart(12, "0")}`,
             userId: id,
-            title: randomBytes(2000).toString("base64").slice(0, 2000),
-            done: false,
-            createdAt: now + i,
-            updatedAt: now + i,
+            type: "login",
+            at: now + i,
+            sessionId: null,
+            ip: "",
+            userAgent: randomBytes(2000).toString("base64").slice(0, 2000),
           });
         }
       }

@@ -13,7 +13,6 @@ import type {
   SecretStore,
   SessionStore,
   Stores,
-  TodoStore,
   UserStore,
 } from "../../core/ports.js";
 import type {
@@ -23,7 +22,6 @@ import type {
   RefreshTokenRecord,
   SessionRecord,
   SigningKeyRecord,
-  TodoRecord,
   UserRecord,
 } from "../../core/records.js";
 
@@ -32,7 +30,6 @@ interface State {
   sessions: Map<string, SessionRecord>;
   refreshTokens: Map<string, RefreshTokenRecord>;
   keys: SigningKeyRecord[];
-  todos: Map<string, TodoRecord>;
   events: EventRecord[];
   counters: Map<string, CounterState>;
   changes: ChangeRecord[];
@@ -51,7 +48,6 @@ export function createMemoryStores(): Stores {
     sessions: new Map(),
     refreshTokens: new Map(),
     keys: [],
-    todos: new Map(),
     events: [],
     counters: new Map(),
     changes: [],
@@ -63,7 +59,6 @@ export function createMemoryStores(): Stores {
     sessions: sessionStore(state),
     refreshTokens: refreshTokenStore(state),
     keys: keyStore(state),
-    todos: todoStore(state),
     events: eventStore(state),
     counters: counterStore(state),
     changes: changeFeed(state),
@@ -107,7 +102,6 @@ function userStore(state: State): UserStore {
     async delete(id) {
       if (!state.users.delete(id)) return false;
       for (const [key, s] of state.sessions) if (s.userId === id) dropSession(state, key);
-      for (const [key, t] of state.todos) if (t.userId === id) state.todos.delete(key);
       state.events = state.events.filter((e) => e.userId !== id);
       return true;
     },
@@ -221,32 +215,6 @@ function keyStore(state: State): KeyStore {
       const deleted = state.keys.length - kept.length;
       state.keys = kept;
       return deleted;
-    },
-  };
-}
-
-function todoStore(state: State): TodoStore {
-  return {
-    list: async (userId) =>
-      [...state.todos.values()]
-        .filter((t) => t.userId === userId)
-        .sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
-        .map(copy),
-    async create(todo) {
-      state.todos.set(todo.id, copy(todo));
-    },
-    async update(userId, id, patch) {
-      const todo = state.todos.get(id);
-      if (!todo || todo.userId !== userId) return null;
-      if (patch.title !== undefined) todo.title = patch.title;
-      if (patch.done !== undefined) todo.done = patch.done;
-      todo.updatedAt = patch.updatedAt;
-      return copy(todo);
-    },
-    async delete(userId, id) {
-      const todo = state.todos.get(id);
-      if (!todo || todo.userId !== userId) return false;
-      return state.todos.delete(id);
     },
   };
 }

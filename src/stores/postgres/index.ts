@@ -7,15 +7,9 @@
 import { Kysely, type Migration, type MigrationResult, Migrator, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { StoreUnavailableError } from "../../core/errors.js";
-import type { SessionStore, Stores, TodoStore } from "../../core/ports.js";
-import {
-  type SessionLookupRow,
-  sessionLookupSql,
-  type TodoListRow,
-  todoListSql,
-  todoOf,
-  validSessionOf,
-} from "../sql/request-path.js";
+import type { SessionStore, Stores } from "../../core/ports.js";
+import { runMigrations } from "../sql/migrate.js";
+import { type SessionLookupRow, sessionLookupSql, validSessionOf } from "../sql/request-path.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import * as initial from "./migrations/0001-initial.js";
@@ -63,7 +57,13 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
     isUniqueViolation: (error) =>
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
     subscribe: (wake) => listener.subscribe(wake),
-    requestPath: { findWithUser: sessionLookup(pool), listTodos: todoList(pool) },
+    requestPath: { findWithUser: sessionLookup(pool) },
+    database: {
+      dialect: "postgres",
+      kysely: db as Kysely<unknown>,
+      driver: pool,
+      migrate: (namespace, migrations) => runMigrations(db as Kysely<unknown>, "postgres", migrations, namespace),
+    },
     close: async () => {
       await listener.close();
       await db.destroy();
@@ -88,15 +88,6 @@ function sessionLookup(pool: pg.Pool): SessionStore["findWithUser"] {
   return async (id) => {
     const row = (await prepared<SessionLookupRow>(pool, "latchkey_session_lookup", text, id))[0];
     return row ? validSessionOf(row) : null;
-  };
-}
-
-/** The to-do list, the demo app's hot read, the same way. */
-function todoList(pool: pg.Pool): TodoStore["list"] {
-  const text = todoListSql("$1");
-  return async (userId) => {
-    const rows = await prepared<TodoListRow>(pool, "latchkey_todo_list", text, userId);
-    return rows.map((row) => todoOf(row, userId));
   };
 }
 
@@ -130,19 +121,8 @@ export async function migratePostgres(url: string): Promise<string[]> {
   }
 }
 
-async function migrate(db: Kysely<Database>): Promise<string[]> {
-  // Kysely looks for its migration tables in every schema unless told which: with
-  // latchkey's tables in another schema of the same database (another deployment, or
-  // `public`), it would take theirs for ours and fail. Ours are in the connection's schema.
-  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => MIGRATIONS },
-    migrationTableSchema: rows[0]?.schema,
-  });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new StoreUnavailableError("postgres", { cause: error });
-  return (results ?? []).filter((r: MigrationResult) => r.status === "Success").map((r) => r.migrationName);
+function migrate(db: Kysely<Database>): Promise<string[]> {
+  return runMigrations(db as Kysely<unknown>, "postgres", MIGRATIONS);
 }
 
 /**

@@ -1,11 +1,10 @@
 /**
- * The two reads on the request path (the session lookup and the to-do list), which both
- * SQL backends run as prepared statements of their own with rows as arrays, outside
+ * The read on the request path (the session lookup), which both SQL backends run as prepared statements of their own with rows as arrays, outside
  * Kysely: the SQL and the row-to-record mapping they share. Columns come in a fixed order;
  * PostgreSQL's BIGINT arrives as a string and SQLite's integers as numbers, and Number()
  * reads both.
  */
-import type { SessionKind, TodoRecord } from "../../core/records.js";
+import type { SessionKind } from "../../core/records.js";
 import type { ValidSession } from "../../core/session-manager.js";
 
 /**
@@ -60,30 +59,5 @@ export function validSessionOf(row: SessionLookupRow): ValidSession {
       createdAt: Number(row[13]),
       disabledAt: row[14] === null ? null : Number(row[14]),
     },
-  };
-}
-
-/** A user's to-dos, oldest first (the `(user_id, created_at, id)` index gives the order). */
-export const todoListSql = (param: string): string =>
-  `select id, title, done, created_at, updated_at from todos where user_id = ${param} order by created_at, id`;
-
-/** A row of `todoListSql`: the owner is not read back (one string fewer per row). */
-export type TodoListRow = readonly [
-  id: string,
-  title: string,
-  done: number | string,
-  createdAt: number | string,
-  updatedAt: number | string,
-];
-
-/** The to-do of a `todoListSql` row of `userId`'s. */
-export function todoOf(row: TodoListRow, userId: string): TodoRecord {
-  return {
-    id: row[0],
-    userId,
-    title: row[1],
-    done: Number(row[2]) === 1,
-    createdAt: Number(row[3]),
-    updatedAt: Number(row[4]),
   };
 }

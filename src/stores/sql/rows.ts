@@ -11,7 +11,6 @@ import type {
   SessionKind,
   SessionRecord,
   SigningKeyRecord,
-  TodoRecord,
   UserRecord,
 } from "../../core/records.js";
 import type {
@@ -20,7 +19,6 @@ import type {
   RefreshTokensTable,
   SessionsTable,
   SigningKeysTable,
-  TodosTable,
   UsersTable,
 } from "./schema.js";
 
@@ -80,17 +78,6 @@ export function fromSession(session: SessionRecord): Selectable<SessionsTable> {
     idle_expires_at: session.idleExpiresAt,
     ip: session.ip,
     user_agent: session.userAgent,
-  };
-}
-
-export function toTodo(row: Selectable<TodosTable>): TodoRecord {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    title: row.title,
-    done: n(row.done) === 1,
-    createdAt: n(row.created_at),
-    updatedAt: n(row.updated_at),
   };
 }
 

@@ -27,15 +27,6 @@ export interface SessionsTable {
   user_agent: string;
 }
 
-export interface TodosTable {
-  id: string;
-  user_id: string;
-  title: string;
-  done: number;
-  created_at: number;
-  updated_at: number;
-}
-
 export interface EventsTable {
   seq: Generated<number>;
   id: string;
@@ -89,7 +80,6 @@ export interface Database {
   signing_keys: SigningKeysTable;
   users: UsersTable;
   sessions: SessionsTable;
-  todos: TodosTable;
   events: EventsTable;
   counters: CountersTable;
   changes: ChangesTable;

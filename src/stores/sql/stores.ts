@@ -7,27 +7,17 @@ import { type Kysely, sql } from "kysely";
 import type {
   ChangeFeed,
   CounterStore,
+  DatabaseHandle,
   EventStore,
   KeyStore,
   RefreshTokenStore,
   SecretStore,
   SessionStore,
   Stores,
-  TodoStore,
   UserStore,
 } from "../../core/ports.js";
 import { guardStore } from "../guard.js";
-import {
-  fromSession,
-  fromUser,
-  toChange,
-  toEvent,
-  toRefreshToken,
-  toSession,
-  toSigningKey,
-  toTodo,
-  toUser,
-} from "./rows.js";
+import { fromSession, fromUser, toChange, toEvent, toRefreshToken, toSession, toSigningKey, toUser } from "./rows.js";
 import type { Database } from "./schema.js";
 
 /** What a SQL backend tells the shared stores. */
@@ -43,7 +33,9 @@ export interface SqlBackend {
    * own (the SQL and row mapping of `./request-path.ts`). They raise
    * `StoreUnavailableError` themselves: the guard's extra async frame stays off the path.
    */
-  requestPath: { findWithUser: SessionStore["findWithUser"]; listTodos: TodoStore["list"] };
+  requestPath: { findWithUser: SessionStore["findWithUser"] };
+  /** The database lent to the host (`Stores.database`). */
+  database: DatabaseHandle;
   /** Replaces the Kysely sweep of expired sessions (SQLite: one prepared statement). */
   sweepExpiredSessions?: SessionStore["sweepExpired"];
   close(): Promise<void>;
@@ -67,13 +59,13 @@ export function createSqlStores(backend: SqlBackend): Stores {
     },
     refreshTokens: guard(refreshTokenStore(db)),
     keys: guard(keyStore(db)),
-    todos: { ...guard(todoStore(db)), list: requestPath.listTodos },
     events: guard(eventStore(db)),
     counters: guard(counterStore(db)),
     changes: guard(changes),
     secrets: guard(secretStore(db)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => backend.close(),
+    database: backend.database,
   };
 }
 
@@ -247,42 +239,6 @@ function keyStore(db: Kysely<Database>): KeyStore {
     async deleteRetiredBefore(before) {
       const result = await db.deleteFrom("signing_keys").where("retired_at", "<", before).executeTakeFirst();
       return Number(result.numDeletedRows);
-    },
-  };
-}
-
-function todoStore(db: Kysely<Database>): Omit<TodoStore, "list"> {
-  return {
-    async create(todo) {
-      await db
-        .insertInto("todos")
-        .values({
-          id: todo.id,
-          user_id: todo.userId,
-          title: todo.title,
-          done: todo.done ? 1 : 0,
-          created_at: todo.createdAt,
-          updated_at: todo.updatedAt,
-        })
-        .execute();
-    },
-    async update(userId, id, patch) {
-      const row = await db
-        .updateTable("todos")
-        .set({
-          updated_at: patch.updatedAt,
-          ...(patch.title !== undefined && { title: patch.title }),
-          ...(patch.done !== undefined && { done: patch.done ? 1 : 0 }),
-        })
-        .where("id", "=", id)
-        .where("user_id", "=", userId)
-        .returningAll()
-        .executeTakeFirst();
-      return row ? toTodo(row) : null;
-    },
-    async delete(userId, id) {
-      const result = await db.deleteFrom("todos").where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
-      return result.numDeletedRows > 0n;
     },
   };
 }

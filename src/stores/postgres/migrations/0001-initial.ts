@@ -44,17 +44,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex("refresh_tokens_session_id").on("refresh_tokens").column("session_id").execute();
 
   await db.schema
-    .createTable("todos")
-    .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
-    .addColumn("title", "text", (c) => c.notNull())
-    .addColumn("done", "integer", (c) => c.notNull())
-    .addColumn("created_at", "bigint", (c) => c.notNull())
-    .addColumn("updated_at", "bigint", (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex("todos_user_id").on("todos").columns(["user_id", "created_at"]).execute();
-
-  await db.schema
     .createTable("events")
     .addColumn("seq", "bigint", (c) => c.primaryKey().generatedAlwaysAsIdentity())
     .addColumn("id", "text", (c) => c.notNull().unique())
@@ -116,6 +105,7 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     "sessions",
     "users",
   ]) {
-    await db.schema.dropTable(table).execute();
+    // `todos`: made here by databases of before the to-dos left the library.
+    await db.schema.dropTable(table).ifExists().execute();
   }
 }

@@ -32,17 +32,6 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createIndex("sessions_idle_expires_at").on("sessions").column("idle_expires_at").execute();
 
   await db.schema
-    .createTable("todos")
-    .addColumn("id", "text", (c) => c.primaryKey())
-    .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
-    .addColumn("title", "text", (c) => c.notNull())
-    .addColumn("done", "integer", (c) => c.notNull())
-    .addColumn("created_at", "integer", (c) => c.notNull())
-    .addColumn("updated_at", "integer", (c) => c.notNull())
-    .execute();
-  await db.schema.createIndex("todos_user_id").on("todos").columns(["user_id", "created_at"]).execute();
-
-  await db.schema
     .createTable("events")
     .addColumn("seq", "integer", (c) => c.primaryKey().autoIncrement())
     .addColumn("id", "text", (c) => c.notNull().unique())
@@ -84,6 +73,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   for (const table of ["secrets", "changes", "counters", "events", "todos", "sessions", "users"]) {
-    await db.schema.dropTable(table).execute();
+    // `todos`: made here by databases of before the to-dos left the library.
+    await db.schema.dropTable(table).ifExists().execute();
   }
 }
