@@ -88,11 +88,7 @@ export class RefreshTokens {
    * Exchanges a refresh token for its successor. Throws `invalid_grant` for a token that
    * is malformed, unknown, expired, of an ended session, reused, or lost a race.
    */
-  async rotate(
-    token: string,
-    client: ClientInfo,
-    options: { beforeRotate?: (sessionId: string) => void } = {},
-  ): Promise<ValidSession & { refreshToken: string }> {
+  async rotate(token: string, client: ClientInfo): Promise<ValidSession & { refreshToken: string }> {
     const { store, sessions, clock, log } = this.#deps;
     const parts = parseSessionToken(token);
     if (!parts) throw invalidGrant("The refresh token is invalid.");
@@ -100,9 +96,6 @@ export class RefreshTokens {
     if (!record || !safeEqual(hashSecret(parts.secret), record.secretHash)) {
       throw invalidGrant("The refresh token is invalid.");
     }
-    // A genuine token: let the caller refuse the request (a cookie without its CSRF
-    // token) before anything changes, from the record already read.
-    options.beforeRotate?.(record.sessionId);
     const now = clock.now();
     if (record.rotatedAt !== null) {
       if (now - record.rotatedAt <= this.#deps.reuseLeeway * 1000) {

@@ -10,15 +10,11 @@ import { createMemoryStores } from "../../src/stores/memory/index.js";
 import { openPostgresStores } from "../../src/stores/postgres/index.js";
 import { openRedisStores } from "../../src/stores/redis/index.js";
 import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+import type { OpenedBackend } from "../../src/testing.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 
-export interface OpenedBackend {
-  stores: Stores;
-  /** A second, independent handle on the same data (another process's view), when the backend has one. */
-  openAnother?: () => Promise<Stores>;
-  cleanup(): Promise<void>;
-}
+export type { OpenedBackend };
 
 export interface Backend {
   name: string;

@@ -23,6 +23,7 @@ import { createMemoryStores } from "latchkey/memory";
 import { openPostgresStores } from "latchkey/postgres";
 import { openRedisStores } from "latchkey/redis";
 import { openSqliteStores } from "latchkey/sqlite";
+import { describeStoreContract } from "latchkey/testing";
 
 export async function main(kind: "sqlite" | "postgres" | "memory"): Promise<void> {
   const stores: Stores =
@@ -72,6 +73,11 @@ export async function main(kind: "sqlite" | "postgres" | "memory"): Promise<void
     (await viaFetch.handle(request)) ??
     viaFetch.protect(request, undefined, (who) => Response.json({ user: who.userId }));
   void handler;
+
+  describeStoreContract({
+    name: "memory",
+    open: async () => ({ stores: createMemoryStores(), cleanup: async () => {} }),
+  });
 
   const error = new AuthError("not_found", "No such thing.");
   const status: number = error.statusCode;

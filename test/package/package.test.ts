@@ -32,6 +32,7 @@ const HOST_PACKAGES = [
   "typescript",
   "@types/node",
   "@types/express",
+  "vitest",
 ];
 
 let project: string;

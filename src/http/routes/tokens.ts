@@ -105,10 +105,13 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         const cookie = request.cookies[context.cookies.refresh];
         if (!cookie) throw new InvalidGrantError("No refresh token was presented.");
         try {
-          // The refresh cookie is a cookie credential: it needs the session's CSRF token.
-          const rotated = await auth.refreshTokens.rotate(cookie, client, {
-            beforeRotate: (sessionId) => context.checkCsrf(request, sessionId),
-          });
+          // The refresh cookie is a cookie credential: it needs its session's CSRF token,
+          // checked before anything changes (a cross-site request must not even set off
+          // the reuse detection, which ends the session). A forged token has no session.
+          const sessionId = await auth.refreshTokens.sessionOf(cookie);
+          if (!sessionId) throw new InvalidGrantError("The refresh token is invalid.");
+          context.checkCsrf(request, sessionId);
+          const rotated = await auth.refreshTokens.rotate(cookie, client);
           const seconds = await context.setRefreshedCookies(reply, rotated.session, rotated.refreshToken);
           return { token_type: "Bearer" as const, expires_in: seconds };
         } catch (error) {

@@ -1,0 +1,475 @@
+/**
+ * `latchkey/testing`: the store contract, the suite every store backend of latchkey
+ * passes (memory, SQLite, PostgreSQL, Redis), published so that whoever writes a store
+ * for another database runs the same promises against it. It registers vitest suites:
+ * call it from a test file.
+ *
+ * @example
+ * // my-store.test.ts
+ * import { describeStoreContract } from "latchkey/testing";
+ * import { openMyStores } from "./my-store.js";
+ *
+ * describeStoreContract({
+ *   name: "my database",
+ *   async open() {
+ *     const stores = await openMyStores({ url: process.env.MY_DB_URL });
+ *     return { stores, cleanup: () => stores.close() };
+ *   },
+ * });
+ */
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Stores } from "./core/ports.js";
+import type { SessionRecord, UserRecord } from "./core/records.js";
+
+/** A fresh, empty set of stores for one test, and how to dispose of it. */
+export interface OpenedBackend {
+  stores: Stores;
+  /**
+   * A second, independent handle on the same data (another process's view), when the
+   * backend has one: the cross-process promises (the change feed's position) are checked
+   * through it.
+   */
+  openAnother?: () => Promise<Stores>;
+  cleanup(): Promise<void>;
+}
+
+/** A backend under test. */
+export interface ContractBackend {
+  name: string;
+  /** Opens empty stores; called before every test. */
+  open(): Promise<OpenedBackend>;
+}
+
+// Real time: a store with server-side expiry (Redis) expires keys by the wall clock.
+const T0 = Date.now();
+
+const user = (username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
+  id: randomUUID(),
+  username,
+  passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+  createdAt: T0,
+  disabledAt: null,
+  ...extra,
+});
+
+const session = (userId: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
+  id: randomUUID().replaceAll("-", "").slice(0, 22),
+  userId,
+  secretHash: "hash-of-secret",
+  kind: "session",
+  remember: false,
+  createdAt: T0,
+  lastSeenAt: T0,
+  expiresAt: T0 + 3_600_000,
+  idleTimeoutMs: 600_000,
+  idleExpiresAt: T0 + 600_000,
+  ip: "127.0.0.1",
+  userAgent: "test",
+  ...extra,
+});
+
+/**
+ * Registers the store contract's suites for `backend`, each test on fresh stores.
+ *
+ * @example
+ * describeStoreContract({ name: "memory", open: async () => ({ stores: createMemoryStores(), cleanup: async () => {} }) });
+ */
+export function describeStoreContract(backend: ContractBackend): void {
+  describe(`store contract: ${backend.name}`, () => {
+    let opened: OpenedBackend;
+    let s: Stores;
+
+    beforeEach(async () => {
+      opened = await backend.open();
+      s = opened.stores;
+    });
+    afterEach(() => opened.cleanup());
+
+    describe("users", () => {
+      it("creates, finds by id and username, and refuses a taken username", async () => {
+        const alice = user("alice");
+        expect(await s.users.create(alice)).toBe(true);
+        expect(await s.users.create(user("alice"))).toBe(false);
+        expect(await s.users.findById(alice.id)).toEqual(alice);
+        expect(await s.users.findByUsername("alice")).toEqual(alice);
+        expect(await s.users.findByUsername("bob")).toBeNull();
+        expect(await s.users.findById("missing")).toBeNull();
+      });
+
+      it("of concurrent creations of one username, exactly one succeeds", async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, () => s.users.create(user("carol"))));
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+
+      it("lists by username, updates the hash, disables and enables", async () => {
+        const bob = user("bob");
+        await s.users.create(bob);
+        await s.users.create(user("alice"));
+        expect((await s.users.list()).map((u) => u.username)).toEqual(["alice", "bob"]);
+        expect(await s.users.updatePasswordHash(bob.id, "new-hash")).toBe(true);
+        expect(await s.users.setDisabled(bob.id, T0 + 5)).toBe(true);
+        expect(await s.users.findById(bob.id)).toMatchObject({ passwordHash: "new-hash", disabledAt: T0 + 5 });
+        expect(await s.users.setDisabled(bob.id, null)).toBe(true);
+        expect((await s.users.findById(bob.id))?.disabledAt).toBeNull();
+        expect(await s.users.setDisabled("missing", T0)).toBe(false);
+        expect(await s.users.updatePasswordHash("missing", "x")).toBe(false);
+      });
+
+      it("deletes a user with their sessions and events", async () => {
+        const alice = user("alice");
+        const bob = user("bob");
+        await s.users.create(alice);
+        await s.users.create(bob);
+        const sa = session(alice.id);
+        const sb = session(bob.id);
+        await s.sessions.create(sa);
+        await s.sessions.create(sb);
+        await s.events.append({
+          id: "e1",
+          userId: alice.id,
+          type: "login",
+          at: T0,
+          sessionId: sa.id,
+          ip: "",
+          userAgent: "",
+        });
+        expect(await s.users.delete(alice.id)).toBe(true);
+        expect(await s.users.delete(alice.id)).toBe(false);
+        expect(await s.sessions.findWithUser(sa.id)).toBeNull();
+        expect(await s.events.listByUser(alice.id, 10)).toEqual([]);
+        expect(await s.sessions.findWithUser(sb.id)).not.toBeNull();
+      });
+    });
+
+    describe("sessions", () => {
+      let alice: UserRecord;
+      beforeEach(async () => {
+        alice = user("alice");
+        await s.users.create(alice);
+      });
+
+      it("finds a session with its user in one call", async () => {
+        const one = session(alice.id, { remember: true, kind: "session" });
+        await s.sessions.create(one);
+        const { passwordHash: _hash, ...profile } = alice;
+        expect(await s.sessions.findWithUser(one.id)).toEqual({ session: one, user: profile });
+        expect(await s.sessions.findWithUser("missing")).toBeNull();
+      });
+
+      it("touches, replaces the secret, and reports a missing session", async () => {
+        const one = session(alice.id);
+        await s.sessions.create(one);
+        expect(await s.sessions.touch(one.id, T0 + 60_000, T0 + 660_000)).toBe(true);
+        expect(await s.sessions.replaceSecret(one.id, "other-hash")).toBe(true);
+        expect((await s.sessions.findWithUser(one.id))?.session).toMatchObject({
+          lastSeenAt: T0 + 60_000,
+          idleExpiresAt: T0 + 660_000,
+          secretHash: "other-hash",
+        });
+        expect(await s.sessions.touch("missing", T0, T0)).toBe(false);
+        expect(await s.sessions.replaceSecret("missing", "x")).toBe(false);
+      });
+
+      it("deletes one session and returns it once", async () => {
+        const one = session(alice.id);
+        await s.sessions.create(one);
+        expect(await s.sessions.delete(one.id)).toEqual(one);
+        expect(await s.sessions.delete(one.id)).toBeNull();
+      });
+
+      it("deletes all of a user's sessions but one", async () => {
+        const bob = user("bob");
+        await s.users.create(bob);
+        const [a1, a2, a3, b1] = [session(alice.id), session(alice.id), session(alice.id), session(bob.id)];
+        for (const x of [a1, a2, a3, b1]) await s.sessions.create(x as SessionRecord);
+        const deleted = await s.sessions.deleteByUser(alice.id, a2?.id);
+        expect(deleted.sort()).toEqual([a1?.id, a3?.id].sort());
+        expect(await s.sessions.findWithUser(a2?.id as string)).not.toBeNull();
+        expect(await s.sessions.findWithUser(b1?.id as string)).not.toBeNull();
+        expect((await s.sessions.deleteByUser(alice.id)).length).toBe(1);
+      });
+
+      it("lists live sessions newest first, per user or all", async () => {
+        const bob = user("bob");
+        await s.users.create(bob);
+        const older = session(alice.id, { createdAt: T0 });
+        const newer = session(alice.id, { createdAt: T0 + 1000 });
+        const idle = session(alice.id, { idleExpiresAt: T0 + 10 });
+        const other = session(bob.id, { createdAt: T0 + 500 });
+        for (const x of [older, newer, idle, other]) await s.sessions.create(x);
+        const now = T0 + 100;
+        expect((await s.sessions.listLive(now, alice.id)).map((x) => x.id)).toEqual([newer.id, older.id]);
+        expect((await s.sessions.listLive(now)).map((x) => x.id)).toEqual([newer.id, other.id, older.id]);
+      });
+
+      it("sweeps dead sessions in batches and leaves live ones", async () => {
+        for (let i = 0; i < 7; i++) await s.sessions.create(session(alice.id, { idleExpiresAt: T0 + i }));
+        const live = session(alice.id, { idleExpiresAt: T0 + 1_000_000 });
+        await s.sessions.create(live);
+        // A store that expires rows by itself (Redis) may have nothing left to sweep.
+        const first = await s.sessions.sweepExpired(T0 + 100, 5);
+        expect([0, 5]).toContain(first);
+        let total = first;
+        for (let round = 0; round < 3; round++) total += await s.sessions.sweepExpired(T0 + 100, 5);
+        expect([0, 7]).toContain(total);
+        expect(await s.sessions.sweepExpired(T0 + 100, 5)).toBe(0);
+        expect(await s.sessions.listLive(T0 + 100, alice.id)).toEqual([live]);
+        expect(await s.sessions.findWithUser(live.id)).not.toBeNull();
+      });
+    });
+
+    describe("refresh tokens", () => {
+      let sessionId: string;
+      beforeEach(async () => {
+        const alice = user("alice");
+        await s.users.create(alice);
+        const one = session(alice.id);
+        await s.sessions.create(one);
+        sessionId = one.id;
+      });
+      const token = (id: string) => ({
+        id,
+        sessionId,
+        secretHash: `hash-${id}`,
+        createdAt: T0,
+        expiresAt: T0 + 3_600_000,
+        rotatedAt: null,
+      });
+
+      it("creates and finds", async () => {
+        await s.refreshTokens.create(token("r1"));
+        expect(await s.refreshTokens.find("r1")).toEqual(token("r1"));
+        expect(await s.refreshTokens.find("missing")).toBeNull();
+      });
+
+      it("of concurrent rotations of one token, exactly one wins", async () => {
+        await s.refreshTokens.create(token("r1"));
+        const results = await Promise.all(Array.from({ length: 10 }, () => s.refreshTokens.markRotated("r1", T0 + 5)));
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect((await s.refreshTokens.find("r1"))?.rotatedAt).toBe(T0 + 5);
+        expect(await s.refreshTokens.markRotated("missing", T0)).toBe(false);
+      });
+
+      it("retires a session's current tokens, and goes with its session", async () => {
+        await s.refreshTokens.create(token("r1"));
+        await s.refreshTokens.create(token("r2"));
+        await s.refreshTokens.retireForSession(sessionId, T0 + 7);
+        expect((await s.refreshTokens.find("r2"))?.rotatedAt).toBe(T0 + 7);
+        await s.sessions.delete(sessionId);
+        expect(await s.refreshTokens.find("r1")).toBeNull();
+      });
+    });
+
+    describe("signing keys", () => {
+      const key = (kid: string, createdAt: number) => ({
+        kid,
+        alg: "EdDSA" as const,
+        publicJwk: `{"kid":"${kid}"}`,
+        privateJwk: `{"kid":"${kid}","d":"x"}`,
+        createdAt,
+        retiredAt: null,
+      });
+
+      it("lists oldest first, retires all but one, deletes long-retired keys", async () => {
+        await s.keys.add(key("b", T0 + 1));
+        await s.keys.add(key("a", T0));
+        await s.keys.add(key("c", T0 + 2));
+        expect((await s.keys.list()).map((k) => k.kid)).toEqual(["a", "b", "c"]);
+        await s.keys.add({ ...key("es", T0 + 3), alg: "ES256" });
+        await s.keys.retireOthers("c", "EdDSA", T0 + 10);
+        // Docs issue 19 bug 1: a key of another algorithm is never retired by this one.
+        expect((await s.keys.list()).map((k) => k.retiredAt)).toEqual([T0 + 10, T0 + 10, null, null]);
+        expect(await s.keys.deleteRetiredBefore(T0 + 10)).toBe(0);
+        expect(await s.keys.deleteRetiredBefore(T0 + 11)).toBe(2);
+        expect((await s.keys.list()).map((k) => k.kid)).toEqual(["c", "es"]);
+      });
+    });
+
+    describe("the database lent to the host", () => {
+      it("runs a host's migrations once, in tables of their own, beside latchkey's; its rows go with their user", async () => {
+        const handle = s.database;
+        if (!handle) {
+          // Stores in memory (and Redis over them, as this suite runs it) have no SQL database to lend.
+          expect(["memory", "redis"]).toContain(backend.name);
+          return;
+        }
+        const migrations = {
+          "0001-notes": {
+            async up(db: Kysely<unknown>) {
+              await db.schema
+                .createTable("host_notes")
+                .addColumn("id", "text", (c) => c.primaryKey())
+                .addColumn("user_id", "text", (c) => c.notNull().references("users.id").onDelete("cascade"))
+                .execute();
+            },
+          },
+        };
+        expect(await handle.migrate("host_app", migrations)).toEqual(["0001-notes"]);
+        expect(await handle.migrate("host_app", migrations)).toEqual([]);
+        await expect(handle.migrate("Bad Name", migrations)).rejects.toBeInstanceOf(TypeError);
+        const alice = user("alice");
+        await s.users.create(alice);
+        const db = handle.kysely as Kysely<{ host_notes: { id: string; user_id: string } }>;
+        await db.insertInto("host_notes").values({ id: "n1", user_id: alice.id }).execute();
+        expect(await db.selectFrom("host_notes").selectAll().execute()).toHaveLength(1);
+        await s.users.delete(alice.id);
+        expect(await db.selectFrom("host_notes").selectAll().execute()).toEqual([]);
+        await db.schema.dropTable("host_notes").execute();
+      });
+    });
+
+    describe("events", () => {
+      it("lists a user's newest events first, up to the limit", async () => {
+        const alice = user("alice");
+        await s.users.create(alice);
+        for (let i = 0; i < 5; i++) {
+          await s.events.append({
+            id: `e${i}`,
+            userId: alice.id,
+            type: "login",
+            at: T0, // same instant: insertion order decides
+            sessionId: i % 2 === 0 ? `s${i}` : null,
+            ip: "127.0.0.1",
+            userAgent: "ua",
+          });
+        }
+        const events = await s.events.listByUser(alice.id, 3);
+        expect(events.map((e) => e.id)).toEqual(["e4", "e3", "e2"]);
+        expect(events[1]?.sessionId).toBeNull();
+        expect(events[0]?.sessionId).toBe("s4");
+      });
+    });
+
+    describe("disabled users", () => {
+      it("a disabled user's session never reads as an enabled user's, whether or not it was deleted (fail closed)", async () => {
+        const alice = user("alice");
+        await s.users.create(alice);
+        const one = session(alice.id);
+        await s.sessions.create(one);
+        expect((await s.sessions.findWithUser(one.id))?.user.disabledAt).toBeNull();
+        expect(await s.users.setDisabled(alice.id, T0 + 5)).toBe(true);
+        // Whether the second step of disabling (deleting the sessions) happens or fails:
+        // a session store either has already ended the session or reads the user disabled.
+        const found = await s.sessions.findWithUser(one.id);
+        expect(found === null || found.user.disabledAt === T0 + 5).toBe(true);
+        // A session created for a disabled user (a login racing the disable) reads disabled or is refused.
+        const late = session(alice.id);
+        const created = await s.sessions.create(late).then(
+          () => true,
+          (e: { code?: string }) => e.code === "account_disabled",
+        );
+        expect(created).toBe(true);
+        const lateFound = await s.sessions.findWithUser(late.id);
+        expect(lateFound === null || lateFound.user.disabledAt === T0 + 5).toBe(true);
+        await s.users.setDisabled(alice.id, null);
+        const again = session(alice.id);
+        await s.sessions.create(again);
+        expect((await s.sessions.findWithUser(again.id))?.user.disabledAt).toBeNull();
+      });
+    });
+
+    describe("counters", () => {
+      it("count within a window and start again after it", async () => {
+        expect(await s.counters.hit("k", 1000, T0)).toEqual({ count: 1, resetAt: T0 + 1000 });
+        expect(await s.counters.hit("k", 1000, T0 + 500)).toEqual({ count: 2, resetAt: T0 + 1000 });
+        expect(await s.counters.peek("k", T0 + 999)).toEqual({ count: 2, resetAt: T0 + 1000 });
+        expect(await s.counters.peek("k", T0 + 1000)).toBeNull();
+        expect(await s.counters.hit("k", 1000, T0 + 1000)).toEqual({ count: 1, resetAt: T0 + 2000 });
+        await s.counters.reset("k");
+        expect(await s.counters.peek("k", T0 + 1001)).toBeNull();
+      });
+
+      it("give N distinct counts to N concurrent hits", async () => {
+        const counts = await Promise.all(Array.from({ length: 20 }, () => s.counters.hit("c", 60_000, T0)));
+        expect(counts.map((c) => c.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+      });
+
+      it("release takes back one hit of the current window, never below zero, nothing after it", async () => {
+        await s.counters.hit("r", 1000, T0);
+        await s.counters.hit("r", 1000, T0);
+        await s.counters.release("r", T0 + 1);
+        expect(await s.counters.peek("r", T0 + 2)).toEqual({ count: 1, resetAt: T0 + 1000 });
+        await s.counters.release("r", T0 + 3);
+        await s.counters.release("r", T0 + 4);
+        expect((await s.counters.peek("r", T0 + 5))?.count ?? 0).toBe(0);
+        expect((await s.counters.hit("r", 1000, T0 + 6)).count).toBe(1);
+        await s.counters.release("missing", T0);
+        expect(await s.counters.peek("missing", T0)).toBeNull();
+      });
+
+      it("sweep ended windows (or expire them by themselves)", async () => {
+        await s.counters.hit("a", 10, T0);
+        await s.counters.hit("b", 10_000, T0);
+        expect(await s.counters.sweepExpired(T0 + 100)).toBeLessThanOrEqual(1);
+        expect(await s.counters.peek("a", T0 + 100)).toBeNull();
+        expect(await s.counters.peek("b", T0 + 100)).not.toBeNull();
+      });
+    });
+
+    describe("change feed", () => {
+      it("reads changes in publish order after a sequence number", async () => {
+        await s.changes.publish("session_ended", "s1", T0);
+        await s.changes.publish("user_changed", "u1", T0 + 1);
+        await s.changes.publish("session_ended", "s2", T0 + 2);
+        const all = await s.changes.read(0, 0, 10);
+        expect(all.map((c) => c.subject)).toEqual(["s1", "u1", "s2"]);
+        expect(all[0]?.seq).toBeLessThan(all[1]?.seq as number);
+        expect((await s.changes.read(all[0]?.seq as number, 0, 10)).map((c) => c.subject)).toEqual(["u1", "s2"]);
+        expect((await s.changes.read(0, T0 + 1, 10)).map((c) => c.subject)).toEqual(["u1", "s2"]);
+        expect((await s.changes.read(0, 0, 1)).map((c) => c.subject)).toEqual(["s1"]);
+        expect(await s.changes.prune(T0 + 2)).toBe(2);
+        expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["s2"]);
+      });
+
+      it("applies the time filter before the limit (1,500 old entries never hide a new one)", async () => {
+        for (let i = 0; i < 1500; i++) await s.changes.publish("session_ended", `old-${i}`, T0 - 7_200_000);
+        await s.changes.publish("session_ended", "new", T0);
+        const read = await s.changes.read(0, T0 - 60_000, 1000);
+        expect(read.map((c) => c.subject)).toEqual(["new"]);
+        expect((await s.changes.read(0, 0, 1000)).length).toBe(1000);
+      }, 60_000);
+
+      it("tells its position: a stable epoch and the highest seq", async () => {
+        const empty = await s.changes.position();
+        expect(typeof empty.epoch).toBe("string");
+        await s.changes.publish("session_ended", "a", T0);
+        await s.changes.publish("session_ended", "b", T0);
+        const read = await s.changes.read(0, 0, 10);
+        const position = await s.changes.position();
+        expect(position.epoch).toBe(empty.epoch);
+        expect(position.seq).toBe(read.at(-1)?.seq);
+        if (opened.openAnother) expect((await (await opened.openAnother()).changes.position()).epoch).toBe(empty.epoch);
+      });
+
+      it("offers subscribe, if at all, as a plain function returning its unsubscribe", async () => {
+        const unsubscribe = s.changes.subscribe?.(() => {});
+        if (s.changes.subscribe) expect(typeof unsubscribe).toBe("function");
+        unsubscribe?.();
+      });
+
+      it("is shared by every handle on the same data", async () => {
+        if (!opened.openAnother) return; // an in-process store has no other process to reach
+        const other = await opened.openAnother();
+        await other.changes.publish("session_ended", "from-other", T0);
+        expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["from-other"]);
+      });
+    });
+
+    describe("secrets", () => {
+      it("keep the first value stored under a name, across handles", async () => {
+        const results = await Promise.all(["a", "b", "c"].map((v) => s.secrets.getOrCreate("key", v)));
+        expect(new Set(results).size).toBe(1);
+        if (opened.openAnother) {
+          const other = await opened.openAnother();
+          expect(await other.secrets.getOrCreate("key", "z")).toBe(results[0]);
+        }
+      });
+    });
+
+    it("answers ping", async () => {
+      await expect(s.ping()).resolves.toBeUndefined();
+    });
+  });
+}
