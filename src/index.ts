@@ -42,6 +42,7 @@ export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHa
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {
   ChangeFeed,
+  ClientInfo,
   CounterStore,
   DatabaseHandle,
   EventStore,
@@ -51,6 +52,7 @@ export type {
   SessionStore,
   Stores,
   UserStore,
+  ValidSession,
 } from "./core/ports.js";
 export type {
   ChangeKind,
@@ -66,7 +68,7 @@ export type {
   UserRecord,
 } from "./core/records.js";
 export { InvalidGrantError, RefreshTokens } from "./core/refresh-tokens.js";
-export type { ClientInfo, SessionPolicy, ValidSession } from "./core/session-manager.js";
+export type { SessionPolicy } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";
 export type { RequestAuth, Strategy } from "./http/context.js";

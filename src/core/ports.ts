@@ -41,7 +41,7 @@ export interface SessionStore {
    * The session and its user in one read: this is the whole per-request cost of a cookie
    * session. Returns expired sessions too; deciding liveness is the caller's job.
    */
-  findWithUser(id: string): Promise<{ session: SessionRecord; user: UserProfile } | null>;
+  findWithUser(id: string): Promise<ValidSession | null>;
   /** Records use; `false` when the session is gone. */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
   /** Replaces the secret (password change); `false` when the session is gone. */
@@ -175,6 +175,18 @@ export interface Stores {
    * PostgreSQL stores have one; memory stores do not). Redis stores pass their base's on.
    */
   database?: DatabaseHandle;
+}
+
+/** A live session and its user: what a session lookup reads in one go. */
+export interface ValidSession {
+  session: SessionRecord;
+  user: UserProfile;
+}
+
+/** Where a session comes from: the client's address and user agent, as sessions and events record them. */
+export interface ClientInfo {
+  ip: string;
+  userAgent: string;
 }
 
 /**

@@ -9,11 +9,15 @@
  * minute made idle timeouts under a minute end sessions in steady use.)
  */
 import type { Clock } from "./clock.js";
-import type { ChangeFeed, SessionStore } from "./ports.js";
-import type { SessionKind, SessionRecord, UserProfile } from "./records.js";
+import type { ChangeFeed, ClientInfo, SessionStore, ValidSession } from "./ports.js";
+
+import type { SessionKind, SessionRecord } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import type { EventContext, SecurityLog } from "./security-log.js";
 import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
+
+/** Store-facing types, defined with the ports; here too for the code that imports them from here. */
+export type { ClientInfo, ValidSession };
 
 /** Timeouts, in seconds. */
 export interface SessionPolicy {
@@ -30,23 +34,11 @@ export interface SessionPolicy {
   maxPerUser?: number;
 }
 
-/** Where a session comes from. */
-export interface ClientInfo {
-  ip: string;
-  userAgent: string;
-}
-
 /** Options of `SessionManager.create`. */
 export interface NewSession extends ClientInfo {
   userId: string;
   kind: SessionKind;
   remember: boolean;
-}
-
-/** A live session and its user. */
-export interface ValidSession {
-  session: SessionRecord;
-  user: UserProfile;
 }
 
 /** Dependencies of `SessionManager`. */

@@ -3,7 +3,7 @@
  */
 
 import { canonicalAddress } from "../core/client-address.js";
-import type { ClientInfo } from "../core/session-manager.js";
+import type { ClientInfo } from "../core/ports.js";
 import type { AuthRequest } from "./kit.js";
 
 /**

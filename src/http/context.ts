@@ -6,8 +6,8 @@
 import type { Auth } from "../core/auth.js";
 import type { CsrfTokens } from "../core/csrf.js";
 import { AuthError } from "../core/errors.js";
+import type { ValidSession } from "../core/ports.js";
 import type { SessionRecord } from "../core/records.js";
-import type { ValidSession } from "../core/session-manager.js";
 import { type CookieNames, cookieAttributes, cookieNames } from "./cookies.js";
 import { presentedCredential } from "./credentials.js";
 import type { AuthRequest, CookieSink } from "./kit.js";

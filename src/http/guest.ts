@@ -8,6 +8,7 @@ import { AuthError } from "../core/errors.js";
 import { LatchkeyContext, type Strategy } from "./context.js";
 import type { CookieNames } from "./cookies.js";
 import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
+import { accountRoutes } from "./routes/account.js";
 import { authRoutes } from "./routes/auth.js";
 import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
 import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
@@ -113,6 +114,7 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
   });
   const all = [
     ...authRoutes(context),
+    ...accountRoutes(context),
     ...tokenRoutes(context),
     ...(options.policy ? explainRoutes(context, options.policy) : []),
   ];

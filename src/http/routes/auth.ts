@@ -10,19 +10,8 @@ import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
 import type { AuthRequest } from "../kit.js";
-import {
-  AccountDeleteBody,
-  Credentials,
-  EventView,
-  errorResponses,
-  LoginBody,
-  PasswordChangeBody,
-  ref,
-  SessionIdParams,
-  SessionView,
-  UserView,
-} from "../schemas.js";
-import { eventView, sessionView, userView } from "../views.js";
+import { errorResponses, LoginBody, ref, SessionIdParams, SessionView, UserView } from "../schemas.js";
+import { sessionView, userView } from "../views.js";
 import { type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
@@ -37,23 +26,6 @@ const NoContent = { 204: Type.Null({ description: "No content" }) };
 export function authRoutes(context: LatchkeyContext): RouteSpec[] {
   const { auth } = context;
   return [
-    route<{ username: string; password: string }>({
-      method: "POST",
-      path: "/auth/register",
-      group: "register",
-      schema: {
-        tags: TAGS.account,
-        summary: "Create an account (does not log in)",
-        body: Credentials,
-        response: { 201: Type.Object({ user: ref(UserView) }), ...errorResponses(400, 403, 409, 413, 415) },
-      },
-      handler: async (request, reply) => {
-        const user = await auth.accounts.register(request.body.username, request.body.password, clientInfo(request));
-        reply.code(201);
-        return { user: userView(user) };
-      },
-    }),
-
     route<{ username: string; password: string; remember?: boolean }>({
       method: "POST",
       path: "/auth/login",
@@ -224,74 +196,6 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         const ended = await auth.sessions.endOwnRecorded(userId, request.params.id, clientInfo(request));
         if (!ended) throw new AuthError("not_found", "No such session.");
         if (ended.id === sessionId) context.clearCookies(reply);
-        return reply.code(204).send();
-      },
-    }),
-
-    route({
-      method: "GET",
-      path: "/auth/events",
-      group: "core",
-      auth: true,
-      schema: {
-        tags: TAGS.account,
-        summary: "The user's last 100 security events, newest first",
-        response: { 200: Type.Object({ events: Type.Array(ref(EventView)) }), ...errorResponses(401) },
-      },
-      handler: async (request) => {
-        const events = await auth.log.list(who(request).userId);
-        return { events: events.map(eventView) };
-      },
-    }),
-
-    route<{ currentPassword: string; newPassword: string }>({
-      method: "POST",
-      path: "/auth/password",
-      group: "password",
-      auth: true,
-      schema: {
-        tags: TAGS.account,
-        summary: "Change the password: other sessions end, this one gets a new secret",
-        body: PasswordChangeBody,
-        response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
-      },
-      handler: async (request, reply) => {
-        const caller = who(request);
-        const { user, session } = await caller.load();
-        const { currentPassword, newPassword } = request.body;
-        await auth.accounts.changePassword(user.id, currentPassword, newPassword, {
-          ...clientInfo(request),
-          sessionId: session.id,
-        });
-        if (caller.via === "bearer") {
-          // An API client's tokens cannot be replaced on a 204: its session ends like every
-          // other (its refresh and access tokens with it), and it logs in with the new password.
-          await auth.sessions.endRecorded(session.id, "session_revoked", clientInfo(request));
-          return reply.code(204).send();
-        }
-        // A browser's session continues with new credentials: a new secret, and under the
-        // token strategies a new access token and refresh token (the old one retired).
-        const token = await auth.sessions.rotateSecret(session.id);
-        if (token) await context.setBrowserCookies(reply, session, token);
-        return reply.code(204).send();
-      },
-    }),
-
-    route<{ password: string }>({
-      method: "DELETE",
-      path: "/auth/account",
-      group: "account",
-      auth: true,
-      schema: {
-        tags: TAGS.account,
-        summary: "Delete the account with its sessions and data",
-        body: AccountDeleteBody,
-        response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
-      },
-      handler: async (request, reply) => {
-        const { user } = await who(request).load();
-        await auth.accounts.deleteAccount(user.id, request.body.password, clientInfo(request));
-        context.clearCookies(reply);
         return reply.code(204).send();
       },
     }),

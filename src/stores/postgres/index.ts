@@ -4,7 +4,7 @@
  * statements (below); this file adds the pool, the migrations, and LISTEN/NOTIFY so the
  * change feed reaches other instances at once (they also poll).
  */
-import { Kysely, type Migration, type MigrationResult, Migrator, PostgresDialect, sql } from "kysely";
+import { Kysely, type Migration, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";

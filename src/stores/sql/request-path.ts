@@ -4,8 +4,9 @@
  * PostgreSQL's BIGINT arrives as a string and SQLite's integers as numbers, and Number()
  * reads both.
  */
+
+import type { ValidSession } from "../../core/ports.js";
 import type { SessionKind } from "../../core/records.js";
-import type { ValidSession } from "../../core/session-manager.js";
 
 /**
  * The session lookup: a session and its user's public fields, by the session id.

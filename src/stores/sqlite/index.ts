@@ -5,7 +5,7 @@
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, type Migration, type MigrationResult, Migrator, type SqliteDatabase, SqliteDialect } from "kysely";
+import { Kysely, type Migration, type SqliteDatabase, SqliteDialect } from "kysely";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";
 import { runMigrations } from "../sql/migrate.js";

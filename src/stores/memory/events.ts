@@ -1,0 +1,17 @@
+/** The memory `EventStore`. */
+import type { EventStore } from "../../core/ports.js";
+import { copy, type State } from "./state.js";
+
+export function eventStore(state: State): EventStore {
+  return {
+    async append(event) {
+      state.events.push(copy(event));
+    },
+    listByUser: async (userId, limit) =>
+      state.events
+        .filter((e) => e.userId === userId)
+        .reverse()
+        .slice(0, limit)
+        .map(copy),
+  };
+}

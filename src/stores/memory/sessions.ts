@@ -1,0 +1,62 @@
+/** The memory `SessionStore`. */
+import type { SessionStore } from "../../core/ports.js";
+import { copy, dropSession, isLive, type State } from "./state.js";
+
+export function sessionStore(state: State): SessionStore {
+  return {
+    async create(session) {
+      state.sessions.set(session.id, copy(session));
+    },
+    async findWithUser(id) {
+      const session = state.sessions.get(id);
+      const user = session && state.users.get(session.userId);
+      if (!session || !user) return null;
+      const { passwordHash: _hash, ...profile } = user;
+      return { session: copy(session), user: profile };
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      const session = state.sessions.get(id);
+      if (!session) return false;
+      Object.assign(session, { lastSeenAt, idleExpiresAt });
+      return true;
+    },
+    async replaceSecret(id, secretHash) {
+      const session = state.sessions.get(id);
+      if (!session) return false;
+      session.secretHash = secretHash;
+      return true;
+    },
+    async delete(id) {
+      const session = state.sessions.get(id);
+      if (!session) return null;
+      dropSession(state, id);
+      return session;
+    },
+    async deleteByUser(userId, exceptId) {
+      const ids: string[] = [];
+      for (const [id, s] of state.sessions) {
+        if (s.userId === userId && id !== exceptId) {
+          dropSession(state, id);
+          ids.push(id);
+        }
+      }
+      return ids;
+    },
+    listLive: async (now, userId) =>
+      [...state.sessions.values()]
+        .filter((s) => isLive(s, now) && (userId === undefined || s.userId === userId))
+        .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
+        .map(copy),
+    async sweepExpired(now, limit) {
+      let deleted = 0;
+      for (const [id, s] of state.sessions) {
+        if (deleted >= limit) break;
+        if (!isLive(s, now)) {
+          dropSession(state, id);
+          deleted++;
+        }
+      }
+      return deleted;
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/** What the memory stores hold, shared by each port's store. */
+import type {
+  ChangeRecord,
+  CounterState,
+  EventRecord,
+  RefreshTokenRecord,
+  SessionRecord,
+  SigningKeyRecord,
+  UserRecord,
+} from "../../core/records.js";
+
+export interface State {
+  users: Map<string, UserRecord>;
+  sessions: Map<string, SessionRecord>;
+  refreshTokens: Map<string, RefreshTokenRecord>;
+  keys: SigningKeyRecord[];
+  events: EventRecord[];
+  counters: Map<string, CounterState>;
+  changes: ChangeRecord[];
+  secrets: Map<string, string>;
+  wakers: Set<() => void>;
+}
+
+export const copy = <T extends object>(value: T): T => ({ ...value });
+
+export function dropSession(state: State, id: string): void {
+  state.sessions.delete(id);
+  for (const [key, token] of state.refreshTokens) if (token.sessionId === id) state.refreshTokens.delete(key);
+}
+
+export function isLive(session: SessionRecord, now: number): boolean {
+  return now < session.idleExpiresAt && now < session.expiresAt;
+}

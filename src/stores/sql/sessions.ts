@@ -1,0 +1,57 @@
+/** The SQL `SessionStore`, but for the request path's lookup, which each backend prepares itself. */
+import type { Kysely } from "kysely";
+import type { SessionStore } from "../../core/ports.js";
+import { fromSession, toSession } from "./rows.js";
+import type { Database } from "./schema.js";
+
+export function sessionStore(db: Kysely<Database>): Omit<SessionStore, "findWithUser"> {
+  return {
+    async create(session) {
+      await db.insertInto("sessions").values(fromSession(session)).execute();
+    },
+    async touch(id, lastSeenAt, idleExpiresAt) {
+      const result = await db
+        .updateTable("sessions")
+        .set({ last_seen_at: lastSeenAt, idle_expires_at: idleExpiresAt })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async replaceSecret(id, secretHash) {
+      const result = await db
+        .updateTable("sessions")
+        .set({ secret_hash: secretHash })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async delete(id) {
+      const row = await db.deleteFrom("sessions").where("id", "=", id).returningAll().executeTakeFirst();
+      return row ? toSession(row) : null;
+    },
+    async deleteByUser(userId, exceptId) {
+      let query = db.deleteFrom("sessions").where("user_id", "=", userId);
+      if (exceptId !== undefined) query = query.where("id", "!=", exceptId);
+      const rows = await query.returning("id").execute();
+      return rows.map((row) => row.id);
+    },
+    async listLive(now, userId) {
+      let query = db
+        .selectFrom("sessions")
+        .selectAll()
+        .where("idle_expires_at", ">", now)
+        .where("expires_at", ">", now);
+      if (userId !== undefined) query = query.where("user_id", "=", userId);
+      const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").execute();
+      return rows.map(toSession);
+    },
+    async sweepExpired(now, limit) {
+      // idle_expires_at <= expires_at always, so one indexed range finds every dead row.
+      const result = await db
+        .deleteFrom("sessions")
+        .where("id", "in", db.selectFrom("sessions").select("id").where("idle_expires_at", "<=", now).limit(limit))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
