@@ -23,7 +23,11 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Stores } from "./core/ports.js";
 import type { SessionRecord, UserRecord } from "./core/records.js";
 
-/** A fresh, empty set of stores for one test, and how to dispose of it. */
+/**
+ * A fresh, empty set of stores for one test, and how to dispose of it.
+ * @example
+ * const opened: OpenedBackend = { stores: createMemoryStores(), cleanup: async () => {} };
+ */
 export interface OpenedBackend {
   stores: Stores;
   /**
@@ -35,7 +39,15 @@ export interface OpenedBackend {
   cleanup(): Promise<void>;
 }
 
-/** A backend under test. */
+/**
+ * A backend under test.
+ * @example
+ * const backend: ContractBackend = {
+ *   name: "memory",
+ *   open: async () => ({ stores: createMemoryStores(), cleanup: async () => {} }),
+ * };
+ * describeStoreContract(backend);
+ */
 export interface ContractBackend {
   name: string;
   /** Opens empty stores; called before every test. */

@@ -39,13 +39,22 @@ export interface ExpressRequestLike extends IncomingMessage {
 
 type Next = (error?: unknown) => void;
 
-/** Options of `latchkeyExpress`. */
+/**
+ * Options of `latchkeyExpress`.
+ * @example
+ * const options: ExpressOptions = { auth, publicOrigin: "https://app.example", log: console };
+ */
 export interface ExpressOptions extends LatchkeyOptions {
   /** Where latchkey logs a store outage (`warn`) or a bug (`error`); pino fits. */
   log?: GuestLog;
 }
 
-/** What `latchkeyExpress` returns. */
+/**
+ * What `latchkeyExpress` returns.
+ * @example
+ * const latchkey: ExpressLatchkey = latchkeyExpress({ auth, publicOrigin: "https://app.example" });
+ * latchkey.close(); // stops its sweep
+ */
 export interface ExpressLatchkey {
   /** Answers latchkeys's routes; `next()` for every other request. Mount it at the root. */
   routes(req: ExpressRequestLike, res: ServerResponse, next: Next): void;

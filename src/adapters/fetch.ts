@@ -26,7 +26,15 @@ import {
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
 import type { AuthRequest } from "../http/kit.js";
 
-/** Options of `createFetchHandler`. */
+/**
+ * Options of `createFetchHandler`.
+ * @example
+ * const options: FetchOptions = {
+ *   auth,
+ *   publicOrigin: "https://app.example",
+ *   clientAddress: (r) => r.headers.get("x-real-ip") ?? undefined,
+ * };
+ */
 export interface FetchOptions extends LatchkeyOptions {
   /**
    * The client's address for a request, when the call does not pass one (`{ ip }`): the
@@ -38,13 +46,22 @@ export interface FetchOptions extends LatchkeyOptions {
   log?: GuestLog;
 }
 
-/** Per-call facts the platform knows and the `Request` does not. */
+/**
+ * Per-call facts the platform knows and the `Request` does not.
+ * @example
+ * const info: CallInfo = { ip: "192.0.2.1" };
+ */
 export interface CallInfo {
   /** The client's address. */
   ip?: string;
 }
 
-/** What `createFetchHandler` returns. */
+/**
+ * What `createFetchHandler` returns.
+ * @example
+ * const latchkey: FetchLatchkey = createFetchHandler({ auth, publicOrigin: "https://app.example" });
+ * const response = (await latchkey.handle(request, { ip })) ?? new Response("Not found", { status: 404 });
+ */
 export interface FetchLatchkey {
   /** The answer of latchkey's route for this request, or `null` when it is not one. */
   handle(request: Request, info?: CallInfo): Promise<Response | null>;

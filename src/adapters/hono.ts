@@ -18,12 +18,22 @@ import type { GuestLog } from "../http/dispatch.js";
 import type { LatchkeyOptions } from "../http/guest.js";
 import { createFetchHandler } from "./fetch.js";
 
-/** The variables `requireAuth` sets: `new Hono<LatchkeyEnv>()`. */
+/**
+ * The variables `requireAuth` sets: `new Hono<LatchkeyEnv>()`.
+ * @example
+ * import { Hono } from "hono";
+ * const app = new Hono<LatchkeyEnv>();
+ * app.get("/me", (c) => c.json({ user: c.var.auth.userId }));
+ */
 export interface LatchkeyEnv {
   Variables: { auth: RequestAuth };
 }
 
-/** Options of `latchkeyHono`. */
+/**
+ * Options of `latchkeyHono`.
+ * @example
+ * const options: HonoOptions = { auth, publicOrigin: "https://app.example", clientAddress: (c) => c.req.header("x-real-ip") };
+ */
 export interface HonoOptions extends LatchkeyOptions {
   /**
    * The client's address. Default: the socket's address under `@hono/node-server`, and
@@ -35,7 +45,11 @@ export interface HonoOptions extends LatchkeyOptions {
   log?: GuestLog;
 }
 
-/** What `latchkeyHono` returns. */
+/**
+ * What `latchkeyHono` returns.
+ * @example
+ * const latchkey: HonoLatchkey = latchkeyHono({ auth, publicOrigin: "https://app.example" });
+ */
 export interface HonoLatchkey {
   /** Answers latchkey's routes; every other request goes on to the app. */
   routes: MiddlewareHandler;

@@ -16,7 +16,15 @@ import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
 import type { SessionRecord } from "./records.js";
 
-/** What a valid access token says. */
+/**
+ * What a valid access token says.
+ * @example
+ * const check = await auth.accessTokens.verify(token);
+ * if (check.ok) {
+ *   const claims: AccessClaims = check.claims;
+ *   console.log(claims.userId, claims.sessionId, new Date(claims.expiresAt));
+ * }
+ */
 export interface AccessClaims {
   userId: string;
   sessionId: string;
@@ -26,7 +34,12 @@ export interface AccessClaims {
   jti: string;
 }
 
-/** The outcome of a verification. */
+/**
+ * The outcome of a verification.
+ * @example
+ * const check: AccessCheck = await auth.accessTokens.verify(token);
+ * if (!check.ok) console.log(check.reason); // "expired" | "invalid" | "revoked"
+ */
 export type AccessCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: "expired" | "invalid" | "revoked" };
 
 /** Options of `AccessTokens`. */
@@ -61,8 +74,8 @@ const CACHE_SIZE = 10_000;
 
 /**
  * @example
- * const { token } = await accessTokens.issue({ userId, sessionId, notAfter: session.expiresAt });
- * const check = await accessTokens.verify(token); // { ok: true, claims } or { ok: false, reason }
+ * const { token } = await auth.accessTokens.issue({ userId, sessionId, notAfter: session.expiresAt });
+ * const check = await auth.accessTokens.verify(token); // { ok: true, claims } or { ok: false, reason }
  */
 export class AccessTokens {
   readonly #o: AccessTokenOptions;

@@ -19,7 +19,11 @@ import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { SessionManager, type SessionPolicy } from "./session-manager.js";
 
-/** Access and refresh token settings; durations in seconds. */
+/**
+ * Access and refresh token settings; durations in seconds.
+ * @example
+ * const tokens: TokenPolicy = { ...DEFAULT_TOKEN_POLICY, issuer: "https://app.example", accessTokenTtl: 300 };
+ */
 export interface TokenPolicy {
   /** The public origin: the `iss` and `aud` of access tokens. */
   issuer: string | (() => string);
@@ -32,7 +36,17 @@ export interface TokenPolicy {
   refreshReuseLeeway: number;
 }
 
-/** Options of `createAuth`. */
+/**
+ * Options of `createAuth`.
+ * @example
+ * const options: AuthOptions = {
+ *   stores,
+ *   sessions: DEFAULT_SESSION_POLICY,
+ *   throttle: DEFAULT_THROTTLE_POLICY,
+ *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "https://app.example" },
+ * };
+ * const auth = await createAuth(options);
+ */
 export interface AuthOptions {
   stores: Stores;
   sessions: SessionPolicy;
@@ -53,7 +67,13 @@ export interface AuthOptions {
   createKeys?: boolean;
 }
 
-/** The core services, ready to use. */
+/**
+ * The core services, ready to use.
+ * @example
+ * const live = await auth.sessions.listLive(userId); // the user's devices
+ * await auth.sessions.endAllRecorded(userId, undefined); // sign them all out, logged
+ * const maintenance = auth.startMaintenance(); // the sweep, when no adapter runs it
+ */
 export interface Auth {
   readonly stores: Stores;
   readonly clock: Clock;
@@ -78,7 +98,11 @@ export interface Auth {
   stop(): void;
 }
 
-/** The defaults of the contract, in seconds. */
+/**
+ * The defaults of the contract, in seconds.
+ * @example
+ * const sessions = { ...DEFAULT_SESSION_POLICY, idleTimeout: 15 * 60 }; // seconds
+ */
 export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   idleTimeout: 1800,
   absoluteTimeout: 43_200,
@@ -87,14 +111,22 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   touchInterval: 60,
 };
 
-/** The defaults of the contract. */
+/**
+ * The defaults of the contract.
+ * @example
+ * const throttle = { ...DEFAULT_THROTTLE_POLICY, maxFailures: 10 };
+ */
 export const DEFAULT_THROTTLE_POLICY: Readonly<ThrottlePolicy> = {
   maxFailures: 5,
   addressMaxFailures: 100,
   window: 900,
 };
 
-/** The contract's token defaults (the issuer is the deployment's own). */
+/**
+ * The contract's token defaults (the issuer is the deployment's own).
+ * @example
+ * const tokens = { ...DEFAULT_TOKEN_POLICY, issuer: "https://app.example", alg: "ES256" as const };
+ */
 export const DEFAULT_TOKEN_POLICY: Readonly<Omit<TokenPolicy, "issuer">> = {
   alg: "EdDSA",
   accessTokenTtl: 600,

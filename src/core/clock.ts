@@ -11,10 +11,19 @@ export interface Clock {
   now(): number;
 }
 
-/** The real clock. */
+/**
+ * The real clock.
+ * @example
+ * const now = systemClock.now(); // Date.now(): the clock createAuth uses unless given one
+ */
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** A clock that moves only when told to. */
+/**
+ * A clock that moves only when told to.
+ * @example
+ * const clock: ManualClock = manualClock(Date.parse("2026-03-01T12:00:00Z"));
+ * clock.advance(60_000); // a minute later, at once
+ */
 export interface ManualClock extends Clock {
   set(ms: number): void;
   advance(ms: number): void;

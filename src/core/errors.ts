@@ -4,7 +4,11 @@
  * carry a token, a password or SQL.
  */
 
-/** Every error code of the HTTP contract, section 3. */
+/**
+ * Every error code of the HTTP contract, section 3.
+ * @example
+ * const code: ErrorCode = new AuthError("not_found", "No such note.").code;
+ */
 export type ErrorCode =
   | "invalid_request"
   | "weak_password"
@@ -49,7 +53,11 @@ export class AuthError extends Error {
   }
 }
 
-/** The HTTP status of every error code: the one table. */
+/**
+ * The HTTP status of every error code: the one table.
+ * @example
+ * const status = STATUS_BY_CODE.rate_limited; // 429
+ */
 export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   invalid_request: 400,
   weak_password: 400,
@@ -118,7 +126,7 @@ export class OverloadedError extends RetryLaterError {
  * A store could not be reached. The request is refused, never let through.
  *
  * @example
- * throw new StoreUnavailableError("sqlite", { cause: err });
+ * throw new StoreUnavailableError("sqlite", { cause: new Error("SQLITE_BUSY") });
  */
 export class StoreUnavailableError extends AuthError {
   constructor(store: string, options?: ErrorOptions) {

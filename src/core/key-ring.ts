@@ -40,7 +40,12 @@ interface LoadedKey {
   publicJwk: JWK | null;
 }
 
-/** A public summary of a key, for `latchkey keys list`. */
+/**
+ * A public summary of a key, for `latchkey keys list`.
+ * @example
+ * const keys: KeySummary[] = auth.keys.summaries();
+ * console.log(keys.filter((key) => key.signing).map((key) => key.kid));
+ */
 export interface KeySummary {
   kid: string;
   alg: string;

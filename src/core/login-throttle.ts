@@ -19,7 +19,11 @@ import type { Clock } from "./clock.js";
 import { RateLimitedError } from "./errors.js";
 import type { CounterStore } from "./ports.js";
 
-/** Limits, counts and seconds. */
+/**
+ * Limits, counts and seconds.
+ * @example
+ * const throttle: ThrottlePolicy = { maxFailures: 5, addressMaxFailures: 100, window: 15 * 60 };
+ */
 export interface ThrottlePolicy {
   /** Failed logins per account (or per trusted device) within `window` before logins are refused. */
   maxFailures: number;

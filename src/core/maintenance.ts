@@ -5,13 +5,23 @@
  */
 import type { Auth } from "./auth.js";
 
-/** Where maintenance reports: any pino-like logger (Fastify's `app.log`, say). */
+/**
+ * Where maintenance reports: any pino-like logger (Fastify's `app.log`, say).
+ * @example
+ * const log: MaintenanceLog = { debug: () => {}, warn: (details, message) => console.warn(message, details) };
+ * auth.startMaintenance({ log });
+ */
 export interface MaintenanceLog {
   debug(details: object, message: string): void;
   warn(details: object, message: string): void;
 }
 
-/** The running sweep. */
+/**
+ * The running sweep.
+ * @example
+ * const maintenance: Maintenance = auth.startMaintenance({ intervalMs: 60_000 });
+ * process.on("SIGTERM", () => maintenance.stop());
+ */
 export interface Maintenance {
   /** Runs one sweep now. */
   runOnce(): Promise<void>;

@@ -10,7 +10,12 @@ import { OverloadedError } from "./errors.js";
 // `Algorithm` is an ambient const enum, which isolated modules cannot read: Argon2id is 2.
 const ARGON2ID = 2 as Algorithm;
 
-/** argon2id cost parameters. */
+/**
+ * argon2id cost parameters.
+ * @example
+ * const params: Argon2Params = { ...DEFAULT_ARGON2_PARAMS, memoryCost: 65_536 };
+ * const hasher = argon2Hasher(params);
+ */
 export interface Argon2Params {
   /** KiB of memory. */
   memoryCost: number;
@@ -20,7 +25,11 @@ export interface Argon2Params {
   parallelism: number;
 }
 
-/** OWASP's first recommended argon2id setting, the contract's minimum. */
+/**
+ * OWASP's first recommended argon2id setting, the contract's minimum.
+ * @example
+ * const hasher = argon2Hasher({ ...DEFAULT_ARGON2_PARAMS, timeCost: 3 });
+ */
 export const DEFAULT_ARGON2_PARAMS: Readonly<Argon2Params> = {
   memoryCost: 19_456,
   timeCost: 2,

@@ -43,7 +43,11 @@ export function normalizePassword(password: string): string {
   return password.normalize("NFKC");
 }
 
-/** Why a password is refused. */
+/**
+ * Why a password is refused.
+ * @example
+ * const problem: PasswordProblem | null = checkPassword("password1", "alice"); // "common"
+ */
 export type PasswordProblem = "too_short" | "too_long" | "common" | "contains_username";
 
 /**

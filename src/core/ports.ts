@@ -18,7 +18,11 @@ import type {
   UserRecord,
 } from "./records.js";
 
-/** Accounts. */
+/**
+ * Accounts.
+ * @example
+ * const alice = await stores.users.findByUsername("alice");
+ */
 export interface UserStore {
   /** Inserts `user`; `false` when its username is taken (checked atomically by the store). */
   create(user: UserRecord): Promise<boolean>;
@@ -34,7 +38,11 @@ export interface UserStore {
   delete(id: string): Promise<boolean>;
 }
 
-/** Sessions. */
+/**
+ * Sessions.
+ * @example
+ * const found = await stores.sessions.findWithUser(sessionId); // one read
+ */
 export interface SessionStore {
   create(session: SessionRecord): Promise<void>;
   /**
@@ -59,14 +67,22 @@ export interface SessionStore {
   sweepExpired(now: number, limit: number): Promise<number>;
 }
 
-/** The security event log. */
+/**
+ * The security event log.
+ * @example
+ * const latest = await stores.events.listByUser(userId, 10);
+ */
 export interface EventStore {
   append(event: EventRecord): Promise<void>;
   /** The newest `limit` events of a user, newest first. */
   listByUser(userId: string, limit: number): Promise<EventRecord[]>;
 }
 
-/** Fixed-window counters for throttling, shared by every process on the store. */
+/**
+ * Fixed-window counters for throttling, shared by every process on the store.
+ * @example
+ * const state = await stores.counters.hit("login:alice", 15 * 60_000, Date.now());
+ */
 export interface CounterStore {
   /**
    * Adds one to `key` and returns the new state. A counter whose window has ended starts
@@ -89,6 +105,8 @@ export interface CounterStore {
 /**
  * The change feed between processes (revocations, account changes, key rotations).
  * `seq` numbers are assigned by the store and grow with every publish.
+ * @example
+ * const { epoch, seq } = await stores.changes.position();
  */
 export interface ChangeFeed {
   publish(kind: ChangeKind, subject: string, at: number): Promise<void>;
@@ -119,7 +137,11 @@ export interface FeedPosition {
   seq: number;
 }
 
-/** Server-wide secrets (the CSRF key; later, signing keys), created once and shared. */
+/**
+ * Server-wide secrets (the CSRF key; later, signing keys), created once and shared.
+ * @example
+ * const key = await stores.secrets.getOrCreate("my-app-key", crypto.randomUUID());
+ */
 export interface SecretStore {
   /**
    * The value stored under `name`; when there is none, stores `candidate` and returns it.
@@ -128,7 +150,11 @@ export interface SecretStore {
   getOrCreate(name: string, candidate: string): Promise<string>;
 }
 
-/** Refresh tokens. Deleting a session deletes its refresh tokens. */
+/**
+ * Refresh tokens. Deleting a session deletes its refresh tokens.
+ * @example
+ * const record = await stores.refreshTokens.find("token-id");
+ */
 export interface RefreshTokenStore {
   create(token: RefreshTokenRecord): Promise<void>;
   find(id: string): Promise<RefreshTokenRecord | null>;
@@ -141,7 +167,11 @@ export interface RefreshTokenStore {
   retireForSession(sessionId: string, now: number): Promise<void>;
 }
 
-/** Signing keys for access tokens. */
+/**
+ * Signing keys for access tokens.
+ * @example
+ * const keys = await stores.keys.list(); // oldest first
+ */
 export interface KeyStore {
   /** Every key, oldest first. */
   list(): Promise<SigningKeyRecord[]>;
@@ -157,7 +187,12 @@ export interface KeyStore {
   deleteRetiredBefore(before: number): Promise<number>;
 }
 
-/** Everything a backend provides. */
+/**
+ * Everything a backend provides.
+ * @example
+ * const stores: Stores = await openSqliteStores({ path: "./data/app.db" });
+ * await stores.ping();
+ */
 export interface Stores {
   users: UserStore;
   sessions: SessionStore;
@@ -177,13 +212,23 @@ export interface Stores {
   database?: DatabaseHandle;
 }
 
-/** A live session and its user: what a session lookup reads in one go. */
+/**
+ * A live session and its user: what a session lookup reads in one go.
+ * @example
+ * const valid: ValidSession | null = await auth.sessions.findLive(sessionId);
+ * if (valid) console.log(valid.user.username, new Date(valid.session.expiresAt));
+ */
 export interface ValidSession {
   session: SessionRecord;
   user: UserProfile;
 }
 
-/** Where a session comes from: the client's address and user agent, as sessions and events record them. */
+/**
+ * Where a session comes from: the client's address and user agent, as sessions and events record them.
+ * @example
+ * const client: ClientInfo = { ip: "192.0.2.1", userAgent: "curl/8.5" };
+ * await auth.sessions.signIn({ userId, kind: "bearer", remember: false, ...client });
+ */
 export interface ClientInfo {
   ip: string;
   userAgent: string;
@@ -195,8 +240,13 @@ export interface ClientInfo {
  * so deleting an account deletes the host's rows with it.
  *
  * @example
- * await stores.database?.migrate("myapp", { "0001-notes": { up: async (db) => { ... } } });
- * const notes = await stores.database?.kysely.selectFrom("notes" as never).selectAll().execute();
+ * await stores.database?.migrate("myapp", {
+ *   "0001-notes": {
+ *     up: async (db) => {
+ *       await db.schema.createTable("notes").addColumn("id", "text", (c) => c.primaryKey()).execute();
+ *     },
+ *   },
+ * });
  */
 export interface DatabaseHandle {
   readonly dialect: "sqlite" | "postgres";

@@ -2,7 +2,11 @@
  * What the stores keep. Times are milliseconds since the epoch; ids are strings.
  */
 
-/** An account. `username` is the normalised form (see `parseUsername`). */
+/**
+ * An account. `username` is the normalised form (see `parseUsername`).
+ * @example
+ * const found: UserRecord | null = await stores.users.findByUsername("alice");
+ */
 export interface UserRecord {
   id: string;
   username: string;
@@ -15,15 +19,24 @@ export interface UserRecord {
 /**
  * A user as the request path sees it: everything but the password hash, which only the
  * account operations that check a password read (from the user store).
+ * @example
+ * const valid = await auth.sessions.findLive(sessionId);
+ * const profile: UserProfile | undefined = valid?.user; // no password hash
  */
 export type UserProfile = Omit<UserRecord, "passwordHash">;
 
-/** How a session was opened: by a browser under a cookie strategy, or by an API client ("bearer"). */
+/**
+ * How a session was opened: by a browser under a cookie strategy, or by an API client ("bearer").
+ * @example
+ * const kind: SessionKind = session.kind; // "session" | "jwt" | "hybrid" | "bearer"
+ */
 export type SessionKind = "session" | "jwt" | "hybrid" | "bearer";
 
 /**
  * A login. The public `id` may be listed, logged and put in a JWT `sid`; the secret that
  * authenticates it exists only in the client's cookie, and here only as `secretHash`.
+ * @example
+ * const live: SessionRecord[] = await auth.sessions.listLive(userId);
  */
 export interface SessionRecord {
   id: string;
@@ -57,10 +70,18 @@ export const EVENT_TYPES = [
   "account_enabled",
 ] as const;
 
-/** One security event type. */
+/**
+ * One security event type.
+ * @example
+ * const type: EventType = "login";
+ */
 export type EventType = (typeof EVENT_TYPES)[number];
 
-/** A security event in a user's log. */
+/**
+ * A security event in a user's log.
+ * @example
+ * const events: EventRecord[] = await auth.log.list(userId);
+ */
 export interface EventRecord {
   id: string;
   userId: string;
@@ -74,10 +95,16 @@ export interface EventRecord {
 /**
  * A change other processes must learn about within a second: a session ended (its
  * cookies and access tokens must die everywhere), an account changed, keys rotated.
+ * @example
+ * const kind: ChangeKind = "session_ended";
  */
 export type ChangeKind = "session_ended" | "user_changed" | "keys_changed";
 
-/** One entry of the change feed. `seq` grows with every publish, across processes. */
+/**
+ * One entry of the change feed. `seq` grows with every publish, across processes.
+ * @example
+ * const changes: ChangeRecord[] = await stores.changes.read(0, Date.now() - 60_000, 100);
+ */
 export interface ChangeRecord {
   seq: number;
   kind: ChangeKind;
@@ -97,6 +124,8 @@ export interface CounterState {
  * A refresh token. Like a session token it is `id.secret` with only the secret's hash
  * stored. Single use: rotating it sets `rotatedAt`, and the row stays until its session
  * ends so that a second use of it can be recognised as theft.
+ * @example
+ * const record: RefreshTokenRecord | null = await stores.refreshTokens.find("token-id");
  */
 export interface RefreshTokenRecord {
   id: string;
@@ -109,12 +138,18 @@ export interface RefreshTokenRecord {
   rotatedAt: number | null;
 }
 
-/** The JOSE signature algorithms latchkey signs access tokens with. */
+/**
+ * The JOSE signature algorithms latchkey signs access tokens with.
+ * @example
+ * const alg: SigningAlgorithm = "EdDSA";
+ */
 export type SigningAlgorithm = "EdDSA" | "ES256" | "HS256";
 
 /**
  * An asymmetric signing key, kept in the store so every instance signs and verifies with
  * the same keys. HS256 keys are never stored: they come from `JWT_SECRET`.
+ * @example
+ * const stored: SigningKeyRecord[] = await stores.keys.list();
  */
 export interface SigningKeyRecord {
   kid: string;

@@ -36,6 +36,12 @@ export interface RefreshTokenDeps {
 /**
  * `invalid_grant`. `racing` marks the duplicate inside the leeway: the session is intact
  * and the client's cookies must be left alone.
+ * @example
+ * try {
+ *   await auth.refreshTokens.rotate(token, { ip, userAgent: "" });
+ * } catch (error) {
+ *   if (error instanceof InvalidGrantError && error.racing) console.log("a duplicate: keep the cookies");
+ * }
  */
 export class InvalidGrantError extends AuthError {
   readonly racing: boolean;
@@ -52,8 +58,8 @@ const RACING_MESSAGE = "This refresh token has just been used; use the one issue
 
 /**
  * @example
- * const refreshToken = await refreshTokens.issue(session);
- * const { session, user, refreshToken: next } = await refreshTokens.rotate(refreshToken, client);
+ * const refreshToken = await auth.refreshTokens.issue(session);
+ * const { user, refreshToken: next } = await auth.refreshTokens.rotate(refreshToken, { ip, userAgent: "curl/8.5" });
  */
 export class RefreshTokens {
   readonly #deps: RefreshTokenDeps;

@@ -19,7 +19,11 @@ import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToke
 /** Store-facing types, defined with the ports; here too for the code that imports them from here. */
 export type { ClientInfo, ValidSession };
 
-/** Timeouts, in seconds. */
+/**
+ * Timeouts, in seconds.
+ * @example
+ * const sessions: SessionPolicy = { ...DEFAULT_SESSION_POLICY, maxPerUser: 10 };
+ */
 export interface SessionPolicy {
   idleTimeout: number;
   absoluteTimeout: number;

@@ -13,10 +13,21 @@ import { presentedCredential } from "./credentials.js";
 import type { AuthRequest, CookieSink } from "./kit.js";
 import { isUnsafeMethod } from "./origin.js";
 
-/** The cookie strategies. */
+/**
+ * The cookie strategies.
+ * @example
+ * const strategy: Strategy = "hybrid";
+ */
 export type Strategy = "session" | "jwt" | "hybrid";
 
-/** Who a request is, set by `requireAuth` on `request.auth`. */
+/**
+ * Who a request is, set by `requireAuth` on `request.auth`.
+ * @example
+ * app.get("/me", { preHandler: app.requireAuth }, async (req) => {
+ *   const who: RequestAuth | null = req.auth;
+ *   return { user: who?.userId, via: who?.via };
+ * });
+ */
 export interface RequestAuth {
   userId: string;
   sessionId: string;

@@ -9,7 +9,12 @@
  */
 import type { CookieOptions } from "./kit.js";
 
-/** The cookies latchkey sets. */
+/**
+ * The cookies latchkey sets.
+ * @example
+ * const cookieNames: Partial<CookieNames> = { session: "app_sid" }; // __Host-app_sid
+ * await app.register(latchkey, { auth, publicOrigin: "https://app.example", cookieNames });
+ */
 export interface CookieNames {
   session: string;
   csrf: string;

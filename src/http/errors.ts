@@ -10,7 +10,11 @@ import { AuthError, type ErrorCode, RetryLaterError, STATUS_BY_CODE } from "../c
 /** Status of every contract error code (the table lives with the errors, in core). */
 export { STATUS_BY_CODE };
 
-/** The error body. */
+/**
+ * The error body.
+ * @example
+ * const body: ErrorBody = errorBody("not_found", "No such note.");
+ */
 export interface ErrorBody {
   error: { code: string; message: string };
 }
@@ -70,6 +74,9 @@ export const INTERNAL_ERROR: ErrorAnswer = {
 /**
  * Fastify's error handler: contract errors keep their code and message; framework errors
  * get a generic one; anything else is a bug, logged in full and answered without detail.
+ *
+ * @example
+ * app.setErrorHandler(handleError); // the contract's error format for the app's own routes too
  */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof AuthError) {

@@ -14,7 +14,17 @@ import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
 import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
 import { tokenRoutes } from "./routes/tokens.js";
 
-/** The options of every adapter (the Fastify plugin, fetch, Express, Hono). */
+/**
+ * The options of every adapter (the Fastify plugin, fetch, Express, Hono).
+ * @example
+ * const options: LatchkeyOptions = {
+ *   auth,
+ *   publicOrigin: "https://app.example",
+ *   strategy: "hybrid",
+ *   prefix: "/api",
+ *   routes: { register: false },
+ * };
+ */
 export interface LatchkeyOptions {
   /** The core, from `createAuth`, with its stores. */
   auth: Auth;

@@ -7,7 +7,11 @@
  */
 import type { RequestAuth } from "./context.js";
 
-/** The attributes of a cookie latchkey sets (as the `cookie` package names them). */
+/**
+ * The attributes of a cookie latchkey sets (as the `cookie` package names them).
+ * @example
+ * const options: CookieOptions = { path: "/", sameSite: "lax", secure: true, httpOnly: true, maxAge: 3600 };
+ */
 export interface CookieOptions {
   path: string;
   sameSite: "lax" | "strict" | "none";

@@ -4,7 +4,12 @@
  * receives the core (`createAuth`) with its stores; it never opens a store itself.
  *
  * @example
- * const auth = await createAuth({ stores, sessions: DEFAULT_SESSION_POLICY, throttle: DEFAULT_THROTTLE_POLICY });
+ * const auth = await createAuth({
+ *   stores,
+ *   sessions: DEFAULT_SESSION_POLICY,
+ *   throttle: DEFAULT_THROTTLE_POLICY,
+ *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
+ * });
  * await app.register(latchkey, { auth, publicOrigin: "http://localhost:3000" });
  * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => request.auth?.user.username);
  */
@@ -29,7 +34,12 @@ import { routePath } from "./routes/spec.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 import { compileRequestCheck } from "./validate.js";
 
-/** Options of the plugin, validated when it registers (see `LatchkeyOptions`). */
+/**
+ * Options of the plugin, validated when it registers (see `LatchkeyOptions`).
+ * @example
+ * const options: LatchkeyPluginOptions = { auth, publicOrigin: "https://app.example" };
+ * await app.register(latchkey, options);
+ */
 export type LatchkeyPluginOptions = LatchkeyOptions;
 
 declare module "fastify" {
@@ -131,5 +141,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
 /**
  * The plugin (wrapped with `fastify-plugin`, so its hooks and decorators reach the routes
  * of the app that registers it).
+ * @example
+ * await app.register(latchkey, { auth, publicOrigin: "https://app.example", strategy: "jwt" });
  */
 export const latchkey = fp(latchkeyPlugin, { name: "latchkey", fastify: "5.x" });

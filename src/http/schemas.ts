@@ -91,7 +91,11 @@ export const PasswordChangeBody = Type.Object(
 export const AccountDeleteBody = Type.Object({ password: Password }, { additionalProperties: false });
 export const SessionIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
-/** Error responses, by status, for the OpenAPI document. */
+/**
+ * Error responses, by status, for the OpenAPI document.
+ * @example
+ * app.get("/notes/:id", { schema: { response: { ...errorResponses(401, 404) } } }, async () => ({}));
+ */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
   return Object.fromEntries(statuses.map((status) => [status, ref(ErrorSchema)]));
 }

@@ -102,6 +102,79 @@ describe("the tarball", () => {
     expect(loaded("latchkey/fastify")).not.toContain("better-sqlite3");
   });
 
+  it("every export of every entry point has a TSDoc @example, and every example compiles against the package", async () => {
+    const ts = (await import("typescript")).default;
+    const home = join(project, "node_modules", "latchkey");
+    const manifest = JSON.parse(readFileSync(join(home, "package.json"), "utf8"));
+    const files = ENTRIES.map((entry) => {
+      const sub = entry === "latchkey" ? "." : `./${entry.slice("latchkey/".length)}`;
+      return join(home, manifest.exports[sub].types);
+    });
+    const program = ts.createProgram(files, {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      target: ts.ScriptTarget.ES2023,
+      strict: true,
+    });
+    const checker = program.getTypeChecker();
+    const missing: string[] = [];
+    const names = new Map<string, string>(); // export name -> entry
+    const examples: { name: string; code: string }[] = [];
+    for (const [i, file] of files.entries()) {
+      const source = program.getSourceFile(file);
+      const module = source && checker.getSymbolAtLocation(source);
+      if (!module) throw new Error(`no module for ${file}`);
+      for (const exported of checker.getExportsOfModule(module)) {
+        names.set(exported.name, ENTRIES[i] as string);
+        const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
+        const found = symbol.getJsDocTags(checker).filter((tag) => tag.name === "example");
+        if (found.length === 0) missing.push(`${ENTRIES[i]}: ${exported.name}`);
+        for (const tag of found) examples.push({ name: exported.name, code: ts.displayPartsToString(tag.text) });
+      }
+    }
+    expect(missing).toEqual([]);
+    // Each example in a module of its own: the prelude's imports and givens, then the
+    // example's own imports (those of latchkey's names dropped: the prelude has them all),
+    // then its statements in an async function, so it may await and shadow the givens.
+    const byEntry = new Map<string, string[]>();
+    for (const [name, entry] of names) byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
+    const imports = [...byEntry].map(([entry, list]) => `import { ${list.join(", ")} } from "${entry}";`).join("\n");
+    const written: string[] = [];
+    for (const [i, { name, code }] of examples.entries()) {
+      const lines = code.split("\n");
+      const own = lines.filter((line) => /^import /.test(line) && !/from "latchkey(\/[a-z]+)?";/.test(line));
+      const body = lines.filter((line) => !/^import /.test(line));
+      const file = `tsdoc-${i}-${name}.ts`;
+      writeFileSync(
+        join(project, file),
+        `// @example of ${name}\n${imports}\n${own.join("\n")}\n${EXAMPLE_PRELUDE}\nexport async function example(): Promise<void> {\n${body.join("\n")}\n}\n`,
+      );
+      written.push(file);
+    }
+    writeFileSync(
+      join(project, "tsconfig.tsdoc.json"),
+      JSON.stringify({
+        compilerOptions: {
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          target: "ES2023",
+          strict: true,
+          noEmit: true,
+          types: ["node"],
+        },
+        files: written,
+      }),
+    );
+    const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
+    let output = "";
+    try {
+      execFileSync(process.execPath, [tsc, "-p", "tsconfig.tsdoc.json"], { cwd: project, encoding: "utf8" });
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout);
+    }
+    expect(output).toBe("");
+  }, 120_000);
+
   it("a TypeScript consumer of every entry point, and every ts example of the README and docs/library.md, compile in strict NodeNext mode", () => {
     // The examples: the block that exports `auth` is `auth.ts`, which the others import.
     const examples: string[] = [];
@@ -146,6 +219,41 @@ async function codeOf(response: Response): Promise<string | undefined> {
   const body = (await response.json()) as { error?: { code: string }; code?: string };
   return body.error?.code ?? body.code;
 }
+
+/** The package's entry points, as `exports` names them. */
+const ENTRIES = [
+  "latchkey",
+  "latchkey/fastify",
+  "latchkey/express",
+  "latchkey/hono",
+  "latchkey/fetch",
+  "latchkey/sqlite",
+  "latchkey/postgres",
+  "latchkey/redis",
+  "latchkey/memory",
+  "latchkey/testing",
+];
+
+/**
+ * What an example may take as given (its surroundings in a real program), declared once
+ * for every example; an example that makes its own `auth` or `request` shadows these.
+ */
+const EXAMPLE_PRELUDE = `
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+declare const auth: Auth;
+declare const stores: Stores;
+declare const app: FastifyInstance;
+declare const request: Request;
+declare const fastifyRequest: FastifyRequest;
+declare const reply: FastifyReply;
+declare const token: string;
+declare const ip: string;
+declare const session: SessionRecord;
+declare const user: UserRecord;
+declare const userId: string;
+declare const sessionId: string;
+declare const clock: ManualClock;
+`;
 
 const HOSTS = [
   { app: "fastify.mjs", prefix: "/api" },

@@ -11,10 +11,16 @@ import type { AuthReply, AuthRequest } from "../kit.js";
 /**
  * The groups a host may switch off (`routes: { register: false }`). `core` (login, logout,
  * the user's sessions and events, refresh, the JWKS) is always on.
+ * @example
+ * const group: RouteGroup = "tokens";
  */
 export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "explain";
 
-/** The groups a host may switch, each on by default (`explain` needs a `policy`). */
+/**
+ * The groups a host may switch, each on by default (`explain` needs a `policy`).
+ * @example
+ * const routes: RouteSwitches = { register: false, tokens: false };
+ */
 export type RouteSwitches = Partial<Record<Exclude<RouteGroup, "core">, boolean>>;
 
 /** One route. */

@@ -17,7 +17,12 @@ import { userStore } from "./users.js";
 /**
  * @example
  * const stores = createMemoryStores();
- * const auth = await createAuth({ stores, sessions: DEFAULT_SESSION_POLICY, throttle: DEFAULT_THROTTLE_POLICY });
+ * const auth = await createAuth({
+ *   stores,
+ *   sessions: DEFAULT_SESSION_POLICY,
+ *   throttle: DEFAULT_THROTTLE_POLICY,
+ *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
+ * });
  */
 export function createMemoryStores(): Stores {
   const state: State = {

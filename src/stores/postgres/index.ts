@@ -18,7 +18,11 @@ import * as todoOrder from "./migrations/0002-todo-order.js";
 const MIGRATIONS: Record<string, Migration> = { "0001-initial": initial, "0002-todo-order": todoOrder };
 const CHANNEL = "latchkey_changes";
 
-/** Options of `openPostgresStores`. */
+/**
+ * Options of `openPostgresStores`.
+ * @example
+ * const options: PostgresOptions = { url: "postgres://localhost/app", max: 20 };
+ */
 export interface PostgresOptions {
   /** `postgres://user@host:port/database` */
   url: string;

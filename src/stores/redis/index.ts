@@ -20,7 +20,11 @@ import { compactUserId } from "./session-codec.js";
 import { sessionStore } from "./sessions.js";
 import { disabledMarker } from "./util.js";
 
-/** Options of `openRedisStores`. */
+/**
+ * Options of `openRedisStores`.
+ * @example
+ * const options: RedisOptions = { url: "redis://127.0.0.1:6379", base: stores, prefix: "app:" };
+ */
 export interface RedisOptions {
   url: string;
   /** The durable stores this one is laid over. */
@@ -37,7 +41,10 @@ export interface RedisOptions {
 
 /**
  * @example
- * const stores = await openRedisStores({ url: "redis://127.0.0.1:6379", base: await openPostgresStores({ url }) });
+ * const stores = await openRedisStores({
+ *   url: "redis://127.0.0.1:6379",
+ *   base: await openPostgresStores({ url: "postgres://localhost/app" }),
+ * });
  */
 export async function openRedisStores(options: RedisOptions): Promise<Stores> {
   const prefix = options.prefix ?? "lk:";

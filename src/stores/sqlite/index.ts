@@ -24,7 +24,12 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003-todo-order": todoOrder,
 };
 
-/** Options of `openSqliteStores`. */
+/**
+ * Options of `openSqliteStores`.
+ * @example
+ * const options: SqliteOptions = { path: ":memory:", migrate: true };
+ * const stores = await openSqliteStores(options);
+ */
 export interface SqliteOptions {
   /** A file path, or `:memory:`. */
   path: string;
