@@ -11,7 +11,10 @@
  *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
  * });
  * await app.register(latchkey, { auth, publicOrigin: "http://localhost:3000" });
- * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => request.auth?.user.username);
+ * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => {
+ *   const { user } = await request.auth!.load(); // the full records: one read after a token check
+ *   return { username: user.username };
+ * });
  */
 import fastifyCookie from "@fastify/cookie";
 import fastifyCors from "@fastify/cors";

@@ -133,6 +133,20 @@ describe("the tarball", () => {
       }
     }
     expect(missing).toEqual([]);
+    // And each entry point's own opening comment, the first thing its reader sees.
+    for (const [i, file] of files.entries()) {
+      const opening = /^\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, "utf8"))?.[1] ?? "";
+      const at = opening.indexOf("@example");
+      if (at < 0) continue;
+      const code = opening
+        .slice(at + "@example".length)
+        .split("\n")
+        .map((line) => line.replace(/^\s*\* ?/, ""))
+        .join("\n")
+        .trim();
+      examples.push({ name: `module-${(ENTRIES[i] as string).replace("/", "-")}`, code });
+    }
+    expect(examples.length).toBeGreaterThan(100);
     // Each example in a module of its own: the prelude's imports and givens, then the
     // example's own imports (those of latchkey's names dropped: the prelude has them all),
     // then its statements in an async function, so it may await and shadow the givens.
