@@ -64,7 +64,8 @@ export function route<Body = unknown, Query = unknown, Params = unknown>(
  */
 export function parsePrefix(prefix: string | undefined): string {
   if (prefix === undefined || prefix === "" || prefix === "/") return "";
-  if (typeof prefix !== "string" || !/^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix)) {
+  const isPath = typeof prefix === "string" && /^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix);
+  if (!isPath || prefix.split("/").some((segment) => segment === "." || segment === "..")) {
     throw new TypeError(`latchkey: prefix "${String(prefix)}" must be a path such as "/api"`);
   }
   return prefix.replace(/\/$/, "");
