@@ -7,16 +7,19 @@ import { fileURLToPath } from "node:url";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
+import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import pino from "pino";
 import { type Auth, createAuth } from "../core/auth.js";
 import type { Clock } from "../core/clock.js";
 import type { PasswordHasher } from "../core/password-hasher.js";
 import type { Stores } from "../core/ports.js";
+import { cookieNames } from "../http/cookies.js";
 import { BODY_LIMIT } from "../http/dispatch.js";
 import { handleError } from "../http/errors.js";
 import { useStrictJson } from "../http/json.js";
 import { latchkey } from "../http/plugin.js";
+import { errorResponses, SECURITY, securitySchemes } from "../http/schemas.js";
 import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
@@ -112,14 +115,32 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       info: {
         title: "latchkey",
         version: "1",
-        description: "Cookie sessions, JWT and hybrid authentication behind one HTTP API.",
+        description:
+          'Cookie sessions, JWT with rotating refresh tokens, or a hybrid, behind one HTTP API: the contract of latchkey\'s server and of its library adapters. Errors are `{"error":{"code","message"}}` with a stable code.',
+        license: { name: "MIT", identifier: "MIT" },
       },
-      components: {
-        securitySchemes: {
-          session: { type: "apiKey", in: "cookie", name: "__Host-sid" },
-          csrf: { type: "apiKey", in: "header", name: "X-CSRF-Token" },
+      components: { securitySchemes: securitySchemes(cookieNames(config.cookieSecure)) as never },
+      tags: [
+        { name: "auth", description: "Logging in and out, and the caller's sessions (devices)." },
+        { name: "account", description: "The account: creating it, its security log, its password, deleting it." },
+        {
+          name: "tokens",
+          description: "Bearer tokens for API clients and other services, and the keys that verify them.",
         },
-      },
+        { name: "explain", description: "What the deployment does, for clients that explain it." },
+        { name: "todos", description: "The demo app's resource: each user's to-do list." },
+        { name: "health", description: "For load balancers and monitors." },
+      ],
+    },
+    // Shared schemas keep their names (`User`, `Session`, ...), which generated clients use.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // Known only once the app is built (the origin of a port-0 server, once it listens).
+    transformObject: (document) => {
+      const openapi = "openapiObject" in document ? document.openapiObject : {};
+      return {
+        ...openapi,
+        servers: [{ url: publicOrigin(), description: "PUBLIC_ORIGIN" }],
+      } as typeof openapi;
     },
   });
   // The UI's own CSP would allow framing and remote fonts; helmet's stricter one applies.
@@ -149,14 +170,34 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   const todos = await openTodoStore(stores);
   await app.register(todoRoutes, { todos, now: () => auth.clock.now() });
 
-  app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
-    try {
-      await stores.ping();
-      return { status: "ok" };
-    } catch {
-      return reply.code(503).send({ status: "unavailable", reason: "store unreachable" });
-    }
-  });
+  app.get(
+    "/healthz",
+    {
+      schema: {
+        tags: ["health"],
+        operationId: "getHealth",
+        summary: "Whether this instance can reach its stores",
+        description: "200 while every store answers; 503 otherwise, so a load balancer takes the instance out.",
+        security: SECURITY.none,
+        response: {
+          200: Type.Object({ status: Type.Literal("ok") }),
+          503: Type.Object(
+            { status: Type.Literal("unavailable"), reason: Type.String() },
+            { description: "A store does not answer." },
+          ),
+          ...errorResponses(431),
+        },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await stores.ping();
+        return { status: "ok" };
+      } catch {
+        return reply.code(503).send({ status: "unavailable", reason: "store unreachable" });
+      }
+    },
+  );
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   await registerWebApp(app);
   app.setNotFoundHandler(methodNotAllowedOrNotFound(app));

@@ -6,6 +6,7 @@
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import { SECURITY } from "../http/schemas.js";
 import { isoTime } from "../http/views.js";
 import { AuthError, errorResponses, uuidv7 } from "../index.js";
 import type { TodoRecord, TodoStore } from "./todo-store.js";
@@ -18,15 +19,26 @@ const Todo = Type.Object(
     createdAt: Type.String({ format: "date-time" }),
     updatedAt: Type.String({ format: "date-time" }),
   },
-  { $id: "Todo" },
+  {
+    $id: "Todo",
+    examples: [
+      {
+        id: "0195a0b2-7c1e-7000-8000-00000000000a",
+        title: "buy milk",
+        done: false,
+        createdAt: "2026-03-01T12:00:00.000Z",
+        updatedAt: "2026-03-01T12:00:00.000Z",
+      },
+    ],
+  },
 );
 type Todo = Static<typeof Todo>;
 
 const Title = Type.String({ minLength: 1, maxLength: 500 });
-const CreateBody = Type.Object({ title: Title }, { additionalProperties: false });
+const CreateBody = Type.Object({ title: Title }, { additionalProperties: false, examples: [{ title: "buy milk" }] });
 const PatchBody = Type.Object(
   { title: Type.Optional(Title), done: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
+  { additionalProperties: false, examples: [{ done: true }] },
 );
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const TodoRef = Type.Unsafe<Todo>({ $ref: "Todo#" });
@@ -68,6 +80,9 @@ export async function todoRoutes(
       schema: {
         tags,
         summary: "The caller's to-dos, oldest first",
+        operationId: "listTodos",
+        description: "The caller's to-dos, oldest first. Any credential of the strategy in force, or a bearer token.",
+        security: SECURITY.caller,
         response: { 200: Type.Object({ todos: Type.Array(TodoRef) }), ...errorResponses(401) },
       },
     },
@@ -80,6 +95,9 @@ export async function todoRoutes(
       schema: {
         tags,
         summary: "Add a to-do",
+        operationId: "createTodo",
+        description: "Adds a to-do to the caller's list (a cookie caller sends the CSRF header).",
+        security: SECURITY.callerUnsafe,
         body: CreateBody,
         response: { 201: Type.Object({ todo: TodoRef }), ...errorResponses(400, 401, 403, 413, 415) },
       },
@@ -105,6 +123,10 @@ export async function todoRoutes(
       schema: {
         tags,
         summary: "Change a to-do's title or state",
+        operationId: "updateTodo",
+        description:
+          "Changes the title, the done state, or both, of one of the caller's to-dos; another user's is `not_found`.",
+        security: SECURITY.callerUnsafe,
         params: IdParams,
         body: PatchBody,
         response: { 200: Type.Object({ todo: TodoRef }), ...errorResponses(400, 401, 403, 404) },
@@ -124,6 +146,9 @@ export async function todoRoutes(
       schema: {
         tags,
         summary: "Delete a to-do",
+        operationId: "deleteTodo",
+        description: "Deletes one of the caller's to-dos; another user's is `not_found`.",
+        security: SECURITY.callerUnsafe,
         params: IdParams,
         response: { 204: Type.Null({ description: "No content" }), ...errorResponses(401, 403, 404) },
       },

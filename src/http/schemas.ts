@@ -4,12 +4,19 @@
  * Response schemas also act as an allow-list: a field not named here is never sent.
  */
 import { type Static, Type } from "@sinclair/typebox";
+import { STATUS_BY_CODE } from "../core/errors.js";
+import type { CookieNames } from "./cookies.js";
 
 const IsoTime = Type.String({ format: "date-time" });
 
 export const UserView = Type.Object(
   { id: Type.String(), username: Type.String(), createdAt: IsoTime },
-  { $id: "User" },
+  {
+    $id: "User",
+    examples: [
+      { id: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e", username: "alice", createdAt: "2026-03-01T12:00:00.000Z" },
+    ],
+  },
 );
 export type UserView = Static<typeof UserView>;
 
@@ -34,7 +41,23 @@ export const SessionView = Type.Object(
     ),
     current: Type.Boolean(),
   },
-  { $id: "Session" },
+  {
+    $id: "Session",
+    examples: [
+      {
+        id: "Xq3uK8tR2mVwYp5sLc9dEa",
+        strategy: "session",
+        createdAt: "2026-03-01T12:00:00.000Z",
+        lastSeenAt: "2026-03-01T12:05:00.000Z",
+        expiresAt: "2026-03-02T00:00:00.000Z",
+        idleExpiresAt: "2026-03-01T12:35:00.000Z",
+        ip: "192.0.2.10",
+        userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+        device: { browser: "Firefox 140", os: "Linux", type: "desktop" },
+        current: true,
+      },
+    ],
+  },
 );
 export type SessionView = Static<typeof SessionView>;
 
@@ -47,7 +70,19 @@ export const EventView = Type.Object(
     ip: Type.String(),
     userAgent: Type.String(),
   },
-  { $id: "Event" },
+  {
+    $id: "Event",
+    examples: [
+      {
+        id: "0195a0b2-7c1e-7000-8000-000000000001",
+        type: "login",
+        at: "2026-03-01T12:00:00.000Z",
+        sessionId: "Xq3uK8tR2mVwYp5sLc9dEa",
+        ip: "192.0.2.10",
+        userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+      },
+    ],
+  },
 );
 export type EventView = Static<typeof EventView>;
 
@@ -55,7 +90,10 @@ export const ErrorSchema = Type.Object(
   {
     error: Type.Object({ code: Type.String(), message: Type.String() }),
   },
-  { $id: "Error" },
+  {
+    $id: "Error",
+    examples: [{ error: { code: "invalid_credentials", message: "The username or password is incorrect." } }],
+  },
 );
 
 export const TokenResponse = Type.Object(
@@ -65,7 +103,17 @@ export const TokenResponse = Type.Object(
     expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
     refresh_token: Type.Optional(Type.String()),
   },
-  { $id: "TokenResponse" },
+  {
+    $id: "TokenResponse",
+    examples: [
+      {
+        access_token: "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
+        token_type: "Bearer",
+        expires_in: 300,
+        refresh_token: "Xq3uK8tR2mVwYp5sLc9dEa.9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+      },
+    ],
+  },
 );
 
 /** Every schema with an `$id`, for `fastify.addSchema`. */
@@ -79,23 +127,130 @@ export const ref = (schema: { $id?: string }) => Type.Unsafe({ $ref: `${schema.$
 const Username = Type.String({ minLength: 1, maxLength: 256 });
 const Password = Type.String({ minLength: 1, maxLength: 1024 });
 
-export const Credentials = Type.Object({ username: Username, password: Password }, { additionalProperties: false });
+export const Credentials = Type.Object(
+  { username: Username, password: Password },
+  { additionalProperties: false, examples: [{ username: "alice", password: "correct horse battery staple" }] },
+);
 export const LoginBody = Type.Object(
   { username: Username, password: Password, remember: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ username: "alice", password: "correct horse battery staple", remember: true }],
+  },
 );
 export const PasswordChangeBody = Type.Object(
   { currentPassword: Password, newPassword: Password },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ currentPassword: "correct horse battery staple", newPassword: "a longer and better one 42" }],
+  },
 );
-export const AccountDeleteBody = Type.Object({ password: Password }, { additionalProperties: false });
+export const AccountDeleteBody = Type.Object(
+  { password: Password },
+  { additionalProperties: false, examples: [{ password: "correct horse battery staple" }] },
+);
 export const SessionIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
+/** The error codes of each status (from the one table), for the documented answers. */
+const CODES_BY_STATUS = new Map<number, string[]>();
+for (const [code, status] of Object.entries(STATUS_BY_CODE)) {
+  CODES_BY_STATUS.set(status, [...(CODES_BY_STATUS.get(status) ?? []), code]);
+}
+
 /**
- * Error responses, by status, for the OpenAPI document.
+ * Error responses, by status, for the OpenAPI document: the contract's error body, and
+ * the codes that status carries. A 429 or 503 says when to come back (`Retry-After`).
+ *
  * @example
  * app.get("/notes/:id", { schema: { response: { ...errorResponses(401, 404) } } }, async () => ({}));
  */
 export function errorResponses(...statuses: number[]): Record<number, unknown> {
-  return Object.fromEntries(statuses.map((status) => [status, ref(ErrorSchema)]));
+  return Object.fromEntries(
+    statuses.map((status) => {
+      const codes = (CODES_BY_STATUS.get(status) ?? []).map((code) => `\`${code}\``).join(", ");
+      const retry = status === 429 || status === 503;
+      return [
+        status,
+        {
+          ...ref(ErrorSchema),
+          description: `Error: ${codes}.`,
+          ...(retry && {
+            headers: { "retry-after": { type: "integer", description: "Seconds to wait before trying again." } },
+          }),
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * Who may call an operation, as OpenAPI security requirements: any one entry of the list
+ * suffices, and every scheme within an entry is needed. Which cookie applies depends on
+ * `AUTH_STRATEGY` (`session`: `sessionCookie`; `jwt`: `accessCookie`, renewed with
+ * `refreshCookie`; `hybrid`: `accessCookie`, renewed from `sessionCookie`); a cookie call
+ * that can change state also needs the CSRF header; a bearer call never does.
+ */
+/** One way to be allowed: every scheme it names (no scopes: these are not OAuth scopes). */
+export type SecurityRequirement = Readonly<Record<string, readonly never[]>>;
+
+export const SECURITY: Readonly<
+  Record<"none" | "caller" | "callerUnsafe" | "logout" | "refresh", readonly SecurityRequirement[]>
+> = {
+  /** Public: no credential. */
+  none: [],
+  /** A signed-in caller, on a safe method. */
+  caller: [{ sessionCookie: [] }, { accessCookie: [] }, { bearerToken: [] }],
+  /** A signed-in caller, on a method that changes state. */
+  callerUnsafe: [{ sessionCookie: [], csrfHeader: [] }, { accessCookie: [], csrfHeader: [] }, { bearerToken: [] }],
+  /** Logout: any credential of the caller, or none (it is idempotent). */
+  logout: [
+    { sessionCookie: [], csrfHeader: [] },
+    { accessCookie: [], csrfHeader: [] },
+    { refreshCookie: [], csrfHeader: [] },
+    { bearerToken: [] },
+    {},
+  ],
+  /** Refresh: the refresh cookie with the CSRF header, or a refresh token in the body. */
+  refresh: [{ refreshCookie: [], csrfHeader: [] }, {}],
+};
+
+/**
+ * The security schemes `SECURITY` names, for the document's components.
+ *
+ * @example
+ * const schemes = securitySchemes(cookieNames(true));
+ */
+export function securitySchemes(cookies: CookieNames): Record<string, unknown> {
+  return {
+    sessionCookie: {
+      type: "apiKey",
+      in: "cookie",
+      name: cookies.session,
+      description: "The session cookie (`session` and `hybrid` strategies): HttpOnly, set by login.",
+    },
+    accessCookie: {
+      type: "apiKey",
+      in: "cookie",
+      name: cookies.access,
+      description: "The access token in an HttpOnly cookie (`jwt` and `hybrid` strategies), set by login.",
+    },
+    refreshCookie: {
+      type: "apiKey",
+      in: "cookie",
+      name: cookies.refresh,
+      description: "The refresh token in an HttpOnly cookie (`jwt` strategy), used only to renew.",
+    },
+    csrfHeader: {
+      type: "apiKey",
+      in: "header",
+      name: "X-CSRF-Token",
+      description: `The session's CSRF token (login's \`csrfToken\`, or the readable \`${cookies.csrf}\` cookie): required with a cookie on every request that can change state.`,
+    },
+    bearerToken: {
+      type: "http",
+      scheme: "bearer",
+      bearerFormat: "JWT",
+      description: "An access token from `POST /auth/token` or `/auth/refresh`, for API clients and services.",
+    },
+  };
 }

@@ -9,58 +9,25 @@
  * refresh token at once; a tab that waited for the lock finds fresh cookies and retries.
  */
 
-export interface User {
-  id: string;
-  username: string;
-  createdAt: string;
-}
+import createClient from "openapi-fetch";
+import type { components, paths } from "./generated/openapi";
 
-export interface Session {
-  id: string;
-  strategy: "session" | "jwt" | "hybrid" | "bearer";
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
-  idleExpiresAt: string;
-  ip: string;
-  userAgent: string;
-  device: { browser: string; os: string; type: string };
-  current: boolean;
+// The API's types come from the server's OpenAPI document (scripts/openapi.mjs generates
+// ./generated/openapi.d.ts before every build and type check): a schema change that breaks
+// the app breaks the build.
+type Json<Path extends keyof paths, Method extends keyof paths[Path]> = paths[Path][Method] extends {
+  responses: { 200: { content: { "application/json": infer Body } } };
 }
+  ? Body
+  : never;
 
-export interface Todo {
-  id: string;
-  title: string;
-  done: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-export interface SecurityEvent {
-  id: string;
-  type: string;
-  at: string;
-  sessionId?: string;
-  ip: string;
-  userAgent: string;
-}
-
-export interface Policy {
-  strategy: "session" | "jwt" | "hybrid";
-  revocation: "immediate" | "expiry";
-  accessTokenTtl: number;
-  sessionIdleTimeout: number;
-  sessionAbsoluteTimeout: number;
-  rememberIdleTimeout: number;
-  rememberAbsoluteTimeout: number;
-  refreshReuseLeeway: number;
-}
-
-export interface Me {
-  user: User;
-  session: Session;
-  csrfToken?: string;
-}
+export type User = components["schemas"]["User"];
+export type Session = components["schemas"]["Session"];
+export type Todo = components["schemas"]["Todo"];
+export type SecurityEvent = components["schemas"]["Event"];
+export type Policy = Json<"/auth/info", "get">;
+export type Me = Json<"/auth/me", "get">;
+export type TokenView = Json<"/auth/access-token", "get">;
 
 /** An error answer of the API, with its stable code. */
 export class ApiError extends Error {
@@ -111,31 +78,46 @@ async function isUnauthenticated(response: Response): Promise<boolean> {
   return body.error?.code === "unauthenticated" || body.error?.code === "invalid_token";
 }
 
-async function send(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (UNSAFE.has(method)) {
+/** Sends a request with the CSRF header an unsafe cookie request needs. */
+function send(request: Request): Promise<Response> {
+  const headers = new Headers(request.headers);
+  headers.set("accept", "application/json");
+  if (UNSAFE.has(request.method)) {
     const token = csrfToken ?? csrfFromCookie();
-    if (token) headers["x-csrf-token"] = token;
+    if (token) headers.set("x-csrf-token", token);
   }
-  return fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    credentials: "same-origin",
-  });
+  return fetch(new Request(request, { headers, credentials: "same-origin" }));
 }
+
+/**
+ * The fetch of the API client: under the `jwt` strategy a 401 for a missing or expired
+ * access cookie renews it once (for every tab) and retries; a 401 that renewal cannot fix
+ * means the user is signed out.
+ */
+async function renewingFetch(request: Request): Promise<Response> {
+  const path = new URL(request.url).pathname;
+  const retry = request.clone();
+  let response = await send(request);
+  if (!NO_RENEW.includes(path) && (await isUnauthenticated(response))) {
+    if (strategy === "jwt" && (await renewAccess())) response = await send(retry);
+    if (await isUnauthenticated(response)) onSignedOut();
+  }
+  return response;
+}
+
+/** The typed API client: `client.GET("/auth/me")`, `client.POST("/api/todos", { body })`. */
+export const client = createClient<paths>({ baseUrl: "", fetch: renewingFetch });
 
 /** Renews the access cookie once for every tab (jwt strategy). `true` when signed in. */
 export async function renewAccess(): Promise<boolean> {
   const run = async () => {
     // Another tab may have refreshed while this one waited for the lock.
-    const probe = await send("GET", "/auth/me");
+    const probe = await send(new Request("/auth/me", { method: "GET" }));
     if (probe.ok) {
       rememberCsrf(((await probe.json()) as Me).csrfToken);
       return true;
     }
-    const refreshed = await send("POST", "/auth/refresh");
+    const refreshed = await send(new Request("/auth/refresh", { method: "POST" }));
     return refreshed.ok;
   };
   if ("locks" in navigator) return navigator.locks.request("latchkey-refresh", run);
@@ -143,31 +125,30 @@ export async function renewAccess(): Promise<boolean> {
 }
 
 /**
- * Calls the API and returns its JSON (or `undefined` for 204); throws `ApiError`.
+ * The data of a typed call, or its `ApiError` (the contract's code and message, and
+ * `Retry-After`); remembers a CSRF token the answer carries.
  *
  * @example
- * const { todos } = await api<{ todos: Todo[] }>("GET", "/api/todos");
+ * const { todos } = await call(client.GET("/api/todos"));
  */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let response = await send(method, path, body);
-  if (!NO_RENEW.includes(path) && (await isUnauthenticated(response))) {
-    if (strategy === "jwt" && (await renewAccess())) response = await send(method, path, body);
-    if (await isUnauthenticated(response)) onSignedOut();
-  }
-  if (response.status === 204) return undefined as T;
-  const data = (await response.json().catch(() => ({}))) as Record<string, unknown>;
+export async function call<Data>(
+  pending: Promise<{ data?: Data; error?: unknown; response: Response }>,
+): Promise<Data> {
+  const { data, error, response } = await pending;
   if (!response.ok) {
-    const error = (data.error ?? {}) as { code?: string; message?: string };
+    const body = (error ?? {}) as { error?: { code?: string; message?: string } };
     const retry = response.headers.get("retry-after");
     throw new ApiError(
       response.status,
-      error.code ?? "unknown",
-      error.message ?? `The server answered ${response.status}.`,
+      body.error?.code ?? "unknown",
+      body.error?.message ?? `The server answered ${response.status}.`,
       retry ? Number(retry) : null,
     );
   }
-  if (typeof data.csrfToken === "string") rememberCsrf(data.csrfToken);
-  return data as T;
+  if (data && typeof data === "object" && "csrfToken" in data && typeof data.csrfToken === "string") {
+    rememberCsrf(data.csrfToken);
+  }
+  return data as Data;
 }
 
 /** Tells the other tabs of this origin that the user signed in or out. */

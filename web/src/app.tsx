@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { api, configure, type Me, type Policy, rememberCsrf, tabs } from "./api.js";
+import { call, client, configure, type Me, type Policy, rememberCsrf, tabs } from "./api.js";
 import { Shell } from "./components/shell.js";
 import { Devices } from "./pages/devices.js";
 import { HowItWorks } from "./pages/how-it-works.js";
@@ -29,10 +29,10 @@ export function App() {
   useEffect(() => {
     (async () => {
       try {
-        const info = await api<Policy>("GET", "/auth/info");
+        const info = await call(client.GET("/auth/info"));
         configure({ strategy: info.strategy, onSignedOut: signedOut });
         setPolicy(info);
-        const current = await api<Me>("GET", "/auth/me").catch(() => null);
+        const current = await call(client.GET("/auth/me")).catch(() => null);
         rememberCsrf(current?.csrfToken);
         setMe(current);
       } catch {

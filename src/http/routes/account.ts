@@ -14,6 +14,7 @@ import {
   errorResponses,
   PasswordChangeBody,
   ref,
+  SECURITY,
   UserView,
 } from "../schemas.js";
 import { eventView, userView } from "../views.js";
@@ -36,6 +37,10 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "Create an account (does not log in)",
+        operationId: "register",
+        description:
+          "Creates an account; it does not sign in. The password must be 8 to 1024 characters, not a common password, and not contain the username.",
+        security: SECURITY.none,
         body: Credentials,
         response: { 201: Type.Object({ user: ref(UserView) }), ...errorResponses(400, 403, 409, 413, 415) },
       },
@@ -54,6 +59,10 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "The user's last 100 security events, newest first",
+        operationId: "listEvents",
+        description:
+          "The user's security log: logins, failed logins, password changes, sessions ended, refresh-token reuse.",
+        security: SECURITY.caller,
         response: { 200: Type.Object({ events: Type.Array(ref(EventView)) }), ...errorResponses(401) },
       },
       handler: async (request) => {
@@ -70,6 +79,10 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "Change the password: other sessions end, this one gets a new secret",
+        operationId: "changePassword",
+        description:
+          "Changes the password: every other session ends; a browser's session continues with new credentials (new cookies), a bearer client's session ends too.",
+        security: SECURITY.callerUnsafe,
         body: PasswordChangeBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
       },
@@ -103,6 +116,9 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "Delete the account with its sessions and data",
+        operationId: "deleteAccount",
+        description: "Deletes the account after checking the password, with its sessions, tokens, events and data.",
+        security: SECURITY.callerUnsafe,
         body: AccountDeleteBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
       },

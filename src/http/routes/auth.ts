@@ -10,7 +10,7 @@ import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
 import type { AuthRequest } from "../kit.js";
-import { errorResponses, LoginBody, ref, SessionIdParams, SessionView, UserView } from "../schemas.js";
+import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
 import { sessionView, userView } from "../views.js";
 import { type RouteSpec, route, who } from "./spec.js";
 
@@ -33,6 +33,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "Log in: a new session and the cookies of the strategy",
+        operationId: "login",
+        description:
+          "Checks the password (throttled per account, per device and per address, before any hashing) and opens a session. Sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back; the sessions of any cookies the request came with end (no fixation).",
+        security: SECURITY.none,
         body: LoginBody,
         response: {
           200: Type.Object({ user: ref(UserView), session: ref(SessionView), csrfToken: Type.String() }),
@@ -70,6 +74,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "End the caller's session (idempotent)",
+        operationId: "logout",
+        description:
+          "Ends the session behind the caller's credential, clears the cookies, and answers 204 whether or not there was one. A cookie credential needs the CSRF header, so another site cannot sign the user out.",
+        security: SECURITY.logout,
         response: { ...NoContent, ...errorResponses(403) },
       },
       handler: async (request, reply) => {
@@ -87,6 +95,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "End every session of the user, on every instance",
+        operationId: "logoutAll",
+        description:
+          "Ends every session of the user, on every instance at once (access tokens included, under immediate revocation), this one too.",
+        security: SECURITY.callerUnsafe,
         response: { ...NoContent, ...errorResponses(401, 403) },
       },
       handler: async (request, reply) => {
@@ -106,6 +118,9 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "End every other session of the user (this one stays)",
+        operationId: "logoutOthers",
+        description: "Ends every session of the user but the caller's, and says how many.",
+        security: SECURITY.callerUnsafe,
         response: { 200: Type.Object({ ended: Type.Integer() }), ...errorResponses(401, 403) },
       },
       handler: async (request) => {
@@ -123,6 +138,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "The caller's user and session",
+        operationId: "getMe",
+        description:
+          "The signed-in user and the current session; `csrfToken` for cookie callers. Under `hybrid`, an expired access cookie is renewed from the session here.",
+        security: SECURITY.caller,
         response: {
           200: Type.Object({
             user: ref(UserView),
@@ -153,6 +172,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "The user's live sessions, newest first, a page at a time",
+        operationId: "listSessions",
+        description:
+          "The user's live sessions (devices), newest first, `limit` at a time; follow `nextCursor` for the next page.",
+        security: SECURITY.caller,
         querystring: SessionPageQuery,
         response: {
           200: Type.Object({
@@ -188,6 +211,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS.auth,
         summary: "End one of the user's sessions",
+        operationId: "revokeSession",
+        description:
+          "Ends one of the user's sessions (sign a device out). Another user's session is `not_found`, never ended.",
+        security: SECURITY.callerUnsafe,
         params: SessionIdParams,
         response: { ...NoContent, ...errorResponses(401, 403, 404) },
       },

@@ -8,13 +8,13 @@ import { decodeJwt, decodeProtectedHeader } from "jose";
 import { AuthError } from "../../core/errors.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
-import { errorResponses } from "../schemas.js";
+import { errorResponses, SECURITY } from "../schemas.js";
 import { type RouteSpec, route, who } from "./spec.js";
 
 /** What `GET /auth/info` tells a client about the deployment. */
 export interface PolicyInfo {
-  strategy: string;
-  revocation: string;
+  strategy: "session" | "jwt" | "hybrid";
+  revocation: "immediate" | "expiry";
   accessTokenTtl: number;
   sessionIdleTimeout: number;
   sessionAbsoluteTimeout: number;
@@ -39,10 +39,13 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
       schema: {
         tags: ["explain"],
         summary: "The strategy and timeouts in force (public: nothing here is secret)",
+        operationId: "getPolicy",
+        description: "The strategy and timeouts in force, for clients that explain them (nothing here is secret).",
+        security: SECURITY.none,
         response: {
           200: Type.Object({
-            strategy: Type.String(),
-            revocation: Type.String(),
+            strategy: Type.Union([Type.Literal("session"), Type.Literal("jwt"), Type.Literal("hybrid")]),
+            revocation: Type.Union([Type.Literal("immediate"), Type.Literal("expiry")]),
             accessTokenTtl: Type.Integer(),
             sessionIdleTimeout: Type.Integer(),
             sessionAbsoluteTimeout: Type.Integer(),
@@ -50,6 +53,8 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
             rememberAbsoluteTimeout: Type.Integer(),
             refreshReuseLeeway: Type.Integer(),
           }),
+          // Node answers it before any route runs; documented so clients know the shape.
+          ...errorResponses(431),
         },
       },
       handler: async () => info,
@@ -63,6 +68,10 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
       schema: {
         tags: ["explain"],
         summary: "The access token of this request, decoded: header, claims, seconds left",
+        operationId: "explainAccessToken",
+        description:
+          "The access token of this request (bearer or cookie), decoded: header, claims, and seconds left. `not_found` under the session strategy, which uses none.",
+        security: SECURITY.caller,
         response: {
           200: Type.Object({
             header: Type.Record(Type.String(), Type.Unknown()),

@@ -7,6 +7,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { RequestAuth } from "../context.js";
 import type { AuthReply, AuthRequest } from "../kit.js";
+import type { SecurityRequirement } from "../schemas.js";
 
 /**
  * The groups a host may switch off (`routes: { register: false }`). `core` (login, logout,
@@ -38,7 +39,12 @@ export interface RouteSpec<Body = unknown, Query = unknown, Params = unknown> {
   /** The OpenAPI fields and the request and response schemas. */
   schema: {
     tags: string[];
+    /** Stable and readable: what a generated client names the call. */
+    operationId: string;
     summary: string;
+    description: string;
+    /** Who may call it (`SECURITY` in ../schemas.ts). */
+    security: readonly SecurityRequirement[];
     body?: TSchema;
     querystring?: TSchema;
     params?: TSchema;

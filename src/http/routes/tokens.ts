@@ -10,7 +10,7 @@ import { AuthError } from "../../core/errors.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
-import { Credentials, errorResponses, ref, TokenResponse } from "../schemas.js";
+import { Credentials, errorResponses, ref, SECURITY, TokenResponse } from "../schemas.js";
 import { type RouteSpec, route } from "./spec.js";
 
 const TAGS = ["tokens"];
@@ -18,6 +18,7 @@ const RefreshBody = Type.Object(
   { refresh_token: Type.String({ minLength: 1, maxLength: 8192 }) },
   {
     additionalProperties: false,
+    examples: [{ refresh_token: "Xq3uK8tR2mVwYp5sLc9dEa.9f8e7d6c5b4a39281706f5e4d3c2b1a0" }],
   },
 );
 const RevokeBody = Type.Object(
@@ -25,7 +26,10 @@ const RevokeBody = Type.Object(
     token: Type.String({ minLength: 1, maxLength: 8192 }),
     token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    examples: [{ token: "Xq3uK8tR2mVwYp5sLc9dEa.9f8e7d6c5b4a39281706f5e4d3c2b1a0", token_type_hint: "refresh_token" }],
+  },
 );
 const JWKS_CACHE = "public, max-age=60";
 
@@ -50,6 +54,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "Log in an API client: an access token and a refresh token",
+        operationId: "createToken",
+        description:
+          "OAuth-style password login for API clients: an access token (a JWT, verifiable with the JWKS) and a refresh token, in the body; no cookies.",
+        security: SECURITY.none,
         body: Credentials,
         response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
@@ -77,6 +85,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "Exchange a refresh token (body, or the __Host-rt cookie) for new tokens",
+        operationId: "refreshToken",
+        description:
+          "Exchanges a refresh token for a new access token and refresh token. Body form (`refresh_token`) for API clients; with no body, the refresh cookie (with the CSRF header) under the `jwt` strategy. A refresh token works once: reusing one ends its session.",
+        security: SECURITY.refresh,
         body: RefreshBody,
         response: { 200: tokenRef, ...errorResponses(400, 401, 403) },
       },
@@ -130,6 +142,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "RFC 7009: end the session behind a refresh or access token (200 for unknown tokens too)",
+        operationId: "revokeToken",
+        description:
+          "RFC 7009 revocation: ends the session behind a refresh or access token. Answers 200 for unknown tokens too, so it reveals nothing.",
+        security: SECURITY.none,
         body: RevokeBody,
         response: { 200: Type.Object({}), ...errorResponses(400, 403) },
       },
@@ -152,6 +168,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       schema: {
         tags: TAGS,
         summary: "The public keys that verify access tokens (empty under HS256)",
+        operationId: "getJwks",
+        description:
+          "The public keys (RFC 7517) that verify access tokens, retired keys included until their last token expires. Empty under HS256.",
+        security: SECURITY.none,
         response: {
           200: Type.Object({
             keys: Type.Array(
@@ -170,6 +190,8 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
               ),
             ),
           }),
+          // Node answers it before any route runs; documented so clients know the shape.
+          ...errorResponses(431),
         },
       },
       handler: async (_request, reply) => {

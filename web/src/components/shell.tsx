@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
-import { api, type Me, type Policy } from "../api.js";
+import { call, client, type Me, type Policy } from "../api.js";
 import { navigate } from "../router.js";
 import { currentTheme, setTheme } from "../theme.js";
 
@@ -41,7 +41,7 @@ export function Shell(props: {
   const signOut = async () => {
     setBusy(true);
     try {
-      await api("POST", "/auth/logout");
+      await call(client.POST("/auth/logout"));
     } finally {
       props.onSignedOut();
     }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, type Session } from "../api.js";
+import { ApiError, call, client, type Session } from "../api.js";
 import { DeviceIcon } from "../components/icons.js";
 import { ago, when } from "../format.js";
 import { navigate } from "../router.js";
@@ -9,7 +9,7 @@ export function Devices() {
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
 
   const load = () =>
-    api<{ sessions: Session[] }>("GET", "/auth/sessions")
+    call(client.GET("/auth/sessions"))
       .then(({ sessions }) => setSessions(sessions))
       .catch(() => setMessage({ kind: "error", text: "The device list could not be loaded." }));
   useEffect(() => {
@@ -41,7 +41,7 @@ export function Devices() {
           type="button"
           class="secondary"
           disabled={others === 0}
-          onClick={() => act(() => api("POST", "/auth/logout-others"), "Every other device has been signed out.")}
+          onClick={() => act(() => call(client.POST("/auth/logout-others")), "Every other device has been signed out.")}
         >
           Sign out all other devices
         </button>
@@ -49,7 +49,7 @@ export function Devices() {
           type="button"
           class="danger"
           onClick={async () => {
-            await api("POST", "/auth/logout-all").catch(() => {});
+            await call(client.POST("/auth/logout-all")).catch(() => {});
             navigate("/signin", true);
             location.reload();
           }}
@@ -100,7 +100,12 @@ export function Devices() {
                   type="button"
                   class="secondary"
                   aria-label={`Sign out ${s.device.browser} on ${s.device.os}, signed in ${ago(s.createdAt)}`}
-                  onClick={() => act(() => api("DELETE", `/auth/sessions/${s.id}`), "That device has been signed out.")}
+                  onClick={() =>
+                    act(
+                      () => call(client.DELETE("/auth/sessions/{id}", { params: { path: { id: s.id } } })),
+                      "That device has been signed out.",
+                    )
+                  }
                 >
                   Sign out
                 </button>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, type Me, type Policy } from "../api.js";
+import { ApiError, call, client, type Me, type Policy, type TokenView } from "../api.js";
 import { duration, when } from "../format.js";
 
 const STRATEGIES: Record<Policy["strategy"], { title: string; body: string[] }> = {
@@ -27,12 +27,6 @@ const STRATEGIES: Record<Policy["strategy"], { title: string; body: string[] }> 
   },
 };
 
-interface TokenView {
-  header: Record<string, unknown>;
-  claims: Record<string, unknown>;
-  expiresIn: number;
-}
-
 export function HowItWorks(props: { me: Me; policy: Policy }) {
   const { policy } = props;
   const [me, setMe] = useState(props.me);
@@ -43,10 +37,10 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
 
   useEffect(() => {
     const refresh = async () => {
-      setMe(await api<Me>("GET", "/auth/me").catch(() => me));
+      setMe(await call(client.GET("/auth/me")).catch(() => me));
       if (policy.strategy !== "session") {
         try {
-          setToken(await api<TokenView>("GET", "/auth/access-token"));
+          setToken(await call(client.GET("/auth/access-token")));
           setFetchedAt(Date.now());
           setTokenError(null);
         } catch (error) {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, api, type SecurityEvent } from "../api.js";
+import { ApiError, call, client, type SecurityEvent } from "../api.js";
 import { ago, when } from "../format.js";
 import { navigate } from "../router.js";
 
@@ -19,7 +19,7 @@ const LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
 export function Security() {
   const [events, setEvents] = useState<SecurityEvent[] | null>(null);
   const load = () =>
-    api<{ events: SecurityEvent[] }>("GET", "/auth/events")
+    call(client.GET("/auth/events"))
       .then(({ events }) => setEvents(events))
       .catch(() => setEvents([]));
   useEffect(() => {
@@ -73,7 +73,7 @@ function ChangePassword(props: { onChanged: () => void }) {
     setBusy(true);
     setMessage(null);
     try {
-      await api("POST", "/auth/password", { currentPassword: current, newPassword: next });
+      await call(client.POST("/auth/password", { body: { currentPassword: current, newPassword: next } }));
       setCurrent("");
       setNext("");
       setConfirm("");
@@ -140,7 +140,7 @@ function DeleteAccount() {
   const submit = async (event: Event) => {
     event.preventDefault();
     try {
-      await api("DELETE", "/auth/account", { password });
+      await call(client.DELETE("/auth/account", { body: { password } }));
       navigate("/signup", true);
       location.reload();
     } catch (e) {

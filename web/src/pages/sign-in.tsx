@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, api, type Me, type User } from "../api.js";
+import { ApiError, call, client, type Me } from "../api.js";
 import { Link } from "../components/shell.js";
 
 const USERNAME = /^[a-z0-9._-]{3,32}$/;
@@ -59,8 +59,8 @@ export function SignIn(props: { mode: "signin" | "signup"; onSignedIn: (me: Me) 
     setBusy(true);
     setProblem(null);
     try {
-      if (mode === "signup") await api<{ user: User }>("POST", "/auth/register", { username, password });
-      const me = await api<Me>("POST", "/auth/login", { username, password, remember });
+      if (mode === "signup") await call(client.POST("/auth/register", { body: { username, password } }));
+      const me = await call(client.POST("/auth/login", { body: { username, password, remember } }));
       props.onSignedIn(me);
     } catch (error) {
       const found = explain(error, mode);

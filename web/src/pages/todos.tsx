@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, api, type Todo } from "../api.js";
+import { ApiError, call, client, type Todo } from "../api.js";
 
 type Filter = "all" | "active" | "done";
 /** A to-do as the list holds it: `key` stays the same when the server's copy replaces ours. */
@@ -18,7 +18,7 @@ export function Todos() {
   useEffect(() => {
     const load = async (): Promise<void> => {
       const before = changes.current;
-      const { todos } = await api<{ todos: Todo[] }>("GET", "/api/todos");
+      const { todos } = await call(client.GET("/api/todos"));
       if (changes.current !== before) return load();
       // Keep anything still on its way to the server.
       setTodos((list) => [...todos, ...(list ?? []).filter((t) => t.id.startsWith("tmp-"))]);
@@ -46,7 +46,7 @@ export function Todos() {
     setTitle("");
     setMessage(null);
     try {
-      const { todo } = await api<{ todo: Todo }>("POST", "/api/todos", { title: text });
+      const { todo } = await call(client.POST("/api/todos", { body: { title: text } }));
       // Keep the temporary key so the row (and any focus inside it) survives the swap.
       setTodos((list) => (list ?? []).map((t) => (t.id === temp.id ? { ...todo, key: temp.id } : t)));
     } catch (error) {
@@ -65,7 +65,7 @@ export function Todos() {
     setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? { ...t, ...patch } : t)));
     setMessage(null);
     try {
-      const saved = await api<{ todo: Todo }>("PATCH", `/api/todos/${todo.id}`, patch);
+      const saved = await call(client.PATCH("/api/todos/{id}", { params: { path: { id: todo.id } }, body: patch }));
       setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? { ...saved.todo, key: t.key } : t)));
     } catch (error) {
       fail(error, () => setTodos((list) => (list ?? []).map((t) => (t.id === todo.id ? todo : t))));
@@ -78,7 +78,7 @@ export function Todos() {
     setTodos(before.filter((t) => t.id !== todo.id));
     setMessage(null);
     try {
-      await api("DELETE", `/api/todos/${todo.id}`);
+      await call(client.DELETE("/api/todos/{id}", { params: { path: { id: todo.id } } }));
     } catch (error) {
       fail(error, () => setTodos(before));
     }
