@@ -39,8 +39,18 @@ export interface Server {
   auth: Auth;
   /** The product's to-dos (its own table, beside latchkey's). */
   todos: TodoStore;
+  /** Every route registered (HEAD included), and whether the OpenAPI document shows it. */
+  routes: readonly RegisteredRoute[];
   /** Closes the HTTP server (finishing requests in flight), then the stores. */
   close(): Promise<void>;
+}
+
+/** A route of the app, as registered. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** `false` for routes kept out of the OpenAPI document (the web app's pages, its assets, the docs UI). */
+  documented: boolean;
 }
 
 /** Options of `buildServer`; tests inject stores, a clock, a hasher, a log stream. */
@@ -99,6 +109,17 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       headersTimeout: config.requestTimeout * 1000,
       connectionsCheckingInterval: Math.min(1000, config.requestTimeout * 250),
     },
+  });
+  // Every route the app registers, for the test that holds the OpenAPI document to them.
+  const routes: RegisteredRoute[] = [];
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({
+        method,
+        url: route.url,
+        documented: (route.schema as { hide?: boolean } | undefined)?.hide !== true,
+      });
+    }
   });
   // JSON only: anything else is 415 (a form post from another site included); malformed
   // UTF-8 is a 400, never silently replaced.
@@ -207,6 +228,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     app,
     auth,
     todos,
+    routes,
     async close() {
       if (closed) return;
       closed = true;

@@ -129,7 +129,7 @@ export async function todoRoutes(
         security: SECURITY.callerUnsafe,
         params: IdParams,
         body: PatchBody,
-        response: { 200: Type.Object({ todo: TodoRef }), ...errorResponses(400, 401, 403, 404) },
+        response: { 200: Type.Object({ todo: TodoRef }), ...errorResponses(400, 401, 403, 404, 413, 415) },
       },
     },
     async (request) => {

@@ -42,7 +42,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
           "Creates an account; it does not sign in. The password must be 8 to 1024 characters, not a common password, and not contain the username.",
         security: SECURITY.none,
         body: Credentials,
-        response: { 201: Type.Object({ user: ref(UserView) }), ...errorResponses(400, 403, 409, 413, 415) },
+        response: { 201: Type.Object({ user: ref(UserView) }), ...errorResponses(400, 403, 409, 413, 415, 429) },
       },
       handler: async (request, reply) => {
         const user = await auth.accounts.register(request.body.username, request.body.password, clientInfo(request));
@@ -84,7 +84,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
           "Changes the password: every other session ends; a browser's session continues with new credentials (new cookies), a bearer client's session ends too.",
         security: SECURITY.callerUnsafe,
         body: PasswordChangeBody,
-        response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
+        response: { ...NoContent, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request, reply) => {
         const caller = who(request);
@@ -120,7 +120,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         description: "Deletes the account after checking the password, with its sessions, tokens, events and data.",
         security: SECURITY.callerUnsafe,
         body: AccountDeleteBody,
-        response: { ...NoContent, ...errorResponses(400, 401, 403, 429) },
+        response: { ...NoContent, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request, reply) => {
         const { user } = await who(request).load();

@@ -90,7 +90,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           "Exchanges a refresh token for a new access token and refresh token. Body form (`refresh_token`) for API clients; with no body, the refresh cookie (with the CSRF header) under the `jwt` strategy. A refresh token works once: reusing one ends its session.",
         security: SECURITY.refresh,
         body: RefreshBody,
-        response: { 200: tokenRef, ...errorResponses(400, 401, 403) },
+        response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415) },
       },
       handler: async (request, reply) => {
         const client = clientInfo(request);
@@ -147,7 +147,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           "RFC 7009 revocation: ends the session behind a refresh or access token. Answers 200 for unknown tokens too, so it reveals nothing.",
         security: SECURITY.none,
         body: RevokeBody,
-        response: { 200: Type.Object({}), ...errorResponses(400, 403) },
+        response: { 200: Type.Object({}), ...errorResponses(400, 403, 413, 415) },
       },
       handler: async (request) => {
         const { token } = request.body;

@@ -1,0 +1,315 @@
+/**
+ * The OpenAPI document against the server that serves it: every route the app registers
+ * is documented (but the web app's pages and assets and the docs UI, which are not API),
+ * every documented operation exists, and every documented answer is what the route
+ * answers: for each operation and each documented status, one request that should get it,
+ * whose status must match and whose body must validate against the documented schema.
+ * The security requirements are held to the server as well: a secured operation refuses a
+ * request with no credential, and a cookie request that changes state without the CSRF
+ * header.
+ */
+import { request as httpRequest } from "node:http";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import type { LightMyRequestResponse } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
+
+interface Operation {
+  operationId: string;
+  security?: Record<string, string[]>[];
+  requestBody?: unknown;
+  responses: Record<string, { content?: { "application/json"?: { schema: unknown } } }>;
+}
+type Document = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
+
+let h: Harness;
+let doc: Document;
+let ajv: Ajv2020;
+
+beforeAll(async () => {
+  // Two registrations per address an hour, so the register limit (429) is in reach; the
+  // other clients use addresses of their own.
+  h = await startHarness({ REGISTER_ADDRESS_MAX: "2" });
+  await h.app.ready();
+  doc = (await h.app.inject({ method: "GET", url: "/openapi.json" })).json() as Document;
+  ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addFormat("date-time", true);
+  // The document's components, addressable as the document's own refs say.
+  ajv.addSchema({ $id: "doc", components: doc.components }, "doc");
+});
+afterAll(() => h.close());
+
+const operations = () =>
+  Object.entries(doc.paths).flatMap(([path, methods]) =>
+    Object.entries(methods).map(([method, operation]) => ({ path, method: method.toUpperCase(), operation })),
+  );
+
+describe("the document and the routes", () => {
+  it("documents every route the app registers, and nothing it does not", () => {
+    const documented = new Set(operations().map(({ path, method }) => `${method} ${path}`));
+    const registered = h.server.routes
+      .filter((route) => route.method !== "HEAD")
+      .map((route) => ({ ...route, key: `${route.method} ${route.url.replace(/:([a-z]+)/g, "{$1}")}` }));
+    const undocumented = registered.filter((route) => route.documented && !documented.has(route.key));
+    expect(undocumented.map((route) => route.key)).toEqual([]);
+    // What is kept out: the web app's pages and files, the docs UI, and the document itself.
+    const hidden = registered.filter((route) => !route.documented).map((route) => route.url);
+    for (const url of hidden)
+      expect(url).toMatch(
+        /^\/($|signin$|signup$|todos$|devices$|security$|how-it-works$|docs|openapi\.json$)|\.[a-z0-9]+$/,
+      );
+    const keys = new Set(registered.map((route) => route.key));
+    expect([...documented].filter((key) => !keys.has(key))).toEqual([]);
+  });
+
+  it("gives every operation a unique operationId, a 4xx answer and its security", () => {
+    const ids = operations().map(({ operation }) => operation.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const { operation } of operations()) {
+      expect(Object.keys(operation.responses).some((status) => status.startsWith("4"))).toBe(true);
+      expect(operation.security).toBeDefined();
+    }
+  });
+});
+
+/** A signed-in browser, and the same user's API client tokens. */
+interface World {
+  browser: Client;
+  username: string;
+  access: string;
+  refresh: string;
+  todoId: string;
+  otherSessionId: string;
+}
+
+let counter = 0;
+const freshIp = () => `198.51.100.${(counter += 1)}`;
+
+async function world(): Promise<World> {
+  const browser = h.client({ ip: freshIp() });
+  const username = uniqueName("oas");
+  await browser.signUpAndLogIn(username);
+  const tokens = (await h.client({ ip: freshIp() }).token(username)).json() as {
+    access_token: string;
+    refresh_token: string;
+  };
+  const todo = (await browser.post("/api/todos", { title: "milk" })).json() as { todo: { id: string } };
+  const other = h.client({ ip: freshIp() });
+  const otherSession = (await other.login(username)).json() as { session: { id: string } };
+  return {
+    browser,
+    username,
+    access: tokens.access_token,
+    refresh: tokens.refresh_token,
+    todoId: todo.todo.id,
+    otherSessionId: otherSession.session.id,
+  };
+}
+
+const url = (path: string, w: World) =>
+  path.replace("{id}", path.startsWith("/auth/sessions") ? w.otherSessionId : w.todoId);
+
+/** A valid body for each operation that takes one. */
+function validBody(operationId: string, w: World): unknown {
+  switch (operationId) {
+    case "login":
+    case "createToken":
+      return { username: w.username, password: PASSWORD };
+    case "register":
+      return { username: uniqueName("oasnew"), password: PASSWORD };
+    case "changePassword":
+      return { currentPassword: PASSWORD, newPassword: `${PASSWORD} again` };
+    case "deleteAccount":
+      return { password: PASSWORD };
+    case "refreshToken":
+      return { refresh_token: w.refresh };
+    case "revokeToken":
+      return { token: "unknown" };
+    case "createTodo":
+      return { title: "eggs" };
+    case "updateTodo":
+      return { done: true };
+    default:
+      return undefined;
+  }
+}
+
+/** The request that should get `status` from an operation, or `null` when it needs another channel (431). */
+async function elicit(
+  op: { path: string; method: string; operation: Operation },
+  status: string,
+): Promise<LightMyRequestResponse | null> {
+  const w = await world();
+  const { operationId } = op.operation;
+  const target = url(op.path, w);
+  const method = op.method as "GET";
+  const body = validBody(operationId, w);
+  const send = (options: Parameters<Client["request"]>[0]) => w.browser.request(options);
+  switch (status) {
+    case "200":
+    case "201":
+    case "204":
+      if (operationId === "explainAccessToken") return w.browser.bearer(method, target, w.access);
+      if (operationId === "refreshToken" || operationId === "createToken" || operationId === "revokeToken") {
+        return send({ method, url: target, body, cookies: false, csrf: false });
+      }
+      return send({ method, url: target, body });
+    case "400":
+      if (operationId === "listSessions") return send({ method, url: `${target}?limit=0` });
+      return send({ method, url: target, body: [] });
+    case "401":
+      if (operationId === "login" || operationId === "createToken") {
+        return send({
+          method,
+          url: target,
+          body: { username: w.username, password: "not the password" },
+          cookies: false,
+        });
+      }
+      if (operationId === "refreshToken")
+        return send({ method, url: target, body: { refresh_token: "x.y" }, cookies: false });
+      if (operationId === "changePassword")
+        return send({ method, url: target, body: { ...(body as object), currentPassword: "wrong one!" } });
+      if (operationId === "deleteAccount") return send({ method, url: target, body: { password: "wrong one!" } });
+      return send({ method, url: target, body, cookies: false, csrf: false });
+    case "403":
+      return send({ method, url: target, body, headers: { origin: "https://evil.example" } });
+    case "404":
+      if (operationId === "explainAccessToken") return send({ method, url: target }); // cookies, session strategy
+      return send({ method, url: op.path.replace("{id}", "no-such-id"), body });
+    case "409":
+      return send({ method, url: target, body: { username: w.username, password: PASSWORD } });
+    case "413":
+      return send({ method, url: target, body: { padding: "x".repeat(70_000) } });
+    case "415":
+      return send({
+        method,
+        url: target,
+        body: "a=b",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+    case "429": {
+      let last: LightMyRequestResponse | undefined;
+      const client = h.client({ ip: freshIp() });
+      client.cookies.clear();
+      for (let i = 0; i < 12 && last?.statusCode !== 429; i++) {
+        if (operationId === "register")
+          last = await client.post(target, { username: uniqueName("oasmany"), password: PASSWORD });
+        else if (operationId === "changePassword" || operationId === "deleteAccount") {
+          const wrong =
+            operationId === "deleteAccount"
+              ? { password: "wrong one!" }
+              : { currentPassword: "wrong one!", newPassword: `${PASSWORD} again` };
+          last = await send({ method, url: target, body: wrong });
+        } else
+          last = await client.request({
+            method,
+            url: target,
+            body: { username: w.username, password: "not the password" },
+          });
+      }
+      return last ?? null;
+    }
+    case "503": {
+      const ping = h.stores.ping;
+      h.stores.ping = async () => {
+        throw new Error("the database is gone");
+      };
+      try {
+        return await send({ method, url: target });
+      } finally {
+        h.stores.ping = ping;
+      }
+    }
+    default:
+      return null;
+  }
+}
+
+/** A raw request with a header larger than Node accepts: the 431 comes from the HTTP parser. */
+let listening: Promise<string> | undefined;
+async function oversizedHeader(path: string): Promise<{ status: number; body: string }> {
+  listening ??= h.app.listen({ port: 0, host: "127.0.0.1" });
+  await listening;
+  const address = h.app.server.address() as { port: number };
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      { host: "127.0.0.1", port: address.port, path, headers: { "x-padding": "x".repeat(20_000) } },
+      (response) => {
+        let body = "";
+        response.on("data", (chunk) => {
+          body += chunk;
+        });
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+describe("every documented answer", () => {
+  it("is what the route answers, status and shape, for one request of each kind", async () => {
+    const checked: string[] = [];
+    const failures: string[] = [];
+    for (const op of operations()) {
+      for (const [status, response] of Object.entries(op.operation.responses)) {
+        const key = `${op.method} ${op.path} ${status}`;
+        let got: { status: number; body: string } | null;
+        if (status === "431") got = await oversizedHeader(op.path);
+        else {
+          const answer = await elicit(op, status);
+          got = answer && { status: answer.statusCode, body: answer.body };
+        }
+        if (!got) {
+          failures.push(`${key}: no request for it`);
+          continue;
+        }
+        if (String(got.status) !== status) {
+          failures.push(`${key}: answered ${got.status} ${got.body.slice(0, 200)}`);
+          continue;
+        }
+        const schema = response.content?.["application/json"]?.schema;
+        if (schema) {
+          const validate = ajv.compile(
+            JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"doc#/components/')),
+          );
+          if (!validate(JSON.parse(got.body))) failures.push(`${key}: ${ajv.errorsText(validate.errors)}`);
+        } else if (got.body !== "") failures.push(`${key}: a body where none is documented`);
+        checked.push(key);
+      }
+    }
+    expect(failures).toEqual([]);
+    expect(checked.length).toBeGreaterThan(90);
+  }, 120_000);
+
+  it("secured operations refuse a request with no credential, and a cookie write without the CSRF header", async () => {
+    for (const op of operations()) {
+      const requirements = op.operation.security ?? [];
+      if (requirements.length === 0 || requirements.some((r) => Object.keys(r).length === 0)) continue;
+      const w = await world();
+      const body = validBody(op.operation.operationId, w);
+      const none = await w.browser.request({
+        method: op.method as "GET",
+        url: url(op.path, w),
+        body,
+        cookies: false,
+        csrf: false,
+      });
+      expect([op.operation.operationId, none.statusCode]).toEqual([op.operation.operationId, 401]);
+      if (requirements.some((r) => "csrfHeader" in r)) {
+        const noCsrf = await w.browser.request({
+          method: op.method as "POST",
+          url: url(op.path, w),
+          body,
+          csrf: false,
+        });
+        expect([op.operation.operationId, noCsrf.json().error.code]).toEqual([op.operation.operationId, "csrf_failed"]);
+      }
+      if (requirements.some((r) => "bearerToken" in r)) {
+        const bearer = await w.browser.bearer(op.method as "GET", url(op.path, w), w.access, body);
+        expect([op.operation.operationId, bearer.statusCode < 300]).toEqual([op.operation.operationId, true]);
+      }
+    }
+  }, 120_000);
+});
