@@ -82,8 +82,12 @@ interface World {
   otherSessionId: string;
 }
 
-let counter = 0;
-const freshIp = () => `198.51.100.${(counter += 1)}`;
+let clients = 0;
+/** An address of its own for each client, so one client's limits never reach another's. */
+function freshIp(): string {
+  clients += 1;
+  return `10.77.${Math.floor(clients / 250)}.${(clients % 250) + 1}`;
+}
 
 async function world(): Promise<World> {
   const browser = h.client({ ip: freshIp() });
