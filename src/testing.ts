@@ -21,7 +21,7 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Stores } from "./core/ports.js";
-import type { SessionRecord, UserRecord } from "./core/records.js";
+import type { ServiceRecord, SessionRecord, UserRecord } from "./core/records.js";
 
 /**
  * A fresh, empty set of stores for one test, and how to dispose of it.
@@ -296,6 +296,44 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect(await s.keys.deleteRetiredBefore(T0 + 10)).toBe(0);
         expect(await s.keys.deleteRetiredBefore(T0 + 11)).toBe(2);
         expect((await s.keys.list()).map((k) => k.kid)).toEqual(["c", "es"]);
+      });
+    });
+
+    describe("services", () => {
+      const service = (name: string, extra: Partial<ServiceRecord> = {}): ServiceRecord => ({
+        id: `svc_${randomUUID().replaceAll("-", "").slice(0, 22)}`,
+        name,
+        secretHash: "hash-of-the-client-secret",
+        createdAt: T0,
+        revokedAt: null,
+        ...extra,
+      });
+
+      it("creates, finds by id and by name, lists oldest first, and refuses a taken name", async () => {
+        const billing = service("billing");
+        const mail = service("mail", { createdAt: T0 + 1 });
+        expect(await s.services.create(billing)).toBe(true);
+        expect(await s.services.create(mail)).toBe(true);
+        expect(await s.services.create(service("billing"))).toBe(false);
+        expect(await s.services.findById(billing.id)).toEqual(billing);
+        expect(await s.services.findByName("mail")).toEqual(mail);
+        expect(await s.services.findByName("nope")).toBeNull();
+        expect((await s.services.list()).map((x) => x.name)).toEqual(["billing", "mail"]);
+      });
+
+      it("revokes a live service once; a revoked name stays taken", async () => {
+        const billing = service("billing");
+        await s.services.create(billing);
+        expect(await s.services.revoke(billing.id, T0 + 5)).toBe(true);
+        expect(await s.services.revoke(billing.id, T0 + 6)).toBe(false);
+        expect(await s.services.revoke("svc_missing", T0 + 6)).toBe(false);
+        expect((await s.services.findById(billing.id))?.revokedAt).toBe(T0 + 5);
+        expect(await s.services.create(service("billing"))).toBe(false);
+      });
+
+      it("of N racing creations of one name, exactly one wins", async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, () => s.services.create(service("racer"))));
+        expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 

@@ -1,5 +1,5 @@
 /**
- * `latchkey serve | migrate | users | sessions | keys`: thin commands over the core, on the same
+ * `latchkey serve | migrate | users | sessions | services | keys`: thin commands over the core, on the same
  * `DATABASE_URL` as the server. What they change reaches running servers within a second
  * through the store (and its change feed).
  *
@@ -12,6 +12,7 @@ import { AuthError } from "../core/errors.js";
 import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerServe } from "./serve.js";
+import { registerServices } from "./services.js";
 import { registerSessions } from "./sessions.js";
 import { registerUsers } from "./users.js";
 
@@ -25,6 +26,7 @@ registerServe(program);
 registerMigrate(program);
 registerUsers(program);
 registerSessions(program);
+registerServices(program);
 registerKeys(program);
 
 try {

@@ -17,6 +17,7 @@ import type { SigningAlgorithm } from "./records.js";
 import { RefreshTokens } from "./refresh-tokens.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
+import { ServiceAccounts } from "./services.js";
 import { SessionManager, type SessionPolicy } from "./session-manager.js";
 
 /**
@@ -86,6 +87,8 @@ export interface Auth {
   readonly keys: KeyRing;
   readonly accessTokens: AccessTokens;
   readonly refreshTokens: RefreshTokens;
+  /** Service credentials: the services that trust latchkey's tokens. */
+  readonly services: ServiceAccounts;
   /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
   readonly tokenLifetimeMs: number;
   /**
@@ -227,6 +230,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     keys,
     accessTokens,
     refreshTokens,
+    services: new ServiceAccounts({ store: stores.services, changes: stores.changes, clock, random }),
     tokenLifetimeMs,
     startMaintenance: (maintenanceOptions) =>
       startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions),

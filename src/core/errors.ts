@@ -16,6 +16,7 @@ export type ErrorCode =
   | "unauthenticated"
   | "invalid_token"
   | "invalid_grant"
+  | "invalid_client"
   | "account_disabled"
   | "csrf_failed"
   | "forbidden_origin"
@@ -65,6 +66,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   unauthenticated: 401,
   invalid_token: 401,
   invalid_grant: 401,
+  invalid_client: 401,
   account_disabled: 403,
   csrf_failed: 403,
   forbidden_origin: 403,

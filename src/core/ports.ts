@@ -12,6 +12,7 @@ import type {
   CounterState,
   EventRecord,
   RefreshTokenRecord,
+  ServiceRecord,
   SessionRecord,
   SigningKeyRecord,
   UserProfile,
@@ -188,6 +189,23 @@ export interface KeyStore {
 }
 
 /**
+ * The services that trust latchkey's tokens (service credentials).
+ *
+ * @example
+ * const billing = await stores.services.findByName("billing");
+ */
+export interface ServiceStore {
+  /** `false` when the name or id is taken (by a live or a revoked service): atomic, as users are. */
+  create(service: ServiceRecord): Promise<boolean>;
+  findById(id: string): Promise<ServiceRecord | null>;
+  findByName(name: string): Promise<ServiceRecord | null>;
+  /** Every service, revoked ones included, oldest first. */
+  list(): Promise<ServiceRecord[]>;
+  /** Marks a live service revoked at `at`; `false` when there is none or it was already. */
+  revoke(id: string, at: number): Promise<boolean>;
+}
+
+/**
  * Everything a backend provides.
  * @example
  * const stores: Stores = await openSqliteStores({ path: "./data/app.db" });
@@ -202,6 +220,7 @@ export interface Stores {
   counters: CounterStore;
   changes: ChangeFeed;
   secrets: SecretStore;
+  services: ServiceStore;
   /** Resolves when every store answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

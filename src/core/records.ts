@@ -57,6 +57,24 @@ export interface SessionRecord {
   userAgent: string;
 }
 
+/**
+ * A service that trusts latchkey's tokens (a resource server): its client id, and the hash
+ * of its client secret (the secret itself is shown once, at creation, and never stored).
+ *
+ * @example
+ * const services: ServiceRecord[] = await stores.services.list();
+ */
+export interface ServiceRecord {
+  /** The client id: public, `svc_` and 22 random characters. */
+  id: string;
+  /** A unique name for people and the CLI (`latchkey services revoke billing`). */
+  name: string;
+  secretHash: string;
+  createdAt: number;
+  /** When it was revoked; a revoked service's credentials and tokens are refused. */
+  revokedAt: number | null;
+}
+
 /** The security event types of the contract. */
 export const EVENT_TYPES = [
   "login",
@@ -98,7 +116,7 @@ export interface EventRecord {
  * @example
  * const kind: ChangeKind = "session_ended";
  */
-export type ChangeKind = "session_ended" | "user_changed" | "keys_changed";
+export type ChangeKind = "session_ended" | "user_changed" | "keys_changed" | "service_revoked";
 
 /**
  * One entry of the change feed. `seq` grows with every publish, across processes.

@@ -10,6 +10,7 @@ import { eventStore } from "./events.js";
 import { keyStore } from "./keys.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
 import { secretStore } from "./secrets.js";
+import { serviceStore } from "./services.js";
 import { sessionStore } from "./sessions.js";
 import type { State } from "./state.js";
 import { userStore } from "./users.js";
@@ -34,6 +35,7 @@ export function createMemoryStores(): Stores {
     counters: new Map(),
     changes: [],
     secrets: new Map(),
+    services: new Map(),
     wakers: new Set(),
   };
   return {
@@ -45,6 +47,7 @@ export function createMemoryStores(): Stores {
     counters: counterStore(state),
     changes: changeFeed(state),
     secrets: secretStore(state),
+    services: serviceStore(state),
     ping: async () => {},
     close: async () => {},
   };

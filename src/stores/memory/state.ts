@@ -4,6 +4,7 @@ import type {
   CounterState,
   EventRecord,
   RefreshTokenRecord,
+  ServiceRecord,
   SessionRecord,
   SigningKeyRecord,
   UserRecord,
@@ -18,6 +19,7 @@ export interface State {
   counters: Map<string, CounterState>;
   changes: ChangeRecord[];
   secrets: Map<string, string>;
+  services: Map<string, ServiceRecord>;
   wakers: Set<() => void>;
 }
 

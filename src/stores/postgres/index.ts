@@ -14,8 +14,13 @@ import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as todoOrder from "./migrations/0002-todo-order.js";
+import * as services from "./migrations/0003-services.js";
 
-const MIGRATIONS: Record<string, Migration> = { "0001-initial": initial, "0002-todo-order": todoOrder };
+const MIGRATIONS: Record<string, Migration> = {
+  "0001-initial": initial,
+  "0002-todo-order": todoOrder,
+  "0003-services": services,
+};
 const CHANNEL = "latchkey_changes";
 
 /**

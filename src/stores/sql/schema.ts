@@ -51,6 +51,14 @@ export interface ChangesTable {
   at: number;
 }
 
+export interface ServicesTable {
+  id: string;
+  name: string;
+  secret_hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
 export interface SecretsTable {
   name: string;
   value: string;
@@ -84,4 +92,5 @@ export interface Database {
   counters: CountersTable;
   changes: ChangesTable;
   secrets: SecretsTable;
+  services: ServicesTable;
 }

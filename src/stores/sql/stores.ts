@@ -12,6 +12,7 @@ import { keyStore } from "./keys.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
 import type { Database } from "./schema.js";
 import { secretStore } from "./secrets.js";
+import { serviceStore } from "./services.js";
 import { sessionStore } from "./sessions.js";
 import { userStore } from "./users.js";
 
@@ -58,6 +59,7 @@ export function createSqlStores(backend: SqlBackend): Stores {
     counters: guard(counterStore(db)),
     changes: guard(changes),
     secrets: guard(secretStore(db)),
+    services: guard(serviceStore(db, backend.isUniqueViolation)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => backend.close(),
     database: backend.database,

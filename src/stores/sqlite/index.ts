@@ -16,12 +16,14 @@ import { startCheckpointer } from "./checkpointer.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as tokens from "./migrations/0002-tokens.js";
 import * as todoOrder from "./migrations/0003-todo-order.js";
+import * as services from "./migrations/0004-services.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-tokens": tokens,
   "0003-todo-order": todoOrder,
+  "0004-services": services,
 };
 
 /**
