@@ -23,7 +23,13 @@
  * await app.register(latchkey, { auth, publicOrigin: origin, strategy: "session" });
  * app.get("/api/hello", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
  */
-export { type AccessCheck, type AccessClaims, AccessTokens } from "./core/access-tokens.js";
+export {
+  type AccessCheck,
+  type AccessClaims,
+  AccessTokens,
+  type ServiceCheck,
+  type ServiceClaims,
+} from "./core/access-tokens.js";
 export {
   type Auth,
   type AuthOptions,

@@ -35,6 +35,29 @@ export interface AccessClaims {
 }
 
 /**
+ * What a service's token says.
+ *
+ * @example
+ * const check = await auth.accessTokens.verifyService(token);
+ * if (check.ok) console.log(check.claims.serviceId);
+ */
+export interface ServiceClaims {
+  serviceId: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * The outcome of verifying a service's token.
+ *
+ * @example
+ * const check: ServiceCheck = await auth.accessTokens.verifyService(token);
+ */
+export type ServiceCheck =
+  | { ok: true; claims: ServiceClaims }
+  | { ok: false; reason: "expired" | "invalid" | "revoked" };
+
+/**
  * The outcome of a verification.
  * @example
  * const check: AccessCheck = await auth.accessTokens.verify(token);
@@ -62,6 +85,8 @@ export interface AccessTokenOptions {
    * looked up in the store (`isSessionLive`) before the token is accepted.
    */
   mustConfirm?: (issuedAt: number) => boolean;
+  /** Whether a service was revoked recently (the change follower's set). */
+  isServiceRevoked?: (serviceId: string) => boolean;
   /** Whether a session is live in the store; throws `StoreUnavailableError` when it cannot tell. */
   isSessionLive?: (sessionId: string) => Promise<boolean>;
 }
@@ -85,6 +110,11 @@ export class AccessTokens {
     this.#o = options;
   }
 
+  /** The `iss` (and `aud`) of this server's tokens: its public origin. */
+  get issuer(): string {
+    return this.#o.issuer();
+  }
+
   /** Lifetime in seconds. */
   get ttl(): number {
     return this.#o.ttl;
@@ -105,7 +135,7 @@ export class AccessTokens {
     const exp = Math.max(iat + 1, Math.min(iat + this.#o.ttl, Math.floor(input.notAfter / 1000)));
     const { kid, key } = keys.signer();
     const origin = issuer();
-    const token = await new SignJWT({ sid: input.sessionId })
+    const token = await new SignJWT({ sid: input.sessionId, kind: "user" })
       .setProtectedHeader({ alg: keys.alg, kid, typ: "at+jwt" })
       .setIssuer(origin)
       .setAudience(origin)
@@ -172,6 +202,54 @@ export class AccessTokens {
   }
 
   async #verifyFully(token: string): Promise<AccessCheck> {
+    const verified = await this.#verifyJwt(token);
+    if (!("payload" in verified)) return verified;
+    const { sub, sid, jti, iat, exp, kind } = verified.payload;
+    // A service's token (no session) never passes for a user's.
+    if (kind === "service" || typeof sid !== "string") return { ok: false, reason: "invalid" };
+    return this.#stillValid({ userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 });
+  }
+
+  /**
+   * A token for a service (the client-credentials grant): `sub` and `client_id` are the
+   * service, `kind` is `service`, and there is no session (`sid`), so it never passes for
+   * a user's token. No refresh token: the service asks again with its credentials.
+   */
+  async issueForService(serviceId: string): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
+    const { keys, clock, issuer } = this.#o;
+    const iat = Math.floor(clock.now() / 1000);
+    const exp = iat + this.#o.ttl;
+    const { kid, key } = keys.signer();
+    const origin = issuer();
+    const token = await new SignJWT({ kind: "service", client_id: serviceId })
+      .setProtectedHeader({ alg: keys.alg, kid, typ: "at+jwt" })
+      .setIssuer(origin)
+      .setAudience(origin)
+      .setSubject(serviceId)
+      .setIssuedAt(iat)
+      .setExpirationTime(exp)
+      .setJti(randomBytes(16).toString("base64url"))
+      .sign(key);
+    return { token, expiresAt: exp * 1000, expiresIn: this.#o.ttl };
+  }
+
+  /** Verifies a service's token: signature, claims, and that the service is not revoked. */
+  async verifyService(token: string): Promise<ServiceCheck> {
+    const verified = await this.#verifyJwt(token);
+    if (!("payload" in verified)) return verified;
+    const { sub, client_id, kind, iat, exp } = verified.payload;
+    if (kind !== "service" || client_id !== sub) return { ok: false, reason: "invalid" };
+    if (this.#o.isServiceRevoked?.(sub)) return { ok: false, reason: "revoked" };
+    return { ok: true, claims: { serviceId: sub, issuedAt: iat * 1000, expiresAt: exp * 1000 } };
+  }
+
+  /** The checks every token of this server passes, user's or service's. */
+  async #verifyJwt(
+    token: string,
+  ): Promise<
+    | { payload: { sub: string; jti: string; iat: number; exp: number } & Record<string, unknown> }
+    | { ok: false; reason: "expired" | "invalid" }
+  > {
     if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: "invalid" };
     // A base64url signature has spare low bits in its last character, so one signature has
     // several spellings that decode alike: accept only the canonical one, or each spelling
@@ -202,11 +280,9 @@ export class AccessTokens {
     } catch (error) {
       return { ok: false, reason: error instanceof errors.JWTExpired ? "expired" : "invalid" };
     }
-    const { sub, sid, jti, iat, exp } = payload;
+    const { sub, jti, iat, exp } = payload;
     // jose checks types of the registered claims it knows; these are ours.
-    if (typeof sub !== "string" || typeof sid !== "string" || typeof jti !== "string") {
-      return { ok: false, reason: "invalid" };
-    }
+    if (typeof sub !== "string" || typeof jti !== "string") return { ok: false, reason: "invalid" };
     if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "invalid" };
     if (iat > now / 1000 + clockTolerance) return { ok: false, reason: "invalid" };
     // This server never issues a token living longer than its TTL: a longer one (`exp` ten
@@ -214,7 +290,7 @@ export class AccessTokens {
     if (exp - iat > this.#o.ttl + clockTolerance || iat < now / 1000 - this.#o.ttl - clockTolerance) {
       return { ok: false, reason: "invalid" };
     }
-    return this.#stillValid({ userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 });
+    return { payload: { ...payload, sub, jti, iat, exp } };
   }
 }
 

@@ -201,6 +201,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     clockTolerance: tokens.clockTolerance,
     revocation: tokens.revocation,
     isSessionEnded: (sessionId) => changes.isSessionEnded(sessionId),
+    isServiceRevoked: (serviceId) => changes.isServiceRevoked(serviceId),
     mustConfirm: (issuedAt) => changes.mustConfirm(issuedAt),
     isSessionLive: (sessionId) => sessions.isLive(sessionId),
   });

@@ -47,6 +47,8 @@ const GAP_WAIT_MS = 2000;
 export class ChangeFollower {
   readonly #options: ChangeFollowerOptions;
   readonly #ended = new Map<string, number>();
+  /** Services revoked recently: their tokens (which live one token lifetime) are refused. */
+  readonly #revokedServices = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
   readonly #resetListeners = new Set<ResetListener>();
   #lastSeq = 0;
@@ -116,6 +118,11 @@ export class ChangeFollower {
   }
 
   /** Whether this session id ended within the retained window. */
+  /** Whether a service was revoked within the retention window (one token lifetime). */
+  isServiceRevoked(serviceId: string): boolean {
+    return this.#revokedServices.has(serviceId);
+  }
+
   isSessionEnded(sessionId: string): boolean {
     return this.#ended.has(sessionId);
   }
@@ -206,6 +213,7 @@ export class ChangeFollower {
 
   #apply(change: ChangeRecord): void {
     if (change.kind === "session_ended") this.#ended.set(change.subject, change.at);
+    else if (change.kind === "service_revoked") this.#revokedServices.set(change.subject, change.at);
     for (const listener of this.#listeners) listener(change);
   }
 
@@ -214,6 +222,10 @@ export class ChangeFollower {
     for (const [id, at] of this.#ended) {
       if (at >= cutoff) break;
       this.#ended.delete(id);
+    }
+    for (const [id, at] of this.#revokedServices) {
+      if (at >= cutoff) break;
+      this.#revokedServices.delete(id);
     }
   }
 }

@@ -11,6 +11,7 @@ import secureJson from "secure-json-parse";
 import { AuthError } from "../core/errors.js";
 import type { RequestAuth } from "./context.js";
 import { errorAnswer, INTERNAL_ERROR } from "./errors.js";
+import { FORM_TYPE, parseForm } from "./form.js";
 import type { Guest } from "./guest.js";
 import type { AuthReply, AuthRequest, CookieOptions } from "./kit.js";
 import { type RouteSpec, routePath } from "./routes/spec.js";
@@ -119,7 +120,7 @@ export class Dispatcher {
         headers: incoming.headers,
         cookies: cookiesOf(incoming.headers),
         ip: incoming.ip,
-        body: checked(route.body, await bodyOf(incoming, method)),
+        body: checked(route.body, await bodyOf(incoming, method, route.spec.forms === true)),
         query: checked(route.query, Object.fromEntries(incoming.query)),
         params: checked(route.params, params),
         auth: null,
@@ -262,7 +263,7 @@ export function cookiesOf(headers: Readonly<Record<string, string | string[] | u
   return cookies;
 }
 
-async function bodyOf(incoming: IncomingFacts, method: string): Promise<unknown> {
+async function bodyOf(incoming: IncomingFacts, method: string, forms: boolean): Promise<unknown> {
   if (method === "GET") return undefined;
   if (incoming.parsedBody !== undefined) return incoming.parsedBody;
   const type = incoming.headers["content-type"];
@@ -282,13 +283,15 @@ async function bodyOf(incoming: IncomingFacts, method: string): Promise<unknown>
     }
     return undefined;
   }
-  if (!isJson) throw new AuthError("unsupported_media_type", "The request body must be application/json.");
+  const isForm = forms && typeof type === "string" && FORM_TYPE.test(type);
+  if (!isJson && !isForm) throw new AuthError("unsupported_media_type", "The request body must be application/json.");
   let text: string;
   try {
     text = utf8.decode(raw);
   } catch {
     throw new AuthError("invalid_request", "The request body is not valid UTF-8.");
   }
+  if (isForm) return parseForm(text);
   try {
     return secureJson.parse(text, undefined, { protoAction: "error", constructorAction: "error" });
   } catch {

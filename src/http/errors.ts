@@ -61,6 +61,8 @@ export function errorAnswer(error: AuthError): ErrorAnswer {
   const headers: [string, string][] = [];
   if (error instanceof RetryLaterError) headers.push(["retry-after", String(error.retryAfter)]);
   if (error.code === "invalid_token") headers.push(["www-authenticate", 'Bearer error="invalid_token"']);
+  // RFC 6749 5.2: a client that tried HTTP Basic is told to authenticate with it.
+  if (error.code === "invalid_client") headers.push(["www-authenticate", 'Basic realm="latchkey"']);
   return { status: STATUS_BY_CODE[error.code], headers, body: errorBody(error.code, error.message) };
 }
 

@@ -30,10 +30,11 @@ import fp from "fastify-plugin";
 import type { LatchkeyContext, RequestAuth } from "./context.js";
 import { BODY_LIMIT } from "./dispatch.js";
 import { handleError } from "./errors.js";
+import { FORM_TYPE, parseForm } from "./form.js";
 import { type LatchkeyOptions, setUpGuest } from "./guest.js";
 import { useStrictJson } from "./json.js";
 import type { AuthReply, AuthRequest } from "./kit.js";
-import { routePath } from "./routes/spec.js";
+import { type RouteSpec, routePath } from "./routes/spec.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 import { compileRequestCheck } from "./validate.js";
 
@@ -124,8 +125,8 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
       reply.header("cache-control", "no-store");
       done(guest.originRefusal(request, request.routeOptions.config.latchkeyCors === true));
     });
-    for (const spec of guest.routes) {
-      scope.route({
+    const add = (target: FastifyInstance, spec: RouteSpec) =>
+      target.route({
         method: spec.method,
         url: routePath(spec, guest.prefix),
         schema: spec.schema,
@@ -137,7 +138,18 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
         // A Fastify request and reply are an `AuthRequest` and an `AuthReply` already.
         handler: spec.handler as unknown as RouteHandlerMethod,
       });
-    }
+    for (const spec of guest.routes) if (!spec.forms) add(scope, spec);
+    // The OAuth endpoints also take forms, in a scope of their own so no other route does.
+    await scope.register(async (forms) => {
+      forms.addContentTypeParser(FORM_TYPE, { parseAs: "string" }, (_request, body, done) => {
+        try {
+          done(null, parseForm(body as string));
+        } catch (error) {
+          done(error as Error, undefined);
+        }
+      });
+      for (const spec of guest.routes) if (spec.forms) add(forms, spec);
+    });
   });
 }
 

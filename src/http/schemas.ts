@@ -194,7 +194,10 @@ export function errorResponses(...statuses: number[]): Record<number, unknown> {
 export type SecurityRequirement = Readonly<Record<string, readonly never[]>>;
 
 export const SECURITY: Readonly<
-  Record<"none" | "caller" | "callerUnsafe" | "logout" | "refresh", readonly SecurityRequirement[]>
+  Record<
+    "none" | "caller" | "callerUnsafe" | "logout" | "refresh" | "token" | "service",
+    readonly SecurityRequirement[]
+  >
 > = {
   /** Public: no credential. */
   none: [],
@@ -210,6 +213,10 @@ export const SECURITY: Readonly<
     { bearerToken: [] },
     {},
   ],
+  /** The token endpoint: a user's password in the body, or a service's credentials. */
+  token: [{}, { serviceBasic: [] }],
+  /** A service, with its client credentials. */
+  service: [{ serviceBasic: [] }],
   /** Refresh: the refresh cookie with the CSRF header, or a refresh token in the body. */
   refresh: [{ refreshCookie: [], csrfHeader: [] }, {}],
 };
@@ -245,6 +252,11 @@ export function securitySchemes(cookies: CookieNames): Record<string, unknown> {
       in: "header",
       name: "X-CSRF-Token",
       description: `The session's CSRF token (login's \`csrfToken\`, or the readable \`${cookies.csrf}\` cookie): required with a cookie on every request that can change state.`,
+    },
+    serviceBasic: {
+      type: "http",
+      scheme: "basic",
+      description: "A service's client id and secret (`latchkey services create`), as RFC 6749 2.3.1 sends them.",
     },
     bearerToken: {
       type: "http",

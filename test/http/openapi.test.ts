@@ -80,6 +80,8 @@ interface World {
   refresh: string;
   todoId: string;
   otherSessionId: string;
+  /** A service's HTTP Basic credentials. */
+  service: string;
 }
 
 let clients = 0;
@@ -100,7 +102,9 @@ async function world(): Promise<World> {
   const todo = (await browser.post("/api/todos", { title: "milk" })).json() as { todo: { id: string } };
   const other = h.client({ ip: freshIp() });
   const otherSession = (await other.login(username)).json() as { session: { id: string } };
+  const { service, clientSecret } = await h.server.auth.services.create(`svc-${clients}`);
   return {
+    service: `Basic ${Buffer.from(`${service.id}:${clientSecret}`).toString("base64")}`,
     browser,
     username,
     access: tokens.access_token,
@@ -129,6 +133,8 @@ function validBody(operationId: string, w: World): unknown {
       return { refresh_token: w.refresh };
     case "revokeToken":
       return { token: "unknown" };
+    case "introspectToken":
+      return { token: w.access };
     case "createTodo":
       return { title: "eggs" };
     case "updateTodo":
@@ -148,7 +154,14 @@ async function elicit(
   const target = url(op.path, w);
   const method = op.method as "GET";
   const body = validBody(operationId, w);
-  const send = (options: Parameters<Client["request"]>[0]) => w.browser.request(options);
+  // A service's operations carry its credentials, and never the browser's cookies.
+  const asService = operationId === "introspectToken";
+  const send = (options: Parameters<Client["request"]>[0]) =>
+    w.browser.request(
+      asService
+        ? { ...options, cookies: false, csrf: false, headers: { authorization: w.service, ...options.headers } }
+        : options,
+    );
   switch (status) {
     case "200":
     case "201":
@@ -172,6 +185,7 @@ async function elicit(
       }
       if (operationId === "refreshToken")
         return send({ method, url: target, body: { refresh_token: "x.y" }, cookies: false });
+      if (asService) return send({ method, url: target, body, headers: { authorization: "Basic bm86bm8=" } });
       if (operationId === "changePassword")
         return send({ method, url: target, body: { ...(body as object), currentPassword: "wrong one!" } });
       if (operationId === "deleteAccount") return send({ method, url: target, body: { password: "wrong one!" } });
@@ -190,7 +204,7 @@ async function elicit(
         method,
         url: target,
         body: "a=b",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
+        headers: { "content-type": "text/plain" },
       });
     case "429": {
       let last: LightMyRequestResponse | undefined;
@@ -291,6 +305,14 @@ describe("every documented answer", () => {
     for (const op of operations()) {
       const requirements = op.operation.security ?? [];
       if (requirements.length === 0 || requirements.some((r) => Object.keys(r).length === 0)) continue;
+      // A service's operation: no credential, or a user's, is refused.
+      if (requirements.every((r) => "serviceBasic" in r)) {
+        const w = await world();
+        const body = validBody(op.operation.operationId, w);
+        const asUser = await w.browser.bearer(op.method as "POST", op.path, w.access, body);
+        expect([op.operation.operationId, asUser.statusCode]).toEqual([op.operation.operationId, 401]);
+        continue;
+      }
       const w = await world();
       const body = validBody(op.operation.operationId, w);
       const none = await w.browser.request({

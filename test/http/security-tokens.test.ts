@@ -57,6 +57,7 @@ describe("security checklist 17, 27-37 (access tokens)", () => {
       aud: ORIGIN,
       sub: valid.userId,
       sid: valid.sessionId,
+      kind: "user",
       iat: expect.any(Number),
       exp: (payload.iat as number) + 600,
       jti: expect.any(String),

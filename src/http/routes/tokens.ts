@@ -10,6 +10,8 @@ import { AuthError } from "../../core/errors.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
+import { basicCredentials } from "../credentials.js";
+import { FORM_TYPE } from "../form.js";
 import { Credentials, errorResponses, ref, SECURITY, TokenResponse } from "../schemas.js";
 import { type RouteSpec, route } from "./spec.js";
 
@@ -33,6 +35,52 @@ const RevokeBody = Type.Object(
 );
 const JWKS_CACHE = "public, max-age=60";
 
+const ClientCredentialsBody = Type.Object(
+  {
+    grant_type: Type.Literal("client_credentials"),
+    scope: Type.Optional(
+      Type.String({ maxLength: 1024, description: "Accepted and ignored: latchkey has no scopes." }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ grant_type: "client_credentials" }] },
+);
+const IntrospectBody = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 8192 }),
+    token_type_hint: Type.Optional(Type.String({ maxLength: 64 })),
+  },
+  { additionalProperties: false, examples: [{ token: "eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiIuLi4ifQ.c2ln" }] },
+);
+const IntrospectResponse = Type.Object(
+  {
+    active: Type.Boolean(),
+    kind: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("service")])),
+    sub: Type.Optional(Type.String()),
+    sid: Type.Optional(Type.String({ description: "The user's session." })),
+    username: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String({ description: "The service, for a service's token." })),
+    token_type: Type.Optional(Type.Literal("Bearer")),
+    iss: Type.Optional(Type.String()),
+    aud: Type.Optional(Type.String()),
+    iat: Type.Optional(Type.Integer()),
+    exp: Type.Optional(Type.Integer()),
+  },
+  {
+    examples: [
+      {
+        active: true,
+        kind: "user",
+        sub: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e",
+        sid: "Xq3uK8tR2mVwYp5sLc9dEa",
+        username: "alice",
+        token_type: "Bearer",
+        exp: 1772366700,
+      },
+      { active: false },
+    ],
+  },
+);
+
 /** The body-form check of `/auth/refresh`, whose body is optional. */
 const isRefreshBody = TypeCompiler.Compile(RefreshBody);
 
@@ -46,22 +94,34 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
   const { auth } = context;
   const tokenRef = ref(TokenResponse);
   return [
-    route<{ username: string; password: string }>({
+    route<{ username: string; password: string } | { grant_type: "client_credentials" }>({
       method: "POST",
       path: "/auth/token",
       group: "tokens",
       cors: true,
+      forms: true,
       schema: {
         tags: TAGS,
-        summary: "Log in an API client: an access token and a refresh token",
+        summary: "Log in an API client (a user's password), or a service (its client credentials)",
         operationId: "createToken",
         description:
-          "OAuth-style password login for API clients: an access token (a JWT, verifiable with the JWKS) and a refresh token, in the body; no cookies.",
-        security: SECURITY.none,
-        body: Credentials,
+          "Two grants. A user's API client sends `{username, password}` as JSON and gets an access token (a JWT, verifiable with the JWKS) and a refresh token, in the body; no cookies. A service sends `grant_type=client_credentials` (a form, as RFC 6749 4.4 has it, or JSON) with its client id and secret in HTTP Basic, and gets an access token of its own (`kind: service`, `sub` the service, no refresh token), which no user route accepts.",
+        security: SECURITY.token,
+        body: Type.Union([Credentials, ClientCredentialsBody]),
         response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request) => {
+        if ("grant_type" in request.body) {
+          const credentials = basicCredentials(request);
+          if (!credentials) throw new AuthError("invalid_client", "Send the client credentials with HTTP Basic.");
+          const service = await auth.services.authenticate(credentials.clientId, credentials.clientSecret);
+          const access = await auth.accessTokens.issueForService(service.id);
+          return { access_token: access.token, token_type: "Bearer" as const, expires_in: access.expiresIn };
+        }
+        // A password travels as JSON only (a form is what another site's page can post).
+        if (FORM_TYPE.test(String(request.headers["content-type"]))) {
+          throw new AuthError("unsupported_media_type", "A password login is JSON; forms are for grant_type.");
+        }
         const client = clientInfo(request);
         const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
         const { session } = await auth.sessions.signIn({ userId: user.id, kind: "bearer", remember: false, ...client });
@@ -136,6 +196,29 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
 
     route<{ token: string; token_type_hint?: string }>({
       method: "POST",
+      path: "/auth/introspect",
+      group: "tokens",
+      forms: true,
+      schema: {
+        tags: TAGS,
+        summary: "RFC 7662: whether an access token is active, for a service that would rather ask",
+        operationId: "introspectToken",
+        description:
+          "A service (HTTP Basic, its client credentials) asks about an access token: `active` is true only for a token of this server, unexpired, whose session is live in the store at this moment (a user's) or whose service is not revoked (a service's): a token of an ended session is inactive before its `exp`. Refresh tokens and anything else are `{active: false}`. A user's token cannot introspect.",
+        security: SECURITY.service,
+        body: IntrospectBody,
+        response: { 200: IntrospectResponse, ...errorResponses(400, 401, 403, 413, 415) },
+      },
+      handler: async (request) => {
+        const credentials = basicCredentials(request);
+        if (!credentials) throw new AuthError("invalid_client", "Send the client credentials with HTTP Basic.");
+        await auth.services.authenticate(credentials.clientId, credentials.clientSecret);
+        return introspect(auth, request.body.token);
+      },
+    }),
+
+    route<{ token: string; token_type_hint?: string }>({
+      method: "POST",
       path: "/auth/revoke",
       group: "tokens",
       cors: true,
@@ -204,4 +287,42 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** RFC 7662's answer for a token, from the store, not only from what this process heard. */
+async function introspect(auth: LatchkeyContext["auth"], token: string): Promise<Record<string, unknown>> {
+  const inactive = { active: false };
+  const origin = { iss: auth.accessTokens.issuer, aud: auth.accessTokens.issuer };
+  const user = await auth.accessTokens.verify(token);
+  if (user.ok) {
+    const live = await auth.sessions.findLive(user.claims.sessionId);
+    if (!live || live.user.id !== user.claims.userId) return inactive;
+    return {
+      active: true,
+      kind: "user",
+      sub: user.claims.userId,
+      sid: user.claims.sessionId,
+      username: live.user.username,
+      token_type: "Bearer",
+      ...origin,
+      iat: Math.floor(user.claims.issuedAt / 1000),
+      exp: Math.floor(user.claims.expiresAt / 1000),
+    };
+  }
+  const service = await auth.accessTokens.verifyService(token);
+  if (service.ok) {
+    const found = await auth.stores.services.findById(service.claims.serviceId);
+    if (!found || found.revokedAt !== null) return inactive;
+    return {
+      active: true,
+      kind: "service",
+      sub: found.id,
+      client_id: found.id,
+      token_type: "Bearer",
+      ...origin,
+      iat: Math.floor(service.claims.issuedAt / 1000),
+      exp: Math.floor(service.claims.expiresAt / 1000),
+    };
+  }
+  return inactive;
 }
