@@ -76,6 +76,8 @@ export type {
   UserRecord,
 } from "./core/records.js";
 export { InvalidGrantError, RefreshTokens } from "./core/refresh-tokens.js";
+export { type RevocationEntry, RevocationFeed, type RevocationPage } from "./core/revocations.js";
+export { ServiceAccounts } from "./core/services.js";
 export type { SessionPolicy } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";

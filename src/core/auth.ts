@@ -15,6 +15,7 @@ import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-
 import type { Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
 import { RefreshTokens } from "./refresh-tokens.js";
+import { RevocationFeed } from "./revocations.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { ServiceAccounts } from "./services.js";
@@ -89,6 +90,8 @@ export interface Auth {
   readonly refreshTokens: RefreshTokens;
   /** Service credentials: the services that trust latchkey's tokens. */
   readonly services: ServiceAccounts;
+  /** What services must know to refuse tokens before `exp` (`GET /auth/revocations`). */
+  readonly revocations: RevocationFeed;
   /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
   readonly tokenLifetimeMs: number;
   /**
@@ -232,6 +235,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     accessTokens,
     refreshTokens,
     services: new ServiceAccounts({ store: stores.services, changes: stores.changes, clock, random }),
+    revocations: new RevocationFeed({ feed: stores.changes, clock, tokenLifetimeMs }),
     tokenLifetimeMs,
     startMaintenance: (maintenanceOptions) =>
       startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions),

@@ -195,7 +195,7 @@ export type SecurityRequirement = Readonly<Record<string, readonly never[]>>;
 
 export const SECURITY: Readonly<
   Record<
-    "none" | "caller" | "callerUnsafe" | "logout" | "refresh" | "token" | "service",
+    "none" | "caller" | "callerUnsafe" | "logout" | "refresh" | "token" | "service" | "serviceAny",
     readonly SecurityRequirement[]
   >
 > = {
@@ -217,6 +217,8 @@ export const SECURITY: Readonly<
   token: [{}, { serviceBasic: [] }],
   /** A service, with its client credentials. */
   service: [{ serviceBasic: [] }],
+  /** A service, with its client credentials or its own token (the client-credentials grant). */
+  serviceAny: [{ serviceBasic: [] }, { bearerToken: [] }],
   /** Refresh: the refresh cookie with the CSRF header, or a refresh token in the body. */
   refresh: [{ refreshCookie: [], csrfHeader: [] }, {}],
 };

@@ -203,3 +203,118 @@ describe("through the fetch dispatcher (Express, Hono, fetch)", () => {
     }
   });
 });
+
+describe("the revocation feed", () => {
+  type Page = {
+    entries: { type: string; sid?: string; client_id?: string; at: number; until?: number }[];
+    cursor: string;
+    reset: boolean;
+    more: boolean;
+  };
+  const read = async (since?: string, authorization = basic(clientId, clientSecret)) => {
+    const url = since === undefined ? "/auth/revocations" : `/auth/revocations?since=${encodeURIComponent(since)}`;
+    return h.app.inject({ method: "GET", url, headers: { authorization } });
+  };
+  const sidOf = (token: string) =>
+    JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString()).sid as string;
+
+  it("tells every way a session ends, each once, in order, resuming from the cursor", async () => {
+    let cursor = ((await read()).json() as Page).cursor;
+    const next = async () => {
+      const page = (await read(cursor)).json() as Page;
+      cursor = page.cursor;
+      return page;
+    };
+    const expectEnded = async (sids: string[]) => {
+      const page = await next();
+      expect(page.reset).toBe(false);
+      expect(page.entries.filter((e) => e.type === "session_ended").map((e) => e.sid)).toEqual(sids);
+      for (const entry of page.entries) expect(entry.until).toBe(entry.at + 600 + 5); // one token lifetime
+    };
+    const a = await userToken();
+    // logout
+    await h.app.inject({
+      method: "POST",
+      url: "/auth/logout",
+      headers: { authorization: `Bearer ${a.access_token}`, origin: ORIGIN },
+    });
+    await expectEnded([sidOf(a.access_token)]);
+    // logout-all
+    const b1 = await userToken();
+    const b2 = (await h.client().token(b1.name)).json() as { access_token: string };
+    await h.app.inject({
+      method: "POST",
+      url: "/auth/logout-all",
+      headers: { authorization: `Bearer ${b1.access_token}`, origin: ORIGIN },
+    });
+    expect(((await next()).entries.map((e) => e.sid) as string[]).sort()).toEqual(
+      [sidOf(b1.access_token), sidOf(b2.access_token)].sort(),
+    );
+    // a revoked device
+    const c1 = await userToken();
+    const c2 = (await h.client().token(c1.name)).json() as { access_token: string };
+    await h.app.inject({
+      method: "DELETE",
+      url: `/auth/sessions/${sidOf(c2.access_token)}`,
+      headers: { authorization: `Bearer ${c1.access_token}`, origin: ORIGIN },
+    });
+    await expectEnded([sidOf(c2.access_token)]);
+    // a password change ends the other sessions (and a bearer caller's own)
+    const d1 = await userToken();
+    const d2 = (await h.client().token(d1.name)).json() as { access_token: string };
+    await h.app.inject({
+      method: "POST",
+      url: "/auth/password",
+      payload: { currentPassword: PASSWORD, newPassword: `${PASSWORD} anew` },
+      headers: { authorization: `Bearer ${d1.access_token}`, origin: ORIGIN },
+    });
+    expect(((await next()).entries.map((e) => e.sid) as string[]).sort()).toEqual(
+      [sidOf(d1.access_token), sidOf(d2.access_token)].sort(),
+    );
+    // a disabled account
+    const e = await userToken();
+    await h.server.auth.accounts.disable(e.name);
+    await expectEnded([sidOf(e.access_token)]);
+    // a reused refresh token
+    const f = await userToken();
+    const first = await h.client().refresh(f.refresh_token);
+    expect(first.statusCode).toBe(200);
+    h.clock.advance(60_000); // past the reuse leeway
+    expect((await h.client().refresh(f.refresh_token)).statusCode).toBe(401);
+    await expectEnded([sidOf(f.access_token)]);
+    // a deleted account
+    const g = await userToken();
+    await h.app.inject({
+      method: "DELETE",
+      url: "/auth/account",
+      payload: { password: PASSWORD },
+      headers: { authorization: `Bearer ${g.access_token}`, origin: ORIGIN },
+    });
+    await expectEnded([sidOf(g.access_token)]);
+    // a key rotation, and a revoked service
+    await h.server.auth.keys.rotate();
+    const { service } = await h.server.auth.services.create("temporary");
+    await h.server.auth.services.revoke("temporary");
+    const last = await next();
+    expect(last.entries.map((e) => e.type)).toEqual(["keys_changed", "service_revoked"]);
+    expect(last.entries[1]?.client_id).toBe(service.id);
+    expect((await next()).entries).toEqual([]);
+  });
+
+  it("a cursor from another history says reset and starts over; a made-up cursor is a 400", async () => {
+    const foreign = Buffer.from(JSON.stringify(["another-epoch", 5])).toString("base64url");
+    const page = (await read(foreign)).json() as Page;
+    expect(page.reset).toBe(true);
+    expect(page.entries.length).toBeGreaterThan(0);
+    const bad = await read("not-a-cursor");
+    expect([bad.statusCode, bad.json().error.code]).toEqual([400, "invalid_request"]);
+  });
+
+  it("is for services: their credentials or their own token; never a user's token", async () => {
+    const { access_token } = (await serviceToken()).json() as { access_token: string };
+    expect((await read(undefined, `Bearer ${access_token}`)).statusCode).toBe(200);
+    const user = await userToken();
+    expect((await read(undefined, `Bearer ${user.access_token}`)).statusCode).toBe(401);
+    expect((await read(undefined, "")).statusCode).toBe(401);
+  });
+});

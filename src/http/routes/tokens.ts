@@ -7,11 +7,13 @@ import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import { AuthError } from "../../core/errors.js";
+import type { ServiceRecord } from "../../core/records.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
-import { basicCredentials } from "../credentials.js";
+import { basicCredentials, presentedCredential } from "../credentials.js";
 import { FORM_TYPE } from "../form.js";
+import type { AuthRequest } from "../kit.js";
 import { Credentials, errorResponses, ref, SECURITY, TokenResponse } from "../schemas.js";
 import { type RouteSpec, route } from "./spec.js";
 
@@ -77,6 +79,39 @@ const IntrospectResponse = Type.Object(
         exp: 1772366700,
       },
       { active: false },
+    ],
+  },
+);
+
+const RevocationsQuery = Type.Object(
+  {
+    since: Type.Optional(Type.String({ maxLength: 512, description: "The `cursor` of the read before." })),
+    limit: Type.Optional(Type.String({ pattern: "^(1000|[1-9][0-9]{0,2})$", description: "1 to 1000; default 1000." })),
+  },
+  { additionalProperties: false },
+);
+const Seconds = Type.Integer({ description: "Seconds since the epoch, as JWT `exp`." });
+const RevocationsResponse = Type.Object(
+  {
+    entries: Type.Array(
+      Type.Union([
+        Type.Object({ type: Type.Literal("session_ended"), sid: Type.String(), at: Seconds, until: Seconds }),
+        Type.Object({ type: Type.Literal("service_revoked"), client_id: Type.String(), at: Seconds, until: Seconds }),
+        Type.Object({ type: Type.Literal("keys_changed"), at: Seconds }),
+      ]),
+    ),
+    cursor: Type.String(),
+    reset: Type.Boolean(),
+    more: Type.Boolean(),
+  },
+  {
+    examples: [
+      {
+        entries: [{ type: "session_ended", sid: "Xq3uK8tR2mVwYp5sLc9dEa", at: 1772366700, until: 1772367005 }],
+        cursor: "WyI3ZjJjIiw0Ml0",
+        reset: false,
+        more: false,
+      },
     ],
   },
 );
@@ -194,6 +229,28 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       },
     }),
 
+    route<unknown, { since?: string; limit?: string }>({
+      method: "GET",
+      path: "/auth/revocations",
+      group: "tokens",
+      schema: {
+        tags: TAGS,
+        summary:
+          "What a service must know to refuse tokens before exp: ended sessions, revoked services, key rotations",
+        operationId: "readRevocations",
+        description:
+          "For a service that verifies access tokens itself (with the JWKS): every session that ended, however it ended (logout, logout-all, a revoked device, a password change, a disabled or deleted account, a reused refresh token), every revoked service and every key rotation, one token lifetime back, in order. `until` is when an entry stops mattering (the last token it concerns has expired). Pass the answer's `cursor` back as `since`; `reset: true` means the feed lost its history in between (distrust tokens issued before now for one token lifetime). Service credentials (HTTP Basic, or the service's own bearer token) only.",
+        security: SECURITY.serviceAny,
+        querystring: RevocationsQuery,
+        response: { 200: RevocationsResponse, ...errorResponses(400, 401) },
+      },
+      handler: async (request) => {
+        await authenticateService(auth, request);
+        const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
+        return auth.revocations.read(request.query.since, limit);
+      },
+    }),
+
     route<{ token: string; token_type_hint?: string }>({
       method: "POST",
       path: "/auth/introspect",
@@ -204,15 +261,13 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "RFC 7662: whether an access token is active, for a service that would rather ask",
         operationId: "introspectToken",
         description:
-          "A service (HTTP Basic, its client credentials) asks about an access token: `active` is true only for a token of this server, unexpired, whose session is live in the store at this moment (a user's) or whose service is not revoked (a service's): a token of an ended session is inactive before its `exp`. Refresh tokens and anything else are `{active: false}`. A user's token cannot introspect.",
-        security: SECURITY.service,
+          "A service (its client credentials in HTTP Basic, or its own token) asks about an access token: `active` is true only for a token of this server, unexpired, whose session is live in the store at this moment (a user's) or whose service is not revoked (a service's): a token of an ended session is inactive before its `exp`. Refresh tokens and anything else are `{active: false}`. A user's token cannot introspect.",
+        security: SECURITY.serviceAny,
         body: IntrospectBody,
         response: { 200: IntrospectResponse, ...errorResponses(400, 401, 403, 413, 415) },
       },
       handler: async (request) => {
-        const credentials = basicCredentials(request);
-        if (!credentials) throw new AuthError("invalid_client", "Send the client credentials with HTTP Basic.");
-        await auth.services.authenticate(credentials.clientId, credentials.clientSecret);
+        await authenticateService(auth, request);
         return introspect(auth, request.body.token);
       },
     }),
@@ -325,4 +380,21 @@ async function introspect(auth: LatchkeyContext["auth"], token: string): Promise
     };
   }
   return inactive;
+}
+
+/**
+ * The service a request is from: its client credentials (HTTP Basic), or its own bearer
+ * token (the client-credentials grant), whose service must still be live in the store. A
+ * user's token is not a service's: `invalid_client`.
+ */
+async function authenticateService(auth: LatchkeyContext["auth"], request: AuthRequest): Promise<ServiceRecord> {
+  const credentials = basicCredentials(request);
+  if (credentials) return auth.services.authenticate(credentials.clientId, credentials.clientSecret);
+  const bearer = presentedCredential(request);
+  if (bearer.type === "bearer") {
+    const check = await auth.accessTokens.verifyService(bearer.token);
+    const found = check.ok ? await auth.stores.services.findById(check.claims.serviceId) : null;
+    if (found && found.revokedAt === null) return found;
+  }
+  throw new AuthError("invalid_client", "This needs a service's credentials (HTTP Basic, or its own token).");
 }

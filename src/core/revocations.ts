@@ -1,0 +1,107 @@
+/**
+ * The revocation feed for services: what a service that verifies tokens locally must
+ * know to refuse them before `exp`. It is the change feed every latchkey instance already
+ * follows, read from the store and told in a service's terms: each ended session (every
+ * way a session ends publishes one), each revoked service, each key rotation, with until
+ * when it matters (the last access token it concerns has expired by `until`).
+ *
+ * A reader keeps the opaque `cursor` of its last read and passes it back (`since`). When
+ * the feed lost its history since (Redis restarted without persistence: a new epoch), the
+ * answer says `reset`: what happened in between is unknown, so the reader must not trust
+ * tokens issued before it for one token lifetime (ask latchkey about them, or refuse).
+ */
+import type { Clock } from "./clock.js";
+import { AuthError } from "./errors.js";
+import type { ChangeFeed } from "./ports.js";
+import type { ChangeRecord } from "./records.js";
+
+/** One thing a service must know. Times are seconds since the epoch, as JWT `exp` is. */
+export type RevocationEntry =
+  | { type: "session_ended"; sid: string; at: number; until: number }
+  | { type: "service_revoked"; client_id: string; at: number; until: number }
+  | { type: "keys_changed"; at: number };
+
+/** A read of the feed. */
+export interface RevocationPage {
+  entries: RevocationEntry[];
+  /** Pass it back as `since` for what comes next. */
+  cursor: string;
+  /** The feed lost its history since `since`: distrust tokens issued before now for one token lifetime. */
+  reset: boolean;
+  /** Whether more entries wait (read again at once with `cursor`). */
+  more: boolean;
+}
+
+/** Entries per read at most. */
+export const REVOCATIONS_PAGE_MAX = 1000;
+
+/**
+ * @example
+ * const page = await auth.revocations.read(undefined); // the whole retained history
+ * const next = await auth.revocations.read(page.cursor);
+ */
+export class RevocationFeed {
+  readonly #feed: ChangeFeed;
+  readonly #clock: Clock;
+  readonly #tokenLifetimeMs: number;
+
+  constructor(deps: { feed: ChangeFeed; clock: Clock; tokenLifetimeMs: number }) {
+    this.#feed = deps.feed;
+    this.#clock = deps.clock;
+    this.#tokenLifetimeMs = deps.tokenLifetimeMs;
+  }
+
+  /**
+   * What happened after `since` (a cursor of an earlier read; `undefined` for everything
+   * still retained: one token lifetime back). Throws `invalid_request` for a cursor this
+   * feed never gave.
+   */
+  async read(since: string | undefined, limit = REVOCATIONS_PAGE_MAX): Promise<RevocationPage> {
+    const position = await this.#feed.position();
+    const from = since === undefined ? null : parseCursor(since);
+    // Another epoch, or a sequence ahead of the feed's: the history the cursor counts in is gone.
+    const reset = from !== null && (from.epoch !== position.epoch || from.seq > position.seq);
+    const after = from === null || reset ? 0 : from.seq;
+    const now = this.#clock.now();
+    const records = await this.#feed.read(after, now - this.#tokenLifetimeMs, limit);
+    const last = records.at(-1)?.seq ?? after;
+    return {
+      entries: records.flatMap((record) => this.#entry(record)),
+      cursor: formatCursor(position.epoch, Math.max(last, reset ? 0 : after)),
+      reset,
+      more: records.length === limit,
+    };
+  }
+
+  #entry(record: ChangeRecord): RevocationEntry[] {
+    const at = Math.floor(record.at / 1000);
+    const until = Math.ceil((record.at + this.#tokenLifetimeMs) / 1000);
+    switch (record.kind) {
+      case "session_ended":
+        return [{ type: "session_ended", sid: record.subject, at, until }];
+      case "service_revoked":
+        return [{ type: "service_revoked", client_id: record.subject, at, until }];
+      case "keys_changed":
+        return [{ type: "keys_changed", at }];
+      default:
+        // A user's profile changed: its sessions' ends, if any, are entries of their own.
+        return [];
+    }
+  }
+}
+
+function formatCursor(epoch: string, seq: number): string {
+  return Buffer.from(JSON.stringify([epoch, seq])).toString("base64url");
+}
+
+function parseCursor(cursor: string): { epoch: string; seq: number } {
+  try {
+    const [epoch, seq] = JSON.parse(Buffer.from(cursor, "base64url").toString()) as unknown[];
+    if (typeof epoch === "string" && Number.isSafeInteger(seq) && (seq as number) >= 0) {
+      return { epoch, seq: seq as number };
+    }
+  } catch {
+    // refused below
+  }
+  throw new AuthError("invalid_request", "The cursor is not one this feed gave.");
+}
