@@ -196,8 +196,9 @@ export class KeyRing {
     };
     await this.#options.store.add(record);
     await this.#options.store.retireOthers(kid, alg, now);
-    await this.#options.changes.publish("keys_changed", kid, now);
+    // This instance serves the new key before anyone is told of it.
     await this.#load();
+    await this.#options.changes.publish("keys_changed", kid, now);
     return kid;
   }
 

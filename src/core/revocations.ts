@@ -15,13 +15,23 @@ import { AuthError } from "./errors.js";
 import type { ChangeFeed } from "./ports.js";
 import type { ChangeRecord } from "./records.js";
 
-/** One thing a service must know. Times are seconds since the epoch, as JWT `exp` is. */
+/**
+ * One thing a service must know. Times are seconds since the epoch, as JWT `exp` is.
+ * @example
+ * const { entries } = await auth.revocations.read(undefined);
+ * const ended: string[] = entries.flatMap((e: RevocationEntry) => (e.type === "session_ended" ? [e.sid] : []));
+ */
 export type RevocationEntry =
   | { type: "session_ended"; sid: string; at: number; until: number }
   | { type: "service_revoked"; client_id: string; at: number; until: number }
   | { type: "keys_changed"; at: number };
 
-/** A read of the feed. */
+/**
+ * A read of the feed.
+ * @example
+ * const page: RevocationPage = await auth.revocations.read(undefined);
+ * const next = await auth.revocations.read(page.cursor);
+ */
 export interface RevocationPage {
   entries: RevocationEntry[];
   /** Pass it back as `since` for what comes next. */

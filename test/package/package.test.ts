@@ -94,13 +94,13 @@ describe("the tarball", () => {
       JSON.parse(execFileSync(process.execPath, ["loaded-modules.mjs", specifier], { cwd: project, encoding: "utf8" }));
     const drivers = ["better-sqlite3", "pg", "ioredis", "fastify", "express", "hono", "commander", "helmet"];
     for (const name of drivers) expect(loaded("latchkey")).not.toContain(name);
-    for (const entry of ["latchkey/fetch", "latchkey/express", "latchkey/hono"]) {
+    for (const entry of ["latchkey/fetch", "latchkey/express", "latchkey/hono", "latchkey/verify"]) {
       for (const name of drivers) expect(loaded(entry)).not.toContain(name);
     }
     expect(loaded("latchkey/sqlite")).toContain("better-sqlite3");
     expect(loaded("latchkey/sqlite")).not.toContain("pg");
     expect(loaded("latchkey/fastify")).not.toContain("better-sqlite3");
-  });
+  }, 120_000);
 
   it("every export of every entry point has a TSDoc @example, and every example compiles against the package", async () => {
     const ts = (await import("typescript")).default;
@@ -246,6 +246,7 @@ const ENTRIES = [
   "latchkey/redis",
   "latchkey/memory",
   "latchkey/testing",
+  "latchkey/verify",
 ];
 
 /**
@@ -267,6 +268,7 @@ declare const user: UserRecord;
 declare const userId: string;
 declare const sessionId: string;
 declare const clock: ManualClock;
+declare const verifier: Verifier;
 `;
 
 const HOSTS = [

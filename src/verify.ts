@@ -1,0 +1,27 @@
+/**
+ * `latchkey/verify`: for services that trust latchkey's tokens. Verifies them locally with
+ * the JWKS and refuses, within a second, a token whose session has ended anywhere (it
+ * follows latchkey's revocation feed with the service's credentials). Middleware for
+ * Fastify, Express, Hono and fetch handlers. No framework and no driver is loaded.
+ *
+ * @example
+ * import { createVerifier, verifyExpress } from "latchkey/verify";
+ *
+ * const verifier = createVerifier({
+ *   issuer: "https://auth.example",
+ *   credentials: { clientId: process.env.CLIENT_ID ?? "", clientSecret: process.env.CLIENT_SECRET ?? "" },
+ * });
+ * await verifier.ready();
+ * const check = verifyExpress(verifier); // app.get("/reports", check, (req, res) => ...)
+ */
+export {
+  createVerifier,
+  protect,
+  type VerifiedToken,
+  type Verifier,
+  type VerifierOptions,
+  VerifyError,
+  verifyExpress,
+  verifyFastify,
+  verifyHono,
+} from "./verify/verifier.js";
