@@ -1,5 +1,7 @@
 /**
- * The example resource service verifies latchkey tokens through the JWKS alone.
+ * The example resource service (examples/resource-service, through `latchkey/verify`):
+ * valid tokens pass, forged ones do not, rotations are followed, and a token whose session
+ * ended is refused within a second, long before its `exp`.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,9 +15,18 @@ import { type RunningServer, runCli, startServerProcess, within } from "../helpe
 const SERVICE = fileURLToPath(new URL("../../examples/resource-service/server.mjs", import.meta.url));
 const PASSWORD = "correct horse battery staple";
 
-async function startService(origin: string): Promise<{ proc: ChildProcess; url: string }> {
+async function startService(
+  origin: string,
+  credentials: { client_id: string; client_secret: string },
+): Promise<{ proc: ChildProcess; url: string }> {
   const proc = spawn(process.execPath, [SERVICE], {
-    env: { PATH: process.env.PATH ?? "", LATCHKEY_ORIGIN: origin, PORT: "0", JWKS_COOLDOWN_MS: "500" },
+    env: {
+      PATH: process.env.PATH ?? "",
+      LATCHKEY_ORIGIN: origin,
+      PORT: "0",
+      CLIENT_ID: credentials.client_id,
+      CLIENT_SECRET: credentials.client_secret,
+    },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -38,7 +49,9 @@ describe("examples/resource-service", () => {
     dir = mkdtempSync(join(tmpdir(), "latchkey-example-"));
     env = { DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}` };
     latchkey = await startServerProcess(env);
-    service = await startService(latchkey.origin);
+    const created = await runCli(["services", "create", "reports", "--json"], env);
+    expect(created.code).toBe(0);
+    service = await startService(latchkey.origin, JSON.parse(created.stdout));
     expect((await runCli(["users", "create", "dave"], env, PASSWORD)).code).toBe(0);
   });
   afterAll(async () => {
@@ -98,5 +111,25 @@ describe("examples/resource-service", () => {
     });
     await within(3000, async () => (await call(after)).status === 200);
     expect((await call(before)).status).toBe(200);
+  });
+
+  it("refuses a token within a second of its session ending: logout, then logout-all", async () => {
+    const accessToken = await token();
+    expect((await call(accessToken)).status).toBe(200);
+    const logout = await fetch(`${latchkey.origin}/auth/logout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${accessToken}`, origin: latchkey.origin },
+    });
+    expect(logout.status).toBe(204);
+    const start = Date.now();
+    await within(1000, async () => (await call(accessToken)).status === 401);
+    expect(Date.now() - start).toBeLessThan(1000);
+
+    const [first, second] = [await token(), await token()];
+    await fetch(`${latchkey.origin}/auth/logout-all`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${first}`, origin: latchkey.origin },
+    });
+    await within(1000, async () => (await call(first)).status === 401 && (await call(second)).status === 401);
   });
 });

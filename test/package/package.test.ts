@@ -192,7 +192,7 @@ describe("the tarball", () => {
   it("a TypeScript consumer of every entry point, and every ts example of the README and docs/library.md, compile in strict NodeNext mode", () => {
     // The examples: the block that exports `auth` is `auth.ts`, which the others import.
     const examples: string[] = [];
-    for (const doc of ["README.md", "docs/library.md"]) {
+    for (const doc of ["README.md", "docs/library.md", "docs/services.md"]) {
       const text = readFileSync(join(ROOT, doc), "utf8");
       for (const [, code] of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
         const name = code?.includes("export const auth") ? "auth.ts" : `example-${examples.length}.ts`;
