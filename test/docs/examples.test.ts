@@ -23,6 +23,7 @@ const FILES = [
     .sort()
     .map((f) => `docs/${f}`),
   "examples/resource-service/README.md",
+  "examples/python-service/README.md",
 ];
 
 interface Block {
