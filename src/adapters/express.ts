@@ -142,7 +142,23 @@ function write(res: ServerResponse, answer: Answer): void {
     if (name === "set-cookie") res.appendHeader(name, value);
     else res.setHeader(name, value);
   }
-  res.end(answer.body ?? undefined);
+  const { stream } = answer;
+  if (!stream) {
+    res.end(answer.body ?? undefined);
+    return;
+  }
+  res.flushHeaders();
+  res.on("close", stream.close);
+  void (async () => {
+    try {
+      for await (const chunk of stream.chunks) {
+        if (res.destroyed) break;
+        res.write(chunk);
+      }
+    } finally {
+      res.end();
+    }
+  })();
 }
 
 function readLimited(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {

@@ -169,7 +169,25 @@ export function factsOf(request: Request, ip: string): IncomingFacts {
 /** An answer as a `Response`. */
 export function toResponse(answer: Answer): Response {
   const headers = new Headers();
-  for (const [name, value] of answer.headers) headers.append(name, value);
+  for (const [name, value] of answer.headers)
+    if (name !== "cache-control" || !headers.has(name)) headers.append(name, value);
+  const { stream } = answer;
+  if (stream) {
+    const encoder = new TextEncoder();
+    const chunks = stream.chunks[Symbol.asyncIterator]();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await chunks.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(next.value));
+      },
+      async cancel() {
+        stream.close();
+        await chunks.return?.();
+      },
+    });
+    return new Response(body, { status: answer.status, headers });
+  }
   return new Response(answer.body, { status: answer.status, headers });
 }
 

@@ -235,7 +235,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     accessTokens,
     refreshTokens,
     services: new ServiceAccounts({ store: stores.services, changes: stores.changes, clock, random }),
-    revocations: new RevocationFeed({ feed: stores.changes, clock, tokenLifetimeMs }),
+    revocations: new RevocationFeed({ feed: stores.changes, clock, tokenLifetimeMs, follower: changes }),
     tokenLifetimeMs,
     startMaintenance: (maintenanceOptions) =>
       startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions),

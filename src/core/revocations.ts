@@ -10,6 +10,8 @@
  * answer says `reset`: what happened in between is unknown, so the reader must not trust
  * tokens issued before it for one token lifetime (ask latchkey about them, or refuse).
  */
+
+import type { ChangeFollower } from "./change-follower.js";
 import type { Clock } from "./clock.js";
 import { AuthError } from "./errors.js";
 import type { ChangeFeed } from "./ports.js";
@@ -42,6 +44,15 @@ export interface RevocationPage {
   more: boolean;
 }
 
+/** What a live follower of the feed is told (`events`). */
+export type RevocationEvent =
+  | { type: "entry"; cursor: string; entry: RevocationEntry }
+  | { type: "reset"; cursor: string }
+  | { type: "heartbeat" };
+
+/** How often a quiet stream says it is alive, ms (proxies close silent connections). */
+const HEARTBEAT_MS = 15_000;
+
 /** Entries per read at most. */
 export const REVOCATIONS_PAGE_MAX = 1000;
 
@@ -54,11 +65,88 @@ export class RevocationFeed {
   readonly #feed: ChangeFeed;
   readonly #clock: Clock;
   readonly #tokenLifetimeMs: number;
+  readonly #follower: ChangeFollower | undefined;
 
-  constructor(deps: { feed: ChangeFeed; clock: Clock; tokenLifetimeMs: number }) {
+  constructor(deps: { feed: ChangeFeed; clock: Clock; tokenLifetimeMs: number; follower?: ChangeFollower }) {
     this.#feed = deps.feed;
     this.#clock = deps.clock;
     this.#tokenLifetimeMs = deps.tokenLifetimeMs;
+    this.#follower = deps.follower;
+  }
+
+  /**
+   * The feed as a live stream, for Server-Sent Events: what happened after `since` (from
+   * the store), then each change as this instance's follower learns it (pushed by
+   * PostgreSQL's LISTEN or Redis pub/sub, or read within its poll), each once, in order,
+   * with the cursor to resume from. A follower that finds the feed reset is told `reset`.
+   * Ends when `signal` aborts, or after telling that `serviceId` itself was revoked.
+   */
+  async *events(since: string | undefined, signal: AbortSignal, serviceId?: string): AsyncGenerator<RevocationEvent> {
+    const follower = this.#follower;
+    if (!follower) throw new Error("latchkey: a live revocation feed needs the change follower");
+    // Subscribe before catching up, so nothing falls between the two; duplicates are
+    // dropped by sequence number.
+    const queue: ({ change: ChangeRecord } | { reset: true })[] = [];
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      wake?.();
+      wake = undefined;
+    };
+    const offChange = follower.onChange((change) => {
+      queue.push({ change });
+      notify();
+    });
+    const offReset = follower.onReset(() => {
+      queue.push({ reset: true });
+      notify();
+    });
+    signal.addEventListener("abort", notify, { once: true });
+    try {
+      let page = await this.read(since);
+      let { epoch, seq } = parseCursor(page.cursor);
+      if (page.reset) yield { type: "reset", cursor: page.cursor };
+      for (;;) {
+        for (const entry of page.entries) {
+          yield { type: "entry", cursor: formatCursor(epoch, entryCursors.get(entry) ?? seq), entry };
+          if (entry.type === "service_revoked" && entry.client_id === serviceId) return;
+        }
+        if (!page.more) break;
+        page = await this.read(page.cursor);
+        ({ epoch, seq } = parseCursor(page.cursor));
+      }
+      while (!signal.aborted) {
+        const next = queue.shift();
+        if (!next) {
+          const woken = await new Promise<boolean>((resolve) => {
+            const quiet = setTimeout(() => {
+              wake = undefined;
+              resolve(false);
+            }, HEARTBEAT_MS);
+            wake = () => {
+              clearTimeout(quiet);
+              resolve(true);
+            };
+          });
+          if (!woken) yield { type: "heartbeat" };
+          continue;
+        }
+        if ("reset" in next) {
+          const position = await this.#feed.position();
+          ({ epoch, seq } = { epoch: position.epoch, seq: 0 });
+          yield { type: "reset", cursor: formatCursor(epoch, seq) };
+          continue;
+        }
+        if (next.change.seq <= seq) continue;
+        seq = next.change.seq;
+        for (const entry of this.#entry(next.change)) {
+          yield { type: "entry", cursor: formatCursor(epoch, seq), entry };
+          if (entry.type === "service_revoked" && entry.client_id === serviceId) return;
+        }
+      }
+    } finally {
+      offChange();
+      offReset();
+    }
   }
 
   /**
@@ -75,8 +163,13 @@ export class RevocationFeed {
     const now = this.#clock.now();
     const records = await this.#feed.read(after, now - this.#tokenLifetimeMs, limit);
     const last = records.at(-1)?.seq ?? after;
+    const entries = records.flatMap((record) => {
+      const built = this.#entry(record);
+      for (const entry of built) entryCursors.set(entry, record.seq);
+      return built;
+    });
     return {
-      entries: records.flatMap((record) => this.#entry(record)),
+      entries,
       cursor: formatCursor(position.epoch, Math.max(last, reset ? 0 : after)),
       reset,
       more: records.length === limit,
@@ -99,6 +192,9 @@ export class RevocationFeed {
     }
   }
 }
+
+/** The sequence number each entry of a read came from, for the stream's per-event cursors. */
+const entryCursors = new WeakMap<RevocationEntry, number>();
 
 function formatCursor(epoch: string, seq: number): string {
   return Buffer.from(JSON.stringify([epoch, seq])).toString("base64url");

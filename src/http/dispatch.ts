@@ -13,7 +13,7 @@ import type { RequestAuth } from "./context.js";
 import { errorAnswer, INTERNAL_ERROR } from "./errors.js";
 import { FORM_TYPE, parseForm } from "./form.js";
 import type { Guest } from "./guest.js";
-import type { AuthReply, AuthRequest, CookieOptions } from "./kit.js";
+import { type AuthReply, type AuthRequest, type CookieOptions, EVENT_STREAM_HEADERS, EventStream } from "./kit.js";
 import { type RouteSpec, routePath } from "./routes/spec.js";
 import { compileRequestCheck, type RequestCheck } from "./validate.js";
 
@@ -40,6 +40,8 @@ export interface Answer {
   status: number;
   headers: [string, string][];
   body: string | null;
+  /** Server-Sent Events to write as they come, instead of `body`. */
+  stream?: EventStream;
 }
 
 /** Thrown by `readBody` when a body is larger than its limit. */
@@ -127,6 +129,13 @@ export class Dispatcher {
       };
       if (route.spec.auth) request.auth = await this.authenticate(request, reply, route.spec.cors === true);
       const result = await route.spec.handler(request, reply);
+      if (result instanceof EventStream) {
+        const headers: [string, string][] = [
+          ...reply.answer(undefined).headers,
+          ...Object.entries(EVENT_STREAM_HEADERS),
+        ];
+        return this.#withCors(incoming, { status: 200, headers, body: null, stream: result });
+      }
       const answer = reply.answer(result === reply ? undefined : result);
       // A HEAD answer is the GET answer's status and headers.
       if (incoming.method === "HEAD") answer.body = null;

@@ -46,3 +46,27 @@ export interface AuthReply {
 
 /** Where cookies and headers go when a check (not a route) sets them: `requireAuth`. */
 export type CookieSink = Pick<AuthReply, "setCookie">;
+
+/**
+ * What a route returns to answer with a stream of Server-Sent Events instead of JSON. The
+ * adapters write its chunks as they come and call `close()` when the client goes away.
+ *
+ * @example
+ * return new EventStream(chunks, () => controller.abort());
+ */
+export class EventStream {
+  readonly chunks: AsyncIterable<string>;
+  readonly close: () => void;
+
+  constructor(chunks: AsyncIterable<string>, close: () => void) {
+    this.chunks = chunks;
+    this.close = close;
+  }
+}
+
+/** The headers of an event stream: never cached, never buffered by a proxy (nginx). */
+export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-store",
+  "x-accel-buffering": "no",
+};

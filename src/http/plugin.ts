@@ -33,7 +33,7 @@ import { handleError } from "./errors.js";
 import { FORM_TYPE, parseForm } from "./form.js";
 import { type LatchkeyOptions, setUpGuest } from "./guest.js";
 import { useStrictJson } from "./json.js";
-import type { AuthReply, AuthRequest } from "./kit.js";
+import { type AuthReply, type AuthRequest, EVENT_STREAM_HEADERS, EventStream } from "./kit.js";
 import { type RouteSpec, routePath } from "./routes/spec.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 import { compileRequestCheck } from "./validate.js";
@@ -136,7 +136,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
         config: { latchkeyCors: spec.cors === true },
         ...(spec.auth && { preHandler: requireAuth }),
         // A Fastify request and reply are an `AuthRequest` and an `AuthReply` already.
-        handler: spec.handler as unknown as RouteHandlerMethod,
+        handler: (spec.streams ? streaming(spec.handler) : spec.handler) as unknown as RouteHandlerMethod,
       });
     for (const spec of guest.routes) if (!spec.forms) add(scope, spec);
     // The OAuth endpoints also take forms, in a scope of their own so no other route does.
@@ -151,6 +151,32 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
       for (const spec of guest.routes) if (spec.forms) add(forms, spec);
     });
   });
+}
+
+/**
+ * A route handler that may answer with an `EventStream`: the reply is taken over from
+ * Fastify and the events written as they come, until the client goes away.
+ */
+function streaming(handler: RouteSpec["handler"]) {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const result = await handler(request, reply);
+    if (!(result instanceof EventStream)) return result;
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...EVENT_STREAM_HEADERS });
+    raw.on("close", result.close);
+    try {
+      for await (const chunk of result.chunks) {
+        if (raw.destroyed) break;
+        raw.write(chunk);
+      }
+    } catch (error) {
+      request.log.warn({ err: error }, "event stream failed");
+    } finally {
+      raw.end();
+    }
+    return reply;
+  };
 }
 
 /**

@@ -34,6 +34,8 @@ export interface RouteSpec<Body = unknown, Query = unknown, Params = unknown> {
   auth?: boolean;
   /** Callable from a `corsOrigins` origin without a bearer header. */
   cors?: boolean;
+  /** May answer with an `EventStream` (Server-Sent Events) instead of JSON. */
+  streams?: boolean;
   /** Also takes `application/x-www-form-urlencoded` bodies (the OAuth endpoints). */
   forms?: boolean;
   /** The body is checked by the handler (an optional body), not before it. */

@@ -13,7 +13,7 @@ import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { basicCredentials, presentedCredential } from "../credentials.js";
 import { FORM_TYPE } from "../form.js";
-import type { AuthRequest } from "../kit.js";
+import { type AuthRequest, EventStream } from "../kit.js";
 import { Credentials, errorResponses, ref, SECURITY, TokenResponse } from "../schemas.js";
 import { type RouteSpec, route } from "./spec.js";
 
@@ -233,19 +233,28 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
       method: "GET",
       path: "/auth/revocations",
       group: "tokens",
+      streams: true,
       schema: {
         tags: TAGS,
         summary:
           "What a service must know to refuse tokens before exp: ended sessions, revoked services, key rotations",
         operationId: "readRevocations",
         description:
-          "For a service that verifies access tokens itself (with the JWKS): every session that ended, however it ended (logout, logout-all, a revoked device, a password change, a disabled or deleted account, a reused refresh token), every revoked service and every key rotation, one token lifetime back, in order. `until` is when an entry stops mattering (the last token it concerns has expired). Pass the answer's `cursor` back as `since`; `reset: true` means the feed lost its history in between (distrust tokens issued before now for one token lifetime). Service credentials (HTTP Basic, or the service's own bearer token) only.",
+          "For a service that verifies access tokens itself (with the JWKS). With `Accept: text/event-stream`, a stream of Server-Sent Events (`event: revocation`, `reset`; a comment every 15 s), resumed from `Last-Event-ID`; otherwise a JSON read. Every session that ended, however it ended (logout, logout-all, a revoked device, a password change, a disabled or deleted account, a reused refresh token), every revoked service and every key rotation, one token lifetime back, in order. `until` is when an entry stops mattering (the last token it concerns has expired). Pass the answer's `cursor` back as `since`; `reset: true` means the feed lost its history in between (distrust tokens issued before now for one token lifetime). Service credentials (HTTP Basic, or the service's own bearer token) only.",
         security: SECURITY.serviceAny,
         querystring: RevocationsQuery,
         response: { 200: RevocationsResponse, ...errorResponses(400, 401) },
       },
       handler: async (request) => {
-        await authenticateService(auth, request);
+        const service = await authenticateService(auth, request);
+        const accept = request.headers.accept;
+        if (typeof accept === "string" && accept.includes("text/event-stream")) {
+          // Server-Sent Events: a reconnecting EventSource sends the last id it saw.
+          const lastEventId = request.headers["last-event-id"];
+          const since = typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : request.query.since;
+          if (since !== undefined) await auth.revocations.read(since, 1); // a bad cursor is a 400 now, not mid-stream
+          return revocationStream(auth, since, service.id);
+        }
         const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
         return auth.revocations.read(request.query.since, limit);
       },
@@ -397,4 +406,23 @@ async function authenticateService(auth: LatchkeyContext["auth"], request: AuthR
     if (found && found.revokedAt === null) return found;
   }
   throw new AuthError("invalid_client", "This needs a service's credentials (HTTP Basic, or its own token).");
+}
+
+/** The feed as Server-Sent Events, each with the cursor to resume from as its id. */
+function revocationStream(auth: LatchkeyContext["auth"], since: string | undefined, serviceId: string): EventStream {
+  const controller = new AbortController();
+  const events = auth.revocations.events(since, controller.signal, serviceId);
+  async function* chunks(): AsyncGenerator<string> {
+    // Reconnect after a second, should the stream break.
+    yield "retry: 1000\n\n";
+    for await (const event of events) {
+      if (event.type === "heartbeat") yield ": alive\n\n";
+      else if (event.type === "reset") yield `id: ${event.cursor}\nevent: reset\ndata: {}\n\n`;
+      else yield `id: ${event.cursor}\nevent: revocation\ndata: ${JSON.stringify(event.entry)}\n\n`;
+    }
+  }
+  return new EventStream(chunks(), () => {
+    controller.abort();
+    void events.return(undefined);
+  });
 }
