@@ -128,6 +128,7 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
     },
     close() {
       maintenance.stop();
+      dispatcher.closeStreams();
     },
   };
 }
@@ -147,6 +148,8 @@ function write(res: ServerResponse, answer: Answer): void {
     res.end(answer.body ?? undefined);
     return;
   }
+  // The connection is the stream's alone: it closes when the stream ends.
+  res.setHeader("connection", "close");
   res.flushHeaders();
   res.on("close", stream.close);
   void (async () => {

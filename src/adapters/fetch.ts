@@ -140,6 +140,7 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
     errorResponse,
     close() {
       maintenance.stop();
+      dispatcher.closeStreams();
     },
   };
 }

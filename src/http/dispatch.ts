@@ -70,6 +70,7 @@ export class Dispatcher {
   readonly #guest: Guest;
   readonly #routes: CompiledRoute[];
   readonly #log: GuestLog | undefined;
+  readonly #streams = new Set<EventStream>();
 
   constructor(guest: Guest, log?: GuestLog) {
     this.#guest = guest;
@@ -83,6 +84,12 @@ export class Dispatcher {
       query: compile(spec.schema.querystring, "querystring"),
       params: compile(spec.schema.params, "params"),
     }));
+  }
+
+  /** Ends every open event stream (the adapter is closing). */
+  closeStreams(): void {
+    for (const stream of [...this.#streams]) stream.close();
+    this.#streams.clear();
   }
 
   /** Whether a path (as sent) is one of latchkey's, for any method. */
@@ -130,11 +137,16 @@ export class Dispatcher {
       if (route.spec.auth) request.auth = await this.authenticate(request, reply, route.spec.cors === true);
       const result = await route.spec.handler(request, reply);
       if (result instanceof EventStream) {
+        const stream: EventStream = new EventStream(result.chunks, () => {
+          this.#streams.delete(stream);
+          result.close();
+        });
+        this.#streams.add(stream);
         const headers: [string, string][] = [
           ...reply.answer(undefined).headers,
           ...Object.entries(EVENT_STREAM_HEADERS),
         ];
-        return this.#withCors(incoming, { status: 200, headers, body: null, stream: result });
+        return this.#withCors(incoming, { status: 200, headers, body: null, stream });
       }
       const answer = reply.answer(result === reply ? undefined : result);
       // A HEAD answer is the GET answer's status and headers.

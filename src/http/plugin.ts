@@ -106,6 +106,15 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     fastify.addHook("onClose", async () => maintenance.stop());
   }
 
+  // Open event streams never end on their own: closing the app ends them, or it would wait
+  // on them for ever.
+  const streams = new Map<EventStream, Promise<void>>();
+  fastify.addHook("preClose", async () => {
+    const ending = [...streams.values()];
+    for (const stream of streams.keys()) stream.close();
+    await Promise.all(ending);
+  });
+
   // latchkey's own routes live in a scope of their own: its error handler (the contract's
   // error format), its JSON parser and its origin check apply to them alone, never to the
   // host's routes.
@@ -136,7 +145,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
         config: { latchkeyCors: spec.cors === true },
         ...(spec.auth && { preHandler: requireAuth }),
         // A Fastify request and reply are an `AuthRequest` and an `AuthReply` already.
-        handler: (spec.streams ? streaming(spec.handler) : spec.handler) as unknown as RouteHandlerMethod,
+        handler: (spec.streams ? streaming(spec.handler, streams) : spec.handler) as unknown as RouteHandlerMethod,
       });
     for (const spec of guest.routes) if (!spec.forms) add(scope, spec);
     // The OAuth endpoints also take forms, in a scope of their own so no other route does.
@@ -157,24 +166,35 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
  * A route handler that may answer with an `EventStream`: the reply is taken over from
  * Fastify and the events written as they come, until the client goes away.
  */
-function streaming(handler: RouteSpec["handler"]) {
+function streaming(handler: RouteSpec["handler"], open: Map<EventStream, Promise<void>>) {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const result = await handler(request, reply);
     if (!(result instanceof EventStream)) return result;
     reply.hijack();
     const raw = reply.raw;
-    raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), ...EVENT_STREAM_HEADERS });
+    // The connection is the stream's alone: when the stream ends, so does the connection
+    // (a server closing would otherwise wait on it, idle, until its keep-alive ran out).
+    raw.writeHead(200, {
+      ...(reply.getHeaders() as Record<string, string>),
+      ...EVENT_STREAM_HEADERS,
+      connection: "close",
+    });
     raw.on("close", result.close);
-    try {
-      for await (const chunk of result.chunks) {
-        if (raw.destroyed) break;
-        raw.write(chunk);
+    const written = (async () => {
+      try {
+        for await (const chunk of result.chunks) {
+          if (raw.destroyed) break;
+          raw.write(chunk);
+        }
+      } catch (error) {
+        request.log.warn({ err: error }, "event stream failed");
+      } finally {
+        open.delete(result);
+        raw.end();
       }
-    } catch (error) {
-      request.log.warn({ err: error }, "event stream failed");
-    } finally {
-      raw.end();
-    }
+    })();
+    open.set(result, written);
+    await written;
     return reply;
   };
 }

@@ -184,3 +184,25 @@ describe("the revocation feed as Server-Sent Events", () => {
     handler.close();
   });
 });
+
+describe("closing with subscribers", () => {
+  it("ends every open stream, so the server closes at once instead of waiting on them", async () => {
+    const other = await startHarness();
+    await other.app.listen({ port: 0, host: "127.0.0.1" });
+    const port = (other.app.server.address() as { port: number }).port;
+    const { service, clientSecret } = await other.server.auth.services.create("listener");
+    const response = await fetch(`http://127.0.0.1:${port}/auth/revocations`, {
+      headers: { authorization: basic(service.id, clientSecret), accept: "text/event-stream" },
+    });
+    expect(response.status).toBe(200);
+    const reading = (async () => {
+      for await (const _ of response.body as unknown as AsyncIterable<Uint8Array>) {
+        // until the server ends it
+      }
+    })();
+    const start = Date.now();
+    await other.close();
+    await reading;
+    expect(Date.now() - start).toBeLessThan(5000);
+  }, 20_000);
+});
