@@ -1,0 +1,192 @@
+/**
+ * Logout that reaches every service (issue 15): a Node service verifying through
+ * `latchkey/verify` in front of a latchkey deployment behind nginx (three instances on
+ * PostgreSQL + Redis and on PostgreSQL alone; one on SQLite and on SQLite + Redis). For
+ * each way a session ends, done on one particular instance (bypassing nginx) or by the
+ * CLI, the service refuses the session's token within one second; a key rotation by the
+ * CLI is followed.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createVerifier, type Verifier, VerifyError } from "../../src/verify.js";
+import { type Cluster, NGINX, startCluster } from "../helpers/cluster.js";
+import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
+import { runCli, within } from "../helpers/processes.js";
+import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { describeWith } from "../helpers/services.js";
+
+const PASSWORD = "correct horse battery staple";
+
+const COMBINATIONS = [
+  { name: "PostgreSQL + Redis, 3 instances", postgres: true, redis: true, instances: 3 },
+  { name: "PostgreSQL, 3 instances", postgres: true, redis: false, instances: 3 },
+  { name: "SQLite + Redis, 1 instance", postgres: false, redis: true, instances: 1 },
+  { name: "SQLite, 1 instance", postgres: false, redis: false, instances: 1 },
+] as const;
+
+for (const combo of COMBINATIONS) {
+  const needs = ["nginx", combo.postgres && "PostgreSQL", combo.redis && "Redis"].filter(Boolean).join(", ");
+  const available = NGINX !== null && (!combo.postgres || postgresAvailable) && (!combo.redis || redisAvailable);
+
+  describeWith(needs, available)(`a service behind latchkey: ${combo.name}`, () => {
+    let cluster: Cluster;
+    let env: Record<string, string>;
+    let verifier: Verifier;
+    const cleanup: (() => Promise<void> | void)[] = [];
+    let n = 0;
+
+    beforeAll(async () => {
+      const dir = mkdtempSync(join(tmpdir(), "latchkey-services-"));
+      cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+      // A short reuse leeway, so the reuse case needs no ten-second wait.
+      env = { DATABASE_URL: `sqlite:${join(dir, "db.sqlite")}`, LOG_LEVEL: "info", REFRESH_REUSE_LEEWAY: "1" };
+      if (combo.postgres) {
+        const schema = await freshSchema();
+        cleanup.push(schema.drop);
+        env.DATABASE_URL = schema.url;
+      }
+      if (combo.redis) {
+        const { prefix, drop } = freshPrefix();
+        cleanup.push(drop);
+        Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: prefix });
+      }
+      cluster = await startCluster({ instances: combo.instances, env });
+      const created = await runCli(["services", "create", "reports", "--json"], {
+        ...env,
+        PUBLIC_ORIGIN: cluster.origin,
+      });
+      expect(created.code).toBe(0);
+      const { client_id, client_secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+      verifier = createVerifier({
+        issuer: cluster.origin,
+        credentials: { clientId: client_id, clientSecret: client_secret },
+        pollIntervalMs: 200,
+      });
+      await verifier.ready();
+    }, 90_000);
+    afterAll(async () => {
+      verifier?.close();
+      await cluster?.stop();
+      for (const step of cleanup.reverse()) await step();
+    });
+
+    const instance = (i: number) => cluster.direct(i % combo.instances);
+    const post = (base: string, path: string, body: unknown, token?: string) =>
+      fetch(`${base}${path}`, {
+        method: "POST",
+        headers: {
+          origin: cluster.origin,
+          ...(body !== undefined && { "content-type": "application/json" }),
+          ...(token && { authorization: `Bearer ${token}` }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    /** A new user signed in as an API client (through nginx): its name and tokens. */
+    const signIn = async () => {
+      const username = `svc${process.pid % 1000}x${++n}`;
+      expect((await post(cluster.origin, "/auth/register", { username, password: PASSWORD })).status).toBe(201);
+      const tokens = await (await post(cluster.origin, "/auth/token", { username, password: PASSWORD })).json();
+      return { username, ...(tokens as { access_token: string; refresh_token: string }) };
+    };
+    const another = async (username: string) =>
+      (
+        (await (await post(cluster.origin, "/auth/token", { username, password: PASSWORD })).json()) as {
+          access_token: string;
+        }
+      ).access_token;
+    /** Whether the service takes the token; a refusal other than 401 (the feed down: 503) is an error. */
+    const accepted = (token: string): Promise<boolean> =>
+      verifier.verify(token).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof VerifyError && error.statusCode === 401) return false;
+          throw error;
+        },
+      );
+    /** The service refuses `token` within a second of now. */
+    const refusedWithinASecond = async (token: string) => {
+      const took = await within(1000, async () => !(await accepted(token)));
+      expect(took).toBeLessThan(1000);
+    };
+    const sidOf = (token: string) =>
+      JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString()).sid as string;
+
+    it("refuses a token within a second of its session ending, however and wherever it ended", async () => {
+      // logout, on instance 0
+      const a = await signIn();
+      expect(await accepted(a.access_token)).toBe(true);
+      await post(instance(0), "/auth/logout", undefined, a.access_token);
+      await refusedWithinASecond(a.access_token);
+
+      // logout-all, on instance 1: every session of the user
+      const b = await signIn();
+      const b2 = await another(b.username);
+      await post(instance(1), "/auth/logout-all", undefined, b.access_token);
+      await refusedWithinASecond(b.access_token);
+      await refusedWithinASecond(b2);
+
+      // one device revoked, on instance 2
+      const c = await signIn();
+      const c2 = await another(c.username);
+      const revoke = await fetch(`${instance(2)}/auth/sessions/${sidOf(c2)}`, {
+        method: "DELETE",
+        headers: { origin: cluster.origin, authorization: `Bearer ${c.access_token}` },
+      });
+      expect(revoke.status).toBe(204);
+      await refusedWithinASecond(c2);
+      expect(await accepted(c.access_token)).toBe(true);
+
+      // a password change, on instance 0: the other sessions end
+      const d = await signIn();
+      const d2 = await another(d.username);
+      await post(
+        instance(0),
+        "/auth/password",
+        { currentPassword: PASSWORD, newPassword: `${PASSWORD} anew` },
+        d.access_token,
+      );
+      await refusedWithinASecond(d2);
+
+      // the account disabled by the CLI
+      const e = await signIn();
+      expect((await runCli(["users", "disable", e.username], { ...env, PUBLIC_ORIGIN: cluster.origin })).code).toBe(0);
+      await refusedWithinASecond(e.access_token);
+
+      // the account deleted, on instance 1
+      const f = await signIn();
+      const deleted = await fetch(`${instance(1)}/auth/account`, {
+        method: "DELETE",
+        headers: {
+          origin: cluster.origin,
+          "content-type": "application/json",
+          authorization: `Bearer ${f.access_token}`,
+        },
+        body: JSON.stringify({ password: PASSWORD }),
+      });
+      expect(deleted.status).toBe(204);
+      await refusedWithinASecond(f.access_token);
+
+      // a refresh token reused (past the leeway), on instance 2
+      const g = await signIn();
+      expect((await post(instance(2), "/auth/refresh", { refresh_token: g.refresh_token })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // past REFRESH_REUSE_LEEWAY (1 s here)
+      expect((await post(instance(0), "/auth/refresh", { refresh_token: g.refresh_token })).status).toBe(401);
+      await refusedWithinASecond(g.access_token);
+    }, 60_000);
+
+    it("follows a key rotation made by the CLI: old tokens and new ones pass", async () => {
+      const kidOf = (jwt: string) => JSON.parse(Buffer.from(jwt.split(".")[0] as string, "base64url").toString()).kid;
+      const before = (await signIn()).access_token;
+      expect((await runCli(["keys", "rotate"], { ...env, PUBLIC_ORIGIN: cluster.origin })).code).toBe(0);
+      let after = before;
+      await within(3000, async () => {
+        after = (await signIn()).access_token;
+        return kidOf(after) !== kidOf(before);
+      });
+      await within(3000, () => accepted(after));
+      expect(await accepted(before)).toBe(true);
+    }, 60_000);
+  });
+}
