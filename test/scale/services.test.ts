@@ -190,3 +190,103 @@ for (const combo of COMBINATIONS) {
     }, 60_000);
   });
 }
+
+describeWith("nginx, PostgreSQL and Redis", NGINX !== null && postgresAvailable && redisAvailable)(
+  "a service behind latchkey, through restarts (PostgreSQL + Redis, 3 instances)",
+  () => {
+    let cluster: Cluster;
+    let env: Record<string, string>;
+    let credentials: { clientId: string; clientSecret: string };
+    let wipeRedis: () => Promise<void>;
+    const verifiers: Verifier[] = [];
+    const cleanup: (() => Promise<void> | void)[] = [];
+    let n = 0;
+
+    beforeAll(async () => {
+      const schema = await freshSchema();
+      cleanup.push(schema.drop);
+      const { prefix, drop } = freshPrefix();
+      cleanup.push(drop);
+      wipeRedis = drop;
+      env = { DATABASE_URL: schema.url, REDIS_URL, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "info" };
+      cluster = await startCluster({ instances: 3, env });
+      const created = JSON.parse(
+        (await runCli(["services", "create", "reports", "--json"], { ...env, PUBLIC_ORIGIN: cluster.origin })).stdout,
+      ) as { client_id: string; client_secret: string };
+      credentials = { clientId: created.client_id, clientSecret: created.client_secret };
+    }, 90_000);
+    afterAll(async () => {
+      for (const verifier of verifiers) verifier.close();
+      await cluster?.stop();
+      for (const step of cleanup.reverse()) await step();
+    });
+
+    const start = async () => {
+      const verifier = createVerifier({ issuer: cluster.origin, credentials, pollIntervalMs: 200 });
+      verifiers.push(verifier);
+      await verifier.ready();
+      return verifier;
+    };
+    const signIn = async () => {
+      const username = `rst${process.pid % 1000}x${++n}`;
+      const post = (path: string, body: unknown) =>
+        fetch(`${cluster.origin}${path}`, {
+          method: "POST",
+          headers: { origin: cluster.origin, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        });
+      await post("/auth/register", { username, password: PASSWORD });
+      return ((await (await post("/auth/token", { username, password: PASSWORD })).json()) as { access_token: string })
+        .access_token;
+    };
+    const logout = (base: string, token: string) =>
+      fetch(`${base}/auth/logout`, {
+        method: "POST",
+        headers: { origin: cluster.origin, authorization: `Bearer ${token}` },
+      });
+    const accepted = (verifier: Verifier, token: string): Promise<boolean> =>
+      verifier.verify(token).then(
+        () => true,
+        (error: unknown) => {
+          if (error instanceof VerifyError && error.statusCode === 401) return false;
+          throw error;
+        },
+      );
+
+    it("a service that restarts reads what ended while it was down", async () => {
+      const first = await start();
+      const token = await signIn();
+      expect(await accepted(first, token)).toBe(true);
+      first.close();
+      await logout(cluster.direct(1), token);
+      const second = await start();
+      expect(await accepted(second, token)).toBe(false);
+    }, 30_000);
+
+    it("an instance killed and restarted: the service carries on, and misses nothing", async () => {
+      const verifier = await start();
+      const [a, b] = [await signIn(), await signIn()];
+      cluster.instances[0]?.proc.kill("SIGKILL");
+      await logout(cluster.direct(1), a);
+      await within(1000, async () => !(await accepted(verifier, a)));
+      await cluster.restart(0);
+      await logout(cluster.direct(0), b);
+      await within(1000, async () => !(await accepted(verifier, b)));
+    }, 60_000);
+
+    it("Redis losing its data: the feed says reset, and tokens from before are checked with latchkey", async () => {
+      const verifier = await start();
+      const before = await signIn();
+      expect(await accepted(verifier, before)).toBe(true);
+      // Redis restarted without persistence: its sessions, and the feed's history, are gone.
+      await wipeRedis();
+      await within(3000, async () => !(await accepted(verifier, before)));
+      // A session opened after it is trusted again.
+      let after = "";
+      await within(5000, async () => {
+        after = await signIn();
+        return accepted(verifier, after);
+      });
+    }, 60_000);
+  },
+);
