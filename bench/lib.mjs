@@ -116,6 +116,7 @@ export async function startProbedServer(env) {
   }
   return {
     base,
+    pid: proc.pid,
     async eventLoop() {
       const before = output.length;
       proc.kill("SIGUSR2");
