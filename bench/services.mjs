@@ -168,6 +168,10 @@ const results = {};
 {
   const SUBSCRIBERS = 100;
   const WINDOW_MS = 10_000;
+  // latchkey's own idle cost (its follower polls the store), to subtract.
+  let cpu = cpuMs();
+  await sleep(WINDOW_MS);
+  const baselineCpuPerSecond = (cpuMs() - cpu) / (WINDOW_MS / 1000);
   const controllers = [];
   let events = 0;
   for (let i = 0; i < SUBSCRIBERS; i++) {
@@ -189,7 +193,7 @@ const results = {};
     })();
   }
   await sleep(1000);
-  let cpu = cpuMs();
+  cpu = cpuMs();
   await sleep(WINDOW_MS);
   const idleCpuPerSecond = (cpuMs() - cpu) / (WINDOW_MS / 1000);
   const tokens = [];
@@ -220,6 +224,7 @@ const results = {};
   const pollingCpuPerSecond = (cpuMs() - cpu) / (WINDOW_MS / 1000);
   results.load = {
     subscribers: SUBSCRIBERS,
+    baselineCpuMsPerSecond: baselineCpuPerSecond,
     streamIdleCpuMsPerSecond: idleCpuPerSecond,
     streamCpuUsPerEventPerSubscriber: (endingCpu * 1000) / (tokens.length * SUBSCRIBERS),
     eventsDelivered: events,
@@ -238,6 +243,7 @@ console.log(`
 | per request: introspection (a round trip) | ${r.perRequest.introspectionUs.toFixed(0)} µs, of which ${r.perRequest.introspectionLatchkeyCpuUs.toFixed(0)} µs of latchkey's CPU |
 | time to refuse after logout, polling every 500 ms | p50 ${r.timeToRefuse.pollingP50Ms.toFixed(0)} ms, max ${r.timeToRefuse.pollingMaxMs.toFixed(0)} ms |
 | time to refuse after logout, event stream | p50 ${r.timeToRefuse.streamP50Ms.toFixed(1)} ms, max ${r.timeToRefuse.streamMaxMs.toFixed(1)} ms |
+| latchkey CPU, no subscriber (its follower polling the store) | ${r.load.baselineCpuMsPerSecond.toFixed(1)} ms/s |
 | latchkey CPU, ${r.load.subscribers} idle stream subscribers | ${r.load.streamIdleCpuMsPerSecond.toFixed(1)} ms/s |
 | latchkey CPU per event per stream subscriber | ${r.load.streamCpuUsPerEventPerSubscriber.toFixed(1)} µs (${r.load.eventsDelivered} of ${r.load.eventsExpected} events delivered) |
 | latchkey CPU, ${r.load.subscribers} services polling every 500 ms | ${r.load.pollingIdleCpuMsPerSecond.toFixed(1)} ms/s |

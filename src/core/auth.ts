@@ -12,7 +12,7 @@ import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
 import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
-import type { Stores } from "./ports.js";
+import type { ChangeFeed, Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
 import { RefreshTokens } from "./refresh-tokens.js";
 import { RevocationFeed } from "./revocations.js";
@@ -158,11 +158,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
   const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
+  // What this process publishes, its follower reads at once (not at its next poll): its own
+  // listeners (a service's event stream on this instance) hear of it within milliseconds.
+  const feed = stores.changes;
+  const publishing: ChangeFeed = {
+    ...feed,
+    publish: async (kind, subject, at) => {
+      await feed.publish(kind, subject, at);
+      void changes.poll();
+    },
+  };
   const log = new SecurityLog({ store: stores.events, clock });
   const sessions = new SessionManager({
     log,
     store: stores.sessions,
-    changes: stores.changes,
+    changes: publishing,
     clock,
     policy: options.sessions,
     random,
@@ -186,7 +196,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     CsrfTokens.load(stores.secrets, random),
     KeyRing.open({
       store: stores.keys,
-      changes: stores.changes,
+      changes: publishing,
       clock,
       alg: tokens.alg,
       secret: tokens.secret,
@@ -234,7 +244,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     keys,
     accessTokens,
     refreshTokens,
-    services: new ServiceAccounts({ store: stores.services, changes: stores.changes, clock, random }),
+    services: new ServiceAccounts({ store: stores.services, changes: publishing, clock, random }),
     revocations: new RevocationFeed({ feed: stores.changes, clock, tokenLifetimeMs, follower: changes }),
     tokenLifetimeMs,
     startMaintenance: (maintenanceOptions) =>

@@ -117,12 +117,12 @@ export class ChangeFollower {
     this.#ended.set(sessionId, at);
   }
 
-  /** Whether this session id ended within the retained window. */
   /** Whether a service was revoked within the retention window (one token lifetime). */
   isServiceRevoked(serviceId: string): boolean {
     return this.#revokedServices.has(serviceId);
   }
 
+  /** Whether this session id ended within the retained window. */
   isSessionEnded(sessionId: string): boolean {
     return this.#ended.has(sessionId);
   }

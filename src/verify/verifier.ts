@@ -99,6 +99,9 @@ export interface Verifier {
   close(): void;
 }
 
+/** How many verified tokens a verifier remembers. */
+const VERIFIED_MAX = 10_000;
+
 interface FeedPage {
   entries: { type: string; sid?: string; client_id?: string; at: number; until?: number }[];
   cursor: string;
@@ -130,6 +133,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 30_000 });
 
   const endedSessions = new Map<string, number>();
+  /** Tokens whose signature and claims checked out, oldest first (a map keeps insertion order). */
+  const verified = new Map<string, JWTPayload>();
   const revokedServices = new Map<string, number>();
   let cursor: string | undefined;
   let lastRead = 0;
@@ -219,20 +224,30 @@ export function createVerifier(options: VerifierOptions): Verifier {
           currentDate: new Date(clock()),
           requiredClaims: ["exp", "iat", "sub", "jti"],
         });
-      let payload: JWTPayload;
-      try {
+      // A token seen before costs a map lookup, not a signature check: its signature and
+      // claims were checked then; its expiry and its session are checked on every call.
+      let payload = verified.get(token);
+      if (payload && ((payload.exp as number) + clockTolerance) * 1000 <= clock()) {
+        verified.delete(token);
+        payload = undefined;
+      }
+      if (!payload) {
         try {
-          ({ payload } = await check());
+          try {
+            ({ payload } = await check());
+          } catch (error) {
+            const recentRotation = Date.now() - keysChangedAt < 60_000 && Date.now() - forcedAt > 1000;
+            if (!(error instanceof errors.JWKSNoMatchingKey) || !recentRotation) throw error;
+            forcedAt = Date.now();
+            await jwks.reload();
+            ({ payload } = await check());
+          }
         } catch (error) {
-          const recentRotation = Date.now() - keysChangedAt < 60_000 && Date.now() - forcedAt > 1000;
-          if (!(error instanceof errors.JWKSNoMatchingKey) || !recentRotation) throw error;
-          forcedAt = Date.now();
-          await jwks.reload();
-          ({ payload } = await check());
+          const expired = error instanceof errors.JWTExpired;
+          throw new VerifyError("invalid_token", expired ? "The token has expired." : "The token is not valid.");
         }
-      } catch (error) {
-        const expired = error instanceof errors.JWTExpired;
-        throw new VerifyError("invalid_token", expired ? "The token has expired." : "The token is not valid.");
+        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+        verified.set(token, payload);
       }
       const expiresAt = (payload.exp as number) * 1000;
       const issuedAt = (payload.iat as number) * 1000;

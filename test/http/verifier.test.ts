@@ -105,6 +105,15 @@ describe("latchkey/verify", () => {
     expect(await refused(services.verify(access_token))).toBe("401 invalid_token");
   });
 
+  it("remembers a verified token, yet refuses it once it expires", async () => {
+    const verifier = await verifierFor();
+    const { access_token } = await userToken();
+    expect((await verifier.verify(access_token)).kind).toBe("user");
+    expect((await verifier.verify(access_token)).kind).toBe("user"); // from memory
+    h.clock.advance(3600_000);
+    expect(await refused(verifier.verify(access_token))).toBe("401 invalid_token");
+  });
+
   it("follows a key rotation: a token signed with the new key verifies", async () => {
     const verifier = await verifierFor();
     await h.server.auth.keys.rotate();
