@@ -1,8 +1,9 @@
 /**
  * `latchkey/verify`: for services that trust latchkey's tokens. Verifies them locally with
- * the JWKS and refuses, within a second, a token whose session has ended anywhere (it
- * follows latchkey's revocation feed with the service's credentials). Middleware for
- * Fastify, Express, Hono and fetch handlers. No framework and no driver is loaded.
+ * the JWKS and refuses, within milliseconds, a token whose session has ended anywhere (it
+ * follows latchkey's revocation feed, as Server-Sent Events, with the service's
+ * credentials). Middleware for Fastify, Express, Hono and fetch handlers. No framework and
+ * no driver is loaded.
  *
  * @example
  * import { createVerifier, verifyExpress } from "latchkey/verify";

@@ -50,8 +50,12 @@ export type RevocationEvent =
   | { type: "reset"; cursor: string }
   | { type: "heartbeat" };
 
-/** How often a quiet stream says it is alive, ms (proxies close silent connections). */
-const HEARTBEAT_MS = 15_000;
+/**
+ * How often a quiet stream says it is alive, ms: often enough that a subscriber tells a
+ * live stream from a dead connection within its tolerance (5 s for `latchkey/verify`), and
+ * that proxies never close it as idle.
+ */
+const HEARTBEAT_MS = 2_000;
 
 /** Entries per read at most. */
 export const REVOCATIONS_PAGE_MAX = 1000;

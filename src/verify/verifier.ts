@@ -2,7 +2,8 @@
  * A verifier for services that trust latchkey's access tokens: the signature is checked
  * locally with the JWKS (no call to latchkey per request), the claims as latchkey's own
  * routes check them, and the token is refused as soon as its session has ended anywhere,
- * from the revocation feed the verifier follows in the background. No framework and no
+ * from the revocation feed the verifier follows in the background (its event stream, or
+ * polled where latchkey cannot stream). No framework and no
  * driver: jose and `fetch`.
  *
  * While the feed cannot be read for longer than `tolerateMs`, the verifier fails closed
@@ -36,7 +37,13 @@ export interface VerifierOptions {
   credentials: { clientId: string; clientSecret: string };
   /** Which tokens pass: users' (default), services', or both. */
   accept?: "user" | "service" | "both";
-  /** How often the feed is read, ms. Default 500: a token is refused within a second. */
+  /**
+   * `stream` (default): subscribe to the feed's Server-Sent Events, pushed as latchkey
+   * learns of each change; `poll`: read it every `pollIntervalMs`. A latchkey (or proxy)
+   * that does not stream is polled.
+   */
+  follow?: "stream" | "poll";
+  /** How often the feed is read when polled, and the delay before a broken stream reconnects, ms. Default 500. */
   pollIntervalMs?: number;
   /** How long the feed may be unreadable before `whenFeedDown` applies, ms. Default 5000. */
   tolerateMs?: number;
@@ -141,6 +148,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   // A feed reset: tokens issued before it are confirmed with latchkey until they expire.
   let distrustBefore = 0;
   let failing = false;
+  let streamAbort: AbortController | undefined;
   // A rotation reaches latchkey's instances one by one: a key set fetched from one that had
   // not reloaded yet lacks the new key. For a minute after a rotation, an unknown `kid`
   // fetches the keys again (at most once a second), past jose's 30 s cooldown.
@@ -164,31 +172,93 @@ export function createVerifier(options: VerifierOptions): Verifier {
         // What ended in between is unknown: confirm older tokens with latchkey.
         distrustBefore = clock();
       }
-      for (const entry of page.entries) {
-        const until = (entry.until ?? entry.at) * 1000;
-        if (entry.type === "session_ended" && entry.sid) endedSessions.set(entry.sid, until);
-        else if (entry.type === "service_revoked" && entry.client_id) revokedServices.set(entry.client_id, until);
-        else if (entry.type === "keys_changed") {
-          keysChangedAt = Date.now();
-          await jwks.reload().catch(() => {});
-        }
-      }
+      for (const entry of page.entries) await apply(entry);
       cursor = page.cursor;
     } while (page.more && !closed);
-    const now = clock();
-    for (const [id, until] of endedSessions) if (until < now) endedSessions.delete(id);
-    for (const [id, until] of revokedServices) if (until < now) revokedServices.delete(id);
+    forgetOld();
     lastRead = Date.now();
   };
 
+  const apply = async (entry: FeedPage["entries"][number]): Promise<void> => {
+    const until = (entry.until ?? entry.at) * 1000;
+    if (entry.type === "session_ended" && entry.sid) endedSessions.set(entry.sid, until);
+    else if (entry.type === "service_revoked" && entry.client_id) revokedServices.set(entry.client_id, until);
+    else if (entry.type === "keys_changed") {
+      keysChangedAt = Date.now();
+      await jwks.reload().catch(() => {});
+    }
+  };
+
+  const forgetOld = () => {
+    const now = clock();
+    for (const [id, until] of endedSessions) if (until < now) endedSessions.delete(id);
+    for (const [id, until] of revokedServices) if (until < now) revokedServices.delete(id);
+  };
+
+  /**
+   * Follows the event stream from `cursor` until it breaks; `false` when latchkey does not
+   * stream (an older latchkey, a proxy in the way): then the feed is polled instead.
+   */
+  const followStream = async (): Promise<boolean> => {
+    const controller = new AbortController();
+    streamAbort = controller;
+    const response = await fetch(`${base}/auth/revocations`, {
+      headers: {
+        authorization: basic,
+        accept: "text/event-stream",
+        ...(cursor !== undefined && { "last-event-id": cursor }),
+      },
+      signal: controller.signal,
+    });
+    if (!response.ok) throw new Error(`latchkey answered ${response.status} to the revocation feed`);
+    if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body) {
+      await response.body?.cancel();
+      return false;
+    }
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      // Any data, a heartbeat included, shows the stream alive.
+      lastRead = Date.now();
+      buffer += decoder.decode(chunk, { stream: true });
+      let end = buffer.indexOf("\n\n");
+      while (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let id: string | undefined;
+        let event = "message";
+        let data = "";
+        for (const line of block.split("\n")) {
+          if (line.startsWith("id: ")) id = line.slice(4);
+          else if (line.startsWith("event: ")) event = line.slice(7);
+          else if (line.startsWith("data: ")) data += line.slice(6);
+        }
+        if (event === "revocation") await apply(JSON.parse(data));
+        else if (event === "reset") distrustBefore = clock();
+        if (id !== undefined) cursor = id;
+        end = buffer.indexOf("\n\n");
+      }
+      forgetOld();
+    }
+    return true;
+  };
+
+  // A catch-up read first (so `ready()` means the history is known), then the event
+  // stream, pushed; if latchkey does not stream, or `follow: "poll"`, a read every
+  // `pollIntervalMs`. A broken stream reconnects from its last event after that delay.
+  let streaming = (options.follow ?? "stream") === "stream";
   const loop = async () => {
     if (closed) return;
     try {
       await readFeed();
       failing = false;
       markReady();
+      if (streaming && !closed) {
+        streaming = await followStream();
+        if (!closed && streaming) throw new Error("the revocation stream ended");
+      }
     } catch (error) {
-      if (!failing) options.onFeedError?.(error);
+      if (!failing && !closed) options.onFeedError?.(error);
       failing = true;
     }
     if (!closed) timer = setTimeout(loop, pollIntervalMs);
@@ -277,6 +347,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
+      streamAbort?.abort();
     },
   };
 }
