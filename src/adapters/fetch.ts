@@ -101,10 +101,11 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
 
   const authenticate: FetchLatchkey["authenticate"] = async (request, info) => {
     const url = new URL(request.url);
+    const headers = headersOf(request.headers);
     const authRequest: AuthRequest = {
       method: request.method,
-      headers: headersOf(request.headers),
-      cookies: cookiesOf(headersOf(request.headers)),
+      headers,
+      cookies: cookiesOf(headers),
       ip: addressOf(request, info),
       body: undefined,
       query: Object.fromEntries(url.searchParams),
@@ -113,9 +114,9 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
     };
     const reply = new CollectingReply();
     const auth = await dispatcher.authenticate(authRequest, reply);
-    const headers = new Headers();
-    for (const [, line] of reply.cookieHeaders()) headers.append("set-cookie", line);
-    return { auth, headers };
+    const renewed = new Headers();
+    for (const [, line] of reply.cookieHeaders()) renewed.append("set-cookie", line);
+    return { auth, headers: renewed };
   };
 
   const errorResponse = (error: unknown) => toResponse(dispatcher.errorAnswer(error));
@@ -170,8 +171,7 @@ export function factsOf(request: Request, ip: string): IncomingFacts {
 /** An answer as a `Response`. */
 export function toResponse(answer: Answer): Response {
   const headers = new Headers();
-  for (const [name, value] of answer.headers)
-    if (name !== "cache-control" || !headers.has(name)) headers.append(name, value);
+  for (const [name, value] of answer.headers) headers.append(name, value);
   const { stream } = answer;
   if (stream) {
     const encoder = new TextEncoder();

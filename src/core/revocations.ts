@@ -106,16 +106,18 @@ export class RevocationFeed {
     });
     signal.addEventListener("abort", notify, { once: true });
     try {
-      let page = await this.read(since);
+      let page = await this.#readRecords(since, REVOCATIONS_PAGE_MAX);
       let { epoch, seq } = parseCursor(page.cursor);
       if (page.reset) yield { type: "reset", cursor: page.cursor };
       for (;;) {
-        for (const entry of page.entries) {
-          yield { type: "entry", cursor: formatCursor(epoch, entryCursors.get(entry) ?? seq), entry };
-          if (entry.type === "service_revoked" && entry.client_id === serviceId) return;
+        for (const record of page.records) {
+          for (const entry of this.#entry(record)) {
+            yield { type: "entry", cursor: formatCursor(epoch, record.seq), entry };
+            if (entry.type === "service_revoked" && entry.client_id === serviceId) return;
+          }
         }
         if (!page.more) break;
-        page = await this.read(page.cursor);
+        page = await this.#readRecords(page.cursor, REVOCATIONS_PAGE_MAX);
         ({ epoch, seq } = parseCursor(page.cursor));
       }
       while (!signal.aborted) {
@@ -159,6 +161,15 @@ export class RevocationFeed {
    * feed never gave.
    */
   async read(since: string | undefined, limit = REVOCATIONS_PAGE_MAX): Promise<RevocationPage> {
+    const { records, ...page } = await this.#readRecords(since, limit);
+    return { entries: records.flatMap((record) => this.#entry(record)), ...page };
+  }
+
+  /** A read's changes as the feed holds them (with their sequence numbers), and its page facts. */
+  async #readRecords(
+    since: string | undefined,
+    limit: number,
+  ): Promise<Omit<RevocationPage, "entries"> & { records: ChangeRecord[] }> {
     const position = await this.#feed.position();
     const from = since === undefined ? null : parseCursor(since);
     // Another epoch, or a sequence ahead of the feed's: the history the cursor counts in is gone.
@@ -167,13 +178,8 @@ export class RevocationFeed {
     const now = this.#clock.now();
     const records = await this.#feed.read(after, now - this.#tokenLifetimeMs, limit);
     const last = records.at(-1)?.seq ?? after;
-    const entries = records.flatMap((record) => {
-      const built = this.#entry(record);
-      for (const entry of built) entryCursors.set(entry, record.seq);
-      return built;
-    });
     return {
-      entries,
+      records,
       cursor: formatCursor(position.epoch, Math.max(last, reset ? 0 : after)),
       reset,
       more: records.length === limit,
@@ -196,9 +202,6 @@ export class RevocationFeed {
     }
   }
 }
-
-/** The sequence number each entry of a read came from, for the stream's per-event cursors. */
-const entryCursors = new WeakMap<RevocationEntry, number>();
 
 function formatCursor(epoch: string, seq: number): string {
   return Buffer.from(JSON.stringify([epoch, seq])).toString("base64url");

@@ -92,12 +92,6 @@ export class Dispatcher {
     this.#streams.clear();
   }
 
-  /** Whether a path (as sent) is one of latchkey's, for any method. */
-  owns(path: string): boolean {
-    const segments = decodeSegments(path);
-    return segments !== null && this.#routes.some((route) => matchParams(route.segments, segments) !== null);
-  }
-
   /**
    * The answer of latchkey's route for the request, or `null` when the method and path are
    * not one of latchkey's routes (the host answers it).
@@ -142,10 +136,9 @@ export class Dispatcher {
           result.close();
         });
         this.#streams.add(stream);
-        const headers: [string, string][] = [
-          ...reply.answer(undefined).headers,
-          ...Object.entries(EVENT_STREAM_HEADERS),
-        ];
+        // The stream's own headers replace the reply's of the same name (`cache-control`).
+        const own = reply.answer(undefined).headers.filter(([name]) => !(name in EVENT_STREAM_HEADERS));
+        const headers: [string, string][] = [...own, ...Object.entries(EVENT_STREAM_HEADERS)];
         return this.#withCors(incoming, { status: 200, headers, body: null, stream });
       }
       const answer = reply.answer(result === reply ? undefined : result);
