@@ -116,7 +116,7 @@ export class Dispatcher {
     reply.header("cache-control", "no-store");
     try {
       const { route, params } = found;
-      const refused = this.#guest.originRefusal(incoming, route.spec.cors === true);
+      const refused = this.#guest.originRefusal(incoming, () => route.spec.cors === true);
       if (refused) throw refused;
       const request: AuthRequest = {
         method: incoming.method,
@@ -159,7 +159,7 @@ export class Dispatcher {
     reply: Pick<AuthReply, "setCookie">,
     corsRoute = false,
   ): Promise<RequestAuth> {
-    const refused = this.#guest.originRefusal(request, corsRoute);
+    const refused = this.#guest.originRefusal(request, () => corsRoute);
     if (refused) throw refused;
     return this.#guest.context.authenticate(request, reply);
   }

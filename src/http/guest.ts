@@ -83,9 +83,11 @@ export interface Guest {
   corsOrigins: ReadonlySet<string>;
   /**
    * The cross-site refusal of contract section 6 for an unsafe request, or `undefined`.
-   * `corsRoute`: the route may be called from a `corsOrigins` origin without a bearer header.
+   * `corsRoute`: whether the route may be called from a `corsOrigins` origin without a bearer
+   * header, asked only for a cross-site request from such an origin (reading a route's
+   * options can cost an allocation, which same-site requests never pay).
    */
-  originRefusal(request: OriginRequest, corsRoute: boolean): AuthError | undefined;
+  originRefusal(request: OriginRequest, corsRoute: () => boolean): AuthError | undefined;
 }
 
 const STRATEGIES: readonly Strategy[] = ["session", "jwt", "hybrid"];
@@ -139,7 +141,7 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
       if (!isCrossSite({ origin, fetchSite: header(request, "sec-fetch-site") }, publicOrigin())) return undefined;
       // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
       const corsAllowed =
-        origin !== undefined && corsOrigins.has(origin) && (request.headers.authorization !== undefined || corsRoute);
+        origin !== undefined && corsOrigins.has(origin) && (request.headers.authorization !== undefined || corsRoute());
       return corsAllowed ? undefined : new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
     },
   };

@@ -90,7 +90,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   // A guest's checks run where they are asked for: a host route that uses `requireAuth`
   // gets the origin check with it, and no other host route is touched.
   const requireAuth = async (request: FastifyRequest, reply: FastifyReply) => {
-    const refused = guest.originRefusal(request, request.routeOptions.config.latchkeyCors === true);
+    const refused = guest.originRefusal(request, () => request.routeOptions.config.latchkeyCors === true);
     if (refused) {
       // An error answer is never cached, whatever route it comes from.
       reply.header("cache-control", "no-store");
@@ -127,13 +127,17 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     // form can send without a preflight, so it must never reach these routes (415).
     scope.removeAllContentTypeParsers();
     useStrictJson(scope);
-    // Synchronous, callback style: an async hook costs a promise and a microtask turn on
-    // every request, and this one has nothing to wait for. Every answer of these routes,
-    // errors included, is `no-store` (the JWKS sets its own).
-    scope.addHook("onRequest", (request, reply, done) => {
-      reply.header("cache-control", "no-store");
-      done(guest.originRefusal(request, request.routeOptions.config.latchkeyCors === true));
-    });
+    // Each route's origin check knows at registration whether the route is a CORS one, so
+    // no request reads the route's options. Synchronous, callback style: an async hook costs
+    // a promise and a microtask turn on every request, and this one has nothing to wait
+    // for. Every answer of these routes, errors included, is `no-store` (the JWKS sets its own).
+    const originCheck =
+      (cors: () => boolean) => (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
+        reply.header("cache-control", "no-store");
+        done(guest.originRefusal(request, cors));
+      };
+    const checkCorsRoute = originCheck(() => true);
+    const checkRoute = originCheck(() => false);
     const add = (target: FastifyInstance, spec: RouteSpec) =>
       target.route({
         method: spec.method,
@@ -143,6 +147,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
         // The contract's limit, whatever the host's.
         bodyLimit: BODY_LIMIT,
         config: { latchkeyCors: spec.cors === true },
+        onRequest: spec.cors ? checkCorsRoute : checkRoute,
         ...(spec.auth && { preHandler: requireAuth }),
         // A Fastify request and reply are an `AuthRequest` and an `AuthReply` already.
         handler: (spec.streams ? streaming(spec.handler, streams) : spec.handler) as unknown as RouteHandlerMethod,
