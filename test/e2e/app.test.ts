@@ -190,6 +190,32 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
       await page.locator(".todos .title", { hasText: "first, edited" }).waitFor();
     });
 
+    it("keeps an editor open on a to-do whose add is still on its way, when the server's copy replaces it", async () => {
+      const { page } = await newDevice();
+      await signUp(page, uniqueUser());
+      // Hold the add's POST until the editor of its (not yet saved) row is open.
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route("**/api/todos", async (route) => {
+        if (route.request().method() === "POST") await held;
+        await route.continue();
+      });
+      await addTodo(page, "pending");
+      await page.getByRole("button", { name: "Edit: pending" }).click();
+      const editor = page.getByLabel(/Edit the title/);
+      await editor.waitFor();
+      const saved = page.waitForResponse((r) => r.url().endsWith("/api/todos") && r.request().method() === "POST");
+      release();
+      await saved;
+      await page.waitForTimeout(100); // the swap to the server's copy runs after its answer
+      await page.unroute("**/api/todos");
+      await editor.fill("pending, edited");
+      await editor.press("Enter");
+      await page.locator(".todos .title", { hasText: "pending, edited" }).waitFor();
+    });
+
     it("exposes no session, access or refresh cookie to scripts, and nothing auth-related in localStorage", async () => {
       const { page, context } = await newDevice();
       await signUp(page, uniqueUser());

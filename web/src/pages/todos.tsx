@@ -9,6 +9,8 @@ export function Todos() {
   const [todos, setTodos] = useState<Item[] | null>(null);
   const [title, setTitle] = useState("");
   const [filter, setFilter] = useState<Filter>("all");
+  // The row being edited, by its key: a to-do added a moment ago keeps its key when the
+  // server's copy (with the server's id) replaces it, so its editor stays open.
   const [editing, setEditing] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const newTitle = useRef<HTMLInputElement>(null);
@@ -139,7 +141,7 @@ export function Todos() {
                 aria-label={`Done: ${todo.title}`}
                 onChange={() => update(todo, { done: !todo.done })}
               />
-              {editing === todo.id ? (
+              {editing === (todo.key ?? todo.id) ? (
                 <EditTitle
                   todo={todo}
                   onDone={(text) => {
@@ -151,7 +153,7 @@ export function Todos() {
                 <button
                   type="button"
                   class="title"
-                  onClick={() => setEditing(todo.id)}
+                  onClick={() => setEditing(todo.key ?? todo.id)}
                   aria-label={`Edit: ${todo.title}`}
                 >
                   {todo.title}
