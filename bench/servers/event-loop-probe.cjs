@@ -1,6 +1,7 @@
 // Preloaded into a benchmarked server (NODE_OPTIONS=--require): on SIGUSR2, prints the
 // event-loop delay percentiles since the last report (ms), and the garbage collector's
-// pauses in that window (count, longest, total ms), then starts a new window.
+// pauses in that window (count, longest, total ms) and the process's memory (bytes), then
+// starts a new window.
 //
 // monitorEventLoopDelay records the time between two ticks of a timer that fires every
 // `resolution` ms, so an idle loop reads as `resolution` (measured: p50 5.46 ms at 5, 9.90
@@ -28,7 +29,9 @@ process.on("SIGUSR2", () => {
     max: ms(histogram.max),
   };
   const gcPauses = { count: gc.count, maxMs: Number(gc.max.toFixed(2)), totalMs: Number(gc.total.toFixed(1)) };
-  process.stdout.write(`${JSON.stringify({ eventLoopDelay, gc: gcPauses })}\n`);
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  const memory = { rss, heapUsed, heapTotal, external };
+  process.stdout.write(`${JSON.stringify({ eventLoopDelay, gc: gcPauses, memory })}\n`);
   histogram.reset();
   gc = { count: 0, max: 0, total: 0 };
 });

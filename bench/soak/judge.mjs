@@ -1,0 +1,86 @@
+// The soak's targets, read off a report. Correctness holds for a run of any length;
+// the steady-state targets (throughput, heap, Redis memory) need a long run and are only
+// judged from 10 minutes on.
+
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)];
+};
+
+/** "Flat within noise": the median of the later half is within 10% (and 1 MB) of the earlier half's. */
+export function flatness(points) {
+  if (points.length < 4) return { flat: null, first: null, second: null };
+  const half = Math.floor(points.length / 2);
+  const first = median(points.slice(0, half));
+  const second = median(points.slice(half));
+  return { flat: second <= first * 1.1 + 1, first: +first.toFixed(2), second: +second.toFixed(2) };
+}
+
+/** Each check: { name, ok (true, false, or null when not judged), figure }. */
+export function judge(report, { warmUpSeconds = 120 } = {}) {
+  const s = report.summary;
+  const checks = [
+    { name: "acknowledged to-dos lost or wrong", ok: s.lost === 0, figure: s.lost },
+    {
+      name: "ended sessions accepted (revived)",
+      ok: s.revived === 0,
+      figure: `${s.revived} of ${s.endedSessions} sessions (${s.endedCredentials} credentials)`,
+    },
+    {
+      name: "5xx outside a fault's window",
+      ok: Object.keys(s.failuresOutsideWindows).length === 0,
+      figure: Object.values(s.failuresOutsideWindows).reduce((a, b) => a + b, 0),
+    },
+    {
+      name: "live sessions refused outside a Redis restart",
+      ok: s.refusedLiveUnexpected === 0,
+      figure: s.refusedLiveUnexpected,
+    },
+    { name: "answers other than the contract's", ok: s.unexpectedAnswers === 0, figure: s.unexpectedAnswers },
+    {
+      name: "instances that crashed (out of memory, say)",
+      ok: report.crashes.length === 0,
+      figure: report.crashes.length,
+    },
+  ];
+  const long = report.durationSeconds >= 600;
+  const minutes = s.perMinute;
+  const lastFull = Math.floor(report.durationSeconds / 60) - 1;
+  const ratio = long ? minutes[lastFull] / minutes[1] : null;
+  checks.push({
+    name: "last minute's throughput / second minute's (>= 0.9)",
+    ok: long ? ratio >= 0.9 : null,
+    figure: long ? `${minutes[lastFull]} / ${minutes[1]} = ${ratio.toFixed(3)}` : "not judged under 10 min",
+  });
+  const steady = report.samples.filter((f) => f.atSeconds >= warmUpSeconds);
+  report.instanceCount = report.samples[0]?.instances.length ?? 0;
+  for (let i = 0; i < report.instanceCount; i++) {
+    // An instance's own series, from a minute after its last start (a killed one restarts).
+    const series = steady.map((f) => f.instances[i]).filter((x) => x);
+    const lastStart = series.at(-1)?.startedAt;
+    const points = series.filter((x) => x.startedAt === lastStart && x.upSeconds >= 60).map((x) => x.heapUsedMb);
+    const f = flatness(points);
+    checks.push({
+      name: `instance ${i} heap used flat (MB, medians of halves)`,
+      ok: long ? f.flat : null,
+      figure: `${f.first} → ${f.second}`,
+    });
+  }
+  if (report.samples.some((f) => f.redis)) {
+    const restart = report.windows.find((w) => w.kind.startsWith("Redis"));
+    const before = steady.filter((f) => f.redis && (!restart || f.atSeconds * 1000 < restart.start));
+    const memory = flatness(before.map((f) => f.redis.usedMemory / (1024 * 1024)));
+    const keys = flatness(before.map((f) => f.redis.keys));
+    checks.push({
+      name: "Redis used_memory flat before its restart (MB)",
+      ok: long ? memory.flat : null,
+      figure: `${memory.first} → ${memory.second}`,
+    });
+    checks.push({
+      name: "Redis keys flat before its restart",
+      ok: long ? keys.flat : null,
+      figure: `${keys.first} → ${keys.second}`,
+    });
+  }
+  return checks;
+}
