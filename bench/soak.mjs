@@ -34,7 +34,7 @@ const options = {
   strategy: env.SOAK_STRATEGY ?? "hybrid",
   faults: env.SOAK_FAULTS !== "0",
   oldSpaceMb: Number(env.SOAK_OLD_SPACE_MB ?? 96),
-  thinkMs: Number(env.SOAK_THINK_MS ?? 100),
+  thinkMs: Number(env.SOAK_THINK_MS ?? 500),
 };
 const combinations = (env.SOAK_COMBINATIONS ?? Object.keys(COMBINATIONS).join(",")).split(",");
 

@@ -29,7 +29,7 @@ export class Recorder {
   }
 
   resetWindow() {
-    this.window = { routes: new Map(), count: 0, failures: 0, started: Date.now() };
+    this.window = { routes: new Map(), count: 0, failures: 0, causes: {}, started: Date.now() };
   }
 
   /** One finished request. `status` 0 is a network error. */
@@ -48,6 +48,8 @@ export class Recorder {
     this.perMinute[minute] = (this.perMinute[minute] ?? 0) + 1;
     if (status === 0 || status >= 500) {
       this.window.failures += 1;
+      const key = `${status || "network"} ${cause}`;
+      this.window.causes[key] = (this.window.causes[key] ?? 0) + 1;
       this.failures.push({ t0, t1, route, status, cause });
     }
   }
@@ -73,6 +75,7 @@ export class Recorder {
       atSeconds: Math.round((Date.now() - this.start) / 1000),
       requestsPerSecond: Math.round(this.window.count / seconds),
       failures: this.window.failures,
+      failureCauses: this.window.causes,
       routes,
     };
     this.resetWindow();

@@ -358,6 +358,7 @@ function windowLine(f) {
   const redis = f.redis ? ` redis ${(f.redis.usedMemory / MB).toFixed(2)} MB ${f.redis.keys} keys` : "";
   return (
     `  ${String(f.atSeconds).padStart(4)} s ${String(f.requestsPerSecond).padStart(4)} req/s 5xx ${f.failures}` +
+    (f.failures ? ` ${JSON.stringify(f.failureCauses)}` : "") +
     ` | ${show("GET /auth/me", "me")} ${show("POST /auth/login", "login")} ${show("POST /api/todos", "add")}` +
     ` | ${instances} | MB: ${tables}${redis} | gen cpu ${f.loadGeneratorCpu}`
   );

@@ -1,7 +1,8 @@
 /**
  * Background upkeep, once a minute: delete expired sessions (in small indexed batches,
  * their refresh tokens with them), expired throttle counters, change-feed entries older
- * than anyone still needs, and signing keys that no longer verify anything.
+ * than one token lifetime (nobody needs them), and signing keys that no longer verify
+ * anything.
  */
 import type { Auth } from "./auth.js";
 
@@ -29,12 +30,12 @@ export interface Maintenance {
 }
 
 /**
- * Change-feed entries are kept an hour, or longer when an access token may live longer
- * (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`): a process that starts later must still learn of
- * every session ended while a token of it can still verify.
+ * Change-feed entries are kept one token lifetime (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`):
+ * every token an entry concerns has expired by then, and no reader is ever given an older
+ * entry (an instance that starts reads that window, a service's feed read is cut to it).
+ * Keeping more only grows the store: an earlier floor of an hour held six times the
+ * entries at the default TTL, the Redis memory growth the soak saw (docs/deployment.md).
  */
-const MIN_CHANGE_RETENTION_MS = 60 * 60_000;
-
 /**
  * @example
  * const maintenance = startMaintenance(auth, { log: app.log });
@@ -51,8 +52,7 @@ export function startMaintenance(
       const sessions = await auth.sessions.sweep();
       const now = auth.clock.now();
       const counters = await auth.stores.counters.sweepExpired(now);
-      const retention = Math.max(MIN_CHANGE_RETENTION_MS, auth.tokenLifetimeMs);
-      const changes = await auth.stores.changes.prune(now - retention);
+      const changes = await auth.stores.changes.prune(now - auth.tokenLifetimeMs);
       const keys = await auth.keys.prune();
       if (sessions + counters + changes + keys > 0) {
         log.debug({ sessions, counters, changes, keys }, "swept expired records");

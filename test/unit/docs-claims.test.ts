@@ -52,6 +52,51 @@ describe("claim: revocation is remembered as long as an access token lives", () 
   });
 });
 
+describe("claim: the change feed keeps one token lifetime of history, and no more", () => {
+  it("an entry stays while a token of its session can verify, and is pruned after (issue 17: the soak's Redis growth)", async () => {
+    const stores = createMemoryStores();
+    const clock = manualClock(Date.parse("2026-03-01T12:00:00Z"));
+    const options = {
+      stores,
+      clock,
+      hasher: argon2Hasher(),
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
+    };
+    const first = await createAuth(options);
+    const user = await first.accounts.register("feedtrim", "correct horse battery staple");
+    const { session } = await first.sessions.create({
+      userId: user.id,
+      kind: "bearer",
+      remember: false,
+      ip: "127.0.0.1",
+      userAgent: "t",
+    });
+    const { token } = await first.accessTokens.issueFor(session);
+    await first.sessions.end(session.id);
+    const maintenance = startMaintenance(first, { log: silent });
+    const ended = async () => (await stores.changes.read(0, 0, 100)).filter((c) => c.subject.includes(session.id));
+
+    // Just inside the token's lifetime (exp plus the clock tolerance): kept, and a new instance refuses it.
+    clock.advance(first.tokenLifetimeMs - 1000);
+    await maintenance.runOnce();
+    expect(await ended()).toHaveLength(1);
+    const later = await createAuth(options);
+    // Past the lifetime: the token verifies nowhere, so its entry goes (an hour's floor kept it).
+    try {
+      expect(await later.accessTokens.verify(token)).toEqual({ ok: false, reason: "revoked" });
+      clock.advance(2000);
+      await maintenance.runOnce();
+      expect((await later.accessTokens.verify(token)).ok).toBe(false);
+      expect(await ended()).toEqual([]);
+    } finally {
+      first.stop();
+      later.stop();
+    }
+  });
+});
+
 describe("claim: a process never retires keys it does not sign with", () => {
   it("a command-line process with another JWT_ALG creates and retires nothing; the server keeps signing", async () => {
     const stores = createMemoryStores();

@@ -1,0 +1,62 @@
+// Types of bench/soak/run.mjs for the TypeScript test that runs the short soak.
+export interface SoakOptions {
+  combination: "postgres-redis" | "postgres" | "sqlite-redis";
+  seconds: number;
+  users: number;
+  windowSeconds: number;
+  steady: boolean;
+  todos: number;
+  strategy: "session" | "jwt" | "hybrid";
+  faults: boolean;
+  oldSpaceMb: number;
+  thinkMs: number;
+  log?: (line: string) => void;
+}
+
+export interface SoakWindow {
+  kind: string;
+  start: number;
+  recovered: number;
+  end: number;
+}
+
+export interface SoakSample {
+  atSeconds: number;
+  requestsPerSecond: number;
+  failures: number;
+  routes: Record<string, { count: number; p50: number; p99: number; statuses: Record<string, number> }>;
+  instances: ({ rssMb: number; heapUsedMb: number; loopP99: number; upSeconds: number; startedAt: number } | null)[];
+  tables: Record<string, { tableBytes: number; indexBytes: number }> | null;
+  redis: { usedMemory: number; keys: number } | null;
+  deadSoFar: number;
+}
+
+export interface SoakReport {
+  combination: string;
+  name: string;
+  durationSeconds: number;
+  samples: SoakSample[];
+  windows: SoakWindow[];
+  errors: string[];
+  crashes: { instance: number; code: number | null; signal: string | null; tail: string }[];
+  summary: {
+    requests: number;
+    perMinute: number[];
+    acknowledgedTodos: number;
+    todosPerUser: number;
+    endedCredentials: number;
+    endedSessions: number;
+    lost: number;
+    revived: number;
+    failuresInWindows: Record<string, number>;
+    failuresOutsideWindows: Record<string, number>;
+    refusedLiveExpected: number;
+    refusedLiveUnexpected: number;
+    unexpectedAnswers: number;
+    loadGeneratorErrors: number;
+    [detail: string]: unknown;
+  };
+}
+
+export const COMBINATIONS: Record<SoakOptions["combination"], { name: string; postgres: boolean; redis: boolean; instances: number }>;
+export function runSoak(options: SoakOptions): Promise<SoakReport>;
