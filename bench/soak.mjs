@@ -14,6 +14,8 @@
  *   SOAK_FAULTS=0                              # no kill, no Redis restart
  *   SOAK_STRATEGY=session                      # the cookie strategy (default: hybrid)
  *   SOAK_OLD_SPACE_MB=96                       # each instance's --max-old-space-size
+ *   SOAK_THINK_MS=500                          # a user's mean pause between steps (0 to twice it)
+ *   SOAK_ACCESS_TTL=120                        # ACCESS_TOKEN_TTL: the change feed keeps one lifetime
  *   SOAK_REPORT=soak.json                      # also write the whole report as JSON
  *
  * Exits 1 when a target is missed: 0 lost, 0 revived, 0 5xx outside a fault's window,
@@ -35,6 +37,7 @@ const options = {
   faults: env.SOAK_FAULTS !== "0",
   oldSpaceMb: Number(env.SOAK_OLD_SPACE_MB ?? 96),
   thinkMs: Number(env.SOAK_THINK_MS ?? 500),
+  accessTtl: Number(env.SOAK_ACCESS_TTL ?? 120),
 };
 const combinations = (env.SOAK_COMBINATIONS ?? Object.keys(COMBINATIONS).join(",")).split(",");
 
@@ -52,7 +55,8 @@ for (const combination of combinations) {
   console.log(`  ${s.acknowledgedTodos} to-dos held (${s.todosPerUser} per user), ${s.endedSessions} sessions ended`);
   for (const w of report.windows) {
     console.log(
-      `  fault: ${w.kind} at ${(w.start / 1000).toFixed(0)} s, recovered at ${(w.recovered / 1000).toFixed(1)} s`,
+      `  fault: ${w.kind} at ${(w.start / 1000).toFixed(0)} s, recovered at ${(w.recovered / 1000).toFixed(1)} s` +
+        (w.everyoneBack ? `, every user signed in again at ${(w.everyoneBack / 1000).toFixed(1)} s` : ""),
     );
   }
   console.log(`  5xx in fault windows: ${JSON.stringify(s.failuresInWindows)}`);

@@ -61,10 +61,13 @@ export async function startPrivateRedis() {
       await sleep(downMs);
       await start();
     },
-    async memory() {
+    /** used_memory, the key count, and the bytes of each of `keys` (MEMORY USAGE). */
+    async memory(keys = []) {
       const info = await client.info("memory");
       const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
-      return { usedMemory: used, keys: await client.dbsize() };
+      const bytes = {};
+      for (const key of keys) bytes[key] = (await client.memory("USAGE", key)) ?? 0;
+      return { usedMemory: used, keys: await client.dbsize(), bytes };
     },
     async close() {
       client.disconnect();
@@ -97,6 +100,21 @@ export async function freshPostgresSchema() {
       );
     },
     query: (text, values) => admin.query(text, values),
+    /**
+     * What autovacuum does, for a server that has it off (this machine's test PostgreSQL):
+     * VACUUM the schema's tables, so their sizes show live data, not dead rows. Returns
+     * whether it ran (autovacuum off) or left it to the server (on).
+     */
+    async vacuumIfNoAutovacuum() {
+      const { rows } = await admin.query("show autovacuum");
+      if (rows[0]?.autovacuum === "on") return false;
+      const tables = await admin.query(
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind = 'r'",
+        [name],
+      );
+      for (const { relname } of tables.rows) await admin.query(`vacuum ${name}.${relname}`);
+      return true;
+    },
     async drop() {
       await admin.query(`drop schema if exists ${name} cascade`);
       await admin.end();

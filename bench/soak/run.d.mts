@@ -10,6 +10,8 @@ export interface SoakOptions {
   faults: boolean;
   oldSpaceMb: number;
   thinkMs: number;
+  /** ACCESS_TOKEN_TTL in seconds (default 120). */
+  accessTtl?: number;
   log?: (line: string) => void;
 }
 
@@ -27,7 +29,7 @@ export interface SoakSample {
   routes: Record<string, { count: number; p50: number; p99: number; statuses: Record<string, number> }>;
   instances: ({ rssMb: number; heapUsedMb: number; loopP99: number; upSeconds: number; startedAt: number } | null)[];
   tables: Record<string, { tableBytes: number; indexBytes: number }> | null;
-  redis: { usedMemory: number; keys: number } | null;
+  redis: { usedMemory: number; keys: number; bytes: Record<string, number> } | null;
   deadSoFar: number;
 }
 
@@ -58,5 +60,8 @@ export interface SoakReport {
   };
 }
 
-export const COMBINATIONS: Record<SoakOptions["combination"], { name: string; postgres: boolean; redis: boolean; instances: number }>;
+export const COMBINATIONS: Record<
+  SoakOptions["combination"],
+  { name: string; postgres: boolean; redis: boolean; instances: number }
+>;
 export function runSoak(options: SoakOptions): Promise<SoakReport>;

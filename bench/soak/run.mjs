@@ -48,6 +48,9 @@ export async function runSoak(options) {
       REFRESH_REUSE_LEEWAY: "2",
       // The soak's users come from 198.18.0.0/15 addresses of their own; these are per-address.
       REGISTER_ADDRESS_MAX: "100000",
+      // Two minutes, not the default ten: the change feed keeps one token lifetime of
+      // entries, the one thing that fills before it is steady, so it is full from minute 2.
+      ACCESS_TOKEN_TTL: String(options.accessTtl ?? 120),
     };
     let store;
     if (combo.postgres) {
@@ -155,8 +158,9 @@ export async function runSoak(options) {
           },
         );
       }
+      figures.vacuumed = store.vacuumIfNoAutovacuum ? await store.vacuumIfNoAutovacuum().catch(() => null) : null;
       figures.tables = await store.tables().catch(() => null);
-      figures.redis = redis ? await redis.memory().catch(() => null) : null;
+      figures.redis = redis ? await redis.memory(["soak:changes"]).catch(() => null) : null;
       const cpu = process.cpuUsage(cpuStart);
       figures.loadGeneratorCpu = +((cpu.user + cpu.system) / 1000 / (Date.now() - started)).toFixed(2);
       // Sessions ended in this window must be refused now, on an instance chosen in turn.
@@ -165,8 +169,9 @@ export async function runSoak(options) {
       for (const [n, credential] of fresh.entries()) {
         const instance = deployment.instances[n % deployment.instances.length];
         if (!instance.running) continue;
-        const answer = await checkDead(credential, instance.base, deployment.origin).catch(() => null);
-        if (answer !== null && answer !== true) spotRevived.push({ ...credential, answer, at: Date.now() });
+        // A 503 (a store down in a fault) cannot tell; the end checks every credential again.
+        const answer = await checkDead(credential, instance.base, deployment.origin).catch(() => 503);
+        if (answer !== true && answer !== 503) spotRevived.push({ ...credential, answer, at: Date.now() });
       }
       figures.deadSoFar = ctx.dead.length;
       samples.push(figures);
@@ -181,12 +186,6 @@ export async function runSoak(options) {
     await faults;
     report.durationSeconds = Math.round((Date.now() - started) / 1000);
     report.samples = samples;
-    report.windows = windows.map((w) => ({
-      ...w,
-      start: w.start - started,
-      recovered: w.recovered - started,
-      end: w.end - started,
-    }));
     report.errors = errors;
     report.crashes = deployment.instances.flatMap((i) => i.crashes.map((c) => ({ instance: i.index, ...c })));
 
@@ -194,9 +193,13 @@ export async function runSoak(options) {
     await deployment.healthy();
     log(`  checking ${ctx.dead.length} ended credentials on every instance, and every user's to-dos`);
     const revived = [...spotRevived];
-    await each(ctx.dead, 16, async (credential) => {
+    await each(ctx.dead, 32, async (credential) => {
       for (const instance of deployment.instances) {
-        const answer = await checkDead(credential, instance.base, deployment.origin);
+        let answer = await checkDead(credential, instance.base, deployment.origin);
+        for (let retry = 0; answer === 503 && retry < 5; retry++) {
+          await sleep(500);
+          answer = await checkDead(credential, instance.base, deployment.origin);
+        }
         if (answer !== true) revived.push({ ...credential, instance: instance.index, answer });
       }
     });
@@ -248,12 +251,28 @@ export async function runSoak(options) {
     });
     await database.close();
 
-    const failures = recorder.failures.map((f) => ({ ...f, inWindow: windows.some((w) => overlaps(f, w)) }));
     const redisRestart = windows.find((w) => w.kind.startsWith("Redis"));
+    if (redisRestart) {
+      // Redis restarted empty holds no session: every user signs in again at once, and the
+      // herd can fill the hashing queue (503 busy). The fault lasts until the last user who
+      // was signed in is back: the latest of each user's first login after it.
+      const back = users.map((u) => u.signedIn.find((t) => t >= redisRestart.start)).filter((t) => t !== undefined);
+      redisRestart.everyoneBack = Math.max(...back);
+      redisRestart.end = Math.max(redisRestart.end, redisRestart.everyoneBack);
+    }
+    const failures = recorder.failures.map((f) => ({ ...f, inWindow: windows.some((w) => overlaps(f, w)) }));
     const refusals = recorder.refusals.map((r) => ({
       ...r,
       // Sessions held in a Redis that restarted empty are gone: a refusal then is expected.
       expected: redisRestart !== undefined && r.issuedAt < redisRestart.start && r.t1 >= redisRestart.start,
+    }));
+    report.startedAt = started;
+    report.windows = windows.map((w) => ({
+      ...w,
+      start: w.start - started,
+      recovered: w.recovered - started,
+      end: w.end - started,
+      ...(w.everyoneBack ? { everyoneBack: w.everyoneBack - started } : {}),
     }));
     report.summary = {
       requests: recorder.total,
@@ -309,7 +328,9 @@ async function checkDead(credential, base, origin) {
   }
   const answer = await fetch(`${base}${path}`, { method, headers, body });
   await answer.arrayBuffer();
-  // A refused credential is a 401 and, under hybrid, never a fresh access cookie.
+  // A refused credential is a 401 and, under hybrid, never a fresh access cookie. Any
+  // other answer counts against it (a 2xx is a revived session; anything else is not the
+  // contract's answer to a dead credential), but a 503 is left to the caller to ask again.
   const renewed = answer.headers.getSetCookie().some((c) => c.startsWith("__Host-at=") && !/max-age=0/i.test(c));
   return answer.status === 401 && !renewed ? true : answer.status;
 }
@@ -355,7 +376,9 @@ function windowLine(f) {
         .map(([name, t]) => `${name} ${((t.tableBytes + t.indexBytes + (t.walBytes ?? 0)) / MB).toFixed(1)}`)
         .join(" ")
     : "";
-  const redis = f.redis ? ` redis ${(f.redis.usedMemory / MB).toFixed(2)} MB ${f.redis.keys} keys` : "";
+  const redis = f.redis
+    ? ` redis ${(f.redis.usedMemory / MB).toFixed(2)} MB ${f.redis.keys} keys (feed ${(f.redis.bytes["soak:changes"] / MB).toFixed(2)})`
+    : "";
   return (
     `  ${String(f.atSeconds).padStart(4)} s ${String(f.requestsPerSecond).padStart(4)} req/s 5xx ${f.failures}` +
     (f.failures ? ` ${JSON.stringify(f.failureCauses)}` : "") +

@@ -68,6 +68,8 @@ export class User {
     /** Wrong answers (a lost or changed to-do seen during the run), with details. */
     this.wrong = [];
     this.unexpected = [];
+    /** When each successful browser login started (to find when everyone is back after a fault). */
+    this.signedIn = [];
   }
 
   // --- HTTP ---
@@ -100,7 +102,9 @@ export class User {
     try {
       json = text ? JSON.parse(text) : null;
     } catch {}
-    const cause = response.status >= 500 ? (json?.error?.code ?? `${response.status} from nginx`) : undefined;
+    // A 503 is a store that cannot be reached, or a full password-hashing queue ("busy").
+    const busy = /busy/i.test(json?.error?.message ?? "") ? " (busy)" : "";
+    const cause = response.status >= 500 ? (json?.error?.code ? json.error.code + busy : "from nginx") : undefined;
     this.ctx.recorder.record(route, response.status, t0, t1, cause);
     if (jar) jar.update(response);
     if (response.status >= 500) {
@@ -141,6 +145,7 @@ export class User {
       const body = { username: this.name, password: this.passwords[p] };
       const result = await this.call("POST", "/auth/login", { body, jar });
       if (result.status === 200) {
+        this.signedIn.push(result.t0);
         this.password = p;
         this.passwordUncertain = false;
         return { jar, csrf: result.json.csrfToken, sessionId: result.json.session.id, issuedAt };

@@ -166,7 +166,7 @@ export class AccessTokens {
 
   /**
    * Verifies a token. A token that verified once is remembered (up to `CACHE_SIZE` of
-   * them, oldest dropped first) until it expires, so a client sending the same token again
+   * them) until it expires, so a client sending the same token again
    * costs a map lookup, not a signature check; expiry and revocation are still checked on
    * every call. Throws only `StoreUnavailableError`, when the change feed cannot vouch for
    * the token and the store cannot be asked either (refuse rather than guess).
@@ -174,17 +174,37 @@ export class AccessTokens {
   async verify(token: string): Promise<AccessCheck> {
     const cached = this.#verified.get(token);
     const check = cached ? this.#stillValid(cached) : await this.#verifyFully(token);
-    if (!cached && check.ok) {
-      if (this.#verified.size >= CACHE_SIZE) {
-        // Maps iterate in insertion order: drop the oldest entry.
-        this.#verified.delete(this.#verified.keys().next().value as string);
-      }
-      this.#verified.set(token, check.claims);
-    }
+    if (!cached && check.ok) this.#remember(token, check.claims);
     if (check.ok && this.#o.revocation === "immediate" && this.#o.mustConfirm?.(check.claims.issuedAt)) {
       return this.#confirmed(check);
     }
     return check;
+  }
+
+  /**
+   * How many verified tokens are held in memory: about the tokens in use (for metrics and tests).
+   * @example
+   * const held: number = auth.accessTokens.remembered;
+   */
+  get remembered(): number {
+    return this.#verified.size;
+  }
+
+  /**
+   * Maps iterate in insertion order, which is nearly expiry order (tokens are verified
+   * first soon after they are issued, and most live one TTL): expired tokens are dropped
+   * from the front, so the cache holds about the tokens in use, not `CACHE_SIZE` of them
+   * forever (the soak's instances grew by the dead ones); when it is full of live ones,
+   * the oldest goes.
+   */
+  #remember(token: string, claims: AccessClaims): void {
+    const stale = this.#o.clock.now() - this.#o.clockTolerance * 1000;
+    for (const [old, held] of this.#verified) {
+      if (held.expiresAt > stale) break;
+      this.#verified.delete(old);
+    }
+    if (this.#verified.size >= CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
+    this.#verified.set(token, claims);
   }
 
   async #confirmed(check: AccessCheck & { ok: true }): Promise<AccessCheck> {

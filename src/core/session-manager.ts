@@ -167,6 +167,15 @@ export class SessionManager {
   }
 
   /**
+   * How many sessions `findLiveRecent` holds in memory: those read in the last second.
+   * @example
+   * const held: number = auth.sessions.remembered;
+   */
+  get remembered(): number {
+    return this.#recent.size;
+  }
+
+  /**
    * `findLive` for a request already authenticated by a signed access token, which needs
    * the records only to show them (`GET /auth/me`): a session read in the last second is
    * answered from memory, unless it has ended since (in this process, or in another as
@@ -179,6 +188,14 @@ export class SessionManager {
     if (hit && now < hit.until && !this.#deps.isEnded?.(id) && this.#state(hit.valid) === "live") return hit.valid;
     const valid = await this.findLive(id);
     if (valid) {
+      // Held in the order they expire (a refreshed entry moves to the back): the expired
+      // ones are dropped from the front, so the map holds about the sessions in use this
+      // second, not every session seen until 10,000 of them empty it.
+      this.#recent.delete(id);
+      for (const [old, entry] of this.#recent) {
+        if (entry.until > now) break;
+        this.#recent.delete(old);
+      }
       if (this.#recent.size >= RECENT_SIZE) this.#recent.clear();
       this.#recent.set(id, { valid, until: now + RECENT_MS });
     } else {

@@ -7,13 +7,14 @@
  * bounded old space. The steady-state targets (throughput, flat heap and Redis memory) are
  * measurements of a 15-minute run, reported in docs/deployment.md, not asserted here.
  */
+
+import { existsSync } from "node:fs";
 import { expect, it } from "vitest";
 import { judge } from "../../bench/soak/judge.mjs";
 import { COMBINATIONS, runSoak, type SoakOptions } from "../../bench/soak/run.mjs";
 import { NGINX } from "../helpers/cluster.js";
 import { postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
-import { existsSync } from "node:fs";
 
 const REDIS_SERVER = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].some((p) => existsSync(p));
 
@@ -44,7 +45,9 @@ for (const combination of Object.keys(COMBINATIONS) as SoakOptions["combination"
       expect(s.acknowledgedTodos).toBeGreaterThan(100);
       expect(s.endedSessions).toBeGreaterThan(20);
       expect(report.windows.map((w) => w.kind)).toEqual(
-        combo.redis ? [`SIGKILL instance ${combo.instances - 1}`, "Redis restarted empty"] : [`SIGKILL instance ${combo.instances - 1}`],
+        combo.redis
+          ? [`SIGKILL instance ${combo.instances - 1}`, "Redis restarted empty"]
+          : [`SIGKILL instance ${combo.instances - 1}`],
       );
       expect(report.samples.length).toBeGreaterThanOrEqual(3);
       for (const sample of report.samples) expect(sample.instances).toHaveLength(combo.instances);

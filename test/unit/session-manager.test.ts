@@ -34,6 +34,25 @@ describe("SessionManager", () => {
   const open = (remember = false) =>
     sessions.create({ userId: "u1", kind: "session", remember, ip: "127.0.0.1", userAgent: "test" });
 
+  it("findLiveRecent holds only the sessions read in the last second (issue 17: the soak's heap grew by the others)", async () => {
+    const first = [];
+    for (let i = 0; i < 5; i++) first.push((await open()).session);
+    for (const session of first) await sessions.findLiveRecent(session.id);
+    expect(sessions.remembered).toBe(5);
+    // Read again a second later, one moves to the back; the four not read since are dropped.
+    clock.advance(1000);
+    await sessions.findLiveRecent(first[0]?.id as string);
+    expect(sessions.remembered).toBe(1);
+    clock.advance(500);
+    const later = (await open()).session;
+    await sessions.findLiveRecent(later.id);
+    expect(sessions.remembered).toBe(2);
+    // Both past their second: reading one again drops the other.
+    clock.advance(1000);
+    await sessions.findLiveRecent(later.id);
+    expect(sessions.remembered).toBe(1);
+  });
+
   it("findLiveRecent reads a session at most once a second, but never answers for an ended one", async () => {
     const ended = new Set<string>();
     sessions = new SessionManager({

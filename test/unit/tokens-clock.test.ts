@@ -52,6 +52,23 @@ describe("AccessTokens", () => {
     expect(await auth.accessTokens.verify(token)).toEqual({ ok: false, reason: "expired" });
   });
 
+  it("remembers verified tokens until they expire, not after (issue 17: the soak's heap grew by the dead ones)", async () => {
+    const tokens = [];
+    for (let i = 0; i < 4; i++) {
+      const { session } = await signIn();
+      tokens.push((await auth.accessTokens.issueFor(session)).token);
+      clock.advance(SECOND);
+    }
+    for (const token of tokens) expect((await auth.accessTokens.verify(token)).ok).toBe(true);
+    expect(auth.accessTokens.remembered).toBe(4);
+    // Past the first two tokens' exp plus the tolerance: they go when a new token is remembered.
+    clock.advance((TTL + TOLERANCE - 3) * SECOND);
+    const { session } = await signIn();
+    expect((await auth.accessTokens.verify((await auth.accessTokens.issueFor(session)).token)).ok).toBe(true);
+    expect(auth.accessTokens.remembered).toBe(3);
+    expect(await auth.accessTokens.verify(tokens[0] as string)).toEqual({ ok: false, reason: "expired" });
+  });
+
   it("never outlives the session: a token issued near its idle expiry ends with it", async () => {
     const { session } = await signIn();
     // Half the idle timeout caps every token, so steady use renews before the session idles.
