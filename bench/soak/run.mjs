@@ -90,7 +90,9 @@ export async function runSoak(options) {
     let stopping = false;
     const errors = [];
     const loops = users.map(async (user) => {
-      await sleep(Math.random() * Math.min(5000, options.seconds * 100));
+      // Users arrive over the first 30 s (less in a short run): 200 logins at once would
+      // fill the hashing queues, which is the server shedding a herd, not a steady load.
+      await sleep(Math.random() * Math.min(30_000, options.seconds * 200));
       while (!stopping && Date.now() < endAt) {
         await sleep(Math.random() * 2 * options.thinkMs);
         try {
@@ -100,7 +102,9 @@ export async function runSoak(options) {
             errors.push(error.stack ?? String(error));
             if (errors.length > 20) stopping = true;
           }
-          user.browser = null; // sign in afresh on the next step
+          // A refused or unexpected answer: sign in afresh. A 5xx or a broken connection:
+          // the session is still in the store, so keep it and go on, as a browser does.
+          if (!(error instanceof Broken) || error.signInAgain) user.browser = null;
           await sleep(error.cause?.waitMs ?? 0);
         }
       }

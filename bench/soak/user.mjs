@@ -41,8 +41,16 @@ function sessionOf(jwt) {
   }
 }
 
-/** Thrown to abandon the current step: the request failed or refused a live credential. */
-class Broken extends Error {}
+/**
+ * Thrown to abandon the current step: the request failed (5xx, a broken connection), or
+ * was refused or answered unexpectedly (`signInAgain`: the user's browser is dropped).
+ */
+class Broken extends Error {
+  constructor(message, { signInAgain = false, ...options } = {}) {
+    super(message, options);
+    this.signInAgain = signInAgain;
+  }
+}
 
 export class User {
   /**
@@ -118,7 +126,7 @@ export class User {
   /** A 401 on a credential the user believes live: recorded, and the step abandoned. */
   refused(result, issuedAt) {
     this.ctx.recorder.refused(result.route, result.t0, result.t1, issuedAt);
-    throw new Broken(`${result.route}: 401 on a live credential`);
+    throw new Broken(`${result.route}: 401 on a live credential`, { signInAgain: true });
   }
 
   unexpectedAnswer(result, expected) {
@@ -126,7 +134,7 @@ export class User {
       this.unexpected.push({ route: result.route, status: result.status, expected, body: result.json });
     }
     this.ctx.unexpected.count += 1;
-    throw new Broken(`${result.route}: ${result.status}, expected ${expected}`);
+    throw new Broken(`${result.route}: ${result.status}, expected ${expected}`, { signInAgain: true });
   }
 
   // --- signing in ---

@@ -60,7 +60,7 @@ export const SETTINGS = {
     min: 1,
     max: 86_400,
     meaning:
-      "seconds between two sweeps: expired sessions go in adaptive batches aimed at 2 ms each, expired counters and change-feed rows older than `max(1 h, ACCESS_TOKEN_TTL + CLOCK_TOLERANCE)` in one `DELETE` each",
+      "seconds between two sweeps: expired sessions go in adaptive batches aimed at 2 ms each, expired counters and change-feed rows older than one token lifetime (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`) in one `DELETE` each",
   },
   SESSION_IDLE_TIMEOUT: {
     kind: "int",
