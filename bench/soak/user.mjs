@@ -270,48 +270,44 @@ export class User {
 
     if (action === "create") {
       const title = `${this.name}-${++this.seq}`;
-      let result;
-      try {
-        result = await this.call("POST", "/api/todos", { ...write, body: { title } });
-      } catch (error) {
-        this.uncertainCreates.add(title);
-        throw error;
-      }
-      if (result.status === 401) this.refused(result, this.browser.issuedAt);
-      if (result.status !== 201) this.unexpectedAnswer(result, 201);
+      const result = await this.todoWrite("POST", "/api/todos", { ...write, body: { title } }, 201, () =>
+        this.uncertainCreates.add(title),
+      );
       this.todos.set(result.json.todo.id, { title, done: false });
       return;
     }
     const [id, todo] = pick(known);
     const path = `/api/todos/${encodeURIComponent(id)}`;
+    const lost = () => this.wrong.push({ where: action, id, problem: "lost", expected: todo });
     if (action === "update") {
       const patch =
         Math.random() < 0.5 ? { done: !todo.done } : { title: `${this.name}-${++this.seq}`, done: !todo.done };
-      let result;
-      try {
-        result = await this.call("PATCH", path, { ...write, body: patch });
-      } catch (error) {
-        this.todos.set(id, { ...todo, uncertain: true });
-        throw error;
-      }
-      if (result.status === 401) this.refused(result, this.browser.issuedAt);
-      if (result.status === 404) this.wrong.push({ where: "update", id, problem: "lost", expected: todo });
-      if (result.status !== 200) this.unexpectedAnswer(result, 200);
+      const unknown = () => this.todos.set(id, { ...todo, uncertain: true });
+      await this.todoWrite("PATCH", path, { ...write, body: patch }, 200, unknown, lost);
       this.todos.set(id, { title: patch.title ?? todo.title, done: patch.done });
       return;
     }
+    await this.todoWrite("DELETE", path, write, 204, () => this.todos.set(id, { ...todo, maybeDeleted: true }), lost);
+    this.todos.delete(id);
+    this.deleted.add(id);
+  }
+
+  /**
+   * One to-do write by the browser. `unknown` marks the ledger when no answer came (the
+   * write may or may not have happened); `lost` records a 404 for a to-do the ledger holds.
+   */
+  async todoWrite(method, path, options, expected, unknown, lost) {
     let result;
     try {
-      result = await this.call("DELETE", path, write);
+      result = await this.call(method, path, options);
     } catch (error) {
-      this.todos.set(id, { ...todo, maybeDeleted: true });
+      unknown();
       throw error;
     }
     if (result.status === 401) this.refused(result, this.browser.issuedAt);
-    if (result.status === 404) this.wrong.push({ where: "delete", id, problem: "lost", expected: todo });
-    if (result.status !== 204) this.unexpectedAnswer(result, 204);
-    this.todos.delete(id);
-    this.deleted.add(id);
+    if (result.status === 404) lost?.();
+    if (result.status !== expected) this.unexpectedAnswer(result, expected);
+    return result;
   }
 
   /** An API client: calls with its access token, rotates its refresh token, and now and then replays an old one. */

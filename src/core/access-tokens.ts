@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { errors, jwtVerify, SignJWT } from "jose";
 import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
+import { dropStaleFront } from "./memo.js";
 import type { SessionRecord } from "./records.js";
 
 /**
@@ -199,10 +200,7 @@ export class AccessTokens {
    */
   #remember(token: string, claims: AccessClaims): void {
     const stale = this.#o.clock.now() - this.#o.clockTolerance * 1000;
-    for (const [old, held] of this.#verified) {
-      if (held.expiresAt > stale) break;
-      this.#verified.delete(old);
-    }
+    dropStaleFront(this.#verified, (held) => held.expiresAt <= stale);
     if (this.#verified.size >= CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
     this.#verified.set(token, claims);
   }

@@ -14,7 +14,9 @@
  * tokens issued before the reset must be checked against the session store; so it says
  * too while the feed cannot be read for longer than `staleMs`. Refuse rather than guess.
  */
+
 import type { Clock } from "./clock.js";
+import { dropStaleFront } from "./memo.js";
 import type { ChangeFeed } from "./ports.js";
 import type { ChangeRecord } from "./records.js";
 
@@ -219,13 +221,7 @@ export class ChangeFollower {
 
   #forgetBefore(cutoff: number): void {
     // Map iteration follows insertion order, which is roughly `at` order: stop early.
-    for (const [id, at] of this.#ended) {
-      if (at >= cutoff) break;
-      this.#ended.delete(id);
-    }
-    for (const [id, at] of this.#revokedServices) {
-      if (at >= cutoff) break;
-      this.#revokedServices.delete(id);
-    }
+    dropStaleFront(this.#ended, (at) => at < cutoff);
+    dropStaleFront(this.#revokedServices, (at) => at < cutoff);
   }
 }

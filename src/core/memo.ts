@@ -19,3 +19,19 @@ export function memoize<K, V>(compute: (key: K) => V, size: number): (key: K) =>
     return value;
   };
 }
+
+/**
+ * Deletes entries from the front of `map` while `stale(value)` holds, and stops at the
+ * first that is not: for maps whose insertion order is (about) the order their entries go
+ * stale, so dropping what has expired costs only the expired entries.
+ *
+ * @example
+ * const seen = new Map<string, number>([["a", 1], ["b", 5]]);
+ * dropStaleFront(seen, (at) => at < 3); // seen holds only "b"
+ */
+export function dropStaleFront<K, V>(map: Map<K, V>, stale: (value: V) => boolean): void {
+  for (const [key, value] of map) {
+    if (!stale(value)) return;
+    map.delete(key);
+  }
+}

@@ -9,8 +9,8 @@
  * minute made idle timeouts under a minute end sessions in steady use.)
  */
 import type { Clock } from "./clock.js";
+import { dropStaleFront } from "./memo.js";
 import type { ChangeFeed, ClientInfo, SessionStore, ValidSession } from "./ports.js";
-
 import type { SessionKind, SessionRecord } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import type { EventContext, SecurityLog } from "./security-log.js";
@@ -192,10 +192,7 @@ export class SessionManager {
       // ones are dropped from the front, so the map holds about the sessions in use this
       // second, not every session seen until 10,000 of them empty it.
       this.#recent.delete(id);
-      for (const [old, entry] of this.#recent) {
-        if (entry.until > now) break;
-        this.#recent.delete(old);
-      }
+      dropStaleFront(this.#recent, (entry) => entry.until <= now);
       if (this.#recent.size >= RECENT_SIZE) this.#recent.clear();
       this.#recent.set(id, { valid, until: now + RECENT_MS });
     } else {

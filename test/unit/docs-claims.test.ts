@@ -16,27 +16,38 @@ import { createMemoryStores } from "../../src/stores/memory/index.js";
 
 const silent = { debug() {}, warn() {} } as never;
 
+/** Options for `createAuth` on memory stores and a frozen clock. */
+function memoryAuth(tokens: Partial<typeof DEFAULT_TOKEN_POLICY> = {}) {
+  const stores = createMemoryStores();
+  const clock = manualClock(Date.parse("2026-03-01T12:00:00Z"));
+  const options = {
+    stores,
+    clock,
+    hasher: argon2Hasher(),
+    sessions: DEFAULT_SESSION_POLICY,
+    throttle: DEFAULT_THROTTLE_POLICY,
+    tokens: { ...DEFAULT_TOKEN_POLICY, ...tokens, issuer: "http://localhost:3000" },
+  };
+  return { stores, clock, options };
+}
+
+async function bearerSession(auth: Awaited<ReturnType<typeof createAuth>>, userId: string) {
+  const { session } = await auth.sessions.create({
+    userId,
+    kind: "bearer",
+    remember: true,
+    ip: "127.0.0.1",
+    userAgent: "t",
+  });
+  return session;
+}
+
 describe("claim: revocation is remembered as long as an access token lives", () => {
   it("with ACCESS_TOKEN_TTL=7200, an instance started 90 minutes after a logout refuses the logged-out token", async () => {
-    const stores = createMemoryStores();
-    const clock = manualClock(Date.parse("2026-03-01T12:00:00Z"));
-    const options = {
-      stores,
-      clock,
-      hasher: argon2Hasher(),
-      sessions: DEFAULT_SESSION_POLICY,
-      throttle: DEFAULT_THROTTLE_POLICY,
-      tokens: { ...DEFAULT_TOKEN_POLICY, accessTokenTtl: 7200, issuer: "http://localhost:3000" },
-    };
+    const { clock, options } = memoryAuth({ accessTokenTtl: 7200 });
     const first = await createAuth(options);
     const user = await first.accounts.register("longtoken", "correct horse battery staple");
-    const { session } = await first.sessions.create({
-      userId: user.id,
-      kind: "bearer",
-      remember: true,
-      ip: "127.0.0.1",
-      userAgent: "t",
-    });
+    const session = await bearerSession(first, user.id);
     const { token, expiresIn } = await first.accessTokens.issueFor(session);
     expect(expiresIn).toBe(7200);
     await first.sessions.end(session.id);
@@ -54,25 +65,10 @@ describe("claim: revocation is remembered as long as an access token lives", () 
 
 describe("claim: the change feed keeps one token lifetime of history, and no more", () => {
   it("an entry stays while a token of its session can verify, and is pruned after (issue 17: the soak's Redis growth)", async () => {
-    const stores = createMemoryStores();
-    const clock = manualClock(Date.parse("2026-03-01T12:00:00Z"));
-    const options = {
-      stores,
-      clock,
-      hasher: argon2Hasher(),
-      sessions: DEFAULT_SESSION_POLICY,
-      throttle: DEFAULT_THROTTLE_POLICY,
-      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
-    };
+    const { stores, clock, options } = memoryAuth();
     const first = await createAuth(options);
     const user = await first.accounts.register("feedtrim", "correct horse battery staple");
-    const { session } = await first.sessions.create({
-      userId: user.id,
-      kind: "bearer",
-      remember: false,
-      ip: "127.0.0.1",
-      userAgent: "t",
-    });
+    const session = await bearerSession(first, user.id);
     const { token } = await first.accessTokens.issueFor(session);
     await first.sessions.end(session.id);
     const maintenance = startMaintenance(first, { log: silent });
