@@ -36,7 +36,26 @@ export interface OpenedBackend {
    * through it.
    */
   openAnother?: () => Promise<Stores>;
+  /**
+   * Begins a change-feed publish whose commit is held until `commit()` is called, as a
+   * writer slow to commit does, for a backend whose writes can become visible out of
+   * order (PostgreSQL: a row is numbered at INSERT, seen at COMMIT). Without it, the
+   * suite's stand-in publishes at `commit()`, which is what a backend whose publishes are
+   * atomic (one writer at a time, or a script) does.
+   */
+  holdPublish?: (change: HeldChange) => Promise<{ commit(): Promise<void> }>;
   cleanup(): Promise<void>;
+}
+
+/**
+ * A change published by `OpenedBackend.holdPublish`.
+ * @example
+ * const change: HeldChange = { kind: "session_ended", subject: "sid", at: Date.now() };
+ */
+export interface HeldChange {
+  kind: "session_ended";
+  subject: string;
+  at: number;
 }
 
 /**
@@ -492,6 +511,74 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect(position.seq).toBe(read.at(-1)?.seq);
         if (opened.openAnother) expect((await (await opened.openAnother()).changes.position()).epoch).toBe(empty.epoch);
       });
+
+      it("keeps its position when every entry was pruned: a quiet feed has lost nothing", async () => {
+        await s.changes.publish("session_ended", "a", T0);
+        await s.changes.publish("session_ended", "b", T0 + 1);
+        const before = await s.changes.position();
+        expect(await s.changes.prune(T0 + 2)).toBe(2);
+        const after = await s.changes.position();
+        expect(after).toEqual(before);
+        expect(after.seq).toBeGreaterThan(0);
+        await s.changes.publish("session_ended", "c", T0 + 3);
+        const [next] = await s.changes.read(before.seq, 0, 10);
+        expect(next?.subject).toBe("c");
+        expect((await s.changes.position()).seq).toBe(next?.seq);
+      });
+
+      it("makes a change committed late readable after a cursor that passed later changes", async () => {
+        const hold =
+          opened.holdPublish ??
+          (async (change: HeldChange) => ({ commit: () => s.changes.publish(change.kind, change.subject, change.at) }));
+        const held = await hold({ kind: "session_ended", subject: "held", at: T0 });
+        await s.changes.publish("session_ended", "after-1", T0);
+        await s.changes.publish("session_ended", "after-2", T0);
+        let cursor = 0;
+        const seen: string[] = [];
+        const follow = async () => {
+          for (const change of await s.changes.read(cursor, 0, 100)) {
+            seen.push(change.subject);
+            cursor = change.seq;
+          }
+        };
+        await follow();
+        expect(seen).toEqual(["after-1", "after-2"]);
+        await held.commit();
+        await follow();
+        expect(seen).toEqual(["after-1", "after-2", "held"]);
+        await follow();
+        expect(seen).toHaveLength(3);
+      });
+
+      it("is read whole and once by a cursor reader while many writers publish at once", async () => {
+        const handles = [s];
+        if (opened.openAnother) handles.push(await opened.openAnother(), await opened.openAnother());
+        const subjects = Array.from({ length: 240 }, (_, i) => `end-${i}`);
+        let cursor = 0;
+        const seen: string[] = [];
+        const follow = async () => {
+          for (const change of await s.changes.read(cursor, 0, 1000)) {
+            seen.push(change.subject);
+            cursor = change.seq;
+          }
+        };
+        let writing = true;
+        const reader = (async () => {
+          while (writing) await follow();
+        })();
+        // Rounds of 96 at once, spread over the handles (other processes, where the backend has them).
+        for (let i = 0; i < subjects.length; i += 96) {
+          await Promise.all(
+            subjects
+              .slice(i, i + 96)
+              .map((subject, j) => handles[j % handles.length]?.changes.publish("session_ended", subject, T0)),
+          );
+        }
+        writing = false;
+        await reader;
+        await follow();
+        expect(seen.filter((subject) => subject.startsWith("end-")).sort()).toEqual([...subjects].sort());
+      }, 60_000);
 
       it("offers subscribe, if at all, as a plain function returning its unsubscribe", async () => {
         const unsubscribe = s.changes.subscribe?.(() => {});

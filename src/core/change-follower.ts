@@ -38,7 +38,6 @@ type Listener = (change: ChangeRecord) => void;
 type ResetListener = () => void;
 
 const BATCH = 1000;
-const GAP_WAIT_MS = 2000;
 
 /**
  * @example
@@ -59,11 +58,6 @@ export class ChangeFollower {
   /** Tokens issued before this time must be confirmed against the store until `#uncertainUntil`. */
   #uncertainBefore = 0;
   #uncertainUntil = 0;
-  /** Whether the first read is done (gaps before it are history, not in-flight writes). */
-  #loaded = false;
-  #gapSince: number | undefined;
-  /** Changes past a gap, applied already, not yet below `lastSeq`. */
-  readonly #ahead = new Set<number>();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
   #reading: Promise<void> | undefined;
@@ -164,10 +158,9 @@ export class ChangeFollower {
       for (;;) {
         const now = clock.now();
         const batch = await feed.read(this.#lastSeq, now - retainMs, BATCH);
-        for (const change of batch) this.#take(change, now);
+        for (const change of batch) this.#take(change);
         if (batch.length < BATCH) break;
       }
-      this.#loaded = true;
       this.#lastReadAt = clock.now();
       this.#forgetBefore(clock.now() - retainMs);
     } catch (error) {
@@ -175,27 +168,10 @@ export class ChangeFollower {
     }
   }
 
-  /**
-   * Sequence numbers are handed out when a row is inserted but become visible when it
-   * commits, so on a database with concurrent writers (PostgreSQL) seq 11 can be read
-   * before seq 10. A change past a gap is applied at once but `lastSeq` stays below the
-   * gap, so the next read looks again; a gap still open after `GAP_WAIT_MS` is a rolled-
-   * back insert and is skipped.
-   */
-  #take(change: ChangeRecord, now: number): void {
-    if (this.#loaded && change.seq > this.#lastSeq + 1) {
-      this.#gapSince ??= now;
-      if (now - this.#gapSince < GAP_WAIT_MS) {
-        if (!this.#ahead.has(change.seq)) {
-          this.#ahead.add(change.seq);
-          this.#apply(change);
-        }
-        return;
-      }
-    }
-    this.#lastSeq = Math.max(this.#lastSeq, change.seq);
-    this.#gapSince = undefined;
-    if (this.#ahead.delete(change.seq)) return;
+  /** The feed's port promises commit order: nothing below `lastSeq` can appear later. */
+  #take(change: ChangeRecord): void {
+    if (change.seq <= this.#lastSeq) return;
+    this.#lastSeq = change.seq;
     this.#apply(change);
   }
 
@@ -205,9 +181,6 @@ export class ChangeFollower {
    */
   #startOver(now: number): void {
     this.#lastSeq = 0;
-    this.#loaded = false;
-    this.#gapSince = undefined;
-    this.#ahead.clear();
     this.#uncertainBefore = now;
     this.#uncertainUntil = now + this.#options.retainMs;
     for (const listener of this.#resetListeners) listener();

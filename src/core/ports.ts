@@ -106,6 +106,13 @@ export interface CounterStore {
 /**
  * The change feed between processes (revocations, account changes, key rotations).
  * `seq` numbers are assigned by the store and grow with every publish.
+ *
+ * Readers keep only the highest `seq` they have read (a cursor), so a store must make
+ * changes readable in `seq` order: once a change with `seq` N can be read, no change with
+ * a lower `seq` may become readable later, whatever concurrent writers do and however long
+ * one holds its transaction open. (A database that numbers rows at INSERT and shows them
+ * at COMMIT breaks this: PostgreSQL's store numbers committed rows instead.) A `seq`
+ * may be skipped, never filled in late.
  * @example
  * const { epoch, seq } = await stores.changes.position();
  */
@@ -119,8 +126,10 @@ export interface ChangeFeed {
   /**
    * Where the feed stands. `epoch` names the feed's history and changes when that history
    * is lost (Redis restarted without persistence, a failover to a replica that lacked it, a
-   * new database); `seq` is the highest sequence number in the feed, `0` when it is empty.
-   * A reader that finds another epoch, or a `seq` below one it has read, starts over.
+   * new database); `seq` is the highest sequence number ever given in it, whether or not
+   * that change was pruned since, `0` when none was. A reader that finds another epoch, or
+   * a `seq` below one it has read, starts over: a quiet feed whose entries all aged out has
+   * not lost its history.
    */
   position(): Promise<FeedPosition>;
   /** Deletes changes older than `before`; returns how many. */

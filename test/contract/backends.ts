@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import type { Stores } from "../../src/core/ports.js";
 import { createMemoryStores } from "../../src/stores/memory/index.js";
 import { openPostgresStores } from "../../src/stores/postgres/index.js";
@@ -57,6 +58,7 @@ export const BACKENDS: Backend[] = [
     async open() {
       const schema = await freshSchema();
       const handles: Stores[] = [await openPostgresStores({ url: schema.url, max: 4 })];
+      const clients: pg.Client[] = [];
       return {
         stores: handles[0] as Stores,
         openAnother: async () => {
@@ -64,7 +66,17 @@ export const BACKENDS: Backend[] = [
           handles.push(another);
           return another;
         },
+        // A writer that inserts its change and holds the transaction open.
+        holdPublish: async ({ kind, subject, at }) => {
+          const client = new pg.Client({ connectionString: schema.url });
+          clients.push(client);
+          await client.connect();
+          await client.query("begin");
+          await client.query("insert into changes (kind, subject, at) values ($1, $2, $3)", [kind, subject, at]);
+          return { commit: async () => void (await client.query("commit")) };
+        },
         async cleanup() {
+          for (const client of clients) await client.end().catch(() => {});
           for (const handle of handles) await handle.close();
           await schema.drop();
         },

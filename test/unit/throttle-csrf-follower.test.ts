@@ -136,43 +136,6 @@ describe("ChangeFollower", () => {
   });
 });
 
-describe("ChangeFollower and out-of-order commits", () => {
-  it("applies a change past a gap at once, then the late one when it commits, each exactly once", async () => {
-    const clock = manualClock();
-    const rows: Array<{ seq: number; kind: "session_ended"; subject: string; at: number }> = [];
-    const feed = {
-      publish: async () => {},
-      read: async (after: number) => rows.filter((r) => r.seq > after).sort((a, b) => a.seq - b.seq),
-      position: async () => ({ epoch: "one", seq: Math.max(0, ...rows.map((r) => r.seq)) }),
-      prune: async () => 0,
-    };
-    const follower = new ChangeFollower({ feed, clock, retainMs: 600_000 });
-    rows.push({ seq: 1, kind: "session_ended", subject: "a", at: clock.now() });
-    await follower.start();
-    const seen: string[] = [];
-    follower.onChange((c) => seen.push(c.subject));
-    // seq 2 is still uncommitted when seq 3 becomes visible.
-    rows.push({ seq: 3, kind: "session_ended", subject: "c", at: clock.now() });
-    await follower.poll();
-    expect(follower.isSessionEnded("c")).toBe(true);
-    expect(follower.lastSeq).toBe(1);
-    rows.push({ seq: 2, kind: "session_ended", subject: "b", at: clock.now() });
-    await follower.poll();
-    expect(follower.isSessionEnded("b")).toBe(true);
-    expect(follower.lastSeq).toBe(3);
-    expect(seen).toEqual(["c", "b"]);
-    // A gap that never fills (a rolled-back insert) is skipped after a while.
-    rows.push({ seq: 5, kind: "session_ended", subject: "e", at: clock.now() });
-    await follower.poll();
-    expect(follower.lastSeq).toBe(3);
-    clock.advance(2500);
-    await follower.poll();
-    expect(follower.lastSeq).toBe(5);
-    expect(seen).toEqual(["c", "b", "e"]);
-    follower.stop();
-  });
-});
-
 describe("ChangeFollower when the feed loses its history (audit item 2)", () => {
   const setup = () => {
     const clock = manualClock();

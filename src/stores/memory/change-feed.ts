@@ -7,7 +7,8 @@ export function changeFeed(state: State): ChangeFeed {
   let seq = 0;
   const epoch = randomUUID();
   return {
-    position: async () => ({ epoch, seq: state.changes.at(-1)?.seq ?? 0 }),
+    // The highest seq ever given, pruned or not.
+    position: async () => ({ epoch, seq }),
     async publish(kind, subject, at) {
       state.changes.push({ seq: ++seq, kind, subject, at });
       for (const wake of state.wakers) wake();

@@ -4,7 +4,7 @@
  * statements (below); this file adds the pool, the migrations, and LISTEN/NOTIFY so the
  * change feed reaches other instances at once (they also poll).
  */
-import { Kysely, type Migration, PostgresDialect, sql } from "kysely";
+import { Kysely, type Migration, PostgresDialect } from "kysely";
 import pg from "pg";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";
@@ -12,14 +12,17 @@ import { runMigrations } from "../sql/migrate.js";
 import { type SessionLookupRow, sessionLookupSql, validSessionOf } from "../sql/request-path.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
+import { postgresChangeFeed } from "./change-feed.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as todoOrder from "./migrations/0002-todo-order.js";
 import * as services from "./migrations/0003-services.js";
+import * as feedOrder from "./migrations/0004-feed-order.js";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-todo-order": todoOrder,
   "0003-services": services,
+  "0004-feed-order": feedOrder,
 };
 const CHANNEL = "latchkey_changes";
 
@@ -60,9 +63,11 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
     throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError("postgres", { cause: error });
   }
   const listener = new ChangeListener(options.url);
-  const stores = createSqlStores({
+  return createSqlStores({
     name: "postgres",
     db,
+    // Every publish also notifies, so listeners on other instances read at once.
+    changes: postgresChangeFeed(db, pool, CHANNEL),
     isUniqueViolation: (error) =>
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
     subscribe: (wake) => listener.subscribe(wake),
@@ -78,13 +83,6 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
       await db.destroy();
     },
   });
-  // Every publish also notifies, so listeners on other instances read at once.
-  const publish = stores.changes.publish.bind(stores.changes);
-  stores.changes.publish = async (kind, subject, at) => {
-    await publish(kind, subject, at);
-    await sql`select pg_notify(${CHANNEL}, '')`.execute(db).catch(() => {});
-  };
-  return stores;
 }
 
 /**

@@ -171,7 +171,8 @@ return out`;
 
 /**
  * KEYS: epoch, seq counter, feed. ARGV: a candidate epoch. The feed's epoch (created with
- * the candidate when missing: the history before it is lost) and its highest seq.
+ * the candidate when missing: the history before it is lost) and the highest seq ever
+ * given, whether or not its entry was pruned since (a quiet feed has lost nothing).
  */
 export const FEED_POSITION = `
 local epoch = redis.call('GET', KEYS[1])
@@ -179,8 +180,7 @@ if not epoch then
   redis.call('SET', KEYS[1], ARGV[1])
   epoch = ARGV[1]
 end
-local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-return {epoch, last[2] or '0'}`;
+return {epoch, redis.call('GET', KEYS[2]) or '0'}`;
 
 /** KEYS: counter. ARGV: now. Takes back one hit of a window that has not ended. */
 export const RELEASE = `

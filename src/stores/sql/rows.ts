@@ -93,7 +93,7 @@ export function toEvent(row: Omit<Selectable<EventsTable>, "seq">): EventRecord 
   };
 }
 
-export function toChange(row: Selectable<ChangesTable>): ChangeRecord {
+export function toChange(row: Pick<Selectable<ChangesTable>, "seq" | "kind" | "subject" | "at">): ChangeRecord {
   return { seq: n(row.seq), kind: row.kind as ChangeKind, subject: row.subject, at: n(row.at) };
 }
 

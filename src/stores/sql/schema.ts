@@ -46,6 +46,8 @@ export interface CountersTable {
 
 export interface ChangesTable {
   seq: Generated<number>;
+  /** PostgreSQL only: the order readers see (commit order); null until numbered. */
+  pos?: number | null;
   kind: string;
   subject: string;
   at: number;

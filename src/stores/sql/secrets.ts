@@ -1,4 +1,5 @@
 /** The SQL `SecretStore`: server-wide secrets. */
+import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { SecretStore } from "../../core/ports.js";
 import type { Database } from "./schema.js";
@@ -15,4 +16,12 @@ export function secretStore(db: Kysely<Database>): SecretStore {
       return row.value;
     },
   };
+}
+
+/** The secret-table row that names the change feed's history: a new database is a new history. */
+export const FEED_EPOCH = "change-feed-epoch";
+
+/** The feed's epoch: `found` when the row exists already, made once otherwise. */
+export async function feedEpoch(db: Kysely<Database>, found: string | null | undefined): Promise<string> {
+  return found ?? (await secretStore(db).getOrCreate(FEED_EPOCH, randomUUID()));
 }

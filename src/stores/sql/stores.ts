@@ -5,7 +5,6 @@
 import { type Kysely, sql } from "kysely";
 import type { ChangeFeed, DatabaseHandle, SessionStore, Stores } from "../../core/ports.js";
 import { guardStore } from "../guard.js";
-import { changeFeed } from "./change-feed.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
 import { keyStore } from "./keys.js";
@@ -22,6 +21,8 @@ export interface SqlBackend {
   name: string;
   db: Kysely<Database>;
   isUniqueViolation(error: unknown): boolean;
+  /** The change feed: each backend keeps its own promise that rows are read in commit order. */
+  changes: ChangeFeed;
   /** Optional push for the change feed (PostgreSQL's LISTEN/NOTIFY). */
   subscribe?: ChangeFeed["subscribe"];
   /**
@@ -44,7 +45,7 @@ export interface SqlBackend {
 export function createSqlStores(backend: SqlBackend): Stores {
   const { db, name, requestPath } = backend;
   const guard = <T extends object>(store: T): T => guardStore(name, store);
-  const changes: ChangeFeed = changeFeed(db);
+  const changes: ChangeFeed = backend.changes;
   if (backend.subscribe) changes.subscribe = backend.subscribe;
   return {
     users: guard(userStore(backend)),

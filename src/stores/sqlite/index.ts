@@ -12,6 +12,7 @@ import { runMigrations } from "../sql/migrate.js";
 import { type SessionLookupRow, sessionLookupSql, validSessionOf } from "../sql/request-path.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
+import { changeFeed } from "./change-feed.js";
 import { startCheckpointer } from "./checkpointer.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as tokens from "./migrations/0002-tokens.js";
@@ -57,6 +58,7 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
   const stores = createSqlStores({
     name: "sqlite",
     db,
+    changes: changeFeed(db),
     isUniqueViolation: (error) =>
       typeof error === "object" &&
       error !== null &&

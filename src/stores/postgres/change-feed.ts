@@ -1,0 +1,94 @@
+/**
+ * PostgreSQL's `ChangeFeed`, in commit order.
+ *
+ * A row's identity `seq` is taken at INSERT but the row is seen at COMMIT, so with
+ * concurrent writers seq 12 can be seen before 11, and a reader whose cursor passed 12
+ * would never read 11 (a service would accept the token of a session that ended). Readers
+ * therefore follow `pos`, which is given only to committed rows, by one sequencer at a
+ * time: a transaction that takes an advisory lock, numbers every committed row still
+ * without a position, and commits before the next sequencer can take the lock. A row with
+ * a higher `pos` is never seen before one with a lower, however long a writer holds its
+ * transaction open: that row is simply numbered when it commits.
+ *
+ * Whoever publishes numbers its own row at once (and notifies in the same transaction, so
+ * listeners wake when the position is readable); every read first numbers rows that a
+ * writer committed without numbering (it died in between, or wrote in a transaction of
+ * its own), so a row is readable within one poll of its commit.
+ */
+import { type Kysely, sql } from "kysely";
+import type pg from "pg";
+import type { ChangeFeed } from "../../core/ports.js";
+import { toChange } from "../sql/rows.js";
+import type { Database } from "../sql/schema.js";
+import { FEED_EPOCH, feedEpoch } from "../sql/secrets.js";
+
+/** Rows numbered per sequencer transaction at most. */
+const SEQUENCE_BATCH = 1000;
+
+/**
+ * One simple-protocol query, so its statements run as one implicit transaction on the
+ * server without a round trip between them: a client that stalls cannot hold the lock.
+ * The lock is per schema (another latchkey in another schema has a feed of its own).
+ */
+function sequencerSql(channel: string | undefined): string {
+  return [
+    "select pg_advisory_xact_lock(hashtext('latchkey.changes.' || current_schema()))",
+    `update changes set pos = nextval('changes_pos') where seq in (select seq from changes where pos is null order by seq limit ${SEQUENCE_BATCH})`,
+    ...(channel === undefined ? [] : [`select pg_notify('${channel}', '')`]),
+  ].join(";\n");
+}
+
+/**
+ * @example
+ * const changes = postgresChangeFeed(db, pool, "latchkey_changes");
+ */
+export function postgresChangeFeed(db: Kysely<Database>, pool: pg.Pool, channel: string): ChangeFeed {
+  const numberAndNotify = sequencerSql(channel);
+  const number = sequencerSql(undefined);
+  /** Numbers the committed rows that wait for a position, if any (one cheap index probe when none). */
+  async function numberPending(): Promise<void> {
+    const { rows } = await sql<{
+      pending: boolean;
+    }>`select exists (select 1 from changes where pos is null) as pending`.execute(db);
+    if (rows[0]?.pending) await pool.query(number);
+  }
+  return {
+    async publish(kind, subject, at) {
+      await db.insertInto("changes").values({ kind, subject, at }).execute();
+      // The change is stored: should numbering fail now, the next read numbers it.
+      await pool.query(numberAndNotify).catch(() => {});
+    },
+    async read(afterSeq, notBefore, limit) {
+      await numberPending();
+      const rows = await db
+        .selectFrom("changes")
+        .select(["pos as seq", "kind", "subject", "at"])
+        .where("pos", ">", afterSeq)
+        .where("at", ">=", notBefore)
+        .orderBy("pos")
+        .limit(limit)
+        .execute();
+      return rows.map((row) => toChange({ ...row, seq: row.seq ?? 0 }));
+    },
+    async position() {
+      // The highest position ever given, whether or not its row was pruned since: a quiet
+      // feed whose rows all aged out is not a feed that lost its history.
+      const row = await db
+        .selectNoFrom((eb) => [
+          eb.selectFrom("secrets").select("value").where("name", "=", FEED_EPOCH).as("epoch"),
+          sql<string>`(select case when is_called then last_value else 0 end from changes_pos)`.as("seq"),
+        ])
+        .executeTakeFirstOrThrow();
+      return { epoch: await feedEpoch(db, row.epoch), seq: Number(row.seq ?? 0) };
+    },
+    async prune(before) {
+      // A row not yet numbered is kept until it is: a reader must still be told of it.
+      const result = await db
+        .deleteFrom("changes")
+        .where("at", "<", before)
+        .where("pos", "is not", null)
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}
