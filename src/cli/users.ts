@@ -2,6 +2,7 @@
  * `latchkey users list | create <name> | disable <name> | enable <name>`.
  */
 import type { Command } from "commander";
+import { AuthError } from "../core/errors.js";
 import { fail, isoOrEmpty, printTable, withAuth } from "./context.js";
 
 export function registerUsers(program: Command): void {
@@ -58,11 +59,20 @@ export function registerUsers(program: Command): void {
     });
 }
 
-/** The whole of standard input, less one trailing newline. Never echoed or logged. */
+/**
+ * The whole of standard input, less one trailing newline. Never echoed or logged. Bytes
+ * that are not UTF-8 are refused, not replaced with U+FFFD (which would make different
+ * inputs one password), as the HTTP body parser refuses them.
+ */
 async function readPassword(): Promise<string> {
   if (process.stdin.isTTY) process.stderr.write("password (end with Ctrl-D): ");
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const text = Buffer.concat(chunks).toString("utf8");
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
+  } catch {
+    throw new AuthError("invalid_request", "The password on standard input is not valid UTF-8.");
+  }
   return text.endsWith("\r\n") ? text.slice(0, -2) : text.endsWith("\n") ? text.slice(0, -1) : text;
 }

@@ -14,7 +14,12 @@ import type { DeviceCookies } from "./device-cookies.js";
 import { AuthError, invalidCredentials, RateLimitedError } from "./errors.js";
 import { type LoginThrottle, limitPerAddress } from "./login-throttle.js";
 import type { PasswordHasher } from "./password-hasher.js";
-import { checkPassword, normalizePassword, PASSWORD_PROBLEM_MESSAGES } from "./password-policy.js";
+import {
+  checkPassword,
+  isWellFormedPassword,
+  normalizePassword,
+  PASSWORD_PROBLEM_MESSAGES,
+} from "./password-policy.js";
 import type { CounterStore, UserStore } from "./ports.js";
 import type { UserRecord } from "./records.js";
 import { randomToken } from "./secrets.js";
@@ -74,6 +79,7 @@ export class Accounts {
   async register(usernameInput: string, passwordInput: string, client?: ClientInfo): Promise<UserRecord> {
     const username = parseUsername(usernameInput);
     if (!username) throw new AuthError("invalid_request", USERNAME_RULE);
+    assertWellFormed(passwordInput);
     const password = normalizePassword(passwordInput);
     assertAcceptablePassword(password, username);
     const { limits, counters, clock } = this.#deps;
@@ -111,6 +117,7 @@ export class Accounts {
     options: { deviceCookie?: string } = {},
   ): Promise<UserRecord> {
     const { users, throttle, log } = this.#deps;
+    assertWellFormed(password);
     // Throttle on the normalised input, valid name or not, so unknown names look alike.
     const key = normalizeUsername(usernameInput.slice(0, 256));
     const device = this.#deps.devices.verify(options.deviceCookie, key);
@@ -151,6 +158,8 @@ export class Accounts {
     next: string,
     context: ClientInfo & { sessionId: string },
   ): Promise<void> {
+    assertWellFormed(current, "current password");
+    assertWellFormed(next, "new password");
     const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, current, context);
     const password = normalizePassword(next);
@@ -163,6 +172,7 @@ export class Accounts {
 
   /** Deletes the account, its sessions (ended everywhere) and its data. */
   async deleteAccount(userId: string, password: string, client: ClientInfo): Promise<void> {
+    assertWellFormed(password);
     const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, password, client);
     await this.#deps.sessions.endAllForUser(user.id);
@@ -253,6 +263,20 @@ export class Accounts {
   #dummy(): Promise<string> {
     this.#dummyHash ??= this.#deps.hasher.hash(randomToken(32));
     return this.#dummyHash;
+  }
+}
+
+/**
+ * Refuses a password that is not text (a lone surrogate), before anything is counted or
+ * hashed: every password the core takes passes here first. `field` names it for people;
+ * the message never carries the password.
+ */
+function assertWellFormed(password: string, field = "password"): void {
+  if (!isWellFormedPassword(password)) {
+    throw new AuthError(
+      "invalid_request",
+      `The ${field} is not well-formed Unicode: it contains an unpaired surrogate (a lone \\uD800-\\uDFFF escape).`,
+    );
   }
 }
 

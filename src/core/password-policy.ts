@@ -44,6 +44,19 @@ export function normalizePassword(password: string): string {
 }
 
 /**
+ * Whether a password is text: well-formed UTF-16, with no lone surrogate. JSON can carry
+ * one (`"\ud800"`), but it has no UTF-8 form: argon2 would be given U+FFFD in its place,
+ * and every lone surrogate would be one password.
+ *
+ * @example
+ * isWellFormedPassword("correct horse \u{1F511}"); // true
+ * isWellFormedPassword("correct horse \ud800"); // false
+ */
+export function isWellFormedPassword(password: string): boolean {
+  return password.isWellFormed();
+}
+
+/**
  * Why a password is refused.
  * @example
  * const problem: PasswordProblem | null = checkPassword("password1", "alice"); // "common"

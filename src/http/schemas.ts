@@ -125,7 +125,12 @@ export const ref = (schema: { $id?: string }) => Type.Unsafe({ $ref: `${schema.$
 // Usernames and passwords are checked by the core's rules, which give better messages;
 // the schema only bounds the size, so a 1 MB password is refused before any hashing.
 const Username = Type.String({ minLength: 1, maxLength: 256 });
-const Password = Type.String({ minLength: 1, maxLength: 1024 });
+const Password = Type.String({
+  minLength: 1,
+  maxLength: 1024,
+  description:
+    "Any Unicode text, never truncated or case-folded; a lone surrogate escape (`\\ud800`) is not text and answers `400 invalid_request`.",
+});
 
 export const Credentials = Type.Object(
   { username: Username, password: Password },

@@ -68,6 +68,16 @@ describe("latchkey CLI with a running server", () => {
     expect(taken.stderr).toMatch(/taken/);
   });
 
+  it("security: users create refuses a password that is not UTF-8 rather than collapse it to U+FFFD (issue 24, item 10)", async () => {
+    // A lone surrogate as WTF-8 (ED A0 80): a lenient decoder makes it U+FFFD, like any other bad byte.
+    const bytes = Buffer.concat([Buffer.from("correct horse "), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from("\n")]);
+    const created = await runCli(["users", "create", "carol"], env, bytes);
+    expect(created.code).toBe(1);
+    expect(created.stderr).toMatch(/not valid UTF-8/);
+    expect(created.stderr).not.toContain("correct horse");
+    expect((await runCli(["users", "list", "--json"], env)).stdout).not.toContain("carol");
+  });
+
   it("users list shows accounts, as a table or JSON", async () => {
     const table = await runCli(["users", "list"], env);
     expect(table.code).toBe(0);

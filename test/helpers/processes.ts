@@ -76,7 +76,11 @@ export interface CliResult {
 }
 
 /** Runs `latchkey <args>` to completion, with `input` on standard input. */
-export function runCli(args: string[], env: Record<string, string>, input = ""): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  input: string | Uint8Array = "",
+): Promise<CliResult> {
   return new Promise((resolve) => {
     const proc = spawn(process.execPath, [BIN, ...args], {
       env: { PATH: process.env.PATH ?? "", ...env },
