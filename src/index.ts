@@ -76,7 +76,14 @@ export type {
   UserRecord,
 } from "./core/records.js";
 export { InvalidGrantError, RefreshTokens } from "./core/refresh-tokens.js";
-export { type RevocationEntry, RevocationFeed, type RevocationPage } from "./core/revocations.js";
+export {
+  DEFAULT_STREAM_LIMITS,
+  type RevocationEntry,
+  type RevocationEvent,
+  RevocationFeed,
+  type RevocationPage,
+  type StreamLimits,
+} from "./core/revocations.js";
 export { ServiceAccounts } from "./core/services.js";
 export type { SessionPolicy } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";

@@ -26,6 +26,7 @@ import {
 } from "../http/dispatch.js";
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
 import type { AuthRequest } from "../http/kit.js";
+import { writeEventStream } from "../http/node-stream.js";
 
 /** The parts of Express's request the adapter reads. */
 export interface ExpressRequestLike extends IncomingMessage {
@@ -103,7 +104,7 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
           parsedBody: isJson && req.body !== undefined ? req.body : undefined,
           readBody: (limit) => readLimited(req, limit),
         })
-        .then((answer) => (answer ? write(res, answer) : next()), next);
+        .then((answer) => (answer ? write(res, answer, options.log) : next()), next);
     },
     requireAuth(req, res, next) {
       const request: AuthRequest = {
@@ -123,7 +124,7 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
           for (const [, line] of reply.cookieHeaders()) res.appendHeader("set-cookie", line);
           next();
         },
-        (error: unknown) => write(res, dispatcher.errorAnswer(error)),
+        (error: unknown) => write(res, dispatcher.errorAnswer(error), options.log),
       );
     },
     close() {
@@ -137,7 +138,7 @@ function addressOf(req: ExpressRequestLike): string {
   return req.ip ?? req.socket.remoteAddress ?? "";
 }
 
-function write(res: ServerResponse, answer: Answer): void {
+function write(res: ServerResponse, answer: Answer, log: GuestLog | undefined): void {
   res.statusCode = answer.status;
   for (const [name, value] of answer.headers) {
     if (name === "set-cookie") res.appendHeader(name, value);
@@ -151,17 +152,7 @@ function write(res: ServerResponse, answer: Answer): void {
   // The connection is the stream's alone: it closes when the stream ends.
   res.setHeader("connection", "close");
   res.flushHeaders();
-  res.on("close", stream.close);
-  void (async () => {
-    try {
-      for await (const chunk of stream.chunks) {
-        if (res.destroyed) break;
-        res.write(chunk);
-      }
-    } finally {
-      res.end();
-    }
-  })();
+  void writeEventStream(stream, res, (error) => log?.warn({ err: error }, "event stream failed"));
 }
 
 function readLimited(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {

@@ -24,7 +24,7 @@ import {
   PayloadTooLarge,
 } from "../http/dispatch.js";
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
-import type { AuthRequest } from "../http/kit.js";
+import { type AuthRequest, type EventStream, STREAM_STALL_MS } from "../http/kit.js";
 
 /**
  * Options of `createFetchHandler`.
@@ -174,22 +174,55 @@ export function toResponse(answer: Answer): Response {
   for (const [name, value] of answer.headers) headers.append(name, value);
   const { stream } = answer;
   if (stream) {
-    const encoder = new TextEncoder();
-    const chunks = stream.chunks[Symbol.asyncIterator]();
-    const body = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const next = await chunks.next();
-        if (next.done) controller.close();
-        else controller.enqueue(encoder.encode(next.value));
-      },
-      async cancel() {
-        stream.close();
-        await chunks.return?.();
-      },
-    });
-    return new Response(body, { status: answer.status, headers });
+    return new Response(eventBody(stream), { status: answer.status, headers });
   }
   return new Response(answer.body, { status: answer.status, headers });
+}
+
+/**
+ * An event stream as a body, pulled as the server writes it: a chunk is made only when the
+ * last one was taken, and a consumer that takes nothing for `STREAM_STALL_MS` has the
+ * body errored, which ends its connection.
+ */
+function eventBody(stream: EventStream): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const chunks = stream.chunks[Symbol.asyncIterator]();
+  let pulling = false;
+  let idleSince = Date.now();
+  let watchdog: NodeJS.Timeout | undefined;
+  const end = () => {
+    clearInterval(watchdog);
+    stream.close();
+    void chunks.return?.(undefined);
+  };
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      watchdog = setInterval(() => {
+        if (pulling || Date.now() - idleSince < STREAM_STALL_MS) return;
+        controller.error(new Error("the client took nothing from the event stream"));
+        end();
+      }, STREAM_STALL_MS / 4);
+      watchdog.unref();
+    },
+    async pull(controller) {
+      pulling = true;
+      try {
+        const next = await chunks.next();
+        if (next.done) {
+          clearInterval(watchdog);
+          controller.close();
+        } else controller.enqueue(encoder.encode(next.value));
+      } catch (error) {
+        clearInterval(watchdog);
+        controller.error(error);
+        stream.close();
+      } finally {
+        pulling = false;
+        idleSince = Date.now();
+      }
+    },
+    cancel: end,
+  });
 }
 
 async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {

@@ -33,6 +33,7 @@ export function authOptionsFrom(
       inFlightPerAddress: config.loginAddressMaxInFlight,
     },
     hashQueue: config.hashQueue,
+    streams: { perService: config.streamsPerService, perInstance: config.streamsPerInstance },
     tokens: {
       issuer,
       alg: config.jwtAlg,

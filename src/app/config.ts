@@ -54,6 +54,9 @@ export interface Config {
   loginAddressMaxInFlight: number;
   /** Password hashes that may wait for a thread; past that, 503 with Retry-After. */
   hashQueue: number;
+  /** Revocation event streams per service and per instance (`GET /auth/revocations`). */
+  streamsPerService: number;
+  streamsPerInstance: number;
   cookieSecure: boolean;
   /**
    * Which proxies' `X-Forwarded-For` entries are believed: `false` none; a number, that many
@@ -127,6 +130,8 @@ export function loadConfig(env: Env): Config {
     registerAddressMax: read.int("REGISTER_ADDRESS_MAX"),
     loginAddressMaxInFlight: read.int("LOGIN_ADDRESS_MAX_IN_FLIGHT"),
     hashQueue: read.int("HASH_QUEUE"),
+    streamsPerService: read.int("STREAMS_PER_SERVICE"),
+    streamsPerInstance: read.int("STREAMS_PER_INSTANCE"),
     cookieSecure: read.bool("COOKIE_SECURE"),
     trustProxy: readTrustProxy(read.text("TRUST_PROXY")),
     corsOrigins: read.origins("CORS_ORIGINS"),

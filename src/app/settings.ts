@@ -185,6 +185,21 @@ export const SETTINGS = {
     max: 10_000,
     meaning: "password hashes that may wait for a thread on an instance; past it, 503 with `Retry-After`",
   },
+  STREAMS_PER_SERVICE: {
+    kind: "int",
+    default: 8,
+    min: 1,
+    max: 10_000,
+    meaning:
+      "revocation event streams one service may hold open on an instance (a service process needs one); past it, 429",
+  },
+  STREAMS_PER_INSTANCE: {
+    kind: "int",
+    default: 256,
+    min: 1,
+    max: 100_000,
+    meaning: "revocation event streams an instance holds open at most, every service together; past it, 429",
+  },
   REQUEST_TIMEOUT: {
     kind: "int",
     default: 30,

@@ -15,7 +15,7 @@ import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-
 import type { ChangeFeed, Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
 import { RefreshTokens } from "./refresh-tokens.js";
-import { RevocationFeed } from "./revocations.js";
+import { RevocationFeed, type StreamLimits } from "./revocations.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { ServiceAccounts } from "./services.js";
@@ -58,6 +58,8 @@ export interface AuthOptions {
   limits?: Partial<AccountLimits>;
   /** Password hashes that may wait for a thread before new ones are refused (503). Default 32. */
   hashQueue?: number;
+  /** Limits on the revocation feed's event streams (`DEFAULT_STREAM_LIMITS`). */
+  streams?: Partial<StreamLimits>;
   clock?: Clock;
   random?: RandomBytes;
   /** Replaces the default hasher (argon2id behind `limitConcurrency`). */
@@ -245,7 +247,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     accessTokens,
     refreshTokens,
     services: new ServiceAccounts({ store: stores.services, changes: publishing, clock, random }),
-    revocations: new RevocationFeed({ feed: stores.changes, clock, tokenLifetimeMs, follower: changes }),
+    revocations: new RevocationFeed({
+      feed: stores.changes,
+      clock,
+      tokenLifetimeMs,
+      follower: changes,
+      ...(options.streams && { streams: options.streams }),
+    }),
     tokenLifetimeMs,
     startMaintenance: (maintenanceOptions) =>
       startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions),

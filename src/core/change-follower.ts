@@ -101,7 +101,7 @@ export class ChangeFollower {
    */
   mustConfirm(issuedAt: number): boolean {
     const now = this.#options.clock.now();
-    if (now - this.#lastReadAt > (this.#options.staleMs ?? 5000)) return true;
+    if (now - this.#lastReadAt > this.staleMs) return true;
     return now < this.#uncertainUntil && issuedAt <= this.#uncertainBefore;
   }
 
@@ -121,6 +121,20 @@ export class ChangeFollower {
   /** Whether this session id ended within the retained window. */
   isSessionEnded(sessionId: string): boolean {
     return this.#ended.has(sessionId);
+  }
+
+  /**
+   * How long ago the feed was last read whole, ms (`Infinity` before the first read). A
+   * service told of this instance's feed is told this too: the instance vouches only for
+   * what it has read.
+   */
+  readAgeMs(): number {
+    return this.#options.clock.now() - this.#lastReadAt;
+  }
+
+  /** How long without a successful read before the follower stops vouching, ms. */
+  get staleMs(): number {
+    return this.#options.staleMs ?? 5000;
   }
 
   /** The highest sequence number read so far. */

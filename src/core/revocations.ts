@@ -13,7 +13,7 @@
 
 import type { ChangeFollower } from "./change-follower.js";
 import type { Clock } from "./clock.js";
-import { AuthError } from "./errors.js";
+import { AuthError, RetryLaterError } from "./errors.js";
 import type { ChangeFeed } from "./ports.js";
 import type { ChangeRecord } from "./records.js";
 
@@ -44,18 +44,48 @@ export interface RevocationPage {
   more: boolean;
 }
 
-/** What a live follower of the feed is told (`events`). */
+/**
+ * What a live follower of the feed is told (`events`). `heartbeat` says the instance read
+ * the whole feed `ageMs` ago, so a subscriber knows how current it is, not merely that
+ * the connection lives. The stream ends after `stale` (this instance has not read the
+ * feed within its tolerance: it cannot vouch; reconnect, perhaps to another instance) and
+ * after `resume` (the subscriber fell too far behind: reconnect from `cursor`).
+ */
 export type RevocationEvent =
   | { type: "entry"; cursor: string; entry: RevocationEntry }
   | { type: "reset"; cursor: string }
-  | { type: "heartbeat" };
+  | { type: "heartbeat"; ageMs: number }
+  | { type: "stale"; ageMs: number }
+  | { type: "resume"; cursor: string };
+
+/**
+ * How many event streams an instance keeps open, and how far one may fall behind.
+ * @example
+ * const limits: StreamLimits = { ...DEFAULT_STREAM_LIMITS, perService: 2 };
+ */
+export interface StreamLimits {
+  /** Streams one service may hold open on one instance (a service process needs one). */
+  perService: number;
+  /** Streams one instance holds open at most, all services together. */
+  perInstance: number;
+  /** Changes waiting for a subscriber that does not read before it is told to resume later. */
+  maxPending: number;
+}
+
+/**
+ * Default stream limits: a service runs one stream per process, a few during a rolling
+ * restart; an instance's file descriptors stay for its users.
+ * @example
+ * const perService = DEFAULT_STREAM_LIMITS.perService; // 8
+ */
+export const DEFAULT_STREAM_LIMITS: Readonly<StreamLimits> = { perService: 8, perInstance: 256, maxPending: 1000 };
 
 /**
  * How often a quiet stream says it is alive, ms: often enough that a subscriber tells a
  * live stream from a dead connection within its tolerance (5 s for `latchkey/verify`), and
  * that proxies never close it as idle.
  */
-const HEARTBEAT_MS = 2_000;
+export const HEARTBEAT_MS = 2_000;
 
 /** Entries per read at most. */
 export const REVOCATIONS_PAGE_MAX = 1000;
@@ -70,20 +100,71 @@ export class RevocationFeed {
   readonly #clock: Clock;
   readonly #tokenLifetimeMs: number;
   readonly #follower: ChangeFollower | undefined;
+  readonly #limits: StreamLimits;
+  /** Open streams per service, on this instance. */
+  readonly #open = new Map<string, number>();
+  #openTotal = 0;
 
-  constructor(deps: { feed: ChangeFeed; clock: Clock; tokenLifetimeMs: number; follower?: ChangeFollower }) {
+  constructor(deps: {
+    feed: ChangeFeed;
+    clock: Clock;
+    tokenLifetimeMs: number;
+    follower?: ChangeFollower;
+    streams?: Partial<StreamLimits>;
+  }) {
     this.#feed = deps.feed;
     this.#clock = deps.clock;
     this.#tokenLifetimeMs = deps.tokenLifetimeMs;
     this.#follower = deps.follower;
+    this.#limits = { ...DEFAULT_STREAM_LIMITS, ...deps.streams };
+  }
+
+  /** How many event streams are open on this instance. */
+  get openStreams(): number {
+    return this.#openTotal;
+  }
+
+  /**
+   * Takes one of this instance's stream places for `serviceId`, or refuses with 429 when
+   * the service, or the instance, holds all of its own. Call the returned function when
+   * the stream ends (calling it again does nothing).
+   */
+  reserveStream(serviceId: string): () => void {
+    const { perService, perInstance } = this.#limits;
+    const mine = this.#open.get(serviceId) ?? 0;
+    if (mine >= perService) {
+      throw new RetryLaterError(
+        "rate_limited",
+        `This service has ${mine} event streams open on this instance, the most it may; a service process needs one.`,
+        HEARTBEAT_MS / 1000,
+      );
+    }
+    if (this.#openTotal >= perInstance) {
+      throw new RetryLaterError("rate_limited", "This instance has all the event streams it keeps open.", 5);
+    }
+    this.#open.set(serviceId, mine + 1);
+    this.#openTotal += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#openTotal -= 1;
+      const left = (this.#open.get(serviceId) ?? 1) - 1;
+      if (left > 0) this.#open.set(serviceId, left);
+      else this.#open.delete(serviceId);
+    };
   }
 
   /**
    * The feed as a live stream, for Server-Sent Events: what happened after `since` (from
    * the store), then each change as this instance's follower learns it (pushed by
    * PostgreSQL's LISTEN or Redis pub/sub, or read within its poll), each once, in order,
-   * with the cursor to resume from. A follower that finds the feed reset is told `reset`.
-   * Ends when `signal` aborts, or after telling that `serviceId` itself was revoked.
+   * with the cursor to resume from. A follower that finds the feed reset is told `reset`;
+   * a quiet stream is told `heartbeat` every `HEARTBEAT_MS` while this instance's follower
+   * is current, and `stale` (then the end) once it is not. Changes pile up for a
+   * subscriber that does not read at most `maxPending`; past that it is told `resume` and
+   * the stream ends. Ends too when `signal` aborts, or after telling that `serviceId`
+   * itself was revoked.
    */
   async *events(since: string | undefined, signal: AbortSignal, serviceId?: string): AsyncGenerator<RevocationEvent> {
     const follower = this.#follower;
@@ -91,19 +172,23 @@ export class RevocationFeed {
     // Subscribe before catching up, so nothing falls between the two; duplicates are
     // dropped by sequence number.
     const queue: ({ change: ChangeRecord } | { reset: true })[] = [];
+    let overflowed = false;
     let wake: (() => void) | undefined;
     const notify = () => {
       wake?.();
       wake = undefined;
     };
-    const offChange = follower.onChange((change) => {
-      queue.push({ change });
+    const push = (item: (typeof queue)[number]) => {
+      if (overflowed) return;
+      if (queue.length >= this.#limits.maxPending) {
+        // Drop what waits (it is in the store) rather than hold it for a reader that is gone.
+        overflowed = true;
+        queue.length = 0;
+      } else queue.push(item);
       notify();
-    });
-    const offReset = follower.onReset(() => {
-      queue.push({ reset: true });
-      notify();
-    });
+    };
+    const offChange = follower.onChange((change) => push({ change }));
+    const offReset = follower.onReset(() => push({ reset: true }));
     signal.addEventListener("abort", notify, { once: true });
     try {
       let page = await this.#readRecords(since, REVOCATIONS_PAGE_MAX);
@@ -121,6 +206,10 @@ export class RevocationFeed {
         ({ epoch, seq } = parseCursor(page.cursor));
       }
       while (!signal.aborted) {
+        if (overflowed) {
+          yield { type: "resume", cursor: formatCursor(epoch, seq) };
+          return;
+        }
         const next = queue.shift();
         if (!next) {
           const woken = await new Promise<boolean>((resolve) => {
@@ -133,7 +222,13 @@ export class RevocationFeed {
               resolve(true);
             };
           });
-          if (!woken) yield { type: "heartbeat" };
+          if (woken) continue;
+          const ageMs = follower.readAgeMs();
+          if (ageMs > follower.staleMs) {
+            yield { type: "stale", ageMs };
+            return;
+          }
+          yield { type: "heartbeat", ageMs };
           continue;
         }
         if ("reset" in next) {

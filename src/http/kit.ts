@@ -64,6 +64,13 @@ export class EventStream {
   }
 }
 
+/**
+ * How long a client may take nothing from an event stream before its connection is
+ * closed, ms. Heartbeats are a few bytes every 2 s: only a client that stopped reading (or
+ * a connection that died without a word) fills its buffers and then stalls this long.
+ */
+export const STREAM_STALL_MS = 10_000;
+
 /** The headers of an event stream: never cached, never buffered by a proxy (nginx). */
 export const EVENT_STREAM_HEADERS: Readonly<Record<string, string>> = {
   "content-type": "text/event-stream; charset=utf-8",

@@ -34,6 +34,7 @@ import { FORM_TYPE, parseForm } from "./form.js";
 import { type LatchkeyOptions, setUpGuest } from "./guest.js";
 import { useStrictJson } from "./json.js";
 import { type AuthReply, type AuthRequest, EVENT_STREAM_HEADERS, EventStream } from "./kit.js";
+import { writeEventStream } from "./node-stream.js";
 import { type RouteSpec, routePath } from "./routes/spec.js";
 import { SHARED_SCHEMAS } from "./schemas.js";
 import { compileRequestCheck } from "./validate.js";
@@ -184,20 +185,9 @@ function streaming(handler: RouteSpec["handler"], open: Map<EventStream, Promise
       ...EVENT_STREAM_HEADERS,
       connection: "close",
     });
-    raw.on("close", result.close);
-    const written = (async () => {
-      try {
-        for await (const chunk of result.chunks) {
-          if (raw.destroyed) break;
-          raw.write(chunk);
-        }
-      } catch (error) {
-        request.log.warn({ err: error }, "event stream failed");
-      } finally {
-        open.delete(result);
-        raw.end();
-      }
-    })();
+    const written = writeEventStream(result, raw, (error) =>
+      request.log.warn({ err: error }, "event stream failed"),
+    ).finally(() => open.delete(result));
     open.set(result, written);
     await written;
     return reply;

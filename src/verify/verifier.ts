@@ -12,6 +12,7 @@
  * its history (`reset`), tokens issued before are confirmed by introspection for one
  * token lifetime.
  */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
 
 /**
@@ -106,6 +107,22 @@ export interface Verifier {
   close(): void;
 }
 
+/**
+ * How long an event stream may say nothing before it is taken for dead, ms: latchkey sends
+ * a heartbeat every 2 s, so this is two missed ones and some.
+ */
+const STREAM_SILENCE_MS = 5000;
+
+/** How long ago the instance read its feed, from a heartbeat's data; unknown is too long. */
+function ageOf(data: string): number {
+  try {
+    const age = (JSON.parse(data) as { age_ms?: unknown }).age_ms;
+    return typeof age === "number" && age >= 0 ? age : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 /** How many verified tokens a verifier remembers. */
 const VERIFIED_MAX = 10_000;
 
@@ -189,8 +206,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
   };
 
+  // An entry matters until its last token expired, as this verifier counts expiry: with
+  // its own clock tolerance, which may be larger than latchkey's.
   const forgetOld = () => {
-    const now = clock();
+    const now = clock() - clockTolerance * 1000;
     for (const [id, until] of endedSessions) if (until < now) endedSessions.delete(id);
     for (const [id, until] of revokedServices) if (until < now) revokedServices.delete(id);
   };
@@ -198,49 +217,76 @@ export function createVerifier(options: VerifierOptions): Verifier {
   /**
    * Follows the event stream from `cursor` until it breaks; `false` when latchkey does not
    * stream (an older latchkey, a proxy in the way): then the feed is polled instead.
+   *
+   * The verifier is as current as the instance it listens to: an entry means that instance
+   * has just read the feed, a heartbeat says how long ago it did (`age_ms`), and nothing
+   * else counts (a connection that stays open while the instance is cut from its store is
+   * not a current feed). A stream silent for `STREAM_SILENCE_MS` is dead, however open its
+   * connection looks (a balancer or NAT that dropped it without a word): it is aborted and
+   * followed again.
    */
   const followStream = async (): Promise<boolean> => {
     const controller = new AbortController();
     streamAbort = controller;
-    const response = await fetch(`${base}/auth/revocations`, {
-      headers: {
-        authorization: basic,
-        accept: "text/event-stream",
-        ...(cursor !== undefined && { "last-event-id": cursor }),
-      },
-      signal: controller.signal,
-    });
-    if (!response.ok) throw new Error(`latchkey answered ${response.status} to the revocation feed`);
-    if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body) {
-      await response.body?.cancel();
-      return false;
-    }
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      // Any data, a heartbeat included, shows the stream alive.
-      lastRead = Date.now();
-      buffer += decoder.decode(chunk, { stream: true });
-      let end = buffer.indexOf("\n\n");
-      while (end >= 0) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        let id: string | undefined;
-        let event = "message";
-        let data = "";
-        for (const line of block.split("\n")) {
-          if (line.startsWith("id: ")) id = line.slice(4);
-          else if (line.startsWith("event: ")) event = line.slice(7);
-          else if (line.startsWith("data: ")) data += line.slice(6);
-        }
-        if (event === "revocation") await apply(JSON.parse(data));
-        else if (event === "reset") distrustBefore = clock();
-        if (id !== undefined) cursor = id;
-        end = buffer.indexOf("\n\n");
+    let heardAt = Date.now();
+    const watchdog = setInterval(() => {
+      if (Date.now() - heardAt > STREAM_SILENCE_MS) controller.abort(new Error("the revocation stream fell silent"));
+    }, 250);
+    watchdog.unref();
+    try {
+      const response = await fetch(`${base}/auth/revocations`, {
+        headers: {
+          authorization: basic,
+          accept: "text/event-stream",
+          ...(cursor !== undefined && { "last-event-id": cursor }),
+        },
+        signal: controller.signal,
+      });
+      if (!response.ok) throw new Error(`latchkey answered ${response.status} to the revocation feed`);
+      if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body) {
+        await response.body?.cancel();
+        return false;
       }
-      forgetOld();
+      const events: EventSourceMessage[] = [];
+      const parser = createParser({ onEvent: (event) => events.push(event) });
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        parser.feed(decoder.decode(chunk, { stream: true }));
+        for (const event of events.splice(0)) {
+          heardAt = Date.now();
+          const ended = await take(event);
+          if (event.id !== undefined) cursor = event.id;
+          if (ended) throw new Error(ended);
+        }
+        forgetOld();
+      }
+      return true;
+    } finally {
+      clearInterval(watchdog);
     }
-    return true;
+  };
+
+  /** Applies one event of the stream; returns why the stream ends, when it does. */
+  const take = async (event: EventSourceMessage): Promise<string | undefined> => {
+    switch (event.event) {
+      case "revocation":
+        await apply(JSON.parse(event.data));
+        lastRead = Date.now();
+        return undefined;
+      case "reset":
+        distrustBefore = clock();
+        lastRead = Date.now();
+        return undefined;
+      case "heartbeat":
+        lastRead = Math.max(lastRead, Date.now() - ageOf(event.data));
+        return undefined;
+      case "stale":
+        return "the latchkey instance behind the revocation stream cannot read its feed";
+      case "resume":
+        return "the revocation stream fell behind; resuming from the last event";
+      default:
+        return undefined;
+    }
   };
 
   // A catch-up read first (so `ready()` means the history is known), then the event

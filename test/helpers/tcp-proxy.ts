@@ -9,12 +9,18 @@ export interface TcpProxy {
   port: number;
   /** Drops every connection and refuses new ones. */
   cut(): void;
+  /**
+   * Stops carrying data on the connections open now, without closing them (a balancer or
+   * NAT that forgot them): neither end hears anything again. New connections work.
+   */
+  silence(): void;
   restore(): void;
   close(): Promise<void>;
 }
 
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
+  let pairs: [Socket, Socket][] = [];
   let up = true;
   const server: Server = createServer((client) => {
     if (!up) {
@@ -33,6 +39,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
     client.pipe(upstream).pipe(client);
+    pairs.push([client, upstream]);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -42,6 +49,15 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       up = false;
       for (const socket of sockets) socket.destroy();
       sockets.clear();
+    },
+    silence() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+      pairs = [];
     },
     restore() {
       up = true;

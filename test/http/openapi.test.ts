@@ -12,6 +12,7 @@ import { request as httpRequest } from "node:http";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_STREAM_LIMITS } from "../../src/core/revocations.js";
 import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
 interface Operation {
@@ -208,6 +209,17 @@ async function elicit(
         headers: { "content-type": "text/plain" },
       });
     case "429": {
+      if (operationId === "readRevocations") {
+        // Every stream place of the instance taken: one more stream is refused.
+        const places = Array.from({ length: DEFAULT_STREAM_LIMITS.perInstance }, (_, i) =>
+          h.server.auth.revocations.reserveStream(`filler-${i}`),
+        );
+        try {
+          return await send({ method, url: target, headers: { accept: "text/event-stream" } });
+        } finally {
+          for (const release of places) release();
+        }
+      }
       let last: LightMyRequestResponse | undefined;
       const client = h.client({ ip: freshIp() });
       client.cookies.clear();

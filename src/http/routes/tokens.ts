@@ -9,6 +9,7 @@ import { Value } from "@sinclair/typebox/value";
 import { AuthError } from "../../core/errors.js";
 import type { ServiceRecord } from "../../core/records.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
+import type { RevocationEvent } from "../../core/revocations.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { basicCredentials, presentedCredential } from "../credentials.js";
@@ -240,10 +241,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           "What a service must know to refuse tokens before exp: ended sessions, revoked services, key rotations",
         operationId: "readRevocations",
         description:
-          "For a service that verifies access tokens itself (with the JWKS). With `Accept: text/event-stream`, a stream of Server-Sent Events (`event: revocation`, `reset`; a comment every 2 s), resumed from `Last-Event-ID`; otherwise a JSON read. Every session that ended, however it ended (logout, logout-all, a revoked device, a password change, a disabled or deleted account, a reused refresh token), every revoked service and every key rotation, one token lifetime back, in order. `until` is when an entry stops mattering (the last token it concerns has expired). Pass the answer's `cursor` back as `since`; `reset: true` means the feed lost its history in between (distrust tokens issued before now for one token lifetime). Service credentials (HTTP Basic, or the service's own bearer token) only.",
+          "For a service that verifies access tokens itself (with the JWKS). With `Accept: text/event-stream`, a stream of Server-Sent Events (`revocation` and `reset`, each with its cursor as `id`; a quiet stream sends `heartbeat` every 2 s with `age_ms`, how long ago this instance last read the whole feed; `stale` when it has not within 5 s and `resume` when the subscriber fell too far behind, each followed by the end of the stream: reconnect from the last `id`), resumed from `Last-Event-ID`; at most `STREAMS_PER_SERVICE` per service and `STREAMS_PER_INSTANCE` in all on one instance (429 past them); otherwise a JSON read. Every session that ended, however it ended (logout, logout-all, a revoked device, a password change, a disabled or deleted account, a reused refresh token), every revoked service and every key rotation, one token lifetime back, in order. `until` is when an entry stops mattering (the last token it concerns has expired). Pass the answer's `cursor` back as `since`; `reset: true` means the feed lost its history in between (distrust tokens issued before now for one token lifetime). Service credentials (HTTP Basic, or the service's own bearer token) only.",
         security: SECURITY.serviceAny,
         querystring: RevocationsQuery,
-        response: { 200: RevocationsResponse, ...errorResponses(400, 401) },
+        response: { 200: RevocationsResponse, ...errorResponses(400, 401, 429) },
       },
       handler: async (request) => {
         const service = await authenticateService(auth, request);
@@ -253,6 +254,8 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           const lastEventId = request.headers["last-event-id"];
           const since = typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : request.query.since;
           if (since !== undefined) await auth.revocations.read(since, 1); // a bad cursor is a 400 now, not mid-stream
+          // A HEAD is answered as a HEAD: the stream's status and headers, no stream held open.
+          if (request.method === "HEAD") return new EventStream(emptyStream(), () => {});
           return revocationStream(auth, since, service.id);
         }
         const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
@@ -408,21 +411,45 @@ async function authenticateService(auth: LatchkeyContext["auth"], request: AuthR
   throw new AuthError("invalid_client", "This needs a service's credentials (HTTP Basic, or its own token).");
 }
 
-/** The feed as Server-Sent Events, each with the cursor to resume from as its id. */
+/**
+ * The feed as Server-Sent Events, each with the cursor to resume from as its id. The
+ * stream holds one of the instance's places for the service (429 past the limits) until
+ * it ends, however it ends.
+ */
 function revocationStream(auth: LatchkeyContext["auth"], since: string | undefined, serviceId: string): EventStream {
+  const release = auth.revocations.reserveStream(serviceId);
   const controller = new AbortController();
   const events = auth.revocations.events(since, controller.signal, serviceId);
   async function* chunks(): AsyncGenerator<string> {
-    // Reconnect after a second, should the stream break.
-    yield "retry: 1000\n\n";
-    for await (const event of events) {
-      if (event.type === "heartbeat") yield ": alive\n\n";
-      else if (event.type === "reset") yield `id: ${event.cursor}\nevent: reset\ndata: {}\n\n`;
-      else yield `id: ${event.cursor}\nevent: revocation\ndata: ${JSON.stringify(event.entry)}\n\n`;
+    try {
+      // Reconnect after a second, should the stream break.
+      yield "retry: 1000\n\n";
+      for await (const event of events) yield sseOf(event);
+    } finally {
+      release();
     }
   }
   return new EventStream(chunks(), () => {
+    release();
     controller.abort();
     void events.return(undefined);
   });
 }
+
+/** One event of the feed on the wire (docs/services.md: "The event stream"). */
+function sseOf(event: RevocationEvent): string {
+  switch (event.type) {
+    case "entry":
+      return `id: ${event.cursor}\nevent: revocation\ndata: ${JSON.stringify(event.entry)}\n\n`;
+    case "reset":
+      return `id: ${event.cursor}\nevent: reset\ndata: {}\n\n`;
+    case "heartbeat":
+      return `event: heartbeat\ndata: {"age_ms":${Math.round(event.ageMs)}}\n\n`;
+    case "stale":
+      return `event: stale\ndata: {"age_ms":${Math.round(event.ageMs)}}\n\n`;
+    case "resume":
+      return `id: ${event.cursor}\nevent: resume\ndata: {}\n\n`;
+  }
+}
+
+async function* emptyStream(): AsyncGenerator<string> {}
