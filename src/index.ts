@@ -84,7 +84,7 @@ export {
   type RevocationPage,
   type StreamLimits,
 } from "./core/revocations.js";
-export { ServiceAccounts } from "./core/services.js";
+export { InvalidClientError, SERVICE_AUTH_FAILURES_PER_ADDRESS, ServiceAccounts } from "./core/services.js";
 export type { SessionPolicy } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";

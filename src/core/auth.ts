@@ -246,7 +246,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     keys,
     accessTokens,
     refreshTokens,
-    services: new ServiceAccounts({ store: stores.services, changes: publishing, clock, random }),
+    services: new ServiceAccounts({
+      store: stores.services,
+      changes: publishing,
+      clock,
+      random,
+      counters: stores.counters,
+    }),
     revocations: new RevocationFeed({
       feed: stores.changes,
       clock,

@@ -50,6 +50,10 @@ export interface RevocationPage {
  * the connection lives. The stream ends after `stale` (this instance has not read the
  * feed within its tolerance: it cannot vouch; reconnect, perhaps to another instance) and
  * after `resume` (the subscriber fell too far behind: reconnect from `cursor`).
+ * @example
+ * for await (const event of auth.revocations.events(undefined, AbortSignal.timeout(10_000))) {
+ *   if (event.type === "entry") console.log(event.entry.type);
+ * }
  */
 export type RevocationEvent =
   | { type: "entry"; cursor: string; entry: RevocationEntry }

@@ -6,18 +6,45 @@
  * Revoking a service is published on the change feed, so every instance stops honouring
  * it at once.
  */
+import { throttleAddress } from "./client-address.js";
 import type { Clock } from "./clock.js";
-import { AuthError } from "./errors.js";
-import type { ChangeFeed, ServiceStore } from "./ports.js";
+import { AuthError, RetryLaterError } from "./errors.js";
+import type { ChangeFeed, CounterStore, ServiceStore } from "./ports.js";
 import type { ServiceRecord } from "./records.js";
 import { hashSecret, type RandomBytes, randomToken, safeEqual } from "./secrets.js";
 
 /** A service name: lower case letters, digits and dashes, starting with a letter. */
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
-/** The answer to bad service credentials: one message, whatever was wrong. */
-function invalidClient(): AuthError {
-  return new AuthError("invalid_client", "The client credentials are invalid.");
+/**
+ * Refused service credentials per client address (per /64 for IPv6) within a minute,
+ * before that address is refused without a look-up until the minute ends. A secret of
+ * 256 bits cannot be guessed; the limit keeps a flood (or a service left with an old
+ * secret, retrying) from becoming database load and log noise.
+ * @example
+ * const allowed: number = SERVICE_AUTH_FAILURES_PER_ADDRESS; // 30 a minute
+ */
+export const SERVICE_AUTH_FAILURES_PER_ADDRESS = 30;
+const SERVICE_AUTH_WINDOW_MS = 60_000;
+
+/**
+ * Service credentials refused: one answer (`invalid_client`, 401), whatever was wrong.
+ * The error keeps who tried from where, for the server's log: a security event (the
+ * client id is public, as a username is; the secret is never kept).
+ *
+ * @example
+ * if (error instanceof InvalidClientError) log.warn({ clientId: error.clientId, ip: error.ip }, "refused");
+ */
+export class InvalidClientError extends AuthError {
+  readonly clientId: string;
+  readonly ip: string | undefined;
+
+  constructor(clientId: string, ip: string | undefined) {
+    super("invalid_client", "The client credentials are invalid.");
+    this.name = "InvalidClientError";
+    this.clientId = clientId.slice(0, 64);
+    this.ip = ip;
+  }
 }
 
 /**
@@ -30,9 +57,18 @@ export class ServiceAccounts {
   readonly #changes: ChangeFeed;
   readonly #clock: Clock;
   readonly #random: RandomBytes | undefined;
+  readonly #counters: CounterStore | undefined;
 
-  constructor(deps: { store: ServiceStore; changes: ChangeFeed; clock: Clock; random?: RandomBytes }) {
+  constructor(deps: {
+    store: ServiceStore;
+    changes: ChangeFeed;
+    clock: Clock;
+    random?: RandomBytes;
+    /** Counts refusals per address (`SERVICE_AUTH_FAILURES_PER_ADDRESS`); without it, none are. */
+    counters?: CounterStore;
+  }) {
     this.#store = deps.store;
+    this.#counters = deps.counters;
     this.#changes = deps.changes;
     this.#clock = deps.clock;
     this.#random = deps.random;
@@ -74,13 +110,30 @@ export class ServiceAccounts {
   }
 
   /**
-   * The live service these credentials prove, or `invalid_client` (unknown id, wrong
-   * secret, revoked: one answer for all, compared in constant time).
+   * The live service these credentials prove, or `InvalidClientError` (unknown id, wrong
+   * secret, revoked: one answer for all, compared in constant time). With the client's
+   * `ip`, refusals are counted per address, and an address past
+   * `SERVICE_AUTH_FAILURES_PER_ADDRESS` in a minute is refused (429) without a look-up.
    */
-  async authenticate(clientId: string, clientSecret: string): Promise<ServiceRecord> {
+  async authenticate(clientId: string, clientSecret: string, ip?: string): Promise<ServiceRecord> {
+    const key = ip === undefined || !this.#counters ? null : `service-auth:address:${throttleAddress(ip)}`;
+    const now = this.#clock.now();
+    if (key) {
+      const state = await this.#counters?.peek(key, now);
+      if (state && state.count >= SERVICE_AUTH_FAILURES_PER_ADDRESS) {
+        throw new RetryLaterError(
+          "rate_limited",
+          "Too many refused client credentials from this address. Try again later.",
+          (state.resetAt - now) / 1000,
+        );
+      }
+    }
     const found = clientId.startsWith("svc_") && clientId.length <= 64 ? await this.#store.findById(clientId) : null;
     const matches = found !== null && safeEqual(hashSecret(clientSecret), found.secretHash);
-    if (!found || !matches || found.revokedAt !== null) throw invalidClient();
+    if (!found || !matches || found.revokedAt !== null) {
+      if (key) await this.#counters?.hit(key, SERVICE_AUTH_WINDOW_MS, now);
+      throw new InvalidClientError(clientId, ip);
+    }
     return found;
   }
 }

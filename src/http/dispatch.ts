@@ -10,7 +10,7 @@ import { parse as parseCookies, serialize as serializeCookie } from "cookie";
 import secureJson from "secure-json-parse";
 import { AuthError } from "../core/errors.js";
 import type { RequestAuth } from "./context.js";
-import { errorAnswer, INTERNAL_ERROR } from "./errors.js";
+import { errorAnswer, INTERNAL_ERROR, logAuthError } from "./errors.js";
 import { FORM_TYPE, parseForm } from "./form.js";
 import type { Guest } from "./guest.js";
 import { type AuthReply, type AuthRequest, type CookieOptions, EVENT_STREAM_HEADERS, EventStream } from "./kit.js";
@@ -167,7 +167,7 @@ export class Dispatcher {
   /** The contract's answer to an error (500 for one nobody expected, logged). */
   errorAnswer(error: unknown, reply: CollectingReply = new CollectingReply()): Answer {
     if (error instanceof AuthError) {
-      if (error.code === "service_unavailable") this.#log?.warn({ err: error.cause ?? error }, "store unavailable");
+      logAuthError(error, this.#log);
       const answer = errorAnswer(error);
       return {
         status: answer.status,

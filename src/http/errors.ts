@@ -5,7 +5,8 @@
  * quote the body, and the body may hold a password.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { AuthError, type ErrorCode, RetryLaterError, STATUS_BY_CODE } from "../core/errors.js";
+import { AuthError, type ErrorCode, OverloadedError, RetryLaterError, STATUS_BY_CODE } from "../core/errors.js";
+import { InvalidClientError } from "../core/services.js";
 
 /** Status of every contract error code (the table lives with the errors, in core). */
 export { STATUS_BY_CODE };
@@ -66,6 +67,34 @@ export function errorAnswer(error: AuthError): ErrorAnswer {
   return { status: STATUS_BY_CODE[error.code], headers, body: errorBody(error.code, error.message) };
 }
 
+/** Where `logAuthError` writes: pino's shape (Fastify's `request.log`, the adapters' `log`). */
+export interface RefusalLog {
+  warn(object: object, message: string): void;
+}
+
+/**
+ * Logs what an operator must see of a refusal, each as what it is: a store that cannot be
+ * reached (with its cause), load shed because the password-hash queue is full (no stack:
+ * it is the server doing its job), and refused service credentials (a security event: the
+ * client id and address, never the secret). Other refusals are the client's business.
+ *
+ * @example
+ * logAuthError(error, request.log);
+ */
+export function logAuthError(error: AuthError, log: RefusalLog | undefined): void {
+  if (!log) return;
+  if (error instanceof OverloadedError) {
+    log.warn(
+      { event: "load_shed", retryAfter: error.retryAfter },
+      "busy: the password-hash queue is full, answered 503",
+    );
+  } else if (error.code === "service_unavailable") {
+    log.warn({ err: error.cause ?? error }, "store unavailable");
+  } else if (error instanceof InvalidClientError) {
+    log.warn({ event: "service_auth_failed", clientId: error.clientId, ip: error.ip }, "service credentials refused");
+  }
+}
+
 /** The answer to an error no one expected: logged in full by the caller, told nothing. */
 export const INTERNAL_ERROR: ErrorAnswer = {
   status: 500,
@@ -82,7 +111,7 @@ export const INTERNAL_ERROR: ErrorAnswer = {
  */
 export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
   if (error instanceof AuthError) {
-    if (error.code === "service_unavailable") request.log.warn({ err: error.cause ?? error }, "store unavailable");
+    logAuthError(error, request.log);
     const answer = errorAnswer(error);
     for (const [name, value] of answer.headers) reply.header(name, value);
     reply.code(answer.status).send(answer.body);

@@ -60,7 +60,6 @@ const IntrospectResponse = Type.Object(
     kind: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("service")])),
     sub: Type.Optional(Type.String()),
     sid: Type.Optional(Type.String({ description: "The user's session." })),
-    username: Type.Optional(Type.String()),
     client_id: Type.Optional(Type.String({ description: "The service, for a service's token." })),
     token_type: Type.Optional(Type.Literal("Bearer")),
     iss: Type.Optional(Type.String()),
@@ -75,7 +74,6 @@ const IntrospectResponse = Type.Object(
         kind: "user",
         sub: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e",
         sid: "Xq3uK8tR2mVwYp5sLc9dEa",
-        username: "alice",
         token_type: "Bearer",
         exp: 1772366700,
       },
@@ -150,7 +148,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         if ("grant_type" in request.body) {
           const credentials = basicCredentials(request);
           if (!credentials) throw new AuthError("invalid_client", "Send the client credentials with HTTP Basic.");
-          const service = await auth.services.authenticate(credentials.clientId, credentials.clientSecret);
+          const service = await auth.services.authenticate(credentials.clientId, credentials.clientSecret, request.ip);
           const access = await auth.accessTokens.issueForService(service.id);
           return { access_token: access.token, token_type: "Bearer" as const, expires_in: access.expiresIn };
         }
@@ -273,10 +271,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "RFC 7662: whether an access token is active, for a service that would rather ask",
         operationId: "introspectToken",
         description:
-          "A service (its client credentials in HTTP Basic, or its own token) asks about an access token: `active` is true only for a token of this server, unexpired, whose session is live in the store at this moment (a user's) or whose service is not revoked (a service's): a token of an ended session is inactive before its `exp`. Refresh tokens and anything else are `{active: false}`. A user's token cannot introspect.",
+          "A service (its client credentials in HTTP Basic, or its own token) asks about an access token: `active` is true only for a token of this server, unexpired, whose session is live in the store at this moment (a user's) or whose service is not revoked (a service's): a token of an ended session is inactive before its `exp`. Refresh tokens and anything else are `{active: false}`. A user's token cannot introspect. An active answer carries the token's own claims and nothing more of the account (no username): every service is told the same.",
         security: SECURITY.serviceAny,
         body: IntrospectBody,
-        response: { 200: IntrospectResponse, ...errorResponses(400, 401, 403, 413, 415) },
+        response: { 200: IntrospectResponse, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request) => {
         await authenticateService(auth, request);
@@ -356,7 +354,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-/** RFC 7662's answer for a token, from the store, not only from what this process heard. */
+/**
+ * RFC 7662's answer for a token, from the store, not only from what this process heard.
+ * An active token's answer says what the token itself says (who, which session, when),
+ * which the asking service holds already, and nothing else of the account: RFC 7662
+ * leaves the choice to the server, and a service that verifies locally learns the same.
+ */
 async function introspect(auth: LatchkeyContext["auth"], token: string): Promise<Record<string, unknown>> {
   const inactive = { active: false };
   const origin = { iss: auth.accessTokens.issuer, aud: auth.accessTokens.issuer };
@@ -369,7 +372,6 @@ async function introspect(auth: LatchkeyContext["auth"], token: string): Promise
       kind: "user",
       sub: user.claims.userId,
       sid: user.claims.sessionId,
-      username: live.user.username,
       token_type: "Bearer",
       ...origin,
       iat: Math.floor(user.claims.issuedAt / 1000),
@@ -401,7 +403,7 @@ async function introspect(auth: LatchkeyContext["auth"], token: string): Promise
  */
 async function authenticateService(auth: LatchkeyContext["auth"], request: AuthRequest): Promise<ServiceRecord> {
   const credentials = basicCredentials(request);
-  if (credentials) return auth.services.authenticate(credentials.clientId, credentials.clientSecret);
+  if (credentials) return auth.services.authenticate(credentials.clientId, credentials.clientSecret, request.ip);
   const bearer = presentedCredential(request);
   if (bearer.type === "bearer") {
     const check = await auth.accessTokens.verifyService(bearer.token);
