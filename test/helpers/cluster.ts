@@ -32,13 +32,19 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(options: { instances: number; env: Record<string, string> }): Promise<Cluster> {
+export async function startCluster(options: {
+  instances: number;
+  env: Record<string, string>;
+  /** Settings of instance `i` alone (its own database address, say), over `env`. */
+  envFor?: (i: number) => Record<string, string>;
+}): Promise<Cluster> {
   const dir = mkdtempSync(join(tmpdir(), "latchkey-cluster-"));
   const nginxPort = await freePort();
   const origin = `http://localhost:${nginxPort}`;
   const env = { ...options.env, PUBLIC_ORIGIN: origin, TRUST_PROXY: "true" };
   const instances: RunningServer[] = [];
-  for (let i = 0; i < options.instances; i++) instances.push(await startServerProcess(env));
+  const envOf = (i: number) => ({ ...env, ...options.envFor?.(i) });
+  for (let i = 0; i < options.instances; i++) instances.push(await startServerProcess(envOf(i)));
   const ports = instances.map((s) => s.port);
 
   for (const sub of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(join(dir, sub), { recursive: true });
@@ -70,7 +76,7 @@ export async function startCluster(options: { instances: number; env: Record<str
     instances,
     direct: (i) => `http://127.0.0.1:${ports[i]}`,
     async restart(i) {
-      instances[i] = await startServerProcess({ ...env, PORT: String(ports[i]) });
+      instances[i] = await startServerProcess({ ...envOf(i), PORT: String(ports[i]) });
     },
     async stop() {
       nginx.kill("SIGTERM");

@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createVerifier, type Verifier, VerifyError } from "../../src/verify.js";
 import { type Cluster, NGINX, startCluster } from "../helpers/cluster.js";
@@ -16,6 +17,8 @@ import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { runCli, within } from "../helpers/processes.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
+import { basic, subscribe } from "../helpers/sse.js";
+import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -34,6 +37,8 @@ for (const combo of COMBINATIONS) {
     let cluster: Cluster;
     let env: Record<string, string>;
     let verifier: Verifier;
+    let credentials: { clientId: string; clientSecret: string };
+    let feedProxy: TcpProxy | undefined;
     const cleanup: (() => Promise<void> | void)[] = [];
     let n = 0;
 
@@ -52,16 +57,35 @@ for (const combo of COMBINATIONS) {
         cleanup.push(drop);
         Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: prefix });
       }
-      cluster = await startCluster({ instances: combo.instances, env });
+      // Instance 0 reaches the store that holds the change feed (Redis when there is one,
+      // else PostgreSQL) through a proxy this test can cut, as a network partition would.
+      const feedUrl = combo.redis ? env.REDIS_URL : combo.postgres ? env.DATABASE_URL : undefined;
+      if (feedUrl) {
+        const target = new URL(feedUrl.replace(/^postgres:/, "http:").replace(/^redis:/, "http:"));
+        feedProxy = await startTcpProxy(target.hostname, Number(target.port));
+        cleanup.push(() => feedProxy?.close());
+      }
+      const viaProxy = (url: string) => url.replace(/127\.0\.0\.1:\d+/, `127.0.0.1:${feedProxy?.port}`);
+      cluster = await startCluster({
+        instances: combo.instances,
+        env,
+        envFor: (i): Record<string, string> =>
+          i === 0 && feedProxy
+            ? combo.redis
+              ? { REDIS_URL: viaProxy(env.REDIS_URL as string) }
+              : { DATABASE_URL: viaProxy(env.DATABASE_URL as string) }
+            : {},
+      });
       const created = await runCli(["services", "create", "reports", "--json"], {
         ...env,
         PUBLIC_ORIGIN: cluster.origin,
       });
       expect(created.code).toBe(0);
       const { client_id, client_secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+      credentials = { clientId: client_id, clientSecret: client_secret };
       verifier = createVerifier({
         issuer: cluster.origin,
-        credentials: { clientId: client_id, clientSecret: client_secret },
+        credentials,
         pollIntervalMs: 200,
       });
       await verifier.ready();
@@ -188,6 +212,141 @@ for (const combo of COMBINATIONS) {
       await within(3000, () => accepted(after));
       expect(await accepted(before)).toBe(true);
     }, 60_000);
+
+    it("high 2: every one of 192 session ends, 96 at once over the instances, reaches the stream, a 20 ms poller and the verifier", async () => {
+      const users = await Promise.all([0, 1, 2, 3].map(() => signIn()));
+      // 192 sessions (a login each), then their ends 96 at once, each on the next instance.
+      const sessions: { access_token: string; refresh_token: string }[] = [];
+      for (let i = 0; i < 192; i++) {
+        const user = users[i % users.length] as { username: string };
+        const grant = await post(cluster.origin, "/auth/token", { username: user.username, password: PASSWORD });
+        sessions.push((await grant.json()) as { access_token: string; refresh_token: string });
+      }
+      const wanted = new Set(sessions.map((s) => sidOf(s.access_token)));
+      const authorization = basic(credentials.clientId, credentials.clientSecret);
+      const stream = await subscribe(`${cluster.origin}/auth/revocations`, authorization);
+      cleanup.push(() => stream.close());
+      // The cursor poller starts from now: what is retained already is not its business.
+      let cursor = (
+        (await (await fetch(`${cluster.origin}/auth/revocations`, { headers: { authorization } })).json()) as {
+          cursor: string;
+        }
+      ).cursor;
+      const polled = new Set<string>();
+      let polling = true;
+      const poller = (async () => {
+        while (polling) {
+          const page = (await (
+            await fetch(`${cluster.origin}/auth/revocations?since=${encodeURIComponent(cursor)}`, {
+              headers: { authorization },
+            })
+          ).json()) as { cursor: string; entries: { type: string; sid?: string }[] };
+          for (const entry of page.entries) if (entry.sid) polled.add(entry.sid);
+          cursor = page.cursor;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      for (let i = 0; i < sessions.length; i += 96) {
+        await Promise.all(
+          sessions.slice(i, i + 96).map(async (session, j) => {
+            const ended = await post(instance(j), "/auth/revoke", { token: session.refresh_token });
+            expect(ended.status).toBe(200);
+          }),
+        );
+      }
+      const streamed = () =>
+        new Set(stream.events.filter((e) => e.event === "revocation").map((e) => JSON.parse(e.data).sid as string));
+      await within(5000, async () => [...wanted].every((sid) => streamed().has(sid) && polled.has(sid)));
+      polling = false;
+      await poller;
+      for (const session of sessions) expect(await accepted(session.access_token)).toBe(false);
+    }, 120_000);
+
+    it.runIf(combo.postgres && !combo.redis)(
+      "high 2: a session ended in a transaction held open reaches the stream, a cursor reader and the verifier when it commits",
+      async () => {
+        const held = await signIn();
+        const other = await signIn();
+        const authorization = basic(credentials.clientId, credentials.clientSecret);
+        let cursor = (
+          (await (await fetch(`${cluster.origin}/auth/revocations`, { headers: { authorization } })).json()) as {
+            cursor: string;
+          }
+        ).cursor;
+        const client = new pg.Client({ connectionString: env.DATABASE_URL });
+        await client.connect();
+        cleanup.push(() => client.end().catch(() => {}));
+        // A writer that ends a session and publishes it, and is slow to commit.
+        await client.query("begin");
+        await client.query("delete from sessions where id = $1", [sidOf(held.access_token)]);
+        await client.query("insert into changes (kind, subject, at) values ('session_ended', $1, $2)", [
+          sidOf(held.access_token),
+          Date.now(),
+        ]);
+        // Meanwhile another session ends, and every reader moves past it.
+        await post(instance(1), "/auth/logout", undefined, other.access_token);
+        await refusedWithinASecond(other.access_token);
+        const read = async () => {
+          const page = (await (
+            await fetch(`${cluster.origin}/auth/revocations?since=${encodeURIComponent(cursor)}`, {
+              headers: { authorization },
+            })
+          ).json()) as { cursor: string; entries: { sid?: string }[] };
+          cursor = page.cursor;
+          return page.entries.map((e) => e.sid);
+        };
+        expect(await read()).toContain(sidOf(other.access_token));
+        await new Promise((resolve) => setTimeout(resolve, 2500)); // past the follower's old 2 s gap wait
+        expect(await accepted(held.access_token)).toBe(true);
+        await client.query("commit");
+        await refusedWithinASecond(held.access_token);
+        expect(await read()).toContain(sidOf(held.access_token));
+      },
+      60_000,
+    );
+
+    it.runIf(combo.postgres || combo.redis)(
+      "high 1: a stream from an instance cut from its feed says stale; the verifier on it fails closed, then moves on",
+      async () => {
+        const onZero = createVerifier({
+          issuer: cluster.origin,
+          baseUrl: cluster.direct(0),
+          credentials,
+          pollIntervalMs: 200,
+        });
+        cleanup.push(() => onZero.close());
+        await onZero.ready();
+        const user = await signIn();
+        expect(await onZero.verify(user.access_token)).toMatchObject({ kind: "user" });
+        feedProxy?.cut();
+        try {
+          // Ended by the CLI, straight in the stores: instance 0 cannot hear of it.
+          expect(
+            (await runCli(["users", "disable", user.username], { ...env, PUBLIC_ORIGIN: cluster.origin })).code,
+          ).toBe(0);
+          await new Promise((resolve) => setTimeout(resolve, 7000)); // past both tolerances (5 s each way)
+          for (let i = 0; i < 3; i++) {
+            const outcome = await onZero.verify(user.access_token).then(
+              () => "accepted",
+              (error: unknown) => (error instanceof VerifyError ? error.statusCode : String(error)),
+            );
+            expect(outcome).not.toBe("accepted");
+            await new Promise((resolve) => setTimeout(resolve, 500));
+          }
+          // A verifier through nginx is served by the healthy instances, where there are others.
+          if (combo.instances > 1) await refusedWithinASecond(user.access_token);
+        } finally {
+          feedProxy?.restore();
+        }
+        await within(10_000, async () =>
+          onZero.verify(user.access_token).then(
+            () => false,
+            (error: unknown) => error instanceof VerifyError && error.statusCode === 401,
+          ),
+        );
+      },
+      60_000,
+    );
   });
 }
 
