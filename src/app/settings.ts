@@ -148,7 +148,7 @@ export const SETTINGS = {
     min: 1,
     max: 1000,
     meaning:
-      "failed logins per account (or per [trusted device](docs/security.md#the-lockout-cannot-be-turned-against-the-accounts-owner)) within `LOGIN_WINDOW` before its logins answer 429; counted before the password is hashed",
+      "failed logins per account (or per [trusted device](docs/security.md#the-lockout-cannot-be-turned-against-the-accounts-owner)) within `LOGIN_WINDOW` before its logins answer 429; counted before the password is hashed, and only a checked wrong password stays counted (a login shed with 503 is not a failure)",
   },
   LOGIN_ADDRESS_MAX_FAILURES: {
     kind: "int",

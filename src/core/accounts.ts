@@ -121,12 +121,16 @@ export class Accounts {
     // Throttle on the normalised input, valid name or not, so unknown names look alike.
     const key = normalizeUsername(usernameInput.slice(0, 256));
     const device = this.#deps.devices.verify(options.deviceCookie, key);
-    const attempt = await throttle.begin({ username: key, ip: client.ip, device });
-    const username = parseUsername(usernameInput);
-    const user = username ? await users.findByUsername(username) : null;
-    const check = await this.#hashing(client.ip, async () =>
-      this.#checkPassword(user?.passwordHash ?? (await this.#dummy()), password),
-    );
+    // Only a checked wrong password counts: a login shed for overload or failed by a store
+    // is given back, so a flood cannot lock its victim out.
+    const { user, check } = await throttle.guard({ username: key, ip: client.ip, device }, async () => {
+      const username = parseUsername(usernameInput);
+      const user = username ? await users.findByUsername(username) : null;
+      const check = await this.#hashing(client.ip, async () =>
+        this.#checkPassword(user?.passwordHash ?? (await this.#dummy()), password),
+      );
+      return { ok: user !== null && check.ok, user, check };
+    });
     if (!user || !check.ok) {
       if (user) await log.record("login_failed", user.id, client);
       throw invalidCredentials();
@@ -134,7 +138,6 @@ export class Accounts {
     if (user.disabledAt !== null) {
       throw new AuthError("account_disabled", "This account has been disabled.");
     }
-    await attempt.succeeded();
     if (check.rehash) {
       const passwordHash = await this.#deps.hasher.hash(normalizePassword(password));
       await users.updatePasswordHash(user.id, passwordHash);
@@ -216,10 +219,10 @@ export class Accounts {
   }
 
   async #verifyOwnPassword(user: UserRecord, password: string, client: ClientInfo): Promise<void> {
-    const attempt = await this.#deps.throttle.begin({ username: user.username, ip: client.ip });
-    const check = await this.#hashing(client.ip, () => this.#checkPassword(user.passwordHash, password));
+    const check = await this.#deps.throttle.guard({ username: user.username, ip: client.ip }, () =>
+      this.#hashing(client.ip, () => this.#checkPassword(user.passwordHash, password)),
+    );
     if (!check.ok) throw new AuthError("invalid_credentials", "The current password is incorrect.");
-    await attempt.succeeded();
   }
 
   /**

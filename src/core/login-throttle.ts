@@ -7,8 +7,11 @@
  * An attempt is counted *before* the password is checked, by one atomic increment in the
  * shared counter store, and an attempt over a limit is refused without hashing anything:
  * of 100 concurrent guesses at one account, exactly `maxFailures` are verified, on any
- * number of instances. A right password then takes its attempt back (the account's count
- * starts over; the address's hit is returned), so what the limits count is failures.
+ * number of instances. Only a verified wrong password keeps its count: a right one starts
+ * the account's count over (the address's hit is returned), and every other outcome (a
+ * refusal over a limit, the hashing queue full, a store error, anything thrown before the
+ * password was checked) gives the attempt back, so a flood that overloads the server
+ * cannot lock its victims out (issue 24, item 4).
  *
  * A browser that has signed in to an account before carries a device cookie for it (see
  * `DeviceCookies`); its attempts count against that device, not the account, so a stranger
@@ -18,6 +21,7 @@ import { throttleAddress } from "./client-address.js";
 import type { Clock } from "./clock.js";
 import { RateLimitedError } from "./errors.js";
 import type { CounterStore } from "./ports.js";
+import type { CounterState } from "./records.js";
 
 /**
  * Limits, counts and seconds.
@@ -47,12 +51,17 @@ export interface AttemptSubject {
 export interface LoginAttempt {
   /** The password was right: the account's (or device's) count starts over, the address's hit is returned. */
   succeeded(): Promise<void>;
+  /**
+   * The password was not checked (the hashing queue was full, a store failed): every hit
+   * of the attempt is given back. Never throws: a counter that cannot be reached keeps its
+   * hit until its window ends.
+   */
+  withdraw(): Promise<void>;
 }
 
 /**
  * @example
- * const attempt = await throttle.begin({ username, ip }); // throws RateLimitedError when over a limit
- * if (await hasher.verify(stored, password)) await attempt.succeeded();
+ * const check = await throttle.guard({ username, ip }, async () => ({ ok: await hasher.verify(stored, password) }));
  */
 export class LoginThrottle {
   readonly #counters: CounterStore;
@@ -66,28 +75,71 @@ export class LoginThrottle {
   }
 
   /**
+   * Counts an attempt (`begin`), runs the password check, and settles the attempt by what
+   * it found: a right password (`ok`) succeeds, a wrong one stays counted, and a check that
+   * throws (the hashing queue full, the in-flight cap, a store error) is withdrawn before
+   * the error goes on. Throws `RateLimitedError` when over a limit, without running `check`.
+   */
+  async guard<T extends { ok: boolean }>(subject: AttemptSubject, check: () => Promise<T>): Promise<T> {
+    const attempt = await this.begin(subject);
+    let outcome: T;
+    try {
+      outcome = await check();
+    } catch (error) {
+      await attempt.withdraw();
+      throw error;
+    }
+    if (outcome.ok) await attempt.succeeded();
+    return outcome;
+  }
+
+  /**
    * Counts an attempt against the account (or the trusted device) and the address, then
    * throws `RateLimitedError` when either is over its limit: an attempt over the limit is
-   * never checked.
+   * never checked, and its hits are given back. The caller settles the attempt (`guard`
+   * does it for a check that is one function).
    */
   async begin(subject: AttemptSubject): Promise<LoginAttempt> {
     const now = this.#clock.now();
     const windowMs = this.#policy.window * 1000;
     const accountKey = subject.device ? `login:device:${subject.device}` : `login:account:${subject.username}`;
     const addressKey = `login:address:${throttleAddress(subject.ip)}`;
-    const [account, address] = await Promise.all([
-      this.#counters.hit(accountKey, windowMs, now),
-      this.#counters.hit(addressKey, windowMs, now),
-    ]);
+    const keys = [accountKey, addressKey];
+    const [account, address] = (await this.#hitAll(keys, windowMs, now)) as [CounterState, CounterState];
     let retryAt = 0;
     if (account.count > this.#policy.maxFailures) retryAt = account.resetAt;
     if (address.count > this.#policy.addressMaxFailures) retryAt = Math.max(retryAt, address.resetAt);
-    if (retryAt > 0) throw new RateLimitedError((retryAt - now) / 1000);
+    if (retryAt > 0) {
+      // Refused unchecked, so not a failure: an address over its limit adds nothing to the
+      // accounts it tries. The attempts that hold the first `maxFailures` hits keep them until
+      // they are settled, so giving these back never lets another through.
+      await this.#release(keys);
+      throw new RateLimitedError((retryAt - now) / 1000);
+    }
     return {
       succeeded: async () => {
         await Promise.all([this.#counters.reset(accountKey), this.#counters.release(addressKey, this.#clock.now())]);
       },
+      withdraw: () => this.#release(keys),
     };
+  }
+
+  /**
+   * One hit on each key, or none: when a counter fails, the hits the others made are given
+   * back and the error goes on.
+   */
+  async #hitAll(keys: string[], windowMs: number, now: number): Promise<CounterState[]> {
+    const hits = await Promise.allSettled(keys.map((key) => this.#counters.hit(key, windowMs, now)));
+    const states = hits.flatMap((hit) => (hit.status === "fulfilled" ? [hit.value] : []));
+    if (states.length === keys.length) return states;
+    await this.#release(keys.filter((_, i) => hits[i]?.status === "fulfilled"));
+    throw (hits.find((hit) => hit.status === "rejected") as PromiseRejectedResult).reason;
+  }
+
+  async #release(keys: string[]): Promise<void> {
+    const now = this.#clock.now();
+    // Best effort: the error that made the attempt void is the one the caller must see.
+    await Promise.allSettled(keys.map((key) => this.#counters.release(key, now)));
   }
 }
 
