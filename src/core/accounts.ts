@@ -58,6 +58,19 @@ export interface AccountsDeps {
 }
 
 /**
+ * A signed-in caller re-entering its password: where it comes from, its session, and the
+ * browser's device cookie when it has one. The check is throttled per session (and
+ * device), never per account, so a stranger's guesses at the login cannot refuse it.
+ *
+ * @example
+ * const caller: SignedInCaller = { ip: "192.0.2.1", userAgent: "curl/8.5", sessionId: session.id };
+ */
+export interface SignedInCaller extends ClientInfo {
+  sessionId: string;
+  deviceCookie?: string | undefined;
+}
+
+/**
  * @example
  * const user = await accounts.register("alice", "correct horse battery staple", client);
  * const same = await accounts.authenticate("Alice", "correct horse battery staple", client);
@@ -152,15 +165,11 @@ export class Accounts {
   }
 
   /**
-   * Checks the current password (throttled like a login), stores the new one and ends
-   * every other session of the user. The caller rotates its own session's secret.
+   * Checks the current password (throttled per session and device, see `SignedInCaller`),
+   * stores the new one and ends every other session of the user. The caller rotates its
+   * own session's secret.
    */
-  async changePassword(
-    userId: string,
-    current: string,
-    next: string,
-    context: ClientInfo & { sessionId: string },
-  ): Promise<void> {
+  async changePassword(userId: string, current: string, next: string, context: SignedInCaller): Promise<void> {
     assertWellFormed(current, "current password");
     assertWellFormed(next, "new password");
     const user = await this.#load(userId);
@@ -170,14 +179,21 @@ export class Accounts {
     const hash = await this.#hashing(context.ip, () => this.#deps.hasher.hash(password));
     await this.#deps.users.updatePasswordHash(user.id, hash);
     await this.#deps.sessions.endAllForUser(user.id, context.sessionId);
-    await this.#deps.log.record("password_changed", user.id, context);
+    await this.#deps.log.record("password_changed", user.id, {
+      ip: context.ip,
+      userAgent: context.userAgent,
+      sessionId: context.sessionId,
+    });
   }
 
-  /** Deletes the account, its sessions (ended everywhere) and its data. */
-  async deleteAccount(userId: string, password: string, client: ClientInfo): Promise<void> {
+  /**
+   * Deletes the account, its sessions (ended everywhere) and its data, once the password
+   * is checked (throttled per session and device, see `SignedInCaller`).
+   */
+  async deleteAccount(userId: string, password: string, context: SignedInCaller): Promise<void> {
     assertWellFormed(password);
     const user = await this.#load(userId);
-    await this.#verifyOwnPassword(user, password, client);
+    await this.#verifyOwnPassword(user, password, context);
     await this.#deps.sessions.endAllForUser(user.id);
     await this.#deps.users.delete(user.id);
   }
@@ -218,9 +234,15 @@ export class Accounts {
     return user;
   }
 
-  async #verifyOwnPassword(user: UserRecord, password: string, client: ClientInfo): Promise<void> {
-    const check = await this.#deps.throttle.guard({ username: user.username, ip: client.ip }, () =>
-      this.#hashing(client.ip, () => this.#checkPassword(user.passwordHash, password)),
+  /**
+   * A signed-in caller's password, counted against its session (and its device), not the
+   * account: the account's count is what strangers spend at the login.
+   */
+  async #verifyOwnPassword(user: UserRecord, password: string, caller: SignedInCaller): Promise<void> {
+    const device = this.#deps.devices.verify(caller.deviceCookie, user.username);
+    const subject = { sessionId: caller.sessionId, ip: caller.ip, device };
+    const check = await this.#deps.throttle.guard(subject, () =>
+      this.#hashing(caller.ip, () => this.#checkPassword(user.passwordHash, password)),
     );
     if (!check.ok) throw new AuthError("invalid_credentials", "The current password is incorrect.");
   }

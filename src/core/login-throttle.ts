@@ -16,6 +16,11 @@
  * A browser that has signed in to an account before carries a device cookie for it (see
  * `DeviceCookies`); its attempts count against that device, not the account, so a stranger
  * who locks the account out does not lock its owner out (OWASP's "device cookies").
+ *
+ * A signed-in caller re-entering its password (a password change, an account deletion)
+ * is counted against its session, and its device when the browser has one, never against
+ * the account: a stranger's guesses at the login cannot refuse the owner those, and a
+ * stolen session still gets only `maxFailures` guesses (issue 24, item 3).
  */
 import { throttleAddress } from "./client-address.js";
 import type { Clock } from "./clock.js";
@@ -37,13 +42,29 @@ export interface ThrottlePolicy {
   window: number;
 }
 
-/** Who an attempt is for. */
-export interface AttemptSubject {
+/**
+ * Who an attempt is for: a login (`username`), or a signed-in caller re-entering its
+ * password (`sessionId`).
+ */
+export type AttemptSubject = LoginSubject | SessionSubject;
+
+/** A login: counted against the device when the browser proves one, else the account. */
+export interface LoginSubject {
   /** The normalised username as typed (valid or not). */
   username: string;
   /** The client address as the server sees it. */
   ip: string;
-  /** The id of a device cookie proven for this username, when the browser has one. */
+  /** The id of a device cookie proven for this account, when the browser has one. */
+  device?: string | null;
+}
+
+/** A signed-in caller's password check: counted against its session and its device, if any. */
+export interface SessionSubject {
+  /** The caller's session. */
+  sessionId: string;
+  /** The client address as the server sees it. */
+  ip: string;
+  /** The id of a device cookie proven for the session's account, when the browser has one. */
   device?: string | null;
 }
 
@@ -102,13 +123,15 @@ export class LoginThrottle {
   async begin(subject: AttemptSubject): Promise<LoginAttempt> {
     const now = this.#clock.now();
     const windowMs = this.#policy.window * 1000;
-    const accountKey = subject.device ? `login:device:${subject.device}` : `login:account:${subject.username}`;
+    const subjectKeys = keysOf(subject);
     const addressKey = `login:address:${throttleAddress(subject.ip)}`;
-    const keys = [accountKey, addressKey];
-    const [account, address] = (await this.#hitAll(keys, windowMs, now)) as [CounterState, CounterState];
+    const keys = [...subjectKeys, addressKey];
+    const states = await this.#hitAll(keys, windowMs, now);
     let retryAt = 0;
-    if (account.count > this.#policy.maxFailures) retryAt = account.resetAt;
-    if (address.count > this.#policy.addressMaxFailures) retryAt = Math.max(retryAt, address.resetAt);
+    states.forEach((state, i) => {
+      const max = i < subjectKeys.length ? this.#policy.maxFailures : this.#policy.addressMaxFailures;
+      if (state.count > max) retryAt = Math.max(retryAt, state.resetAt);
+    });
     if (retryAt > 0) {
       // Refused unchecked, so not a failure: an address over its limit adds nothing to the
       // accounts it tries. The attempts that hold the first `maxFailures` hits keep them until
@@ -118,7 +141,10 @@ export class LoginThrottle {
     }
     return {
       succeeded: async () => {
-        await Promise.all([this.#counters.reset(accountKey), this.#counters.release(addressKey, this.#clock.now())]);
+        await Promise.all([
+          ...subjectKeys.map((key) => this.#counters.reset(key)),
+          this.#counters.release(addressKey, this.#clock.now()),
+        ]);
       },
       withdraw: () => this.#release(keys),
     };
@@ -141,6 +167,13 @@ export class LoginThrottle {
     // Best effort: the error that made the attempt void is the one the caller must see.
     await Promise.allSettled(keys.map((key) => this.#counters.release(key, now)));
   }
+}
+
+/** The counters an attempt is limited by, besides its address's. */
+function keysOf(subject: AttemptSubject): string[] {
+  const device = subject.device ? [`login:device:${subject.device}`] : [];
+  if ("sessionId" in subject) return [`reauth:session:${subject.sessionId}`, ...device];
+  return device.length > 0 ? device : [`login:account:${subject.username}`];
 }
 
 /**

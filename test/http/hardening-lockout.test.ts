@@ -1,10 +1,11 @@
 /**
- * Issue 24: lockouts a stranger cannot cause, through the whole HTTP stack. Only a verified
- * wrong password counts against an account (item 4).
+ * Issue 24: lockouts a stranger cannot cause, through the whole HTTP stack. A signed-in
+ * owner re-entering the password is counted per session and device, not per account
+ * (item 3); only a verified wrong password counts against an account (item 4).
  */
 import type { LightMyRequestResponse } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Harness, startHarness, uniqueName } from "../helpers/harness.js";
+import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -57,5 +58,63 @@ describe("security: refusals for overload are not failed logins (issue 24, item 
     expect(statuses(refused)).toEqual(Array(7).fill(429));
     for (const r of refused) expect(r.headers["retry-after"]).toBe("1");
     expect((await harness.client({ ip: "192.0.2.99" }).token(name)).statusCode).toBe(200);
+  });
+});
+
+const NEW_PASSWORD = "a new long passphrase 24";
+const changePassword = (c: Client, current: string) =>
+  c.post("/auth/password", { currentPassword: current, newPassword: NEW_PASSWORD });
+const deleteAccount = (c: Client, password: string) =>
+  c.request({ method: "DELETE", url: "/auth/account", body: { password } });
+
+/** Five wrong guesses by a stranger at both logins, then the account is locked to strangers. */
+async function lockOut(harness: Harness, name: string): Promise<void> {
+  const stranger = harness.client({ ip: "203.0.113.66" });
+  for (let i = 0; i < 3; i++) expect((await stranger.token(name, `wrong-${i}-guess`)).statusCode).toBe(401);
+  for (let i = 3; i < 5; i++) expect((await stranger.login(name, `wrong-${i}-guess`)).statusCode).toBe(401);
+  expect((await stranger.token(name)).statusCode).toBe(429);
+}
+
+describe("security: a stranger's wrong guesses do not lock the owner out of password change and account deletion (issue 24, item 3)", () => {
+  it("the owner's browser session, with its device cookie, changes the password and deletes the account", async () => {
+    h = await startHarness();
+    const name = uniqueName("owner");
+    const owner = h.client({ ip: "192.0.2.10" });
+    await owner.signUpAndLogIn(name);
+    await lockOut(h, name);
+    expect((await changePassword(owner, PASSWORD)).statusCode).toBe(204);
+    expect((await deleteAccount(owner, NEW_PASSWORD)).statusCode).toBe(204);
+  });
+
+  it("the owner's API client session (no cookies) changes the password, and another deletes the account", async () => {
+    h = await startHarness();
+    const api = h.client({ ip: "192.0.2.11" });
+    const [changer, deleter] = [uniqueName("owner"), uniqueName("owner")];
+    const tokens = new Map<string, string>();
+    for (const name of [changer, deleter]) {
+      await api.register(name);
+      tokens.set(name, (await api.token(name)).json().access_token);
+      await lockOut(h, name);
+    }
+    const change = { currentPassword: PASSWORD, newPassword: NEW_PASSWORD };
+    expect((await api.bearer("POST", "/auth/password", tokens.get(changer) as string, change)).statusCode).toBe(204);
+    const remove = { password: PASSWORD };
+    expect((await api.bearer("DELETE", "/auth/account", tokens.get(deleter) as string, remove)).statusCode).toBe(204);
+  });
+
+  it("guesses through one session are still limited, and only that session (and its device) is locked", async () => {
+    h = await startHarness();
+    const name = uniqueName("owner");
+    const stolen = h.client({ ip: "192.0.2.12" });
+    await stolen.signUpAndLogIn(name);
+    for (let i = 0; i < 5; i++) expect((await changePassword(stolen, `wrong-${i}-guess`)).statusCode).toBe(401);
+    const locked = [await changePassword(stolen, PASSWORD), await deleteAccount(stolen, PASSWORD)];
+    expect(statuses(locked)).toEqual([429, 429]);
+    expect(Number(locked[0]?.headers["retry-after"])).toBeGreaterThan(0);
+    // The device that guessed is spent for logins too; the account is not.
+    expect((await stolen.login(name)).statusCode).toBe(429);
+    const elsewhere = h.client({ ip: "192.0.2.13" });
+    await elsewhere.login(name);
+    expect((await changePassword(elsewhere, PASSWORD)).statusCode).toBe(204);
   });
 });

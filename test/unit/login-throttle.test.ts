@@ -98,3 +98,23 @@ describe("security: only a verified wrong password counts (issue 24, item 4)", (
     expect(await count("login:account:alice")).toBe(verified);
   });
 });
+
+describe("security: a signed-in owner's password checks are counted per session and device (issue 24, item 3)", () => {
+  it("a locked account does not refuse a session's check; the session's own failures do, and spend its device", async () => {
+    const { throttle, count } = setup();
+    for (let i = 0; i < 3; i++) await throttle.guard({ username: "alice", ip: `10.0.0.${i}` }, wrong);
+    expect(await outcome(throttle.guard({ username: "alice", ip: "10.0.1.1" }, right))).toBeInstanceOf(
+      RateLimitedError,
+    );
+    // The owner's session is not the account.
+    expect(await throttle.guard({ sessionId: "s1", ip: "192.0.2.9" }, right)).toEqual({ ok: true });
+    // Its own failures lock it, and the device it carries, but no other session.
+    for (let i = 0; i < 3; i++) await throttle.guard({ sessionId: "s2", ip: "192.0.2.9", device: "d2" }, wrong);
+    expect(await outcome(throttle.guard({ sessionId: "s2", ip: "192.0.2.9" }, right))).toBeInstanceOf(RateLimitedError);
+    expect(await outcome(throttle.guard({ username: "alice", ip: "192.0.2.9", device: "d2" }, right))).toBeInstanceOf(
+      RateLimitedError,
+    );
+    expect(await throttle.guard({ sessionId: "s3", ip: "192.0.2.9" }, right)).toEqual({ ok: true });
+    expect(await count("login:account:alice")).toBe(3);
+  });
+});

@@ -5,8 +5,10 @@
  */
 import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
+import type { SignedInCaller } from "../../core/accounts.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
+import type { AuthRequest } from "../kit.js";
 import {
   AccountDeleteBody,
   Credentials,
@@ -81,7 +83,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Change the password: other sessions end, this one gets a new secret",
         operationId: "changePassword",
         description:
-          "Changes the password: every other session ends; a browser's session continues with new credentials (new cookies), a bearer client's session ends too.",
+          "Changes the password: every other session ends; a browser's session continues with new credentials (new cookies), a bearer client's session ends too. The current password is checked before any hashing and throttled per session (and per device, for a browser with a device cookie) and per address, never per account: failed logins by others do not refuse it.",
         security: SECURITY.callerUnsafe,
         body: PasswordChangeBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 413, 415, 429) },
@@ -90,10 +92,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         const caller = who(request);
         const { user, session } = await caller.load();
         const { currentPassword, newPassword } = request.body;
-        await auth.accounts.changePassword(user.id, currentPassword, newPassword, {
-          ...clientInfo(request),
-          sessionId: session.id,
-        });
+        await auth.accounts.changePassword(user.id, currentPassword, newPassword, signedInCaller(request, session.id));
         if (caller.via === "bearer") {
           // An API client's tokens cannot be replaced on a 204: its session ends like every
           // other (its refresh and access tokens with it), and it logs in with the new password.
@@ -117,17 +116,27 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         tags: TAGS,
         summary: "Delete the account with its sessions and data",
         operationId: "deleteAccount",
-        description: "Deletes the account after checking the password, with its sessions, tokens, events and data.",
+        description:
+          "Deletes the account after checking the password, with its sessions, tokens, events and data. The password is throttled like a password change's: per session (and device) and per address, never per account.",
         security: SECURITY.callerUnsafe,
         body: AccountDeleteBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request, reply) => {
-        const { user } = await who(request).load();
-        await auth.accounts.deleteAccount(user.id, request.body.password, clientInfo(request));
+        const { user, session } = await who(request).load();
+        await auth.accounts.deleteAccount(user.id, request.body.password, signedInCaller(request, session.id));
         context.clearCookies(reply);
         return reply.code(204).send();
       },
     }),
   ];
+
+  /**
+   * The caller re-entering its password: its session, and the browser's device cookie when
+   * it signed in by cookie (a bearer request's cookies are ignored, as everywhere).
+   */
+  function signedInCaller(request: AuthRequest, sessionId: string): SignedInCaller {
+    const deviceCookie = who(request).via === "cookie" ? request.cookies[context.cookies.device] : undefined;
+    return { ...clientInfo(request), sessionId, deviceCookie };
+  }
 }
