@@ -38,6 +38,13 @@ export function judge(report, { warmUpSeconds = 120 } = {}) {
     },
     { name: "answers other than the contract's", ok: s.unexpectedAnswers === 0, figure: s.unexpectedAnswers },
     {
+      name: "ended access tokens a service following the feed still accepted 5 s on (missed)",
+      ok: report.service ? report.service.missed === 0 : null,
+      figure: report.service
+        ? `${report.service.missed} of ${report.service.presented} (refused at the first check, 1 s after its end: ${report.service.refusedWithin1s}; later: ${report.service.refusedLater}; unconfirmed in a fault: ${report.service.unconfirmed})`
+        : "no service in this run",
+    },
+    {
       name: "instances that crashed (out of memory, say)",
       ok: report.crashes.length === 0,
       figure: report.crashes.length,

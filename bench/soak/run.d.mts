@@ -41,6 +41,15 @@ export interface SoakReport {
   windows: SoakWindow[];
   errors: string[];
   crashes: { instance: number; code: number | null; signal: string | null; tail: string }[];
+  /** A service following the feed: every ended access token presented to its verifier. */
+  service: {
+    presented: number;
+    refusedWithin1s: number;
+    refusedLater: number;
+    missed: number;
+    unconfirmed: number;
+    missedDetails: { sessionId: string; ageMs: number }[];
+  };
   summary: {
     requests: number;
     perMinute: number[];

@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import { Redis } from "ioredis";
 import { freshPostgresSchema, freshSqliteFile, startDeployment, startPrivateRedis } from "./cluster.mjs";
 import { Recorder } from "./recorder.mjs";
+import { startServiceWatch } from "./service.mjs";
 import { Broken, Jar, User } from "./user.mjs";
 
 const require = createRequire(import.meta.url);
@@ -79,6 +80,8 @@ export async function runSoak(options) {
       unexpected: { count: 0 },
       options: { steady: options.steady, todos: options.todos, replayAfterMs: 4000 },
     };
+    // A service following the feed, checking every ended access token (issue 24).
+    const service = await startServiceWatch({ origin: deployment.origin, env, ctx });
     const users = Array.from({ length: options.users }, (_, i) => new User(ctx, i));
     await each(users, 4, (user) => user.register());
     log(`${combo.name}: ${users.length} users registered; ${options.seconds} s of load`);
@@ -188,6 +191,7 @@ export async function runSoak(options) {
     stopping = true;
     await Promise.all(loops);
     await faults;
+    report.service = await service.stop();
     report.durationSeconds = Math.round((Date.now() - started) / 1000);
     report.samples = samples;
     report.errors = errors;

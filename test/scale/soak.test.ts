@@ -44,6 +44,9 @@ for (const combination of Object.keys(COMBINATIONS) as SoakOptions["combination"
       // The run did what it is meant to: writes, ended sessions, both faults, figures.
       expect(s.acknowledgedTodos).toBeGreaterThan(100);
       expect(s.endedSessions).toBeGreaterThan(20);
+      // A service followed the feed and was shown the ended access tokens (issue 24).
+      expect(report.service.presented).toBeGreaterThan(10);
+      expect(report.service.missed).toBe(0);
       expect(report.windows.map((w) => w.kind)).toEqual(
         combo.redis
           ? [`SIGKILL instance ${combo.instances - 1}`, "Redis restarted empty"]
