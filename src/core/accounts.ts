@@ -119,7 +119,8 @@ export class Accounts {
 
   /**
    * The account a username and password prove, throttled per account (or per trusted
-   * device, with `deviceCookie`) and per address; the attempt is counted before the hash.
+   * device, with a `deviceCookie` issued for this account) and per address; the attempt is
+   * counted before the hash, and kept only when the password was checked and wrong.
    * Throws `invalid_credentials`, `account_disabled` (right password only) or
    * `rate_limited`.
    */
@@ -133,16 +134,18 @@ export class Accounts {
     assertWellFormed(password);
     // Throttle on the normalised input, valid name or not, so unknown names look alike.
     const key = normalizeUsername(usernameInput.slice(0, 256));
-    const device = this.#deps.devices.verify(options.deviceCookie, key);
+    const username = parseUsername(usernameInput);
+    const user = username ? await users.findByUsername(username) : null;
+    // A device cookie is bound to the account's id: one minted for an account since deleted
+    // is no device for a later account of the same name. An unknown name has no devices.
+    const device = user ? this.#deps.devices.verify(options.deviceCookie, user.id) : null;
     // Only a checked wrong password counts: a login shed for overload or failed by a store
     // is given back, so a flood cannot lock its victim out.
-    const { user, check } = await throttle.guard({ username: key, ip: client.ip, device }, async () => {
-      const username = parseUsername(usernameInput);
-      const user = username ? await users.findByUsername(username) : null;
-      const check = await this.#hashing(client.ip, async () =>
+    const check = await throttle.guard({ username: key, ip: client.ip, device }, async () => {
+      const found = await this.#hashing(client.ip, async () =>
         this.#checkPassword(user?.passwordHash ?? (await this.#dummy()), password),
       );
-      return { ok: user !== null && check.ok, user, check };
+      return { ...found, ok: user !== null && found.ok };
     });
     if (!user || !check.ok) {
       if (user) await log.record("login_failed", user.id, client);
@@ -161,7 +164,7 @@ export class Accounts {
 
   /** A device cookie for a browser that has just signed in to `user`. */
   deviceCookieFor(user: UserRecord): string {
-    return this.#deps.devices.issue(user.username);
+    return this.#deps.devices.issue(user.id);
   }
 
   /**
@@ -239,7 +242,7 @@ export class Accounts {
    * account: the account's count is what strangers spend at the login.
    */
   async #verifyOwnPassword(user: UserRecord, password: string, caller: SignedInCaller): Promise<void> {
-    const device = this.#deps.devices.verify(caller.deviceCookie, user.username);
+    const device = this.#deps.devices.verify(caller.deviceCookie, user.id);
     const subject = { sessionId: caller.sessionId, ip: caller.ip, device };
     const check = await this.#deps.throttle.guard(subject, () =>
       this.#hashing(caller.ip, () => this.#checkPassword(user.passwordHash, password)),

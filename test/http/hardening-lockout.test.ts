@@ -118,3 +118,32 @@ describe("security: a stranger's wrong guesses do not lock the owner out of pass
     expect((await changePassword(elsewhere, PASSWORD)).statusCode).toBe(204);
   });
 });
+
+describe("security: device cookies are bound to the account, not its name (issue 24, item 9)", () => {
+  it("a device cookie minted for a deleted account does not count as a device for the next owner of its name", async () => {
+    h = await startHarness();
+    const name = uniqueName("reused");
+    // Someone holds the name first and mints device cookies for it, then deletes the account.
+    const first = h.client({ ip: "203.0.113.80" });
+    await first.signUpAndLogIn(name);
+    const minted = [first.cookies.get("__Host-device") as string];
+    const second = h.client({ ip: "203.0.113.81" });
+    await second.login(name);
+    minted.push(second.cookies.get("__Host-device") as string);
+    expect(new Set(minted).size).toBe(2);
+    expect((await deleteAccount(first, PASSWORD)).statusCode).toBe(204);
+    // The name's next owner.
+    expect((await h.client().register(name)).statusCode).toBe(201);
+    // Guesses through the old cookies count against the account, like any browser's: five
+    // in all, not five per cookie.
+    const guesser = (cookie: string) => {
+      const c = h?.client({ ip: "203.0.113.82" }) as Client;
+      c.cookies.set("__Host-device", cookie);
+      return c;
+    };
+    for (let i = 0; i < 5; i++)
+      expect((await guesser(minted[0] as string).login(name, `guess-${i}-xx`)).statusCode).toBe(401);
+    expect((await guesser(minted[1] as string).login(name, "guess-5-xx")).statusCode).toBe(429);
+    expect((await guesser(minted[0] as string).login(name, PASSWORD)).statusCode).toBe(429);
+  });
+});

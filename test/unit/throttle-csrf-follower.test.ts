@@ -83,7 +83,7 @@ describe("LoginThrottle", () => {
 });
 
 describe("DeviceCookies", () => {
-  it("proves a device for one username only, and refuses tampering", async () => {
+  it("proves a device for one account only, and refuses tampering", async () => {
     const stores = createMemoryStores();
     const devices = await DeviceCookies.load(stores.secrets);
     const again = await DeviceCookies.load(stores.secrets);

@@ -35,7 +35,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Log in: a new session and the cookies of the strategy",
         operationId: "login",
         description:
-          "Checks the password (throttled per account, per device and per address, before any hashing) and opens a session. Sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back; the sessions of any cookies the request came with end (no fixation).",
+          "Checks the password (throttled per account, or per device for a browser whose device cookie was issued for this account, and per address, before any hashing; only a checked wrong password counts, a login shed with 503 does not) and opens a session. Sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back; the sessions of any cookies the request came with end (no fixation).",
         security: SECURITY.none,
         body: LoginBody,
         response: {
