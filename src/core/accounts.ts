@@ -15,8 +15,8 @@ import { AuthError, invalidCredentials, RateLimitedError } from "./errors.js";
 import { type LoginThrottle, limitPerAddress } from "./login-throttle.js";
 import type { PasswordHasher } from "./password-hasher.js";
 import {
+  assertWellFormedPassword,
   checkPassword,
-  isWellFormedPassword,
   normalizePassword,
   PASSWORD_PROBLEM_MESSAGES,
 } from "./password-policy.js";
@@ -92,7 +92,7 @@ export class Accounts {
   async register(usernameInput: string, passwordInput: string, client?: ClientInfo): Promise<UserRecord> {
     const username = parseUsername(usernameInput);
     if (!username) throw new AuthError("invalid_request", USERNAME_RULE);
-    assertWellFormed(passwordInput);
+    assertWellFormedPassword(passwordInput);
     const password = normalizePassword(passwordInput);
     assertAcceptablePassword(password, username);
     const { limits, counters, clock } = this.#deps;
@@ -131,7 +131,7 @@ export class Accounts {
     options: { deviceCookie?: string } = {},
   ): Promise<UserRecord> {
     const { users, throttle, log } = this.#deps;
-    assertWellFormed(password);
+    assertWellFormedPassword(password);
     // Throttle on the normalised input, valid name or not, so unknown names look alike.
     const key = normalizeUsername(usernameInput.slice(0, 256));
     const username = parseUsername(usernameInput);
@@ -173,8 +173,8 @@ export class Accounts {
    * own session's secret.
    */
   async changePassword(userId: string, current: string, next: string, context: SignedInCaller): Promise<void> {
-    assertWellFormed(current, "current password");
-    assertWellFormed(next, "new password");
+    assertWellFormedPassword(current, "current password");
+    assertWellFormedPassword(next, "new password");
     const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, current, context);
     const password = normalizePassword(next);
@@ -194,7 +194,7 @@ export class Accounts {
    * is checked (throttled per session and device, see `SignedInCaller`).
    */
   async deleteAccount(userId: string, password: string, context: SignedInCaller): Promise<void> {
-    assertWellFormed(password);
+    assertWellFormedPassword(password);
     const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, password, context);
     await this.#deps.sessions.endAllForUser(user.id);
@@ -291,20 +291,6 @@ export class Accounts {
   #dummy(): Promise<string> {
     this.#dummyHash ??= this.#deps.hasher.hash(randomToken(32));
     return this.#dummyHash;
-  }
-}
-
-/**
- * Refuses a password that is not text (a lone surrogate), before anything is counted or
- * hashed: every password the core takes passes here first. `field` names it for people;
- * the message never carries the password.
- */
-function assertWellFormed(password: string, field = "password"): void {
-  if (!isWellFormedPassword(password)) {
-    throw new AuthError(
-      "invalid_request",
-      `The ${field} is not well-formed Unicode: it contains an unpaired surrogate (a lone \\uD800-\\uDFFF escape).`,
-    );
   }
 }
 

@@ -70,7 +70,7 @@ export interface SessionSubject {
 
 /** A counted attempt, to settle once the password has been checked. */
 export interface LoginAttempt {
-  /** The password was right: the account's (or device's) count starts over, the address's hit is returned. */
+  /** The password was right: the subject's counts (account, device, session) start over, the address's hit is returned. */
   succeeded(): Promise<void>;
   /**
    * The password was not checked (the hashing queue was full, a store failed): every hit
@@ -115,10 +115,10 @@ export class LoginThrottle {
   }
 
   /**
-   * Counts an attempt against the account (or the trusted device) and the address, then
-   * throws `RateLimitedError` when either is over its limit: an attempt over the limit is
-   * never checked, and its hits are given back. The caller settles the attempt (`guard`
-   * does it for a check that is one function).
+   * Counts an attempt against its subject (the account or a trusted device; a session and
+   * its device) and the address, then throws `RateLimitedError` when any is over its
+   * limit: an attempt over the limit is never checked, and its hits are given back. The
+   * caller settles the attempt (`guard` does it for a check that is one function).
    */
   async begin(subject: AttemptSubject): Promise<LoginAttempt> {
     const now = this.#clock.now();

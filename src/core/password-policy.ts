@@ -9,6 +9,7 @@
  * the 10,000 kept are the most common ones of 8 characters or more.
  */
 import { dictionary } from "@zxcvbn-ts/language-common";
+import { AuthError } from "./errors.js";
 
 /** Inclusive bounds, in Unicode code points. */
 export const PASSWORD_MIN_LENGTH = 8;
@@ -44,16 +45,23 @@ export function normalizePassword(password: string): string {
 }
 
 /**
- * Whether a password is text: well-formed UTF-16, with no lone surrogate. JSON can carry
+ * Refuses a password that is not text: ill-formed UTF-16, a lone surrogate. JSON can carry
  * one (`"\ud800"`), but it has no UTF-8 form: argon2 would be given U+FFFD in its place,
- * and every lone surrogate would be one password.
+ * and every lone surrogate would be one password. `Accounts` passes every password it takes
+ * through here first, before anything is counted or hashed; `field` names it for people,
+ * and the message never carries the password.
  *
  * @example
- * isWellFormedPassword("correct horse \u{1F511}"); // true
- * isWellFormedPassword("correct horse \ud800"); // false
+ * assertWellFormedPassword("correct horse \u{1F511}"); // fine
+ * assertWellFormedPassword("correct horse \ud800", "new password"); // throws invalid_request
  */
-export function isWellFormedPassword(password: string): boolean {
-  return password.isWellFormed();
+export function assertWellFormedPassword(password: string, field = "password"): void {
+  if (!password.isWellFormed()) {
+    throw new AuthError(
+      "invalid_request",
+      `The ${field} is not well-formed Unicode: it contains an unpaired surrogate (a lone \\uD800-\\uDFFF escape).`,
+    );
+  }
 }
 
 /**
