@@ -46,8 +46,14 @@ async function startServer(env: Record<string, string> = {}) {
   };
   stores.changes = {
     ...feed,
-    read: async (...args) => (refuse(), feed.read(...args)),
-    position: async () => (refuse(), feed.position()),
+    read: async (...args) => {
+      refuse();
+      return feed.read(...args);
+    },
+    position: async () => {
+      refuse();
+      return feed.position();
+    },
   };
   const config = loadConfig({
     DATABASE_URL: "sqlite::memory:",
@@ -332,7 +338,13 @@ describe("security 24.5: an event stream written to a client that stopped readin
     }
     const server = createServer((_req, res) => {
       res.writeHead(200, EVENT_STREAM_HEADERS);
-      void writeEventStream(new EventStream(endless(), () => void (closedByStream = true)), res, () => {});
+      void writeEventStream(
+        new EventStream(endless(), () => {
+          closedByStream = true;
+        }),
+        res,
+        () => {},
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     closers.push(() => new Promise((resolve) => server.close(resolve)));
