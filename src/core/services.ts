@@ -33,7 +33,8 @@ const SERVICE_AUTH_WINDOW_MS = 60_000;
  * client id is public, as a username is; the secret is never kept).
  *
  * @example
- * if (error instanceof InvalidClientError) log.warn({ clientId: error.clientId, ip: error.ip }, "refused");
+ * const refused = await auth.services.authenticate("svc_unknown", "wrong", ip).catch((error: unknown) => error);
+ * if (refused instanceof InvalidClientError) console.warn("refused", refused.clientId, refused.ip);
  */
 export class InvalidClientError extends AuthError {
   readonly clientId: string;
