@@ -27,6 +27,8 @@ const server = await startProbedServer({
   PUBLIC_ORIGIN: ORIGIN,
   DATABASE_URL: database,
   LOGIN_ADDRESS_MAX_FAILURES: "100000",
+  // One service's 100 subscribers measure the cost per stream; a service needs one.
+  STREAMS_PER_SERVICE: "1000",
   REGISTER_ADDRESS_MAX: "100000",
 });
 const { base } = server;

@@ -17,10 +17,10 @@ import { hashSecret, type RandomBytes, randomToken, safeEqual } from "./secrets.
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
 /**
- * Refused service credentials per client address (per /64 for IPv6) within a minute,
- * before that address is refused without a look-up until the minute ends. A secret of
- * 256 bits cannot be guessed; the limit keeps a flood (or a service left with an old
- * secret, retrying) from becoming database load and log noise.
+ * Refused service credentials per client address (per /64 for IPv6) within a minute
+ * before that address's further refusals are answered 429 until the minute ends. A secret
+ * of 256 bits cannot be guessed: the limit tells a flood (or a service left with an old
+ * secret, retrying) to stop, and keeps it out of the log after the first 30 lines.
  * @example
  * const allowed: number = SERVICE_AUTH_FAILURES_PER_ADDRESS; // 30 a minute
  */
@@ -113,15 +113,23 @@ export class ServiceAccounts {
   /**
    * The live service these credentials prove, or `InvalidClientError` (unknown id, wrong
    * secret, revoked: one answer for all, compared in constant time). With the client's
-   * `ip`, refusals are counted per address, and an address past
-   * `SERVICE_AUTH_FAILURES_PER_ADDRESS` in a minute is refused (429) without a look-up.
+   * `ip`, refusals are counted per address: past `SERVICE_AUTH_FAILURES_PER_ADDRESS` in a
+   * minute, further refusals from that address are answered 429 (and are not security
+   * events to log one by one). Right credentials are never refused for their address's
+   * count, and cost no counter read.
    */
   async authenticate(clientId: string, clientSecret: string, ip?: string): Promise<ServiceRecord> {
-    const key = ip === undefined || !this.#counters ? null : `service-auth:address:${throttleAddress(ip)}`;
-    const now = this.#clock.now();
-    if (key) {
-      const state = await this.#counters?.peek(key, now);
-      if (state && state.count >= SERVICE_AUTH_FAILURES_PER_ADDRESS) {
+    const found = clientId.startsWith("svc_") && clientId.length <= 64 ? await this.#store.findById(clientId) : null;
+    const matches = found !== null && safeEqual(hashSecret(clientSecret), found.secretHash);
+    if (found && matches && found.revokedAt === null) return found;
+    if (ip !== undefined && this.#counters) {
+      const now = this.#clock.now();
+      const state = await this.#counters.hit(
+        `service-auth:address:${throttleAddress(ip)}`,
+        SERVICE_AUTH_WINDOW_MS,
+        now,
+      );
+      if (state.count > SERVICE_AUTH_FAILURES_PER_ADDRESS) {
         throw new RetryLaterError(
           "rate_limited",
           "Too many refused client credentials from this address. Try again later.",
@@ -129,12 +137,6 @@ export class ServiceAccounts {
         );
       }
     }
-    const found = clientId.startsWith("svc_") && clientId.length <= 64 ? await this.#store.findById(clientId) : null;
-    const matches = found !== null && safeEqual(hashSecret(clientSecret), found.secretHash);
-    if (!found || !matches || found.revokedAt !== null) {
-      if (key) await this.#counters?.hit(key, SERVICE_AUTH_WINDOW_MS, now);
-      throw new InvalidClientError(clientId, ip);
-    }
-    return found;
+    throw new InvalidClientError(clientId, ip);
   }
 }
