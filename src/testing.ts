@@ -76,6 +76,21 @@ export interface ContractBackend {
 // Real time: a store with server-side expiry (Redis) expires keys by the wall clock.
 const T0 = Date.now();
 
+/** A reader of the change feed that keeps only its last `seq`, as every real one does. */
+function cursorReader(stores: Stores): { seen: string[]; follow(): Promise<void> } {
+  let cursor = 0;
+  const seen: string[] = [];
+  return {
+    seen,
+    async follow() {
+      for (const change of await stores.changes.read(cursor, 0, 1000)) {
+        seen.push(change.subject);
+        cursor = change.seq;
+      }
+    },
+  };
+}
+
 const user = (username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
   id: randomUUID(),
   username,
@@ -533,14 +548,7 @@ export function describeStoreContract(backend: ContractBackend): void {
         const held = await hold({ kind: "session_ended", subject: "held", at: T0 });
         await s.changes.publish("session_ended", "after-1", T0);
         await s.changes.publish("session_ended", "after-2", T0);
-        let cursor = 0;
-        const seen: string[] = [];
-        const follow = async () => {
-          for (const change of await s.changes.read(cursor, 0, 100)) {
-            seen.push(change.subject);
-            cursor = change.seq;
-          }
-        };
+        const { seen, follow } = cursorReader(s);
         await follow();
         expect(seen).toEqual(["after-1", "after-2"]);
         await held.commit();
@@ -554,14 +562,7 @@ export function describeStoreContract(backend: ContractBackend): void {
         const handles = [s];
         if (opened.openAnother) handles.push(await opened.openAnother(), await opened.openAnother());
         const subjects = Array.from({ length: 240 }, (_, i) => `end-${i}`);
-        let cursor = 0;
-        const seen: string[] = [];
-        const follow = async () => {
-          for (const change of await s.changes.read(cursor, 0, 1000)) {
-            seen.push(change.subject);
-            cursor = change.seq;
-          }
-        };
+        const { seen, follow } = cursorReader(s);
         let writing = true;
         const reader = (async () => {
           while (writing) await follow();

@@ -131,14 +131,19 @@ export class Dispatcher {
       if (route.spec.auth) request.auth = await this.authenticate(request, reply, route.spec.cors === true);
       const result = await route.spec.handler(request, reply);
       if (result instanceof EventStream) {
+        // The stream's own headers replace the reply's of the same name (`cache-control`).
+        const own = reply.answer(undefined).headers.filter(([name]) => !(name in EVENT_STREAM_HEADERS));
+        const headers: [string, string][] = [...own, ...Object.entries(EVENT_STREAM_HEADERS)];
+        // A HEAD is answered as a HEAD: the stream's status and headers, nothing held open.
+        if (incoming.method === "HEAD") {
+          result.close();
+          return this.#withCors(incoming, { status: 200, headers, body: null });
+        }
         const stream: EventStream = new EventStream(result.chunks, () => {
           this.#streams.delete(stream);
           result.close();
         });
         this.#streams.add(stream);
-        // The stream's own headers replace the reply's of the same name (`cache-control`).
-        const own = reply.answer(undefined).headers.filter(([name]) => !(name in EVENT_STREAM_HEADERS));
-        const headers: [string, string][] = [...own, ...Object.entries(EVENT_STREAM_HEADERS)];
         return this.#withCors(incoming, { status: 200, headers, body: null, stream });
       }
       const answer = reply.answer(result === reply ? undefined : result);

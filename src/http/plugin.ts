@@ -185,6 +185,12 @@ function streaming(handler: RouteSpec["handler"], open: Map<EventStream, Promise
       ...EVENT_STREAM_HEADERS,
       connection: "close",
     });
+    // A HEAD is answered as a HEAD: the stream's status and headers, nothing held open.
+    if (request.method === "HEAD") {
+      result.close();
+      raw.end();
+      return reply;
+    }
     const written = writeEventStream(result, raw, (error) =>
       request.log.warn({ err: error }, "event stream failed"),
     ).finally(() => open.delete(result));

@@ -252,8 +252,6 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           const lastEventId = request.headers["last-event-id"];
           const since = typeof lastEventId === "string" && lastEventId !== "" ? lastEventId : request.query.since;
           if (since !== undefined) await auth.revocations.read(since, 1); // a bad cursor is a 400 now, not mid-stream
-          // A HEAD is answered as a HEAD: the stream's status and headers, no stream held open.
-          if (request.method === "HEAD") return new EventStream(emptyStream(), () => {});
           return revocationStream(auth, since, service.id);
         }
         const limit = request.query.limit === undefined ? undefined : Number(request.query.limit);
@@ -453,5 +451,3 @@ function sseOf(event: RevocationEvent): string {
       return `id: ${event.cursor}\nevent: resume\ndata: {}\n\n`;
   }
 }
-
-async function* emptyStream(): AsyncGenerator<string> {}

@@ -18,9 +18,9 @@
 import { type Kysely, sql } from "kysely";
 import type pg from "pg";
 import type { ChangeFeed } from "../../core/ports.js";
+import { feedPosition } from "../sql/feed.js";
 import { toChange } from "../sql/rows.js";
 import type { Database } from "../sql/schema.js";
-import { FEED_EPOCH, feedEpoch } from "../sql/secrets.js";
 
 /** Rows numbered per sequencer transaction at most. */
 const SEQUENCE_BATCH = 1000;
@@ -45,12 +45,22 @@ function sequencerSql(channel: string | undefined): string {
 export function postgresChangeFeed(db: Kysely<Database>, pool: pg.Pool, channel: string): ChangeFeed {
   const numberAndNotify = sequencerSql(channel);
   const number = sequencerSql(undefined);
-  /** Numbers the committed rows that wait for a position, if any (one cheap index probe when none). */
-  async function numberPending(): Promise<void> {
-    const { rows } = await sql<{
-      pending: boolean;
-    }>`select exists (select 1 from changes where pos is null) as pending`.execute(db);
-    if (rows[0]?.pending) await pool.query(number);
+  /**
+   * Changes after `afterSeq` in position order, and whether committed rows wait for a
+   * position: one round trip (the probe is an index look-up on `changes_unsequenced`).
+   */
+  async function readNumbered(afterSeq: number, notBefore: number, limit: number) {
+    const { rows } = await sql<{ seq: string | null; kind: string; subject: string; at: string; pending: boolean }>`
+      select c.seq, c.kind, c.subject, c.at, p.pending
+      from (select exists (select 1 from changes where pos is null) as pending) p
+      left join lateral (
+        select pos as seq, kind, subject, at from changes
+        where pos > ${afterSeq} and at >= ${notBefore} order by pos limit ${limit}
+      ) c on true`.execute(db);
+    const changes = rows.flatMap((row) =>
+      row.seq === null ? [] : [toChange({ ...row, seq: Number(row.seq), at: Number(row.at) })],
+    );
+    return { changes, pending: rows[0]?.pending === true };
   }
   return {
     async publish(kind, subject, at) {
@@ -59,27 +69,15 @@ export function postgresChangeFeed(db: Kysely<Database>, pool: pg.Pool, channel:
       await pool.query(numberAndNotify).catch(() => {});
     },
     async read(afterSeq, notBefore, limit) {
-      await numberPending();
-      const rows = await db
-        .selectFrom("changes")
-        .select(["pos as seq", "kind", "subject", "at"])
-        .where("pos", ">", afterSeq)
-        .where("at", ">=", notBefore)
-        .orderBy("pos")
-        .limit(limit)
-        .execute();
-      return rows.map((row) => toChange({ ...row, seq: row.seq ?? 0 }));
+      const first = await readNumbered(afterSeq, notBefore, limit);
+      if (!first.pending) return first.changes;
+      // A writer committed without numbering: number its rows, and read what they add.
+      await pool.query(number);
+      return (await readNumbered(afterSeq, notBefore, limit)).changes;
     },
     async position() {
-      // The highest position ever given, whether or not its row was pruned since: a quiet
-      // feed whose rows all aged out is not a feed that lost its history.
-      const row = await db
-        .selectNoFrom((eb) => [
-          eb.selectFrom("secrets").select("value").where("name", "=", FEED_EPOCH).as("epoch"),
-          sql<string>`(select case when is_called then last_value else 0 end from changes_pos)`.as("seq"),
-        ])
-        .executeTakeFirstOrThrow();
-      return { epoch: await feedEpoch(db, row.epoch), seq: Number(row.seq ?? 0) };
+      // The highest position ever given, its row pruned or not.
+      return feedPosition(db, sql`(select case when is_called then last_value else 0 end from changes_pos)`);
     },
     async prune(before) {
       // A row not yet numbered is kept until it is: a reader must still be told of it.

@@ -6,9 +6,9 @@
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
 import type { ChangeFeed } from "../../core/ports.js";
+import { feedPosition } from "../sql/feed.js";
 import { toChange } from "../sql/rows.js";
 import type { Database } from "../sql/schema.js";
-import { FEED_EPOCH, feedEpoch } from "../sql/secrets.js";
 
 export function changeFeed(db: Kysely<Database>): ChangeFeed {
   return {
@@ -30,13 +30,7 @@ export function changeFeed(db: Kysely<Database>): ChangeFeed {
       // The highest seq ever given (AUTOINCREMENT keeps it in sqlite_sequence), whether or
       // not its row was pruned since: a quiet feed whose rows aged out has lost nothing. It
       // goes back only when an older copy of the file is restored, which readers notice.
-      const row = await db
-        .selectNoFrom((eb) => [
-          eb.selectFrom("secrets").select("value").where("name", "=", FEED_EPOCH).as("epoch"),
-          sql<number | null>`(select seq from sqlite_sequence where name = 'changes')`.as("seq"),
-        ])
-        .executeTakeFirstOrThrow();
-      return { epoch: await feedEpoch(db, row.epoch), seq: Number(row.seq ?? 0) };
+      return feedPosition(db, sql`(select seq from sqlite_sequence where name = 'changes')`);
     },
     async prune(before) {
       const result = await db.deleteFrom("changes").where("at", "<", before).executeTakeFirst();
