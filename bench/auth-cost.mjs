@@ -16,7 +16,7 @@ import {
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,
   openSqliteStores,
-} from "../dist/index.js";
+} from "../packages/latchkey/dist/index.js";
 
 const N = 5000;
 const ROUNDS = 5;

@@ -90,7 +90,7 @@ export async function redisReachable(url) {
  */
 export async function startProbedServer(env) {
   const port = await freePort();
-  const proc = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
+  const proc = spawn(process.execPath, ["packages/server/bin/latchkey.js", "serve"], {
     cwd: root,
     env: {
       PATH: process.env.PATH,

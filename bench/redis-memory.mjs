@@ -9,7 +9,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { createMemoryStores, openRedisStores } from "../dist/index.js";
+import { createMemoryStores, openRedisStores } from "../packages/latchkey/dist/index.js";
 import { deleteKeysWithPrefix, fillerSession, keysWithPrefix } from "./lib.mjs";
 
 const N = Number(process.argv[2] ?? 20_000);

@@ -110,7 +110,7 @@ async function prepareLatchkey(config) {
   // Access tokens outlive the run (every server is started before the first round, and a
   // long run could outlast the default ten minutes); nothing on the request path depends
   // on their lifetime.
-  const server = await start(["bin/latchkey.js", "serve"], {
+  const server = await start(["packages/server/bin/latchkey.js", "serve"], {
     ...env,
     PUBLIC_ORIGIN: "http://localhost:1",
     ACCESS_TOKEN_TTL: "3600",

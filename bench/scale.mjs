@@ -247,7 +247,7 @@ async function redisScale() {
   await admin.end();
   const prefix = `lkscale:${randomBytes(4).toString("hex")}:`;
   const redis = new Redis(REDIS_URL);
-  const { packSession, sessionKeys } = await import("../dist/stores/redis/session-codec.js");
+  const { packSession, sessionKeys } = await import("../packages/latchkey/dist/stores/redis/session-codec.js");
   const keys = sessionKeys(prefix);
   const now = Date.now();
   // Written as the store's `create` writes them (the same packed value, key, index and

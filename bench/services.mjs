@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { createVerifier } from "../dist/verify.js";
+import { createVerifier } from "../packages/verify/dist/index.js";
 import { startProbedServer } from "./lib.mjs";
 
 const ORIGIN = "http://localhost:1";
@@ -41,10 +41,14 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 const max = (values) => Math.max(...values);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const created = spawnSync(process.execPath, ["bin/latchkey.js", "services", "create", "bench", "--json"], {
-  env: { PATH: process.env.PATH, DATABASE_URL: database, PUBLIC_ORIGIN: ORIGIN },
-  encoding: "utf8",
-});
+const created = spawnSync(
+  process.execPath,
+  ["packages/server/bin/latchkey.js", "services", "create", "bench", "--json"],
+  {
+    env: { PATH: process.env.PATH, DATABASE_URL: database, PUBLIC_ORIGIN: ORIGIN },
+    encoding: "utf8",
+  },
+);
 const { client_id, client_secret } = JSON.parse(created.stdout);
 const basic = `Basic ${Buffer.from(`${client_id}:${client_secret}`).toString("base64")}`;
 const json = { "content-type": "application/json", origin: ORIGIN };

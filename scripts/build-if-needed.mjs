@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm start` runs this first: it builds the server and the web app when a build is
+// `npm start` runs this first: it builds the packages and the web app when a build is
 // missing or older than its sources, so `npm install && npm start` always serves the
 // current code (and a plain `npm start` after pulling changes rebuilds what changed).
 import { execSync } from "node:child_process";
@@ -17,6 +17,12 @@ const newest = (dir) => {
 const stale = (output, ...sources) =>
   !existsSync(output) || statSync(output).mtimeMs < Math.max(...sources.map((s) => (existsSync(s) ? newest(s) : 0)));
 
-if (stale("dist/.tsbuildinfo", "src") || !existsSync("dist/cli/main.js"))
+const packages = ["verify", "latchkey", "server"].map((name) => `packages/${name}`);
+if (
+  packages.some((dir) => stale(`${dir}/dist/.tsbuildinfo`, `${dir}/src`)) ||
+  !existsSync("packages/server/dist/cli/main.js")
+)
   execSync("npm run -s build:server", { stdio: "inherit" });
-if (stale("web/dist/index.html", "web/src", "web/public")) execSync("npm run -s build:web", { stdio: "inherit" });
+const web = "packages/server/web";
+if (stale(`${web}/dist/index.html`, `${web}/src`, `${web}/public`))
+  execSync("npm run -s build:web", { stdio: "inherit" });

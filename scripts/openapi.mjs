@@ -8,10 +8,10 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import openapiTS, { astToString } from "openapi-typescript";
-import { loadConfig } from "../dist/app/config.js";
-import { buildServer } from "../dist/app/server.js";
+import { loadConfig } from "../packages/server/dist/app/config.js";
+import { buildServer } from "../packages/server/dist/app/server.js";
 
-const out = new URL("../web/src/generated/", import.meta.url);
+const out = new URL("../packages/server/web/src/generated/", import.meta.url);
 // The document depends on no data: an in-memory database, and PUBLIC_ORIGIN for `servers`
 // (a deployment's real origin; the lint and the build use `.test`, a name RFC 2606
 // reserves for tests, where localhost would be flagged as a placeholder).

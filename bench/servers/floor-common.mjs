@@ -5,11 +5,11 @@
 // row. PostgreSQL's BIGINT arrives as a string, SQLite's integers as numbers, and Number()
 // reads both.
 import { hash, timingSafeEqual } from "node:crypto";
-import { describeDevice } from "../../dist/http/device.js";
-import { isoTime } from "../../dist/http/views.js";
+import { describeDevice } from "../../packages/latchkey/dist/http/device.js";
+import { isoTime } from "../../packages/latchkey/dist/http/views.js";
 
-export { todoListSql } from "../../dist/app/todo-store.js";
-export { sessionLookupSql } from "../../dist/stores/sql/request-path.js";
+export { sessionLookupSql } from "../../packages/latchkey/dist/stores/sql/request-path.js";
+export { todoListSql } from "../../packages/server/dist/app/todo-store.js";
 
 const COOKIE = /(?:^|;\s*)__Host-sid=([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})(?:;|$)/;
 

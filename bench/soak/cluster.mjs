@@ -151,7 +151,7 @@ class Instance {
 
   async start() {
     const probe = join(root, "bench/servers/event-loop-probe.cjs");
-    const proc = spawn(process.execPath, ["bin/latchkey.js", "serve"], {
+    const proc = spawn(process.execPath, ["packages/server/bin/latchkey.js", "serve"], {
       cwd: root,
       env: {
         PATH: process.env.PATH,

@@ -219,7 +219,7 @@ export async function runSoak(options) {
       }
     }
     if (redis) {
-      const { SESSION_KEY } = await import("../../dist/stores/redis/scripts.js");
+      const { SESSION_KEY } = await import("../../packages/latchkey/dist/stores/redis/scripts.js");
       const check = new Redis(redis.url);
       for (let i = 0; i < ctx.dead.length; i += 500) {
         const batch = ctx.dead.slice(i, i + 500).filter((c) => c.sessionId);

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-const BIN = fileURLToPath(new URL("../../bin/latchkey.js", import.meta.url));
+const BIN = fileURLToPath(new URL("../../packages/server/bin/latchkey.js", import.meta.url));
 const CHECK_AFTER_MS = 1000;
 const MISSED_AFTER_MS = 5000;
 const GIVE_UP_MS = 30_000;
@@ -19,7 +19,7 @@ export async function startServiceWatch({ origin, env, ctx }) {
   });
   if (created.status !== 0) throw new Error(`latchkey services create failed: ${created.stderr}`);
   const { client_id, client_secret } = JSON.parse(created.stdout);
-  const { createVerifier, VerifyError } = await import("../../dist/verify.js");
+  const { createVerifier, VerifyError } = await import("../../packages/verify/dist/index.js");
   const verifier = createVerifier({
     issuer: origin,
     credentials: { clientId: client_id, clientSecret: client_secret },

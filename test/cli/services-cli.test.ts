@@ -7,9 +7,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashSecret } from "../../src/core/secrets.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
-import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+import { hashSecret } from "../../packages/latchkey/src/core/secrets.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import { openTestAuth } from "../helpers/auth.js";
 import { runCli } from "../helpers/processes.js";
 

@@ -6,12 +6,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import type { Stores } from "../../src/core/ports.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
-import { openPostgresStores } from "../../src/stores/postgres/index.js";
-import { openRedisStores } from "../../src/stores/redis/index.js";
-import { openSqliteStores } from "../../src/stores/sqlite/index.js";
-import type { OpenedBackend } from "../../src/testing.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
+import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
+import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
+import type { OpenedBackend } from "../../packages/latchkey/src/testing.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 

@@ -5,10 +5,10 @@
  * other instance within a second, and tokens from before the loss must not be vouched for.
  */
 import { afterEach, expect, it } from "vitest";
-import type { Auth } from "../../src/core/auth.js";
-import type { Stores } from "../../src/core/ports.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
-import { openRedisStores } from "../../src/stores/redis/index.js";
+import type { Auth } from "../../packages/latchkey/src/core/auth.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
 import { openTestAuth } from "../helpers/auth.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";

@@ -6,8 +6,8 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { expect, it } from "vitest";
-import { openPostgresStores } from "../../src/stores/postgres/index.js";
-import * as feedOrder from "../../src/stores/postgres/migrations/0004-feed-order.js";
+import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
+import * as feedOrder from "../../packages/latchkey/src/stores/postgres/migrations/0004-feed-order.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 

@@ -5,9 +5,9 @@
  * must be prepared again on the connections that replace it.
  */
 import { expect, it } from "vitest";
-import { openTodoStore } from "../../src/app/todo-store.js";
-import { StoreUnavailableError } from "../../src/core/errors.js";
-import { openPostgresStores } from "../../src/stores/postgres/index.js";
+import { StoreUnavailableError } from "../../packages/latchkey/src/core/errors.js";
+import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
+import { openTodoStore } from "../../packages/server/src/app/todo-store.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { expect, it } from "vitest";
-import { openPostgresStores } from "../../src/stores/postgres/index.js";
+import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
 import { POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 

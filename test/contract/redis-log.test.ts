@@ -4,8 +4,8 @@
  * (the server's pino logger), and nothing reaches the console.
  */
 import { afterEach, expect, it, vi } from "vitest";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
-import { openRedisStores } from "../../src/stores/redis/index.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";

@@ -3,7 +3,7 @@
  * `BACKENDS`, unchanged: the suite latchkey publishes for other backends' authors.
  */
 import { expect, it } from "vitest";
-import { describeStoreContract } from "../../src/testing.js";
+import { describeStoreContract } from "../../packages/latchkey/src/testing.js";
 import { describeWith } from "../helpers/services.js";
 import { BACKENDS } from "./backends.js";
 

@@ -5,9 +5,9 @@
  * (memory, SQLite, PostgreSQL, Redis), and the give-back is a `release` in each.
  */
 import { afterEach, expect, it } from "vitest";
-import type { Auth } from "../../src/core/auth.js";
-import { DEFAULT_THROTTLE_POLICY } from "../../src/core/auth.js";
-import { OverloadedError, RateLimitedError } from "../../src/core/errors.js";
+import type { Auth } from "../../packages/latchkey/src/core/auth.js";
+import { DEFAULT_THROTTLE_POLICY } from "../../packages/latchkey/src/core/auth.js";
+import { OverloadedError, RateLimitedError } from "../../packages/latchkey/src/core/errors.js";
 import { openTestAuth } from "../helpers/auth.js";
 import { describeWith } from "../helpers/services.js";
 import { BACKENDS } from "./backends.js";

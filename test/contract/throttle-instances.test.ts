@@ -4,11 +4,11 @@
  * store that instances share (SQLite, PostgreSQL, Redis).
  */
 import { afterEach, expect, it } from "vitest";
-import { DEFAULT_THROTTLE_POLICY } from "../../src/core/auth.js";
-import { RateLimitedError } from "../../src/core/errors.js";
-import type { Stores } from "../../src/core/ports.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
-import { openRedisStores } from "../../src/stores/redis/index.js";
+import { DEFAULT_THROTTLE_POLICY } from "../../packages/latchkey/src/core/auth.js";
+import { RateLimitedError } from "../../packages/latchkey/src/core/errors.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
 import { openTestAuth } from "../helpers/auth.js";
 import { countingHasher } from "../helpers/harness.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { renderSettingsTable } from "../../src/app/settings.js";
+import { renderSettingsTable } from "../../packages/server/src/app/settings.js";
 import { type RunningServer, startServerProcess } from "../helpers/processes.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));

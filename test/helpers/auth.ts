@@ -9,9 +9,9 @@ import {
   DEFAULT_SESSION_POLICY,
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,
-} from "../../src/core/auth.js";
-import { argon2Hasher } from "../../src/core/password-hasher.js";
-import type { Stores } from "../../src/core/ports.js";
+} from "../../packages/latchkey/src/core/auth.js";
+import { argon2Hasher } from "../../packages/latchkey/src/core/password-hasher.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 
 /**
  * @example

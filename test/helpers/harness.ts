@@ -6,13 +6,13 @@
 import { Writable } from "node:stream";
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
 import pino from "pino";
-import { loadConfig } from "../../src/app/config.js";
-import { loggerOptions } from "../../src/app/logging.js";
-import { buildServer, type Server } from "../../src/app/server.js";
-import { type ManualClock, manualClock } from "../../src/core/clock.js";
-import { argon2Hasher, type PasswordHasher } from "../../src/core/password-hasher.js";
-import type { Stores } from "../../src/core/ports.js";
-import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+import { type ManualClock, manualClock } from "../../packages/latchkey/src/core/clock.js";
+import { argon2Hasher, type PasswordHasher } from "../../packages/latchkey/src/core/password-hasher.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
+import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
+import { loadConfig } from "../../packages/server/src/app/config.js";
+import { loggerOptions } from "../../packages/server/src/app/logging.js";
+import { buildServer, type Server } from "../../packages/server/src/app/server.js";
 
 export const ORIGIN = "http://localhost:3000";
 export const PASSWORD = "correct horse battery staple";

@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
-export const BIN = fileURLToPath(new URL("../../bin/latchkey.js", import.meta.url));
+export const BIN = fileURLToPath(new URL("../../packages/server/bin/latchkey.js", import.meta.url));
 
 export interface RunningServer {
   proc: ChildProcess;

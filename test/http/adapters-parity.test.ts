@@ -8,18 +8,18 @@
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createFetchHandler, type FetchLatchkey } from "../../src/adapters/fetch.js";
+import { createFetchHandler, type FetchLatchkey } from "../../packages/latchkey/src/adapters/fetch.js";
 import {
   type Auth,
   createAuth,
   DEFAULT_SESSION_POLICY,
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,
-} from "../../src/core/auth.js";
-import { manualClock } from "../../src/core/clock.js";
-import type { Strategy } from "../../src/http/context.js";
-import { latchkey } from "../../src/http/plugin.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+} from "../../packages/latchkey/src/core/auth.js";
+import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import type { Strategy } from "../../packages/latchkey/src/http/context.js";
+import { latchkey } from "../../packages/latchkey/src/http/plugin.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const ORIGIN = "http://localhost:3000";
 const PASSWORD = "correct horse battery staple";

@@ -99,7 +99,7 @@ describe("HTTP API", () => {
     });
 
     it("re-hashes a password stored with weaker parameters on login", async () => {
-      const { argon2Hasher } = await import("../../src/core/password-hasher.js");
+      const { argon2Hasher } = await import("../../packages/latchkey/src/core/password-hasher.js");
       const weak = argon2Hasher({ memoryCost: 8192, timeCost: 1, parallelism: 1 }, { allowWeak: true });
       const name = uniqueName();
       await h.client().register(name);

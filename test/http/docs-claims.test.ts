@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import { type Harness, ORIGIN, startHarness, uniqueName } from "../helpers/harness.js";
 
 let h: Harness | undefined;

@@ -12,11 +12,11 @@ import {
   DEFAULT_SESSION_POLICY,
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,
-} from "../../src/core/auth.js";
-import { manualClock } from "../../src/core/clock.js";
-import { argon2Hasher } from "../../src/core/password-hasher.js";
-import { latchkey } from "../../src/http/plugin.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+} from "../../packages/latchkey/src/core/auth.js";
+import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import { argon2Hasher } from "../../packages/latchkey/src/core/password-hasher.js";
+import { latchkey } from "../../packages/latchkey/src/http/plugin.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const ORIGIN = "http://localhost:3000";
 const stops: Array<() => Promise<void>> = [];

@@ -6,7 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { connect } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { argon2Hasher } from "../../src/core/password-hasher.js";
+import { argon2Hasher } from "../../packages/latchkey/src/core/password-hasher.js";
 import { type Client, type Harness, ORIGIN, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 import { decode, signWithServerKey } from "../helpers/tokens.js";
 

@@ -12,8 +12,8 @@ import { request as httpRequest } from "node:http";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_STREAM_LIMITS } from "../../src/core/revocations.js";
-import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../src/core/services.js";
+import { DEFAULT_STREAM_LIMITS } from "../../packages/latchkey/src/core/revocations.js";
+import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../packages/latchkey/src/core/services.js";
 import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
 interface Operation {

@@ -156,7 +156,7 @@ describe("the revocation feed as Server-Sent Events", () => {
   });
 
   it("streams through the fetch dispatcher (Express, Hono, fetch) too", async () => {
-    const { createFetchHandler } = await import("../../src/adapters/fetch.js");
+    const { createFetchHandler } = await import("../../packages/latchkey/src/adapters/fetch.js");
     const handler = createFetchHandler({ auth: h.server.auth, publicOrigin: ORIGIN, maintenance: false });
     const { service, clientSecret } = await h.server.auth.services.create("dispatched");
     const controller = new AbortController();

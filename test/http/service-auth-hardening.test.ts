@@ -3,8 +3,8 @@
  * logged as security events; load shed by the password-hash queue is logged as what it is.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { argon2Hasher, limitConcurrency } from "../../src/core/password-hasher.js";
-import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../src/core/services.js";
+import { argon2Hasher, limitConcurrency } from "../../packages/latchkey/src/core/password-hasher.js";
+import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../packages/latchkey/src/core/services.js";
 import { type Harness, ORIGIN, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
 const harnesses: Harness[] = [];

@@ -176,9 +176,9 @@ describe("introspection", () => {
 
 describe("through the fetch dispatcher (Express, Hono, fetch)", () => {
   it("takes the grant and introspection as forms, with the same answers", async () => {
-    const { createFetchHandler } = await import("../../src/adapters/fetch.js");
+    const { createFetchHandler } = await import("../../packages/latchkey/src/adapters/fetch.js");
     const { openTestAuth } = await import("../helpers/auth.js");
-    const { createMemoryStores } = await import("../../src/stores/memory/index.js");
+    const { createMemoryStores } = await import("../../packages/latchkey/src/stores/memory/index.js");
     const auth = await openTestAuth(createMemoryStores());
     const handler = createFetchHandler({ auth, publicOrigin: ORIGIN, maintenance: false });
     try {

@@ -6,7 +6,7 @@
  * format.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVerifier, protect, type Verifier, VerifyError } from "../../src/verify.js";
+import { createVerifier, protect, type Verifier, VerifyError } from "../../packages/verify/src/index.js";
 import { type Harness, startHarness, uniqueName } from "../helpers/harness.js";
 
 const ORIGIN = "http://localhost:3000";

@@ -44,21 +44,34 @@ function link(name: string): void {
   symlinkSync(join(ROOT, "node_modules", name), target, "dir");
 }
 
-beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), "latchkey-package-"));
-  // `npm test` built dist and the web app (pretest); pack exactly what `files` names.
+/** Packs a workspace package and unpacks it into the project's node_modules. */
+function unpack(workspace: string, name: string): { dependencies: Record<string, string>; files: string[] } {
   const [info] = JSON.parse(
-    execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", project], {
+    execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", project, "-w", workspace], {
       cwd: ROOT,
       encoding: "utf8",
     }),
   ) as [{ filename: string; files: { path: string }[] }];
-  const home = join(project, "node_modules", "latchkey");
+  const home = join(project, "node_modules", name);
   mkdirSync(home, { recursive: true });
   execFileSync("tar", ["-xzf", join(project, info.filename), "-C", home, "--strip-components=1"]);
   const manifest = JSON.parse(readFileSync(join(home, "package.json"), "utf8"));
-  packed = { dependencies: manifest.dependencies, files: info.files.map((f) => f.path) };
-  for (const name of new Set([...Object.keys(packed.dependencies), ...HOST_PACKAGES])) link(name);
+  return { dependencies: manifest.dependencies ?? {}, files: info.files.map((f) => f.path) };
+}
+
+beforeAll(() => {
+  project = mkdtempSync(join(tmpdir(), "latchkey-package-"));
+  // `npm test` built dist and the web app (pretest); pack exactly what `files` names.
+  packed = unpack("packages/latchkey", "latchkey");
+  const verifier = unpack("packages/verify", "@latchkey/verify");
+  const own = new Set(["latchkey", "@latchkey/verify"]);
+  for (const name of new Set([
+    ...Object.keys(packed.dependencies),
+    ...Object.keys(verifier.dependencies),
+    ...HOST_PACKAGES,
+  ])) {
+    if (!own.has(name)) link(name);
+  }
   for (const file of readdirSync(APPS)) cpSync(join(APPS, file), join(project, file));
   cpSync(fileURLToPath(new URL("./loaded-modules.mjs", import.meta.url)), join(project, "loaded-modules.mjs"));
   cpSync(fileURLToPath(new URL("./consumer.ts", import.meta.url)), join(project, "consumer.ts"));
@@ -70,13 +83,12 @@ afterAll(() => {
 });
 
 describe("the tarball", () => {
-  it("holds the build, the CLI, the web app, README and LICENSE, and no tests, sources or data", () => {
+  it("holds the build, README and LICENSE, and no tests, sources, data, CLI or web app", () => {
     expect(packed.files).toContain("LICENSE");
     expect(packed.files).toContain("README.md");
-    expect(packed.files).toContain("bin/latchkey.js");
     expect(packed.files).toContain("dist/index.d.ts");
     expect(packed.files).toContain("dist/fastify.js");
-    expect(packed.files.some((f) => f.startsWith("web/dist/"))).toBe(true);
+    expect(packed.files.some((f) => f.startsWith("bin/") || f.startsWith("web/"))).toBe(false);
     const stray = packed.files.filter((f) =>
       /^(test|bench|src|docs|scripts|deploy)\/|\.db$|\.png$|tsbuildinfo/.test(f),
     );

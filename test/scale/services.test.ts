@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createVerifier, type Verifier, VerifyError } from "../../src/verify.js";
+import { createVerifier, type Verifier, VerifyError } from "../../packages/verify/src/index.js";
 import { type Cluster, NGINX, startCluster } from "../helpers/cluster.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { runCli, within } from "../helpers/processes.js";

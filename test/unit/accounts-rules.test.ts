@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { argon2Hasher, readArgon2Params } from "../../src/core/password-hasher.js";
-import { checkPassword } from "../../src/core/password-policy.js";
-import { normalizeUsername, parseUsername } from "../../src/core/username.js";
+import { argon2Hasher, readArgon2Params } from "../../packages/latchkey/src/core/password-hasher.js";
+import { checkPassword } from "../../packages/latchkey/src/core/password-policy.js";
+import { normalizeUsername, parseUsername } from "../../packages/latchkey/src/core/username.js";
 
 describe("usernames", () => {
   it("normalise with NFKC and lower case", () => {
@@ -71,7 +71,7 @@ describe("argon2id hasher", () => {
 
 describe("limitConcurrency", () => {
   it("runs at most `limit` hash operations at once and queues the rest, in order", async () => {
-    const { limitConcurrency } = await import("../../src/core/password-hasher.js");
+    const { limitConcurrency } = await import("../../packages/latchkey/src/core/password-hasher.js");
     let active = 0;
     let peak = 0;
     const order: number[] = [];
@@ -97,8 +97,8 @@ describe("limitConcurrency", () => {
 
 describe("limitConcurrency's queue bound", () => {
   it("security 4 (hashing queue): refuses at once with 503 + Retry-After past maxQueue, and still serves the queued", async () => {
-    const { limitConcurrency } = await import("../../src/core/password-hasher.js");
-    const { OverloadedError } = await import("../../src/core/errors.js");
+    const { limitConcurrency } = await import("../../packages/latchkey/src/core/password-hasher.js");
+    const { OverloadedError } = await import("../../packages/latchkey/src/core/errors.js");
     let release: () => void = () => {};
     const gate = new Promise<void>((resolve) => {
       release = resolve;

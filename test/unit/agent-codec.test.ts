@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { packAgent, unpackAgent } from "../../src/stores/redis/agent-codec.js";
-import { compactUserId, expandUserId } from "../../src/stores/redis/session-codec.js";
+import { packAgent, unpackAgent } from "../../packages/latchkey/src/stores/redis/agent-codec.js";
+import { compactUserId, expandUserId } from "../../packages/latchkey/src/stores/redis/session-codec.js";
 
 const AGENTS = [
   "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../src/app/config.js";
+import { ConfigError, loadConfig } from "../../packages/server/src/app/config.js";
 
 const fails = (env: Record<string, string>) => {
   try {

@@ -3,9 +3,9 @@
  * account's id, never to its name (issue 24, item 9).
  */
 import { describe, expect, it } from "vitest";
-import { DeviceCookies } from "../../src/core/device-cookies.js";
-import { hmac, ID_BYTES, randomToken } from "../../src/core/secrets.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+import { DeviceCookies } from "../../packages/latchkey/src/core/device-cookies.js";
+import { hmac, ID_BYTES, randomToken } from "../../packages/latchkey/src/core/secrets.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const ACCOUNT = "0195f3a2-7c1e-7b3a-9d4e-2f6a8b1c0d9e";
 const NEXT_ACCOUNT = "0195f3a9-1111-7b3a-9d4e-2f6a8b1c0d9e";

@@ -4,11 +4,11 @@
  * password.
  */
 import { describe, expect, it } from "vitest";
-import { manualClock } from "../../src/core/clock.js";
-import { OverloadedError, RateLimitedError, StoreUnavailableError } from "../../src/core/errors.js";
-import { LoginThrottle } from "../../src/core/login-throttle.js";
-import type { CounterStore } from "../../src/core/ports.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import { OverloadedError, RateLimitedError, StoreUnavailableError } from "../../packages/latchkey/src/core/errors.js";
+import { LoginThrottle } from "../../packages/latchkey/src/core/login-throttle.js";
+import type { CounterStore } from "../../packages/latchkey/src/core/ports.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const POLICY = { maxFailures: 3, addressMaxFailures: 5, window: 900 };
 

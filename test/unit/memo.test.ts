@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { memoize } from "../../src/core/memo.js";
-import { isoTime } from "../../src/http/views.js";
+import { memoize } from "../../packages/latchkey/src/core/memo.js";
+import { isoTime } from "../../packages/latchkey/src/http/views.js";
 
 describe("memoize", () => {
   it("computes a key once while it is held, and again after the memo fills and empties", () => {

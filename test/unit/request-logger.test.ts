@@ -2,7 +2,7 @@ import { Writable } from "node:stream";
 import Fastify from "fastify";
 import pino from "pino";
 import { describe, expect, it } from "vitest";
-import { lazyChildLogger } from "../../src/app/request-logger.js";
+import { lazyChildLogger } from "../../packages/server/src/app/request-logger.js";
 
 async function appLoggingAt(level: string) {
   const lines: Record<string, unknown>[] = [];

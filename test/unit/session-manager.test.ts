@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { manualClock } from "../../src/core/clock.js";
-import type { Stores } from "../../src/core/ports.js";
-import { SessionManager } from "../../src/core/session-manager.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
+import { SessionManager } from "../../packages/latchkey/src/core/session-manager.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const MINUTE = 60_000;
 const policy = {
@@ -100,7 +100,7 @@ describe("SessionManager", () => {
   });
 
   it("never issues a session id that a command line would read as an option", async () => {
-    const { newSessionToken } = await import("../../src/core/session-token.js");
+    const { newSessionToken } = await import("../../packages/latchkey/src/core/session-token.js");
     let calls = 0;
     // The first draw starts with "-" (0xfb... encodes to "-"), the second does not.
     const random = (size: number) => {

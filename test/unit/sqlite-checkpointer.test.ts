@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
-import { startCheckpointer } from "../../src/stores/sqlite/checkpointer.js";
-import { openSqliteStores } from "../../src/stores/sqlite/index.js";
+import { startCheckpointer } from "../../packages/latchkey/src/stores/sqlite/checkpointer.js";
+import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 
 const dirs: string[] = [];
 const tempFile = () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ChangeFollower } from "../../src/core/change-follower.js";
-import { manualClock } from "../../src/core/clock.js";
-import { CsrfTokens } from "../../src/core/csrf.js";
-import { DeviceCookies } from "../../src/core/device-cookies.js";
-import { RateLimitedError } from "../../src/core/errors.js";
-import { LoginThrottle } from "../../src/core/login-throttle.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+import { ChangeFollower } from "../../packages/latchkey/src/core/change-follower.js";
+import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import { CsrfTokens } from "../../packages/latchkey/src/core/csrf.js";
+import { DeviceCookies } from "../../packages/latchkey/src/core/device-cookies.js";
+import { RateLimitedError } from "../../packages/latchkey/src/core/errors.js";
+import { LoginThrottle } from "../../packages/latchkey/src/core/login-throttle.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 describe("LoginThrottle", () => {
   const setup = () => {

@@ -4,10 +4,15 @@
  * the reuse leeway) checked to the second, with no waiting.
  */
 import { beforeEach, describe, expect, it } from "vitest";
-import { type Auth, createAuth, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY } from "../../src/core/auth.js";
-import { type ManualClock, manualClock } from "../../src/core/clock.js";
-import { InvalidGrantError } from "../../src/core/refresh-tokens.js";
-import { createMemoryStores } from "../../src/stores/memory/index.js";
+import {
+  type Auth,
+  createAuth,
+  DEFAULT_SESSION_POLICY,
+  DEFAULT_THROTTLE_POLICY,
+} from "../../packages/latchkey/src/core/auth.js";
+import { type ManualClock, manualClock } from "../../packages/latchkey/src/core/clock.js";
+import { InvalidGrantError } from "../../packages/latchkey/src/core/refresh-tokens.js";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const SECOND = 1000;
 const TTL = 300;

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 
-const DIST = join(process.cwd(), "web", "dist");
+const DIST = join(process.cwd(), "packages", "server", "web", "dist");
 
 describe("web bundle", () => {
   it("is built, loads only same-origin files, and its script is under 100 KB gzipped", () => {

@@ -25,4 +25,4 @@ export {
   verifyExpress,
   verifyFastify,
   verifyHono,
-} from "./verify/verifier.js";
+} from "./verifier.js";

@@ -1,8 +1,7 @@
 /**
  * The core's options from the configuration: one place for the server and the CLI.
  */
-import type { AuthOptions } from "../core/auth.js";
-import type { Stores } from "../core/ports.js";
+import type { AuthOptions, Stores } from "latchkey";
 import type { Config } from "./config.js";
 
 /**

@@ -4,7 +4,7 @@
  * one line before exiting with code 2. Values are never echoed: some are secrets.
  */
 import ipaddr from "ipaddr.js";
-import { parseOrigin } from "../http/origin.js";
+import { parseOrigin } from "latchkey/internal";
 import { SETTINGS, type Setting, type SettingName } from "./settings.js";
 
 /** A configuration variable with a bad value. */

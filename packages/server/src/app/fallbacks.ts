@@ -4,8 +4,7 @@
  */
 import type { Socket } from "node:net";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { errorBody } from "../http/errors.js";
-import { targetPath } from "../http/paths.js";
+import { errorBody, targetPath } from "latchkey/internal";
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
 

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
 import helmet from "helmet";
-import { targetPath } from "../http/paths.js";
+import { targetPath } from "latchkey/internal";
 
 const OPTIONS: Parameters<typeof helmet>[0] = {
   contentSecurityPolicy: {

@@ -2,8 +2,9 @@
  * Opens the stores the configuration names: SQLite (the embedded default) or PostgreSQL
  * for durable data, with Redis over them for the hot state when `REDIS_URL` is set.
  */
+
+import type { Stores } from "latchkey";
 import type { Logger } from "pino";
-import type { Stores } from "../core/ports.js";
 import type { Config } from "./config.js";
 
 /**
@@ -23,9 +24,9 @@ async function load<T>(module: () => Promise<T>, driver: string, use: string): P
   }
 }
 
-const postgres = () => load(() => import("../stores/postgres/index.js"), "pg", "A postgres:// DATABASE_URL");
-const sqlite = () => load(() => import("../stores/sqlite/index.js"), "better-sqlite3", "A sqlite: DATABASE_URL");
-const redis = () => load(() => import("../stores/redis/index.js"), "ioredis", "REDIS_URL");
+const postgres = () => load(() => import("latchkey/postgres"), "pg", "A postgres:// DATABASE_URL");
+const sqlite = () => load(() => import("latchkey/sqlite"), "better-sqlite3", "A sqlite: DATABASE_URL");
+const redis = () => load(() => import("latchkey/redis"), "ioredis", "REDIS_URL");
 
 /**
  * @example

@@ -8,9 +8,9 @@
  */
 import type SQLite from "better-sqlite3";
 import type { Kysely, Migration } from "kysely";
+import type { DatabaseHandle, Stores } from "latchkey";
+import { StoreUnavailableError } from "latchkey";
 import type pg from "pg";
-import type { DatabaseHandle, Stores } from "../core/ports.js";
-import { StoreUnavailableError } from "../index.js";
 
 /** A to-do item, the resource the demo app protects. */
 export interface TodoRecord {

@@ -6,9 +6,8 @@
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { SECURITY } from "../http/schemas.js";
-import { isoTime } from "../http/views.js";
-import { AuthError, errorResponses, uuidv7 } from "../index.js";
+import { AuthError, errorResponses, uuidv7 } from "latchkey";
+import { isoTime, SECURITY } from "latchkey/internal";
 import type { TodoRecord, TodoStore } from "./todo-store.js";
 
 const Todo = Type.Object(

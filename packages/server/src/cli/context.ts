@@ -2,15 +2,13 @@
  * What every administration command shares: the configuration, the stores, the core.
  */
 
+import type { SigningAlgorithm, Stores } from "latchkey";
+import { type Auth, AuthError, createAuth } from "latchkey";
 import pino from "pino";
 import { authOptionsFrom } from "../app/auth-options.js";
 import { type Config, loadConfig } from "../app/config.js";
 import { loggerOptions } from "../app/logging.js";
 import { openConfiguredStores } from "../app/stores.js";
-import { type Auth, createAuth } from "../core/auth.js";
-import { AuthError } from "../core/errors.js";
-import type { Stores } from "../core/ports.js";
-import type { SigningAlgorithm } from "../core/records.js";
 
 /**
  * Runs `action` with the core over the configured stores, then closes them.

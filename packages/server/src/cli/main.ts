@@ -7,8 +7,8 @@
  * 2 bad configuration or usage.
  */
 import { Command, CommanderError } from "commander";
+import { AuthError } from "latchkey";
 import { ConfigError } from "../app/config.js";
-import { AuthError } from "../core/errors.js";
 import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerServe } from "./serve.js";

@@ -2,7 +2,7 @@
  * `latchkey users list | create <name> | disable <name> | enable <name>`.
  */
 import type { Command } from "commander";
-import { AuthError } from "../core/errors.js";
+import { AuthError } from "latchkey";
 import { fail, isoOrEmpty, printTable, withAuth } from "./context.js";
 
 export function registerUsers(program: Command): void {

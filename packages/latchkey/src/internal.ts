@@ -1,0 +1,13 @@
+/**
+ * `latchkey/internal`: the building blocks `@latchkey/server` shares with the library (the
+ * contract's error bodies, the OpenAPI security schemes, path and origin helpers). It is
+ * for latchkey's own packages: not part of the public API, and it may change in any release.
+ */
+export { cookieNames } from "./http/cookies.js";
+export { BODY_LIMIT } from "./http/dispatch.js";
+export { errorBody, handleError } from "./http/errors.js";
+export { useStrictJson } from "./http/json.js";
+export { parseOrigin } from "./http/origin.js";
+export { targetPath } from "./http/paths.js";
+export { SECURITY, securitySchemes } from "./http/schemas.js";
+export { isoTime } from "./http/views.js";
