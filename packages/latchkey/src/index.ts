@@ -40,7 +40,14 @@ export {
   type TokenPolicy,
 } from "./core/auth.js";
 export { type Clock, type ManualClock, manualClock, systemClock } from "./core/clock.js";
-export { AuthError, type ErrorCode, RateLimitedError, StoreUnavailableError } from "./core/errors.js";
+export {
+  AuthError,
+  type ErrorCode,
+  LatchkeySetupError,
+  OverloadedError,
+  RateLimitedError,
+  StoreUnavailableError,
+} from "./core/errors.js";
 export { KeyRing, type KeySummary } from "./core/key-ring.js";
 export type { ThrottlePolicy } from "./core/login-throttle.js";
 export { type Maintenance, type MaintenanceLog, startMaintenance } from "./core/maintenance.js";

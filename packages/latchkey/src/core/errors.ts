@@ -149,3 +149,20 @@ export const INVALID_CREDENTIALS_MESSAGE = "The username or password is incorrec
 export function invalidCredentials(): AuthError {
   return new AuthError("invalid_credentials", INVALID_CREDENTIALS_MESSAGE);
 }
+
+/**
+ * latchkey is wired into its host in a way that cannot work (a body parser ahead of its
+ * routes, a mount path it was not told about, two plugins that clash). Thrown at start-up
+ * where the mistake shows there, else at the first request it spoils; the message names
+ * the mistake and the fix. It is a bug in the host's set-up, never a client's fault, so it
+ * is not an `AuthError`: nothing answers it in the contract's format.
+ *
+ * @example
+ * throw new LatchkeySetupError("latchkey.routes is mounted at /v1, but its prefix is ''. Pass prefix: '/v1'.");
+ */
+export class LatchkeySetupError extends Error {
+  constructor(problem: string) {
+    super(`latchkey is set up wrong: ${problem}`);
+    this.name = "LatchkeySetupError";
+  }
+}
