@@ -9,10 +9,15 @@
  *
  *   npm run bench                # everything reachable (PostgreSQL and Redis if running)
  *   BENCH_SECONDS=3 npm run bench
+ *   BENCH_ONLY='SQLite, /auth/me' BENCH_BEFORE=/tmp/before npm run bench
+ *
+ * BENCH_BEFORE names another checkout of latchkey, built (`npm run build` there): each
+ * latchkey configuration is measured twice in every round, this checkout's server and that
+ * one's, side by side, so a change on the request path shows its before and after in one run.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -44,10 +49,10 @@ function peakRssMb(pid) {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-async function start(command, env) {
+async function start(command, env, cwd = root) {
   const port = await freePort();
   const proc = spawn(process.execPath, command, {
-    cwd: root,
+    cwd,
     env: { PATH: process.env.PATH, ...env, PORT: String(port), LOG_LEVEL: "warn" },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -76,6 +81,12 @@ async function start(command, env) {
         proc.kill("SIGTERM");
       }),
   };
+}
+
+/** The server command of a checkout: packages/server/bin since the workspaces, bin/ before. */
+function serverBin(checkout) {
+  const current = join(checkout, "packages/server/bin/latchkey.js");
+  return existsSync(current) ? current : join(checkout, "bin/latchkey.js");
 }
 
 async function cookieOf(response) {
@@ -110,11 +121,12 @@ async function prepareLatchkey(config) {
   // Access tokens outlive the run (every server is started before the first round, and a
   // long run could outlast the default ten minutes); nothing on the request path depends
   // on their lifetime.
-  const server = await start(["packages/server/bin/latchkey.js", "serve"], {
-    ...env,
-    PUBLIC_ORIGIN: "http://localhost:1",
-    ACCESS_TOKEN_TTL: "3600",
-  });
+  const checkout = config.before ?? root;
+  const server = await start(
+    [serverBin(checkout), "serve"],
+    { ...env, PUBLIC_ORIGIN: "http://localhost:1", ACCESS_TOKEN_TTL: "3600" },
+    checkout,
+  );
   server.databaseUrl = env.DATABASE_URL;
   const headers = { "content-type": "application/json", origin: "http://localhost:1" };
   const username = `bench${randomBytes(3).toString("hex")}`;
@@ -284,7 +296,13 @@ const CONFIGS = [
 ]
   .filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis))
   // BENCH_ONLY=<regex> measures only the matching configurations (plus the baselines).
-  .filter((c) => (c.kind ? true : new RegExp(process.env.BENCH_ONLY ?? "").test(c.name)));
+  .filter((c) => (c.kind ? true : new RegExp(process.env.BENCH_ONLY ?? "").test(c.name)))
+  // BENCH_BEFORE=<checkout>: each latchkey configuration again, served by that checkout.
+  .flatMap((c) =>
+    c.kind || !process.env.BENCH_BEFORE
+      ? [c]
+      : [c, { ...c, name: `${c.name} (before)`, before: process.env.BENCH_BEFORE, target: undefined }],
+  );
 
 // Every server is started (and warmed up) first; then each round measures every
 // configuration in turn, so the VM's drift in speed (±30% over minutes here) falls on all
