@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^latchkey$/, replacement: source("latchkey/src/index.ts") },
       { find: /^latchkey\/([a-z]+)$/, replacement: source("latchkey/src/$1.ts") },
       { find: /^@latchkey\/verify$/, replacement: source("verify/src/index.ts") },
+      { find: /^@latchkey\/verify\/([a-z]+)$/, replacement: source("verify/src/$1.ts") },
     ],
   },
   test: {

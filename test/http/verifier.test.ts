@@ -5,8 +5,10 @@
  * closed (503) by default and open on request; the middleware answers in the contract's
  * format.
  */
+import type { AddressInfo } from "node:net";
+import express from "express";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVerifier, protect, type Verifier, VerifyError } from "../../packages/verify/src/index.js";
+import { createVerifier, protect, type Verifier, VerifyError, verifyExpress } from "../../packages/verify/src/index.js";
 import { type Harness, startHarness, uniqueName } from "../helpers/harness.js";
 
 const ORIGIN = "http://localhost:3000";
@@ -158,6 +160,31 @@ describe("latchkey/verify", () => {
       (who) => Response.json({ kind: who.kind }),
     );
     expect(await ok.json()).toEqual({ kind: "user" });
+  });
+});
+
+describe("latchkey/verify in an Express app (issue 25, item 2)", () => {
+  it("verifyExpress gives the route req.token, declared on Express's Request; the contract's error otherwise", async () => {
+    const verifier = await verifierFor();
+    const reports = express();
+    // \`req.token\` type-checks with no cast: the package declares it on Express's Request.
+    reports.get("/reports", verifyExpress(verifier), (req, res) => {
+      res.json({ kind: req.token?.kind, user: req.token?.kind === "user" ? req.token.userId : null });
+    });
+    const listening = reports.listen(0, "127.0.0.1");
+    await new Promise((resolve) => listening.once("listening", resolve));
+    const url = `http://127.0.0.1:${(listening.address() as AddressInfo).port}/reports`;
+    try {
+      const { access_token } = await userToken();
+      const ok = await fetch(url, { headers: { authorization: `Bearer ${access_token}` } });
+      expect(await ok.json()).toEqual({ kind: "user", user: expect.any(String) });
+      const refused = await fetch(url);
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get("www-authenticate")).toBe('Bearer error="invalid_token"');
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("invalid_token");
+    } finally {
+      await new Promise((resolve) => listening.close(resolve));
+    }
   });
 });
 

@@ -13,7 +13,17 @@
  * token lifetime.
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from "jose";
+import { createRemoteJWKSet } from "jose";
+import { FeedError, feedAnswerError, feedError, VerifyError } from "./errors.js";
+import { checkDeadline, readiness } from "./ready.js";
+import {
+  type CheckedToken,
+  isExpired,
+  RememberedTokens,
+  type TokenCheck,
+  type TokenRules,
+  verifyToken,
+} from "./rules.js";
 
 /**
  * Options of `createVerifier`.
@@ -50,46 +60,33 @@ export interface VerifierOptions {
   tolerateMs?: number;
   /** `closed` (default): refuse every token with 503; `open`: accept tokens until `exp`. */
   whenFeedDown?: "closed" | "open";
-  /** Seconds of clock skew accepted on `exp`, `iat`. Default 5. */
+  /** Seconds of clock skew accepted on `exp`, `nbf`, `iat` and the lifetime (latchkey's `CLOCK_TOLERANCE`). Default 5. */
   clockTolerance?: number;
+  /**
+   * latchkey's `ACCESS_TOKEN_TTL`, seconds: a token living longer (`exp - iat`, or its
+   * age) was not issued by latchkey as configured, and is refused (`reason: "lifetime"`),
+   * as latchkey refuses it. Default 600, latchkey's default.
+   */
+  accessTokenTtl?: number;
   /** The algorithms latchkey signs with. Default EdDSA and ES256. */
   algorithms?: string[];
-  /** Where a failure to read the feed is told (once per outage). */
-  onFeedError?: (error: unknown) => void;
+  /** Where a failure to read the feed is told (once per outage): a `FeedError`, whose `reason` says why. */
+  onFeedError?: (error: FeedError) => void;
+  /** How long `ready()` waits for the first read of the feed before it rejects, ms. Default 10,000. */
+  readyTimeoutMs?: number;
   /** The time, ms since the epoch, for checking `exp` and forgetting old entries. Default `Date.now` (tests freeze it). */
   now?: () => number;
 }
 
 /**
- * A token that passed.
+ * A token that passed: a user's (`userId`, `sessionId`) or a service's (`serviceId`), with
+ * `jti`, `issuedAt` and `expiresAt` (ms) and its `claims`.
  * @example
  * const verifier = createVerifier({ issuer: "https://auth.example", credentials: { clientId: "svc_...", clientSecret: "..." } });
  * const who: VerifiedToken = await verifier.verify(token);
  * if (who.kind === "user") console.log(who.userId, who.sessionId);
  */
-export type VerifiedToken =
-  | { kind: "user"; userId: string; sessionId: string; expiresAt: number; claims: JWTPayload }
-  | { kind: "service"; serviceId: string; expiresAt: number; claims: JWTPayload };
-
-/**
- * Why a token did not pass: `invalid_token` (401) or `service_unavailable` (503).
- * @example
- * const verifier = createVerifier({ issuer: "https://auth.example", credentials: { clientId: "svc_...", clientSecret: "..." } });
- * const answer = await verifier.verify(token).catch((error: unknown) =>
- *   error instanceof VerifyError ? error.statusCode : 500,
- * );
- */
-export class VerifyError extends Error {
-  readonly code: "invalid_token" | "service_unavailable";
-  readonly statusCode: 401 | 503;
-
-  constructor(code: "invalid_token" | "service_unavailable", message: string) {
-    super(message);
-    this.name = "VerifyError";
-    this.code = code;
-    this.statusCode = code === "invalid_token" ? 401 : 503;
-  }
-}
+export type VerifiedToken = CheckedToken;
 
 /**
  * What `createVerifier` returns.
@@ -101,10 +98,19 @@ export class VerifyError extends Error {
 export interface Verifier {
   /** The verified token, or a `VerifyError`. */
   verify(token: string): Promise<VerifiedToken>;
-  /** Resolves once the feed has been read once (tokens are refused until then). */
-  ready(): Promise<void>;
+  /**
+   * Resolves once the feed has been read once (tokens are refused until then). Rejects
+   * with a `FeedError` when it was not read within `timeoutMs` (default the verifier's
+   * `readyTimeoutMs`, 10 s), with the last reason (`unreachable`, `not_found`, `refused`,
+   * `answer`, or `timeout` when latchkey never answered); at once when latchkey refused
+   * the credentials (`credentials`); and when the verifier is closed first (`closed`). The
+   * verifier keeps trying in the background either way.
+   */
+  ready(options?: { timeoutMs?: number }): Promise<void>;
   /** Stops following the feed. */
   close(): void;
+  /** How many verified tokens are held in memory: about the tokens in use, expired ones dropped (for metrics). */
+  readonly remembered: number;
 }
 
 /**
@@ -112,6 +118,9 @@ export interface Verifier {
  * a heartbeat every 2 s, so this is two missed ones and some.
  */
 const STREAM_SILENCE_MS = 5000;
+
+/** How long a read of the feed may wait for latchkey's answer, ms. */
+const FEED_READ_MS = 10_000;
 
 /** How long ago the instance read its feed, from a heartbeat's data; unknown is too long. */
 function ageOf(data: string): number {
@@ -122,9 +131,6 @@ function ageOf(data: string): number {
     return Number.POSITIVE_INFINITY;
   }
 }
-
-/** How many verified tokens a verifier remembers. */
-const VERIFIED_MAX = 10_000;
 
 interface FeedPage {
   entries: { type: string; sid?: string; client_id?: string; at: number; until?: number }[];
@@ -143,12 +149,21 @@ interface FeedPage {
  */
 export function createVerifier(options: VerifierOptions): Verifier {
   const base = `${(options.baseUrl ?? options.issuer).replace(/\/$/, "")}${options.prefix ?? ""}`;
-  const audience = options.audience ?? options.issuer;
   const accept = options.accept ?? "user";
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const tolerateMs = options.tolerateMs ?? 5000;
   const clockTolerance = options.clockTolerance ?? 5;
   const clock = options.now ?? Date.now;
+  // latchkey's own rules (`@latchkey/verify/rules`), with this service's view of them.
+  const rules: TokenRules = {
+    issuer: options.issuer,
+    audience: options.audience ?? options.issuer,
+    algorithms: options.algorithms ?? ["EdDSA", "ES256"],
+    ttl: options.accessTokenTtl ?? 600,
+    clockTolerance,
+  };
+  const feedUrl = withoutUserinfo(`${base}/auth/revocations`);
+  const readied = readiness(feedUrl, checkDeadline(options.readyTimeoutMs ?? 10_000, "readyTimeoutMs"));
   const basic = `Basic ${Buffer.from(
     `${encodeURIComponent(options.credentials.clientId)}:${encodeURIComponent(options.credentials.clientSecret)}`,
   ).toString("base64")}`;
@@ -157,8 +172,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 30_000 });
 
   const endedSessions = new Map<string, number>();
-  /** Tokens whose signature and claims checked out, oldest first (a map keeps insertion order). */
-  const verified = new Map<string, JWTPayload>();
+  /** Tokens whose signature and claims checked out, until they expire. */
+  const verified = new RememberedTokens<CheckedToken>({ clockTolerance });
   const revokedServices = new Map<string, number>();
   let cursor: string | undefined;
   let lastRead = 0;
@@ -166,6 +181,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let distrustBefore = 0;
   let failing = false;
   let streamAbort: AbortController | undefined;
+  // Reads of the feed end when the verifier closes, and when latchkey (or a connection that
+  // died without a word) has not answered within `FEED_READ_MS`: then the next read is tried.
+  const reads = new AbortController();
   // A rotation reaches latchkey's instances one by one: a key set fetched from one that had
   // not reloaded yet lacks the new key. For a minute after a rotation, an unknown `kid`
   // fetches the keys again (at most once a second), past jose's 30 s cooldown.
@@ -173,18 +191,18 @@ export function createVerifier(options: VerifierOptions): Verifier {
   let forcedAt = 0;
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  let markReady: () => void = () => {};
-  const readyPromise = new Promise<void>((resolve) => {
-    markReady = resolve;
-  });
 
   const readFeed = async (): Promise<void> => {
     let page: FeedPage;
     do {
       const url = `${base}/auth/revocations${cursor === undefined ? "" : `?since=${encodeURIComponent(cursor)}`}`;
-      const response = await fetch(url, { headers: { authorization: basic, accept: "application/json" } });
-      if (!response.ok) throw new Error(`latchkey answered ${response.status} to the revocation feed`);
+      const response = await fetch(url, {
+        headers: { authorization: basic, accept: "application/json" },
+        signal: AbortSignal.any([reads.signal, AbortSignal.timeout(FEED_READ_MS)]),
+      });
+      if (!response.ok) throw feedAnswerError(response.status, feedUrl);
       page = (await response.json()) as FeedPage;
+      if (!Array.isArray(page?.entries) || typeof page.cursor !== "string") throw new SyntaxError("not a feed page");
       if (page.reset && cursor !== undefined) {
         // What ended in between is unknown: confirm older tokens with latchkey.
         distrustBefore = clock();
@@ -230,7 +248,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     streamAbort = controller;
     let heardAt = Date.now();
     const watchdog = setInterval(() => {
-      if (Date.now() - heardAt > STREAM_SILENCE_MS) controller.abort(new Error("the revocation stream fell silent"));
+      if (Date.now() - heardAt > STREAM_SILENCE_MS) {
+        controller.abort(
+          new FeedError("stream", `The revocation stream at ${feedUrl} fell silent; it is followed again.`),
+        );
+      }
     }, 250);
     watchdog.unref();
     try {
@@ -242,7 +264,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         },
         signal: controller.signal,
       });
-      if (!response.ok) throw new Error(`latchkey answered ${response.status} to the revocation feed`);
+      if (!response.ok) throw feedAnswerError(response.status, feedUrl);
       if (!response.headers.get("content-type")?.startsWith("text/event-stream") || !response.body) {
         await response.body?.cancel();
         return false;
@@ -256,7 +278,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
           heardAt = Date.now();
           const ended = await take(event);
           if (event.id !== undefined) cursor = event.id;
-          if (ended) throw new Error(ended);
+          if (ended) throw new FeedError("stream", ended);
         }
         forgetOld();
       }
@@ -281,9 +303,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
         lastRead = Math.max(lastRead, Date.now() - ageOf(event.data));
         return undefined;
       case "stale":
-        return "the latchkey instance behind the revocation stream cannot read its feed";
+        return "The latchkey instance behind the revocation stream cannot read its feed; it is followed again.";
       case "resume":
-        return "the revocation stream fell behind; resuming from the last event";
+        return "The revocation stream fell behind; it is followed again from its last event.";
       default:
         return undefined;
     }
@@ -298,13 +320,15 @@ export function createVerifier(options: VerifierOptions): Verifier {
     try {
       await readFeed();
       failing = false;
-      markReady();
+      readied.read();
       if (streaming && !closed) {
         streaming = await followStream();
-        if (!closed && streaming) throw new Error("the revocation stream ended");
+        if (!closed && streaming) throw new FeedError("stream", "The revocation stream ended; it is followed again.");
       }
     } catch (error) {
-      if (!failing && !closed) options.onFeedError?.(error);
+      const known = feedError(error, feedUrl);
+      readied.failed(known);
+      if (!failing && !closed) options.onFeedError?.(known);
       failing = true;
     }
     if (!closed) timer = setTimeout(loop, pollIntervalMs);
@@ -313,236 +337,94 @@ export function createVerifier(options: VerifierOptions): Verifier {
 
   /** Whether latchkey still says the token is active (introspection). */
   const introspect = async (token: string): Promise<boolean> => {
-    const response = await fetch(`${base}/auth/introspect`, {
-      method: "POST",
-      headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ token }).toString(),
-    });
-    if (!response.ok) throw new VerifyError("service_unavailable", "latchkey cannot be asked about this token.");
-    return ((await response.json()) as { active?: boolean }).active === true;
+    try {
+      const response = await fetch(`${base}/auth/introspect`, {
+        method: "POST",
+        headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      if (!response.ok) throw new Error(`latchkey answered ${response.status} to introspection`);
+      return ((await response.json()) as { active?: boolean }).active === true;
+    } catch (error) {
+      throw new VerifyError("introspection_failed", undefined, { cause: error });
+    }
+  };
+
+  /**
+   * The rules' check with latchkey's key set. A rotation reaches latchkey's instances one
+   * by one: for a minute after the feed told of one, an unknown `kid` fetches the keys
+   * again (at most once a second), past jose's 30 s cooldown. A key set that cannot be
+   * fetched means the token cannot be checked (503), not that it is bad.
+   */
+  const checkSignature = async (token: string): Promise<TokenCheck> => {
+    try {
+      const check = await verifyToken(token, jwks, rules, clock());
+      const recentRotation = Date.now() - keysChangedAt < 60_000 && Date.now() - forcedAt > 1000;
+      if (check.ok || check.reason !== "unknown_key" || !recentRotation) return check;
+      forcedAt = Date.now();
+      await jwks.reload();
+      return await verifyToken(token, jwks, rules, clock());
+    } catch (error) {
+      throw new VerifyError("keys_unavailable", undefined, { cause: error });
+    }
+  };
+
+  /** Whether the token's session or service has ended, as far as the feed (or latchkey, after a reset) knows. */
+  const checkLive = async (checked: CheckedToken, token: string): Promise<void> => {
+    if (checked.kind === "service" && revokedServices.has(checked.serviceId)) {
+      throw new VerifyError("revoked", "The service has been revoked.");
+    }
+    if (checked.kind === "user" && endedSessions.has(checked.sessionId)) throw new VerifyError("revoked");
+    if (checked.issuedAt < distrustBefore && !(await introspect(token))) throw new VerifyError("revoked");
   };
 
   return {
     async verify(token) {
       const now = Date.now();
       if (lastRead === 0 || now - lastRead > tolerateMs) {
-        if ((options.whenFeedDown ?? "closed") === "closed" || lastRead === 0) {
-          throw new VerifyError("service_unavailable", "The revocation feed cannot be read: tokens cannot be checked.");
-        }
+        if ((options.whenFeedDown ?? "closed") === "closed" || lastRead === 0) throw new VerifyError("feed_down");
       }
-      const check = () =>
-        jwtVerify(token, jwks, {
-          issuer: options.issuer,
-          audience,
-          algorithms: options.algorithms ?? ["EdDSA", "ES256"],
-          typ: "at+jwt",
-          clockTolerance,
-          currentDate: new Date(clock()),
-          requiredClaims: ["exp", "iat", "sub", "jti"],
-        });
       // A token seen before costs a map lookup, not a signature check: its signature and
       // claims were checked then; its expiry and its session are checked on every call.
-      let payload = verified.get(token);
-      if (payload && ((payload.exp as number) + clockTolerance) * 1000 <= clock()) {
-        verified.delete(token);
-        payload = undefined;
+      let checked = verified.get(token);
+      if (!checked) {
+        const check = await checkSignature(token);
+        if (!check.ok) throw new VerifyError(check.reason);
+        checked = check.token;
+        verified.remember(token, checked, clock());
       }
-      if (!payload) {
-        try {
-          try {
-            ({ payload } = await check());
-          } catch (error) {
-            const recentRotation = Date.now() - keysChangedAt < 60_000 && Date.now() - forcedAt > 1000;
-            if (!(error instanceof errors.JWKSNoMatchingKey) || !recentRotation) throw error;
-            forcedAt = Date.now();
-            await jwks.reload();
-            ({ payload } = await check());
-          }
-        } catch (error) {
-          const expired = error instanceof errors.JWTExpired;
-          throw new VerifyError("invalid_token", expired ? "The token has expired." : "The token is not valid.");
-        }
-        if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
-        verified.set(token, payload);
+      if (isExpired(checked, clockTolerance, clock())) throw new VerifyError("expired");
+      if (checked.kind === "service" && accept === "user") {
+        throw new VerifyError("kind", "A service's token is not accepted here.");
       }
-      const expiresAt = (payload.exp as number) * 1000;
-      const issuedAt = (payload.iat as number) * 1000;
-      const confirm = async () => {
-        if (issuedAt < distrustBefore && !(await introspect(token))) {
-          throw new VerifyError("invalid_token", "The token's session has ended.");
-        }
-      };
-      if (payload.kind === "service") {
-        const serviceId = payload.sub as string;
-        if (accept === "user" || payload.client_id !== serviceId) {
-          throw new VerifyError("invalid_token", "A service's token is not accepted here.");
-        }
-        if (revokedServices.has(serviceId)) throw new VerifyError("invalid_token", "The service has been revoked.");
-        await confirm();
-        return { kind: "service", serviceId, expiresAt, claims: payload };
+      if (checked.kind === "user" && accept === "service") {
+        throw new VerifyError("kind", "A user's token is not accepted here.");
       }
-      const sessionId = payload.sid;
-      if (accept === "service" || typeof sessionId !== "string") {
-        throw new VerifyError("invalid_token", "A user's token is not accepted here.");
-      }
-      if (endedSessions.has(sessionId)) throw new VerifyError("invalid_token", "The token's session has ended.");
-      await confirm();
-      return { kind: "user", userId: payload.sub as string, sessionId, expiresAt, claims: payload };
+      await checkLive(checked, token);
+      return checked;
     },
-    ready: () => readyPromise,
+    ready: (wait) => readied.wait(wait?.timeoutMs),
+    get remembered() {
+      return verified.size;
+    },
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
       streamAbort?.abort();
+      reads.abort();
+      readied.close();
     },
   };
 }
 
-/** The token of an `Authorization: Bearer` header, or `null`. */
-function bearerOf(header: string | string[] | null | undefined): string | null {
-  const match = typeof header === "string" ? /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header) : null;
-  return match ? (match[1] as string) : null;
-}
-
-/** The contract's error answer for a refusal. */
-function refusal(error: unknown): { status: number; headers: Record<string, string>; body: string } {
-  const known =
-    error instanceof VerifyError ? error : new VerifyError("service_unavailable", "The token cannot be checked.");
-  const headers: Record<string, string> = {
-    "content-type": "application/json; charset=utf-8",
-    "cache-control": "no-store",
-  };
-  if (known.code === "invalid_token") headers["www-authenticate"] = 'Bearer error="invalid_token"';
-  return {
-    status: known.statusCode,
-    headers,
-    body: JSON.stringify({ error: { code: known.code, message: known.message } }),
-  };
-}
-
-async function verifyHeader(verifier: Verifier, header: string | string[] | null | undefined): Promise<VerifiedToken> {
-  const token = bearerOf(header);
-  if (!token) throw new VerifyError("invalid_token", "Send an access token: Authorization: Bearer <token>.");
-  return verifier.verify(token);
-}
-
-/**
- * For `fetch`-style handlers: runs `handler` for a request with a live token, and answers
- * the contract's error otherwise.
- *
- * @example
- * const GET = (request: Request) =>
- *   protect(verifier, request, (who) => Response.json({ user: who.kind === "user" ? who.userId : null }));
- */
-export async function protect(
-  verifier: Verifier,
-  request: Request,
-  handler: (token: VerifiedToken) => Response | Promise<Response>,
-): Promise<Response> {
-  let token: VerifiedToken;
+/** A URL for messages: without the user and password it may carry. */
+function withoutUserinfo(url: string): string {
   try {
-    token = await verifyHeader(verifier, request.headers.get("authorization"));
-  } catch (error) {
-    const { status, headers, body } = refusal(error);
-    return new Response(body, { status, headers });
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.href;
+  } catch {
+    return "(an invalid URL)";
   }
-  return handler(token);
-}
-
-/** The request and response an Express (or `node:http`) middleware is given. */
-interface NodeRequest {
-  headers: Record<string, string | string[] | undefined>;
-  token?: VerifiedToken;
-}
-interface NodeResponse {
-  statusCode: number;
-  setHeader(name: string, value: string): unknown;
-  end(body?: string): unknown;
-}
-
-/**
- * Express middleware: `req.token` for a live token, the contract's error otherwise.
- *
- * @example
- * import express from "express";
- *
- * const reports = express();
- * reports.get("/reports", verifyExpress(verifier), (_req, res) => {
- *   res.json({ ok: true });
- * });
- */
-export function verifyExpress(verifier: Verifier) {
-  return (req: NodeRequest, res: NodeResponse, next: (error?: unknown) => void): void => {
-    verifyHeader(verifier, req.headers.authorization).then(
-      (token) => {
-        req.token = token;
-        next();
-      },
-      (error: unknown) => {
-        const { status, headers, body } = refusal(error);
-        res.statusCode = status;
-        for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-        res.end(body);
-      },
-    );
-  };
-}
-
-/** The parts of a Hono context the middleware uses. */
-interface HonoContextLike {
-  req: { header(name: string): string | undefined };
-  set(key: "token", value: VerifiedToken): void;
-}
-
-/**
- * Hono middleware: `c.var.token` for a live token, the contract's error otherwise.
- *
- * @example
- * import { Hono } from "hono";
- *
- * const reports = new Hono<{ Variables: { token: VerifiedToken } }>();
- * reports.get("/reports", verifyHono(verifier), (c) => c.json({ kind: c.get("token").kind }));
- */
-export function verifyHono(verifier: Verifier) {
-  return async (c: HonoContextLike, next: () => Promise<void>): Promise<Response | undefined> => {
-    let token: VerifiedToken;
-    try {
-      token = await verifyHeader(verifier, c.req.header("authorization"));
-    } catch (error) {
-      const { status, headers, body } = refusal(error);
-      return new Response(body, { status, headers });
-    }
-    c.set("token", token);
-    await next();
-    return undefined;
-  };
-}
-
-/** The parts of a Fastify request and reply the hook uses. */
-interface FastifyRequestLike {
-  headers: Record<string, string | string[] | undefined>;
-  token?: VerifiedToken;
-}
-interface FastifyReplyLike {
-  code(status: number): FastifyReplyLike;
-  headers(values: Record<string, string>): FastifyReplyLike;
-  send(body: string): unknown;
-}
-
-/**
- * A Fastify `preHandler`: `request.token` for a live token, the contract's error otherwise.
- * Declare it once: `app.decorateRequest("token", null)`.
- *
- * @example
- * app.get("/reports", { preHandler: verifyFastify(verifier) }, async (request) => ({ ok: true }));
- */
-export function verifyFastify(verifier: Verifier) {
-  return async (request: FastifyRequestLike, reply: FastifyReplyLike): Promise<void> => {
-    try {
-      request.token = await verifyHeader(verifier, request.headers.authorization);
-    } catch (error) {
-      const { status, headers, body } = refusal(error);
-      await reply.code(status).headers(headers).send(body);
-    }
-  };
 }

@@ -3,18 +3,27 @@
  * claims `iss`, `aud` (both the public origin), `sub` (user id), `sid` (session id),
  * `iat`, `exp`, `jti`.
  *
- * Verification is jose's `jwtVerify` (RFC 8725): only the configured algorithm, a key we
- * own found by `kid` (never key material from the token: `jwk`, `jku`, `x5u`, `x5c` are
- * ignored), the signature before any claim, unknown `crit` refused, `exp` required,
- * `nbf`/`iat` with the clock tolerance, then our own claim checks. Under
- * `REVOCATION=immediate` a token whose session has ended is refused, checked against the
- * in-memory set the change follower keeps: no store round-trip per request.
+ * Verification is latchkey's one set of token rules, `@latchkey/verify/rules`, which the
+ * service verifier uses too (so a token one refuses, the other refuses): the canonical
+ * spelling, then jose's `jwtVerify` (RFC 8725: only the configured algorithm, a key we own
+ * found by `kid`, never key material from the token, the signature before any claim,
+ * unknown `crit` refused, `exp` required, `nbf` with the clock tolerance), then the claims'
+ * types, `iat` and the lifetime. Under `REVOCATION=immediate` a token whose session has
+ * ended is refused, checked against the in-memory set the change follower keeps: no store
+ * round-trip per request.
  */
 import { randomBytes } from "node:crypto";
-import { errors, jwtVerify, SignJWT } from "jose";
+import {
+  type CheckedToken,
+  isExpired,
+  RememberedTokens,
+  type TokenCheck,
+  type TokenRules,
+  verifyToken,
+} from "@latchkey/verify/rules";
+import { errors, type JWTVerifyGetKey, SignJWT } from "jose";
 import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
-import { dropStaleFront } from "./memo.js";
 import type { SessionRecord } from "./records.js";
 
 /**
@@ -92,11 +101,8 @@ export interface AccessTokenOptions {
   isSessionLive?: (sessionId: string) => Promise<boolean>;
 }
 
-/** Tokens longer than this are refused before any parsing. */
-const MAX_TOKEN_LENGTH = 4096;
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-/** How many verified tokens are remembered. */
-const CACHE_SIZE = 10_000;
+/** The outcome of the rules for the server: what its routes tell apart. */
+type Refusal = { ok: false; reason: "expired" | "invalid" };
 
 /**
  * @example
@@ -105,10 +111,18 @@ const CACHE_SIZE = 10_000;
  */
 export class AccessTokens {
   readonly #o: AccessTokenOptions;
-  readonly #verified = new Map<string, AccessClaims>();
+  readonly #verified: RememberedTokens<AccessClaims>;
+  /** The keys this server owns, by `kid`: never key material from the token. */
+  readonly #keys: JWTVerifyGetKey;
 
   constructor(options: AccessTokenOptions) {
     this.#o = options;
+    this.#verified = new RememberedTokens({ clockTolerance: options.clockTolerance });
+    this.#keys = (header) => {
+      const key = options.keys.verifier(header.kid);
+      if (!key) throw new errors.JWKSNoMatchingKey();
+      return key;
+    };
   }
 
   /** The `iss` (and `aud`) of this server's tokens: its public origin. */
@@ -166,16 +180,16 @@ export class AccessTokens {
   }
 
   /**
-   * Verifies a token. A token that verified once is remembered (up to `CACHE_SIZE` of
-   * them) until it expires, so a client sending the same token again
-   * costs a map lookup, not a signature check; expiry and revocation are still checked on
-   * every call. Throws only `StoreUnavailableError`, when the change feed cannot vouch for
-   * the token and the store cannot be asked either (refuse rather than guess).
+   * Verifies a token. A token that verified once is remembered (`RememberedTokens`: until
+   * it expires, 10,000 at most), so a client sending the same token again costs a map
+   * lookup, not a signature check; expiry and revocation are still checked on every call.
+   * Throws only `StoreUnavailableError`, when the change feed cannot vouch for the token
+   * and the store cannot be asked either (refuse rather than guess).
    */
   async verify(token: string): Promise<AccessCheck> {
     const cached = this.#verified.get(token);
     const check = cached ? this.#stillValid(cached) : await this.#verifyFully(token);
-    if (!cached && check.ok) this.#remember(token, check.claims);
+    if (!cached && check.ok) this.#verified.remember(token, check.claims, this.#o.clock.now());
     if (check.ok && this.#o.revocation === "immediate" && this.#o.mustConfirm?.(check.claims.issuedAt)) {
       return this.#confirmed(check);
     }
@@ -191,28 +205,13 @@ export class AccessTokens {
     return this.#verified.size;
   }
 
-  /**
-   * Maps iterate in insertion order, which is nearly expiry order (tokens are verified
-   * first soon after they are issued, and most live one TTL): expired tokens are dropped
-   * from the front, so the cache holds about the tokens in use, not `CACHE_SIZE` of them
-   * forever (the soak's instances grew by the dead ones); when it is full of live ones,
-   * the oldest goes.
-   */
-  #remember(token: string, claims: AccessClaims): void {
-    const stale = this.#o.clock.now() - this.#o.clockTolerance * 1000;
-    dropStaleFront(this.#verified, (held) => held.expiresAt <= stale);
-    if (this.#verified.size >= CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value as string);
-    this.#verified.set(token, claims);
-  }
-
   async #confirmed(check: AccessCheck & { ok: true }): Promise<AccessCheck> {
     const live = await this.#o.isSessionLive?.(check.claims.sessionId);
     return live === false ? { ok: false, reason: "revoked" } : check;
   }
 
   #stillValid(claims: AccessClaims): AccessCheck {
-    const now = this.#o.clock.now();
-    if (now >= claims.expiresAt + this.#o.clockTolerance * 1000) return { ok: false, reason: "expired" };
+    if (isExpired(claims, this.#o.clockTolerance, this.#o.clock.now())) return { ok: false, reason: "expired" };
     if (this.#o.revocation === "immediate" && this.#o.isSessionEnded(claims.sessionId)) {
       return { ok: false, reason: "revoked" };
     }
@@ -220,12 +219,12 @@ export class AccessTokens {
   }
 
   async #verifyFully(token: string): Promise<AccessCheck> {
-    const verified = await this.#verifyJwt(token);
-    if (!("payload" in verified)) return verified;
-    const { sub, sid, jti, iat, exp, kind } = verified.payload;
+    const checked = await this.#check(token);
+    if (!("kind" in checked)) return checked;
     // A service's token (no session) never passes for a user's.
-    if (kind === "service" || typeof sid !== "string") return { ok: false, reason: "invalid" };
-    return this.#stillValid({ userId: sub, sessionId: sid, jti, issuedAt: iat * 1000, expiresAt: exp * 1000 });
+    if (checked.kind !== "user") return { ok: false, reason: "invalid" };
+    const { userId, sessionId, jti, issuedAt, expiresAt } = checked;
+    return this.#stillValid({ userId, sessionId, jti, issuedAt, expiresAt });
   }
 
   /**
@@ -253,65 +252,31 @@ export class AccessTokens {
 
   /** Verifies a service's token: signature, claims, and that the service is not revoked. */
   async verifyService(token: string): Promise<ServiceCheck> {
-    const verified = await this.#verifyJwt(token);
-    if (!("payload" in verified)) return verified;
-    const { sub, client_id, kind, iat, exp } = verified.payload;
-    if (kind !== "service" || client_id !== sub) return { ok: false, reason: "invalid" };
-    if (this.#o.isServiceRevoked?.(sub)) return { ok: false, reason: "revoked" };
-    return { ok: true, claims: { serviceId: sub, issuedAt: iat * 1000, expiresAt: exp * 1000 } };
+    const checked = await this.#check(token);
+    if (!("kind" in checked)) return checked;
+    if (checked.kind !== "service") return { ok: false, reason: "invalid" };
+    if (this.#o.isServiceRevoked?.(checked.serviceId)) return { ok: false, reason: "revoked" };
+    const { serviceId, issuedAt, expiresAt } = checked;
+    return { ok: true, claims: { serviceId, issuedAt, expiresAt } };
   }
 
-  /** The checks every token of this server passes, user's or service's. */
-  async #verifyJwt(
-    token: string,
-  ): Promise<
-    | { payload: { sub: string; jti: string; iat: number; exp: number } & Record<string, unknown> }
-    | { ok: false; reason: "expired" | "invalid" }
-  > {
-    if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWS.test(token)) return { ok: false, reason: "invalid" };
-    // A base64url signature has spare low bits in its last character, so one signature has
-    // several spellings that decode alike: accept only the canonical one, or each spelling
-    // would verify (and be cached) as a token of its own.
-    if (!isCanonicalBase64url(token.slice(token.lastIndexOf(".") + 1))) return { ok: false, reason: "invalid" };
-    const { keys, clock, issuer, clockTolerance } = this.#o;
-    const now = clock.now();
-    let payload: Record<string, unknown>;
+  /**
+   * The rules every token of this server passes, user's or service's: the same as the
+   * service verifier's. The routes tell only `expired` from `invalid` (a client refreshes
+   * the one and not the other); which rule refused is `TokenFailure`'s finer reason.
+   */
+  async #check(token: string): Promise<CheckedToken | Refusal> {
+    const { keys, clock, issuer, clockTolerance, ttl } = this.#o;
+    const origin = issuer();
+    const rules: TokenRules = { issuer: origin, audience: origin, algorithms: [keys.alg], ttl, clockTolerance };
+    let check: TokenCheck;
     try {
-      const origin = issuer();
-      ({ payload } = await jwtVerify(
-        token,
-        (header) => {
-          const key = keys.verifier(header.kid);
-          if (!key) throw new errors.JWKSNoMatchingKey();
-          return key;
-        },
-        {
-          algorithms: [keys.alg],
-          issuer: origin,
-          audience: origin,
-          typ: "at+jwt",
-          clockTolerance,
-          currentDate: new Date(now),
-          requiredClaims: ["exp", "iat", "sub", "jti"],
-        },
-      ));
-    } catch (error) {
-      return { ok: false, reason: error instanceof errors.JWTExpired ? "expired" : "invalid" };
-    }
-    const { sub, jti, iat, exp } = payload;
-    // jose checks types of the registered claims it knows; these are ours.
-    if (typeof sub !== "string" || typeof jti !== "string") return { ok: false, reason: "invalid" };
-    if (typeof iat !== "number" || typeof exp !== "number") return { ok: false, reason: "invalid" };
-    if (iat > now / 1000 + clockTolerance) return { ok: false, reason: "invalid" };
-    // This server never issues a token living longer than its TTL: a longer one (`exp` ten
-    // years ahead, `iat` = 1) was not issued by it as configured, whatever key signed it.
-    if (exp - iat > this.#o.ttl + clockTolerance || iat < now / 1000 - this.#o.ttl - clockTolerance) {
+      check = await verifyToken(token, this.#keys, rules, clock.now());
+    } catch {
+      // The keys are this server's own: nothing to fetch, so any other failure is the token's.
       return { ok: false, reason: "invalid" };
     }
-    return { payload: { ...payload, sub, jti, iat, exp } };
+    if (check.ok) return check.token;
+    return { ok: false, reason: check.reason === "expired" ? "expired" : "invalid" };
   }
-}
-
-function isCanonicalBase64url(segment: string): boolean {
-  return Buffer.from(segment, "base64url").toString("base64url") === segment;
 }
