@@ -34,7 +34,7 @@ describe("latchkey services", () => {
     expect(file.includes(client_secret)).toBe(false);
     const stores = await openSqliteStores({ path: join(dir, "latchkey.db") });
     try {
-      expect((await stores.services.findById(client_id))?.secretHash).toBe(hashSecret(client_secret));
+      expect((await stores.services?.findById(client_id))?.secretHash).toBe(hashSecret(client_secret));
     } finally {
       await stores.close();
     }

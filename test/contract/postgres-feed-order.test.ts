@@ -23,7 +23,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
       });
       await feedOrder.down(db);
       await db
-        .deleteFrom("kysely_migration" as never)
+        .deleteFrom("latchkey_migration" as never)
         .where("name" as never, "=", "0004-feed-order" as never)
         .execute();
       const now = Date.now();

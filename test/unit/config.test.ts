@@ -71,10 +71,24 @@ describe("configuration", () => {
     ["CORS_ORIGINS", "https://a.example, nope"],
     ["DATABASE_URL", "mysql://x"],
     ["DATABASE_URL", "postgres://bad host/x"],
+    ["DATABASE_SCHEMA", "Latchkey"],
+    ["DATABASE_SCHEMA", "latchkey"], // with the default sqlite: DATABASE_URL
     ["REDIS_URL", "localhost:6379"],
     ["LOGIN_MAX_FAILURES", "0"],
   ])("refuses %s=%s, naming the variable", (name, value) => {
     expect(fails({ [name]: value }).variable).toBe(name);
+  });
+
+  it("DATABASE_SCHEMA: the PostgreSQL schema latchkey's tables live in", () => {
+    expect(loadConfig({ DATABASE_URL: "postgres://db/app", DATABASE_SCHEMA: "latchkey" }).database).toEqual({
+      kind: "postgres",
+      url: "postgres://db/app",
+      schema: "latchkey",
+    });
+    expect(loadConfig({ DATABASE_URL: "postgres://db/app" }).database).toEqual({
+      kind: "postgres",
+      url: "postgres://db/app",
+    });
   });
 
   it("requires a 32-byte JWT_SECRET with HS256 and never echoes it", () => {

@@ -2,7 +2,10 @@
  * `latchkey/testing`: the store contract, the suite every store backend of latchkey
  * passes (memory, SQLite, PostgreSQL, Redis), published so that whoever writes a store
  * for another database runs the same promises against it. It registers vitest suites:
- * call it from a test file.
+ * call it from a test file. Nothing in it depends on the backend's name; a case about
+ * something optional (`Stores.services`, `Stores.database`, `ChangeFeed.subscribe`, a
+ * second handle) is reported skipped, never passed, when the backend has none, and every
+ * case that runs must assert something.
  *
  * @example
  * // my-store.test.ts
@@ -19,8 +22,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { Stores } from "./core/ports.js";
+import { afterEach, beforeEach, describe, expect, it, type TestContext, vi } from "vitest";
+import type { ServiceStore, Stores } from "./core/ports.js";
 import type { ServiceRecord, SessionRecord, UserRecord } from "./core/records.js";
 
 /**
@@ -128,10 +131,16 @@ export function describeStoreContract(backend: ContractBackend): void {
     let s: Stores;
 
     beforeEach(async () => {
+      // A case that asserts nothing proves nothing: it fails instead of passing.
+      expect.hasAssertions();
       opened = await backend.open();
       s = opened.stores;
     });
     afterEach(() => opened.cleanup());
+
+    /** The backend's `what`, or the case reported skipped (not passed) saying what is missing. */
+    const needs = <T>(what: T | undefined, missing: string, context: TestContext): T =>
+      what ?? context.skip(`the backend has no ${missing}`);
 
     describe("users", () => {
       it("creates, finds by id and username, and refuses a taken username", async () => {
@@ -343,42 +352,43 @@ export function describeStoreContract(backend: ContractBackend): void {
         ...extra,
       });
 
-      it("creates, finds by id and by name, lists oldest first, and refuses a taken name", async () => {
+      const servicesOf = (context: TestContext): ServiceStore =>
+        needs(s.services, "services store (Stores.services is optional)", context);
+
+      it("creates, finds by id and by name, lists oldest first, and refuses a taken name", async (context) => {
+        const services = servicesOf(context);
         const billing = service("billing");
         const mail = service("mail", { createdAt: T0 + 1 });
-        expect(await s.services.create(billing)).toBe(true);
-        expect(await s.services.create(mail)).toBe(true);
-        expect(await s.services.create(service("billing"))).toBe(false);
-        expect(await s.services.findById(billing.id)).toEqual(billing);
-        expect(await s.services.findByName("mail")).toEqual(mail);
-        expect(await s.services.findByName("nope")).toBeNull();
-        expect((await s.services.list()).map((x) => x.name)).toEqual(["billing", "mail"]);
+        expect(await services.create(billing)).toBe(true);
+        expect(await services.create(mail)).toBe(true);
+        expect(await services.create(service("billing"))).toBe(false);
+        expect(await services.findById(billing.id)).toEqual(billing);
+        expect(await services.findByName("mail")).toEqual(mail);
+        expect(await services.findByName("nope")).toBeNull();
+        expect((await services.list()).map((x) => x.name)).toEqual(["billing", "mail"]);
       });
 
-      it("revokes a live service once; a revoked name stays taken", async () => {
+      it("revokes a live service once; a revoked name stays taken", async (context) => {
+        const services = servicesOf(context);
         const billing = service("billing");
-        await s.services.create(billing);
-        expect(await s.services.revoke(billing.id, T0 + 5)).toBe(true);
-        expect(await s.services.revoke(billing.id, T0 + 6)).toBe(false);
-        expect(await s.services.revoke("svc_missing", T0 + 6)).toBe(false);
-        expect((await s.services.findById(billing.id))?.revokedAt).toBe(T0 + 5);
-        expect(await s.services.create(service("billing"))).toBe(false);
+        await services.create(billing);
+        expect(await services.revoke(billing.id, T0 + 5)).toBe(true);
+        expect(await services.revoke(billing.id, T0 + 6)).toBe(false);
+        expect(await services.revoke("svc_missing", T0 + 6)).toBe(false);
+        expect((await services.findById(billing.id))?.revokedAt).toBe(T0 + 5);
+        expect(await services.create(service("billing"))).toBe(false);
       });
 
-      it("of N racing creations of one name, exactly one wins", async () => {
-        const results = await Promise.all(Array.from({ length: 8 }, () => s.services.create(service("racer"))));
+      it("of N racing creations of one name, exactly one wins", async (context) => {
+        const services = servicesOf(context);
+        const results = await Promise.all(Array.from({ length: 8 }, () => services.create(service("racer"))));
         expect(results.filter(Boolean)).toHaveLength(1);
       });
     });
 
     describe("the database lent to the host", () => {
-      it("runs a host's migrations once, in tables of their own, beside latchkey's; its rows go with their user", async () => {
-        const handle = s.database;
-        if (!handle) {
-          // Stores in memory (and Redis over them, as this suite runs it) have no SQL database to lend.
-          expect(["memory", "redis"]).toContain(backend.name);
-          return;
-        }
+      it("runs a host's migrations once, in tables of their own, beside latchkey's; its rows go with their user", async (context) => {
+        const handle = needs(s.database, "SQL database to lend (Stores.database is optional)", context);
         const migrations = {
           "0001-notes": {
             async up(db: Kysely<unknown>) {
@@ -393,6 +403,8 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect(await handle.migrate("host_app", migrations)).toEqual(["0001-notes"]);
         expect(await handle.migrate("host_app", migrations)).toEqual([]);
         await expect(handle.migrate("Bad Name", migrations)).rejects.toBeInstanceOf(TypeError);
+        // latchkey's own history is not a host's to share.
+        await expect(handle.migrate("latchkey", migrations)).rejects.toBeInstanceOf(TypeError);
         const alice = user("alice");
         await s.users.create(alice);
         const db = handle.kysely as Kysely<{ host_notes: { id: string; user_id: string } }>;
@@ -581,15 +593,38 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect(seen.filter((subject) => subject.startsWith("end-")).sort()).toEqual([...subjects].sort());
       }, 60_000);
 
-      it("offers subscribe, if at all, as a plain function returning its unsubscribe", async () => {
-        const unsubscribe = s.changes.subscribe?.(() => {});
-        if (s.changes.subscribe) expect(typeof unsubscribe).toBe("function");
-        unsubscribe?.();
+      it("offers subscribe, if at all, as a plain function that wakes its caller after a publish", async (context) => {
+        const subscribe = needs(
+          s.changes.subscribe,
+          "push for the change feed (ChangeFeed.subscribe is optional)",
+          context,
+        );
+        let woken = false;
+        const unsubscribe = subscribe.call(s.changes, () => {
+          woken = true;
+        });
+        expect(typeof unsubscribe).toBe("function");
+        try {
+          // A push may be set up in the background (a LISTEN, a SUBSCRIBE): publish until it wakes.
+          await vi.waitFor(
+            async () => {
+              if (!woken) await s.changes.publish("session_ended", "wake", T0);
+              expect(woken).toBe(true);
+            },
+            { timeout: 5000, interval: 100 },
+          );
+        } finally {
+          unsubscribe();
+        }
       });
 
-      it("is shared by every handle on the same data", async () => {
-        if (!opened.openAnother) return; // an in-process store has no other process to reach
-        const other = await opened.openAnother();
+      it("is shared by every handle on the same data", async (context) => {
+        const another = needs(
+          opened.openAnother,
+          "second handle on the same data (OpenedBackend.openAnother)",
+          context,
+        );
+        const other = await another();
         await other.changes.publish("session_ended", "from-other", T0);
         expect((await s.changes.read(0, 0, 10)).map((c) => c.subject)).toEqual(["from-other"]);
       });

@@ -18,7 +18,7 @@ import { RefreshTokens } from "./refresh-tokens.js";
 import { RevocationFeed, type StreamLimits } from "./revocations.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
-import { ServiceAccounts } from "./services.js";
+import { NO_SERVICE_STORE, ServiceAccounts } from "./services.js";
 import { SessionManager, type SessionPolicy } from "./session-manager.js";
 
 /**
@@ -102,8 +102,15 @@ export interface Auth {
    * where you run it yourself (one process of many, a cron job), and `stop()` it on close.
    */
   startMaintenance(options?: { log?: MaintenanceLog; intervalMs?: number }): Maintenance;
-  /** Stops following the change feed (does not close the stores). */
+  /** Stops following the change feed (does not close the stores). `close()` does more. */
   stop(): void;
+  /**
+   * Stops everything `createAuth` started: following the change feed (its timer and its
+   * subscription to the stores' push), and every sweep `startMaintenance` started; waits
+   * for a feed read in flight. It does not close the stores: whoever opened them closes
+   * them, after this (docs/library.md, "Shutting down"). Closing twice is closing once.
+   */
+  close(): Promise<void>;
 }
 
 /**
@@ -154,6 +161,14 @@ export const DEFAULT_TOKEN_POLICY: Readonly<Omit<TokenPolicy, "issuer">> = {
  */
 export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { stores, random } = options;
+  if (!stores.services) {
+    // Loud, once, where a host reads its start-up output; `--no-warnings` or a `warning`
+    // listener can take it over (Node's way for a library to warn).
+    process.emitWarning(`latchkey: ${NO_SERVICE_STORE}`, {
+      type: "LatchkeyWarning",
+      code: "LATCHKEY_NO_SERVICE_STORE",
+    });
+  }
   const clock = options.clock ?? systemClock;
   const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
   const { tokens } = options;
@@ -234,6 +249,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   // A feed that lost its history may have lost a key rotation too.
   changes.onReset(() => void keys.reload().catch(() => {}));
   await changes.start();
+  // The sweeps `startMaintenance` started and has not been told to stop: `close` stops them.
+  const sweeps = new Set<Maintenance>();
   return {
     stores,
     clock,
@@ -261,8 +278,22 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       ...(options.streams && { streams: options.streams }),
     }),
     tokenLifetimeMs,
-    startMaintenance: (maintenanceOptions) =>
-      startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions),
+    startMaintenance: (maintenanceOptions) => {
+      const started = startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions);
+      sweeps.add(started);
+      return {
+        runOnce: started.runOnce,
+        stop: () => {
+          started.stop();
+          sweeps.delete(started);
+        },
+      };
+    },
     stop: () => changes.stop(),
+    close: async () => {
+      for (const sweep of sweeps) sweep.stop();
+      sweeps.clear();
+      await changes.close();
+    },
   };
 }

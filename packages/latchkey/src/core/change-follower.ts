@@ -62,6 +62,7 @@ export class ChangeFollower {
   #unsubscribe: (() => void) | undefined;
   #reading: Promise<void> | undefined;
   #again = false;
+  #closed = false;
 
   constructor(options: ChangeFollowerOptions) {
     this.#options = options;
@@ -80,6 +81,16 @@ export class ChangeFollower {
     if (this.#timer) clearInterval(this.#timer);
     this.#unsubscribe?.();
     this.#timer = undefined;
+  }
+
+  /**
+   * Stops for good and waits for a read in flight, so nothing reads the feed once this
+   * resolves (the stores can then be closed under it).
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.stop();
+    await this.#reading;
   }
 
   /** Calls `listener` for every change read from now on. */
@@ -144,13 +155,14 @@ export class ChangeFollower {
 
   /** Reads what is new. Concurrent calls share one read and trigger one more after it. */
   poll(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     if (this.#reading) {
       this.#again = true;
       return this.#reading;
     }
     this.#reading = this.#readAll().finally(() => {
       this.#reading = undefined;
-      if (this.#again) {
+      if (this.#again && !this.#closed) {
         this.#again = false;
         void this.poll();
       }

@@ -201,7 +201,7 @@ export interface KeyStore {
  * The services that trust latchkey's tokens (service credentials).
  *
  * @example
- * const billing = await stores.services.findByName("billing");
+ * const billing = await stores.services?.findByName("billing");
  */
 export interface ServiceStore {
   /** `false` when the name or id is taken (by a live or a revoked service): atomic, as users are. */
@@ -229,9 +229,19 @@ export interface Stores {
   counters: CounterStore;
   changes: ChangeFeed;
   secrets: SecretStore;
-  services: ServiceStore;
+  /**
+   * Service credentials (`docs/services.md`). Optional: without it, `auth.services` refuses
+   * to create any, every client credential is refused (`invalid_client`, saying why), and
+   * `createAuth` warns once at start-up (`LATCHKEY_NO_SERVICE_STORE`).
+   */
+  services?: ServiceStore;
   /** Resolves when every store answers; throws `StoreUnavailableError` otherwise. */
   ping(): Promise<void>;
+  /**
+   * Ends the connections (pools, the change feed's listener, Redis clients) and timers the
+   * stores hold: until then they keep the process alive. Whoever opened the stores closes
+   * them, after `auth.close()`; closing twice is closing once.
+   */
   close(): Promise<void>;
   /**
    * The SQL database the durable stores live in, for the host's own tables (SQLite and

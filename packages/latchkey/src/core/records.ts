@@ -62,7 +62,7 @@ export interface SessionRecord {
  * of its client secret (the secret itself is shown once, at creation, and never stored).
  *
  * @example
- * const services: ServiceRecord[] = await stores.services.list();
+ * const services: ServiceRecord[] = (await stores.services?.list()) ?? [];
  */
 export interface ServiceRecord {
   /** The client id: public, `svc_` and 22 random characters. */

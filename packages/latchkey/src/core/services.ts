@@ -8,7 +8,7 @@
  */
 import { throttleAddress } from "./client-address.js";
 import type { Clock } from "./clock.js";
-import { AuthError, RetryLaterError } from "./errors.js";
+import { AuthError, LatchkeySetupError, RetryLaterError } from "./errors.js";
 import type { ChangeFeed, CounterStore, ServiceStore } from "./ports.js";
 import type { ServiceRecord } from "./records.js";
 import { hashSecret, type RandomBytes, randomToken, safeEqual } from "./secrets.js";
@@ -26,6 +26,14 @@ const NAME = /^[a-z][a-z0-9-]{0,62}$/;
  */
 export const SERVICE_AUTH_FAILURES_PER_ADDRESS = 30;
 const SERVICE_AUTH_WINDOW_MS = 60_000;
+
+/**
+ * What a host is told when its stores keep no services (`Stores.services` is optional, so
+ * a store written for an earlier release still works): once at start-up, and again by
+ * whatever needs them.
+ */
+export const NO_SERVICE_STORE =
+  "the stores have no `services` store (Stores.services), so service credentials, and with them introspection and the revocation feed for services, are off. Use stores that keep services (latchkey's SQLite, PostgreSQL, Redis and memory stores do), or add a ServiceStore to yours (latchkey/testing holds it to the contract).";
 
 /**
  * Service credentials refused: one answer (`invalid_client`, 401), whatever was wrong.
@@ -54,14 +62,15 @@ export class InvalidClientError extends AuthError {
  * const trusted = await auth.services.authenticate(service.id, clientSecret);
  */
 export class ServiceAccounts {
-  readonly #store: ServiceStore;
+  readonly #store: ServiceStore | undefined;
   readonly #changes: ChangeFeed;
   readonly #clock: Clock;
   readonly #random: RandomBytes | undefined;
   readonly #counters: CounterStore | undefined;
 
   constructor(deps: {
-    store: ServiceStore;
+    /** Without it (stores that keep no services), every service credential is refused. */
+    store: ServiceStore | undefined;
     changes: ChangeFeed;
     clock: Clock;
     random?: RandomBytes;
@@ -75,8 +84,14 @@ export class ServiceAccounts {
     this.#random = deps.random;
   }
 
+  /** Whether the stores keep services: without them, service credentials are off. */
+  get available(): boolean {
+    return this.#store !== undefined;
+  }
+
   /** A new service and its client secret, which is never stored and cannot be shown again. */
   async create(name: string): Promise<{ service: ServiceRecord; clientSecret: string }> {
+    const store = this.#required();
     if (!NAME.test(name)) {
       throw new AuthError(
         "invalid_request",
@@ -91,21 +106,27 @@ export class ServiceAccounts {
       createdAt: this.#clock.now(),
       revokedAt: null,
     };
-    if (!(await this.#store.create(service))) {
+    if (!(await store.create(service))) {
       throw new AuthError("invalid_request", `A service named "${name}" exists (revoked names stay taken).`);
     }
     return { service, clientSecret };
   }
 
-  list(): Promise<ServiceRecord[]> {
-    return this.#store.list();
+  async list(): Promise<ServiceRecord[]> {
+    return this.#required().list();
+  }
+
+  /** A service by id, revoked or not; `null` when there is none (or no store keeps services). */
+  async findById(id: string): Promise<ServiceRecord | null> {
+    return this.#store ? this.#store.findById(id) : null;
   }
 
   /** Revokes a live service by name, everywhere at once; `null` when there is none. */
   async revoke(name: string): Promise<ServiceRecord | null> {
-    const found = await this.#store.findByName(name);
+    const store = this.#required();
+    const found = await store.findByName(name);
     const at = this.#clock.now();
-    if (!found || !(await this.#store.revoke(found.id, at))) return null;
+    if (!found || !(await store.revoke(found.id, at))) return null;
     await this.#changes.publish("service_revoked", found.id, at);
     return { ...found, revokedAt: at };
   }
@@ -119,6 +140,8 @@ export class ServiceAccounts {
    * count, and cost no counter read.
    */
   async authenticate(clientId: string, clientSecret: string, ip?: string): Promise<ServiceRecord> {
+    // No secret can be right where no service is kept: said plainly, never a 500.
+    if (!this.#store) throw new AuthError("invalid_client", "This server keeps no service credentials.");
     const found = clientId.startsWith("svc_") && clientId.length <= 64 ? await this.#store.findById(clientId) : null;
     const matches = found !== null && safeEqual(hashSecret(clientSecret), found.secretHash);
     if (found && matches && found.revokedAt === null) return found;
@@ -138,5 +161,10 @@ export class ServiceAccounts {
       }
     }
     throw new InvalidClientError(clientId, ip);
+  }
+
+  #required(): ServiceStore {
+    if (!this.#store) throw new LatchkeySetupError(NO_SERVICE_STORE);
+    return this.#store;
   }
 }

@@ -19,7 +19,7 @@ export class ConfigError extends Error {
 }
 
 /** Where the durable data lives. */
-export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+export type DatabaseConfig = { kind: "sqlite"; path: string } | { kind: "postgres"; url: string; schema?: string };
 
 /** The validated configuration. Durations are seconds. */
 export interface Config {
@@ -109,7 +109,7 @@ export function loadConfig(env: Env): Config {
     port,
     host: read.text("HOST"),
     publicOrigin: read.origin("PUBLIC_ORIGIN"),
-    database: parseDatabaseUrl(read.text("DATABASE_URL")),
+    database: withSchema(parseDatabaseUrl(read.text("DATABASE_URL")), read.text("DATABASE_SCHEMA")),
     redisUrl: parseRedisUrl(env.REDIS_URL),
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX"),
     strategy: read.choice("AUTH_STRATEGY") as Config["strategy"],
@@ -249,6 +249,20 @@ function parseRedisUrl(raw: string | undefined): string | undefined {
     throw new ConfigError("REDIS_URL", "is not a valid redis:// URL");
   }
   return url;
+}
+
+/** `DATABASE_SCHEMA` on a PostgreSQL database (latchkey/postgres checks the name the same way). */
+function withSchema(database: DatabaseConfig, schema: string): DatabaseConfig {
+  if (schema === "") return database;
+  if (database.kind !== "postgres")
+    throw new ConfigError("DATABASE_SCHEMA", "is for a postgres:// DATABASE_URL; unset it");
+  if (!/^(?!pg_)[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    throw new ConfigError(
+      "DATABASE_SCHEMA",
+      "must be lower-case letters, digits and _, not starting with a digit or pg_",
+    );
+  }
+  return { ...database, schema };
 }
 
 /**

@@ -35,6 +35,13 @@ export const SETTINGS = {
     accepts: "`sqlite:PATH`, `sqlite::memory:`, `postgres://user@host:port/db`",
     meaning: "where users, keys and (without Redis) sessions live",
   },
+  DATABASE_SCHEMA: {
+    kind: "text",
+    default: null,
+    accepts: "a lower-case name: letters, digits and `_`",
+    meaning:
+      "PostgreSQL only: the schema latchkey's tables live in (created when missing), for a database shared with another app; default the connection's current schema (`public`)",
+  },
   REDIS_URL: {
     kind: "text",
     default: null,

@@ -36,7 +36,7 @@ export async function openConfiguredStores(config: Config, log?: Pick<Logger, "w
   const { database } = config;
   const durable =
     database.kind === "postgres"
-      ? await (await postgres()).openPostgresStores({ url: database.url })
+      ? await (await postgres()).openPostgresStores({ url: database.url, schema: database.schema })
       : await (await sqlite()).openSqliteStores({ path: database.path });
   if (!config.redisUrl) return durable;
   try {
@@ -57,6 +57,6 @@ export async function openConfiguredStores(config: Config, log?: Pick<Logger, "w
 export async function migrateConfigured(config: Config): Promise<string[]> {
   const { database } = config;
   return database.kind === "postgres"
-    ? (await postgres()).migratePostgres(database.url)
+    ? (await postgres()).migratePostgres(database.url, { schema: database.schema })
     : (await sqlite()).migrateSqlite(database.path);
 }

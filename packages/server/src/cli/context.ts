@@ -29,7 +29,7 @@ export async function withAuth<T>(action: (auth: Auth, config: Config) => Promis
   try {
     return await action(auth, config);
   } finally {
-    auth.stop();
+    await auth.close();
     await stores.close();
   }
 }

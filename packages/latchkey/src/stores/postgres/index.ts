@@ -8,15 +8,17 @@ import { Kysely, type Migration, PostgresDialect } from "kysely";
 import pg from "pg";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";
-import { runMigrations } from "../sql/migrate.js";
+import { migrateLatchkey, runMigrations, type Whereabouts } from "../sql/migrate.js";
 import { type SessionLookupRow, sessionLookupSql, validSessionOf } from "../sql/request-path.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
 import { postgresChangeFeed } from "./change-feed.js";
+import { ChangeListener } from "./listener.js";
 import * as initial from "./migrations/0001-initial.js";
 import * as todoOrder from "./migrations/0002-todo-order.js";
 import * as services from "./migrations/0003-services.js";
 import * as feedOrder from "./migrations/0004-feed-order.js";
+import { checkSchema, ensureSchema, inSchema } from "./search-path.js";
 
 const MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
@@ -29,11 +31,18 @@ const CHANNEL = "latchkey_changes";
 /**
  * Options of `openPostgresStores`.
  * @example
- * const options: PostgresOptions = { url: "postgres://localhost/app", max: 20 };
+ * const options: PostgresOptions = { url: "postgres://localhost/app", schema: "latchkey", max: 20 };
  */
 export interface PostgresOptions {
   /** `postgres://user@host:port/database` */
   url: string;
+  /**
+   * The schema latchkey's tables live in (created when missing), for a database it shares
+   * with your app: `"latchkey"` keeps its `users`, `sessions` and the rest away from yours
+   * in `public`. Lower-case letters, digits and `_`. Default: the connection's current
+   * schema (`public`, or the URL's `search_path`).
+   */
+  schema?: string;
   /** Apply pending migrations on open (default `true`). */
   migrate?: boolean;
   /** Pool size (default 10). */
@@ -41,12 +50,18 @@ export interface PostgresOptions {
 }
 
 /**
+ * Opens the stores, applying pending migrations unless `migrate: false`. A table of your
+ * app's where latchkey's would go (a `users` in `public`) is a `LatchkeySetupError` naming
+ * it and the fix (`schema`); a database that does not answer, `StoreUnavailableError`.
+ *
  * @example
- * const stores = await openPostgresStores({ url: "postgres://postgres@127.0.0.1/latchkey" });
+ * const stores = await openPostgresStores({ url: "postgres://postgres@127.0.0.1/app", schema: "latchkey" });
  */
 export async function openPostgresStores(options: PostgresOptions): Promise<Stores> {
+  const schema = checkSchema(options.schema);
+  const url = inSchema(options.url, schema);
   const pool = new pg.Pool({
-    connectionString: options.url,
+    connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 2000,
     // A query that waits on a dead server fails in seconds, so requests answer 503.
@@ -57,12 +72,12 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
   pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    if (options.migrate ?? true) await migrate(db);
+    if (options.migrate ?? true) await migrate(db, schema);
   } catch (error) {
     await db.destroy();
-    throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError("postgres", { cause: error });
+    throw error;
   }
-  const listener = new ChangeListener(options.url);
+  const listener = new ChangeListener(url, CHANNEL);
   return createSqlStores({
     name: "postgres",
     db,
@@ -112,81 +127,30 @@ async function prepared<Row>(pool: pg.Pool, name: string, text: string, value: s
 }
 
 /**
- * Applies pending PostgreSQL migrations; returns what was applied.
+ * Applies pending PostgreSQL migrations (in `options.schema`, as `openPostgresStores`
+ * would); returns what was applied.
  *
  * @example
- * await migratePostgres("postgres://postgres@127.0.0.1/latchkey");
+ * await migratePostgres("postgres://postgres@127.0.0.1/app", { schema: "latchkey" });
  */
-export async function migratePostgres(url: string): Promise<string[]> {
-  const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
-  });
+export async function migratePostgres(url: string, options: Pick<PostgresOptions, "schema"> = {}): Promise<string[]> {
+  const schema = checkSchema(options.schema);
+  const pool = new pg.Pool({ connectionString: inSchema(url, schema), max: 1, connectionTimeoutMillis: 2000 });
+  pool.on("error", () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    return await migrate(db);
+    return await migrate(db, schema);
   } finally {
     await db.destroy();
   }
 }
 
-function migrate(db: Kysely<Database>): Promise<string[]> {
-  return runMigrations(db as Kysely<unknown>, "postgres", MIGRATIONS);
-}
+const whereabouts = (current: string | undefined): Whereabouts => ({
+  place: `schema "${current}"`,
+  fix: 'Give latchkey a schema of its own: openPostgresStores({ url, schema: "latchkey" }) (the server: DATABASE_SCHEMA=latchkey).',
+});
 
-/**
- * One dedicated connection that LISTENs for change notifications, reconnecting with
- * backoff. A wake-up after a reconnect lets followers catch up on what they missed.
- */
-class ChangeListener {
-  readonly #url: string;
-  readonly #wakers = new Set<() => void>();
-  #client: pg.Client | undefined;
-  #closed = false;
-  #retry: NodeJS.Timeout | undefined;
-
-  constructor(url: string) {
-    this.#url = url;
-  }
-
-  subscribe(wake: () => void): () => void {
-    this.#wakers.add(wake);
-    if (!this.#client && !this.#retry) void this.#connect(0);
-    return () => this.#wakers.delete(wake);
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#retry) clearTimeout(this.#retry);
-    await this.#client?.end().catch(() => {});
-  }
-
-  async #connect(attempt: number): Promise<void> {
-    this.#retry = undefined;
-    if (this.#closed) return;
-    const client = new pg.Client({ connectionString: this.#url, connectionTimeoutMillis: 2000 });
-    // Known to `close` from now on: a close while it connects must end it too, or its socket
-    // keeps the process alive (a CLI command that finished before LISTEN did never exited).
-    this.#client = client;
-    const retry = () => {
-      if (this.#client === client) this.#client = undefined;
-      client.end().catch(() => {});
-      if (!this.#closed && !this.#retry) {
-        this.#retry = setTimeout(() => void this.#connect(attempt + 1), Math.min(2000, 100 * 2 ** attempt));
-        this.#retry.unref();
-      }
-    };
-    client.on("error", retry);
-    client.on("end", retry);
-    client.on("notification", () => this.#wakeAll());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.#wakeAll();
-    } catch {
-      retry();
-    }
-  }
-
-  #wakeAll(): void {
-    for (const wake of this.#wakers) wake();
-  }
+async function migrate(db: Kysely<Database>, schema: string | undefined): Promise<string[]> {
+  if (schema !== undefined) await ensureSchema(db as Kysely<unknown>, schema);
+  return migrateLatchkey(db as Kysely<unknown>, "postgres", MIGRATIONS, whereabouts);
 }

@@ -61,6 +61,7 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
     throw new StoreUnavailableError("redis", { cause: error });
   }
   const { base } = options;
+  let closing: Promise<void> | undefined;
   const guard = <T extends object>(store: T): T => guardStore("redis", store);
   const sessions = guard(sessionStore(redis, prefix, base));
   const markers = guard({
@@ -98,10 +99,14 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       await base.ping();
       await guard({ ping: () => redis.ping() }).ping();
     },
-    close: async () => {
-      subscriber.disconnect();
-      await redis.quit().catch(() => redis.disconnect());
-      await base.close();
+    // Closes the durable stores too (once, however often it is called).
+    close: () => {
+      closing ??= (async () => {
+        subscriber.disconnect();
+        await redis.quit().catch(() => redis.disconnect());
+        await base.close();
+      })();
+      return closing;
     },
   };
 }

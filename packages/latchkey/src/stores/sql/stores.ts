@@ -47,6 +47,9 @@ export function createSqlStores(backend: SqlBackend): Stores {
   const guard = <T extends object>(store: T): T => guardStore(name, store);
   const changes: ChangeFeed = backend.changes;
   if (backend.subscribe) changes.subscribe = backend.subscribe;
+  // Closing twice is closing once: stores laid over these (Redis) close them too, and the
+  // host that opened both may close both.
+  let closing: Promise<void> | undefined;
   return {
     users: guard(userStore(backend)),
     sessions: {
@@ -62,7 +65,10 @@ export function createSqlStores(backend: SqlBackend): Stores {
     secrets: guard(secretStore(db)),
     services: guard(serviceStore(db, backend.isUniqueViolation)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
-    close: () => backend.close(),
+    close: () => {
+      closing ??= backend.close();
+      return closing;
+    },
     database: backend.database,
   };
 }

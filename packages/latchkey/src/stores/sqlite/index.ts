@@ -8,7 +8,7 @@ import SQLite from "better-sqlite3";
 import { Kysely, type Migration, type SqliteDatabase, SqliteDialect } from "kysely";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";
-import { runMigrations } from "../sql/migrate.js";
+import { migrateLatchkey, runMigrations } from "../sql/migrate.js";
 import { type SessionLookupRow, sessionLookupSql, validSessionOf } from "../sql/request-path.js";
 import type { Database } from "../sql/schema.js";
 import { createSqlStores } from "../sql/stores.js";
@@ -41,7 +41,9 @@ export interface SqliteOptions {
 }
 
 /**
- * Opens (creating when needed) and migrates a SQLite database.
+ * Opens (creating when needed) and migrates a SQLite database. A table of your app's where
+ * latchkey's would go (a `users` of yours in the same file) is a `LatchkeySetupError` naming
+ * it and the fix (a file of latchkey's own).
  *
  * @example
  * const stores = await openSqliteStores({ path: "./data/latchkey.db" });
@@ -49,7 +51,7 @@ export interface SqliteOptions {
 export async function openSqliteStores(options: SqliteOptions): Promise<Stores> {
   const { db, database } = openDatabase(options.path);
   try {
-    if (options.migrate ?? true) await migrate(db);
+    if (options.migrate ?? true) await migrate(db, options.path);
   } catch (error) {
     await db.destroy();
     throw error;
@@ -129,7 +131,7 @@ function orUnavailable<T>(run: () => T): T {
 export async function migrateSqlite(path: string): Promise<string[]> {
   const { db } = openDatabase(path);
   try {
-    return await migrate(db);
+    return await migrate(db, path);
   } finally {
     await db.destroy();
   }
@@ -178,6 +180,10 @@ function withStatementCache(database: SQLite.Database): SqliteDatabase {
   };
 }
 
-function migrate(db: Kysely<Database>): Promise<string[]> {
-  return runMigrations(db as Kysely<unknown>, "sqlite", MIGRATIONS);
+function migrate(db: Kysely<Database>, path: string): Promise<string[]> {
+  return migrateLatchkey(db as Kysely<unknown>, "sqlite", MIGRATIONS, () => ({
+    place: `the SQLite database ${path}`,
+    // SQLite has no schemas: a file of latchkey's own is the way to keep the tables apart.
+    fix: 'Give latchkey a database file of its own: openSqliteStores({ path: "./data/latchkey.db" }).',
+  }));
 }
