@@ -3,12 +3,22 @@
  * Fastify plugin (through `inject`) and to the framework-free dispatcher (through
  * `latchkey/fetch`'s `handle(Request)`), each with its own core on a frozen clock. Every
  * answer must agree: status, error code, the body's shape, the cookies set (names and
- * attributes) and `cache-control`. The Express and Hono adapters are thin layers over
- * the same dispatcher (test/package runs them as real apps).
+ * attributes) and `cache-control`. Then every adapter (Fastify, Express, Hono, fetch) as a
+ * real app beside a host's own routes.
  */
+import { once } from "node:events";
+import { createServer, type Server } from "node:http";
+import { type AddressInfo, connect } from "node:net";
+import { createAdaptorServer } from "@hono/node-server";
+import express from "express";
 import Fastify, { type FastifyInstance } from "fastify";
+import { Hono } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { latchkeyExpress } from "../../packages/latchkey/src/adapters/express.js";
+import { latchkey } from "../../packages/latchkey/src/adapters/fastify.js";
 import { createFetchHandler, type FetchLatchkey } from "../../packages/latchkey/src/adapters/fetch.js";
+import { latchkeyHono } from "../../packages/latchkey/src/adapters/hono.js";
+import { toNodeHandler } from "../../packages/latchkey/src/adapters/node.js";
 import {
   type Auth,
   createAuth,
@@ -17,9 +27,11 @@ import {
   DEFAULT_TOKEN_POLICY,
 } from "../../packages/latchkey/src/core/auth.js";
 import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import type { Stores } from "../../packages/latchkey/src/core/ports.js";
+import { REVOCATIONS_PAGE_MAX } from "../../packages/latchkey/src/core/revocations.js";
 import type { Strategy } from "../../packages/latchkey/src/http/context.js";
-import { latchkey } from "../../packages/latchkey/src/http/plugin.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { basic, subscribe } from "../helpers/sse.js";
 
 const ORIGIN = "http://localhost:3000";
 const PASSWORD = "correct horse battery staple";
@@ -308,3 +320,256 @@ describe.each(["session", "jwt", "hybrid"] as Strategy[])("AUTH_STRATEGY=%s", (s
     expect(viaFetch.length).toBe(viaFastify.length);
   });
 });
+
+/**
+ * Issue 25 (items 4, 5 and 6): latchkey beside a host's own routes, in every adapter, on a
+ * real socket. Nothing of latchkey reaches the host's routes (its `no-store`, its CORS for
+ * `corsOrigins`, its error format); `POST /auth/logout` with a JSON type and no body is
+ * one rule everywhere; a store that fails while the revocation stream pages ends that
+ * stream, and the host stays up.
+ */
+const PARTNER = "https://partner.example";
+
+interface HostApp {
+  base: string;
+  close(): Promise<void>;
+}
+type HostFactory = (auth: Auth) => Promise<HostApp>;
+
+/** The host's own routes, the same in every framework. */
+const HOST_ROUTES = { data: { host: "data" }, item: { host: "item" }, error: { host: "error" } };
+
+async function onSocket(server: Server): Promise<string> {
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+async function shut(server: Server): Promise<void> {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
+async function closeBoth(guest: { close(): void }, server: Server): Promise<void> {
+  guest.close();
+  await shut(server);
+}
+
+const guestOptions = (auth: Auth) => ({
+  auth,
+  publicOrigin: ORIGIN,
+  corsOrigins: [PARTNER],
+  maintenance: false as const,
+});
+
+const HOSTS: [string, HostFactory][] = [
+  [
+    "Fastify",
+    async (auth) => {
+      const app = Fastify();
+      app.setErrorHandler((_error, _request, reply) => {
+        reply.code(500).send(HOST_ROUTES.error);
+      });
+      await app.register(latchkey, guestOptions(auth));
+      app.get("/host/data", async () => HOST_ROUTES.data);
+      app.post("/host/items", async (_request, reply) => reply.code(201).send(HOST_ROUTES.item));
+      app.get("/host/boom", async () => {
+        throw new Error("the host's own failure");
+      });
+      await app.listen({ port: 0, host: "127.0.0.1" });
+      return { base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
+    },
+  ],
+  [
+    "Express",
+    async (auth) => {
+      const guest = latchkeyExpress(guestOptions(auth));
+      const app = express();
+      app.use(guest.routes);
+      app.get("/host/data", (_req, res) => {
+        res.json(HOST_ROUTES.data);
+      });
+      app.post("/host/items", (_req, res) => {
+        res.status(201).json(HOST_ROUTES.item);
+      });
+      app.get("/host/boom", () => {
+        throw new Error("the host's own failure");
+      });
+      app.use((_error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        res.status(500).json(HOST_ROUTES.error);
+      });
+      const server = createServer(app);
+      const base = await onSocket(server);
+      return { base, close: () => closeBoth(guest, server) };
+    },
+  ],
+  [
+    "Hono",
+    async (auth) => {
+      const guest = latchkeyHono(guestOptions(auth));
+      const app = new Hono();
+      app.use(guest.routes);
+      app.get("/host/data", (c) => c.json(HOST_ROUTES.data));
+      app.post("/host/items", (c) => c.json(HOST_ROUTES.item, 201));
+      app.get("/host/boom", () => {
+        throw new Error("the host's own failure");
+      });
+      app.onError((_error, c) => c.json(HOST_ROUTES.error, 500));
+      const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+      const base = await onSocket(server);
+      return { base, close: () => closeBoth(guest, server) };
+    },
+  ],
+  [
+    "fetch",
+    async (auth) => {
+      const guest = createFetchHandler(guestOptions(auth));
+      const host = (request: Request): Response => {
+        const { pathname } = new URL(request.url);
+        if (pathname === "/host/data" && request.method === "GET") return Response.json(HOST_ROUTES.data);
+        if (pathname === "/host/items" && request.method === "POST")
+          return Response.json(HOST_ROUTES.item, { status: 201 });
+        if (pathname === "/host/boom") return Response.json(HOST_ROUTES.error, { status: 500 });
+        return new Response("Not found", { status: 404 });
+      };
+      const server = createServer(
+        toNodeHandler(async (request, { ip }) => (await guest.handle(request, { ip })) ?? host(request)),
+      );
+      const base = await onSocket(server);
+      return { base, close: () => closeBoth(guest, server) };
+    },
+  ],
+];
+
+/** Every header latchkey could have put on an answer of the host's. */
+function latchkeyHeaders(response: Response): Record<string, string> {
+  const found: Record<string, string> = {};
+  response.headers.forEach((value, name) => {
+    const leaked =
+      name.startsWith("access-control-") ||
+      (name === "vary" && /origin/i.test(value)) ||
+      (name === "cache-control" && /no-store/i.test(value)) ||
+      name === "set-cookie" ||
+      name === "www-authenticate";
+    if (leaked) found[name] = value;
+  });
+  return found;
+}
+
+describe.each(HOSTS)("latchkey beside a host's routes: %s", (_name, start) => {
+  let host: HostApp;
+  let stores: Stores;
+  let auth: Auth;
+  beforeAll(async () => {
+    stores = createMemoryStores();
+    auth = await createAuth({
+      stores,
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+      hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
+    });
+    host = await start(auth);
+  });
+  afterAll(async () => {
+    await host.close();
+    auth.stop();
+  });
+
+  it("issue 25 item 4: the host's routes get none of latchkey's headers, CORS answers or error format", async () => {
+    const fromPartner = { origin: PARTNER };
+    // latchkey's own routes do answer the partner (so the checks below can fail).
+    const ownPreflight = await fetch(`${host.base}/auth/token`, {
+      method: "OPTIONS",
+      headers: { ...fromPartner, "access-control-request-method": "POST" },
+    });
+    expect(ownPreflight.headers.get("access-control-allow-origin")).toBe(PARTNER);
+    const own = await fetch(`${host.base}/auth/me`, { headers: fromPartner });
+    expect([own.status, own.headers.get("access-control-allow-origin"), own.headers.get("cache-control")]).toEqual([
+      401,
+      PARTNER,
+      "no-store",
+    ]);
+
+    const data = await fetch(`${host.base}/host/data`, { headers: fromPartner });
+    expect([data.status, await data.json(), latchkeyHeaders(data)]).toEqual([200, HOST_ROUTES.data, {}]);
+    const item = await fetch(`${host.base}/host/items`, {
+      method: "POST",
+      headers: { ...fromPartner, "content-type": "application/json" },
+      body: "{}",
+    });
+    expect([item.status, await item.json(), latchkeyHeaders(item)]).toEqual([201, HOST_ROUTES.item, {}]);
+    const preflight = await fetch(`${host.base}/host/data`, {
+      method: "OPTIONS",
+      headers: { ...fromPartner, "access-control-request-method": "DELETE" },
+    });
+    expect(latchkeyHeaders(preflight)).toEqual({});
+    const boom = await fetch(`${host.base}/host/boom`, { headers: fromPartner });
+    expect([boom.status, await boom.json(), latchkeyHeaders(boom)]).toEqual([500, HOST_ROUTES.error, {}]);
+    const missing = await fetch(`${host.base}/host/nowhere`, { headers: fromPartner });
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).not.toContain('"error":{"code"');
+    expect(latchkeyHeaders(missing)).toEqual({});
+  });
+
+  it("issue 25 item 6: POST /auth/logout with a JSON type and no body is a 204, with or without Content-Length", async () => {
+    const json = { origin: ORIGIN, "content-type": "application/json" };
+    const bare = await fetch(`${host.base}/auth/logout`, { method: "POST", headers: json });
+    expect(bare.status).toBe(204);
+    const zero = await fetch(`${host.base}/auth/logout`, { method: "POST", headers: json, body: "" });
+    expect(zero.status).toBe(204);
+    // Over a raw socket: no Content-Length and no body at all, as curl -X POST sends it.
+    const raw = await rawRequest(host.base, "POST /auth/logout HTTP/1.1", { ...json, connection: "close" });
+    expect(raw).toMatch(/^HTTP\/1\.1 204/);
+    // A route that needs a body still says so.
+    const login = await fetch(`${host.base}/auth/login`, { method: "POST", headers: json });
+    expect([login.status, ((await login.json()) as { error: { code: string } }).error.code]).toEqual([
+      400,
+      "invalid_request",
+    ]);
+  });
+
+  it("issue 25 item 5: a store that fails while the revocation stream pages ends the stream; the host stays up", async () => {
+    const now = Date.now();
+    for (let i = 0; i <= REVOCATIONS_PAGE_MAX; i++) await stores.changes.publish("session_ended", `s${i}`, now);
+    const { service, clientSecret } = await auth.services.create(`billing${Math.random().toString(36).slice(2)}`);
+    const read = stores.changes.read.bind(stores.changes);
+    const failures: unknown[] = [];
+    const onFailure = (error: unknown) => failures.push(error);
+    process.on("unhandledRejection", onFailure);
+    process.on("uncaughtException", onFailure);
+    // The first page reads; the next one finds the store gone.
+    stores.changes.read = async (after, notBefore, limit) => {
+      if (after > 0) throw new Error("the store is gone");
+      return read(after, notBefore, limit);
+    };
+    try {
+      const stream = await subscribe(`${host.base}/auth/revocations`, basic(service.id, clientSecret));
+      expect(stream.response.status).toBe(200);
+      await stream.waitForEnd(5000);
+      expect(stream.events.filter((event) => event.event === "revocation").length).toBeGreaterThan(0);
+      stores.changes.read = read;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(failures).toEqual([]);
+      expect((await fetch(`${host.base}/.well-known/jwks.json`)).status).toBe(200);
+    } finally {
+      stores.changes.read = read;
+      process.off("unhandledRejection", onFailure);
+      process.off("uncaughtException", onFailure);
+    }
+  });
+});
+
+/** One request over a raw socket (to send what `fetch` never does); the answer's text. */
+async function rawRequest(base: string, line: string, headers: Record<string, string>): Promise<string> {
+  const { hostname, port } = new URL(base);
+  const socket = connect(Number(port), hostname);
+  await once(socket, "connect");
+  const head = Object.entries({ host: `${hostname}:${port}`, ...headers })
+    .map(([name, value]) => `${name}: ${value}`)
+    .join("\r\n");
+  socket.write(`${line}\r\n${head}\r\n\r\n`);
+  let text = "";
+  for await (const chunk of socket) text += String(chunk);
+  return text;
+}

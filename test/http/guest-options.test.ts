@@ -5,6 +5,7 @@
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { latchkey } from "../../packages/latchkey/src/adapters/fastify.js";
 import { createFetchHandler, type FetchLatchkey } from "../../packages/latchkey/src/adapters/fetch.js";
 import {
   type Auth,
@@ -14,7 +15,6 @@ import {
   DEFAULT_TOKEN_POLICY,
 } from "../../packages/latchkey/src/core/auth.js";
 import type { LatchkeyOptions } from "../../packages/latchkey/src/http/guest.js";
-import { latchkey } from "../../packages/latchkey/src/http/plugin.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const ORIGIN = "http://localhost:3000";
@@ -105,6 +105,22 @@ describe.each([
     expect((await send("POST", "/auth/revoke", { token: "x" })).status).toBe(404);
     expect((await send("POST", "/auth/login", { username: "alice", password: PASSWORD })).status).toBe(200);
     expect((await send("GET", "/.well-known/jwks.json")).status).toBe(200);
+  });
+
+  it("issue 25 item 14: the service routes have a switch of their own; `tokens: false` leaves them", async () => {
+    const auth = await core();
+    await auth.accounts.register("alice", PASSWORD, { ip: "192.0.2.1", userAgent: "" });
+    // Without a service's credentials: 401 where the route is, 404 where it is not.
+    const serviceRoutes = async (send: Send) => [
+      (await send("POST", "/auth/introspect", { token: "x" })).status,
+      (await send("GET", "/auth/revocations")).status,
+    ];
+    const withoutTokens = await open({ routes: { tokens: false } }, auth);
+    expect(await serviceRoutes(withoutTokens)).toEqual([401, 401]);
+    expect((await withoutTokens("POST", "/auth/token", { username: "alice", password: PASSWORD })).status).toBe(404);
+    const withoutServices = await open({ routes: { services: false } }, auth);
+    expect(await serviceRoutes(withoutServices)).toEqual([404, 404]);
+    expect((await withoutServices("POST", "/auth/token", { username: "alice", password: PASSWORD })).status).toBe(200);
   });
 
   it("routes: { password: false, account: false } removes the password change and account deletion", async () => {

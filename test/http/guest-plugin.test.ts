@@ -5,8 +5,12 @@
  * answered latchkey's `internal_error`), and its origin check refused the host's
  * cross-origin webhooks.
  */
+import { readFileSync } from "node:fs";
+import fastifyCookie from "@fastify/cookie";
+import fastifyCors from "@fastify/cors";
 import Fastify, { type FastifyError } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { latchkey } from "../../packages/latchkey/src/adapters/fastify.js";
 import {
   createAuth,
   DEFAULT_SESSION_POLICY,
@@ -15,7 +19,6 @@ import {
 } from "../../packages/latchkey/src/core/auth.js";
 import { manualClock } from "../../packages/latchkey/src/core/clock.js";
 import { argon2Hasher } from "../../packages/latchkey/src/core/password-hasher.js";
-import { latchkey } from "../../packages/latchkey/src/http/plugin.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
 const ORIGIN = "http://localhost:3000";
@@ -158,5 +161,95 @@ describe("the sweep inside a host's app (issue 14: maintenance)", () => {
     expect(await stores.sessions.listLive(0)).toEqual([]);
     await on.close();
     auth.stop();
+  });
+});
+
+/**
+ * Issue 25 item 10: a host's own @fastify/cors and @fastify/cookie. latchkey registered
+ * them itself, so a host that had @fastify/cors crashed at start once latchkey had
+ * `corsOrigins` ("corsPreflightEnabled already added"), and one that registered
+ * @fastify/cookie after latchkey crashed ("serializeCookie already added"). latchkey now
+ * parses and sets its own cookies and answers its own CORS: the host's plugins are the
+ * host's, and the host's CORS for a partner reaches latchkey's bearer routes.
+ */
+describe("latchkey beside a host's own @fastify/cors and @fastify/cookie", () => {
+  const PARTNER = "https://partner.example";
+  const PASSWORD = "correct horse battery staple";
+  const guestCore = () =>
+    createAuth({
+      stores: createMemoryStores(),
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+      hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
+    });
+
+  it("a host's @fastify/cors for a partner, before latchkey: the partner may call a bearer route, never a cookie route", async () => {
+    const auth = await guestCore();
+    await auth.accounts.register("partnered", PASSWORD, { ip: "192.0.2.1", userAgent: "" });
+    const app = Fastify();
+    await app.register(fastifyCors, { origin: [PARTNER], methods: ["GET", "POST"] });
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, corsOrigins: [PARTNER], maintenance: false });
+    app.get("/api/things", async () => ({ things: [] }));
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    await app.ready();
+    const fromPartner = { origin: PARTNER, "content-type": "application/json" };
+    const credentials = JSON.stringify({ username: "partnered", password: PASSWORD });
+    const preflight = await app.inject({
+      method: "OPTIONS",
+      url: "/auth/token",
+      headers: { origin: PARTNER, "access-control-request-method": "POST" },
+    });
+    expect(preflight.statusCode).toBeLessThan(300);
+    expect(preflight.headers["access-control-allow-origin"]).toBe(PARTNER);
+    const token = await app.inject({ method: "POST", url: "/auth/token", payload: credentials, headers: fromPartner });
+    expect(token.statusCode).toBe(200);
+    expect(token.headers["access-control-allow-origin"]).toBe(PARTNER);
+    expect(String(token.headers.vary).match(/origin/gi)).toHaveLength(1);
+    const login = await app.inject({ method: "POST", url: "/auth/login", payload: credentials, headers: fromPartner });
+    expect(login.statusCode).toBe(403);
+    expect(login.json().error.code).toBe("forbidden_origin");
+    // The host's CORS on the host's route is the host's business.
+    const things = await app.inject({ method: "GET", url: "/api/things", headers: { origin: PARTNER } });
+    expect(things.headers["access-control-allow-origin"]).toBe(PARTNER);
+  });
+
+  it("a host's @fastify/cookie, registered after latchkey: both set and read cookies", async () => {
+    const auth = await guestCore();
+    const app = Fastify();
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    await app.register(fastifyCookie);
+    app.get("/api/theme", { preHandler: app.requireAuth }, async (request, reply) => {
+      reply.setCookie("theme", "dark", { path: "/" });
+      return { theme: request.cookies.theme ?? null, user: request.auth?.userId };
+    });
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    await app.ready();
+    const headers = { origin: ORIGIN, "content-type": "application/json" };
+    const body = JSON.stringify({ username: "cookiejar", password: PASSWORD });
+    expect((await app.inject({ method: "POST", url: "/auth/register", payload: body, headers })).statusCode).toBe(201);
+    const login = await app.inject({ method: "POST", url: "/auth/login", payload: body, headers });
+    expect(login.statusCode).toBe(200);
+    const cookie = [...login.cookies.map((c) => `${c.name}=${c.value}`), "theme=light"].join("; ");
+    const theme = await app.inject({ method: "GET", url: "/api/theme", headers: { cookie } });
+    expect(theme.statusCode).toBe(200);
+    expect(theme.json()).toEqual({ theme: "light", user: login.json().user.id });
+    expect(theme.cookies.map((c) => c.name)).toEqual(["theme"]);
+  });
+
+  it("latchkey/fastify neither needs nor loads @fastify/cors or @fastify/cookie", async () => {
+    const manifest = JSON.parse(
+      readFileSync(new URL("../../packages/latchkey/package.json", import.meta.url), "utf8"),
+    ) as { dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies)).not.toContain("@fastify/cors");
+    expect(Object.keys(manifest.dependencies)).not.toContain("@fastify/cookie");
+    const source = readFileSync(new URL("../../packages/latchkey/src/adapters/fastify.ts", import.meta.url), "utf8");
+    expect(source).not.toMatch(/from "@fastify\//);
   });
 });

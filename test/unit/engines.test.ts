@@ -79,4 +79,13 @@ describe("the declared Node support", () => {
     expect([...verifier].sort()).toEqual(["node_modules/eventsource-parser", "node_modules/jose"]);
     expect(refusals(verifier)).toEqual([]);
   });
+
+  it("issue 25 item 1: needs none of the repository's `overrides` in the library's or the verifier's closure (a user's install never applies them)", () => {
+    const overridden = Object.keys(pkg.overrides ?? {});
+    expect(overridden.length).toBeGreaterThan(0);
+    const reached = [...closure("packages/latchkey"), ...closure("packages/verify")].filter((path) =>
+      overridden.some((name) => path === `node_modules/${name}` || path.endsWith(`/node_modules/${name}`)),
+    );
+    expect(reached).toEqual([]);
+  });
 });

@@ -10,5 +10,4 @@
  * await app.register(latchkey, { auth, publicOrigin: "https://app.example", prefix: "/api" });
  * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
  */
-export { handleError } from "./http/errors.js";
-export { type LatchkeyPluginOptions, latchkey } from "./http/plugin.js";
+export { handleError, type LatchkeyPluginOptions, latchkey, useStrictJson } from "./adapters/fastify.js";

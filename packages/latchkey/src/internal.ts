@@ -4,10 +4,9 @@
  * for latchkey's own packages: not part of the public API, and it may change in any release.
  */
 export { cookieNames } from "./http/cookies.js";
-export { BODY_LIMIT } from "./http/dispatch.js";
-export { errorBody, handleError } from "./http/errors.js";
-export { useStrictJson } from "./http/json.js";
+export { errorBody } from "./http/errors.js";
 export { parseOrigin } from "./http/origin.js";
 export { targetPath } from "./http/paths.js";
+export { BODY_LIMIT } from "./http/request.js";
 export { SECURITY, securitySchemes } from "./http/schemas.js";
 export { isoTime } from "./http/views.js";

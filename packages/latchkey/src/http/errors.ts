@@ -1,11 +1,11 @@
 /**
  * The one table from error code to HTTP status, and the error body of the contract:
- * `{"error":{"code","message"}}`. Fastify's own errors (bad JSON, 404, 413, 415, schema
- * validation) are mapped here too, with generic messages: a JSON parser's message may
- * quote the body, and the body may hold a password.
+ * `{"error":{"code","message"}}`. An error that carries a status of its own (a framework's:
+ * a malformed header, a body parser's 413; a host hook's) is answered with a generic
+ * message for that status: a parser's message may quote the body, and the body may hold a
+ * password.
  */
-import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { AuthError, type ErrorCode, OverloadedError, RetryLaterError, STATUS_BY_CODE } from "../core/errors.js";
+import { type AuthError, type ErrorCode, OverloadedError, RetryLaterError, STATUS_BY_CODE } from "../core/errors.js";
 import { InvalidClientError } from "../core/services.js";
 
 /** Status of every contract error code (the table lives with the errors, in core). */
@@ -30,7 +30,8 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
+/** The code and message for an error that carries only a status. */
+export const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
   400: ["invalid_request", "The request is malformed."],
   404: ["not_found", "Not found."],
   405: ["method_not_allowed", "This method is not allowed on this route."],
@@ -40,9 +41,6 @@ const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
   431: ["request_header_too_large", "The request headers are too large."],
   503: ["service_unavailable", "The service is unavailable. Try again shortly."],
 };
-
-/** Fastify error codes whose message is safe and useful to pass on. */
-const JSON_SYNTAX = "The request body is not valid JSON.";
 
 /** A contract error's answer: status, headers and body, for any framework. */
 export interface ErrorAnswer {
@@ -103,42 +101,21 @@ export const INTERNAL_ERROR: ErrorAnswer = {
 };
 
 /**
- * Fastify's error handler: contract errors keep their code and message; framework errors
- * get a generic one; anything else is a bug, logged in full and answered without detail.
+ * The answer to an error that is not latchkey's own but carries an HTTP status
+ * (`statusCode`, as Fastify's, http-errors' and most frameworks' errors do): a 4xx
+ * becomes the contract's code for it (`invalid_request` when the table has none), a 503
+ * `service_unavailable`; `null` for anything else, which is a bug (answer 500 and log it).
  *
  * @example
- * app.setErrorHandler(handleError); // the contract's error format for the app's own routes too
+ * statusErrorAnswer(Object.assign(new Error("too big"), { statusCode: 413 })); // 413 payload_too_large
  */
-export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof AuthError) {
-    logAuthError(error, request.log);
-    const answer = errorAnswer(error);
-    for (const [name, value] of answer.headers) reply.header(name, value);
-    reply.code(answer.status).send(answer.body);
-    return;
-  }
-  const fastifyError = error as FastifyError;
-  const status = fastifyError.statusCode ?? 500;
-  if (fastifyError.validation) {
-    // Ajv's messages name the field and the rule, never the value.
-    reply.code(400).send(errorBody("invalid_request", `Invalid request: ${fastifyError.message}.`));
-    return;
-  }
+export function statusErrorAnswer(error: unknown, message?: string): ErrorAnswer | null {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status !== "number") return null;
   const generic = GENERIC[status];
-  if (generic) {
-    const message =
-      error instanceof SyntaxError || fastifyError.code === "FST_ERR_CTP_INVALID_JSON_BODY"
-        ? JSON_SYNTAX
-        : fastifyError.code === "FST_ERR_CTP_EMPTY_JSON_BODY"
-          ? "The request body is empty."
-          : generic[1];
-    reply.code(status).send(errorBody(generic[0], message));
-    return;
-  }
+  if (generic) return { status, headers: [], body: errorBody(generic[0], message ?? generic[1]) };
   if (status >= 400 && status < 500) {
-    reply.code(400).send(errorBody("invalid_request", "The request is malformed."));
-    return;
+    return { status: 400, headers: [], body: errorBody("invalid_request", "The request is malformed.") };
   }
-  request.log.error({ err: error }, "unhandled error");
-  reply.code(INTERNAL_ERROR.status).send(INTERNAL_ERROR.body);
+  return null;
 }

@@ -1,7 +1,7 @@
 /**
  * What every adapter shares: the options a host passes, checked once, and the pieces built
- * from them (the request helpers, the routes that are on, the origin check). The Fastify
- * plugin and the fetch dispatcher are both thin layers over this.
+ * from them (the request helpers, the routes that are on, the origin check). The core
+ * (`dispatch.ts`), and through it every adapter, is a layer over this.
  */
 import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
@@ -51,9 +51,11 @@ export interface LatchkeyOptions {
    * Route groups to switch off, each on by default: `register` (`POST /auth/register`: off
    * when the app creates users itself), `password` (`POST /auth/password`), `account`
    * (`DELETE /auth/account`), `tokens` (`POST /auth/token` and `/auth/revoke`: bearer
-   * logins for API clients), `explain` (`/auth/info`, `/auth/access-token`; on only with
-   * `policy`). Login, logout, the user's sessions and events, refresh and the JWKS are
-   * always on.
+   * logins for API clients, and services' own tokens), `services` (`POST /auth/introspect`
+   * and `GET /auth/revocations`: what resource services ask; a service then authenticates
+   * with HTTP Basic alone when `tokens` is off), `explain` (`/auth/info`,
+   * `/auth/access-token`; on only with `policy`). Login, logout, the user's sessions and
+   * events, refresh and the JWKS are always on.
    */
   routes?: RouteSwitches;
   /** When given, `GET /auth/info` publishes it (the web app's "how it works" page reads it). */
@@ -91,7 +93,7 @@ export interface Guest {
 }
 
 const STRATEGIES: readonly Strategy[] = ["session", "jwt", "hybrid"];
-const SWITCHES = new Set(["register", "password", "account", "tokens", "explain"]);
+const SWITCHES = new Set(["register", "password", "account", "tokens", "services", "explain"]);
 
 /**
  * Checks the options (a `TypeError` naming the bad one) and builds what adapters share.

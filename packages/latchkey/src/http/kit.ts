@@ -1,9 +1,8 @@
 /**
  * The request and reply shapes latchkey's HTTP layer is written against. They name only
  * what latchkey reads and writes, so one implementation of every route and check serves
- * each framework: a Fastify request and reply have these members already (the plugin
- * passes them as they are, at no cost), and the fetch, Express and Hono adapters build
- * them from their own requests (`src/http/dispatch.ts`).
+ * each framework: the core (`src/http/dispatch.ts`) builds them from the facts every
+ * adapter hands it.
  */
 import type { RequestAuth } from "./context.js";
 

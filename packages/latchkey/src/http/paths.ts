@@ -2,22 +2,9 @@
  * Headers that depend on where a request goes are decided by the route it reached, never
  * by `request.url`: that is the raw request target, which may be in absolute form (`POST
  * http://host/auth/token HTTP/1.1`, RFC 9112 3.2.2) or percent-encoded (`/%61uth/token`),
- * and the router still sends both to `/auth/token`. Routes carry their own header hooks;
- * this is for the answers no route gives (404, 405).
+ * and the router still sends both to `/auth/token`. This is for the answers no route gives
+ * (404, 405).
  */
-import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from "fastify";
-
-/**
- * An `onRequest` hook for routes whose answers must never be cached (every `/auth/*` route:
- * tokens, sessions, CSRF tokens). Set before the handler, so an error answer has it too.
- *
- * @example
- * fastify.addHook("onRequest", noStore);
- */
-export function noStore(_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-  reply.header("cache-control", "no-store");
-  done();
-}
 
 /**
  * The decoded path of a request target in origin form (`/a?b`) or absolute form

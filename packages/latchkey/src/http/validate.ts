@@ -1,8 +1,8 @@
 /**
  * Request checks with latchkey's own rules, whatever the host's: TypeBox's compiled
  * checks, types never coerced (`{"username": 123}` is a 400, not "123"), unknown fields
- * dropped. The Fastify plugin installs it as the validator of its own routes (a host's
- * Ajv may coerce), and the fetch dispatcher calls it directly.
+ * dropped. The core (`dispatch.ts`) checks every request with it, in every adapter (in
+ * Fastify, a host's Ajv may coerce: it never sees latchkey's routes).
  */
 import type { TSchema } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";

@@ -3,7 +3,6 @@
  * changing the password, deleting the account. Groups `register`, `password` and
  * `account` may be switched off by a host.
  */
-import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
 import type { SignedInCaller } from "../../core/accounts.js";
 import { clientInfo } from "../client.js";

@@ -1,8 +1,6 @@
 /**
  * The `/auth/*` routes of the contract (section 4) for browser logins and the account.
  */
-// The OpenAPI fields of route schemas (tags, summary) come from @fastify/swagger's types.
-import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
 import { AuthError } from "../../core/errors.js";
 import type { SessionRecord } from "../../core/records.js";

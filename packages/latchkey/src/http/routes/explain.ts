@@ -2,7 +2,6 @@
  * Routes that let the web app explain what latchkey is doing: the policy in force, and the
  * caller's access token decoded (the token itself stays in its HttpOnly cookie).
  */
-import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { AuthError } from "../../core/errors.js";

@@ -1,8 +1,8 @@
 /**
- * latchkey's routes as data: method, path, schemas and one framework-free handler each.
- * The Fastify plugin registers them as Fastify routes (its validation and serialisation
- * compiled from the schemas); the fetch, Express and Hono adapters dispatch to the same
- * handlers through `src/http/dispatch.ts`. Either way there is one implementation.
+ * latchkey's routes as data: method, path, schemas and one framework-free handler each,
+ * run for every adapter by the core (`src/http/dispatch.ts`). The Fastify plugin also
+ * registers them as Fastify routes, so Fastify's router finds them and its serialisers,
+ * compiled from the response schemas, write their JSON.
  */
 import type { TSchema } from "@sinclair/typebox";
 import type { RequestAuth } from "../context.js";
@@ -13,14 +13,14 @@ import type { SecurityRequirement } from "../schemas.js";
  * The groups a host may switch off (`routes: { register: false }`). `core` (login, logout,
  * the user's sessions and events, refresh, the JWKS) is always on.
  * @example
- * const group: RouteGroup = "tokens";
+ * const group: RouteGroup = "services";
  */
-export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "explain";
+export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "services" | "explain";
 
 /**
  * The groups a host may switch, each on by default (`explain` needs a `policy`).
  * @example
- * const routes: RouteSwitches = { register: false, tokens: false };
+ * const routes: RouteSwitches = { register: false, tokens: false, services: false };
  */
 export type RouteSwitches = Partial<Record<Exclude<RouteGroup, "core">, boolean>>;
 

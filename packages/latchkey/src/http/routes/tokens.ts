@@ -1,8 +1,9 @@
 /**
  * Bearer tokens for API clients and other services (contract sections 4 and 7):
- * `/auth/token`, `/auth/refresh`, `/auth/revoke` (RFC 7009) and the JWKS.
+ * `/auth/token`, `/auth/refresh`, `/auth/revoke` (RFC 7009) and the JWKS; and what a
+ * resource service asks (the `services` group): `/auth/introspect` (RFC 7662) and the
+ * revocation feed, `/auth/revocations`.
  */
-import type {} from "@fastify/swagger";
 import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
@@ -231,7 +232,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
     route<unknown, { since?: string; limit?: string }>({
       method: "GET",
       path: "/auth/revocations",
-      group: "tokens",
+      group: "services",
       streams: true,
       schema: {
         tags: TAGS,
@@ -262,7 +263,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
     route<{ token: string; token_type_hint?: string }>({
       method: "POST",
       path: "/auth/introspect",
-      group: "tokens",
+      group: "services",
       forms: true,
       schema: {
         tags: TAGS,
@@ -378,7 +379,7 @@ async function introspect(auth: LatchkeyContext["auth"], token: string): Promise
   }
   const service = await auth.accessTokens.verifyService(token);
   if (service.ok) {
-    const found = await auth.stores.services.findById(service.claims.serviceId);
+    const found = await auth.services.findById(service.claims.serviceId);
     if (!found || found.revokedAt !== null) return inactive;
     return {
       active: true,
@@ -405,7 +406,7 @@ async function authenticateService(auth: LatchkeyContext["auth"], request: AuthR
   const bearer = presentedCredential(request);
   if (bearer.type === "bearer") {
     const check = await auth.accessTokens.verifyService(bearer.token);
-    const found = check.ok ? await auth.stores.services.findById(check.claims.serviceId) : null;
+    const found = check.ok ? await auth.services.findById(check.claims.serviceId) : null;
     if (found && found.revokedAt === null) return found;
   }
   throw new AuthError("invalid_client", "This needs a service's credentials (HTTP Basic, or its own token).");
