@@ -1,6 +1,6 @@
 /**
  * `latchkey/fetch`: latchkey for any server of the web platform's `Request` and
- * `Response`, with no framework.
+ * `Response`, with no framework, and `toNodeHandler` to serve one from `node:http`.
  *
  * @example
  * import { createFetchHandler } from "latchkey/fetch";
@@ -13,4 +13,6 @@ export {
   createFetchHandler,
   type FetchLatchkey,
   type FetchOptions,
+  type Identified,
 } from "./adapters/fetch.js";
+export { type FetchStyleHandler, type NodeHandlerOptions, toNodeHandler } from "./adapters/node.js";

@@ -10,4 +10,11 @@
  * app.use(latchkey.routes);
  * app.get("/api/profile", latchkey.requireAuth, (c) => c.json({ user: c.var.auth.userId }));
  */
-export { type HonoLatchkey, type HonoOptions, type LatchkeyEnv, latchkeyHono } from "./adapters/hono.js";
+export {
+  type HonoLatchkey,
+  type HonoOptions,
+  type LatchkeyEnv,
+  latchkeyHono,
+  type OptionalAuthEnv,
+} from "./adapters/hono.js";
+export type { RefusalOptions } from "./http/refusal.js";

@@ -1,7 +1,8 @@
 /**
  * latchkey for Express 5: a middleware that answers latchkey's routes (and passes every
- * other request on), and `requireAuth` for the app's own routes. Express itself is not
- * imported: the adapter works on the request and response it is handed.
+ * other request on), and `requireAuth`, `optionalAuth` and `requireAuthWith` for the app's
+ * own routes. Express itself is not imported: the adapter works on the request and
+ * response it is handed.
  *
  * @example
  * import express from "express";
@@ -10,35 +11,50 @@
  * const app = express();
  * const latchkey = latchkeyExpress({ auth, publicOrigin: "https://app.example" });
  * app.use(latchkey.routes);
+ * app.use(express.json());
  * app.get("/api/profile", latchkey.requireAuth, (req, res) => {
  *   res.json({ user: req.auth?.userId });
  * });
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { LatchkeySetupError } from "../core/errors.js";
 import type { RequestAuth } from "../http/context.js";
-import {
-  type Answer,
-  CollectingReply,
-  cookiesOf,
-  Dispatcher,
-  type GuestLog,
-  PayloadTooLarge,
-} from "../http/dispatch.js";
+import { type Answer, CollectingReply, cookiesOf, Dispatcher, type GuestLog } from "../http/dispatch.js";
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
 import type { AuthRequest } from "../http/kit.js";
+import { readNodeBody } from "../http/node-body.js";
 import { writeEventStream } from "../http/node-stream.js";
+import { authenticateOptionally } from "../http/optional-auth.js";
+import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
+import { bodyReadBeforeLatchkey, logOnce, mountCheck } from "./setup-checks.js";
 
-/** The parts of Express's request the adapter reads. */
+/**
+ * The parts of Express's request the adapter reads. Each optional field also takes
+ * `undefined`, as Express declares them, so an Express app compiles under
+ * `exactOptionalPropertyTypes`.
+ * @example
+ * const who = (req: ExpressRequestLike): string => req.auth?.userId ?? "nobody";
+ */
 export interface ExpressRequestLike extends IncomingMessage {
   /** The path as sent, query included (Express keeps it when a router strips a mount path). */
-  originalUrl?: string;
+  originalUrl?: string | undefined;
+  /** The path the middleware is mounted at (`app.use("/v1", ...)`); `""` at the root. */
+  baseUrl?: string | undefined;
   /** The client's address, as far as the app's `trust proxy` setting believes. */
-  ip?: string;
+  ip?: string | undefined;
   body?: unknown;
-  auth?: RequestAuth | null;
+  auth?: RequestAuth | null | undefined;
 }
 
 type Next = (error?: unknown) => void;
+
+/**
+ * A middleware of latchkey's, as Express calls it.
+ * @example
+ * const latchkey = latchkeyExpress({ auth, publicOrigin: "https://app.example" });
+ * const guard: ExpressMiddleware = latchkey.requireAuthWith({ redirect: "/sign-in" });
+ */
+export type ExpressMiddleware = (req: ExpressRequestLike, res: ServerResponse, next: Next) => void;
 
 /**
  * Options of `latchkeyExpress`.
@@ -46,7 +62,7 @@ type Next = (error?: unknown) => void;
  * const options: ExpressOptions = { auth, publicOrigin: "https://app.example", log: console };
  */
 export interface ExpressOptions extends LatchkeyOptions {
-  /** Where latchkey logs a store outage (`warn`) or a bug (`error`); pino fits. */
+  /** Where latchkey logs a store outage (`warn`), a bug or a wrong set-up (`error`); pino fits. */
   log?: GuestLog;
 }
 
@@ -57,21 +73,37 @@ export interface ExpressOptions extends LatchkeyOptions {
  * latchkey.close(); // stops its sweep
  */
 export interface ExpressLatchkey {
-  /** Answers latchkeys's routes; `next()` for every other request. Mount it at the root. */
-  routes(req: ExpressRequestLike, res: ServerResponse, next: Next): void;
+  /**
+   * Answers latchkey's routes; `next()` for every other request. Mount it before any body
+   * parser, at the root or at the path of `prefix`; a wrong order or mount is a
+   * `LatchkeySetupError` given to `next` (and logged once).
+   */
+  routes: ExpressMiddleware;
   /**
    * Authenticates the request (`req.auth`) or answers 401/403 in the contract's format;
    * the origin check for unsafe requests comes with it.
    */
-  requireAuth(req: ExpressRequestLike, res: ServerResponse, next: Next): void;
-  /** Stops the sweep this adapter started (`maintenance`). */
+  requireAuth: ExpressMiddleware;
+  /**
+   * Sets `req.auth` to who the request is, or `null`: never refuses a request for having
+   * no credential or a dead one. A request that presents one gets `requireAuth`'s origin
+   * and CSRF checks (403 when they fail).
+   */
+  optionalAuth: ExpressMiddleware;
+  /**
+   * `requireAuth` with another way to refuse: `{ onRefusal: "next" }` hands the `AuthError`
+   * (with `statusCode` and `code`) to `next`; `{ redirect: "/sign-in" }` sends a GET with
+   * no live session to that page (303, the path asked for as `next`).
+   */
+  requireAuthWith(options: RefusalOptions): ExpressMiddleware;
+  /** Stops the sweep this adapter started (`maintenance`) and ends its event streams. */
   close(): void;
 }
 
 declare global {
   namespace Express {
     interface Request {
-      /** Who the request is; set by latchkey's `requireAuth`. */
+      /** Who the request is; set by latchkey's `requireAuth` (or `null` by `optionalAuth`). */
       auth?: RequestAuth | null;
     }
   }
@@ -85,48 +117,69 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
   const guest = setUpGuest(options);
   const dispatcher = new Dispatcher(guest, options.log);
   const maintenance = startGuestMaintenance(options, options.log);
+  const log = options.log;
+  const misplaced = mountCheck(guest, {
+    factory: "latchkeyExpress",
+    mounted: (mount) => `app.use("${mount}", latchkey.routes)`,
+  });
+  const reportSetup = logOnce(log);
+  const fail = (next: Next) => (error: unknown) => {
+    if (error instanceof LatchkeySetupError) reportSetup(error);
+    next(error);
+  };
+
+  const guard = (mode: RefusalMode | "optional"): ExpressMiddleware => {
+    return (req, res, next) => {
+      const request = authRequestOf(req);
+      const reply = new CollectingReply();
+      const authenticate = () => dispatcher.authenticate(request, reply);
+      const who = mode === "optional" ? authenticateOptionally(guest.context, request, authenticate) : authenticate();
+      who
+        .then(
+          (auth) => {
+            req.auth = auth;
+            for (const [, line] of reply.cookieHeaders()) res.appendHeader("set-cookie", line);
+            next();
+          },
+          (error: unknown) => {
+            if (mode !== "optional" && mode.kind === "next") return next(error);
+            const location =
+              mode === "optional" ? null : redirectLocation(mode, req.method ?? "GET", targetOf(req), error);
+            if (location === null) return write(res, dispatcher.errorAnswer(error), log);
+            res.statusCode = 303;
+            res.setHeader("location", location);
+            res.setHeader("cache-control", "no-store");
+            res.end();
+          },
+        )
+        .catch(fail(next));
+    };
+  };
 
   return {
     routes(req, res, next) {
-      const target = req.originalUrl ?? req.url ?? "/";
+      const mistake = misplaced(req.baseUrl ?? "");
+      if (mistake) return fail(next)(mistake);
+      const target = targetOf(req);
       const queryAt = target.indexOf("?");
-      const url = new URL(target, "http://localhost");
-      const isJson = /^application\/json\s*(;|$)/i.test(String(req.headers["content-type"] ?? ""));
       dispatcher
         .dispatch({
           method: req.method ?? "GET",
           path: queryAt < 0 ? target : target.slice(0, queryAt),
-          query: url.searchParams,
+          query: new URLSearchParams(queryAt < 0 ? "" : target.slice(queryAt + 1)),
           headers: req.headers,
           ip: addressOf(req),
-          // A JSON body the app's `express.json()` parsed already is used as it is;
-          // any other parsed body (a form) is not JSON and is refused below.
-          parsedBody: isJson && req.body !== undefined ? req.body : undefined,
-          readBody: (limit) => readLimited(req, limit),
+          readBody: (limit) =>
+            bodyTaken(req)
+              ? Promise.reject(bodyParsedFirst())
+              : readNodeBody(req, req.headers["content-length"], limit),
         })
-        .then((answer) => (answer ? write(res, answer, options.log) : next()), next);
+        .then((answer) => (answer ? write(res, answer, log) : next()))
+        .catch(fail(next));
     },
-    requireAuth(req, res, next) {
-      const request: AuthRequest = {
-        method: req.method ?? "GET",
-        headers: req.headers,
-        cookies: cookiesOf(req.headers),
-        ip: addressOf(req),
-        body: undefined,
-        query: {},
-        params: {},
-        auth: null,
-      };
-      const reply = new CollectingReply();
-      dispatcher.authenticate(request, reply).then(
-        (auth) => {
-          req.auth = auth;
-          for (const [, line] of reply.cookieHeaders()) res.appendHeader("set-cookie", line);
-          next();
-        },
-        (error: unknown) => write(res, dispatcher.errorAnswer(error), options.log),
-      );
-    },
+    requireAuth: guard({ kind: "answer" }),
+    optionalAuth: guard("optional"),
+    requireAuthWith: (refusal) => guard(refusalMode(refusal)),
     close() {
       maintenance.stop();
       dispatcher.closeStreams();
@@ -134,8 +187,41 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
   };
 }
 
+function authRequestOf(req: ExpressRequestLike): AuthRequest {
+  return {
+    method: req.method ?? "GET",
+    headers: req.headers,
+    cookies: cookiesOf(req.headers),
+    ip: addressOf(req),
+    body: undefined,
+    query: {},
+    params: {},
+    auth: null,
+  };
+}
+
+function targetOf(req: ExpressRequestLike): string {
+  return req.originalUrl ?? req.url ?? "/";
+}
+
 function addressOf(req: ExpressRequestLike): string {
   return req.ip ?? req.socket.remoteAddress ?? "";
+}
+
+/**
+ * Whether a body parser got to the request first: body-parser (`express.json()` and the
+ * others) sets `req.body` on every request it sees, parsed or not; any other reader leaves
+ * the stream read.
+ */
+function bodyTaken(req: ExpressRequestLike): boolean {
+  return "body" in req || req.readableDidRead;
+}
+
+function bodyParsedFirst(): LatchkeySetupError {
+  return bodyReadBeforeLatchkey(
+    "express.json() or another body parser ran first",
+    "app.use(latchkey.routes) before app.use(express.json())",
+  );
 }
 
 function write(res: ServerResponse, answer: Answer, log: GuestLog | undefined): void {
@@ -152,46 +238,7 @@ function write(res: ServerResponse, answer: Answer, log: GuestLog | undefined): 
   // The connection is the stream's alone: it closes when the stream ends.
   res.setHeader("connection", "close");
   res.flushHeaders();
-  void writeEventStream(stream, res, (error) => log?.warn({ err: error }, "event stream failed"));
-}
-
-function readLimited(req: IncomingMessage, limit: number): Promise<Uint8Array | null> {
-  if (req.readableEnded) return Promise.resolve(null);
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size <= limit) {
-        chunks.push(chunk);
-        return;
-      }
-      // Past the limit: stop keeping it, and let the rest drain so the answer can go out
-      // (the server's request timeout bounds a body that never ends).
-      cleanup();
-      req.resume();
-      reject(new PayloadTooLarge());
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(size === 0 ? null : Buffer.concat(chunks));
-    };
-    const onError = (error: Error) => {
-      cleanup();
-      reject(error);
-    };
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    if (Number(req.headers["content-length"]) > limit) {
-      req.resume();
-      reject(new PayloadTooLarge());
-      return;
-    }
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
+  // Whatever fails while streaming is logged, never left to end the host's process.
+  const failed = (error: unknown) => log?.warn({ err: error }, "event stream failed");
+  writeEventStream(stream, res, failed).catch(failed);
 }

@@ -1,7 +1,7 @@
 /**
  * latchkey for any server that speaks the web platform's `Request` and `Response`: Next.js
- * route handlers, Bun, Deno, Cloudflare-style workers, or Node's `http` with a small
- * bridge. No framework is loaded.
+ * route handlers, Bun, Deno, Cloudflare-style workers, or Node's `http` through
+ * `toNodeHandler` (./node.ts). No framework is loaded.
  *
  * @example
  * import { createFetchHandler } from "latchkey/fetch";
@@ -13,6 +13,7 @@
  *   return latchkey.protect(request, { ip }, async (who) => Response.json({ user: who.userId }));
  * }
  */
+import { LatchkeySetupError } from "../core/errors.js";
 import type { RequestAuth } from "../http/context.js";
 import {
   type Answer,
@@ -21,10 +22,12 @@ import {
   Dispatcher,
   type GuestLog,
   type IncomingFacts,
-  PayloadTooLarge,
 } from "../http/dispatch.js";
-import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
-import { type AuthRequest, type EventStream, STREAM_STALL_MS } from "../http/kit.js";
+import { type Guest, type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
+import type { AuthRequest } from "../http/kit.js";
+import { authenticateOptionally } from "../http/optional-auth.js";
+import { logOnce } from "./setup-checks.js";
+import { eventBody, readRequestBody } from "./web-body.js";
 
 /**
  * Options of `createFetchHandler`.
@@ -42,7 +45,7 @@ export interface FetchOptions extends LatchkeyOptions {
    * so it must be the real client, never a header the client wrote unchecked.
    */
   clientAddress?: (request: Request) => string | undefined;
-  /** Where latchkey logs a store outage (`warn`) or a bug (`error`); pino fits. */
+  /** Where latchkey logs a store outage (`warn`), a bug or a wrong set-up (`error`); pino fits. */
   log?: GuestLog;
 }
 
@@ -53,7 +56,19 @@ export interface FetchOptions extends LatchkeyOptions {
  */
 export interface CallInfo {
   /** The client's address. */
-  ip?: string;
+  ip?: string | undefined;
+}
+
+/**
+ * Who a request is (`null`: nobody, for `optionalAuth`), and the headers to add to your
+ * response: a renewed access cookie under `hybrid`.
+ * @example
+ * const latchkey = createFetchHandler({ auth, publicOrigin: "https://app.example" });
+ * const who: Identified<RequestAuth | null> = await latchkey.optionalAuth(request, { ip });
+ */
+export interface Identified<Who> {
+  auth: Who;
+  headers: Headers;
 }
 
 /**
@@ -63,13 +78,24 @@ export interface CallInfo {
  * const response = (await latchkey.handle(request, { ip })) ?? new Response("Not found", { status: 404 });
  */
 export interface FetchLatchkey {
-  /** The answer of latchkey's route for this request, or `null` when it is not one. */
+  /**
+   * The answer of latchkey's route for this request, or `null` when it is not one. Rejects
+   * with a `LatchkeySetupError` when the host's set-up spoils the request (its body was
+   * read before latchkey saw it).
+   */
   handle(request: Request, info?: CallInfo): Promise<Response | null>;
   /**
    * Who the request is, or an `AuthError` (its `statusCode` and `code` say why). The
    * `headers` carry a renewed access cookie under `hybrid`: add them to your response.
    */
-  authenticate(request: Request, info?: CallInfo): Promise<{ auth: RequestAuth; headers: Headers }>;
+  authenticate(request: Request, info?: CallInfo): Promise<Identified<RequestAuth>>;
+  /**
+   * Who the request is, if anyone: `null` without a credential or with one that is
+   * expired, revoked or invalid. An unsafe request that presents a credential still needs
+   * our origin (and a cookie one the CSRF header): an `AuthError` (403) otherwise, as a
+   * store outage is (503).
+   */
+  optionalAuth(request: Request, info?: CallInfo): Promise<Identified<RequestAuth | null>>;
   /**
    * Runs `handler` for an authenticated request and answers the contract's error
    * otherwise; a renewed cookie is added to the handler's response.
@@ -90,16 +116,26 @@ export interface FetchLatchkey {
  * const latchkey = createFetchHandler({ auth, publicOrigin: "https://app.example", strategy: "hybrid" });
  */
 export function createFetchHandler(options: FetchOptions): FetchLatchkey {
+  return fetchAdapter(options).latchkey;
+}
+
+/** The fetch adapter and the guest it serves (the Hono adapter reads its routes). */
+export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; guest: Guest } {
   const guest = setUpGuest(options);
   const dispatcher = new Dispatcher(guest, options.log);
   const maintenance = startGuestMaintenance(options, options.log);
+  const reportSetup = logOnce(options.log);
   const addressOf = (request: Request, info: CallInfo | undefined): string => {
     const ip = info?.ip ?? options.clientAddress?.(request);
     if (!ip) throw new TypeError("latchkey: pass the client's address ({ ip }) or a clientAddress option");
     return ip;
   };
 
-  const authenticate: FetchLatchkey["authenticate"] = async (request, info) => {
+  const identify = async <Who>(
+    request: Request,
+    info: CallInfo | undefined,
+    check: (authRequest: AuthRequest, reply: CollectingReply) => Promise<Who>,
+  ): Promise<Identified<Who>> => {
     const url = new URL(request.url);
     const headers = headersOf(request.headers);
     const authRequest: AuthRequest = {
@@ -113,22 +149,33 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
       auth: null,
     };
     const reply = new CollectingReply();
-    const auth = await dispatcher.authenticate(authRequest, reply);
+    const auth = await check(authRequest, reply);
     const renewed = new Headers();
     for (const [, line] of reply.cookieHeaders()) renewed.append("set-cookie", line);
     return { auth, headers: renewed };
   };
 
+  const authenticate: FetchLatchkey["authenticate"] = (request, info) =>
+    identify(request, info, (authRequest, reply) => dispatcher.authenticate(authRequest, reply));
   const errorResponse = (error: unknown) => toResponse(dispatcher.errorAnswer(error));
 
-  return {
+  const latchkey: FetchLatchkey = {
     async handle(request, info) {
-      const answer = await dispatcher.dispatch(factsOf(request, addressOf(request, info)));
-      return answer && toResponse(answer);
+      try {
+        const answer = await dispatcher.dispatch(factsOf(request, addressOf(request, info)));
+        return answer && toResponse(answer);
+      } catch (error) {
+        if (error instanceof LatchkeySetupError) reportSetup(error);
+        throw error;
+      }
     },
     authenticate,
+    optionalAuth: (request, info) =>
+      identify(request, info, (authRequest, reply) =>
+        authenticateOptionally(guest.context, authRequest, () => dispatcher.authenticate(authRequest, reply)),
+      ),
     async protect(request, info, handler) {
-      let who: { auth: RequestAuth; headers: Headers };
+      let who: Identified<RequestAuth>;
       try {
         who = await authenticate(request, info);
       } catch (error) {
@@ -144,6 +191,7 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
       dispatcher.closeStreams();
     },
   };
+  return { latchkey, guest };
 }
 
 /** A `Request`'s headers as a plain object of lower-case names. */
@@ -164,7 +212,7 @@ export function factsOf(request: Request, ip: string): IncomingFacts {
     query: url.searchParams,
     headers: headersOf(request.headers),
     ip,
-    readBody: (limit) => readLimited(request, limit),
+    readBody: (limit) => readRequestBody(request, limit),
   };
 }
 
@@ -177,70 +225,4 @@ export function toResponse(answer: Answer): Response {
     return new Response(eventBody(stream), { status: answer.status, headers });
   }
   return new Response(answer.body, { status: answer.status, headers });
-}
-
-/**
- * An event stream as a body, pulled as the server writes it: a chunk is made only when the
- * last one was taken, and a consumer that takes nothing for `STREAM_STALL_MS` has the
- * body errored, which ends its connection.
- */
-function eventBody(stream: EventStream): ReadableStream<Uint8Array> {
-  const encoder = new TextEncoder();
-  const chunks = stream.chunks[Symbol.asyncIterator]();
-  let pulling = false;
-  let idleSince = Date.now();
-  let watchdog: NodeJS.Timeout | undefined;
-  const end = () => {
-    clearInterval(watchdog);
-    stream.close();
-    void chunks.return?.(undefined);
-  };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      watchdog = setInterval(() => {
-        if (pulling || Date.now() - idleSince < STREAM_STALL_MS) return;
-        controller.error(new Error("the client took nothing from the event stream"));
-        end();
-      }, STREAM_STALL_MS / 4);
-      watchdog.unref();
-    },
-    async pull(controller) {
-      pulling = true;
-      try {
-        const next = await chunks.next();
-        if (next.done) {
-          clearInterval(watchdog);
-          controller.close();
-        } else controller.enqueue(encoder.encode(next.value));
-      } catch (error) {
-        clearInterval(watchdog);
-        controller.error(error);
-        stream.close();
-      } finally {
-        pulling = false;
-        idleSince = Date.now();
-      }
-    },
-    cancel: end,
-  });
-}
-
-async function readLimited(request: Request, limit: number): Promise<Uint8Array | null> {
-  if (!request.body) return null;
-  const declared = Number(request.headers.get("content-length"));
-  if (declared > limit) throw new PayloadTooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) {
-    size += chunk.byteLength;
-    if (size > limit) throw new PayloadTooLarge();
-    chunks.push(chunk);
-  }
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return body;
 }

@@ -1,7 +1,7 @@
 /**
  * latchkey for Hono: a middleware that answers latchkey's routes (and passes every other
- * request on), and `requireAuth` for the app's own routes, which sets `c.var.auth`. Hono
- * itself is not imported; its types only.
+ * request on), and `requireAuth`, `optionalAuth` and `requireAuthWith` for the app's own
+ * routes, which set `c.var.auth`. Hono itself is not imported; its types only.
  *
  * @example
  * import { Hono } from "hono";
@@ -13,10 +13,13 @@
  * app.get("/api/profile", latchkey.requireAuth, (c) => c.json({ user: c.var.auth.userId }));
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { AuthError } from "../core/errors.js";
 import type { RequestAuth } from "../http/context.js";
 import type { GuestLog } from "../http/dispatch.js";
 import type { LatchkeyOptions } from "../http/guest.js";
-import { createFetchHandler } from "./fetch.js";
+import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
+import { type FetchLatchkey, fetchAdapter, type Identified } from "./fetch.js";
+import { logOnce, mountCheck } from "./setup-checks.js";
 
 /**
  * The variables `requireAuth` sets: `new Hono<LatchkeyEnv>()`.
@@ -27,6 +30,19 @@ import { createFetchHandler } from "./fetch.js";
  */
 export interface LatchkeyEnv {
   Variables: { auth: RequestAuth };
+}
+
+/**
+ * The variables `optionalAuth` sets: `c.var.auth` may be `null`. An app with both kinds of
+ * route is a `Hono<OptionalAuthEnv>`: behind `requireAuth`, `c.var.auth` is never `null`.
+ * @example
+ * import { Hono } from "hono";
+ * const latchkey = latchkeyHono({ auth, publicOrigin: "https://app.example" });
+ * const app = new Hono<OptionalAuthEnv>();
+ * app.get("/", latchkey.optionalAuth, (c) => c.text(c.var.auth ? "welcome back" : "hello"));
+ */
+export interface OptionalAuthEnv {
+  Variables: { auth: RequestAuth | null };
 }
 
 /**
@@ -41,7 +57,7 @@ export interface HonoOptions extends LatchkeyOptions {
    * helper for your runtime gives it.
    */
   clientAddress?: (c: Context) => string | undefined;
-  /** Where latchkey logs a store outage (`warn`) or a bug (`error`); pino fits. */
+  /** Where latchkey logs a store outage (`warn`), a bug or a wrong set-up (`error`); pino fits. */
   log?: GuestLog;
 }
 
@@ -51,11 +67,28 @@ export interface HonoOptions extends LatchkeyOptions {
  * const latchkey: HonoLatchkey = latchkeyHono({ auth, publicOrigin: "https://app.example" });
  */
 export interface HonoLatchkey {
-  /** Answers latchkey's routes; every other request goes on to the app. */
+  /**
+   * Answers latchkey's routes; every other request goes on to the app. Under a
+   * `basePath` (or `app.route`), pass that path as `prefix`: a mount where none of
+   * latchkey's routes can be is a `LatchkeySetupError` thrown to your `onError`.
+   */
   routes: MiddlewareHandler;
   /** Sets `c.var.auth`, or answers 401/403 in the contract's format. */
   requireAuth: MiddlewareHandler<LatchkeyEnv>;
-  /** Stops the sweep this adapter started (`maintenance`). */
+  /**
+   * Sets `c.var.auth` to who the request is, or `null`: never refuses a request for
+   * having no credential or a dead one. A request that presents one gets `requireAuth`'s
+   * origin and CSRF checks (403 when they fail).
+   */
+  optionalAuth: MiddlewareHandler<OptionalAuthEnv>;
+  /**
+   * `requireAuth` with another way to refuse: `{ onRefusal: "next" }` throws the
+   * `AuthError` to your `onError` (with `status`, `statusCode`, `code` and, as Hono's
+   * `HTTPException` has, `getResponse()`); `{ redirect: "/sign-in" }` sends a GET with no
+   * live session to that page (303, the path asked for as `next`).
+   */
+  requireAuthWith(options: RefusalOptions): MiddlewareHandler<LatchkeyEnv>;
+  /** Stops the sweep this adapter started (`maintenance`) and ends its event streams. */
   close(): void;
 }
 
@@ -65,26 +98,71 @@ export interface HonoLatchkey {
  */
 export function latchkeyHono(options: HonoOptions): HonoLatchkey {
   const { clientAddress = defaultAddress, ...rest } = options;
-  const handler = createFetchHandler(rest);
-  return {
-    async routes(c, next) {
-      const answered = await handler.handle(c.req.raw, { ip: clientAddress(c) });
-      if (answered) return answered;
-      await next();
-    },
-    async requireAuth(c, next) {
-      let who: Awaited<ReturnType<typeof handler.authenticate>>;
+  const { latchkey: handler, guest } = fetchAdapter(rest);
+  const misplaced = mountCheck(guest, {
+    factory: "latchkeyHono",
+    mounted: (mount) => `a basePath("${mount}"), app.route("${mount}", ...) or app.use("${mount}/*", ...)`,
+  });
+  const reportSetup = logOnce(options.log);
+
+  const guard = (mode: RefusalMode | "optional"): MiddlewareHandler => {
+    return async (c, next) => {
+      const info = { ip: clientAddress(c) };
+      let who: Identified<RequestAuth | null>;
       try {
-        who = await handler.authenticate(c.req.raw, { ip: clientAddress(c) });
+        who =
+          mode === "optional"
+            ? await handler.optionalAuth(c.req.raw, info)
+            : await handler.authenticate(c.req.raw, info);
       } catch (error) {
-        return handler.errorResponse(error);
+        return refuse(handler, mode, c, error);
       }
       c.set("auth", who.auth);
       for (const line of who.headers.getSetCookie()) c.header("set-cookie", line, { append: true });
       await next();
+    };
+  };
+
+  return {
+    async routes(c, next) {
+      const mistake = misplaced(mountOf(c));
+      if (mistake) {
+        reportSetup(mistake);
+        throw mistake;
+      }
+      const answered = await handler.handle(c.req.raw, { ip: clientAddress(c) });
+      if (answered) return answered;
+      await next();
     },
+    requireAuth: guard({ kind: "answer" }),
+    optionalAuth: guard("optional"),
+    requireAuthWith: (refusal) => guard(refusalMode(refusal)),
     close: () => handler.close(),
   };
+}
+
+/** A refusal of `requireAuth*`: answered, redirected, or thrown to the host's `onError`. */
+function refuse(handler: FetchLatchkey, mode: RefusalMode | "optional", c: Context, error: unknown): Response {
+  if (mode !== "optional" && mode.kind === "next") {
+    if (error instanceof AuthError) {
+      // Read as Hono reads its own HTTPException: the default onError answers `getResponse()`.
+      Object.assign(error, { status: error.statusCode, getResponse: () => handler.errorResponse(error) });
+    }
+    throw error;
+  }
+  const url = new URL(c.req.url);
+  const location = mode === "optional" ? null : redirectLocation(mode, c.req.method, url.pathname + url.search, error);
+  if (location === null) return handler.errorResponse(error);
+  return new Response(null, { status: 303, headers: { location, "cache-control": "no-store" } });
+}
+
+/**
+ * The path this middleware runs under: its route's path without the trailing wildcard
+ * (`/v1/*` under `basePath("/v1")`), `""` at the root.
+ */
+function mountOf(c: Context): string {
+  const path = c.req.routePath ?? "";
+  return path.replace(/\/?\*$/, "");
 }
 
 interface NodeBindings {
