@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Writes the server's OpenAPI document (what `GET /openapi.json` serves) to
- * web/src/generated/openapi.json, and the web app's API types generated from it
- * (openapi-typescript) to web/src/generated/openapi.d.ts. The build, the type check and
+ * packages/server/web/src/generated/openapi.json, and the web app's API types generated from it
+ * (openapi-typescript) to packages/server/web/src/generated/openapi.d.ts. The build, the type check and
  * the lint run it first: the web app is compiled against the document, so a schema
  * change that breaks the app breaks the build. The generated files are not committed.
  */

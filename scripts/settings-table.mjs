@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `npm run docs:settings`: writes the README's configuration table from the settings the
- * server validates against (src/app/settings.ts, built to dist/). The README test fails
+ * server validates against (packages/server/src/app/settings.ts, built to packages/server/dist/). The README test fails
  * when the two differ.
  */
 import { readFileSync, writeFileSync } from "node:fs";

@@ -22,7 +22,7 @@ export function sessionCookie(request) {
 /** A time column as ISO 8601. */
 export const iso = (ms) => isoTime(Number(ms));
 
-// Columns of a `sessionLookupSql` row (SessionLookupRow in src/stores/sql/request-path.ts).
+// Columns of a `sessionLookupSql` row (SessionLookupRow in packages/latchkey/src/stores/sql/request-path.ts).
 const ID = 0;
 const USER_ID = 1;
 const SECRET_HASH = 2;

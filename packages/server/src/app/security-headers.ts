@@ -61,8 +61,9 @@ export function registerSecurityHeaders(app: FastifyInstance): void {
     "referrer-policy": all["referrer-policy"] as string,
   };
   const isApi = (path: string) => path.startsWith("/api/") || path.startsWith("/auth/");
-  // Decided once per route, when it is added, by its path (see http/paths.ts): every route
-  // registered after this gets the hook for its set.
+  // Decided once per route, when it is added, by its path (see
+  // packages/latchkey/src/http/paths.ts): every route registered after this gets the hook
+  // for its set.
   const setApi = (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
     reply.headers(api);
     done();

@@ -4,6 +4,7 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import fastifyCors from "@fastify/cors";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
@@ -11,11 +12,12 @@ import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Clock, PasswordHasher, Stores } from "latchkey";
 import { type Auth, createAuth, errorResponses } from "latchkey";
-import { latchkey } from "latchkey/fastify";
-import { BODY_LIMIT, cookieNames, handleError, SECURITY, securitySchemes, useStrictJson } from "latchkey/internal";
+import { handleError, latchkey, useStrictJson } from "latchkey/fastify";
+import { BODY_LIMIT, cookieNames, SECURITY, securitySchemes } from "latchkey/internal";
 import pino from "pino";
 import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
+import { connectionDrain } from "./drain.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { loggerOptions } from "./logging.js";
 import { lazyChildLogger } from "./request-logger.js";
@@ -82,6 +84,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     hasher: options.hasher,
   });
 
+  const drain = connectionDrain();
   app = Fastify({
     loggerInstance: logger,
     childLoggerFactory: lazyChildLogger,
@@ -99,11 +102,16 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     requestTimeout: config.requestTimeout * 1000,
     connectionTimeout: config.idleTimeout * 1000,
     keepAliveTimeout: config.keepAliveTimeout * 1000,
+    // Closing closes the idle connections; the answers sent from then on close theirs.
+    forceCloseConnections: "idle",
     http: {
       headersTimeout: config.requestTimeout * 1000,
       connectionsCheckingInterval: Math.min(1000, config.requestTimeout * 250),
+      ServerResponse: drain.ServerResponse,
     },
   });
+  const server = app.server;
+  app.addHook("preClose", async () => drain.start(server));
   // Every route the app registers, for the test that holds the OpenAPI document to them.
   const routes: RegisteredRoute[] = [];
   app.addHook("onRoute", (route) => {
@@ -165,6 +173,18 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     uiConfig: { validatorUrl: null },
   });
 
+  // CORS_ORIGINS for the whole API, the to-dos included (latchkey's own CORS covers its
+  // routes alone): bearer calls from those origins' scripts, never with credentials.
+  if (config.corsOrigins.length > 0) {
+    await app.register(fastifyCors, {
+      origin: config.corsOrigins,
+      credentials: false,
+      methods: ["GET", "POST", "PATCH", "DELETE"],
+      allowedHeaders: ["authorization", "content-type"],
+      exposedHeaders: ["retry-after", "www-authenticate"],
+      maxAge: 600,
+    });
+  }
   await app.register(latchkey, {
     auth,
     publicOrigin,
@@ -226,8 +246,10 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     async close() {
       if (closed) return;
       closed = true;
-      auth.stop();
+      // The documented order (docs/library.md, "Shutting down"): the HTTP side, then what
+      // createAuth started, then the stores.
       await app.close();
+      await auth.close();
       await stores.close();
     },
   };

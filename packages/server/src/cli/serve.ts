@@ -1,10 +1,13 @@
 /**
  * `latchkey serve` (what `npm start` runs): start the server; on SIGTERM or SIGINT stop
- * accepting, finish the requests in flight, close the stores and exit 0.
+ * accepting, finish the requests in flight, close the stores and exit 0 (keep-alive
+ * connections are closed once idle, never waited on: see app/drain.ts).
+ *
+ * The server (Fastify, its plugins, the web app) is imported here, when `serve` runs: the
+ * administration commands never load it, so they work wherever latchkey's stores do.
  */
 import type { Command } from "commander";
 import { loadConfig } from "../app/config.js";
-import { buildServer } from "../app/server.js";
 
 export function registerServe(program: Command): void {
   program
@@ -12,6 +15,7 @@ export function registerServe(program: Command): void {
     .description("start the server (configured by environment variables; see the README)")
     .action(async () => {
       const config = loadConfig(process.env);
+      const { buildServer } = await import("../app/server.js");
       const server = await buildServer({ config });
       const { app } = server;
       let stopping = false;
