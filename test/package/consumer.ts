@@ -1,6 +1,9 @@
-// A TypeScript consumer of every entry point, compiled in strict NodeNext mode by
-// test/package/package.test.ts against the packed package's declarations.
+// A TypeScript consumer of every entry point, compiled by test/package/frameworks.test.ts
+// against the packed packages' declarations (strict NodeNext, exactOptionalPropertyTypes,
+// skipLibCheck false).
+import { createServer } from "node:http";
 import { serve } from "@hono/node-server";
+import { createVerifier, verifyHono } from "@latchkey/verify";
 import express from "express";
 import Fastify from "fastify";
 import { Hono } from "hono";
@@ -12,13 +15,14 @@ import {
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,
   type LatchkeyOptions,
+  LatchkeySetupError,
   type RequestAuth,
   type Stores,
 } from "latchkey";
 import { latchkeyExpress } from "latchkey/express";
 import { latchkey } from "latchkey/fastify";
-import { createFetchHandler } from "latchkey/fetch";
-import { type LatchkeyEnv, latchkeyHono } from "latchkey/hono";
+import { createFetchHandler, toNodeHandler } from "latchkey/fetch";
+import { type LatchkeyEnv, latchkeyHono, type OptionalAuthEnv } from "latchkey/hono";
 import { createMemoryStores } from "latchkey/memory";
 import { openPostgresStores } from "latchkey/postgres";
 import { openRedisStores } from "latchkey/redis";
@@ -30,7 +34,10 @@ export async function main(kind: "sqlite" | "postgres" | "memory"): Promise<void
     kind === "sqlite"
       ? await openSqliteStores({ path: ":memory:" })
       : kind === "postgres"
-        ? await openRedisStores({ url: "redis://127.0.0.1", base: await openPostgresStores({ url: "postgres:///x" }) })
+        ? await openRedisStores({
+            url: "redis://127.0.0.1",
+            base: await openPostgresStores({ url: "postgres:///x", schema: "latchkey" }),
+          })
         : createMemoryStores();
   const auth: Auth = await createAuth({
     stores,
@@ -66,13 +73,22 @@ export async function main(kind: "sqlite" | "postgres" | "memory"): Promise<void
   const hono = new Hono<LatchkeyEnv>();
   hono.use(viaHono.routes);
   hono.get("/me", viaHono.requireAuth, (c) => c.json({ user: c.var.auth.userId }));
+  const open = new Hono<OptionalAuthEnv>();
+  open.get("/hello", viaHono.optionalAuth, (c) => c.json({ hello: c.var.auth?.userId ?? "guest" }));
+  const verifier = createVerifier({
+    issuer: "https://app.example",
+    credentials: { clientId: "svc_x", clientSecret: "s" },
+  });
+  hono.get("/reports", verifyHono(verifier), (c) => c.json({ ok: true }));
   serve({ fetch: hono.fetch, port: 0 });
 
   const viaFetch = createFetchHandler({ ...options, clientAddress: () => "127.0.0.1" });
   const handler = async (request: Request): Promise<Response> =>
     (await viaFetch.handle(request)) ??
     viaFetch.protect(request, undefined, (who) => Response.json({ user: who.userId }));
-  void handler;
+  createServer(
+    toNodeHandler(async (request, info) => (await viaFetch.handle(request, info)) ?? handler(request)),
+  ).listen(0);
 
   describeStoreContract({
     name: "memory",
@@ -82,4 +98,8 @@ export async function main(kind: "sqlite" | "postgres" | "memory"): Promise<void
   const error = new AuthError("not_found", "No such thing.");
   const status: number = error.statusCode;
   void status;
+  const wrong: Error = new LatchkeySetupError("an example");
+  void wrong;
+  await auth.close();
+  await stores.close();
 }

@@ -1,427 +1,551 @@
 /**
- * The package as a user gets it: `npm pack`, the tarball unpacked into a fresh project
- * whose `node_modules` holds only what the packed package.json declares (linked from this
- * checkout's install: offline, nothing downloaded) plus the host's framework. Four real
- * host apps (test/package/apps) register, log in under every strategy, call routes of
- * their own, log out, and keep their own errors, hooks and routes. A TypeScript consumer
- * of every entry point compiles in strict NodeNext mode, and the core loads no driver or
- * framework.
+ * The packages as a user gets them (issue 25: "Packages", "The host apps as tests"). Every
+ * workspace is packed, then installed from its tarball with `npm install --offline` into
+ * projects under the system's temp folder, where nothing an app resolves can reach this
+ * checkout's `node_modules` (test/package/install.ts says how). This file: the tarballs;
+ * the library in an Express project (what it brings, its types with no Fastify installed,
+ * Express 5 written the right way and the usual wrong ways, a CommonJS app, the CLI of
+ * `@latchkey/server` added to it, PostgreSQL + Redis beside the host's own tables, and
+ * the documented shutdown); the verifier alone in a resource service. The Fastify, Hono
+ * and `node:http` apps and every example's types are in frameworks.test.ts.
  */
-import { execFileSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type Generated, Kysely, Migrator, PostgresDialect } from "kysely";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HttpClient } from "../helpers/http-client.js";
+import { POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
 import { type RunningServer, startListeningProcess } from "../helpers/processes.js";
+import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { describeWith } from "../helpers/services.js";
+import { badInput, bearerLogin, expectSetupError, fullFlow, ORIGIN, PASSWORD } from "./flows.js";
+import {
+  bytesOf,
+  closureOf,
+  compile,
+  type Installed,
+  installedPackages,
+  installProject,
+  nameOf,
+  type Packed,
+  packAll,
+  ROOT,
+  userEnvironment,
+} from "./install.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const APPS = fileURLToPath(new URL("./apps/", import.meta.url));
-const ORIGIN = "http://localhost:3000";
-const PASSWORD = "correct horse battery staple";
-/** What the host apps and the TypeScript consumer bring of their own. */
-const HOST_PACKAGES = [
+const HERE = fileURLToPath(new URL("./", import.meta.url));
+const WORK = mkdtempSync(join(tmpdir(), "latchkey-package-"));
+const TARBALLS = join(WORK, "tarballs");
+const EXPRESS_APP = join(WORK, "express-app");
+const SERVICE = join(WORK, "resource-service");
+/** The Express app's SQLite file, which the CLI and the resource service's host share. */
+const APP_DB = join(EXPRESS_APP, "app.db");
+/** What only latchkey's own server uses: a library install must bring none of it. */
+const SERVER_ONLY = [
   "fastify",
+  "@fastify/static",
+  "@fastify/swagger",
+  "@fastify/swagger-ui",
+  "@fastify/cors",
+  "pino",
+  "commander",
+  "helmet",
+];
+/** An Express host's own packages: its framework, its databases' drivers, Kysely, TypeScript. */
+const EXPRESS_HOST = [
   "express",
-  "hono",
-  "@hono/node-server",
   "better-sqlite3",
   "pg",
   "ioredis",
+  "kysely",
   "typescript",
   "@types/node",
   "@types/express",
-  "vitest",
+  "@types/better-sqlite3",
 ];
 
-let project: string;
-let packed: { dependencies: Record<string, string>; files: string[] };
-
-function link(name: string): void {
-  const target = join(project, "node_modules", name);
-  mkdirSync(dirname(target), { recursive: true });
-  symlinkSync(join(ROOT, "node_modules", name), target, "dir");
-}
-
-/** Packs a workspace package and unpacks it into the project's node_modules. */
-function unpack(workspace: string, name: string): { dependencies: Record<string, string>; files: string[] } {
-  const [info] = JSON.parse(
-    execFileSync("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", project, "-w", workspace], {
-      cwd: ROOT,
-      encoding: "utf8",
-    }),
-  ) as [{ filename: string; files: { path: string }[] }];
-  const home = join(project, "node_modules", name);
-  mkdirSync(home, { recursive: true });
-  execFileSync("tar", ["-xzf", join(project, info.filename), "-C", home, "--strip-components=1"]);
-  const manifest = JSON.parse(readFileSync(join(home, "package.json"), "utf8"));
-  return { dependencies: manifest.dependencies ?? {}, files: info.files.map((f) => f.path) };
-}
+let packed: Map<string, Packed>;
 
 beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), "latchkey-package-"));
-  // `npm test` built dist and the web app (pretest); pack exactly what `files` names.
-  packed = unpack("packages/latchkey", "latchkey");
-  const verifier = unpack("packages/verify", "@latchkey/verify");
-  const own = new Set(["latchkey", "@latchkey/verify"]);
-  for (const name of new Set([
-    ...Object.keys(packed.dependencies),
-    ...Object.keys(verifier.dependencies),
-    ...HOST_PACKAGES,
-  ])) {
-    if (!own.has(name)) link(name);
+  packed = packAll(TARBALLS);
+  for (const pkg of packed.values()) {
+    console.log(
+      `[package] ${pkg.name}: tarball ${kb(pkg.size)}, unpacked ${kb(pkg.unpackedSize)}, ${pkg.files.length} files`,
+    );
   }
-  for (const file of readdirSync(APPS)) cpSync(join(APPS, file), join(project, file));
-  cpSync(fileURLToPath(new URL("./loaded-modules.mjs", import.meta.url)), join(project, "loaded-modules.mjs"));
-  cpSync(fileURLToPath(new URL("./consumer.ts", import.meta.url)), join(project, "consumer.ts"));
-  writeFileSync(join(project, "package.json"), JSON.stringify({ name: "host", private: true, type: "module" }));
 }, 60_000);
 
-afterAll(() => {
-  if (project) rmSync(project, { recursive: true, force: true });
+afterAll(() => rmSync(WORK, { recursive: true, force: true }));
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+const manifestOf = (name: string) => (packed.get(name) as Packed).manifest;
+const filesOf = (name: string) => (packed.get(name) as Packed).files;
+
+/** Copies the host apps (and the module-loading probe) into a project. */
+function copyApps(project: string): void {
+  cpSync(join(HERE, "apps"), project, { recursive: true });
+  cpSync(join(HERE, "loaded-modules.mjs"), join(project, "loaded-modules.mjs"));
+}
+
+/**
+ * The installs, each done once by the first describe that needs it: the verifier alone;
+ * the Express app's install of the library; then `@latchkey/server` added to that app.
+ */
+const installs = new Map<string, Installed>();
+function installOnce(key: string, install: () => Installed): Installed {
+  if (!installs.has(key)) installs.set(key, install());
+  return installs.get(key) as Installed;
+}
+const installVerifier = () =>
+  installOnce("verifier", () => {
+    const installed = installProject(SERVICE, { packed: ["@latchkey/verify"], host: [] }, packed, TARBALLS);
+    copyApps(SERVICE);
+    return installed;
+  });
+const installLibrary = () =>
+  installOnce("library", () => {
+    const installed = installProject(
+      EXPRESS_APP,
+      { packed: ["latchkey", "@latchkey/verify"], host: EXPRESS_HOST },
+      packed,
+      TARBALLS,
+    );
+    copyApps(EXPRESS_APP);
+    return installed;
+  });
+const installServer = () =>
+  installOnce("server", () => {
+    expectInstalled(installLibrary());
+    // The server's @fastify/static asks for content-disposition@3 (Node 22): on Node 20 the
+    // app applies the repository's overrides, as it would its own.
+    return installProject(
+      EXPRESS_APP,
+      { packed: ["latchkey", "@latchkey/verify", "@latchkey/server"], host: EXPRESS_HOST, overrides: true },
+      packed,
+      TARBALLS,
+    );
+  });
+
+/** Fails with npm's own words when an install did not succeed. */
+function expectInstalled(installed: Installed): void {
+  expect(installed.ok, `npm install failed:\n${installed.output}`).toBe(true);
+}
+
+describe("the tarballs", () => {
+  it("hold each package's build, README and LICENSE, and no tests, sources or data; the server's holds bin/, dist/ and web/dist/", () => {
+    for (const name of packed.keys()) {
+      expect(filesOf(name)).toContain("LICENSE");
+      expect(filesOf(name)).toContain("README.md");
+      expect(filesOf(name)).toContain("package.json");
+      const stray = filesOf(name).filter((f) =>
+        /^(test|bench|src|docs|scripts|deploy|data)\/|\.db$|\.png$|tsbuildinfo|\.test\.|\.map$/.test(f),
+      );
+      expect(stray, name).toEqual([]);
+    }
+    expect(filesOf("latchkey")).toContain("dist/index.d.ts");
+    expect(filesOf("latchkey")).toContain("dist/fastify.js");
+    expect(filesOf("latchkey").some((f) => f.startsWith("bin/") || f.startsWith("web/"))).toBe(false);
+    expect(filesOf("@latchkey/verify")).toContain("dist/index.js");
+    expect(filesOf("@latchkey/verify")).toContain("dist/index.d.ts");
+    const server = filesOf("@latchkey/server");
+    expect(server).toContain("bin/latchkey.js");
+    expect(server).toContain("dist/cli/main.js");
+    expect(server).toContain("web/dist/index.html");
+    expect(server.some((f) => f.startsWith("web/") && !f.startsWith("web/dist/"))).toBe(false);
+  });
+
+  it("no packed package.json has a `prepare` script, nor any other script an install would run", () => {
+    for (const name of packed.keys()) {
+      const scripts = Object.keys(manifestOf(name).scripts ?? {});
+      expect(
+        scripts.filter((s) => /^(pre|post)?(prepare|install)$/.test(s)),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it("the library declares no framework, driver or server package as a dependency (frameworks and drivers are optional peers); the verifier, jose and the SSE parser", () => {
+    const library = manifestOf("latchkey");
+    for (const name of ["express", "hono", "better-sqlite3", "pg", "ioredis", "vitest", ...SERVER_ONLY]) {
+      expect(library.dependencies ?? {}).not.toHaveProperty(name);
+    }
+    for (const [peer] of Object.entries(library.peerDependencies ?? {})) {
+      expect(library.peerDependenciesMeta?.[peer]?.optional, peer).toBe(true);
+    }
+    expect(Object.keys(manifestOf("@latchkey/verify").dependencies ?? {}).sort()).toEqual([
+      "eventsource-parser",
+      "jose",
+    ]);
+    expect(manifestOf("@latchkey/server").bin).toEqual({ latchkey: "bin/latchkey.js" });
+  });
 });
 
-describe("the tarball", () => {
-  it("holds the build, README and LICENSE, and no tests, sources, data, CLI or web app", () => {
-    expect(packed.files).toContain("LICENSE");
-    expect(packed.files).toContain("README.md");
-    expect(packed.files).toContain("dist/index.d.ts");
-    expect(packed.files).toContain("dist/fastify.js");
-    expect(packed.files.some((f) => f.startsWith("bin/") || f.startsWith("web/"))).toBe(false);
-    const stray = packed.files.filter((f) =>
-      /^(test|bench|src|docs|scripts|deploy)\/|\.db$|\.png$|tsbuildinfo/.test(f),
-    );
-    expect(stray).toEqual([]);
-  });
-
-  it("declares no framework or driver as a dependency (they are optional peers)", () => {
-    for (const name of ["fastify", "express", "hono", "better-sqlite3", "pg", "ioredis"]) {
-      expect(packed.dependencies).not.toHaveProperty(name);
-    }
-  });
-
-  it("`latchkey` (the core) loads no driver and no framework; each entry point loads only its own", () => {
-    const loaded = (specifier: string): string[] =>
-      JSON.parse(execFileSync(process.execPath, ["loaded-modules.mjs", specifier], { cwd: project, encoding: "utf8" }));
-    const drivers = ["better-sqlite3", "pg", "ioredis", "fastify", "express", "hono", "commander", "helmet"];
-    for (const name of drivers) expect(loaded("latchkey")).not.toContain(name);
-    for (const entry of ["latchkey/fetch", "latchkey/express", "latchkey/hono", "latchkey/verify"]) {
-      for (const name of drivers) expect(loaded(entry)).not.toContain(name);
-    }
-    expect(loaded("latchkey/sqlite")).toContain("better-sqlite3");
-    expect(loaded("latchkey/sqlite")).not.toContain("pg");
-    expect(loaded("latchkey/fastify")).not.toContain("better-sqlite3");
+describe("@latchkey/verify, installed alone", () => {
+  let installed: Installed;
+  beforeAll(() => {
+    installed = installVerifier();
   }, 120_000);
 
-  it("every export of every entry point has a TSDoc @example, and every example compiles against the package", async () => {
-    const ts = (await import("typescript")).default;
-    const home = join(project, "node_modules", "latchkey");
-    const manifest = JSON.parse(readFileSync(join(home, "package.json"), "utf8"));
-    const files = ENTRIES.map((entry) => {
-      const sub = entry === "latchkey" ? "." : `./${entry.slice("latchkey/".length)}`;
-      return join(home, manifest.exports[sub].types);
-    });
-    const program = ts.createProgram(files, {
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2023,
-      strict: true,
-    });
-    const checker = program.getTypeChecker();
-    const missing: string[] = [];
-    const names = new Map<string, string>(); // export name -> entry
-    const examples: { name: string; code: string }[] = [];
-    for (const [i, file] of files.entries()) {
-      const source = program.getSourceFile(file);
-      const module = source && checker.getSymbolAtLocation(source);
-      if (!module) throw new Error(`no module for ${file}`);
-      for (const exported of checker.getExportsOfModule(module)) {
-        names.set(exported.name, ENTRIES[i] as string);
-        const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-        const found = symbol.getJsDocTags(checker).filter((tag) => tag.name === "example");
-        if (found.length === 0) missing.push(`${ENTRIES[i]}: ${exported.name}`);
-        for (const tag of found) examples.push({ name: exported.name, code: ts.displayPartsToString(tag.text) });
-      }
-    }
-    expect(missing).toEqual([]);
-    // And each entry point's own opening comment, the first thing its reader sees.
-    for (const [i, file] of files.entries()) {
-      const opening = /^\/\*\*([\s\S]*?)\*\//.exec(readFileSync(file, "utf8"))?.[1] ?? "";
-      const at = opening.indexOf("@example");
-      if (at < 0) continue;
-      const code = opening
-        .slice(at + "@example".length)
-        .split("\n")
-        .map((line) => line.replace(/^\s*\* ?/, ""))
-        .join("\n")
-        .trim();
-      examples.push({ name: `module-${(ENTRIES[i] as string).replace("/", "-")}`, code });
-    }
-    expect(examples.length).toBeGreaterThan(100);
-    // Each example in a module of its own: the prelude's imports and givens, then the
-    // example's own imports (those of latchkey's names dropped: the prelude has them all),
-    // then its statements in an async function, so it may await and shadow the givens.
-    const byEntry = new Map<string, string[]>();
-    for (const [name, entry] of names) byEntry.set(entry, [...(byEntry.get(entry) ?? []), name]);
-    const imports = [...byEntry].map(([entry, list]) => `import { ${list.join(", ")} } from "${entry}";`).join("\n");
-    const written: string[] = [];
-    for (const [i, { name, code }] of examples.entries()) {
-      const lines = code.split("\n");
-      const own = lines.filter((line) => /^import /.test(line) && !/from "latchkey(\/[a-z]+)?";/.test(line));
-      const body = lines.filter((line) => !/^import /.test(line));
-      const file = `tsdoc-${i}-${name}.ts`;
-      writeFileSync(
-        join(project, file),
-        `// @example of ${name}\n${imports}\n${own.join("\n")}\n${EXAMPLE_PRELUDE}\nexport async function example(): Promise<void> {\n${body.join("\n")}\n}\n`,
-      );
-      written.push(file);
-    }
-    writeFileSync(
-      join(project, "tsconfig.tsdoc.json"),
-      JSON.stringify({
-        compilerOptions: {
-          module: "NodeNext",
-          moduleResolution: "NodeNext",
-          target: "ES2023",
-          strict: true,
-          noEmit: true,
-          types: ["node"],
-        },
-        files: written,
-      }),
+  it("brings jose and eventsource-parser and nothing else, with no engine warning", () => {
+    expectInstalled(installed);
+    expect(installed.output).not.toContain("EBADENGINE");
+    const names = Object.keys(installedPackages(SERVICE)).filter(Boolean).map(nameOf).sort();
+    expect(names).toEqual(["@latchkey/verify", "eventsource-parser", "jose"]);
+    const all = Object.keys(installedPackages(SERVICE)).filter(Boolean);
+    console.log(
+      `[package] @latchkey/verify installed: ${all.length} packages, ${mb(bytesOf(SERVICE, all))} (npm install took ${installed.ms} ms)`,
     );
-    const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
-    let output = "";
-    try {
-      execFileSync(process.execPath, [tsc, "-p", "tsconfig.tsdoc.json"], { cwd: project, encoding: "utf8" });
-    } catch (error) {
-      output = String((error as { stdout?: string }).stdout);
+  });
+
+  it("loads jose and the SSE parser, and nothing else", () => {
+    const loaded = JSON.parse(
+      execFileSync(process.execPath, ["loaded-modules.mjs", "@latchkey/verify"], { cwd: SERVICE, encoding: "utf8" }),
+    );
+    expect(loaded).toEqual(["@latchkey/verify", "eventsource-parser", "jose"]);
+  });
+});
+
+describe("the library in an Express app", () => {
+  let installed: Installed;
+  beforeAll(() => {
+    installed = installLibrary();
+  }, 180_000);
+
+  it("installs offline with no engine warning, and brings no server dependency", () => {
+    expectInstalled(installed);
+    expect(installed.output).not.toContain("EBADENGINE");
+    const names = new Set(Object.keys(installedPackages(EXPRESS_APP)).map(nameOf));
+    expect(SERVER_ONLY.filter((name) => names.has(name))).toEqual([]);
+    // Nor can the app reach them, or this checkout's dev dependencies, any other way.
+    expect(WORK.startsWith(ROOT)).toBe(false);
+    for (const name of ["fastify", "vitest"]) {
+      const reach = spawnSync(process.execPath, ["--input-type=module", "-e", `await import("${name}")`], {
+        cwd: EXPRESS_APP,
+        encoding: "utf8",
+      });
+      expect(reach.stderr, name).toContain("ERR_MODULE_NOT_FOUND");
     }
-    expect(output).toBe("");
+    const library = closureOf(EXPRESS_APP, ["latchkey"]);
+    const withExpress = closureOf(EXPRESS_APP, ["latchkey", "express"]);
+    console.log(
+      `[package] latchkey installed: ${library.size} packages, ${mb(bytesOf(EXPRESS_APP, library))}; ` +
+        `with express: ${withExpress.size} packages, ${mb(bytesOf(EXPRESS_APP, withExpress))} ` +
+        `(npm install took ${installed.ms} ms)`,
+    );
+  });
+
+  it("an Express-only TypeScript app and the README's Express example compile in strict NodeNext mode, with exactOptionalPropertyTypes and skipLibCheck false, and no Fastify or Hono installed", () => {
+    const names = new Set(Object.keys(installedPackages(EXPRESS_APP)).map(nameOf));
+    expect(names.has("fastify") || names.has("hono")).toBe(false);
+    cpSync(join(HERE, "express-consumer.ts"), join(EXPRESS_APP, "express-consumer.ts"));
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string);
+    const authBlock = blocks.find((code) => code.includes("export const auth"));
+    const expressBlock = blocks.find((code) => code.includes('from "latchkey/express"'));
+    expect(authBlock).toBeDefined();
+    expect(expressBlock).toBeDefined();
+    writeFileSync(join(EXPRESS_APP, "auth.ts"), authBlock as string);
+    writeFileSync(join(EXPRESS_APP, "readme-express.ts"), expressBlock as string);
+    expect(compile(EXPRESS_APP, ["express-consumer.ts", "auth.ts", "readme-express.ts"])).toBe("");
   }, 120_000);
 
-  it("a TypeScript consumer of every entry point, and every ts example of the README and docs/library.md, compile in strict NodeNext mode", () => {
-    // The examples: the block that exports `auth` is `auth.ts`, which the others import.
-    const examples: string[] = [];
-    for (const doc of ["README.md", "docs/library.md", "docs/services.md"]) {
-      const text = readFileSync(join(ROOT, doc), "utf8");
-      for (const [, code] of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
-        const name = code?.includes("export const auth") ? "auth.ts" : `example-${examples.length}.ts`;
-        writeFileSync(join(project, name), code as string);
-        examples.push(name);
-      }
-    }
-    expect(examples).toContain("auth.ts");
-    expect(examples.length).toBeGreaterThanOrEqual(6);
-    writeFileSync(
-      join(project, "tsconfig.json"),
-      JSON.stringify({
-        compilerOptions: {
-          module: "NodeNext",
-          moduleResolution: "NodeNext",
-          target: "ES2023",
-          strict: true,
-          noEmit: true,
-          skipLibCheck: false,
-          types: ["node"],
-        },
-        files: ["consumer.ts", ...examples],
-      }),
-    );
-    const tsc = join(project, "node_modules", "typescript", "bin", "tsc");
-    let output = "";
-    try {
-      execFileSync(process.execPath, [tsc, "-p", project], { cwd: project, encoding: "utf8" });
-    } catch (error) {
-      output = String((error as { stdout?: string }).stdout);
-    }
-    expect(output).toBe("");
+  describe.each(["session", "jwt", "hybrid"] as const)(
+    "Express 5, latchkey's routes first: STRATEGY=%s",
+    (strategy) => {
+      let server: RunningServer;
+      let base: string;
+      beforeAll(async () => {
+        server = await startListeningProcess(["express.mjs"], { STRATEGY: strategy }, EXPRESS_APP);
+        base = `http://127.0.0.1:${server.port}`;
+      }, 30_000);
+      afterAll(() => server?.stop());
+
+      it("registers, logs in, calls its own routes (required and optional authentication, a sign-in redirect), refreshes, logs out; its own routes and errors stay its own", async () => {
+        await fullFlow(base, "", strategy, { hello: true, signInRedirect: true });
+      });
+
+      it("answers bad input on latchkey's routes in the contract's format, never 500", async () => {
+        await badInput(base, "");
+      });
+    },
+  );
+
+  describe("Express 5 written the usual ways", () => {
+    const servers: RunningServer[] = [];
+    const start = async (env: Record<string, string>) => {
+      const server = await startListeningProcess(["express.mjs"], env, EXPRESS_APP);
+      servers.push(server);
+      return { server, base: `http://127.0.0.1:${server.port}` };
+    };
+    afterAll(async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    });
+
+    it("app.use(express.json()) before latchkey: latchkey's routes hand the set-up error, naming the fix, to the host's error handler; the host's own routes work", async () => {
+      const { server, base } = await start({ ORDER: "parser-first" });
+      const register = await fetch(`${base}/auth/register`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "content-type": "application/json" },
+        body: JSON.stringify({ username: "bob", password: PASSWORD }),
+      });
+      expect(register.headers.get("x-host-handler")).toBe("1");
+      const message = await expectSetupError(server, register, /express\.json\(\)/);
+      expect(message).toMatch(/before/);
+      // Nobody was registered behind the host's back: a login is refused the same way.
+      const login = await fetch(`${base}/auth/login`, {
+        method: "POST",
+        headers: { origin: ORIGIN, "content-type": "application/json" },
+        body: JSON.stringify({ username: "bob", password: PASSWORD }),
+      });
+      await expectSetupError(server, login, /express\.json\(\)/);
+      const webhook = await fetch(`${base}/webhooks/payment`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(await webhook.json()).toEqual({ received: true });
+      expect(server.proc.exitCode).toBeNull();
+    });
+
+    it('app.use("/v1", latchkey.routes) without prefix: the set-up error naming prefix: "/v1", not a silent 404', async () => {
+      const { server, base } = await start({ MOUNT: "/v1" });
+      const me = await fetch(`${base}/v1/auth/me`);
+      await expectSetupError(server, me, /prefix: "\/v1"/);
+      expect(server.proc.exitCode).toBeNull();
+    });
+
+    it('app.use("/v1", latchkey.routes) with prefix: "/v1" works', async () => {
+      const { base } = await start({ MOUNT: "/v1", PREFIX: "/v1" });
+      const alice = new HttpClient(ORIGIN);
+      expect(
+        (await alice.request(base, "POST", "/v1/auth/register", { username: "alice", password: PASSWORD })).status,
+      ).toBe(201);
+      expect((await alice.login(base, "alice", PASSWORD, "/v1/auth/login")).status).toBe(200);
+      const me = await alice.request(base, "GET", "/v1/auth/me");
+      expect(me.status).toBe(200);
+      expect(((await me.json()) as { user: { username: string } }).user.username).toBe("alice");
+      expect((await alice.request(base, "GET", "/api/whoami")).status).toBe(200);
+    });
+  });
+
+  describe("a CommonJS app (.cjs, require())", () => {
+    let server: RunningServer | undefined;
+    afterAll(() => server?.stop());
+
+    it(`require("latchkey"), require("latchkey/express") and require("latchkey/sqlite") load on Node ${process.versions.node}, and a user logs in through Express`, async () => {
+      server = await startListeningProcess(["commonjs.cjs"], {}, EXPRESS_APP);
+      const base = `http://127.0.0.1:${server.port}`;
+      const alice = new HttpClient(ORIGIN);
+      expect(
+        (await alice.request(base, "POST", "/auth/register", { username: "alice", password: PASSWORD })).status,
+      ).toBe(201);
+      const login = await alice.login(base, "alice", PASSWORD);
+      expect(login.status).toBe(200);
+      const { user } = (await login.json()) as { user: { id: string } };
+      expect(await (await alice.request(base, "GET", "/api/whoami")).json()).toEqual({ user: user.id });
+      expect(server.output()).not.toMatch(/ERR_REQUIRE_(ASYNC_MODULE|ESM)/);
+    }, 30_000);
+  });
+});
+
+describe("the CLI of @latchkey/server, added to the Express app", () => {
+  beforeAll(() => {
+    expectInstalled(installServer());
+  }, 180_000);
+
+  it("`npx latchkey services create` creates a service's credentials for the Express app's database", () => {
+    const created = npx(["latchkey", "services", "create", "reports", "--json"], {
+      DATABASE_URL: `sqlite:${APP_DB}`,
+    });
+    expect(created.status, created.stderr).toBe(0);
+    const { client_id, client_secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+    expect(client_id).toMatch(/^svc_/);
+    expect(client_secret.length).toBeGreaterThan(30);
   }, 60_000);
 });
 
-/** The error code of an answer: the contract's body, or a host handler's own `{ code }`. */
-async function codeOf(response: Response): Promise<string | undefined> {
-  const body = (await response.json()) as { error?: { code: string }; code?: string };
-  return body.error?.code ?? body.code;
-}
-
-/** The package's entry points, as `exports` names them. */
-const ENTRIES = [
-  "latchkey",
-  "latchkey/fastify",
-  "latchkey/express",
-  "latchkey/hono",
-  "latchkey/fetch",
-  "latchkey/sqlite",
-  "latchkey/postgres",
-  "latchkey/redis",
-  "latchkey/memory",
-  "latchkey/testing",
-  "latchkey/verify",
-];
-
-/**
- * What an example may take as given (its surroundings in a real program), declared once
- * for every example; an example that makes its own `auth` or `request` shadows these.
- */
-const EXAMPLE_PRELUDE = `
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-declare const auth: Auth;
-declare const stores: Stores;
-declare const app: FastifyInstance;
-declare const request: Request;
-declare const fastifyRequest: FastifyRequest;
-declare const reply: FastifyReply;
-declare const token: string;
-declare const ip: string;
-declare const session: SessionRecord;
-declare const user: UserRecord;
-declare const userId: string;
-declare const sessionId: string;
-declare const clock: ManualClock;
-declare const verifier: Verifier;
-`;
-
-const HOSTS = [
-  { app: "fastify.mjs", prefix: "/api" },
-  { app: "express.mjs", prefix: "" },
-  { app: "hono.mjs", prefix: "" },
-  { app: "node-http.mjs", prefix: "" },
-] as const;
-const CREDENTIAL_COOKIES = {
-  session: ["__Host-sid"],
-  jwt: ["__Host-at", "__Host-rt"],
-  hybrid: ["__Host-at", "__Host-sid"],
-} as const;
-
-describe.each(HOSTS)("a host app: $app", ({ app, prefix }) => {
-  describe.each(["session", "jwt", "hybrid"] as const)("AUTH_STRATEGY=%s", (strategy) => {
-    let server: RunningServer;
-    let base: string;
-    beforeAll(async () => {
-      server = await startListeningProcess([app], { STRATEGY: strategy }, project);
-      base = `http://127.0.0.1:${server.port}`;
-    }, 30_000);
-    afterAll(() => server?.stop());
-
-    it("registers, logs in, calls its own routes, refreshes, logs out; its own routes and errors are its own", async () => {
-      const alice = new HttpClient(ORIGIN);
-      const username = `alice${strategy}`;
-      const auth = (path: string) => `${prefix}/auth${path}`;
-
-      expect((await alice.request(base, "POST", auth("/register"), { username, password: PASSWORD })).status).toBe(201);
-      const login = await alice.login(base, username, PASSWORD, auth("/login"));
-      expect(login.status).toBe(200);
-      const set = login.headers.getSetCookie().map((line) => line.split("=")[0]);
-      for (const name of [...CREDENTIAL_COOKIES[strategy], "__Host-csrf"]) expect(set).toContain(name);
-      for (const line of login.headers.getSetCookie()) {
-        expect(line).toMatch(/; Path=\//);
-        expect(line).toMatch(/; Secure/);
-        expect(line).toMatch(/; SameSite=Lax/i);
-      }
-      const me = (await login.json()) as { user: { id: string } };
-
-      // A route of the host's own, behind requireAuth.
-      const whoami = await alice.request(base, "GET", "/api/whoami");
-      expect(whoami.status).toBe(200);
-      expect(await whoami.json()).toEqual({ user: me.user.id, via: "cookie" });
-      expect(whoami.headers.get("x-host-hook")).toBe("1");
-      // Unsafe cookie requests to it need the CSRF header and our origin.
-      const csrf = alice.csrf;
-      alice.csrf = "";
-      const noCsrf = await alice.request(base, "POST", "/api/notes", {});
-      expect(noCsrf.status).toBe(403);
-      expect(await codeOf(noCsrf)).toBe("csrf_failed");
-      alice.csrf = csrf;
-      expect((await alice.request(base, "POST", "/api/notes", {})).status).toBe(200);
-      const foreign = await alice.request(base, "POST", "/api/notes", {}, { origin: "https://evil.example" });
-      expect(foreign.status).toBe(403);
-      expect(await codeOf(foreign)).toBe("forbidden_origin");
-
-      if (strategy === "hybrid") {
-        // No access cookie, a live session cookie: renewed on the host's own route.
-        alice.cookies.delete("__Host-at");
-        const renewed = await alice.request(base, "GET", "/api/whoami");
-        expect(renewed.status).toBe(200);
-        expect(renewed.headers.getSetCookie().some((line) => line.startsWith("__Host-at="))).toBe(true);
-      }
-      if (strategy === "jwt") {
-        const before = alice.cookies.get("__Host-rt");
-        const refreshed = await alice.request(base, "POST", auth("/refresh"));
-        expect(refreshed.status).toBe(200);
-        expect(alice.cookies.get("__Host-rt")).not.toBe(before);
-      }
-
-      // Bearer tokens reach the host's route too.
-      const token = await fetch(`${base}${auth("/token")}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username, password: PASSWORD }),
-      });
-      expect(token.status).toBe(200);
-      const { access_token } = (await token.json()) as { access_token: string };
-      const bearer = await fetch(`${base}/api/whoami`, { headers: { authorization: `Bearer ${access_token}` } });
-      expect(await bearer.json()).toEqual({ user: me.user.id, via: "bearer" });
-      expect((await fetch(`${base}${prefix}/.well-known/jwks.json`)).status).toBe(200);
-
-      // Logout ends the session: its cookies, replayed, are refused in the contract's format.
-      const kept = new Map(alice.cookies);
-      expect((await alice.request(base, "POST", auth("/logout"))).status).toBe(204);
-      for (const [name, value] of kept) alice.cookies.set(name, value);
-      const after = await alice.request(base, "GET", "/api/whoami");
-      expect(after.status).toBe(401);
-      expect(await codeOf(after)).toBe("unauthenticated");
-
-      // The host's own routes and errors are untouched.
-      const webhook = await fetch(`${base}/webhooks/payment`, {
-        method: "POST",
-        headers: { origin: "https://payments.example", "content-type": "application/json" },
-        body: "{}",
-      });
-      expect(webhook.status).toBe(200);
-      expect(await webhook.json()).toEqual({ received: true });
-      const boom = await fetch(`${base}/boom`);
-      expect(boom.status).toBe(500);
-      expect(boom.headers.get("x-host-handler")).toBe("1");
-      expect(((await boom.json()) as { host: string }).host).toBe("error");
-      const missing = await fetch(`${base}/nowhere`);
-      expect(missing.status).toBe(404);
-      expect(await missing.text()).not.toContain('"error":{"code"');
+describe("a resource service on @latchkey/verify alone, trusting the Express app", () => {
+  let host: RunningServer;
+  let service: RunningServer;
+  beforeAll(async () => {
+    expectInstalled(installVerifier());
+    expectInstalled(installServer());
+    host = await startListeningProcess(["express.mjs"], { DATABASE: APP_DB }, EXPRESS_APP);
+    const created = npx(["latchkey", "services", "create", "billing", "--json"], {
+      DATABASE_URL: `sqlite:${APP_DB}`,
     });
+    const { client_id, client_secret } = JSON.parse(created.stdout) as { client_id: string; client_secret: string };
+    service = await startListeningProcess(
+      ["service.mjs"],
+      { LATCHKEY_URL: `http://127.0.0.1:${host.port}`, CLIENT_ID: client_id, CLIENT_SECRET: client_secret },
+      SERVICE,
+    );
+  }, 180_000);
+  afterAll(async () => {
+    await service?.stop();
+    await host?.stop();
+  });
 
-    it("answers bad input on its routes in the contract's format, never 500", async () => {
-      const post = (path: string, body: string, type = "application/json") =>
-        fetch(`${base}${prefix}/auth${path}`, {
-          method: "POST",
-          headers: { origin: ORIGIN, "content-type": type },
-          body,
-        });
-      const cases: [Response, number, string][] = [
-        [await post("/login", "{"), 400, "invalid_request"],
-        [await post("/login", "{}"), 400, "invalid_request"],
-        [await post("/login", JSON.stringify({ username: 1, password: "x" })), 400, "invalid_request"],
-        [
-          await post("/login", "username=a&password=b", "application/x-www-form-urlencoded"),
-          415,
-          "unsupported_media_type",
-        ],
-        [
-          await post("/login", JSON.stringify({ username: "a", password: "x".repeat(70_000) })),
-          413,
-          "payload_too_large",
-        ],
-        [await post("/login", '{"__proto__": {"x": 1}, "username": "a", "password": "b"}'), 400, "invalid_request"],
-        [await post("/login", JSON.stringify({ username: "nobody", password: PASSWORD })), 401, "invalid_credentials"],
-      ];
-      for (const [response, status, code] of cases) {
-        expect([response.status, ((await response.json()) as { error: { code: string } }).error.code]).toEqual([
-          status,
-          code,
-        ]);
-        expect(response.headers.get("cache-control")).toBe("no-store");
-      }
-      if (prefix) expect((await fetch(`${base}/auth/me`)).status).toBe(404);
+  it("verifies the app's access token, and refuses it within a second of the user's logout", async () => {
+    const base = `http://127.0.0.1:${host.port}`;
+    const alice = new HttpClient(ORIGIN);
+    expect(
+      (await alice.request(base, "POST", "/auth/register", { username: "carol", password: PASSWORD })).status,
+    ).toBe(201);
+    const token = await bearerLogin(base, "", "carol");
+    const report = () =>
+      fetch(`http://127.0.0.1:${service.port}/reports`, { headers: { authorization: `Bearer ${token}` } });
+    const before = await report();
+    expect(before.status).toBe(200);
+    expect(((await before.json()) as { report: string }).report).toBe("ok");
+
+    const logout = await fetch(`${base}/auth/logout`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}` },
     });
+    expect(logout.status).toBe(204);
+    const start = Date.now();
+    let refused: Response | undefined;
+    while (Date.now() - start < 1000) {
+      const answer = await report();
+      if (answer.status === 401) {
+        refused = answer;
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(refused, `still accepted ${Date.now() - start} ms after the logout`).toBeDefined();
+    expect(await refused?.json()).toEqual({ refused: "revoked" });
   });
 });
+
+describeWith("PostgreSQL and Redis", postgresAvailable && redisAvailable)(
+  "Express on PostgreSQL + Redis, in a database that has the host's own users table and Kysely migrations",
+  () => {
+    const database = `lk_package_${randomBytes(5).toString("hex")}`;
+    const url = new URL(POSTGRES_URL);
+    url.pathname = `/${database}`;
+    let redis: { prefix: string; drop(): Promise<void> };
+    let server: RunningServer;
+    let migrated: string[];
+
+    beforeAll(async () => {
+      expectInstalled(installLibrary());
+      await admin(`create database ${database}`);
+      redis = freshPrefix();
+      // What the host's database held before it took latchkey in: its users, and
+      // its own Kysely migration history.
+      const db = new Kysely<{ users: { id: Generated<number>; email: string } }>({
+        dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.href }) }),
+      });
+      const first = await new Migrator({
+        db,
+        provider: {
+          getMigrations: async () => ({
+            "0001-users": {
+              up: (db: Kysely<unknown>) =>
+                db.schema
+                  .createTable("users")
+                  .addColumn("id", "serial", (c) => c.primaryKey())
+                  .addColumn("email", "text", (c) => c.notNull().unique())
+                  .execute(),
+            },
+          }),
+        },
+      }).migrateToLatest();
+      if (first.error) throw first.error;
+      await db.insertInto("users").values({ email: "existing@host.example" }).execute();
+      await db.destroy();
+      server = await startListeningProcess(
+        ["express-postgres.mjs"],
+        { DATABASE_URL: url.href, REDIS_URL, REDIS_PREFIX: redis.prefix },
+        EXPRESS_APP,
+      );
+      migrated = (JSON.parse(/\{"port".*\}/.exec(server.output())?.[0] ?? "{}") as { migrated?: string[] })
+        .migrated as string[];
+    }, 60_000);
+
+    afterAll(async () => {
+      await server?.stop();
+      await admin(`drop database if exists ${database} with (force)`);
+      await redis?.drop();
+    });
+
+    it('latchkey migrates into a schema of its own (schema: "latchkey"); the host\'s own migrator still runs after it', async () => {
+      expect(migrated).toEqual(["0002-users-latchkey-id"]);
+      const tables = await tablesBySchema(url.href);
+      expect(tables.get("public")?.sort()).toEqual(["kysely_migration", "kysely_migration_lock", "users"]);
+      expect(tables.get("latchkey")).toEqual(expect.arrayContaining(["users", "sessions", "events"]));
+    });
+
+    it("a user registers, logs in, and the host's route writes its own users table beside latchkey's", async () => {
+      const base = `http://127.0.0.1:${server.port}`;
+      const alice = new HttpClient(ORIGIN);
+      expect(
+        (await alice.request(base, "POST", "/auth/register", { username: "alice", password: PASSWORD })).status,
+      ).toBe(201);
+      const login = await alice.login(base, "alice", PASSWORD);
+      expect(login.status).toBe(200);
+      const saved = await alice.request(base, "POST", "/api/profile", { email: "alice@host.example" });
+      expect(saved.status).toBe(200);
+      expect(await (await alice.request(base, "GET", "/api/profile")).json()).toMatchObject({
+        email: "alice@host.example",
+      });
+      const token = await bearerLogin(base, "", "alice");
+      expect((await fetch(`${base}/api/profile`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      expect((await alice.request(base, "POST", "/auth/logout")).status).toBe(204);
+    });
+
+    it("exits by itself within a few seconds of SIGTERM, after the documented shutdown", async () => {
+      // A keep-alive connection is open (the requests above); the shutdown must not wait on it.
+      const start = Date.now();
+      const code = await server.stop();
+      const took = Date.now() - start;
+      expect(code, server.output()).toBe(0);
+      expect(took).toBeLessThan(5000);
+    }, 15_000);
+  },
+);
+
+/** `npx <args>` in the Express app, as its developer runs it. */
+function npx(args: string[], env: Record<string, string>): { status: number | null; stdout: string; stderr: string } {
+  const run = spawnSync("npx", ["--offline", ...args], {
+    cwd: EXPRESS_APP,
+    encoding: "utf8",
+    env: { ...userEnvironment(), ...env },
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** Runs one statement as the test server's administrator. */
+async function admin(statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The tables of a database, by schema (PostgreSQL's own schemas left out). */
+async function tablesBySchema(url: string): Promise<Map<string, string[]>> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ table_schema: string; table_name: string }>(
+      "select table_schema, table_name from information_schema.tables where table_schema not in ('pg_catalog', 'information_schema')",
+    );
+    const out = new Map<string, string[]>();
+    for (const row of rows) out.set(row.table_schema, [...(out.get(row.table_schema) ?? []), row.table_name]);
+    return out;
+  } finally {
+    await client.end();
+  }
+}

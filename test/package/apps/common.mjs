@@ -1,13 +1,16 @@
-// What every host app shares: the core on an in-memory SQLite database, and how it
-// tells the test where it listens.
+// What the host apps share: latchkey's core on SQLite (in memory, or the file DATABASE
+// names), and how an app tells the test where it listens.
 import { createAuth, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY, DEFAULT_TOKEN_POLICY } from "latchkey";
 import { openSqliteStores } from "latchkey/sqlite";
 
 export const ORIGIN = "http://localhost:3000";
+/** A partner site whose scripts call the API with bearer tokens. */
+export const PARTNER = "https://partner.example";
 export const strategy = process.env.STRATEGY ?? "session";
+export const prefix = process.env.PREFIX ?? "";
 
 export async function core() {
-  const stores = await openSqliteStores({ path: ":memory:" });
+  const stores = await openSqliteStores({ path: process.env.DATABASE ?? ":memory:" });
   const auth = await createAuth({
     stores,
     sessions: DEFAULT_SESSION_POLICY,
