@@ -54,11 +54,9 @@ describe("stores without a services store", () => {
     expect(without.warnings[0]?.message).toMatch(
       /no `services` store \(Stores\.services\).*introspection.*revocation feed/,
     );
-    expect(without.auth.services.available).toBe(false);
     const withStore = await warningsOf(() => openTestAuth(createMemoryStores()));
     opened.push({ auth: withStore.auth });
     expect(withStore.warnings).toEqual([]);
-    expect(withStore.auth.services.available).toBe(true);
   });
 
   it("refuse to create, list or revoke services with a LatchkeySetupError naming the missing store", async () => {

@@ -2,9 +2,11 @@
  * The PostgreSQL request-path reads (latchkey's session lookup, and the product's to-do
  * list through the database handle) run as named prepared statements, outside the store
  * guard: a lost connection must still be a StoreUnavailableError (503), and the statements
- * must be prepared again on the connections that replace it.
+ * must be prepared again on the connections that replace it. A connection lost under a query
+ * in flight fails that query and nothing else: it used to be an uncaught exception.
  */
-import { expect, it } from "vitest";
+import { sql } from "kysely";
+import { expect, it, vi } from "vitest";
 import { StoreUnavailableError } from "../../packages/latchkey/src/core/errors.js";
 import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
 import { openTodoStore } from "../../packages/server/src/app/todo-store.js";
@@ -60,6 +62,35 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
       }
       expect(found).toEqual({ session, user: { id: userId, username: "ada", createdAt: now, disabledAt: null } });
       expect(await todos.list(userId)).toHaveLength(1);
+    } finally {
+      await stores.close();
+      await proxy.close();
+      await schema.drop();
+    }
+  }, 30_000);
+
+  it("fail a query in flight when its connection drops, and the process lives on", async () => {
+    const schema = await freshSchema();
+    const direct = new URL(schema.url);
+    const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+    const proxied = new URL(schema.url);
+    proxied.port = String(proxy.port);
+    const stores = await openPostgresStores({ url: proxied.toString(), max: 2 });
+    try {
+      // The loss reached the client in use as an `error` event nobody heard: an uncaught
+      // exception, which ends a host's process (vitest fails the run on it).
+      const kysely = stores.database?.kysely;
+      if (!kysely) throw new Error("the PostgreSQL stores lend their database");
+      const inFlight = sql`select pg_sleep(5)`.execute(kysely).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      proxy.cut();
+      expect(await inFlight).toBeInstanceOf(Error);
+      await expect(stores.sessions.findWithUser("in-flight-session")).rejects.toBeInstanceOf(StoreUnavailableError);
+      proxy.restore();
+      await vi.waitFor(async () => expect(await stores.sessions.findWithUser("in-flight-session")).toBeNull(), {
+        timeout: 5000,
+        interval: 100,
+      });
     } finally {
       await stores.close();
       await proxy.close();

@@ -207,6 +207,71 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
     }
   });
 
+  it("leaves alone a host whose own history is named like latchkey's (0001-initial) beside its users and changes", async () => {
+    const host = await hostDatabase();
+    try {
+      // A host's first Kysely migration under the common name, making tables of latchkey's names.
+      const hostInitial: Migration = {
+        async up(db: Kysely<unknown>) {
+          await db.schema
+            .createTable("users")
+            .addColumn("id", "serial", (c) => c.primaryKey())
+            .addColumn("email", "text")
+            .execute();
+          await db.schema
+            .createTable("changes")
+            .addColumn("id", "serial", (c) => c.primaryKey())
+            .addColumn("note", "text")
+            .execute();
+        },
+      };
+      expect((await hostMigrate(host.db, host.schema, { "0001-initial": hostInitial })).error).toBeUndefined();
+      const refused = await openPostgresStores({ url: host.url }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(LatchkeySetupError);
+      expect((refused as Error).message).toMatch(
+        new RegExp(
+          `^latchkey is set up wrong: tables "users", "changes" are in schema "${host.schema}" and not latchkey's`,
+        ),
+      );
+      expect((refused as Error).message).toContain('schema: "latchkey"');
+      // Untouched: the host's history where it was, no table of latchkey's, no column added.
+      expect(await tablesIn(host.schema)).toEqual(["changes", "kysely_migration", "kysely_migration_lock", "users"]);
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(host.db);
+      expect(rows.map((row) => row.name)).toEqual(["0001-initial"]);
+      const columns = await sql<{ column_name: string }>`select column_name from information_schema.columns
+        where table_schema = ${host.schema} and table_name = 'changes' order by column_name`.execute(host.db);
+      expect(columns.rows.map((row) => row.column_name)).toEqual(["id", "note"]);
+      expect(
+        (
+          await hostMigrate(host.db, host.schema, {
+            "0001-initial": hostInitial,
+            "2024-02-orders": HOST_V2["2024-02-orders"]!,
+          })
+        ).error,
+      ).toBeUndefined();
+    } finally {
+      await host.db.destroy();
+    }
+  });
+
+  it("moves the history of a release older still (its first migration only), then applies the rest", async () => {
+    const host = await hostDatabase();
+    try {
+      const legacy = await new Migrator({
+        db: host.db,
+        provider: { getMigrations: async () => ({ "0001-initial": initial }) },
+        migrationTableSchema: host.schema,
+      }).migrateToLatest();
+      expect(legacy.error).toBeUndefined();
+      expect(await migratePostgres(host.url)).toEqual(["0002-todo-order", "0003-services", "0004-feed-order"]);
+      const tables = await tablesIn(host.schema);
+      expect(tables).toEqual(expect.arrayContaining(["latchkey_migration", "services"]));
+      expect(tables).not.toContain("kysely_migration");
+    } finally {
+      await host.db.destroy();
+    }
+  });
+
   it("reports a migration that fails as that migration's failure, and an unreachable database as unavailable", async () => {
     const host = await hostDatabase();
     try {

@@ -88,6 +88,34 @@ describe("SQLite shared with the host's own migrations", () => {
     expect(tables()).toEqual(["kysely_migration", "kysely_migration_lock", "users"]);
   });
 
+  it("leaves alone a host whose own history is named like latchkey's (0001-initial) beside its users and changes", async () => {
+    const hostInitial: Migration = {
+      async up(db: Kysely<unknown>) {
+        await table("users").up(db);
+        await table("changes").up(db);
+      },
+    };
+    expect((await kyselyMigrate({ "0001-initial": hostInitial })).error).toBeUndefined();
+    const refused = await openSqliteStores({ path }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(LatchkeySetupError);
+    expect((refused as Error).message).toMatch(
+      /tables "users", "changes" are in the SQLite database .*app\.db and not latchkey's/,
+    );
+    expect((refused as Error).message).toContain("a database file of its own");
+    expect(tables()).toEqual(["changes", "kysely_migration", "kysely_migration_lock", "users"]);
+    const db = new SQLite(path, { readonly: true });
+    const names = db.prepare("select name from kysely_migration").all() as { name: string }[];
+    db.close();
+    expect(names.map((row) => row.name)).toEqual(["0001-initial"]);
+  });
+
+  it("moves the history of a release older still (its first migration only), then applies the rest", async () => {
+    expect((await kyselyMigrate({ "0001-initial": initial })).error).toBeUndefined();
+    expect(await migrateSqlite(path)).toEqual(["0002-tokens", "0003-todo-order", "0004-services"]);
+    expect(tables()).toEqual(expect.arrayContaining(["latchkey_migration", "services", "signing_keys"]));
+    expect(tables()).not.toContain("kysely_migration");
+  });
+
   it("moves an earlier release's history out of kysely_migration on first open", async () => {
     expect((await kyselyMigrate(LATCHKEY_MIGRATIONS)).error).toBeUndefined();
     const stores = await openSqliteStores({ path });

@@ -106,9 +106,10 @@ export interface Auth {
   stop(): void;
   /**
    * Stops everything `createAuth` started: following the change feed (its timer and its
-   * subscription to the stores' push), and every sweep `startMaintenance` started; waits
-   * for a feed read in flight. It does not close the stores: whoever opened them closes
-   * them, after this (docs/library.md, "Shutting down"). Closing twice is closing once.
+   * subscription to the stores' push), and every sweep `startMaintenance` started (an
+   * adapter's too); waits for a feed read and a sweep in progress, stopped or not. It does
+   * not close the stores: whoever opened them closes them, after this (docs/library.md,
+   * "Shutting down"). Closing twice is closing once.
    */
   close(): Promise<void>;
 }
@@ -249,7 +250,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   // A feed that lost its history may have lost a key rotation too.
   changes.onReset(() => void keys.reload().catch(() => {}));
   await changes.start();
-  // The sweeps `startMaintenance` started and has not been told to stop: `close` stops them.
+  // The sweeps `startMaintenance` started, until stopped with no sweep left in progress:
+  // `close` stops them and waits for that last sweep (an adapter stops its sweep without
+  // waiting, before `auth.close()`, and the stores close after).
   const sweeps = new Set<Maintenance>();
   return {
     stores,
@@ -283,15 +286,15 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       sweeps.add(started);
       return {
         runOnce: started.runOnce,
-        stop: () => {
-          started.stop();
+        stop: async () => {
+          await started.stop();
           sweeps.delete(started);
         },
       };
     },
     stop: () => changes.stop(),
     close: async () => {
-      for (const sweep of sweeps) sweep.stop();
+      await Promise.all([...sweeps].map((sweep) => sweep.stop()));
       sweeps.clear();
       await changes.close();
     },

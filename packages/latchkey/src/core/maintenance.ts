@@ -21,12 +21,20 @@ export interface MaintenanceLog {
  * The running sweep.
  * @example
  * const maintenance: Maintenance = auth.startMaintenance({ intervalMs: 60_000 });
- * process.on("SIGTERM", () => maintenance.stop());
+ * process.on("SIGTERM", async () => {
+ *   await maintenance.stop(); // a sweep in progress ends first
+ *   await auth.stores.close();
+ * });
  */
 export interface Maintenance {
   /** Runs one sweep now. */
   runOnce(): Promise<void>;
-  stop(): void;
+  /**
+   * Starts no further sweep; resolves once a sweep in progress has ended, so the stores
+   * can close after it (closing them under a sweep fails it). Calling it without waiting
+   * still stops the timer at once, and `auth.close()` waits for that sweep.
+   */
+  stop(): Promise<void>;
 }
 
 /**
@@ -39,15 +47,16 @@ export interface Maintenance {
 /**
  * @example
  * const maintenance = startMaintenance(auth, { log: app.log });
- * maintenance.stop();
+ * await maintenance.stop();
  */
 export function startMaintenance(
   auth: Pick<Auth, "sessions" | "clock" | "stores" | "keys" | "tokenLifetimeMs">,
   options: { log?: MaintenanceLog; intervalMs?: number } = {},
 ): Maintenance {
   const log = options.log ?? { debug() {}, warn() {} };
-  let busy = false;
-  const runOnce = async () => {
+  // The sweeps in progress, the timer's and `runOnce` calls': `stop` waits for them.
+  const running = new Set<Promise<void>>();
+  const sweep = async () => {
     try {
       const sessions = await auth.sessions.sweep();
       const now = auth.clock.now();
@@ -61,14 +70,21 @@ export function startMaintenance(
       log.warn({ err: error }, "maintenance failed; will retry");
     }
   };
+  const runOnce = () => {
+    const run = sweep().finally(() => running.delete(run));
+    running.add(run);
+    return run;
+  };
   const timer = setInterval(() => {
     // A slow sweep (a million expired rows) never overlaps the next one.
-    if (busy) return;
-    busy = true;
-    void runOnce().finally(() => {
-      busy = false;
-    });
+    if (running.size === 0) void runOnce();
   }, options.intervalMs ?? 60_000);
   timer.unref();
-  return { runOnce, stop: () => clearInterval(timer) };
+  return {
+    runOnce,
+    stop: async () => {
+      clearInterval(timer);
+      await Promise.all(running);
+    },
+  };
 }

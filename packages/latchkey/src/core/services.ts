@@ -84,11 +84,6 @@ export class ServiceAccounts {
     this.#random = deps.random;
   }
 
-  /** Whether the stores keep services: without them, service credentials are off. */
-  get available(): boolean {
-    return this.#store !== undefined;
-  }
-
   /** A new service and its client secret, which is never stored and cannot be shown again. */
   async create(name: string): Promise<{ service: ServiceRecord; clientSecret: string }> {
     const store = this.#required();

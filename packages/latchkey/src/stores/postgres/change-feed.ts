@@ -21,6 +21,7 @@ import type { ChangeFeed } from "../../core/ports.js";
 import { feedPosition } from "../sql/feed.js";
 import { toChange } from "../sql/rows.js";
 import type { Database } from "../sql/schema.js";
+import { CHANNEL_SQL } from "./listener.js";
 
 /** Rows numbered per sequencer transaction at most. */
 const SEQUENCE_BATCH = 1000;
@@ -28,23 +29,24 @@ const SEQUENCE_BATCH = 1000;
 /**
  * One simple-protocol query, so its statements run as one implicit transaction on the
  * server without a round trip between them: a client that stalls cannot hold the lock.
- * The lock is per schema (another latchkey in another schema has a feed of its own).
+ * The lock and the channel are per schema (another latchkey in another schema has a feed
+ * of its own, and followers of their own).
  */
-function sequencerSql(channel: string | undefined): string {
+function sequencerSql(notify: boolean): string {
   return [
     "select pg_advisory_xact_lock(hashtext('latchkey.changes.' || current_schema()))",
     `update changes set pos = nextval('changes_pos') where seq in (select seq from changes where pos is null order by seq limit ${SEQUENCE_BATCH})`,
-    ...(channel === undefined ? [] : [`select pg_notify('${channel}', '')`]),
+    ...(notify ? [`select pg_notify(${CHANNEL_SQL}, '')`] : []),
   ].join(";\n");
 }
 
 /**
  * @example
- * const changes = postgresChangeFeed(db, pool, "latchkey_changes");
+ * const changes = postgresChangeFeed(db, pool);
  */
-export function postgresChangeFeed(db: Kysely<Database>, pool: pg.Pool, channel: string): ChangeFeed {
-  const numberAndNotify = sequencerSql(channel);
-  const number = sequencerSql(undefined);
+export function postgresChangeFeed(db: Kysely<Database>, pool: pg.Pool): ChangeFeed {
+  const numberAndNotify = sequencerSql(true);
+  const number = sequencerSql(false);
   /**
    * Changes after `afterSeq` in position order, and whether committed rows wait for a
    * position: one round trip (the probe is an index look-up on `changes_unsequenced`).

@@ -26,7 +26,6 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003-services": services,
   "0004-feed-order": feedOrder,
 };
-const CHANNEL = "latchkey_changes";
 
 /**
  * Options of `openPostgresStores`.
@@ -60,16 +59,13 @@ export interface PostgresOptions {
 export async function openPostgresStores(options: PostgresOptions): Promise<Stores> {
   const schema = checkSchema(options.schema);
   const url = inSchema(options.url, schema);
-  const pool = new pg.Pool({
+  const pool = openPool({
     connectionString: url,
     max: options.max ?? 10,
     connectionTimeoutMillis: 2000,
     // A query that waits on a dead server fails in seconds, so requests answer 503.
     query_timeout: 5000,
   });
-  // An idle client losing its connection must not crash the process; the next query
-  // reconnects.
-  pool.on("error", () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     if (options.migrate ?? true) await migrate(db, schema);
@@ -77,12 +73,13 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
     await db.destroy();
     throw error;
   }
-  const listener = new ChangeListener(url, CHANNEL);
+  const listener = new ChangeListener(url);
   return createSqlStores({
     name: "postgres",
     db,
-    // Every publish also notifies, so listeners on other instances read at once.
-    changes: postgresChangeFeed(db, pool, CHANNEL),
+    // Every publish also notifies the schema's channel, so listeners on other instances of
+    // this deployment read at once.
+    changes: postgresChangeFeed(db, pool),
     isUniqueViolation: (error) =>
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
     subscribe: (wake) => listener.subscribe(wake),
@@ -98,6 +95,21 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
       await db.destroy();
     },
   });
+}
+
+/**
+ * A pool whose lost connections never crash the process. `pg` emits a connection's loss as
+ * an `error` event, on the pool for an idle client and on the client itself for one in use,
+ * and an `error` event nobody listens to is an uncaught exception: a server restart or a
+ * network cut under a query (or a migration) ended the host's process. The query fails
+ * anyway, and is StoreUnavailableError; the pool drops the client when it is released, and
+ * the next query connects again.
+ */
+function openPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on("error", () => {});
+  pool.on("connect", (client) => client.on("error", () => {}));
+  return pool;
 }
 
 /**
@@ -135,8 +147,7 @@ async function prepared<Row>(pool: pg.Pool, name: string, text: string, value: s
  */
 export async function migratePostgres(url: string, options: Pick<PostgresOptions, "schema"> = {}): Promise<string[]> {
   const schema = checkSchema(options.schema);
-  const pool = new pg.Pool({ connectionString: inSchema(url, schema), max: 1, connectionTimeoutMillis: 2000 });
-  pool.on("error", () => {});
+  const pool = openPool({ connectionString: inSchema(url, schema), max: 1, connectionTimeoutMillis: 2000 });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     return await migrate(db, schema);

@@ -42,6 +42,36 @@ const LATCHKEY_TABLES = [
 ];
 
 /**
+ * What latchkey's first migration made, in both dialects, every column: the proof that
+ * `kysely_migration` is an earlier latchkey's. A host's own `users` and `changes` beside a
+ * history row of the common name `0001-initial` are not this; its sessions with an idle
+ * timeout, its throttle counters and its event log with them, column for column, are.
+ * (Later migrations' tables are not asked for: a deployment an older release migrated has
+ * only some.)
+ */
+const FIRST_MIGRATION_COLUMNS: Record<string, readonly string[]> = {
+  users: ["id", "username", "password_hash", "created_at", "disabled_at"],
+  sessions: [
+    "id",
+    "user_id",
+    "secret_hash",
+    "kind",
+    "remember",
+    "created_at",
+    "last_seen_at",
+    "expires_at",
+    "idle_timeout_ms",
+    "idle_expires_at",
+    "ip",
+    "user_agent",
+  ],
+  events: ["seq", "id", "user_id", "type", "at", "session_id", "ip", "user_agent"],
+  counters: ["key", "count", "reset_at"],
+  changes: ["seq", "kind", "subject", "at"],
+  secrets: ["name", "value", "created_at"],
+};
+
+/**
  * Before latchkey's migrator runs: moves an earlier release's history into latchkey's own
  * tables, or, where latchkey has never migrated, refuses a schema that already holds a table
  * of latchkey's names (a host's `users`) with a `LatchkeySetupError` naming it and the fix.
@@ -58,7 +88,7 @@ export async function adoptHistory(
   await inLockedTransaction(db, dialect, async (trx) => {
     const tables = await tableNames(trx, dialect);
     if (tables.has(OWN_HISTORY.table)) return;
-    if (tables.has(LEGACY_HISTORY.table) && (await isLatchkeyHistory(trx, tables, migrations))) {
+    if (tables.has(LEGACY_HISTORY.table) && (await isLatchkeyHistory(trx, dialect, tables, migrations))) {
       await moveHistory(trx);
       return;
     }
@@ -74,18 +104,23 @@ export async function adoptHistory(
 
 /**
  * `kysely_migration` holds latchkey's history when every name in it is one of latchkey's
- * migrations and latchkey's tables are there. (An earlier release's migrator refused to run
- * beside any other name, so a working deployment has no other.) A host's own history is
- * left where it is.
+ * migrations and the tables latchkey's first migration made are there, with all their
+ * columns. (An earlier release's migrator refused to run beside any other name, so a working
+ * deployment has no other.) A host's own history is left where it is: its tables, should
+ * they take latchkey's names, are then refused as a clash.
  */
 async function isLatchkeyHistory(
   db: Kysely<unknown>,
+  dialect: Dialect,
   tables: Set<string>,
   migrations: Record<string, Migration>,
 ): Promise<boolean> {
-  if (!tables.has("users") || !tables.has("changes")) return false;
   const { rows } = await sql<{ name: string }>`select name from ${sql.table(LEGACY_HISTORY.table)}`.execute(db);
-  return rows.length > 0 && rows.every((row) => Object.hasOwn(migrations, row.name));
+  if (rows.length === 0 || !rows.every((row) => Object.hasOwn(migrations, row.name))) return false;
+  const expected = Object.entries(FIRST_MIGRATION_COLUMNS);
+  if (!expected.every(([table]) => tables.has(table))) return false;
+  const columns = await columnNames(db, dialect, Object.keys(FIRST_MIGRATION_COLUMNS));
+  return expected.every(([table, names]) => names.every((name) => columns.has(`${table}.${name}`)));
 }
 
 async function moveHistory(db: Kysely<unknown>): Promise<void> {
@@ -109,6 +144,20 @@ async function tableNames(db: Kysely<unknown>, dialect: Dialect): Promise<Set<st
           where relnamespace = (select oid from pg_namespace where nspname = current_schema())
             and relkind in ('r', 'p', 'v', 'm', 'f')`
       : sql<{ name: string }>`select name from sqlite_master where type in ('table', 'view')`;
+  return new Set((await query.execute(db)).rows.map((row) => row.name));
+}
+
+/** The columns of `tables` in the connection's schema, as `table.column`. */
+async function columnNames(db: Kysely<unknown>, dialect: Dialect, tables: string[]): Promise<Set<string>> {
+  const query =
+    dialect === "postgres"
+      ? sql<{ name: string }>`select c.relname || '.' || a.attname as name
+          from pg_attribute a join pg_class c on c.oid = a.attrelid
+          where c.relnamespace = (select oid from pg_namespace where nspname = current_schema())
+            and c.relname in (${sql.join(tables)}) and a.attnum > 0 and not a.attisdropped`
+      : sql<{ name: string }>`select m.name || '.' || p.name as name
+          from sqlite_master m join pragma_table_info(m.name) p
+          where m.type = 'table' and m.name in (${sql.join(tables)})`;
   return new Set((await query.execute(db)).rows.map((row) => row.name));
 }
 

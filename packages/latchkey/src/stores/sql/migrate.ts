@@ -9,6 +9,7 @@
  */
 import { type Kysely, type Migration, type MigrationResult, Migrator, sql } from "kysely";
 import { LatchkeySetupError, StoreUnavailableError } from "../../core/errors.js";
+import { isConnectionFailure } from "./connection-failure.js";
 import { adoptHistory, type Dialect, OWN_HISTORY, type Whereabouts } from "./history.js";
 
 export type { Dialect, Whereabouts } from "./history.js";
@@ -17,7 +18,8 @@ const NAMESPACE = /^[a-z][a-z0-9_]{0,39}$/;
 
 /**
  * Applies latchkey's pending `migrations`; returns the names applied. A database that
- * cannot be reached is `StoreUnavailableError`; a table of the host's in latchkey's way is
+ * cannot be reached, or whose connection drops on the way, is `StoreUnavailableError`
+ * (retrying may work); a table of the host's in latchkey's way is
  * `LatchkeySetupError` (naming the table and the fix); any other failed migration is an
  * `Error` naming it, its cause attached. `whereabouts` says, for those messages, where the
  * tables go (given PostgreSQL's current schema) and what to do about a clash.
@@ -37,9 +39,10 @@ export async function migrateLatchkey(
     await adoptHistory(db, dialect, migrations, where);
   } catch (error) {
     if (error instanceof LatchkeySetupError) throw error;
-    throw new StoreUnavailableError(dialect, { cause: error });
+    if (isConnectionFailure(error)) throw new StoreUnavailableError(dialect, { cause: error });
+    throw failure("checking the migration history", error);
   }
-  return migrate(db, migrations, { schema, ...OWN_HISTORY }, where);
+  return migrate(db, dialect, migrations, { schema, ...OWN_HISTORY }, where);
 }
 
 /**
@@ -61,7 +64,7 @@ export async function runMigrations(
   if (namespace === "latchkey") throw new TypeError('latchkey: the migration namespace "latchkey" is latchkey\'s own');
   const schema = await currentSchema(db, dialect);
   const tables = { table: `${namespace}_migration`, lock: `${namespace}_migration_lock` };
-  return migrate(db, migrations, { schema, ...tables }, undefined);
+  return migrate(db, dialect, migrations, { schema, ...tables }, undefined);
 }
 
 /**
@@ -91,6 +94,7 @@ async function currentSchema(db: Kysely<unknown>, dialect: Dialect): Promise<str
 
 async function migrate(
   db: Kysely<unknown>,
+  dialect: Dialect,
   migrations: Record<string, Migration>,
   tracking: { schema: string | undefined; table: string; lock: string },
   where: Whereabouts | undefined,
@@ -103,23 +107,34 @@ async function migrate(
     migrationLockTableName: tracking.lock,
   });
   const { error, results } = await migrator.migrateToLatest();
+  // A connection dropped on the way is no fault of the migration: PostgreSQL's run in one
+  // transaction, which the drop rolled back, and a retry may well work.
+  if (isConnectionFailure(error)) throw new StoreUnavailableError(dialect, { cause: error });
   if (error) throw migrationFailure(error, results?.find((r) => r.status === "Error")?.migrationName, where);
   return (results ?? []).filter((r: MigrationResult) => r.status === "Success").map((r) => r.migrationName);
 }
 
 /**
- * What a failed migration is: a table that exists already and is not latchkey's (a host's
- * `users`) is a set-up mistake with a fix; anything else is the migration's own failure,
- * named. Neither is "the store is unavailable": retrying changes nothing.
+ * What a failed migration is (its connection intact): a table that exists already and is
+ * not latchkey's (a host's `users`) is a set-up mistake with a fix; anything else is the
+ * migration's own failure, named. Neither is "the store is unavailable": retrying changes
+ * nothing.
  */
 function migrationFailure(error: unknown, migration: string | undefined, where: Whereabouts | undefined): Error {
-  const message = error instanceof Error ? error.message : String(error);
   const step = migration === undefined ? "a migration" : `migration ${migration}`;
-  const duplicate = /(?:relation|table|index) "?([\w.]+)"? already exists/i.exec(message);
+  const duplicate = /(?:relation|table|index) "?([\w.]+)"? already exists/i.exec(messageOf(error));
   if (duplicate && where) {
     return new LatchkeySetupError(
       `${step} could not create "${duplicate[1]}": a table or index of that name is in ${where.place} and is not latchkey's. ${where.fix}`,
     );
   }
-  return new Error(`latchkey: ${step} failed: ${message}`, { cause: error });
+  return failure(step, error);
+}
+
+function failure(what: string, error: unknown): Error {
+  return new Error(`latchkey: ${what} failed: ${messageOf(error)}`, { cause: error });
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
