@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { latchkeyExpress } from "../../packages/latchkey/src/adapters/express.js";
 import { latchkey } from "../../packages/latchkey/src/adapters/fastify.js";
 import { createFetchHandler, type FetchLatchkey } from "../../packages/latchkey/src/adapters/fetch.js";
-import { latchkeyHono } from "../../packages/latchkey/src/adapters/hono.js";
+import { latchkeyHono, type OptionalAuthEnv } from "../../packages/latchkey/src/adapters/hono.js";
 import { toNodeHandler } from "../../packages/latchkey/src/adapters/node.js";
 import {
   type Auth,
@@ -334,10 +334,12 @@ interface HostApp {
   base: string;
   close(): Promise<void>;
 }
-type HostFactory = (auth: Auth) => Promise<HostApp>;
+type HostFactory = (auth: Auth, strategy?: Strategy) => Promise<HostApp>;
 
 /** The host's own routes, the same in every framework. */
 const HOST_ROUTES = { data: { host: "data" }, item: { host: "item" }, error: { host: "error" } };
+/** What every host adds to every answer of its own (a compression middleware's `Vary`). */
+const HOST_VARY = "Accept-Encoding";
 
 async function onSocket(server: Server): Promise<string> {
   server.listen(0, "127.0.0.1");
@@ -355,36 +357,52 @@ async function closeBoth(guest: { close(): void }, server: Server): Promise<void
   await shut(server);
 }
 
-const guestOptions = (auth: Auth) => ({
+const guestOptions = (auth: Auth, strategy: Strategy = "session") => ({
   auth,
   publicOrigin: ORIGIN,
   corsOrigins: [PARTNER],
+  strategy,
   maintenance: false as const,
 });
 
+/**
+ * Every host also has `GET /host/private` behind `requireAuth` and `GET /host/maybe` behind
+ * `optionalAuth`, each answering `{ user }`.
+ */
 const HOSTS: [string, HostFactory][] = [
   [
     "Fastify",
-    async (auth) => {
+    async (auth, strategy) => {
       const app = Fastify();
       app.setErrorHandler((_error, _request, reply) => {
         reply.code(500).send(HOST_ROUTES.error);
       });
-      await app.register(latchkey, guestOptions(auth));
+      app.addHook("onRequest", async (_request, reply) => {
+        reply.header("vary", HOST_VARY);
+      });
+      await app.register(latchkey, guestOptions(auth, strategy));
       app.get("/host/data", async () => HOST_ROUTES.data);
       app.post("/host/items", async (_request, reply) => reply.code(201).send(HOST_ROUTES.item));
       app.get("/host/boom", async () => {
         throw new Error("the host's own failure");
       });
+      app.get("/host/private", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
+      app.get("/host/maybe", { preHandler: app.optionalAuth }, async (request) => ({
+        user: request.auth?.userId ?? null,
+      }));
       await app.listen({ port: 0, host: "127.0.0.1" });
       return { base: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`, close: () => app.close() };
     },
   ],
   [
     "Express",
-    async (auth) => {
-      const guest = latchkeyExpress(guestOptions(auth));
+    async (auth, strategy) => {
+      const guest = latchkeyExpress(guestOptions(auth, strategy));
       const app = express();
+      app.use((_req, res, next) => {
+        res.setHeader("vary", HOST_VARY);
+        next();
+      });
       app.use(guest.routes);
       app.get("/host/data", (_req, res) => {
         res.json(HOST_ROUTES.data);
@@ -394,6 +412,12 @@ const HOSTS: [string, HostFactory][] = [
       });
       app.get("/host/boom", () => {
         throw new Error("the host's own failure");
+      });
+      app.get("/host/private", guest.requireAuth, (req, res) => {
+        res.json({ user: req.auth?.userId });
+      });
+      app.get("/host/maybe", guest.optionalAuth, (req, res) => {
+        res.json({ user: req.auth?.userId ?? null });
       });
       app.use((_error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
         res.status(500).json(HOST_ROUTES.error);
@@ -405,15 +429,22 @@ const HOSTS: [string, HostFactory][] = [
   ],
   [
     "Hono",
-    async (auth) => {
-      const guest = latchkeyHono(guestOptions(auth));
-      const app = new Hono();
+    async (auth, strategy) => {
+      const guest = latchkeyHono(guestOptions(auth, strategy));
+      const app = new Hono<OptionalAuthEnv>();
+      // Hono's way: a middleware adds its headers to the answer after `next()`.
+      app.use(async (c, next) => {
+        await next();
+        c.header("vary", HOST_VARY, { append: true });
+      });
       app.use(guest.routes);
       app.get("/host/data", (c) => c.json(HOST_ROUTES.data));
       app.post("/host/items", (c) => c.json(HOST_ROUTES.item, 201));
       app.get("/host/boom", () => {
         throw new Error("the host's own failure");
       });
+      app.get("/host/private", guest.requireAuth, (c) => c.json({ user: c.var.auth.userId }));
+      app.get("/host/maybe", guest.optionalAuth, (c) => c.json({ user: c.var.auth?.userId ?? null }));
       app.onError((_error, c) => c.json(HOST_ROUTES.error, 500));
       const server = createAdaptorServer({ fetch: app.fetch }) as Server;
       const base = await onSocket(server);
@@ -422,18 +453,28 @@ const HOSTS: [string, HostFactory][] = [
   ],
   [
     "fetch",
-    async (auth) => {
-      const guest = createFetchHandler(guestOptions(auth));
-      const host = (request: Request): Response => {
+    async (auth, strategy) => {
+      const guest = createFetchHandler(guestOptions(auth, strategy));
+      const host = async (request: Request, ip: string): Promise<Response> => {
         const { pathname } = new URL(request.url);
         if (pathname === "/host/data" && request.method === "GET") return Response.json(HOST_ROUTES.data);
         if (pathname === "/host/items" && request.method === "POST")
           return Response.json(HOST_ROUTES.item, { status: 201 });
         if (pathname === "/host/boom") return Response.json(HOST_ROUTES.error, { status: 500 });
+        if (pathname === "/host/private")
+          return guest.protect(request, { ip }, (who) => Response.json({ user: who.userId }));
+        if (pathname === "/host/maybe") {
+          const who = await guest.optionalAuth(request, { ip });
+          return Response.json({ user: who.auth?.userId ?? null }, { headers: who.headers });
+        }
         return new Response("Not found", { status: 404 });
       };
       const server = createServer(
-        toNodeHandler(async (request, { ip }) => (await guest.handle(request, { ip })) ?? host(request)),
+        toNodeHandler(async (request, { ip }) => {
+          const response = (await guest.handle(request, { ip })) ?? (await host(request, ip));
+          response.headers.append("vary", HOST_VARY);
+          return response;
+        }),
       );
       const base = await onSocket(server);
       return { base, close: () => closeBoth(guest, server) };
@@ -556,6 +597,120 @@ describe.each(HOSTS)("latchkey beside a host's routes: %s", (_name, start) => {
       stores.changes.read = read;
       process.off("unhandledRejection", onFailure);
       process.off("uncaughtException", onFailure);
+    }
+  });
+  it("review of issue 25, item 8: latchkey's Vary joins the one the host set (Accept-Encoding), never replaces it", async () => {
+    const own = await fetch(`${host.base}/auth/me`, { headers: { origin: PARTNER } });
+    expect(own.headers.get("access-control-allow-origin")).toBe(PARTNER);
+    const vary = (own.headers.get("vary") ?? "").split(/\s*,\s*/).map((name) => name.toLowerCase());
+    expect(vary.sort()).toEqual(["accept-encoding", "origin"]);
+  });
+
+  it("review of issue 25, item 5: a refused body that never ends is read away for at most 1 s, then its connection closes", async () => {
+    const { hostname, port } = new URL(host.base);
+    const socket = connect(Number(port), hostname);
+    await once(socket, "connect");
+    let answer = "";
+    socket.on("data", (chunk) => {
+      answer += String(chunk);
+    });
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    // 100 MiB announced; 70 KiB sent, then nothing: a client that keeps the connection busy.
+    socket.write(
+      `POST /auth/login HTTP/1.1\r\nhost: ${hostname}:${port}\r\norigin: ${ORIGIN}\r\n` +
+        `content-type: application/json\r\ncontent-length: ${100 * 1024 * 1024}\r\n\r\n`,
+    );
+    socket.write(Buffer.alloc(70 * 1024, 0x20));
+    const sent = Date.now();
+    const timeout = new Promise<"open">((resolve) => setTimeout(() => resolve("open"), 4000));
+    const outcome = await Promise.race([closed, timeout]);
+    socket.destroy();
+    expect(answer).toMatch(/^HTTP\/1\.1 413/);
+    expect(outcome).not.toBe("open");
+    expect((outcome as number) - sent).toBeLessThan(3000);
+  });
+});
+
+/**
+ * Review of issue 25, item 2 (security checklist 42): under `hybrid`, `requireAuth` and
+ * `optionalAuth` renew an expired or missing access cookie on the host's own answer. An
+ * answer that carries a credential must never be stored by a shared cache, so it says
+ * `Cache-Control: private, no-store`; an answer without a renewal is left as the host made it.
+ */
+describe.each(HOSTS)("a renewed access cookie on a host's answer: %s", (_name, start) => {
+  let host: HostApp;
+  let auth: Auth;
+  let sessionCookie: string;
+  beforeAll(async () => {
+    auth = await createAuth({
+      stores: createMemoryStores(),
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+      hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
+    });
+    host = await start(auth, "hybrid");
+    const json = { origin: ORIGIN, "content-type": "application/json" };
+    const body = JSON.stringify({ username: "renewed", password: PASSWORD });
+    expect((await fetch(`${host.base}/auth/register`, { method: "POST", headers: json, body })).status).toBe(201);
+    const login = await fetch(`${host.base}/auth/login`, { method: "POST", headers: json, body });
+    expect(login.status).toBe(200);
+    const cookies = login.headers.getSetCookie().map((line) => line.split(";")[0] as string);
+    sessionCookie = cookies.find((pair) => pair.startsWith("__Host-sid=")) as string;
+    expect(sessionCookie).toBeDefined();
+  });
+  afterAll(async () => {
+    await host.close();
+    auth.stop();
+  });
+
+  for (const path of ["/host/private", "/host/maybe"]) {
+    it(`security 42: ${path} with the session cookie alone renews the access cookie, with Cache-Control: private, no-store`, async () => {
+      const renewed = await fetch(`${host.base}${path}`, { headers: { cookie: sessionCookie } });
+      expect(renewed.status).toBe(200);
+      expect(((await renewed.json()) as { user: string | null }).user).toEqual(expect.any(String));
+      const access = renewed.headers.getSetCookie().find((line) => line.startsWith("__Host-at="));
+      expect(access).toBeDefined();
+      expect(renewed.headers.get("cache-control")).toBe("private, no-store");
+      // With the renewed access cookie nothing is renewed, and the host's answer is its own.
+      const cookie = `${sessionCookie}; ${(access as string).split(";")[0]}`;
+      const plain = await fetch(`${host.base}${path}`, { headers: { cookie } });
+      expect(plain.status).toBe(200);
+      expect(plain.headers.getSetCookie()).toEqual([]);
+      expect(plain.headers.get("cache-control")).toBeNull();
+    });
+  }
+});
+
+describe("review of issue 25, item 9: protect under hybrid renewal", () => {
+  it("adds the renewed cookie to a response whose headers are immutable (Response.redirect) by copying it", async () => {
+    const auth = await core();
+    const handler = createFetchHandler({ auth, publicOrigin: ORIGIN, strategy: "hybrid", maintenance: false });
+    try {
+      await auth.accounts.register("redirected", PASSWORD, { ip: "192.0.2.7", userAgent: "" });
+      const login = await handler.handle(
+        new Request(`${ORIGIN}/auth/login`, {
+          method: "POST",
+          headers: { origin: ORIGIN, "content-type": "application/json" },
+          body: JSON.stringify({ username: "redirected", password: PASSWORD }),
+        }),
+        { ip: "192.0.2.7" },
+      );
+      const session = (login as Response).headers
+        .getSetCookie()
+        .map((line) => line.split(";")[0] as string)
+        .find((pair) => pair.startsWith("__Host-sid="));
+      const request = new Request(`${ORIGIN}/go`, { headers: { cookie: session as string } });
+      const response = await handler.protect(request, { ip: "192.0.2.7" }, () =>
+        Response.redirect(`${ORIGIN}/elsewhere`, 302),
+      );
+      expect(response.status).toBe(302);
+      expect(response.headers.get("location")).toBe(`${ORIGIN}/elsewhere`);
+      expect(response.headers.getSetCookie().some((line) => line.startsWith("__Host-at="))).toBe(true);
+      expect(response.headers.get("cache-control")).toBe("private, no-store");
+    } finally {
+      handler.close();
+      auth.stop();
     }
   });
 });

@@ -112,6 +112,37 @@ describe("issue 25 item 5: a store failing mid-stream", () => {
   });
 });
 
+/**
+ * Review of issue 25, item 4: an event stream whose headers cannot be written (a host's
+ * middleware sent them already) never held its place: the service's one stream is free again.
+ */
+describe("an event stream that cannot start, in Express", () => {
+  it("frees its place in the per-service limit when writing its headers throws", async () => {
+    const auth = await hostCore(createMemoryStores(), { streams: { perService: 1 } });
+    const host = await expressHost(
+      (app, latchkey) => {
+        app.use((req, res, next) => {
+          if (req.headers["x-flush"]) res.flushHeaders();
+          next();
+        });
+        app.use(latchkey.routes);
+      },
+      {},
+      auth,
+    );
+    const { service, clientSecret } = await auth.services.create("streamer");
+    const authorization = basic(service.id, clientSecret);
+    const headers = { authorization, accept: "text/event-stream", "x-flush": "1" };
+    await fetch(`${host.base}/auth/revocations`, { headers })
+      .then((response) => response.text())
+      .catch((error: Error) => error);
+    expect(auth.revocations.openStreams).toBe(0);
+    const stream = await subscribe(`${host.base}/auth/revocations`, authorization);
+    expect(stream.response.status).toBe(200);
+    await stream.close();
+  });
+});
+
 describe("issue 25 item 9: Express order and mount", () => {
   it("express.json() before latchkey.routes: a LatchkeySetupError naming the fix goes to the host's error handler, logged once", async () => {
     const host = await expressHost((app, latchkey) => {

@@ -19,9 +19,12 @@ import {
 } from "../../packages/latchkey/src/core/auth.js";
 import { manualClock } from "../../packages/latchkey/src/core/clock.js";
 import { argon2Hasher } from "../../packages/latchkey/src/core/password-hasher.js";
+import { errorResponses } from "../../packages/latchkey/src/http/schemas.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { basic, subscribe } from "../helpers/sse.js";
 
 const ORIGIN = "http://localhost:3000";
+const PASSWORD = "correct horse battery staple";
 const stops: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
@@ -174,7 +177,6 @@ describe("the sweep inside a host's app (issue 14: maintenance)", () => {
  */
 describe("latchkey beside a host's own @fastify/cors and @fastify/cookie", () => {
   const PARTNER = "https://partner.example";
-  const PASSWORD = "correct horse battery staple";
   const guestCore = () =>
     createAuth({
       stores: createMemoryStores(),
@@ -251,5 +253,224 @@ describe("latchkey beside a host's own @fastify/cors and @fastify/cookie", () =>
     expect(Object.keys(manifest.dependencies)).not.toContain("@fastify/cookie");
     const source = readFileSync(new URL("../../packages/latchkey/src/adapters/fastify.ts", import.meta.url), "utf8");
     expect(source).not.toMatch(/from "@fastify\//);
+  });
+});
+
+/**
+ * Review of issue 25, item 1: latchkey's shared schemas went into the host's scope under the
+ * host's names (`User`, `Error`, ...). A host that added its own `Error` schema afterwards
+ * crashed at start (FST_ERR_SCH_ALREADY_PRESENT); one that added it first had latchkey's
+ * error bodies serialised through its schema (fields dropped). The ids are latchkey's own
+ * (`latchkey.Error`), and only the error body, which `errorResponses()` offers the host's
+ * routes, is in the host's scope.
+ */
+describe("latchkey's schemas beside a host's schemas of the same names", () => {
+  const HostError = { $id: "Error", type: "object", properties: { message: { type: "string" } } };
+  const HostUser = { $id: "User", type: "object", properties: { name: { type: "string" } } };
+
+  async function guestCore() {
+    return createAuth({
+      stores: createMemoryStores(),
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+      hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
+    });
+  }
+
+  it("a host that adds its own Error and User schemas after latchkey starts, and its routes use its own", async () => {
+    const auth = await guestCore();
+    const app = Fastify();
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    app.addSchema(HostError);
+    app.addSchema(HostUser);
+    app.get("/api/oops", { schema: { response: { 418: { $ref: "Error#" } } } }, async (_request, reply) =>
+      reply.code(418).send({ message: "teapot", secret: "dropped" }),
+    );
+    await app.ready();
+    const oops = await app.inject({ method: "GET", url: "/api/oops" });
+    expect(oops.json()).toEqual({ message: "teapot" });
+    expect(Object.keys(app.getSchemas()).sort()).toEqual(["Error", "User", "latchkey.Error"]);
+  });
+
+  it("a host that added them first: latchkey's answers keep their own shape ({ error: { code, message } }, the user's fields)", async () => {
+    const auth = await guestCore();
+    const app = Fastify();
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    app.addSchema(HostError);
+    app.addSchema(HostUser);
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    await app.ready();
+    const headers = { origin: ORIGIN, "content-type": "application/json" };
+    const refused = await app.inject({
+      method: "POST",
+      url: "/auth/login",
+      headers,
+      payload: JSON.stringify({ username: "nobody", password: PASSWORD }),
+    });
+    expect(refused.statusCode).toBe(401);
+    expect(refused.json()).toEqual({
+      error: { code: "invalid_credentials", message: expect.any(String) },
+    });
+    const body = JSON.stringify({ username: "schemas", password: PASSWORD });
+    const registered = await app.inject({ method: "POST", url: "/auth/register", headers, payload: body });
+    expect(registered.statusCode).toBe(201);
+    expect(Object.keys(registered.json().user).sort()).toEqual(["createdAt", "id", "username"]);
+  });
+
+  it("errorResponses() on a host's route refers to latchkey's error body, which serialises it", async () => {
+    const auth = await guestCore();
+    const app = Fastify();
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    app.get("/api/missing", { schema: { response: errorResponses(404) } }, async (_request, reply) =>
+      reply.code(404).send({ error: { code: "not_found", message: "No such note." }, extra: "dropped" }),
+    );
+    const missing = await app.inject({ method: "GET", url: "/api/missing" });
+    expect(missing.json()).toEqual({ error: { code: "not_found", message: "No such note." } });
+  });
+});
+
+/**
+ * Review of issue 25, item 6: Fastify's `optionalAuth` and `requireAuthWith(options)`, as
+ * Express, Hono and fetch have them.
+ */
+describe("Fastify's optionalAuth and requireAuthWith", () => {
+  async function fastifyHost() {
+    const auth = await createAuth({
+      stores: createMemoryStores(),
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+      hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
+    });
+    const app = Fastify();
+    app.setErrorHandler((error: FastifyError, _request, reply) => {
+      reply.code(error.statusCode ?? 500).send({ host: "error", code: error.code });
+    });
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    const who = async (request: { auth: { userId: string } | null }) => ({ user: request.auth?.userId ?? null });
+    app.get("/api/who", { preHandler: app.optionalAuth }, who);
+    app.post("/api/who", { preHandler: app.optionalAuth }, who);
+    app.get("/api/answered", { preHandler: app.requireAuthWith({ onRefusal: "answer" }) }, who);
+    app.get("/api/next", { preHandler: app.requireAuthWith({ onRefusal: "next" }) }, who);
+    app.get("/account/*", { preHandler: app.requireAuthWith({ redirect: "/sign-in?from=app" }) }, who);
+    app.post("/account/*", { preHandler: app.requireAuthWith({ redirect: "/sign-in?from=app" }) }, who);
+    await app.ready();
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    const headers = { origin: ORIGIN, "content-type": "application/json" };
+    const body = JSON.stringify({ username: "optional", password: PASSWORD });
+    expect((await app.inject({ method: "POST", url: "/auth/register", payload: body, headers })).statusCode).toBe(201);
+    const login = await app.inject({ method: "POST", url: "/auth/login", payload: body, headers });
+    const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+    return { app, cookie, csrf: login.json().csrfToken as string, userId: login.json().user.id as string };
+  }
+
+  it("optionalAuth: anonymous, a dead cookie and a bad bearer token are null, never refused; a live session is its user", async () => {
+    const { app, cookie, userId } = await fastifyHost();
+    const who = async (headers: Record<string, string> = {}) => {
+      const response = await app.inject({ method: "GET", url: "/api/who", headers });
+      expect(response.statusCode).toBe(200);
+      return response.json().user;
+    };
+    expect(await who()).toBeNull();
+    expect(await who({ cookie: "__Host-sid=forged.secret" })).toBeNull();
+    expect(await who({ authorization: "Bearer not-a-token" })).toBeNull();
+    expect(await who({ cookie })).toBe(userId);
+  });
+
+  it("optionalAuth: an unsafe cookie request still needs our origin and the CSRF token (403 to the error handler); an anonymous one does not", async () => {
+    const { app, cookie, csrf, userId } = await fastifyHost();
+    const post = (headers: Record<string, string>) => app.inject({ method: "POST", url: "/api/who", headers });
+    const noCsrf = await post({ origin: ORIGIN, cookie });
+    expect([noCsrf.statusCode, noCsrf.json()]).toEqual([403, { host: "error", code: "csrf_failed" }]);
+    const foreign = await post({ origin: "https://evil.example", cookie, "x-csrf-token": csrf });
+    expect([foreign.statusCode, foreign.json().code]).toEqual([403, "forbidden_origin"]);
+    expect((await post({ origin: ORIGIN, cookie, "x-csrf-token": csrf })).json()).toEqual({ user: userId });
+    expect((await post({ origin: "https://evil.example" })).json()).toEqual({ user: null });
+  });
+
+  it('requireAuthWith({ onRefusal: "answer" }) answers in the contract\'s format; "next" hands the AuthError to the error handler', async () => {
+    const { app, cookie, userId } = await fastifyHost();
+    const answered = await app.inject({ method: "GET", url: "/api/answered" });
+    expect([answered.statusCode, answered.headers["cache-control"], answered.json()]).toEqual([
+      401,
+      "no-store",
+      { error: { code: "unauthenticated", message: expect.any(String) } },
+    ]);
+    const next = await app.inject({ method: "GET", url: "/api/next" });
+    expect([next.statusCode, next.json()]).toEqual([401, { host: "error", code: "unauthenticated" }]);
+    expect((await app.inject({ method: "GET", url: "/api/answered", headers: { cookie } })).json()).toEqual({
+      user: userId,
+    });
+  });
+
+  it("requireAuthWith({ redirect }): a GET with no session is sent to sign in with next=; other refusals are answered", async () => {
+    const { app, cookie } = await fastifyHost();
+    const sent = await app.inject({ method: "GET", url: "/account/notes?page=2" });
+    expect(sent.statusCode).toBe(303);
+    expect(sent.headers.location).toBe("/sign-in?from=app&next=%2Faccount%2Fnotes%3Fpage%3D2");
+    expect(sent.headers["cache-control"]).toBe("no-store");
+    const bearer = await app.inject({ method: "GET", url: "/account/x", headers: { authorization: "Bearer forged" } });
+    expect([bearer.statusCode, bearer.json().error.code]).toEqual([401, "invalid_token"]);
+    const unsafe = await app.inject({ method: "POST", url: "/account/x", headers: { origin: ORIGIN } });
+    expect(unsafe.statusCode).toBe(401);
+    expect((await app.inject({ method: "GET", url: "/account/x", headers: { cookie } })).statusCode).toBe(200);
+    expect(() => app.requireAuthWith({ redirect: "//evil.example" })).toThrow(/redirect must be a path on this site/);
+  });
+});
+
+/**
+ * Review of issue 25, item 4: an event stream whose headers cannot be written (a host's hook
+ * set one Node refuses) never held its place: the service's one stream is free again.
+ */
+describe("an event stream that cannot start, in Fastify", () => {
+  it("frees its place in the per-service limit when writing its headers throws", async () => {
+    const auth = await createAuth({
+      stores: createMemoryStores(),
+      sessions: DEFAULT_SESSION_POLICY,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
+      streams: { perService: 1 },
+      hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
+    });
+    const app = Fastify();
+    // A host hook that sets a header Node refuses to send (a control character) when asked:
+    // latchkey's writeHead, which sends the host's headers with the stream's, then throws.
+    app.addHook("onRequest", async (request, reply) => {
+      if (request.headers["x-trace-bad"]) reply.header("x-trace", "a\u0001b");
+    });
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    await app.listen({ port: 0, host: "127.0.0.1" });
+    stops.push(async () => {
+      auth.stop();
+      await app.close();
+    });
+    const base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`;
+    const { service, clientSecret } = await auth.services.create("streamer");
+    const authorization = basic(service.id, clientSecret);
+    const headers = { authorization, accept: "text/event-stream", "x-trace-bad": "1" };
+    const broken = await fetch(`${base}/auth/revocations`, { headers })
+      .then((response) => response.text())
+      .catch((error: Error) => error);
+    // The client gets a cut-off answer (the connection ends), never a hang.
+    expect(broken).toBeInstanceOf(Error);
+    expect(auth.revocations.openStreams).toBe(0);
+    const stream = await subscribe(`${base}/auth/revocations`, authorization);
+    expect(stream.response.status).toBe(200);
+    await stream.close();
   });
 });

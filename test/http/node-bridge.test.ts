@@ -214,6 +214,29 @@ describe("issue 25 item 11: toNodeHandler", () => {
     }
   });
 
+  it("review of issue 25, item 7: an event stream's connection is its own (Connection: close), as in Fastify and Express", async () => {
+    const { service, clientSecret } = await auth.services.create("closer");
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const headers = await new Promise<IncomingMessage["headers"]>((resolve, reject) => {
+        const req = httpRequest(`${base}/auth/revocations`, {
+          agent,
+          headers: { authorization: basic(service.id, clientSecret), accept: "text/event-stream" },
+        });
+        req.on("error", reject);
+        req.on("response", (res: IncomingMessage) => {
+          resolve(res.headers);
+          res.destroy();
+        });
+        req.end();
+      });
+      expect(headers["content-type"]).toMatch(/^text\/event-stream/);
+      expect(headers.connection).toBe("close");
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it("a handler that throws is a 500 with no detail, told to onError; the server serves on", async () => {
     const response = await fetch(`${base}/boom`);
     expect(response.status).toBe(500);

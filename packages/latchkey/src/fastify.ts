@@ -1,6 +1,7 @@
 /**
  * `latchkey/fastify`: the Fastify plugin. It answers latchkey's routes, decorates
- * `fastify.requireAuth` and `request.auth`, and touches nothing else of the app.
+ * `fastify.requireAuth`, `fastify.optionalAuth`, `fastify.requireAuthWith` and
+ * `request.auth`, and touches nothing else of the app.
  *
  * @example
  * import Fastify from "fastify";
@@ -11,3 +12,4 @@
  * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
  */
 export { handleError, type LatchkeyPluginOptions, latchkey, useStrictJson } from "./adapters/fastify.js";
+export type { RefusalOptions } from "./http/refusal.js";

@@ -14,4 +14,17 @@
  * await verifier.ready();
  * const check = verifyExpress(verifier); // app.get("/reports", check, (req, res) => ...)
  */
-export * from "@latchkey/verify";
+export {
+  createVerifier,
+  FeedError,
+  type FeedFailure,
+  protect,
+  type VerifiedToken,
+  type Verifier,
+  type VerifierOptions,
+  VerifyError,
+  type VerifyFailure,
+  verifyExpress,
+  verifyFastify,
+  verifyHono,
+} from "@latchkey/verify";

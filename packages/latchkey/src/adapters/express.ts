@@ -18,14 +18,15 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { LatchkeySetupError } from "../core/errors.js";
+import { addVary, RENEWED_CACHE_CONTROL } from "../http/answer.js";
 import type { RequestAuth } from "../http/context.js";
-import { type Answer, CollectingReply, cookiesOf, Dispatcher, type GuestLog } from "../http/dispatch.js";
+import { type Answer, CollectingReply, Dispatcher, type GuestLog } from "../http/dispatch.js";
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
-import type { AuthRequest } from "../http/kit.js";
-import { readNodeBody } from "../http/node-body.js";
+import { closeWhenAnswered, readNodeBody } from "../http/node-body.js";
 import { writeEventStream } from "../http/node-stream.js";
 import { authenticateOptionally } from "../http/optional-auth.js";
 import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
+import { authRequestOf } from "../http/request.js";
 import { bodyReadBeforeLatchkey, logOnce, mountCheck } from "./setup-checks.js";
 
 /**
@@ -130,7 +131,7 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
 
   const guard = (mode: RefusalMode | "optional"): ExpressMiddleware => {
     return (req, res, next) => {
-      const request = authRequestOf(req);
+      const request = authRequestOf(req.method ?? "GET", req.headers, addressOf(req));
       const reply = new CollectingReply();
       const authenticate = () => dispatcher.authenticate(request, reply);
       const who = mode === "optional" ? authenticateOptionally(guest.context, request, authenticate) : authenticate();
@@ -138,7 +139,10 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
         .then(
           (auth) => {
             req.auth = auth;
-            for (const [, line] of reply.cookieHeaders()) res.appendHeader("set-cookie", line);
+            const renewed = reply.cookieHeaders();
+            for (const [, line] of renewed) res.appendHeader("set-cookie", line);
+            // A response that carries a credential is never kept by a cache.
+            if (renewed.length > 0) res.setHeader("cache-control", RENEWED_CACHE_CONTROL);
             next();
           },
           (error: unknown) => {
@@ -172,7 +176,7 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
           readBody: (limit) =>
             bodyTaken(req)
               ? Promise.reject(bodyParsedFirst())
-              : readNodeBody(req, req.headers["content-length"], limit),
+              : readNodeBody(req, req.headers["content-length"], limit, closeWhenAnswered(req, res)),
         })
         .then((answer) => (answer ? write(res, answer, log) : next()))
         .catch(fail(next));
@@ -184,19 +188,6 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
       maintenance.stop();
       dispatcher.closeStreams();
     },
-  };
-}
-
-function authRequestOf(req: ExpressRequestLike): AuthRequest {
-  return {
-    method: req.method ?? "GET",
-    headers: req.headers,
-    cookies: cookiesOf(req.headers),
-    ip: addressOf(req),
-    body: undefined,
-    query: {},
-    params: {},
-    auth: null,
   };
 }
 
@@ -225,19 +216,29 @@ function bodyParsedFirst(): LatchkeySetupError {
 }
 
 function write(res: ServerResponse, answer: Answer, log: GuestLog | undefined): void {
-  res.statusCode = answer.status;
-  for (const [name, value] of answer.headers) {
-    if (name === "set-cookie") res.appendHeader(name, value);
-    else res.setHeader(name, value);
-  }
   const { stream } = answer;
+  try {
+    res.statusCode = answer.status;
+    for (const [name, value] of answer.headers) {
+      if (name === "set-cookie") res.appendHeader(name, value);
+      // A host's middleware may have set `Vary` already (`Accept-Encoding`).
+      else if (name === "vary") res.setHeader(name, addVary(res.getHeader(name), value));
+      else res.setHeader(name, value);
+    }
+    if (stream) {
+      // The connection is the stream's alone: it closes when the stream ends.
+      res.setHeader("connection", "close");
+      res.flushHeaders();
+    }
+  } catch (error) {
+    // The core has counted the stream (a service's places are few): it never started.
+    stream?.close();
+    throw error;
+  }
   if (!stream) {
     res.end(answer.body ?? undefined);
     return;
   }
-  // The connection is the stream's alone: it closes when the stream ends.
-  res.setHeader("connection", "close");
-  res.flushHeaders();
   // Whatever fails while streaming is logged, never left to end the host's process.
   const failed = (error: unknown) => log?.warn({ err: error }, "event stream failed");
   writeEventStream(stream, res, failed).catch(failed);

@@ -1,8 +1,9 @@
 /**
  * latchkey for Fastify 5: a plugin that registers latchkey's routes in a scope of their
  * own and runs each through the framework-free core (`src/http/dispatch.ts`), as the
- * other adapters do; it decorates `fastify.requireAuth` and `request.auth` for the app's
- * own routes, and touches nothing else of the app. Fastify's router finds the route and
+ * other adapters do; it decorates `fastify.requireAuth`, `fastify.optionalAuth`,
+ * `fastify.requireAuthWith` and `request.auth` for the app's own routes, and touches
+ * nothing else of the app. Fastify's router finds the route and
  * its serialiser, compiled from the route's response schema, writes the JSON; everything
  * between (the origin check, body rules, validation, authentication, errors, CORS, event
  * streams) is the core's. It registers no other plugin: a host's own @fastify/cookie or
@@ -16,20 +17,19 @@
  * });
  */
 import type { Readable } from "node:stream";
-import { serialize as serializeCookie } from "cookie";
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from "fastify";
 import fp from "fastify-plugin";
-import { AuthError } from "../core/errors.js";
-import type { Answer } from "../http/answer.js";
+import { type Answer, addVary } from "../http/answer.js";
 import type { LatchkeyContext, RequestAuth } from "../http/context.js";
 import { type CompiledRoute, Dispatcher } from "../http/dispatch.js";
-import { errorAnswer, errorBody, INTERNAL_ERROR, logAuthError, statusErrorAnswer } from "../http/errors.js";
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
-import type { AuthRequest, CookieSink } from "../http/kit.js";
-import { readNodeBody } from "../http/node-body.js";
+import type { EventStream } from "../http/kit.js";
+import { closeWhenAnswered, readNodeBody } from "../http/node-body.js";
 import { writeEventStream } from "../http/node-stream.js";
-import { cookiesOf, type IncomingFacts } from "../http/request.js";
-import { SHARED_SCHEMAS } from "../http/schemas.js";
+import { type RefusalOptions, refusalMode } from "../http/refusal.js";
+import type { IncomingFacts } from "../http/request.js";
+import { ErrorSchema, SHARED_SCHEMAS } from "../http/schemas.js";
+import { hostGuard } from "./fastify-host.js";
 
 /**
  * Options of the plugin, validated when it registers (see `LatchkeyOptions`).
@@ -41,12 +41,39 @@ export type LatchkeyPluginOptions = LatchkeyOptions;
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** Who the request is; set by `requireAuth`, `null` before or without it. */
+    /** Who the request is; set by `requireAuth` (or `null` by `optionalAuth`), `null` before or without it. */
     auth: RequestAuth | null;
   }
   interface FastifyInstance {
-    /** A `preHandler` that authenticates the request or answers 401/403. */
+    /**
+     * A `preHandler` that authenticates the request (`request.auth`) or throws the
+     * `AuthError` (401/403, with `statusCode` and `code`) to the app's error handler; the
+     * origin check for unsafe requests comes with it.
+     * @example
+     * app.get("/api/profile", { preHandler: app.requireAuth }, async (request) => ({ user: request.auth?.userId }));
+     */
     requireAuth: preHandlerAsyncHookHandler;
+    /**
+     * A `preHandler` that sets `request.auth` to who the request is, or `null`: it never
+     * refuses a request for having no credential or a dead one. A request that presents one
+     * gets `requireAuth`'s origin and CSRF checks (a 403 thrown to the error handler), and a
+     * store outage is a 503.
+     * @example
+     * app.get("/", { preHandler: app.optionalAuth }, async (request) => (request.auth ? "welcome back" : "hello"));
+     */
+    optionalAuth: preHandlerAsyncHookHandler;
+    /**
+     * `requireAuth` with another way to refuse: `{ onRefusal: "answer" }` answers the
+     * refusal in the contract's format; `{ onRefusal: "next" }` throws it to the app's error
+     * handler (what `requireAuth` does); `{ redirect: "/sign-in" }` sends a GET with no live
+     * session to that page (303, the path asked for as `next`) and answers other refusals in
+     * the contract's format. Bad options are a `TypeError` when the handler is built.
+     * @example
+     * app.get("/notes", { preHandler: app.requireAuthWith({ redirect: "/sign-in" }) }, async (request) => ({
+     *   user: request.auth?.userId,
+     * }));
+     */
+    requireAuthWith(options: RefusalOptions): preHandlerAsyncHookHandler;
     latchkey: LatchkeyContext;
   }
   interface FastifyContextConfig {
@@ -60,26 +87,18 @@ const NO_QUERY = new URLSearchParams();
 async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginOptions): Promise<void> {
   const guest = setUpGuest(options);
   const core = new Dispatcher(guest, fastify.log);
-  for (const schema of SHARED_SCHEMAS) if (!fastify.getSchema(schema.$id as string)) fastify.addSchema(schema);
+  // `errorResponses()` on the app's own routes refers to latchkey's error body: that one
+  // schema is the app's too. Its id is latchkey's own, so it meets no schema of the app's.
+  addSchemaOnce(fastify, ErrorSchema);
 
   fastify.decorate("latchkey", guest.context);
   fastify.decorateRequest("auth", null);
   // A guest's checks run where they are asked for: a host route that uses `requireAuth`
   // gets the origin check with it, and no other host route is touched.
-  const requireAuth = async (request: FastifyRequest, reply: FastifyReply) => {
-    try {
-      request.auth = await core.authenticate(
-        authRequestOf(request),
-        cookieSinkOf(reply),
-        () => request.routeOptions.config.latchkeyCors === true,
-      );
-    } catch (error) {
-      // An error answer is never cached, whatever route it comes from.
-      reply.header("cache-control", "no-store");
-      throw error;
-    }
-  };
-  fastify.decorate("requireAuth", requireAuth);
+  const guard = hostGuard(core, guest);
+  fastify.decorate("requireAuth", guard({ kind: "next" }));
+  fastify.decorate("optionalAuth", guard("optional"));
+  fastify.decorate("requireAuthWith", (refusal: RefusalOptions) => guard(refusalMode(refusal)));
 
   const maintenance = startGuestMaintenance(options, fastify.log);
   fastify.addHook("onClose", async () => maintenance.stop());
@@ -94,6 +113,8 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   // latchkey's routes live in a scope of their own: its error handler (the contract's
   // format), its body parsing and its validation apply to them alone.
   await fastify.register(async (scope) => {
+    // latchkey's response schemas (`latchkey.User`, ...) live here, with its routes.
+    for (const schema of SHARED_SCHEMAS) addSchemaOnce(scope, schema);
     scope.setErrorHandler((error, request, reply) => {
       send(reply, core.errorAnswer(error, undefined, request.log));
     });
@@ -106,7 +127,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     scope.addContentTypeParser("*", (_request, payload, done) => done(null, payload));
     const run = (route: CompiledRoute) => (request: FastifyRequest, reply: FastifyReply) => {
       core
-        .run(route, factsOf(request), request.params as Record<string, string>)
+        .run(route, factsOf(request, reply), request.params as Record<string, string>)
         .then((answer) => {
           if (!answer.stream) {
             send(reply, answer);
@@ -116,7 +137,13 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
           writing.add(written);
         })
         .catch((error: unknown) => {
-          if (!reply.sent) reply.send(error);
+          if (!reply.sent) {
+            reply.send(error);
+            return;
+          }
+          // An event stream that could not start (its headers refused): a cut-off answer.
+          request.log.warn({ err: error }, "event stream failed");
+          reply.raw.destroy();
         });
     };
     for (const route of core.routes) {
@@ -140,7 +167,7 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
 }
 
 /** What the core reads of a Fastify request. */
-function factsOf(request: FastifyRequest): IncomingFacts {
+function factsOf(request: FastifyRequest, reply: FastifyReply): IncomingFacts {
   const url = request.url;
   const queryAt = url.indexOf("?");
   return {
@@ -150,7 +177,13 @@ function factsOf(request: FastifyRequest): IncomingFacts {
     headers: request.headers,
     ip: request.ip,
     // The parser handed the body stream on; without a content type Fastify ran no parser.
-    readBody: (limit) => readNodeBody(bodyStreamOf(request), request.headers["content-length"], limit),
+    readBody: (limit) =>
+      readNodeBody(
+        bodyStreamOf(request),
+        request.headers["content-length"],
+        limit,
+        closeWhenAnswered(request.raw, reply.raw),
+      ),
     log: request.log,
   };
 }
@@ -160,53 +193,20 @@ function bodyStreamOf(request: FastifyRequest): Readable {
   return typeof body?.on === "function" ? (body as Readable) : request.raw;
 }
 
-/** What `requireAuth` reads of a host's request: who it is, never its body. */
-function authRequestOf(request: FastifyRequest): AuthRequest {
-  return {
-    method: request.method,
-    headers: request.headers,
-    cookies: cookiesOf(request.headers),
-    ip: request.ip,
-    body: undefined,
-    query: {},
-    params: {},
-    auth: null,
-  };
-}
-
-/** A hybrid renewal's cookie, straight onto the reply. */
-function cookieSinkOf(reply: FastifyReply): CookieSink {
-  const sink: CookieSink = {
-    setCookie(name, value, options) {
-      reply.header("set-cookie", serializeCookie(name, value, options));
-      return sink as never;
-    },
-  };
-  return sink;
+/** Adds `schema` to `scope` unless the scope (or a parent) has one of its id. */
+function addSchemaOnce(scope: FastifyInstance, schema: { $id?: string }): void {
+  if (!scope.getSchema(schema.$id as string)) scope.addSchema(schema);
 }
 
 /** Writes the core's answer; a JSON one through the route's compiled serialiser. */
 function send(reply: FastifyReply, answer: Answer): void {
   reply.code(answer.status);
   for (const [name, value] of answer.headers) {
-    if (name === "vary") addVary(reply, value);
+    // A host's hook may have set `Vary` already (its own CORS: `Origin`).
+    if (name === "vary") reply.header("vary", addVary(reply.getHeader("vary"), value));
     else reply.header(name, value);
   }
   reply.send(answer.json !== undefined ? answer.json : (answer.body ?? undefined));
-}
-
-/** Adds to `Vary` what a host's hook may have set already (a host's own CORS: `Origin`). */
-function addVary(reply: FastifyReply, value: string): void {
-  const existing = reply.getHeader("vary");
-  if (existing === undefined) reply.header("vary", value);
-  else if (
-    !String(existing)
-      .toLowerCase()
-      .split(/\s*,\s*/)
-      .includes(value.toLowerCase())
-  ) {
-    reply.header("vary", `${String(existing)}, ${value}`);
-  }
 }
 
 /**
@@ -216,20 +216,26 @@ function addVary(reply: FastifyReply, value: string): void {
  * ran out).
  */
 function streamTo(request: FastifyRequest, reply: FastifyReply, answer: Answer): Promise<void> {
+  const stream = answer.stream as EventStream;
   reply.hijack();
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value : String(value);
+  try {
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value : String(value);
+    }
+    for (const [name, value] of answer.headers) {
+      const before = headers[name];
+      if (name === "vary") headers.vary = addVary(before, value);
+      else headers[name] = name === "set-cookie" && before !== undefined ? [before, value].flat() : value;
+    }
+    headers.connection = "close";
+    reply.raw.writeHead(answer.status, headers);
+  } catch (error) {
+    // The core has counted the stream (a service's places are few): it never started.
+    stream.close();
+    throw error;
   }
-  for (const [name, value] of answer.headers) {
-    const before = headers[name];
-    headers[name] = name === "set-cookie" && before !== undefined ? [before, value].flat() : value;
-  }
-  headers.connection = "close";
-  reply.raw.writeHead(answer.status, headers);
-  return writeEventStream(answer.stream as NonNullable<Answer["stream"]>, reply.raw, (error) =>
-    request.log.warn({ err: error }, "event stream failed"),
-  );
+  return writeEventStream(stream, reply.raw, (error) => request.log.warn({ err: error }, "event stream failed"));
 }
 
 /**
@@ -237,72 +243,11 @@ function streamTo(request: FastifyRequest, reply: FastifyReply, answer: Answer):
  * of the app that registers it).
  * @example
  * await app.register(latchkey, { auth, publicOrigin: "https://app.example", strategy: "jwt" });
+ * app.get("/", { preHandler: app.optionalAuth }, async (request) => ({ signedIn: request.auth !== null }));
+ * app.get("/api/notes", { preHandler: app.requireAuthWith({ onRefusal: "answer" }) }, async (request) => ({
+ *   by: request.auth?.userId,
+ * }));
  */
 export const latchkey = fp(latchkeyPlugin, { name: "latchkey", fastify: "5.x" });
 
-/**
- * An error handler in the contract's format, for the app's own routes: contract errors
- * keep their code and message; Fastify's errors (bad JSON, 404, 413, 415, a schema check)
- * get a generic message, which never quotes the body; anything else is a bug, logged in
- * full and answered 500 without detail. latchkey's own routes answer errors themselves.
- *
- * @example
- * app.setErrorHandler(handleError); // the contract's error format for the app's own routes too
- */
-export function handleError(error: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
-  if (error instanceof AuthError) {
-    logAuthError(error, request.log);
-    const answer = errorAnswer(error);
-    for (const [name, value] of answer.headers) reply.header(name, value);
-    reply.code(answer.status).send(answer.body);
-    return;
-  }
-  const fastifyError = error as FastifyError;
-  if (fastifyError.validation) {
-    // Ajv's messages name the field and the rule, never the value.
-    reply.code(400).send(errorBody("invalid_request", `Invalid request: ${fastifyError.message}.`));
-    return;
-  }
-  const generic = statusErrorAnswer(error, parserMessage(fastifyError));
-  if (generic) {
-    reply.code(generic.status).send(generic.body);
-    return;
-  }
-  request.log.error({ err: error }, "unhandled error");
-  reply.code(INTERNAL_ERROR.status).send(INTERNAL_ERROR.body);
-}
-
-/** The message of a JSON parser's error that is safe and useful to pass on. */
-function parserMessage(error: FastifyError): string | undefined {
-  if (error instanceof SyntaxError || error.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
-    return "The request body is not valid JSON.";
-  }
-  return error.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ? "The request body is empty." : undefined;
-}
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
-
-/**
- * Replaces `application/json` parsing in `fastify`'s scope (and its children) with one
- * that refuses malformed UTF-8 (`400 invalid_request`), as latchkey's own routes do. Node
- * decodes a body by replacing each invalid byte sequence with U+FFFD, so two different
- * byte strings would reach a handler as one password. The JSON itself is parsed by
- * Fastify's own parser (prototype poisoning refused).
- *
- * @example
- * useStrictJson(app);
- */
-export function useStrictJson(fastify: FastifyInstance): void {
-  const parseJson = fastify.getDefaultJsonParser("error", "error");
-  fastify.removeContentTypeParser("application/json");
-  fastify.addContentTypeParser("application/json", { parseAs: "buffer" }, (request, body, done) => {
-    let text: string;
-    try {
-      text = utf8.decode(body as Buffer);
-    } catch {
-      done(new AuthError("invalid_request", "The request body is not valid UTF-8."), undefined);
-      return;
-    }
-    parseJson(request, text, done);
-  });
-}
+export { handleError, useStrictJson } from "./fastify-host.js";

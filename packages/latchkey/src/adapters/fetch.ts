@@ -14,18 +14,13 @@
  * }
  */
 import { LatchkeySetupError } from "../core/errors.js";
+import { RENEWED_CACHE_CONTROL } from "../http/answer.js";
 import type { RequestAuth } from "../http/context.js";
-import {
-  type Answer,
-  CollectingReply,
-  cookiesOf,
-  Dispatcher,
-  type GuestLog,
-  type IncomingFacts,
-} from "../http/dispatch.js";
+import { type Answer, CollectingReply, Dispatcher, type GuestLog, type IncomingFacts } from "../http/dispatch.js";
 import { type Guest, type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
 import type { AuthRequest } from "../http/kit.js";
 import { authenticateOptionally } from "../http/optional-auth.js";
+import { authRequestOf } from "../http/request.js";
 import { logOnce } from "./setup-checks.js";
 import { eventBody, readRequestBody } from "./web-body.js";
 
@@ -61,7 +56,8 @@ export interface CallInfo {
 
 /**
  * Who a request is (`null`: nobody, for `optionalAuth`), and the headers to add to your
- * response: a renewed access cookie under `hybrid`.
+ * response: under `hybrid`, a renewed access cookie and the `Cache-Control` that keeps
+ * caches from storing it (`private, no-store`).
  * @example
  * const latchkey = createFetchHandler({ auth, publicOrigin: "https://app.example" });
  * const who: Identified<RequestAuth | null> = await latchkey.optionalAuth(request, { ip });
@@ -86,7 +82,8 @@ export interface FetchLatchkey {
   handle(request: Request, info?: CallInfo): Promise<Response | null>;
   /**
    * Who the request is, or an `AuthError` (its `statusCode` and `code` say why). The
-   * `headers` carry a renewed access cookie under `hybrid`: add them to your response.
+   * `headers` carry a renewed access cookie under `hybrid`, with `Cache-Control: private,
+   * no-store`: add them to your response.
    */
   authenticate(request: Request, info?: CallInfo): Promise<Identified<RequestAuth>>;
   /**
@@ -98,7 +95,9 @@ export interface FetchLatchkey {
   optionalAuth(request: Request, info?: CallInfo): Promise<Identified<RequestAuth | null>>;
   /**
    * Runs `handler` for an authenticated request and answers the contract's error
-   * otherwise; a renewed cookie is added to the handler's response.
+   * otherwise; a renewed cookie (and `Cache-Control: private, no-store`) is added to the
+   * handler's response, or to a copy of it when its headers cannot change
+   * (`Response.redirect()`, a `fetch()` response passed on).
    */
   protect(
     request: Request,
@@ -136,22 +135,13 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
     info: CallInfo | undefined,
     check: (authRequest: AuthRequest, reply: CollectingReply) => Promise<Who>,
   ): Promise<Identified<Who>> => {
-    const url = new URL(request.url);
-    const headers = headersOf(request.headers);
-    const authRequest: AuthRequest = {
-      method: request.method,
-      headers,
-      cookies: cookiesOf(headers),
-      ip: addressOf(request, info),
-      body: undefined,
-      query: Object.fromEntries(url.searchParams),
-      params: {},
-      auth: null,
-    };
+    const authRequest = authRequestOf(request.method, headersOf(request.headers), addressOf(request, info));
     const reply = new CollectingReply();
     const auth = await check(authRequest, reply);
     const renewed = new Headers();
     for (const [, line] of reply.cookieHeaders()) renewed.append("set-cookie", line);
+    // A response that carries a credential is never kept by a cache.
+    if (renewed.has("set-cookie")) renewed.set("cache-control", RENEWED_CACHE_CONTROL);
     return { auth, headers: renewed };
   };
 
@@ -181,9 +171,7 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
       } catch (error) {
         return errorResponse(error);
       }
-      const response = await handler(who.auth);
-      for (const line of who.headers.getSetCookie()) response.headers.append("set-cookie", line);
-      return response;
+      return withHeaders(await handler(who.auth), who.headers);
     },
     errorResponse,
     close() {
@@ -192,6 +180,34 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
     },
   };
   return { latchkey, guest };
+}
+
+/**
+ * `response` with `added` on it (`set-cookie` appended, the rest set); a copy of it when its
+ * headers are immutable, as those of `Response.redirect()` and of a `fetch()` response are.
+ */
+function withHeaders(response: Response, added: Headers): Response {
+  let nothing = true;
+  added.forEach(() => {
+    nothing = false;
+  });
+  // A network error (`Response.error()`) carries no answer, and cannot be copied.
+  if (nothing || response.type === "error") return response;
+  const apply = (headers: Headers) => {
+    for (const line of added.getSetCookie()) headers.append("set-cookie", line);
+    added.forEach((value, name) => {
+      if (name !== "set-cookie") headers.set(name, value);
+    });
+  };
+  try {
+    apply(response.headers);
+    return response;
+  } catch {
+    // Immutable headers refuse the first change, before anything is added.
+    const copy = new Response(response.body, response);
+    apply(copy.headers);
+    return copy;
+  }
 }
 
 /** A `Request`'s headers as a plain object of lower-case names. */

@@ -118,7 +118,11 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
         return refuse(handler, mode, c, error);
       }
       c.set("auth", who.auth);
+      // A renewed cookie, and the cache-control that keeps it out of caches.
       for (const line of who.headers.getSetCookie()) c.header("set-cookie", line, { append: true });
+      who.headers.forEach((value, name) => {
+        if (name !== "set-cookie") c.header(name, value);
+      });
       await next();
     };
   };

@@ -10,7 +10,8 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { STREAM_STALL_MS } from "../http/kit.js";
+import { drainBody } from "../http/node-body.js";
+import { drained } from "../http/node-stream.js";
 
 /**
  * A handler of the web platform's shape, given the client's address: `latchkey/fetch`'s
@@ -31,10 +32,6 @@ export interface NodeHandlerOptions {
   /** Told of an error the handler threw (answered 500) or a response body that failed. Default `console.error`. */
   onError?: (error: unknown) => void;
 }
-
-/** How much of an unread request body is drained to keep its connection, and for how long. */
-const DRAIN_MAX_BYTES = 8 * 1024 * 1024;
-const DRAIN_MAX_MS = 1000;
 
 /**
  * A `node:http` request listener that serves `handler`.
@@ -59,7 +56,10 @@ export function toNodeHandler(
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const onError = options.onError ?? ((error: unknown) => console.error(error));
   return (req, res) => {
-    res.once("finish", () => drainUnread(req));
+    // What the answer left of the body is read away (past its bounds, the connection closes).
+    res.once("finish", () => {
+      if (hasBody(req)) drainBody(req, () => req.socket.destroySoon());
+    });
     serve(handler, req, res, onError).catch((error: unknown) => {
       onError(error);
       res.destroy();
@@ -165,18 +165,17 @@ function nextChunk(req: IncomingMessage): Promise<Uint8Array | null> {
 }
 
 async function writeResponse(response: Response, res: ServerResponse): Promise<void> {
-  res.statusCode = response.status;
-  response.headers.forEach((value, name) => {
-    if (name !== "set-cookie") res.setHeader(name, value);
-  });
-  const cookies = response.headers.getSetCookie();
-  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  try {
+    writeHead(response, res);
+  } catch (error) {
+    // Headers Node refuses: the body (an event stream holding its place) is let go.
+    void response.body?.cancel().catch(() => {});
+    throw error;
+  }
   if (!response.body) {
     res.end();
     return;
   }
-  // An event stream's headers go out at once; its events follow as they come.
-  if (/^text\/event-stream/i.test(response.headers.get("content-type") ?? "")) res.flushHeaders();
   const reader = response.body.getReader();
   // The client gone, the body is dropped: an event stream ends with it.
   const cancel = () => void reader.cancel().catch(() => {});
@@ -205,49 +204,17 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   res.destroy();
 }
 
-/** Whether `res` drains within `STREAM_STALL_MS` (false when it closes or stalls first). */
-function drained(res: ServerResponse): Promise<boolean> {
-  return new Promise((resolve) => {
-    const settle = (outcome: boolean) => () => {
-      clearTimeout(timer);
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(outcome);
-    };
-    const onDrain = settle(true);
-    const onClose = settle(false);
-    const timer = setTimeout(settle(false), STREAM_STALL_MS);
-    res.once("drain", onDrain);
-    res.once("close", onClose);
+function writeHead(response: Response, res: ServerResponse): void {
+  res.statusCode = response.status;
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") res.setHeader(name, value);
   });
-}
-
-/**
- * Reads away what is left of a request body the answer did not need, so the parser
- * reaches the next request on the connection; past `DRAIN_MAX_BYTES` or `DRAIN_MAX_MS`
- * the connection is closed instead (after the answer, which is out).
- */
-function drainUnread(req: IncomingMessage): void {
-  if (req.readableEnded || req.destroyed || !hasBody(req)) return;
-  let size = 0;
-  const stop = () => {
-    clearTimeout(timer);
-    req.off("data", onData);
-    req.off("end", stop);
-    req.off("error", stop);
-  };
-  const close = () => {
-    stop();
-    req.socket.destroySoon();
-  };
-  const onData = (chunk: Buffer) => {
-    size += chunk.byteLength;
-    if (size > DRAIN_MAX_BYTES) close();
-  };
-  const timer = setTimeout(close, DRAIN_MAX_MS);
-  timer.unref();
-  req.on("data", onData);
-  req.on("end", stop);
-  req.on("error", stop);
-  req.resume();
+  const cookies = response.headers.getSetCookie();
+  if (cookies.length > 0) res.setHeader("set-cookie", cookies);
+  if (response.body && /^text\/event-stream/i.test(response.headers.get("content-type") ?? "")) {
+    // The connection is the stream's alone: it closes when the stream ends, as in the
+    // other adapters. Its headers go out at once; its events follow as they come.
+    res.setHeader("connection", "close");
+    res.flushHeaders();
+  }
 }

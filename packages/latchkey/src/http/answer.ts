@@ -44,6 +44,38 @@ export class JsonAnswer implements Answer {
   }
 }
 
+/**
+ * The `Cache-Control` of a host's response that `requireAuth` or `optionalAuth` gave a
+ * renewed access cookie (`hybrid`): a response that carries a credential is never stored by
+ * a shared cache (`private`), nor by any other (`no-store`), or a CDN in front of the host
+ * could hand one user's cookie to the next. `Vary: Cookie` would not do: it keys a cache by
+ * the request's cookies but still lets it store the answer, and many caches ignore it.
+ */
+export const RENEWED_CACHE_CONTROL = "private, no-store";
+
+/**
+ * `Vary` with `value` added to what is there already (a host's `Accept-Encoding`, a host's
+ * CORS `Origin`), each name once.
+ *
+ * @example
+ * addVary("Accept-Encoding", "Origin"); // "Accept-Encoding, Origin"
+ */
+export function addVary(existing: string | number | readonly string[] | undefined, value: string): string {
+  const before = existing === undefined ? "" : Array.isArray(existing) ? existing.join(", ") : String(existing);
+  const names = before
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "");
+  if (names.includes("*")) return "*";
+  const known = new Set(names.map((name) => name.toLowerCase()));
+  for (const name of value.split(",").map((part) => part.trim())) {
+    if (name === "" || known.has(name.toLowerCase())) continue;
+    known.add(name.toLowerCase());
+    names.push(name);
+  }
+  return names.join(", ");
+}
+
 /** An `AuthReply` that collects what a handler sets. */
 export class CollectingReply implements AuthReply {
   #status = 200;

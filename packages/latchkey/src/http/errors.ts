@@ -31,7 +31,7 @@ export function errorBody(code: string, message: string): ErrorBody {
 }
 
 /** The code and message for an error that carries only a status. */
-export const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
+const GENERIC: Readonly<Record<number, [ErrorCode, string]>> = {
   400: ["invalid_request", "The request is malformed."],
   404: ["not_found", "Not found."],
   405: ["method_not_allowed", "This method is not allowed on this route."],

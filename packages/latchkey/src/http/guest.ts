@@ -163,8 +163,8 @@ function header(request: OriginRequest, name: string): string | undefined {
 export function startGuestMaintenance(
   options: Pick<LatchkeyOptions, "auth" | "maintenance">,
   log: { debug?(details: object, message: string): void; warn(details: object, message: string): void } | undefined,
-): { stop(): void } {
-  if (options.maintenance === false) return { stop() {} };
+): { stop(): Promise<void> } {
+  if (options.maintenance === false) return { stop: async () => {} };
   return options.auth.startMaintenance({
     log: log && { debug: (details, message) => log.debug?.(details, message), warn: (d, m) => log.warn(d, m) },
     intervalMs: typeof options.maintenance === "object" ? options.maintenance.intervalMs : undefined,

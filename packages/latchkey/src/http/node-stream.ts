@@ -44,8 +44,12 @@ function finished(res: ServerResponse): Promise<boolean> {
   return settles(res, "finish");
 }
 
-/** Whether `res` drains within `STREAM_STALL_MS` (false when it closes or stalls first). */
-function drained(res: ServerResponse): Promise<boolean> {
+/**
+ * Whether `res` drains within `STREAM_STALL_MS` (false when it closes or stalls first).
+ * @example
+ * if (!res.write(chunk) && !(await drained(res))) res.destroy();
+ */
+export function drained(res: ServerResponse): Promise<boolean> {
   return settles(res, "drain");
 }
 

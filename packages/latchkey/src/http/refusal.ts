@@ -7,9 +7,9 @@ import { AuthError } from "../core/errors.js";
 
 /**
  * How `requireAuthWith` treats a refusal. `answer`: latchkey answers it (401/403/429/503
- * in the contract's format), as `requireAuth` does. `next`: the `AuthError` (with
- * `statusCode` and `code`) goes to the host's error handling (Express's `next(error)`,
- * Hono's `onError`). `redirect`: a GET (or HEAD) refused as `unauthenticated` is answered
+ * in the contract's format), as `requireAuth` does outside Fastify. `next`: the `AuthError`
+ * (with `statusCode` and `code`) goes to the host's error handling (Express's `next(error)`,
+ * Hono's `onError`, Fastify's error handler, as Fastify's `requireAuth` does). `redirect`: a GET (or HEAD) refused as `unauthenticated` is answered
  * `303 See Other` to that path on this site, with the path it asked for as `next`; every
  * other refusal is answered as usual.
  *

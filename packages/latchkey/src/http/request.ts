@@ -8,6 +8,7 @@ import { parse as parseCookies } from "cookie";
 import secureJson from "secure-json-parse";
 import { AuthError } from "../core/errors.js";
 import { FORM_TYPE, parseForm } from "./form.js";
+import type { AuthRequest } from "./kit.js";
 
 /** The request body limit of the contract. */
 export const BODY_LIMIT = 64 * 1024;
@@ -23,8 +24,6 @@ export interface IncomingFacts {
   ip: string;
   /** The raw body, at most `limit` bytes (throw `PayloadTooLarge` past it); `null` if none. */
   readBody(limit: number): Promise<Uint8Array | null>;
-  /** A body the host's own middleware has parsed already (Express's `express.json()`). */
-  parsedBody?: unknown;
   /** This request's logger (Fastify's `request.log`), when the adapter has one. */
   log?: RequestLog;
 }
@@ -49,7 +48,6 @@ const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
  * with bytes must be JSON, or a form where the route takes forms (415 otherwise).
  */
 export async function bodyOf(incoming: IncomingFacts, forms: boolean): Promise<unknown> {
-  if (incoming.parsedBody !== undefined) return incoming.parsedBody;
   let raw: Uint8Array | null;
   try {
     raw = await incoming.readBody(BODY_LIMIT);
@@ -94,4 +92,19 @@ export function cookiesOf(headers: Readonly<Record<string, string | string[] | u
   const cookies: Record<string, string> = {};
   for (const [name, value] of Object.entries(parsed)) if (value !== undefined) cookies[name] = value;
   return cookies;
+}
+
+/**
+ * What `requireAuth` and `optionalAuth` read of a host's request: who it is (its headers,
+ * cookies and address), never its body or query, which are the host's.
+ *
+ * @example
+ * const request = authRequestOf(req.method ?? "GET", req.headers, req.socket.remoteAddress ?? "");
+ */
+export function authRequestOf(
+  method: string,
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+  ip: string,
+): AuthRequest {
+  return { method, headers, cookies: cookiesOf(headers), ip, body: undefined, query: {}, params: {}, auth: null };
 }

@@ -12,7 +12,7 @@ const IsoTime = Type.String({ format: "date-time" });
 export const UserView = Type.Object(
   { id: Type.String(), username: Type.String(), createdAt: IsoTime },
   {
-    $id: "User",
+    $id: "latchkey.User",
     examples: [
       { id: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e", username: "alice", createdAt: "2026-03-01T12:00:00.000Z" },
     ],
@@ -42,7 +42,7 @@ export const SessionView = Type.Object(
     current: Type.Boolean(),
   },
   {
-    $id: "Session",
+    $id: "latchkey.Session",
     examples: [
       {
         id: "Xq3uK8tR2mVwYp5sLc9dEa",
@@ -71,7 +71,7 @@ export const EventView = Type.Object(
     userAgent: Type.String(),
   },
   {
-    $id: "Event",
+    $id: "latchkey.Event",
     examples: [
       {
         id: "0195a0b2-7c1e-7000-8000-000000000001",
@@ -91,7 +91,7 @@ export const ErrorSchema = Type.Object(
     error: Type.Object({ code: Type.String(), message: Type.String() }),
   },
   {
-    $id: "Error",
+    $id: "latchkey.Error",
     examples: [{ error: { code: "invalid_credentials", message: "The username or password is incorrect." } }],
   },
 );
@@ -104,7 +104,7 @@ export const TokenResponse = Type.Object(
     refresh_token: Type.Optional(Type.String()),
   },
   {
-    $id: "TokenResponse",
+    $id: "latchkey.TokenResponse",
     examples: [
       {
         access_token: "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiIsInR5cCI6ImF0K2p3dCJ9.eyJzdWIiOiIuLi4ifQ.c2lnbmF0dXJl",
@@ -116,7 +116,10 @@ export const TokenResponse = Type.Object(
   },
 );
 
-/** Every schema with an `$id`, for `fastify.addSchema`. */
+/**
+ * Every schema with an `$id`, for `fastify.addSchema`. The ids are latchkey's own
+ * (`latchkey.Error`), so they never meet a host's schema of the same name (`Error`).
+ */
 export const SHARED_SCHEMAS = [UserView, SessionView, EventView, ErrorSchema, TokenResponse];
 
 /** A reference to a shared schema, for response and body definitions. */

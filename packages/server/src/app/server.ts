@@ -155,8 +155,11 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
         { name: "health", description: "For load balancers and monitors." },
       ],
     },
-    // Shared schemas keep their names (`User`, `Session`, ...), which generated clients use.
-    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+    // Shared schemas keep their names (`User`, `Session`, ...), which generated clients use:
+    // latchkey's (`latchkey.User`) without the prefix that keeps them apart in Fastify.
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`).replace(/^latchkey\./, ""),
+    },
     // Known only once the app is built (the origin of a port-0 server, once it listens).
     transformObject: (document) => {
       const openapi = "openapiObject" in document ? document.openapiObject : {};
