@@ -364,8 +364,9 @@ async function introspect(auth: LatchkeyContext["auth"], token: string): Promise
   const origin = { iss: auth.accessTokens.issuer, aud: auth.accessTokens.issuer };
   const user = await auth.accessTokens.verify(token);
   if (user.ok) {
-    const live = await auth.sessions.findLive(user.claims.sessionId);
-    if (!live || live.user.id !== user.claims.userId) return inactive;
+    // Whether the session is live, never recording use: a service's question is not the
+    // user's, and must not keep an idle session alive.
+    if (!(await auth.sessions.isLive(user.claims.sessionId))) return inactive;
     return {
       active: true,
       kind: "user",
