@@ -144,6 +144,10 @@ function connect(url: string, { autoPipelining }: { autoPipelining: boolean }): 
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2000,
+    // A command in flight when its connection drops would otherwise wait for ever while a
+    // proxy in front of Redis keeps accepting and closing connections (ioredis counts its
+    // retries again on each one): past 2 s it is an outage, answered 503.
+    commandTimeout: 2000,
     retryStrategy: (attempt) => Math.min(1000, 50 * 2 ** attempt),
     lazyConnect: false,
     // Commands issued in the same tick (the session reads of concurrent requests) go out
