@@ -5,7 +5,11 @@
  * without the logins, their ratio (target: under 5), and the server's event-loop delay
  * p99 during the logins (target: under 10 ms), read from a preloaded
  * monitorEventLoopDelay probe. Run after `npm run build`.
+ *
+ *   npm run bench:login
+ *   BENCH_SECONDS=1 npm run bench:login   # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  */
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -15,10 +19,11 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const PASSWORD = "correct horse battery staple";
 const ORIGIN = "http://localhost:1";
 
+const file = join(tmpdir(), `latchkey-login-${process.pid}.db`);
 const server = await startProbedServer({
   PUBLIC_ORIGIN: ORIGIN,
   LOGIN_ADDRESS_MAX_FAILURES: "100000",
-  DATABASE_URL: `sqlite:${join(tmpdir(), `latchkey-login-${process.pid}.db`)}`,
+  DATABASE_URL: `sqlite:${file}`,
 });
 const { base, eventLoop } = server;
 const headers = { "content-type": "application/json", origin: ORIGIN };
@@ -68,6 +73,7 @@ const busyLoop = await eventLoop();
 logging = false;
 await Promise.all(loops);
 await server.stop();
+for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
 
 const ratio = busy.latency.p99 / Math.max(1, quiet.latency.p99);
 console.log(

@@ -6,13 +6,21 @@
  * (default 3: a laptop, a phone, a tablet), so the per-user index is counted too. Run
  * after `npm run build`:
  *   node bench/redis-memory.mjs [N]    (REDIS_URL, default redis://127.0.0.1:6379)
+ *   node bench/redis-memory.mjs 200    # a smoke run: too few sessions to measure anything
+ * It imports the built packages by their published names (`latchkey/redis`,
+ * `latchkey/memory`), as a user's code would.
  */
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
-import { createMemoryStores, openRedisStores } from "../packages/latchkey/dist/index.js";
+import { createMemoryStores } from "latchkey/memory";
+import { openRedisStores } from "latchkey/redis";
 import { deleteKeysWithPrefix, fillerSession, keysWithPrefix } from "./lib.mjs";
 
 const N = Number(process.argv[2] ?? 20_000);
+if (!Number.isInteger(N) || N < 1) {
+  console.error(`usage: node bench/redis-memory.mjs [sessions]: a whole number of sessions, not ${process.argv[2]}`);
+  process.exit(2);
+}
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 // A prefix as long as the default `lk:`, so key sizes are a deployment's; checked unused.
 const letters = "abcdefghijklmnopqrstuvwxyz";

@@ -5,11 +5,14 @@
  * comes from this one. Every server is started and warmed up first; then ROUNDS rounds
  * each measure every configuration in turn. The table reports medians over the rounds, and
  * the ratios of each configuration's requests per second to the ceiling's and to Express's
- * on the same route, taken within each round. Results go to bench/results/<timestamp>.json and .svg.
+ * on the same route, taken within each round. Results go to bench/results/<timestamp>.json
+ * and .svg (BENCH_RESULTS names another folder).
  *
  *   npm run bench                # everything reachable (PostgreSQL and Redis if running)
  *   BENCH_SECONDS=3 npm run bench
  *   BENCH_ONLY='SQLite, /auth/me' BENCH_BEFORE=/tmp/before npm run bench
+ *   BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_ONLY='^session, SQLite, /auth/me$' npm run bench
+ *                                # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  *
  * BENCH_BEFORE names another checkout of latchkey, built (`npm run build` there): each
  * latchkey configuration is measured twice in every round, this checkout's server and that
@@ -17,9 +20,9 @@
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import autocannon from "autocannon";
 import pg from "pg";
 import { renderChart } from "./chart.mjs";
@@ -27,12 +30,14 @@ import { freePort, postgresReachable, redisReachable } from "./lib.mjs";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const WARM_UP_SECONDS = Math.min(2, SECONDS);
 const CONNECTIONS = 50;
 const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 const PASSWORD = "correct horse battery staple";
 const here = new URL(".", import.meta.url).pathname;
 const root = join(here, "..");
+const RESULTS = process.env.BENCH_RESULTS ?? join(here, "results");
 
 const reachable = {
   postgres: await postgresReachable(PG_URL),
@@ -98,11 +103,13 @@ async function cookieOf(response) {
 
 /** Starts a latchkey configuration and returns the request autocannon should repeat. */
 async function prepareLatchkey(config) {
-  const cleanups = [];
-  const env = {
-    AUTH_STRATEGY: config.strategy ?? "session",
-    DATABASE_URL: `sqlite:${join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`)}`,
-  };
+  const file = join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`);
+  const cleanups = [
+    async () => {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+    },
+  ];
+  const env = { AUTH_STRATEGY: config.strategy ?? "session", DATABASE_URL: `sqlite:${file}` };
   if (config.postgres) {
     const schema = `lkbench_${randomBytes(4).toString("hex")}`;
     const admin = new pg.Client({ connectionString: PG_URL });
@@ -265,6 +272,8 @@ function summary(prepared) {
   };
 }
 
+const ONLY = new RegExp(process.env.BENCH_ONLY ?? "");
+
 // The targets of the issue that set up this bench: the ratios to the ceiling apply to
 // `GET /auth/me` (the ceiling answers its shape), 4× Express to every latchkey route.
 const EXPRESS_TARGET = 4;
@@ -296,13 +305,18 @@ const CONFIGS = [
 ]
   .filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis))
   // BENCH_ONLY=<regex> measures only the matching configurations (plus the baselines).
-  .filter((c) => (c.kind ? true : new RegExp(process.env.BENCH_ONLY ?? "").test(c.name)))
+  .filter((c) => (c.kind ? true : ONLY.test(c.name)))
   // BENCH_BEFORE=<checkout>: each latchkey configuration again, served by that checkout.
   .flatMap((c) =>
     c.kind || !process.env.BENCH_BEFORE
       ? [c]
       : [c, { ...c, name: `${c.name} (before)`, before: process.env.BENCH_BEFORE, target: undefined }],
   );
+
+if (!CONFIGS.some((c) => !c.kind)) {
+  console.error(`BENCH_ONLY=${process.env.BENCH_ONLY} matches no latchkey configuration that can run here`);
+  process.exit(2);
+}
 
 // Every server is started (and warmed up) first; then each round measures every
 // configuration in turn, so the VM's drift in speed (±30% over minutes here) falls on all
@@ -314,7 +328,7 @@ try {
     process.stderr.write(`starting ${config.name}…\n`);
     const p = await prepare(config);
     prepared.push(p);
-    await load(p.url, p.headers, 2); // warm-up
+    await load(p.url, p.headers, WARM_UP_SECONDS);
   }
   for (let r = 0; r < ROUNDS; r++) {
     process.stderr.write(`round ${r + 1} of ${ROUNDS}…\n`);
@@ -369,7 +383,9 @@ const meta = {
   connections: CONNECTIONS,
   cpus: (await import("node:os")).cpus().length,
 };
-mkdirSync(join(here, "results"), { recursive: true });
-writeFileSync(join(here, "results", `${stamp}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`);
-writeFileSync(join(here, "results", `${stamp}.svg`), renderChart(results));
-console.log(`\nwrote bench/results/${stamp}.json and .svg`);
+mkdirSync(RESULTS, { recursive: true });
+writeFileSync(join(RESULTS, `${stamp}.json`), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+writeFileSync(join(RESULTS, `${stamp}.svg`), renderChart(results));
+const written = join(RESULTS, `${stamp}.json`);
+const shown = relative(process.cwd(), written).startsWith("..") ? written : relative(process.cwd(), written);
+console.log(`\nwrote ${shown} and .svg`);

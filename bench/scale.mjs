@@ -13,6 +13,9 @@
  *   SCALE_SESSIONS=200000 npm run bench:scale   # a smaller "large" store
  *   SCALE_PARTS=sweep npm run bench:scale       # only the sweep (or sqlite, redis)
  *   SCALE_VERBOSE=1                             # print each 2 s window of the sweep
+ *   SCALE_QUIET_SECONDS=20                      # the window of load before the sweep starts
+ *   BENCH_SECONDS=1 BENCH_ROUNDS=1 SCALE_SESSIONS=5000 SCALE_QUIET_SECONDS=2 npm run bench:scale
+ *                                               # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  */
 import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -35,6 +38,10 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const LARGE = Number(process.env.SCALE_SESSIONS ?? 1_000_000);
 const SMALL = 1_000;
+const WARM_UP_SECONDS = Math.min(2, SECONDS);
+/** The sweep's part: a warm-up, a quiet window of load, then the first sweep, under load. */
+const SWEEP_WARM_UP_SECONDS = Math.min(4, SECONDS);
+const QUIET_SECONDS = Number(process.env.SCALE_QUIET_SECONDS ?? 20);
 /** What to run: `sqlite` (1k vs 1M), `sweep` (1M expired rows under load), `redis` (1k vs 1M). */
 const PARTS = new Set((process.env.SCALE_PARTS ?? "sqlite,sweep,redis").split(","));
 const PASSWORD = "correct horse battery staple";
@@ -70,7 +77,7 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
  * are compared within each round, and the loss is the median of the rounds' losses.
  */
 async function compare(small, large) {
-  for (const s of [small, large]) await load(`${s.server.base}/auth/me`, s.cookie, 2);
+  for (const s of [small, large]) await load(`${s.server.base}/auth/me`, s.cookie, WARM_UP_SECONDS);
   const rounds = [];
   for (let r = 0; r < ROUNDS; r++) {
     const pair = [];
@@ -210,11 +217,13 @@ async function sqliteScale() {
 
     // The sweep: a million expired rows next to the live ones, swept while under load.
     fillSqlite(file, LARGE, { expired: true });
-    // The first sweep starts 30 s after the start: warm-up (4 s) and a quiet window (20 s) first.
-    server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: "30" });
-    await load(`${server.base}/auth/me`, cookie, 4);
+    // The first sweep starts 30 s after the start (by default): warm-up (4 s) and a quiet
+    // window (20 s) first.
+    const firstSweep = SWEEP_WARM_UP_SECONDS + QUIET_SECONDS + 6;
+    server = await startServer({ DATABASE_URL: `sqlite:${file}`, SWEEP_INTERVAL: String(firstSweep) });
+    await load(`${server.base}/auth/me`, cookie, SWEEP_WARM_UP_SECONDS);
     await server.eventLoop(); // start and warm-up: not part of the measured windows
-    const quiet = await steadyLoad(server, cookie, () => false, 20);
+    const quiet = await steadyLoad(server, cookie, () => false, QUIET_SECONDS);
     results.beforeSweep = summary(quiet);
     const watcher = new SQLite(file, { readonly: true });
     const before = watcher.prepare("select count(*) from sessions where idle_expires_at <= ?").pluck().get(Date.now());
@@ -334,7 +343,7 @@ if (redis) {
 if (sqlite?.sweep) {
   const s = sqlite.sweep;
   console.log(
-    `\nbefore the sweep (20 s): slowest request ${sqlite.beforeSweep.maxLatencyMs} ms, ${sqlite.beforeSweep.over50Ms} of ${sqlite.beforeSweep.requests} over 50 ms, p99 ${sqlite.beforeSweep.p99Ms} ms; ` +
+    `\nbefore the sweep (${QUIET_SECONDS} s): slowest request ${sqlite.beforeSweep.maxLatencyMs} ms, ${sqlite.beforeSweep.over50Ms} of ${sqlite.beforeSweep.requests} over 50 ms, p99 ${sqlite.beforeSweep.p99Ms} ms; ` +
       `event-loop delay max ${sqlite.beforeSweep.eventLoopMaxMs} ms, p99 ${sqlite.beforeSweep.eventLoopP99Ms} ms`,
   );
   console.log(

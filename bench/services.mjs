@@ -11,18 +11,26 @@
  *      sessions end, against 100 services polling the JSON feed every 500 ms.
  * Times are medians (p50) and maxima over the rounds; CPU is latchkey's own, from
  * /proc/<pid>/stat, so the load generator is not counted.
+ *
+ *   npm run bench:services
+ *   BENCH_ROUNDS=20 BENCH_SECONDS=10      # logouts timed per way, and each CPU window (the defaults)
+ *   BENCH_ROUNDS=1 BENCH_SECONDS=1 npm run bench:services
+ *                                         # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createVerifier } from "@latchkey/verify";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { createVerifier } from "../packages/verify/dist/index.js";
 import { startProbedServer } from "./lib.mjs";
 
 const ORIGIN = "http://localhost:1";
 const PASSWORD = "correct horse battery staple";
-const database = `sqlite:${join(tmpdir(), `latchkey-services-${process.pid}.db`)}`;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const WINDOW_MS = Number(process.env.BENCH_SECONDS ?? 10) * 1000;
+const file = join(tmpdir(), `latchkey-services-${process.pid}.db`);
+const database = `sqlite:${file}`;
 const server = await startProbedServer({
   PUBLIC_ORIGIN: ORIGIN,
   DATABASE_URL: database,
@@ -121,7 +129,7 @@ const results = {};
     await verifier.ready();
     await sleep(200); // the stream connected
     const times = [];
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       const token = await signIn();
       await verifier.verify(token);
       await logout(token);
@@ -160,7 +168,7 @@ const results = {};
       }
     } catch {}
   })();
-  for (let round = 0; round < 20; round++) {
+  for (let round = 0; round < ROUNDS; round++) {
     const token = await signIn();
     const sid = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).sid;
     await logout(token);
@@ -182,7 +190,6 @@ const results = {};
 // 3. latchkey's load per subscriber.
 {
   const SUBSCRIBERS = 100;
-  const WINDOW_MS = 10_000;
   // latchkey's own idle cost (its follower polls the store), to subtract.
   let cpu = cpuMs();
   await sleep(WINDOW_MS);
@@ -249,6 +256,7 @@ const results = {};
 }
 
 await server.stop();
+for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
 const r = results;
 console.log(`
 | measure | value |
