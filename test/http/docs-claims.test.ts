@@ -2,10 +2,11 @@
  * Claims of the README and docs/ that issue 19 found untrue or unstated, each now held by
  * a test named after it.
  */
-import { mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { STATUS_BY_CODE } from "../../packages/latchkey/src/core/errors.js";
 import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import { type Harness, ORIGIN, startHarness, uniqueName } from "../helpers/harness.js";
 
@@ -97,5 +98,21 @@ describe("docs claims", () => {
     const c = h.client();
     await c.signUpAndLogIn(uniqueName());
     expect((await c.post("/api/todos", { title: "ok" }, { origin: ORIGIN })).statusCode).toBe(201);
+  });
+
+  it("claim (README): the API table lists every route of the OpenAPI document, in its order, and every stable error code", async () => {
+    h = await startHarness();
+    const document = (await h.app.inject({ method: "GET", url: "/openapi.json" })).json() as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const operations = Object.entries(document.paths).flatMap(([path, methods]) =>
+      Object.keys(methods).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
+    );
+    const readme = readFileSync(join(process.cwd(), "README.md"), "utf8");
+    const section = readme.slice(readme.indexOf("## The API at a glance"), readme.indexOf("Rules worth knowing"));
+    const rows = [...section.matchAll(/^\| `(GET|POST|PATCH|DELETE) ([^`?]+)[^`]*`/gm)].map((m) => `${m[1]} ${m[2]}`);
+    // A route listed twice (the two logins of POST /auth/token) keeps its place.
+    expect(rows.filter((row, i) => rows[i - 1] !== row)).toEqual(operations);
+    for (const code of Object.keys(STATUS_BY_CODE)) expect(section).toContain(`\`${code}\``);
   });
 });

@@ -99,8 +99,9 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
           endLabel={`ends ${when(s.idleExpiresAt)} unless used`}
         />
         <p class="muted">
-          The server records “last seen” at most once a minute, so the idle window moves forward in steps while you use
-          the app. Session id <code>{s.id}</code> is public; the secret that proves it never leaves its cookie.
+          The server records “last seen” at most once a minute, or once per tenth of the idle timeout when that is
+          shorter, so the idle window moves forward in steps while you use the app. Session id <code>{s.id}</code> is
+          public; the secret that proves it never leaves its cookie.
         </p>
       </section>
 
