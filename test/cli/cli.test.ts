@@ -155,6 +155,7 @@ describe("latchkey serve", () => {
     ["SESSION_IDLE_TIMEOUT", "soon"],
     ["AUTH_STRATEGY", "cookies"],
     ["DATABASE_URL", "mysql://db"],
+    ["HOST", "999.1.1.1"],
   ])("a bad %s stops the start with exit code 2 and one line naming it", async (name, value) => {
     const result = await runCli(["serve"], { [name]: value });
     expect(result.code).toBe(2);

@@ -5,8 +5,10 @@
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
+import { latchkeyExpress } from "../../packages/latchkey/src/adapters/express.js";
 import { latchkey } from "../../packages/latchkey/src/adapters/fastify.js";
 import { createFetchHandler, type FetchLatchkey } from "../../packages/latchkey/src/adapters/fetch.js";
+import { latchkeyHono } from "../../packages/latchkey/src/adapters/hono.js";
 import {
   type Auth,
   createAuth,
@@ -92,6 +94,58 @@ async function viaFetch(options: Omit<LatchkeyOptions, "auth" | "publicOrigin">,
   };
 }
 
+const POLICY = {
+  revocation: "immediate",
+  accessTokenTtl: 600,
+  sessionIdleTimeout: 1800,
+  sessionAbsoluteTimeout: 86_400,
+  rememberIdleTimeout: 1_209_600,
+  rememberAbsoluteTimeout: 2_592_000,
+  refreshReuseLeeway: 10,
+};
+
+/** Bad values of each option of `LatchkeyOptions`, with the name its TypeError must give. */
+const BAD_OPTIONS: [name: string, options: Record<string, unknown>][] = [
+  ["auth", { auth: {} }],
+  ["publicOrigin", { publicOrigin: "foo" }],
+  ["publicOrigin", { publicOrigin: "ftp://app.example" }],
+  ["publicOrigin", { publicOrigin: "https://x.example/path" }],
+  ["publicOrigin", { publicOrigin: 42 }],
+  ["strategy", { strategy: "cookies" }],
+  ["strategy", { strategy: 1 }],
+  ["cookieSecure", { cookieSecure: "no" }],
+  ["cookieSecure", { cookieSecure: 0 }],
+  ["cookieNames", { cookieNames: "app_sid" }],
+  ["cookieNames", { cookieNames: { sesion: "app_sid" } }],
+  ["cookieNames.session", { cookieNames: { session: "a b" } }],
+  ["cookieNames.session", { cookieNames: { session: "__Host-x" } }],
+  ["cookieNames.csrf", { cookieNames: { csrf: 7 } }],
+  ["cookieNames", { cookieNames: { session: "same", csrf: "same" } }],
+  ["prefix", { prefix: "api" }],
+  ["prefix", { prefix: "/a/../b" }],
+  ["prefix", { prefix: 5 }],
+  ["routes", { routes: ["register"] }],
+  ["routes", { routes: { regster: false } }],
+  ["routes.register", { routes: { register: "no" } }],
+  ["policy", { policy: "yes" }],
+  ["policy.revocation", { policy: { ...POLICY, revocation: "never" } }],
+  ["policy.accessTokenTtl", { policy: { ...POLICY, accessTokenTtl: "600" } }],
+  ["policy.refreshReuseLeeway", { policy: { ...POLICY, refreshReuseLeeway: -1 } }],
+  ["corsOrigins", { corsOrigins: "https://a.example" }],
+  ["corsOrigins[0]", { corsOrigins: ["not a url"] }],
+  ["corsOrigins[1]", { corsOrigins: ["https://a.example", "https://b.example/path"] }],
+  ["corsOrigins[0]", { corsOrigins: [null] }],
+  ["maintenance", { maintenance: "yes" }],
+  ["maintenance.intervalMs", { maintenance: { intervalMs: 0 } }],
+  ["maintenance.intervalMs", { maintenance: { intervalMs: 2 ** 31 } }],
+  ["maintenance.intervalMs", { maintenance: { intervalMs: "60000" } }],
+];
+
+/** "latchkey: option NAME must ...": the message names the option first. */
+function namesOption(name: string): RegExp {
+  return new RegExp(`^latchkey: option ${name.replace(/[.[\]]/g, "\\$&")} must `);
+}
+
 describe.each([
   ["the Fastify plugin", viaFastify],
   ["the fetch dispatcher", viaFetch],
@@ -151,18 +205,37 @@ describe.each([
     expect((await send("GET", "/api/.well-known/jwks.json")).status).toBe(200);
   });
 
-  it("refuses options that cannot work, naming them", async () => {
-    const bad: [Omit<LatchkeyOptions, "auth" | "publicOrigin">, RegExp][] = [
-      [{ routes: { regster: false } as never }, /unknown route group "regster"/],
-      [{ cookieNames: { session: "a b" } }, /cookie name "a b"/],
-      [{ cookieNames: { session: "__Host-x" } }, /cookie name "__Host-x"/],
-      [{ cookieNames: { session: "same", csrf: "same" } }, /share a name/],
-      [{ prefix: "api" }, /prefix "api"/],
-      [{ prefix: "/a/../b" }, /prefix/],
-      [{ strategy: "cookies" as never }, /unknown strategy "cookies"/],
-      [{ corsOrigins: ["not a url"] }, /Invalid URL|origin/],
-    ];
-    for (const [options, message] of bad) await expect(open(options)).rejects.toThrow(message);
-    await expect(open({ publicOrigin: "https://x.example/path" } as never)).rejects.toThrow(/origin/);
+  it("issue 26 bug 2: every bad option is a TypeError that names it, never echoing a secret", async () => {
+    for (const [name, options] of BAD_OPTIONS) {
+      const error = await open(options as never).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, name).toBeInstanceOf(TypeError);
+      expect((error as TypeError).message, name).toMatch(namesOption(name));
+    }
+    const leaky = await open({ publicOrigin: "https://admin:hunter2@app.example" } as never).catch((e: Error) => e);
+    expect((leaky as Error).message).toMatch(namesOption("publicOrigin"));
+    expect((leaky as Error).message).not.toContain("hunter2");
+  });
+
+  it('issue 26 bug 2: cookieSecure "no" is refused, not taken as true', async () => {
+    await expect(open({ cookieSecure: "no" as never })).rejects.toThrow(
+      'latchkey: option cookieSecure must be a boolean, got "no"',
+    );
+  });
+});
+
+describe("issue 26 bug 2: the adapters' own options", () => {
+  const bad: [name: string, options: Record<string, unknown>][] = [
+    ["clientAddress", { clientAddress: "x-real-ip" }],
+    ["log", { log: "console" }],
+    ["log", { log: { warn: () => {} } }],
+  ];
+  it.each(bad)("%s: a TypeError naming it, from fetch, Express and Hono", async (name, extra) => {
+    const options = { auth: await core(), publicOrigin: ORIGIN, maintenance: false, ...extra } as never;
+    expect(() => createFetchHandler(options)).toThrow(namesOption(name));
+    expect(() => latchkeyHono(options)).toThrow(namesOption(name));
+    if (name !== "clientAddress") expect(() => latchkeyExpress(options)).toThrow(namesOption(name));
   });
 });

@@ -75,8 +75,20 @@ describe("configuration", () => {
     ["DATABASE_SCHEMA", "latchkey"], // with the default sqlite: DATABASE_URL
     ["REDIS_URL", "localhost:6379"],
     ["LOGIN_MAX_FAILURES", "0"],
+    ["HOST", "999.1.1.1"],
+    ["HOST", "1.2.3"],
+    ["HOST", "[::1]"],
+    ["HOST", "bad host"],
+    ["HOST", "-a.example"],
+    ["HOST", "http://localhost"],
   ])("refuses %s=%s, naming the variable", (name, value) => {
     expect(fails({ [name]: value }).variable).toBe(name);
+  });
+
+  it("issue 26 bug 2: HOST takes IP addresses and host names", () => {
+    for (const host of ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "auth-1.internal", "app.example"]) {
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    }
   });
 
   it("DATABASE_SCHEMA: the PostgreSQL schema latchkey's tables live in", () => {

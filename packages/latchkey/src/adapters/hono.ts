@@ -17,6 +17,7 @@ import { AuthError } from "../core/errors.js";
 import type { RequestAuth } from "../http/context.js";
 import type { GuestLog } from "../http/dispatch.js";
 import type { LatchkeyOptions } from "../http/guest.js";
+import { checkAdapterOptions } from "../http/guest-options.js";
 import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
 import { type FetchLatchkey, fetchAdapter, type Identified } from "./fetch.js";
 import { logOnce, mountCheck } from "./setup-checks.js";
@@ -97,6 +98,8 @@ export interface HonoLatchkey {
  * const latchkey = latchkeyHono({ auth, publicOrigin: "https://app.example", strategy: "hybrid" });
  */
 export function latchkeyHono(options: HonoOptions): HonoLatchkey {
+  // Checked here: `clientAddress` is Hono's own and never reaches the fetch adapter.
+  checkAdapterOptions(options ?? {});
   const { clientAddress = defaultAddress, ...rest } = options;
   const { latchkey: handler, guest } = fetchAdapter(rest);
   const misplaced = mountCheck(guest, {

@@ -52,14 +52,20 @@ export function cookieNames(secure: boolean, overrides: Partial<CookieNames> = {
   const names = { ...DEFAULT_COOKIE_NAMES };
   for (const [key, name] of Object.entries(overrides) as [keyof CookieNames, string | undefined][]) {
     if (name === undefined) continue;
-    if (!(key in DEFAULT_COOKIE_NAMES)) throw new TypeError(`latchkey: unknown cookie "${key}"`);
+    if (!(key in DEFAULT_COOKIE_NAMES)) {
+      const known = Object.keys(DEFAULT_COOKIE_NAMES).join(", ");
+      throw new TypeError(`latchkey: option cookieNames must name only ${known}, got "${key}"`);
+    }
     if (typeof name !== "string" || !COOKIE_NAME.test(name) || /^__(host|secure)-/i.test(name)) {
-      throw new TypeError(`latchkey: cookie name "${String(name)}" must be a cookie token without a prefix`);
+      const got = typeof name === "string" ? JSON.stringify(name.slice(0, 100)) : `a ${typeof name}`;
+      throw new TypeError(
+        `latchkey: option cookieNames.${key} must be a cookie name (letters, digits, !#$%&'*+-.^_\`|~) without a __Host-/__Secure- prefix, got ${got}`,
+      );
     }
     names[key] = name;
   }
   if (new Set(Object.values(names)).size !== Object.keys(names).length) {
-    throw new TypeError("latchkey: two cookies cannot share a name");
+    throw new TypeError("latchkey: option cookieNames must give each cookie its own name, got two alike");
   }
   return {
     session: `${prefix}${names.session}`,

@@ -7,7 +7,8 @@ import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
 import { LatchkeyContext, type Strategy } from "./context.js";
 import type { CookieNames } from "./cookies.js";
-import { isCrossSite, isUnsafeMethod, parseOrigin } from "./origin.js";
+import { checkAdapterOptions, checkPlainOptions, originOption } from "./guest-options.js";
+import { isCrossSite, isUnsafeMethod } from "./origin.js";
 import { accountRoutes } from "./routes/account.js";
 import { authRoutes } from "./routes/auth.js";
 import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
@@ -92,9 +93,6 @@ export interface Guest {
   originRefusal(request: OriginRequest, corsRoute: () => boolean): AuthError | undefined;
 }
 
-const STRATEGIES: readonly Strategy[] = ["session", "jwt", "hybrid"];
-const SWITCHES = new Set(["register", "password", "account", "tokens", "services", "explain"]);
-
 /**
  * Checks the options (a `TypeError` naming the bad one) and builds what adapters share.
  *
@@ -102,24 +100,25 @@ const SWITCHES = new Set(["register", "password", "account", "tokens", "services
  * const guest = setUpGuest({ auth, publicOrigin: "https://app.example" });
  */
 export function setUpGuest(options: LatchkeyOptions): Guest {
-  if (!options || typeof options.auth?.accounts !== "object") {
-    throw new TypeError("latchkey: `auth` must be the result of createAuth()");
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("latchkey: the options must be an object such as { auth, publicOrigin }");
   }
-  let resolvedOrigin = typeof options.publicOrigin === "string" ? parseOrigin(options.publicOrigin) : undefined;
-  if (resolvedOrigin === undefined && typeof options.publicOrigin !== "function") {
-    throw new TypeError("latchkey: `publicOrigin` must be an origin such as https://app.example");
+  if (typeof options.auth?.accounts !== "object") {
+    throw new TypeError("latchkey: option auth must be the result of createAuth()");
   }
+  checkPlainOptions(options as unknown as Record<string, unknown>);
+  checkAdapterOptions(options as { clientAddress?: unknown; log?: unknown });
+  const given = options.publicOrigin;
+  let resolvedOrigin = typeof given === "function" ? undefined : originOption("publicOrigin", given);
   const publicOrigin = (): string => {
-    resolvedOrigin ??= parseOrigin((options.publicOrigin as () => string)());
+    resolvedOrigin ??= originOption("publicOrigin (the value its function returned)", (given as () => string)());
     return resolvedOrigin;
   };
   const strategy = options.strategy ?? "session";
-  if (!STRATEGIES.includes(strategy)) throw new TypeError(`latchkey: unknown strategy "${strategy}"`);
   const switches = options.routes ?? {};
-  for (const key of Object.keys(switches)) {
-    if (!SWITCHES.has(key)) throw new TypeError(`latchkey: unknown route group "${key}"`);
-  }
-  const corsOrigins = new Set((options.corsOrigins ?? []).map(parseOrigin));
+  const corsOrigins = new Set(
+    (options.corsOrigins ?? []).map((origin, i) => originOption(`corsOrigins[${i}]`, origin)),
+  );
   const context = new LatchkeyContext({
     auth: options.auth,
     strategy,

@@ -3,6 +3,7 @@
  * validated; a bad value is a `ConfigError` naming the variable, which the CLI prints on
  * one line before exiting with code 2. Values are never echoed: some are secrets.
  */
+import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { parseOrigin } from "latchkey/internal";
 import { SETTINGS, type Setting, type SettingName } from "./settings.js";
@@ -107,7 +108,7 @@ export function loadConfig(env: Env): Config {
   }
   return {
     port,
-    host: read.text("HOST"),
+    host: readHost(read.text("HOST")),
     publicOrigin: read.origin("PUBLIC_ORIGIN"),
     database: withSchema(parseDatabaseUrl(read.text("DATABASE_URL")), read.text("DATABASE_SCHEMA")),
     redisUrl: parseRedisUrl(env.REDIS_URL),
@@ -227,6 +228,22 @@ function readTrustProxy(raw: string): Config["trustProxy"] {
   const addresses = raw.split(",").map((part) => part.trim());
   if (addresses.every((part) => isAddressOrRange(part))) return addresses;
   throw new ConfigError("TRUST_PROXY", "must be false, true, a number of proxy hops from 1 to 10, or proxy addresses");
+}
+
+/**
+ * `HOST`: an IP address (`0.0.0.0`, `::1`), or a host name of letters, digits and hyphens
+ * whose last label is not all digits, so `999.1.1.1` is refused here and never reaches a
+ * DNS lookup at listen time.
+ */
+function readHost(raw: string): string {
+  if (isIP(raw) !== 0) return raw;
+  const labels = raw.split(".");
+  const isName =
+    raw.length <= 253 &&
+    labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
+    !/^\d+$/.test(labels.at(-1) ?? "");
+  if (isName) return raw;
+  throw new ConfigError("HOST", "must be an IP address (0.0.0.0, ::) or a host name such as localhost");
 }
 
 function isAddressOrRange(part: string): boolean {

@@ -21,7 +21,7 @@ export const SETTINGS = {
     max: 65_535,
     meaning: "TCP port (`0` picks a free one; the chosen port is logged)",
   },
-  HOST: { kind: "text", default: "127.0.0.1", accepts: "an address or host name", meaning: "bind address" },
+  HOST: { kind: "text", default: "127.0.0.1", accepts: "an IP address or host name", meaning: "bind address" },
   PUBLIC_ORIGIN: {
     kind: "text",
     default: null,

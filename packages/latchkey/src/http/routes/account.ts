@@ -19,7 +19,7 @@ import {
   UserView,
 } from "../schemas.js";
 import { eventView, userView } from "../views.js";
-import { type RouteSpec, route, who } from "./spec.js";
+import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = ["account"];
 const NoContent = { 204: Type.Null({ description: "No content" }) };
@@ -67,7 +67,8 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { 200: Type.Object({ events: Type.Array(ref(EventView)) }), ...errorResponses(401) },
       },
       handler: async (request) => {
-        const events = await auth.log.list(who(request).userId);
+        const { userId } = await liveCaller(request);
+        const events = await auth.log.list(userId);
         return { events: events.map(eventView) };
       },
     }),

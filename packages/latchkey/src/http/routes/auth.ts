@@ -10,7 +10,7 @@ import { presentedCredential } from "../credentials.js";
 import type { AuthRequest } from "../kit.js";
 import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
 import { sessionView, userView } from "../views.js";
-import { type RouteSpec, route, who } from "./spec.js";
+import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
 const NoContent = { 204: Type.Null({ description: "No content" }) };
@@ -100,7 +100,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { ...NoContent, ...errorResponses(401, 403) },
       },
       handler: async (request, reply) => {
-        const { userId, sessionId } = who(request);
+        const { userId, sessionId } = await liveCaller(request);
         await auth.sessions.endAllForUser(userId);
         await auth.log.record("logout_all", userId, { sessionId, ...clientInfo(request) });
         context.clearCookies(reply);
@@ -122,7 +122,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { 200: Type.Object({ ended: Type.Integer() }), ...errorResponses(401, 403) },
       },
       handler: async (request) => {
-        const { userId, sessionId } = who(request);
+        const { userId, sessionId } = await liveCaller(request);
         const ended = await auth.sessions.endAllRecorded(userId, sessionId, clientInfo(request));
         return { ended: ended.length };
       },
@@ -186,7 +186,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         },
       },
       handler: async (request) => {
-        const { userId, sessionId } = who(request);
+        const { userId, sessionId } = await liveCaller(request);
         const limit = request.query.limit === undefined ? SESSION_PAGE_MAX : Number(request.query.limit);
         const after = request.query.cursor === undefined ? null : parseSessionCursor(request.query.cursor);
         const sessions = await auth.sessions.listLive(userId);
@@ -217,7 +217,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { ...NoContent, ...errorResponses(401, 403, 404) },
       },
       handler: async (request, reply) => {
-        const { userId, sessionId } = who(request);
+        const { userId, sessionId } = await liveCaller(request);
         const ended = await auth.sessions.endOwnRecorded(userId, request.params.id, clientInfo(request));
         if (!ended) throw new AuthError("not_found", "No such session.");
         if (ended.id === sessionId) context.clearCookies(reply);

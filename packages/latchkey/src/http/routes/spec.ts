@@ -76,7 +76,8 @@ export function parsePrefix(prefix: string | undefined): string {
   if (prefix === undefined || prefix === "" || prefix === "/") return "";
   const isPath = typeof prefix === "string" && /^(\/[A-Za-z0-9._~-]+)+\/?$/.test(prefix);
   if (!isPath || prefix.split("/").some((segment) => segment === "." || segment === "..")) {
-    throw new TypeError(`latchkey: prefix "${String(prefix)}" must be a path such as "/api"`);
+    const got = typeof prefix === "string" ? JSON.stringify(prefix.slice(0, 100)) : `a ${typeof prefix}`;
+    throw new TypeError(`latchkey: option prefix must be a path such as "/api", got ${got}`);
   }
   return prefix.replace(/\/$/, "");
 }
@@ -95,4 +96,16 @@ export function isRouteOn(spec: Pick<RouteSpec, "group">, switches: RouteSwitche
 export function who(request: Pick<AuthRequest, "auth">): RequestAuth {
   if (!request.auth) throw new Error("latchkey: a route that needs auth ran without requireAuth");
   return request.auth;
+}
+
+/**
+ * The caller of a route that acts on the account or its sessions, once its session is
+ * confirmed live in the store: a signed access token alone proves only that the session
+ * was live when it was issued, and under `REVOCATION=expiry` an ended session's token
+ * still verifies. Throws `unauthenticated` (cookie) or `invalid_token` (bearer) when the
+ * session has ended; free after a session-cookie check, which read it already.
+ */
+export async function liveCaller(request: Pick<AuthRequest, "auth">): Promise<{ userId: string; sessionId: string }> {
+  const { user, session } = await who(request).load();
+  return { userId: user.id, sessionId: session.id };
 }
