@@ -36,6 +36,7 @@ beforeAll(async () => {
     baseUrl: base,
     credentials,
     pollIntervalMs: 100,
+    accessTokenTtl: 600, // the harness's ACCESS_TOKEN_TTL: the server's rule exactly
     now: () => h.clock.now(),
   });
   await verifier.ready();
@@ -181,8 +182,9 @@ describe("one set of token rules for the server and the verifier (issue 25, item
       baseUrl: `http://127.0.0.1:${(h.app.server.address() as { port: number }).port}`,
       credentials,
       accept: "service",
-      // Polled: a second event stream closed this early leaves the harness's close waiting
-      // on a connection undici opened and never used (seen with the verifier before issue 25 too).
+      // Polled: closing an event stream (aborting its fetch) makes Node's fetch (undici)
+      // open a new connection it never uses, and Node's server.close() waits on such a
+      // connection until its idle timeout (nodejs/undici#5845, nodejs/node#63452).
       follow: "poll",
       now: () => h.clock.now(),
     });
@@ -221,6 +223,55 @@ describe("one set of token rules for the server and the verifier (issue 25, item
       expect(await verdict(verifier, first.token)).toBe("expired");
     } finally {
       h.clock.advance(-later);
+    }
+  });
+});
+
+describe("the token lifetime, against a latchkey whose ACCESS_TOKEN_TTL is not 600 (issue 25)", () => {
+  it("unset, accessTokenTtl checks no lifetime (exp still); set, it is the server's rule exactly", async () => {
+    // SESSION_IDLE_TIMEOUT 1800: tokens live 900 s, half of it, past the old default of 600.
+    const longer = await startHarness({ ACCESS_TOKEN_TTL: "900" });
+    await longer.app.listen({ port: 0, host: "127.0.0.1" });
+    const opened: Verifier[] = [];
+    try {
+      const address = `http://127.0.0.1:${(longer.app.server.address() as { port: number }).port}`;
+      const { service, clientSecret } = await longer.server.auth.services.create("longer");
+      const verifierOf = (accessTokenTtl?: number) => {
+        const made = createVerifier({
+          issuer: ORIGIN,
+          baseUrl: address,
+          credentials: { clientId: service.id, clientSecret },
+          follow: "poll",
+          now: () => longer.clock.now(),
+          ...(accessTokenTtl !== undefined && { accessTokenTtl }),
+        });
+        opened.push(made);
+        return made;
+      };
+      const unset = verifierOf();
+      const exact = verifierOf(900);
+      const smaller = verifierOf(600);
+      await Promise.all(opened.map((made) => made.ready()));
+      const client = longer.client();
+      const name = uniqueName("longer");
+      await client.register(name);
+      const token = (await client.token(name)).json().access_token as string;
+      const { iat, exp } = decode(token).payload as { iat: number; exp: number };
+      expect(exp - iat).toBe(900);
+      // 700 s old: past 600, within the server's 900.
+      longer.clock.advance(700_000);
+      expect(await verdict(unset, token)).toBe("accepted");
+      expect(await verdict(exact, token)).toBe("accepted");
+      expect((await longer.client().bearer("GET", "/auth/me", token)).statusCode).toBe(200);
+      expect(await verdict(smaller, token)).toBe("lifetime");
+      // Past exp and the tolerance, refused however the lifetime is set.
+      longer.clock.advance(206_000);
+      expect(await verdict(unset, token)).toBe("expired");
+      expect(() => verifierOf(0)).toThrow(/accessTokenTtl must be latchkey's ACCESS_TOKEN_TTL/);
+      expect(() => verifierOf(Number.NaN)).toThrow(RangeError);
+    } finally {
+      for (const made of opened) made.close();
+      await longer.close();
     }
   });
 });

@@ -5,10 +5,21 @@
  * closed (503) by default and open on request; the middleware answers in the contract's
  * format.
  */
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { inspect } from "node:util";
 import express from "express";
+import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createVerifier, protect, type Verifier, VerifyError, verifyExpress } from "../../packages/verify/src/index.js";
+import { feedError } from "../../packages/verify/src/errors.js";
+import {
+  createVerifier,
+  type FeedError,
+  protect,
+  type Verifier,
+  VerifyError,
+  verifyExpress,
+} from "../../packages/verify/src/index.js";
 import { type Harness, startHarness, uniqueName } from "../helpers/harness.js";
 
 const ORIGIN = "http://localhost:3000";
@@ -232,6 +243,156 @@ describe("latchkey/verify, with a lagging instance", () => {
       expect((await verifier.verify(await sign(newKey.privateKey, "new"))).kind).toBe("user");
     } finally {
       server.close();
+    }
+  });
+});
+
+/**
+ * A stand-in latchkey on a socket, for what the real one does not do on demand: its key
+ * set, a feed page whose answer the test sets (`ok`, `reset`, or `fail`: a 500), and an
+ * introspection that never answers.
+ */
+async function standInLatchkey() {
+  const key = await generateKeyPair("EdDSA", { extractable: true });
+  const keys = { keys: [{ ...(await exportJWK(key.publicKey)), kid: "k1", alg: "EdDSA", use: "sig" }] };
+  const state = { feed: "ok" as "ok" | "reset" | "fail", introspections: 0 };
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith("/auth/introspect")) {
+      state.introspections += 1;
+      return; // never answered
+    }
+    if (!req.url?.startsWith("/.well-known/jwks.json") && state.feed === "fail") {
+      res.writeHead(500).end();
+      return;
+    }
+    const page = { entries: [], cursor: "c1", reset: state.feed === "reset", more: false };
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(req.url?.startsWith("/.well-known/jwks.json") ? keys : page));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const open: Verifier[] = [];
+  return {
+    state,
+    verifier(options: Partial<Parameters<typeof createVerifier>[0]> = {}): Verifier {
+      const made = createVerifier({
+        issuer: "https://auth.test",
+        baseUrl: url,
+        credentials,
+        follow: "poll",
+        pollIntervalMs: 50,
+        ...options,
+      });
+      open.push(made);
+      return made;
+    },
+    /** A user's token issued `ageSeconds` ago, living 5 minutes. */
+    token: (ageSeconds = 0) =>
+      new SignJWT({ sid: "s1", kind: "user" })
+        .setProtectedHeader({ alg: "EdDSA", kid: "k1", typ: "at+jwt" })
+        .setIssuer("https://auth.test")
+        .setAudience("https://auth.test")
+        .setSubject("u1")
+        .setJti(`j${Math.random()}`)
+        .setIssuedAt(Math.floor(Date.now() / 1000) - ageSeconds)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - ageSeconds + 300)
+        .sign(key.privateKey),
+    async close() {
+      for (const made of open) made.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => "accepted",
+    (error: unknown) => (error instanceof VerifyError ? `${error.statusCode} ${error.reason}` : String(error)),
+  );
+
+describe("latchkey/verify, review of issue 25", () => {
+  it("refuses an address with a user or password without repeating it; fetch's TypeError reaches no FeedError", async () => {
+    const secret = "hunter2-secret-pw";
+    const wrong = [
+      { issuer: `http://svc:${secret}@127.0.0.1:3000`, credentials },
+      { issuer: ORIGIN, baseUrl: `http://svc:${secret}@127.0.0.1:3000`, credentials },
+      { issuer: `http://svc:${secret}@localhost:3000`, baseUrl: base, credentials },
+    ];
+    for (const options of wrong) {
+      const thrown = (() => {
+        try {
+          createVerifier(options).close();
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(thrown).toBeInstanceOf(TypeError);
+      expect((thrown as TypeError).message).toMatch(/must not hold a user or password.*credentials/);
+      expect(inspect(thrown)).not.toContain(secret);
+    }
+    expect(() => createVerifier({ issuer: "auth.example", credentials })).toThrow(
+      /must be latchkey's http\(s\) address/,
+    );
+    expect(() => createVerifier({ issuer: ORIGIN, prefix: "api", credentials })).toThrow(/prefix must be/);
+    // fetch's own TypeError repeats the URL, password and all: neither it nor its message is kept.
+    const refusedByFetch = await fetch(`http://svc:${secret}@127.0.0.1:1/`).catch((error: unknown) => error);
+    expect(inspect(refusedByFetch)).toContain(secret);
+    const told = feedError(refusedByFetch, "http://127.0.0.1:1/auth/revocations");
+    expect(told.reason).toBe("unreachable");
+    expect("cause" in told).toBe(false);
+    expect(told.message).toBe("latchkey cannot be reached at http://127.0.0.1:1/auth/revocations (TypeError).");
+    expect(inspect(told)).not.toContain(secret);
+  });
+
+  it("after a feed reset, an introspection latchkey never answers is a 503 within 10 s; close() ends one at once", async () => {
+    const latchkey = await standInLatchkey();
+    try {
+      const verifier = latchkey.verifier();
+      await verifier.ready();
+      const token = await latchkey.token(10);
+      expect((await verifier.verify(token)).kind).toBe("user");
+      latchkey.state.feed = "reset"; // tokens issued before it are confirmed with latchkey
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const start = Date.now();
+      expect(await failure(verifier.verify(token))).toBe("503 introspection_failed");
+      expect(Date.now() - start).toBeGreaterThanOrEqual(9900);
+      expect(Date.now() - start).toBeLessThan(12_000);
+      const pending = failure(verifier.verify(token));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const closedAt = Date.now();
+      verifier.close();
+      expect(await pending).toBe("503 introspection_failed");
+      expect(Date.now() - closedAt).toBeLessThan(500);
+      expect(latchkey.state.introspections).toBe(2);
+    } finally {
+      await latchkey.close();
+    }
+  });
+
+  it("an onFeedError that throws stops nothing: the feed is followed on, and no unhandled rejection", async () => {
+    const latchkey = await standInLatchkey();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      latchkey.state.feed = "fail";
+      const told: FeedError[] = [];
+      const verifier = latchkey.verifier({
+        onFeedError: (error) => {
+          told.push(error);
+          throw new Error("a bug in the host's callback");
+        },
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(told.map((error) => error.reason)).toEqual(["refused"]);
+      latchkey.state.feed = "ok";
+      await verifier.ready({ timeoutMs: 2000 });
+      expect((await verifier.verify(await latchkey.token())).kind).toBe("user");
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+      await latchkey.close();
     }
   });
 });

@@ -132,7 +132,26 @@ export function feedAnswerError(status: number, where: string): FeedError {
   return new FeedError("refused", `latchkey answered ${status} to the revocation feed at ${where}.`, { status });
 }
 
-/** The `FeedError` for a read of the feed at `where` that failed with `error`. */
+/**
+ * What may travel as a failed request's `cause`: not a `TypeError` of fetch's own (a URL it
+ * cannot request, a header it refuses), whose message repeats the URL, user and password
+ * and all; a network failure (its `cause` has a system `code`, as `ECONNREFUSED`) is kept.
+ */
+export function safeCause(error: unknown): unknown {
+  return error instanceof TypeError && codeOf(error) === undefined ? undefined : error;
+}
+
+/** The system or undici `code` of a failed fetch (`ECONNREFUSED`, `UND_ERR_SOCKET`). */
+function codeOf(error: unknown): string | undefined {
+  const code = (error as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/**
+ * The `FeedError` for a read of the feed at `where` that failed with `error`. The message
+ * names the failure by its code, or its kind: never an error's own message, which may
+ * repeat a URL with its password (fetch's `TypeError`s do).
+ */
 export function feedError(error: unknown, where: string): FeedError {
   if (error instanceof FeedError) return error;
   if (error instanceof DOMException && error.name === "TimeoutError") {
@@ -143,7 +162,8 @@ export function feedError(error: unknown, where: string): FeedError {
   if (error instanceof SyntaxError) {
     return new FeedError("answer", `latchkey's answer at ${where} is not a revocation feed page.`, { cause: error });
   }
-  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
-  const detail = typeof cause?.code === "string" ? cause.code : error instanceof Error ? error.message : String(error);
-  return new FeedError("unreachable", `latchkey cannot be reached at ${where} (${detail}).`, { cause: error });
+  const detail = codeOf(error) ?? (error instanceof Error ? error.name : "an unknown failure");
+  return new FeedError("unreachable", `latchkey cannot be reached at ${where} (${detail}).`, {
+    cause: safeCause(error),
+  });
 }

@@ -69,7 +69,10 @@ export interface TokenRules {
   audience: string;
   /** The algorithms accepted (latchkey signs with one: `JWT_ALG`). */
   algorithms: readonly string[];
-  /** The longest lifetime latchkey gives a token, seconds (`ACCESS_TOKEN_TTL`). */
+  /**
+   * The longest lifetime latchkey gives a token, seconds (`ACCESS_TOKEN_TTL`);
+   * `Infinity` checks no lifetime (a verifier not told latchkey's TTL), `exp` still.
+   */
   ttl: number;
   /** Seconds of clock skew accepted on `exp`, `nbf`, `iat` and the lifetime. */
   clockTolerance: number;

@@ -14,7 +14,8 @@
  */
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import { createRemoteJWKSet } from "jose";
-import { FeedError, feedAnswerError, feedError, VerifyError } from "./errors.js";
+import { FeedError, feedAnswerError, feedError, safeCause, VerifyError } from "./errors.js";
+import { latchkeyAddress, tokenLifetime } from "./options.js";
 import { checkDeadline, readiness } from "./ready.js";
 import {
   type CheckedToken,
@@ -36,13 +37,16 @@ import {
  * const verifier = createVerifier(options);
  */
 export interface VerifierOptions {
-  /** latchkey's `PUBLIC_ORIGIN`: the tokens' `iss`. */
+  /** latchkey's `PUBLIC_ORIGIN`: the tokens' `iss`. Without a user or password (`user:pass@`). */
   issuer: string;
   /** The tokens' `aud`. Default: the issuer (latchkey's own). */
   audience?: string;
-  /** Where latchkey answers, when not at the issuer (a private address). Default: the issuer. */
+  /**
+   * Where latchkey answers, when not at the issuer (a private address): an http(s) URL
+   * without a user or password (the service's own go in `credentials`). Default: the issuer.
+   */
   baseUrl?: string;
-  /** latchkey's route prefix (`prefix` of its adapters). Default `""`. */
+  /** latchkey's route prefix (`prefix` of its adapters): `""` (default) or a path from `/`. */
   prefix?: string;
   /** The service's credentials (`latchkey services create`), for the feed and introspection. */
   credentials: { clientId: string; clientSecret: string };
@@ -63,14 +67,19 @@ export interface VerifierOptions {
   /** Seconds of clock skew accepted on `exp`, `nbf`, `iat` and the lifetime (latchkey's `CLOCK_TOLERANCE`). Default 5. */
   clockTolerance?: number;
   /**
-   * latchkey's `ACCESS_TOKEN_TTL`, seconds: a token living longer (`exp - iat`, or its
-   * age) was not issued by latchkey as configured, and is refused (`reason: "lifetime"`),
-   * as latchkey refuses it. Default 600, latchkey's default.
+   * latchkey's `ACCESS_TOKEN_TTL`, seconds. When set, a token living longer (`exp - iat`,
+   * or its age) was not issued by latchkey as configured, and is refused
+   * (`reason: "lifetime"`), as latchkey refuses it: set it to latchkey's value exactly (a
+   * smaller one refuses every token latchkey issues). Unset (the default), the lifetime is
+   * not checked: `exp` still is.
    */
   accessTokenTtl?: number;
   /** The algorithms latchkey signs with. Default EdDSA and ES256. */
   algorithms?: string[];
-  /** Where a failure to read the feed is told (once per outage): a `FeedError`, whose `reason` says why. */
+  /**
+   * Where a failure to read the feed is told (once per outage): a `FeedError`, whose
+   * `reason` says why. An exception it throws is ignored: the feed is still followed.
+   */
   onFeedError?: (error: FeedError) => void;
   /** How long `ready()` waits for the first read of the feed before it rejects, ms. Default 10,000. */
   readyTimeoutMs?: number;
@@ -148,7 +157,7 @@ interface FeedPage {
  * const who = await verifier.verify(token); // { kind: "user", userId, sessionId, ... }
  */
 export function createVerifier(options: VerifierOptions): Verifier {
-  const base = `${(options.baseUrl ?? options.issuer).replace(/\/$/, "")}${options.prefix ?? ""}`;
+  const base = latchkeyAddress(options);
   const accept = options.accept ?? "user";
   const pollIntervalMs = options.pollIntervalMs ?? 500;
   const tolerateMs = options.tolerateMs ?? 5000;
@@ -159,10 +168,12 @@ export function createVerifier(options: VerifierOptions): Verifier {
     issuer: options.issuer,
     audience: options.audience ?? options.issuer,
     algorithms: options.algorithms ?? ["EdDSA", "ES256"],
-    ttl: options.accessTokenTtl ?? 600,
+    // Unset, no lifetime limit: a fixed default (600 before) refused every token of a
+    // latchkey whose ACCESS_TOKEN_TTL is longer.
+    ttl: tokenLifetime(options.accessTokenTtl),
     clockTolerance,
   };
-  const feedUrl = withoutUserinfo(`${base}/auth/revocations`);
+  const feedUrl = `${base}/auth/revocations`;
   const readied = readiness(feedUrl, checkDeadline(options.readyTimeoutMs ?? 10_000, "readyTimeoutMs"));
   const basic = `Basic ${Buffer.from(
     `${encodeURIComponent(options.credentials.clientId)}:${encodeURIComponent(options.credentials.clientSecret)}`,
@@ -328,25 +339,37 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } catch (error) {
       const known = feedError(error, feedUrl);
       readied.failed(known);
-      if (!failing && !closed) options.onFeedError?.(known);
+      if (!failing && !closed) tell(known);
       failing = true;
     }
     if (!closed) timer = setTimeout(loop, pollIntervalMs);
   };
+  // The host's callback must not stop the loop: a throw there would reject `loop` (an
+  // unhandled rejection) and end the following, every token refused from then on.
+  const tell = (error: FeedError) => {
+    try {
+      options.onFeedError?.(error);
+    } catch {}
+  };
   void loop();
 
-  /** Whether latchkey still says the token is active (introspection). */
+  /**
+   * Whether latchkey still says the token is active (introspection). Bounded as the feed's
+   * reads are: a latchkey that does not answer within `FEED_READ_MS`, or the verifier
+   * closed, is `introspection_failed` (503), never a request waiting for ever.
+   */
   const introspect = async (token: string): Promise<boolean> => {
     try {
       const response = await fetch(`${base}/auth/introspect`, {
         method: "POST",
         headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ token }).toString(),
+        signal: AbortSignal.any([reads.signal, AbortSignal.timeout(FEED_READ_MS)]),
       });
       if (!response.ok) throw new Error(`latchkey answered ${response.status} to introspection`);
       return ((await response.json()) as { active?: boolean }).active === true;
     } catch (error) {
-      throw new VerifyError("introspection_failed", undefined, { cause: error });
+      throw new VerifyError("introspection_failed", undefined, { cause: safeCause(error) });
     }
   };
 
@@ -365,7 +388,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       await jwks.reload();
       return await verifyToken(token, jwks, rules, clock());
     } catch (error) {
-      throw new VerifyError("keys_unavailable", undefined, { cause: error });
+      throw new VerifyError("keys_unavailable", undefined, { cause: safeCause(error) });
     }
   };
 
@@ -415,16 +438,4 @@ export function createVerifier(options: VerifierOptions): Verifier {
       readied.close();
     },
   };
-}
-
-/** A URL for messages: without the user and password it may carry. */
-function withoutUserinfo(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.username = "";
-    parsed.password = "";
-    return parsed.href;
-  } catch {
-    return "(an invalid URL)";
-  }
 }
