@@ -5,7 +5,7 @@
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, createServer, request } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +116,28 @@ describe("connectionDrain", () => {
       expect(closedAt - endedAt, "the server closes within 2 s of the last answer").toBeLessThan(2_000);
     } finally {
       agent.destroy();
+      server.closeAllConnections();
+    }
+  });
+
+  it("closes a connection that never sent a request (a browser's pre-connect) when closing starts", async () => {
+    const drain = connectionDrain();
+    const server = createServer({ ServerResponse: drain.ServerResponse }, (_req, res) => res.end("ok"));
+    drain.watch(server);
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    const quiet = connect(port, "127.0.0.1");
+    try {
+      await new Promise<void>((resolve) => quiet.once("connect", () => resolve()));
+      // Let the server accept it before closing starts.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const startedAt = performance.now();
+      drain.start(server);
+      const closed = new Promise<number>((resolve) => server.close(() => resolve(performance.now())));
+      const closedAt = await Promise.race([closed, new Promise<number>((resolve) => setTimeout(resolve, 2_000, NaN))]);
+      expect(closedAt - startedAt, "the server closes within 2 s, not at the idle timeout").toBeLessThan(2_000);
+    } finally {
+      quiet.destroy();
       server.closeAllConnections();
     }
   });

@@ -111,6 +111,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     },
   });
   const server = app.server;
+  drain.watch(server);
   app.addHook("preClose", async () => drain.start(server));
   // Every route the app registers, for the test that holds the OpenAPI document to them.
   const routes: RegisteredRoute[] = [];
