@@ -43,7 +43,11 @@ describe("introspection", () => {
     expect(await lastSeen()).toBe(before);
 
     // The user's own request records use: the check above could have seen a change.
-    const me = await h.app.inject({ method: "GET", url: "/auth/me", headers: { authorization: `Bearer ${access_token}` } });
+    const me = await h.app.inject({
+      method: "GET",
+      url: "/auth/me",
+      headers: { authorization: `Bearer ${access_token}` },
+    });
     expect(me.statusCode).toBe(200);
     expect(await lastSeen()).toBeGreaterThan(before as number);
   });
