@@ -80,7 +80,17 @@ export async function startCluster(options: {
     },
     async stop() {
       nginx.kill("SIGTERM");
-      await Promise.all(instances.map((s) => s.stop()));
+      await Promise.all(
+        instances.map(async (instance, i) => {
+          // An instance that does not stop on SIGTERM is a defect: say which, with its log.
+          const stuck = setTimeout(
+            () => console.error(`instance ${i} has not stopped 20 s after SIGTERM:\n${instance.output().slice(-4000)}`),
+            20_000,
+          );
+          await instance.stop();
+          clearTimeout(stuck);
+        }),
+      );
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -214,6 +214,29 @@ describe("issue 25 item 11: toNodeHandler", () => {
     }
   });
 
+  it("a stream asked for while the adapter closes ends at once, so a stopping server never waits on it (CI: an instance hung on SIGTERM)", async () => {
+    const { service, clientSecret } = await auth.services.create("late");
+    const closingOne = createFetchHandler({ auth, publicOrigin: ORIGIN, maintenance: false });
+    // The request is in flight (authenticating the service) when the adapter closes.
+    const answering = closingOne.handle(
+      new Request(`${ORIGIN}/auth/revocations`, {
+        headers: { authorization: basic(service.id, clientSecret), accept: "text/event-stream" },
+      }),
+      { ip: "127.0.0.1" },
+    );
+    closingOne.close();
+    const response = await answering;
+    expect(response?.status).toBe(200);
+    const reader = response?.body?.getReader();
+    const ended = await Promise.race([
+      (async () => {
+        for (;;) if ((await reader?.read())?.done !== false) return true;
+      })(),
+      new Promise((resolve) => setTimeout(() => resolve(false), 2000)),
+    ]);
+    expect(ended).toBe(true);
+  });
+
   it("review of issue 25, item 7: an event stream's connection is its own (Connection: close), as in Fastify and Express", async () => {
     const { service, clientSecret } = await auth.services.create("closer");
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

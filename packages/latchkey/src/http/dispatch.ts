@@ -44,6 +44,8 @@ export class Dispatcher {
   readonly #guest: Guest;
   readonly #log: GuestLog | undefined;
   readonly #streams = new Set<EventStream>();
+  /** Set by `closeStreams`: a stream asked for from then on (its set-up was in flight) ends at once. */
+  #closed = false;
 
   constructor(guest: Guest, log?: GuestLog) {
     this.#guest = guest;
@@ -65,6 +67,7 @@ export class Dispatcher {
 
   /** Ends every open event stream (the adapter is closing). */
   closeStreams(): void {
+    this.#closed = true;
     for (const stream of [...this.#streams]) stream.close();
     this.#streams.clear();
   }
@@ -177,7 +180,10 @@ export class Dispatcher {
     const own = reply.answer(undefined).headers.filter(([name]) => !(name in EVENT_STREAM_HEADERS));
     const headers: [string, string][] = [...own, ...Object.entries(EVENT_STREAM_HEADERS)];
     // A HEAD is answered as a HEAD: the stream's status and headers, nothing held open.
-    if (head) {
+    // Once the adapter is closing, a stream whose set-up was in flight as it closed (a
+    // verifier reconnecting) ends at once too, as the open ones did: the subscriber
+    // reconnects elsewhere, and the server is not left waiting on it.
+    if (head || this.#closed) {
       result.close();
       return { status: 200, headers, body: null };
     }
