@@ -4,8 +4,9 @@
 Only the standard library and PyJWT (Debian: python3-jwt python3-cryptography). It
 verifies each bearer token locally with latchkey's JWKS, and follows latchkey's revocation
 feed (GET /auth/revocations, with the service's credentials) so a token whose session has
-ended anywhere is refused within a second: what latchkey/verify does for Node services,
-in about a hundred lines of another language.
+ended anywhere, or whose user's roles have changed since it was issued, is refused within
+a second: what latchkey/verify does for Node services, in about a hundred lines of another
+language.
 
     npx latchkey services create reports    # prints client_id and client_secret
     LATCHKEY_ORIGIN=http://localhost:3000 CLIENT_ID=svc_... CLIENT_SECRET=... PORT=4001 \\
@@ -38,6 +39,7 @@ BASIC = "Basic " + base64.b64encode(
 jwks = jwt.PyJWKClient(BASE + "/.well-known/jwks.json")
 
 ended = {}  # session id -> until (seconds): forget it once its last token has expired
+roles_changed = {}  # user id -> (roles_at in ms, until in seconds): their latest role change
 lock = threading.Lock()
 last_read = None  # monotonic time of the last good read of the feed
 
@@ -57,8 +59,15 @@ def follow_feed():
                 for entry in page["entries"]:
                     if entry["type"] == "session_ended":
                         ended[entry["sid"]] = entry["until"]
+                    elif entry["type"] == "roles_changed":
+                        # The latest change counts: a token with an older roles_at has old roles.
+                        known = roles_changed.get(entry["sub"])
+                        if known is None or known[0] < entry["roles_at"]:
+                            roles_changed[entry["sub"]] = (entry["roles_at"], entry["until"])
                 for sid in [sid for sid, until in ended.items() if until < now]:
                     del ended[sid]
+                for sub in [sub for sub, (_, until) in roles_changed.items() if until < now]:
+                    del roles_changed[sub]
                 last_read = time.monotonic()
             cursor = page["cursor"]
             if page["more"]:
@@ -95,9 +104,17 @@ def verify(token):
         raise Refused(401, "invalid_token", "The token is not valid.") from error
     if claims.get("kind") == "service" or not isinstance(claims.get("sid"), str):
         raise Refused(401, "invalid_token", "A user's token is needed.")
+    # A token from before latchkey had roles carries none: its user had the role "user".
+    claims.setdefault("roles", ["user"])
+    roles_at = claims.setdefault("roles_at", 0)
+    if not isinstance(claims["roles"], list) or not isinstance(roles_at, int) or isinstance(roles_at, bool):
+        raise Refused(401, "invalid_token", "The token is not valid.")
     with lock:
         if claims["sid"] in ended:
             raise Refused(401, "invalid_token", "The token's session has ended.")
+        change = roles_changed.get(claims["sub"])
+        if change is not None and change[0] > roles_at:
+            raise Refused(401, "invalid_token", "The user's roles have changed since this token was issued.")
     return claims
 
 
@@ -113,7 +130,7 @@ class Handler(BaseHTTPRequestHandler):
         except Refused as refused:
             extra = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if refused.status == 401 else {}
             return self.send(refused.status, {"error": {"code": refused.code, "message": str(refused)}}, extra)
-        self.send(200, {"hello": claims["sub"], "session": claims["sid"]})
+        self.send(200, {"hello": claims["sub"], "session": claims["sid"], "roles": claims["roles"]})
 
     def send(self, status, body, headers=None):
         data = json.dumps(body).encode()

@@ -21,7 +21,15 @@ import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
 
 const T0 = Date.parse("2026-03-01T12:00:00.000Z");
-const user = (id: string, username: string) => ({ id, username, passwordHash: "x", createdAt: T0, disabledAt: null });
+const user = (id: string, username: string) => ({
+  id,
+  username,
+  passwordHash: "x",
+  createdAt: T0,
+  disabledAt: null,
+  roles: ["user"],
+  rolesAt: 0,
+});
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {

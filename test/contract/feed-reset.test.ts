@@ -13,6 +13,9 @@ import { openTestAuth } from "../helpers/auth.js";
 import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
 
+/** A plain user's roles, as a token carries them. */
+const USER_ROLES = { roles: ["user"], rolesAt: 0 };
+
 const cleanups: Array<() => Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -40,7 +43,7 @@ const client = { ip: "127.0.0.1", userAgent: "test" };
 
 async function bearer(auth: Auth, userId: string) {
   const { session } = await auth.sessions.create({ userId, kind: "bearer", remember: false, ...client });
-  const { token } = await auth.accessTokens.issueFor(session);
+  const { token } = await auth.accessTokens.issueFor(session, USER_ROLES);
   return { session, token };
 }
 

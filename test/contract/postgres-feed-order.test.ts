@@ -8,6 +8,7 @@ import pg from "pg";
 import { expect, it } from "vitest";
 import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
 import * as feedOrder from "../../packages/latchkey/src/stores/postgres/migrations/0004-feed-order.js";
+import * as roles from "../../packages/latchkey/src/stores/postgres/migrations/0005-roles.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 
@@ -15,16 +16,18 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
   it("keeps every entry at its old sequence number, so a cursor taken before the upgrade reads on", async () => {
     const schema = await freshSchema();
     try {
-      // A database as the previous release left it: 0004 not applied, entries numbered by seq.
+      // A database as the previous release left it: 0004 (and what came after) not applied,
+      // entries numbered by seq.
       const first = await openPostgresStores({ url: schema.url });
       await first.close();
       const db = new Kysely<unknown>({
         dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 1 }) }),
       });
+      await roles.down(db);
       await feedOrder.down(db);
       await db
         .deleteFrom("latchkey_migration" as never)
-        .where("name" as never, "=", "0004-feed-order" as never)
+        .where("name" as never, "in", ["0004-feed-order", "0005-roles"] as never)
         .execute();
       const now = Date.now();
       for (const subject of ["a", "b", "c"]) {

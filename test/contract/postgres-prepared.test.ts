@@ -25,7 +25,15 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
     try {
       const now = Date.now();
       const userId = "0194d2c6-0000-7000-8000-000000000002";
-      await stores.users.create({ id: userId, username: "ada", passwordHash: "x", createdAt: now, disabledAt: null });
+      await stores.users.create({
+        id: userId,
+        username: "ada",
+        passwordHash: "x",
+        createdAt: now,
+        disabledAt: null,
+        roles: ["user"],
+        rolesAt: now,
+      });
       const session = {
         id: "prepared-session-id-00",
         userId,
@@ -45,7 +53,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
       await todos.create({ id: "t1", userId, title: "one", done: false, createdAt: now, updatedAt: now });
       expect(await stores.sessions.findWithUser(session.id)).toEqual({
         session,
-        user: { id: userId, username: "ada", createdAt: now, disabledAt: null },
+        user: { id: userId, username: "ada", createdAt: now, disabledAt: null, roles: ["user"], rolesAt: now },
       });
       expect(await stores.sessions.findWithUser("no-such-session")).toBeNull();
       expect((await todos.list(userId)).map((t) => [t.title, t.userId, t.done])).toEqual([["one", userId, false]]);
@@ -60,7 +68,10 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
         found = await stores.sessions.findWithUser(session.id).catch(() => null);
         if (found === null) await new Promise((resolve) => setTimeout(resolve, 100));
       }
-      expect(found).toEqual({ session, user: { id: userId, username: "ada", createdAt: now, disabledAt: null } });
+      expect(found).toEqual({
+        session,
+        user: { id: userId, username: "ada", createdAt: now, disabledAt: null, roles: ["user"], rolesAt: now },
+      });
       expect(await todos.list(userId)).toHaveLength(1);
     } finally {
       await stores.close();

@@ -32,7 +32,15 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL in a database that hol
       try {
         const now = Date.now();
         const id = "0194d2c6-0000-7000-8000-000000000001";
-        await stores.users.create({ id, username: "alice", passwordHash: "x", createdAt: now, disabledAt: null });
+        await stores.users.create({
+          id,
+          username: "alice",
+          passwordHash: "x",
+          createdAt: now,
+          disabledAt: null,
+          roles: ["user"],
+          rolesAt: now,
+        });
         expect((await stores.users.findById(id))?.username).toBe("alice");
       } finally {
         await stores.close();

@@ -20,6 +20,7 @@ import { POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
 import { runCli } from "../helpers/processes.js";
 import { describeWith } from "../helpers/services.js";
 
+/** What the release before roles (issue 27) applied; this one adds `0005-roles`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-todo-order": todoOrder,
@@ -109,13 +110,18 @@ async function tablesIn(schema: string): Promise<string[]> {
   }
 }
 
-const alice = () => ({
-  id: randomUUID(),
-  username: `alice-${randomBytes(3).toString("hex")}`,
-  passwordHash: "x",
-  createdAt: Date.now(),
-  disabledAt: null,
-});
+const alice = () => {
+  const createdAt = Date.now();
+  return {
+    id: randomUUID(),
+    username: `alice-${randomBytes(3).toString("hex")}`,
+    passwordHash: "x",
+    createdAt,
+    disabledAt: null,
+    roles: ["user"],
+    rolesAt: createdAt,
+  };
+};
 
 describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's own tables and migrations", () => {
   it("with `schema`, lives beside the host's users table, and the host's migrator still works after", async () => {
@@ -181,7 +187,12 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
       // A rolling start: three instances open at once.
       const opened = await Promise.all([1, 2, 3].map(() => openPostgresStores({ url: host.url, max: 2 })));
       try {
-        expect((await opened[0]?.users.findById(user.id))?.username).toBe(user.username);
+        // A user of before has the default role, set when they were created.
+        expect(await opened[0]?.users.findById(user.id)).toMatchObject({
+          username: user.username,
+          roles: ["user"],
+          rolesAt: 1,
+        });
       } finally {
         for (const stores of opened) await stores.close();
       }
@@ -190,7 +201,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
       expect(tables).not.toContain("kysely_migration");
       expect(tables).not.toContain("kysely_migration_lock");
       const { rows } = await sql<{ name: string }>`select name from latchkey_migration order by name`.execute(host.db);
-      expect(rows.map((row) => row.name)).toEqual(Object.keys(LATCHKEY_MIGRATIONS));
+      expect(rows.map((row) => row.name)).toEqual([...Object.keys(LATCHKEY_MIGRATIONS), "0005-roles"]);
       expect(await migratePostgres(host.url)).toEqual([]);
       // Now the host may start Kysely migrations of its own in the same schema.
       const notes: Migration = {
@@ -263,7 +274,12 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
         migrationTableSchema: host.schema,
       }).migrateToLatest();
       expect(legacy.error).toBeUndefined();
-      expect(await migratePostgres(host.url)).toEqual(["0002-todo-order", "0003-services", "0004-feed-order"]);
+      expect(await migratePostgres(host.url)).toEqual([
+        "0002-todo-order",
+        "0003-services",
+        "0004-feed-order",
+        "0005-roles",
+      ]);
       const tables = await tablesIn(host.schema);
       expect(tables).toEqual(expect.arrayContaining(["latchkey_migration", "services"]));
       expect(tables).not.toContain("kysely_migration");
@@ -299,7 +315,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
       const first = await runCli(["migrate"], env);
       expect([first.code, first.stdout]).toEqual([
         0,
-        "applied 0001-initial, 0002-todo-order, 0003-services, 0004-feed-order\n",
+        "applied 0001-initial, 0002-todo-order, 0003-services, 0004-feed-order, 0005-roles\n",
       ]);
       expect(await tablesIn(ours)).toEqual(expect.arrayContaining(["latchkey_migration", "users", "sessions"]));
       expect((await runCli(["migrate"], env)).stdout).toBe("up to date\n");

@@ -18,6 +18,7 @@ import * as tokens from "../../packages/latchkey/src/stores/sqlite/migrations/00
 import * as todoOrder from "../../packages/latchkey/src/stores/sqlite/migrations/0003-todo-order.js";
 import * as services from "../../packages/latchkey/src/stores/sqlite/migrations/0004-services.js";
 
+/** What the release before roles (issue 27) applied; this one adds `0005-roles`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-tokens": tokens,
@@ -111,21 +112,29 @@ describe("SQLite shared with the host's own migrations", () => {
 
   it("moves the history of a release older still (its first migration only), then applies the rest", async () => {
     expect((await kyselyMigrate({ "0001-initial": initial })).error).toBeUndefined();
-    expect(await migrateSqlite(path)).toEqual(["0002-tokens", "0003-todo-order", "0004-services"]);
+    expect(await migrateSqlite(path)).toEqual(["0002-tokens", "0003-todo-order", "0004-services", "0005-roles"]);
     expect(tables()).toEqual(expect.arrayContaining(["latchkey_migration", "services", "signing_keys"]));
     expect(tables()).not.toContain("kysely_migration");
   });
 
   it("moves an earlier release's history out of kysely_migration on first open", async () => {
     expect((await kyselyMigrate(LATCHKEY_MIGRATIONS)).error).toBeUndefined();
+    const before = new SQLite(path);
+    before.prepare("insert into users (id, username, password_hash, created_at) values ('u1', 'ada', 'x', 7)").run();
+    before.close();
     const stores = await openSqliteStores({ path });
-    await stores.close();
+    try {
+      // A user of before has the default role, set when they were created.
+      expect(await stores.users.findById("u1")).toMatchObject({ username: "ada", roles: ["user"], rolesAt: 7 });
+    } finally {
+      await stores.close();
+    }
     expect(tables()).toContain("latchkey_migration");
     expect(tables()).not.toContain("kysely_migration");
     expect(await migrateSqlite(path)).toEqual([]);
     const db = new SQLite(path, { readonly: true });
     const names = db.prepare("select name from latchkey_migration order by name").all() as { name: string }[];
     db.close();
-    expect(names.map((row) => row.name)).toEqual(Object.keys(LATCHKEY_MIGRATIONS));
+    expect(names.map((row) => row.name)).toEqual([...Object.keys(LATCHKEY_MIGRATIONS), "0005-roles"]);
   });
 });

@@ -14,6 +14,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_STREAM_LIMITS } from "../../packages/latchkey/src/core/revocations.js";
 import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../packages/latchkey/src/core/services.js";
+import { ADMIN_WRITES_PER_MINUTE } from "../../packages/latchkey/src/http/admin-caller.js";
 import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
 interface Operation {
@@ -58,7 +59,7 @@ describe("the document and the routes", () => {
     const hidden = registered.filter((route) => !route.documented).map((route) => route.url);
     for (const url of hidden)
       expect(url).toMatch(
-        /^\/($|signin$|signup$|todos$|devices$|security$|how-it-works$|docs|openapi\.json$)|\.[a-z0-9]+$/,
+        /^\/($|signin$|signup$|todos$|devices$|security$|how-it-works$|admin$|docs|openapi\.json$)|\.[a-z0-9]+$/,
       );
     const keys = new Set(registered.map((route) => route.key));
     expect([...documented].filter((key) => !keys.has(key))).toEqual([]);
@@ -82,6 +83,10 @@ interface World {
   refresh: string;
   todoId: string;
   otherSessionId: string;
+  /** The browser's user: an admin. */
+  userId: string;
+  /** Another user, for the admin routes to act on (made only when asked for). */
+  targetId: string;
   /** A service's HTTP Basic credentials. */
   service: string;
 }
@@ -93,10 +98,16 @@ function freshIp(): string {
   return `10.77.${Math.floor(clients / 250)}.${(clients % 250) + 1}`;
 }
 
-async function world(): Promise<World> {
+/** An operator (the CLI), who needs no role. */
+const OPERATOR = { actor: null, ip: "", userAgent: "test" };
+
+async function world(options: { target?: boolean } = {}): Promise<World> {
   const browser = h.client({ ip: freshIp() });
   const username = uniqueName("oas");
-  await browser.signUpAndLogIn(username);
+  const { user } = await browser.signUpAndLogIn(username);
+  // An admin, so the operations that need a permission (`todos:read-any`, the admin
+  // routes) answer their 200 too; a plain user's 403 has tests of its own.
+  await h.server.auth.admin.setRoles(user.id, ["admin", "user"], { actor: null, ip: "", userAgent: "test" });
   const tokens = (await h.client({ ip: freshIp() }).token(username)).json() as {
     access_token: string;
     refresh_token: string;
@@ -113,11 +124,26 @@ async function world(): Promise<World> {
     refresh: tokens.refresh_token,
     todoId: todo.todo.id,
     otherSessionId: otherSession.session.id,
+    userId: user.id,
+    targetId: options.target ? (await h.server.auth.accounts.register(uniqueName("oastarget"), PASSWORD)).id : "",
   };
 }
 
+/** Whether an operation acts on a user of the admin routes (`/admin/users/{id}...`). */
+const actsOnUser = (path: string) => path.startsWith("/admin/users/{id}");
+
+/** Makes `userId` the only admin (every other loses the role), so acting on it is `409 last_admin`. */
+async function onlyAdmin(userId: string): Promise<void> {
+  const { admin } = h.server.auth;
+  for (;;) {
+    const others = (await admin.listUsers({ role: "admin", limit: 200 })).users.filter((u) => u.id !== userId);
+    if (others.length === 0) return;
+    for (const other of others) await admin.setRoles(other.id, ["user"], OPERATOR);
+  }
+}
+
 const url = (path: string, w: World) =>
-  path.replace("{id}", path.startsWith("/auth/sessions") ? w.otherSessionId : w.todoId);
+  path.replace("{id}", path.startsWith("/auth/sessions") ? w.otherSessionId : actsOnUser(path) ? w.targetId : w.todoId);
 
 /** A valid body for each operation that takes one. */
 function validBody(operationId: string, w: World): unknown {
@@ -141,6 +167,8 @@ function validBody(operationId: string, w: World): unknown {
       return { title: "eggs" };
     case "updateTodo":
       return { done: true };
+    case "setUserRoles":
+      return { roles: ["admin", "user"] };
     default:
       return undefined;
   }
@@ -151,7 +179,7 @@ async function elicit(
   op: { path: string; method: string; operation: Operation },
   status: string,
 ): Promise<LightMyRequestResponse | null> {
-  const w = await world();
+  const w = await world({ target: actsOnUser(op.path) });
   const { operationId } = op.operation;
   const target = url(op.path, w);
   const method = op.method as "GET";
@@ -174,7 +202,8 @@ async function elicit(
       }
       return send({ method, url: target, body });
     case "400":
-      if (operationId === "listSessions") return send({ method, url: `${target}?limit=0` });
+      if (operationId === "listSessions" || operationId === "listUsers" || operationId === "listAuditEvents")
+        return send({ method, url: `${target}?limit=0` });
       if (operationId === "readRevocations") return send({ method, url: `${target}?since=not-a-cursor` });
       return send({ method, url: target, body: [] });
     case "401":
@@ -193,12 +222,25 @@ async function elicit(
         return send({ method, url: target, body: { ...(body as object), currentPassword: "wrong one!" } });
       if (operationId === "deleteAccount") return send({ method, url: target, body: { password: "wrong one!" } });
       return send({ method, url: target, body, cookies: false, csrf: false });
-    case "403":
+    case "403": {
+      // A read is never origin-checked: its 403 is a permission the caller lacks.
+      if (method === "GET") {
+        const plain = h.client({ ip: freshIp() });
+        await plain.signUpAndLogIn(uniqueName("oasplain"));
+        return plain.request({ method, url: target });
+      }
       return send({ method, url: target, body, headers: { origin: "https://evil.example" } });
+    }
     case "404":
       if (operationId === "explainAccessToken") return send({ method, url: target }); // cookies, session strategy
       return send({ method, url: op.path.replace("{id}", "no-such-id"), body });
     case "409":
+      if (actsOnUser(op.path)) {
+        // The last admin, demoting, disabling or deleting itself.
+        await onlyAdmin(w.userId);
+        const self = op.path.replace("{id}", w.userId);
+        return send({ method, url: self, body: operationId === "setUserRoles" ? { roles: ["user"] } : body });
+      }
       return send({ method, url: target, body: { username: w.username, password: PASSWORD } });
     case "413":
       return send({ method, url: target, body: { padding: "x".repeat(70_000) } });
@@ -222,6 +264,13 @@ async function elicit(
         }
       }
       let last: LightMyRequestResponse | undefined;
+      if (actsOnUser(op.path)) {
+        // One admin's changes, past the limit (a refused or failed change counts too).
+        for (let i = 0; i <= ADMIN_WRITES_PER_MINUTE && last?.statusCode !== 429; i++) {
+          last = await send({ method, url: target, body });
+        }
+        return last ?? null;
+      }
       const client = h.client({ ip: freshIp() });
       if (operationId === "introspectToken") {
         // Refused client credentials from one address, past the limit.
@@ -341,7 +390,7 @@ describe("every documented answer", () => {
         expect([op.operation.operationId, asUser.statusCode]).toEqual([op.operation.operationId, 401]);
         continue;
       }
-      const w = await world();
+      const w = await world({ target: actsOnUser(op.path) });
       const body = validBody(op.operation.operationId, w);
       const none = await w.browser.request({
         method: op.method as "GET",

@@ -58,6 +58,8 @@ describe("security checklist 17, 27-37 (access tokens)", () => {
       sub: valid.userId,
       sid: valid.sessionId,
       kind: "user",
+      roles: ["user"],
+      roles_at: expect.any(Number),
       iat: expect.any(Number),
       exp: (payload.iat as number) + 600,
       jti: expect.any(String),

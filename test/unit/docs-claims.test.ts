@@ -14,6 +14,9 @@ import { startMaintenance } from "../../packages/latchkey/src/core/maintenance.j
 import { argon2Hasher } from "../../packages/latchkey/src/core/password-hasher.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
+/** A plain user's roles, as a token carries them. */
+const USER_ROLES = { roles: ["user"], rolesAt: 0 };
+
 const silent = { debug() {}, warn() {} } as never;
 
 /** Options for `createAuth` on memory stores and a frozen clock. */
@@ -48,7 +51,7 @@ describe("claim: revocation is remembered as long as an access token lives", () 
     const first = await createAuth(options);
     const user = await first.accounts.register("longtoken", "correct horse battery staple");
     const session = await bearerSession(first, user.id);
-    const { token, expiresIn } = await first.accessTokens.issueFor(session);
+    const { token, expiresIn } = await first.accessTokens.issueFor(session, USER_ROLES);
     expect(expiresIn).toBe(7200);
     await first.sessions.end(session.id);
     clock.advance(90 * 60_000);
@@ -69,7 +72,7 @@ describe("claim: the change feed keeps one token lifetime of history, and no mor
     const first = await createAuth(options);
     const user = await first.accounts.register("feedtrim", "correct horse battery staple");
     const session = await bearerSession(first, user.id);
-    const { token } = await first.accessTokens.issueFor(session);
+    const { token } = await first.accessTokens.issueFor(session, USER_ROLES);
     await first.sessions.end(session.id);
     const maintenance = startMaintenance(first, { log: silent });
     const ended = async () => (await stores.changes.read(0, 0, 100)).filter((c) => c.subject.includes(session.id));

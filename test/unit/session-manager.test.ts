@@ -28,7 +28,15 @@ describe("SessionManager", () => {
       return touch(...args);
     };
     sessions = new SessionManager({ store: stores.sessions, changes: stores.changes, clock, policy });
-    await stores.users.create({ id: "u1", username: "alice", passwordHash: "x", createdAt: 0, disabledAt: null });
+    await stores.users.create({
+      id: "u1",
+      username: "alice",
+      passwordHash: "x",
+      createdAt: 0,
+      disabledAt: null,
+      roles: ["user"],
+      rolesAt: 0,
+    });
   });
 
   const open = (remember = false) =>

@@ -35,7 +35,15 @@ describe("WAL checkpoints in a worker thread", () => {
       const now = Date.now();
       for (let u = 0; u < 40; u++) {
         const id = `0194d2c6-0000-7000-8000-${String(u).padStart(12, "0")}`;
-        await stores.users.create({ id, username: `u${u}`, passwordHash: "x", createdAt: now, disabledAt: null });
+        await stores.users.create({
+          id,
+          username: `u${u}`,
+          passwordHash: "x",
+          createdAt: now,
+          disabledAt: null,
+          roles: ["user"],
+          rolesAt: now,
+        });
         for (let i = 0; i < 50; i++) {
           await stores.events.append({
             id: `${id.slice(0, 24)}${String(u * 50 + i).padStart(12, "0")}`,

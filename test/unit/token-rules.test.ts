@@ -42,6 +42,11 @@ describe("checkClaims", () => {
       ok: true,
       token: { kind: "user", userId: "u1", sessionId: "s1", issuedAt: now, expiresAt: now + 600_000 },
     });
+    // A token from before roles reads as a plain user's, its roles set at the epoch.
+    expect(checkClaims(user, rules, now)).toMatchObject({ token: { roles: ["user"], rolesAt: 0 } });
+    expect(checkClaims({ ...user, roles: ["admin"], roles_at: 7 }, rules, now)).toMatchObject({
+      token: { roles: ["admin"], rolesAt: 7 },
+    });
     const service = { sub: "svc", client_id: "svc", kind: "service", jti: "j2", iat, exp: iat + 600 };
     expect(checkClaims(service, rules, now)).toMatchObject({ ok: true, token: { kind: "service", serviceId: "svc" } });
   });
@@ -59,6 +64,11 @@ describe("checkClaims", () => {
       [{ ...user, exp: String(iat + 600) }, "claims"],
       [{ ...user, sid: undefined }, "claims"],
       [{ ...user, kind: "service", client_id: "someone else" }, "claims"],
+      // Issue 27: roles are a list of names, roles_at a number; a token from before roles has neither.
+      [{ ...user, roles: ["admin"], roles_at: 5 }, undefined],
+      [{ ...user, roles: "admin" }, "claims"],
+      [{ ...user, roles: [1] }, "claims"],
+      [{ ...user, roles: ["user"], roles_at: "5" }, "claims"],
     ];
     for (const [payload, reason] of cases) {
       const check = checkClaims(payload, rules, now);

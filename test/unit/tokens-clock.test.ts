@@ -14,6 +14,9 @@ import { type ManualClock, manualClock } from "../../packages/latchkey/src/core/
 import { InvalidGrantError } from "../../packages/latchkey/src/core/refresh-tokens.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 
+/** A plain user's roles, as a token carries them. */
+const USER_ROLES = { roles: ["user"], rolesAt: 0 };
+
 const SECOND = 1000;
 const TTL = 300;
 const TOLERANCE = 5;
@@ -39,7 +42,15 @@ async function open(revocation: "immediate" | "expiry" = "immediate"): Promise<v
       refreshReuseLeeway: LEEWAY,
     },
   });
-  await auth.stores.users.create({ id: "u1", username: "alice", passwordHash: "x", createdAt: 0, disabledAt: null });
+  await auth.stores.users.create({
+    id: "u1",
+    username: "alice",
+    passwordHash: "x",
+    createdAt: 0,
+    disabledAt: null,
+    roles: ["user"],
+    rolesAt: 0,
+  });
 }
 
 const signIn = () => auth.sessions.signIn({ userId: "u1", kind: "bearer", remember: false, ...client });
@@ -49,7 +60,7 @@ describe("AccessTokens", () => {
 
   it("verifies until the last second before exp plus the clock tolerance, and says expired at it", async () => {
     const { session } = await signIn();
-    const { token, expiresIn } = await auth.accessTokens.issueFor(session);
+    const { token, expiresIn } = await auth.accessTokens.issueFor(session, USER_ROLES);
     expect(expiresIn).toBe(TTL);
     clock.advance((TTL + TOLERANCE - 1) * SECOND);
     expect((await auth.accessTokens.verify(token)).ok).toBe(true);
@@ -61,7 +72,7 @@ describe("AccessTokens", () => {
     const tokens = [];
     for (let i = 0; i < 4; i++) {
       const { session } = await signIn();
-      tokens.push((await auth.accessTokens.issueFor(session)).token);
+      tokens.push((await auth.accessTokens.issueFor(session, USER_ROLES)).token);
       clock.advance(SECOND);
     }
     for (const token of tokens) expect((await auth.accessTokens.verify(token)).ok).toBe(true);
@@ -69,7 +80,9 @@ describe("AccessTokens", () => {
     // Past the first two tokens' exp plus the tolerance: they go when a new token is remembered.
     clock.advance((TTL + TOLERANCE - 3) * SECOND);
     const { session } = await signIn();
-    expect((await auth.accessTokens.verify((await auth.accessTokens.issueFor(session)).token)).ok).toBe(true);
+    expect((await auth.accessTokens.verify((await auth.accessTokens.issueFor(session, USER_ROLES)).token)).ok).toBe(
+      true,
+    );
     expect(auth.accessTokens.remembered).toBe(3);
     expect(await auth.accessTokens.verify(tokens[0] as string)).toEqual({ ok: false, reason: "expired" });
   });
@@ -77,11 +90,12 @@ describe("AccessTokens", () => {
   it("never outlives the session: a token issued near its idle expiry ends with it", async () => {
     const { session } = await signIn();
     // Half the idle timeout caps every token, so steady use renews before the session idles.
-    const { expiresAt } = await auth.accessTokens.issueFor(session);
+    const { expiresAt } = await auth.accessTokens.issueFor(session, USER_ROLES);
     expect(expiresAt).toBeLessThanOrEqual(clock.now() + session.idleTimeoutMs / 2);
     const { token, expiresAt: capped } = await auth.accessTokens.issue({
       userId: "u1",
       sessionId: session.id,
+      ...USER_ROLES,
       notAfter: clock.now() + 60 * SECOND,
     });
     expect(capped).toBe(clock.now() + 60 * SECOND);
@@ -91,7 +105,7 @@ describe("AccessTokens", () => {
 
   it("under immediate revocation refuses a token once its session ends, cached or not", async () => {
     const { session } = await signIn();
-    const { token } = await auth.accessTokens.issueFor(session);
+    const { token } = await auth.accessTokens.issueFor(session, USER_ROLES);
     expect((await auth.accessTokens.verify(token)).ok).toBe(true); // now cached
     await auth.sessions.end(session.id);
     expect(await auth.accessTokens.verify(token)).toEqual({ ok: false, reason: "revoked" });
@@ -100,7 +114,7 @@ describe("AccessTokens", () => {
   it("under expiry revocation keeps accepting it until exp", async () => {
     await open("expiry");
     const { session } = await signIn();
-    const { token } = await auth.accessTokens.issueFor(session);
+    const { token } = await auth.accessTokens.issueFor(session, USER_ROLES);
     await auth.sessions.end(session.id);
     expect((await auth.accessTokens.verify(token)).ok).toBe(true);
     clock.advance((TTL + TOLERANCE + 1) * SECOND);
@@ -109,7 +123,7 @@ describe("AccessTokens", () => {
 
   it("refuses a token whose signature, or whose issuer's key, it does not know", async () => {
     const { session } = await signIn();
-    const { token } = await auth.accessTokens.issueFor(session);
+    const { token } = await auth.accessTokens.issueFor(session, USER_ROLES);
     const [head, body, signature] = token.split(".") as [string, string, string];
     const flipped = `${signature.slice(0, -2)}${signature.endsWith("AA") ? "BA" : "AA"}`;
     expect(await auth.accessTokens.verify(`${head}.${body}.${flipped}`)).toEqual({ ok: false, reason: "invalid" });
@@ -117,7 +131,7 @@ describe("AccessTokens", () => {
       const keep = auth;
       await open();
       const { session: s } = await signIn();
-      const issued = await auth.accessTokens.issueFor(s);
+      const issued = await auth.accessTokens.issueFor(s, USER_ROLES);
       auth = keep;
       return issued.token;
     })();
@@ -131,7 +145,7 @@ describe("KeyRing", () => {
   it("after a rotation, the old key verifies for one token lifetime, then leaves the JWKS and is pruned", async () => {
     const { session } = await signIn();
     const before = auth.keys.signer().kid;
-    const { token } = await auth.accessTokens.issueFor(session);
+    const { token } = await auth.accessTokens.issueFor(session, USER_ROLES);
     const next = await auth.keys.rotate();
     expect(auth.keys.signer().kid).toBe(next);
     expect(

@@ -31,6 +31,15 @@ export {
   type ServiceClaims,
 } from "./core/access-tokens.js";
 export {
+  ADMIN_PAGE_DEFAULT,
+  ADMIN_PAGE_MAX,
+  type AdminContext,
+  Administration,
+  type AuditPage,
+  type UserDetail,
+  type UserPage,
+} from "./core/admin.js";
+export {
   type Auth,
   type AuthOptions,
   createAuth,
@@ -54,6 +63,8 @@ export { type Maintenance, type MaintenanceLog, startMaintenance } from "./core/
 export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHasher } from "./core/password-hasher.js";
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {
+  AuditFilter,
+  AuditStore,
   ChangeFeed,
   ClientInfo,
   CounterStore,
@@ -65,10 +76,13 @@ export type {
   ServiceStore,
   SessionStore,
   Stores,
+  UserSearch,
   UserStore,
   ValidSession,
 } from "./core/ports.js";
 export type {
+  AdminAction,
+  AuditRecord,
   ChangeKind,
   ChangeRecord,
   EventRecord,
@@ -91,6 +105,14 @@ export {
   type RevocationPage,
   type StreamLimits,
 } from "./core/revocations.js";
+export {
+  type AccessOptions,
+  BUILT_IN_PERMISSIONS,
+  type BuiltInPermission,
+  DEFAULT_ROLES,
+  MAX_ROLES,
+  RoleModel,
+} from "./core/roles.js";
 export { InvalidClientError, SERVICE_AUTH_FAILURES_PER_ADDRESS, ServiceAccounts } from "./core/services.js";
 export type { SessionPolicy } from "./core/session-manager.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";

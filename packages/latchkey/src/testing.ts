@@ -25,6 +25,9 @@ import type { Kysely } from "kysely";
 import { afterEach, beforeEach, describe, expect, it, type TestContext, vi } from "vitest";
 import type { ServiceStore, Stores } from "./core/ports.js";
 import type { ServiceRecord, SessionRecord, UserRecord } from "./core/records.js";
+import { describeAuditContract } from "./testing/audit.js";
+import { makeSession, makeUser, T0 } from "./testing/fixtures.js";
+import { describeRolesContract } from "./testing/roles.js";
 
 /**
  * A fresh, empty set of stores for one test, and how to dispose of it.
@@ -35,8 +38,8 @@ export interface OpenedBackend {
   stores: Stores;
   /**
    * A second, independent handle on the same data (another process's view), when the
-   * backend has one: the cross-process promises (the change feed's position) are checked
-   * through it.
+   * backend has one: the cross-process promises (the change feed's position, the last-admin
+   * guard under concurrency, concurrent role changes) are checked through it.
    */
   openAnother?: () => Promise<Stores>;
   /**
@@ -76,9 +79,6 @@ export interface ContractBackend {
   open(): Promise<OpenedBackend>;
 }
 
-// Real time: a store with server-side expiry (Redis) expires keys by the wall clock.
-const T0 = Date.now();
-
 /** A reader of the change feed that keeps only its last `seq`, as every real one does. */
 function cursorReader(stores: Stores): { seen: string[]; follow(): Promise<void> } {
   let cursor = 0;
@@ -94,30 +94,8 @@ function cursorReader(stores: Stores): { seen: string[]; follow(): Promise<void>
   };
 }
 
-const user = (username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
-  id: randomUUID(),
-  username,
-  passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
-  createdAt: T0,
-  disabledAt: null,
-  ...extra,
-});
-
-const session = (userId: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
-  id: randomUUID().replaceAll("-", "").slice(0, 22),
-  userId,
-  secretHash: "hash-of-secret",
-  kind: "session",
-  remember: false,
-  createdAt: T0,
-  lastSeenAt: T0,
-  expiresAt: T0 + 3_600_000,
-  idleTimeoutMs: 600_000,
-  idleExpiresAt: T0 + 600_000,
-  ip: "127.0.0.1",
-  userAgent: "test",
-  ...extra,
-});
+const user = makeUser;
+const session = makeSession;
 
 /**
  * Registers the store contract's suites for `backend`, each test on fresh stores.
@@ -465,6 +443,9 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect((await s.sessions.findWithUser(again.id))?.user.disabledAt).toBeNull();
       });
     });
+
+    describeRolesContract({ stores: () => s, opened: () => opened });
+    describeAuditContract({ stores: () => s, opened: () => opened });
 
     describe("counters", () => {
       it("count within a window and start again after it", async () => {

@@ -7,7 +7,8 @@ import type { TokenFailure } from "./rules.js";
 
 /**
  * Why a token did not pass: one of the rules' `TokenFailure`s (the token's fault, 401),
- * `missing` (no `Authorization: Bearer` header, 401), or why it could not be checked
+ * `missing` (no `Authorization: Bearer` header, 401), `forbidden` (a live token whose
+ * roles lack what the route asks: 403), or why it could not be checked
  * (503): `feed_down` (the revocation feed has not been read for `tolerateMs`),
  * `keys_unavailable` (latchkey's key set could not be fetched), `introspection_failed`
  * (latchkey could not confirm a token issued before a feed reset).
@@ -15,13 +16,20 @@ import type { TokenFailure } from "./rules.js";
  * @example
  * const why: VerifyFailure = "audience";
  */
-export type VerifyFailure = TokenFailure | "missing" | "feed_down" | "keys_unavailable" | "introspection_failed";
+export type VerifyFailure =
+  | TokenFailure
+  | "missing"
+  | "forbidden"
+  | "feed_down"
+  | "keys_unavailable"
+  | "introspection_failed";
 
 const UNAVAILABLE = new Set<VerifyFailure>(["feed_down", "keys_unavailable", "introspection_failed"]);
 
 /** What each reason means, for a log: specific, and never the token itself. */
 const MEANING: Record<VerifyFailure, string> = {
   missing: "Send an access token: Authorization: Bearer <token>.",
+  forbidden: "The token's roles do not allow this.",
   malformed: "The token is not a well-formed access token.",
   algorithm: "The token's algorithm is not one accepted here.",
   unknown_key: "The token's key (kid) is not in latchkey's key set.",
@@ -52,16 +60,20 @@ const MEANING: Record<VerifyFailure, string> = {
  * });
  */
 export class VerifyError extends Error {
-  readonly code: "invalid_token" | "service_unavailable";
-  readonly statusCode: 401 | 503;
+  readonly code: "invalid_token" | "forbidden" | "service_unavailable";
+  readonly statusCode: 401 | 403 | 503;
   readonly reason: VerifyFailure;
 
   constructor(reason: VerifyFailure, message: string = MEANING[reason], options?: { cause?: unknown }) {
     super(message, options);
     this.name = "VerifyError";
     this.reason = reason;
-    this.code = UNAVAILABLE.has(reason) ? "service_unavailable" : "invalid_token";
-    this.statusCode = this.code === "invalid_token" ? 401 : 503;
+    this.code = UNAVAILABLE.has(reason)
+      ? "service_unavailable"
+      : reason === "forbidden"
+        ? "forbidden"
+        : "invalid_token";
+    this.statusCode = this.code === "invalid_token" ? 401 : this.code === "forbidden" ? 403 : 503;
   }
 }
 

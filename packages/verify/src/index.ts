@@ -17,7 +17,7 @@
  * const check = verifyExpress(verifier); // app.get("/reports", check, (req, res) => ...)
  */
 export { FeedError, type FeedFailure, VerifyError, type VerifyFailure } from "./errors.js";
-export { protect, verifyExpress, verifyFastify, verifyHono } from "./middleware.js";
+export { type Needs, protect, verifyExpress, verifyFastify, verifyHono } from "./middleware.js";
 export {
   createVerifier,
   type VerifiedToken,

@@ -35,6 +35,7 @@ function clientMessage(error: VerifyError): string {
     case "expired":
     case "revoked":
     case "kind":
+    case "forbidden":
       return error.message;
     default:
       return error.code === "invalid_token" ? "The token is not valid." : error.message;
@@ -59,10 +60,61 @@ function refusal(error: unknown): { status: number; headers: Record<string, stri
   };
 }
 
-async function verifyHeader(verifier: Verifier, header: string | string[] | null | undefined): Promise<VerifiedToken> {
+/**
+ * What a route asks of a live token beyond being live: a user with one of `role`, or
+ * whose roles grant every one of `permission` (by the verifier's `roles` option). A
+ * token without it is refused `403 forbidden`.
+ *
+ * @example
+ * const adminsOnly: Needs = { role: "admin" };
+ * const readers: Needs = { permission: "todos:read-any" };
+ */
+export interface Needs {
+  role?: string | readonly string[];
+  permission?: string | readonly string[];
+}
+
+type Check = (token: VerifiedToken) => void;
+
+/** `needs`, checked when the middleware is built: an unknown permission is a `TypeError` then. */
+function checkOf(verifier: Verifier, needs: Needs | undefined): Check | undefined {
+  if (needs === undefined) return undefined;
+  const roles = needs.role === undefined ? [] : [needs.role].flat();
+  const permissions = needs.permission === undefined ? [] : [needs.permission].flat();
+  if (roles.length === 0 && permissions.length === 0) {
+    throw new TypeError(
+      '@latchkey/verify: the middleware\'s second argument takes { role } or { permission }, such as { role: "admin" }',
+    );
+  }
+  for (const permission of permissions) {
+    if (!verifier.knowsPermission(permission)) {
+      throw new TypeError(
+        `@latchkey/verify: no role grants ${JSON.stringify(permission)}: give createVerifier the roles option (latchkey's access.roles)`,
+      );
+    }
+  }
+  return (token) => {
+    if (token.kind !== "user") throw new VerifyError("forbidden", "A service's token has no roles.");
+    if (roles.length > 0 && !roles.some((role) => token.roles.includes(role))) {
+      throw new VerifyError("forbidden", `This needs the role ${roles.join(" or ")}.`);
+    }
+    for (const permission of permissions) {
+      if (!verifier.can(token, permission))
+        throw new VerifyError("forbidden", `This needs the permission ${permission}.`);
+    }
+  };
+}
+
+async function verifyHeader(
+  verifier: Verifier,
+  header: string | string[] | null | undefined,
+  check?: Check,
+): Promise<VerifiedToken> {
   const token = bearerOf(header);
   if (!token) throw new VerifyError("missing");
-  return verifier.verify(token);
+  const verified = await verifier.verify(token);
+  check?.(verified);
+  return verified;
 }
 
 /**
@@ -77,10 +129,11 @@ export async function protect(
   verifier: Verifier,
   request: Request,
   handler: (token: VerifiedToken) => Response | Promise<Response>,
+  needs?: Needs,
 ): Promise<Response> {
   let token: VerifiedToken;
   try {
-    token = await verifyHeader(verifier, request.headers.get("authorization"));
+    token = await verifyHeader(verifier, request.headers.get("authorization"), checkOf(verifier, needs));
   } catch (error) {
     const { status, headers, body } = refusal(error);
     return new Response(body, { status, headers });
@@ -110,10 +163,12 @@ interface NodeResponse {
  * reports.get("/reports", verifyExpress(verifier), (req, res) => {
  *   res.json({ kind: req.token?.kind });
  * });
+ * reports.get("/admin/reports", verifyExpress(verifier, { role: "admin" }), (req, res) => res.json({ ok: true }));
  */
-export function verifyExpress(verifier: Verifier) {
+export function verifyExpress(verifier: Verifier, needs?: Needs) {
+  const check = checkOf(verifier, needs);
   return (req: NodeRequest, res: NodeResponse, next: (error?: unknown) => void): void => {
-    verifyHeader(verifier, req.headers.authorization).then(
+    verifyHeader(verifier, req.headers.authorization, check).then(
       (token) => {
         req.token = token;
         next();
@@ -143,11 +198,12 @@ interface HonoContextLike {
  * const reports = new Hono<{ Variables: { token: VerifiedToken } }>();
  * reports.get("/reports", verifyHono(verifier), (c) => c.json({ kind: c.get("token").kind }));
  */
-export function verifyHono(verifier: Verifier) {
+export function verifyHono(verifier: Verifier, needs?: Needs) {
+  const check = checkOf(verifier, needs);
   return async (c: HonoContextLike, next: () => Promise<void>): Promise<Response | undefined> => {
     let token: VerifiedToken;
     try {
-      token = await verifyHeader(verifier, c.req.header("authorization"));
+      token = await verifyHeader(verifier, c.req.header("authorization"), check);
     } catch (error) {
       const { status, headers, body } = refusal(error);
       return new Response(body, { status, headers });
@@ -176,10 +232,11 @@ interface FastifyReplyLike {
  * @example
  * app.get("/reports", { preHandler: verifyFastify(verifier) }, async (request) => ({ ok: true }));
  */
-export function verifyFastify(verifier: Verifier) {
+export function verifyFastify(verifier: Verifier, needs?: Needs) {
+  const check = checkOf(verifier, needs);
   return async (request: FastifyRequestLike, reply: FastifyReplyLike): Promise<void> => {
     try {
-      request.token = await verifyHeader(verifier, request.headers.authorization);
+      request.token = await verifyHeader(verifier, request.headers.authorization, check);
     } catch (error) {
       const { status, headers, body } = refusal(error);
       await reply.code(status).headers(headers).send(body);

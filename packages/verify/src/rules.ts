@@ -94,6 +94,16 @@ export type CheckedToken =
       kind: "user";
       userId: string;
       sessionId: string;
+      /**
+       * The user's roles when the token was issued (`roles`); `["user"]` for a token
+       * issued before latchkey had roles.
+       */
+      roles: readonly string[];
+      /**
+       * When those roles were set, ms (`roles_at`); `0` for a token from before roles. A
+       * `roles_changed` entry later than it means the roles have changed since: refused.
+       */
+      rolesAt: number;
       jti: string;
       issuedAt: number;
       expiresAt: number;
@@ -111,6 +121,22 @@ export type CheckedToken =
  * const check: TokenCheck = await verifyToken(token, createLocalJWKSet({ keys: [] }), rules, Date.now());
  */
 export type TokenCheck = { ok: true; token: CheckedToken } | { ok: false; reason: TokenFailure };
+
+/**
+ * The permissions latchkey's own admin routes ask for, all granted to the built-in role
+ * `admin` (by latchkey and by the verifier alike).
+ *
+ * @example
+ * const adminMay = BUILT_IN_PERMISSIONS.includes("users:read"); // true
+ */
+export const BUILT_IN_PERMISSIONS = [
+  "users:read",
+  "users:disable",
+  "users:delete",
+  "users:set-roles",
+  "sessions:revoke",
+  "services:manage",
+] as const;
 
 /**
  * Tokens longer than this are refused before any parsing (latchkey's are about 400 bytes).
@@ -178,7 +204,17 @@ export function checkClaims(
     return { ok: true, token: { kind: "service", serviceId: sub, ...times } };
   }
   if (typeof payload.sid !== "string") return { ok: false, reason: "claims" };
-  return { ok: true, token: { kind: "user", userId: sub, sessionId: payload.sid, ...times } };
+  const roles = payload.roles ?? LEGACY_ROLES;
+  const rolesAt = payload.roles_at ?? 0;
+  if (!isRoleList(roles) || typeof rolesAt !== "number") return { ok: false, reason: "claims" };
+  return { ok: true, token: { kind: "user", userId: sub, sessionId: payload.sid, roles, rolesAt, ...times } };
+}
+
+/** The roles of a token issued before latchkey had roles: everyone was a `user`. */
+const LEGACY_ROLES: readonly string[] = Object.freeze(["user"]);
+
+function isRoleList(value: unknown): value is readonly string[] {
+  return Array.isArray(value) && value.length <= 64 && value.every((role) => typeof role === "string");
 }
 
 /**

@@ -18,6 +18,7 @@ import { FeedError, feedAnswerError, feedError, safeCause, VerifyError } from ".
 import { latchkeyAddress, tokenLifetime } from "./options.js";
 import { checkDeadline, readiness } from "./ready.js";
 import {
+  BUILT_IN_PERMISSIONS,
   type CheckedToken,
   isExpired,
   RememberedTokens,
@@ -85,11 +86,18 @@ export interface VerifierOptions {
   readyTimeoutMs?: number;
   /** The time, ms since the epoch, for checking `exp` and forgetting old entries. Default `Date.now` (tests freeze it). */
   now?: () => number;
+  /**
+   * What each role grants: latchkey's `access.roles`, for `can()` and the middleware's
+   * `{ permission }`. `admin` always grants latchkey's built-in permissions
+   * (`BUILT_IN_PERMISSIONS`). Without it, only those built-in grants are known.
+   */
+  roles?: Readonly<Record<string, readonly string[]>>;
 }
 
 /**
- * A token that passed: a user's (`userId`, `sessionId`) or a service's (`serviceId`), with
- * `jti`, `issuedAt` and `expiresAt` (ms) and its `claims`.
+ * A token that passed: a user's (`userId`, `sessionId`, `roles`) or a service's
+ * (`serviceId`), with `jti`, `issuedAt` and `expiresAt` (ms) and its `claims`. A user's
+ * `roles` are current: a role change on the feed refuses the tokens issued before it.
  * @example
  * const verifier = createVerifier({ issuer: "https://auth.example", credentials: { clientId: "svc_...", clientSecret: "..." } });
  * const who: VerifiedToken = await verifier.verify(token);
@@ -116,6 +124,16 @@ export interface Verifier {
    * verifier keeps trying in the background either way.
    */
   ready(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Whether a verified user's roles grant `permission`, by the verifier's `roles`
+   * option (and `admin`'s built-in grants); a service's token has no roles: `false`.
+   * @example
+   * const who = await verifier.verify(token);
+   * if (!verifier.can(who, "todos:read-any")) throw new Error("forbidden");
+   */
+  can(token: VerifiedToken, permission: string): boolean;
+  /** Whether any role the verifier knows grants `permission` (the middleware checks it at set-up). */
+  knowsPermission(permission: string): boolean;
   /** Stops following the feed. */
   close(): void;
   /** How many verified tokens are held in memory: about the tokens in use, expired ones dropped (for metrics). */
@@ -142,7 +160,15 @@ function ageOf(data: string): number {
 }
 
 interface FeedPage {
-  entries: { type: string; sid?: string; client_id?: string; at: number; until?: number }[];
+  entries: {
+    type: string;
+    sid?: string;
+    client_id?: string;
+    sub?: string;
+    roles_at?: number;
+    at: number;
+    until?: number;
+  }[];
   cursor: string;
   reset: boolean;
   more: boolean;
@@ -183,6 +209,8 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const jwks = createRemoteJWKSet(new URL(`${base}/.well-known/jwks.json`), { cooldownDuration: 30_000 });
 
   const endedSessions = new Map<string, number>();
+  /** Users whose roles changed: their latest `roles_at` (ms), and until when it matters. */
+  const rolesChanged = new Map<string, { rolesAt: number; until: number }>();
   /** Tokens whose signature and claims checked out, until they expire. */
   const verified = new RememberedTokens<CheckedToken>({ clockTolerance });
   const revokedServices = new Map<string, number>();
@@ -229,7 +257,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const until = (entry.until ?? entry.at) * 1000;
     if (entry.type === "session_ended" && entry.sid) endedSessions.set(entry.sid, until);
     else if (entry.type === "service_revoked" && entry.client_id) revokedServices.set(entry.client_id, until);
-    else if (entry.type === "keys_changed") {
+    else if (entry.type === "roles_changed" && entry.sub && typeof entry.roles_at === "number") {
+      const known = rolesChanged.get(entry.sub);
+      if (!known || known.rolesAt < entry.roles_at) rolesChanged.set(entry.sub, { rolesAt: entry.roles_at, until });
+    } else if (entry.type === "keys_changed") {
       keysChangedAt = Date.now();
       await jwks.reload().catch(() => {});
     }
@@ -241,6 +272,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
     const now = clock() - clockTolerance * 1000;
     for (const [id, until] of endedSessions) if (until < now) endedSessions.delete(id);
     for (const [id, until] of revokedServices) if (until < now) revokedServices.delete(id);
+    for (const [id, change] of rolesChanged) if (change.until < now) rolesChanged.delete(id);
   };
 
   /**
@@ -398,10 +430,31 @@ export function createVerifier(options: VerifierOptions): Verifier {
       throw new VerifyError("revoked", "The service has been revoked.");
     }
     if (checked.kind === "user" && endedSessions.has(checked.sessionId)) throw new VerifyError("revoked");
+    if (checked.kind === "user" && (rolesChanged.get(checked.userId)?.rolesAt ?? 0) > checked.rolesAt) {
+      throw new VerifyError("revoked", "The user's roles have changed since this token was issued.");
+    }
     if (checked.issuedAt < distrustBefore && !(await introspect(token))) throw new VerifyError("revoked");
   };
 
+  const grants = new Map<string, Set<string>>([["admin", new Set(BUILT_IN_PERMISSIONS)]]);
+  for (const [role, permissions] of Object.entries(options.roles ?? {})) {
+    if (!Array.isArray(permissions) || permissions.some((p) => typeof p !== "string")) {
+      throw new TypeError(`@latchkey/verify: option roles.${role} must be an array of permission names`);
+    }
+    const set = grants.get(role) ?? new Set<string>();
+    for (const permission of permissions) set.add(permission);
+    grants.set(role, set);
+  }
+
   return {
+    can(token, permission) {
+      if (token.kind !== "user") return false;
+      return token.roles.some((role) => grants.get(role)?.has(permission) === true);
+    },
+    knowsPermission(permission) {
+      for (const granted of grants.values()) if (granted.has(permission)) return true;
+      return false;
+    },
     async verify(token) {
       const now = Date.now();
       if (lastRead === 0 || now - lastRead > tolerateMs) {

@@ -27,6 +27,7 @@ import { writeEventStream } from "../http/node-stream.js";
 import { authenticateOptionally } from "../http/optional-auth.js";
 import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
 import { authRequestOf } from "../http/request.js";
+import { type Requirement, requirementOf } from "../http/requirement.js";
 import { bodyReadBeforeLatchkey, logOnce, mountCheck } from "./setup-checks.js";
 
 /**
@@ -97,6 +98,20 @@ export interface ExpressLatchkey {
    * no live session to that page (303, the path asked for as `next`).
    */
   requireAuthWith(options: RefusalOptions): ExpressMiddleware;
+  /**
+   * `requireAuth`, and the user must have one of `roles` (`403 forbidden` otherwise). An
+   * undeclared role is a `TypeError` here, at set-up.
+   * @example
+   * app.get("/reports", latchkey.requireRole("admin"), (req, res) => res.json({ ok: true }));
+   */
+  requireRole(...roles: string[]): ExpressMiddleware;
+  /**
+   * `requireAuth`, and the user's roles must grant every one of `permissions` (`403
+   * forbidden` otherwise). An undeclared permission is a `TypeError` here, at set-up.
+   * @example
+   * app.get("/stats", latchkey.requirePermission("todos:read-any"), (req, res) => res.json({ ok: true }));
+   */
+  requirePermission(...permissions: string[]): ExpressMiddleware;
   /** Stops the sweep this adapter started (`maintenance`) and ends its event streams. */
   close(): void;
 }
@@ -129,12 +144,20 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
     next(error);
   };
 
-  const guard = (mode: RefusalMode | "optional"): ExpressMiddleware => {
+  const guard = (mode: RefusalMode | "optional", requirement?: Requirement): ExpressMiddleware => {
     return (req, res, next) => {
       const request = authRequestOf(req.method ?? "GET", req.headers, addressOf(req));
       const reply = new CollectingReply();
       const authenticate = () => dispatcher.authenticate(request, reply);
-      const who = mode === "optional" ? authenticateOptionally(guest.context, request, authenticate) : authenticate();
+      const who =
+        mode === "optional"
+          ? authenticateOptionally(guest.context, request, authenticate)
+          : requirement
+            ? authenticate().then((auth) => {
+                requirement(auth);
+                return auth;
+              })
+            : authenticate();
       who
         .then(
           (auth) => {
@@ -184,6 +207,9 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
     requireAuth: guard({ kind: "answer" }),
     optionalAuth: guard("optional"),
     requireAuthWith: (refusal) => guard(refusalMode(refusal)),
+    requireRole: (...roles) => guard({ kind: "answer" }, requirementOf(options.auth, "role", roles)),
+    requirePermission: (...permissions) =>
+      guard({ kind: "answer" }, requirementOf(options.auth, "permission", permissions)),
     close() {
       maintenance.stop();
       dispatcher.closeStreams();

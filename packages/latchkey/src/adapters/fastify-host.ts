@@ -14,22 +14,25 @@ import type { CookieSink } from "../http/kit.js";
 import { authenticateOptionally } from "../http/optional-auth.js";
 import { type RefusalMode, redirectLocation } from "../http/refusal.js";
 import { authRequestOf } from "../http/request.js";
+import type { Requirement } from "../http/requirement.js";
 
 /**
  * The host's `preHandler`s: `requireAuth` (`{ kind: "next" }`: a refusal is thrown to the
  * app's error handler), `optionalAuth`, and `requireAuthWith`'s other modes.
  */
 export function hostGuard(core: Dispatcher, guest: Guest) {
-  return (mode: RefusalMode | "optional"): preHandlerAsyncHookHandler =>
+  return (mode: RefusalMode | "optional", requirement?: Requirement): preHandlerAsyncHookHandler =>
     async (request, reply) => {
       const authRequest = authRequestOf(request.method, request.headers, request.ip);
       const corsRoute = () => request.routeOptions.config.latchkeyCors === true;
       const authenticate = () => core.authenticate(authRequest, cookieSinkOf(reply), corsRoute);
       try {
-        request.auth =
-          mode === "optional"
-            ? await authenticateOptionally(guest.context, authRequest, authenticate)
-            : await authenticate();
+        if (mode === "optional") request.auth = await authenticateOptionally(guest.context, authRequest, authenticate);
+        else {
+          const who = await authenticate();
+          requirement?.(who);
+          request.auth = who;
+        }
       } catch (error) {
         if (mode === "optional" || mode.kind === "next") {
           // An error answer is never cached, whatever route it comes from.

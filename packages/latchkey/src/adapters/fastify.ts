@@ -28,6 +28,7 @@ import { closeWhenAnswered, readNodeBody } from "../http/node-body.js";
 import { writeEventStream } from "../http/node-stream.js";
 import { type RefusalOptions, refusalMode } from "../http/refusal.js";
 import type { IncomingFacts } from "../http/request.js";
+import { requirementOf } from "../http/requirement.js";
 import { ErrorSchema, SHARED_SCHEMAS } from "../http/schemas.js";
 import { hostGuard } from "./fastify-host.js";
 
@@ -74,6 +75,20 @@ declare module "fastify" {
      * }));
      */
     requireAuthWith(options: RefusalOptions): preHandlerAsyncHookHandler;
+    /**
+     * `requireAuth`, and the user must have one of `roles`: `403 forbidden`, thrown to the
+     * error handler, otherwise. An undeclared role is a `TypeError` here, at set-up.
+     * @example
+     * app.get("/reports", { preHandler: app.requireRole("admin") }, async (request) => ({ roles: request.auth?.roles }));
+     */
+    requireRole(...roles: string[]): preHandlerAsyncHookHandler;
+    /**
+     * `requireAuth`, and the user's roles must grant every one of `permissions` (`403
+     * forbidden` otherwise). An undeclared permission is a `TypeError` here, at set-up.
+     * @example
+     * app.get("/stats", { preHandler: app.requirePermission("todos:read-any") }, async () => ({ ok: true }));
+     */
+    requirePermission(...permissions: string[]): preHandlerAsyncHookHandler;
     latchkey: LatchkeyContext;
   }
   interface FastifyContextConfig {
@@ -99,6 +114,12 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
   fastify.decorate("requireAuth", guard({ kind: "next" }));
   fastify.decorate("optionalAuth", guard("optional"));
   fastify.decorate("requireAuthWith", (refusal: RefusalOptions) => guard(refusalMode(refusal)));
+  fastify.decorate("requireRole", (...roles: string[]) =>
+    guard({ kind: "next" }, requirementOf(options.auth, "role", roles)),
+  );
+  fastify.decorate("requirePermission", (...permissions: string[]) =>
+    guard({ kind: "next" }, requirementOf(options.auth, "permission", permissions)),
+  );
 
   const maintenance = startGuestMaintenance(options, fastify.log);
   fastify.addHook("onClose", async () => maintenance.stop());

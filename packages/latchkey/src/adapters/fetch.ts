@@ -21,6 +21,7 @@ import { type Guest, type LatchkeyOptions, setUpGuest, startGuestMaintenance } f
 import type { AuthRequest } from "../http/kit.js";
 import { authenticateOptionally } from "../http/optional-auth.js";
 import { authRequestOf } from "../http/request.js";
+import { type Requirement, requirementOf } from "../http/requirement.js";
 import { logOnce } from "./setup-checks.js";
 import { eventBody, readRequestBody } from "./web-body.js";
 
@@ -68,6 +69,19 @@ export interface Identified<Who> {
 }
 
 /**
+ * Runs `handler` for an authenticated request (that meets the requirement, for
+ * `requireRole` and `requirePermission`) and answers the contract's error otherwise.
+ * @example
+ * const guarded: Protect = latchkey.protect;
+ * const response = await guarded(request, { ip }, async (who) => Response.json({ user: who.userId }));
+ */
+export type Protect = (
+  request: Request,
+  info: CallInfo | undefined,
+  handler: (auth: RequestAuth) => Response | Promise<Response>,
+) => Promise<Response>;
+
+/**
  * What `createFetchHandler` returns.
  * @example
  * const latchkey: FetchLatchkey = createFetchHandler({ auth, publicOrigin: "https://app.example" });
@@ -99,11 +113,23 @@ export interface FetchLatchkey {
    * handler's response, or to a copy of it when its headers cannot change
    * (`Response.redirect()`, a `fetch()` response passed on).
    */
-  protect(
-    request: Request,
-    info: CallInfo | undefined,
-    handler: (auth: RequestAuth) => Response | Promise<Response>,
-  ): Promise<Response>;
+  protect: Protect;
+  /**
+   * `protect` for users with one of `roles` (`403 forbidden` otherwise). An undeclared
+   * role is a `TypeError` here, at set-up.
+   * @example
+   * const adminsOnly = latchkey.requireRole("admin");
+   * const response = await adminsOnly(request, { ip }, async (who) => Response.json({ roles: who.roles }));
+   */
+  requireRole(...roles: string[]): Protect;
+  /**
+   * `protect` for users whose roles grant every one of `permissions` (`403 forbidden`
+   * otherwise). An undeclared permission is a `TypeError` here, at set-up.
+   * @example
+   * const readers = latchkey.requirePermission("users:read");
+   * const response = await readers(request, { ip }, async () => new Response("ok"));
+   */
+  requirePermission(...permissions: string[]): Protect;
   /** The contract's error answer for `error` (`AuthError`s keep their status and code). */
   errorResponse(error: unknown): Response;
   /** Stops the sweep this handler started (`maintenance`). */
@@ -148,6 +174,18 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
   const authenticate: FetchLatchkey["authenticate"] = (request, info) =>
     identify(request, info, (authRequest, reply) => dispatcher.authenticate(authRequest, reply));
   const errorResponse = (error: unknown) => toResponse(dispatcher.errorAnswer(error));
+  const protectWith =
+    (requirement?: Requirement): Protect =>
+    async (request, info, handler) => {
+      let who: Identified<RequestAuth>;
+      try {
+        who = await authenticate(request, info);
+        requirement?.(who.auth);
+      } catch (error) {
+        return errorResponse(error);
+      }
+      return withHeaders(await handler(who.auth), who.headers);
+    };
 
   const latchkey: FetchLatchkey = {
     async handle(request, info) {
@@ -164,15 +202,9 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
       identify(request, info, (authRequest, reply) =>
         authenticateOptionally(guest.context, authRequest, () => dispatcher.authenticate(authRequest, reply)),
       ),
-    async protect(request, info, handler) {
-      let who: Identified<RequestAuth>;
-      try {
-        who = await authenticate(request, info);
-      } catch (error) {
-        return errorResponse(error);
-      }
-      return withHeaders(await handler(who.auth), who.headers);
-    },
+    protect: protectWith(),
+    requireRole: (...roles) => protectWith(requirementOf(options.auth, "role", roles)),
+    requirePermission: (...permissions) => protectWith(requirementOf(options.auth, "permission", permissions)),
     errorResponse,
     close() {
       maintenance.stop();

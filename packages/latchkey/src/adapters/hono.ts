@@ -19,6 +19,7 @@ import type { GuestLog } from "../http/dispatch.js";
 import type { LatchkeyOptions } from "../http/guest.js";
 import { checkAdapterOptions } from "../http/guest-options.js";
 import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
+import { type Requirement, requirementOf } from "../http/requirement.js";
 import { type FetchLatchkey, fetchAdapter, type Identified } from "./fetch.js";
 import { logOnce, mountCheck } from "./setup-checks.js";
 
@@ -89,6 +90,20 @@ export interface HonoLatchkey {
    * live session to that page (303, the path asked for as `next`).
    */
   requireAuthWith(options: RefusalOptions): MiddlewareHandler<LatchkeyEnv>;
+  /**
+   * `requireAuth`, and the user must have one of `roles` (`403 forbidden` otherwise). An
+   * undeclared role is a `TypeError` here, at set-up.
+   * @example
+   * app.get("/reports", latchkey.requireRole("admin"), (c) => c.json({ roles: c.var.auth.roles }));
+   */
+  requireRole(...roles: string[]): MiddlewareHandler<LatchkeyEnv>;
+  /**
+   * `requireAuth`, and the user's roles must grant every one of `permissions` (`403
+   * forbidden` otherwise). An undeclared permission is a `TypeError` here, at set-up.
+   * @example
+   * app.get("/stats", latchkey.requirePermission("todos:read-any"), (c) => c.json({ ok: true }));
+   */
+  requirePermission(...permissions: string[]): MiddlewareHandler<LatchkeyEnv>;
   /** Stops the sweep this adapter started (`maintenance`) and ends its event streams. */
   close(): void;
 }
@@ -108,15 +123,17 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
   });
   const reportSetup = logOnce(options.log);
 
-  const guard = (mode: RefusalMode | "optional"): MiddlewareHandler => {
+  const guard = (mode: RefusalMode | "optional", requirement?: Requirement): MiddlewareHandler => {
     return async (c, next) => {
       const info = { ip: clientAddress(c) };
       let who: Identified<RequestAuth | null>;
       try {
-        who =
-          mode === "optional"
-            ? await handler.optionalAuth(c.req.raw, info)
-            : await handler.authenticate(c.req.raw, info);
+        if (mode === "optional") who = await handler.optionalAuth(c.req.raw, info);
+        else {
+          const signedIn = await handler.authenticate(c.req.raw, info);
+          requirement?.(signedIn.auth);
+          who = signedIn;
+        }
       } catch (error) {
         return refuse(handler, mode, c, error);
       }
@@ -144,6 +161,9 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
     requireAuth: guard({ kind: "answer" }),
     optionalAuth: guard("optional"),
     requireAuthWith: (refusal) => guard(refusalMode(refusal)),
+    requireRole: (...roles) => guard({ kind: "answer" }, requirementOf(options.auth, "role", roles)),
+    requirePermission: (...permissions) =>
+      guard({ kind: "answer" }, requirementOf(options.auth, "permission", permissions)),
     close: () => handler.close(),
   };
 }

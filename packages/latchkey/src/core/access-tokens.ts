@@ -1,7 +1,9 @@
 /**
  * Access tokens: compact JWS signed by `KeyRing`, header `{alg, kid, typ: "at+jwt"}`,
  * claims `iss`, `aud` (both the public origin), `sub` (user id), `sid` (session id),
- * `iat`, `exp`, `jti`.
+ * `roles` (the user's role names) and `roles_at` (when they were set, ms), `iat`, `exp`,
+ * `jti`. A token whose `roles_at` is older than the user's latest role change on the
+ * change feed is refused (`docs/roles.md`): a demotion reaches every token at once.
  *
  * Verification is latchkey's one set of token rules, `@latchkey/verify/rules`, which the
  * service verifier uses too (so a token one refuses, the other refuses): the canonical
@@ -24,7 +26,7 @@ import {
 import { errors, type JWTVerifyGetKey, SignJWT } from "jose";
 import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
-import type { SessionRecord } from "./records.js";
+import type { SessionRecord, UserProfile } from "./records.js";
 
 /**
  * What a valid access token says.
@@ -38,6 +40,10 @@ import type { SessionRecord } from "./records.js";
 export interface AccessClaims {
   userId: string;
   sessionId: string;
+  /** The user's roles when the token was issued. */
+  roles: readonly string[];
+  /** When those roles were set (ms): the user's `rolesAt` then. */
+  rolesAt: number;
   /** Expiry, ms since the epoch. */
   expiresAt: number;
   issuedAt: number;
@@ -95,6 +101,11 @@ export interface AccessTokenOptions {
    * looked up in the store (`isSessionLive`) before the token is accepted.
    */
   mustConfirm?: (issuedAt: number) => boolean;
+  /**
+   * The user's latest role change known (the change follower's `rolesChangedAt`), `0` for
+   * none: a token whose `rolesAt` is older is refused under `immediate`.
+   */
+  rolesChangedAt?: (userId: string) => number;
   /** Whether a service was revoked recently (the change follower's set). */
   isServiceRevoked?: (serviceId: string) => boolean;
   /** Whether a session is live in the store; throws `StoreUnavailableError` when it cannot tell. */
@@ -142,6 +153,8 @@ export class AccessTokens {
   async issue(input: {
     userId: string;
     sessionId: string;
+    roles: readonly string[];
+    rolesAt: number;
     notAfter: number;
   }): Promise<{ token: string; expiresAt: number }> {
     const { keys, clock, issuer } = this.#o;
@@ -150,7 +163,8 @@ export class AccessTokens {
     const exp = Math.max(iat + 1, Math.min(iat + this.#o.ttl, Math.floor(input.notAfter / 1000)));
     const { kid, key } = keys.signer();
     const origin = issuer();
-    const token = await new SignJWT({ sid: input.sessionId, kind: "user" })
+    const claims = { sid: input.sessionId, kind: "user", roles: input.roles, roles_at: input.rolesAt };
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: keys.alg, kid, typ: "at+jwt" })
       .setIssuer(origin)
       .setAudience(origin)
@@ -166,13 +180,19 @@ export class AccessTokens {
    * A token for a session: it never outlives the session's idle or absolute expiry, nor
    * half its idle timeout, so a client in steady use renews it (a refresh, or a hybrid
    * renewal, which records use) before the session goes idle. `expiresIn` is in whole
-   * seconds, for `expires_in` and cookie lifetimes.
+   * seconds, for `expires_in` and cookie lifetimes. `user` is the session's user as just
+   * read (its roles go in the token).
    */
-  async issueFor(session: SessionRecord): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
+  async issueFor(
+    session: SessionRecord,
+    user: Pick<UserProfile, "roles" | "rolesAt">,
+  ): Promise<{ token: string; expiresAt: number; expiresIn: number }> {
     const now = this.#o.clock.now();
     const issued = await this.issue({
       userId: session.userId,
       sessionId: session.id,
+      roles: user.roles,
+      rolesAt: user.rolesAt,
       notAfter: Math.min(session.expiresAt, session.idleExpiresAt, now + session.idleTimeoutMs / 2),
     });
     const expiresIn = Math.max(0, Math.round((issued.expiresAt - this.#o.clock.now()) / 1000));
@@ -212,7 +232,10 @@ export class AccessTokens {
 
   #stillValid(claims: AccessClaims): AccessCheck {
     if (isExpired(claims, this.#o.clockTolerance, this.#o.clock.now())) return { ok: false, reason: "expired" };
-    if (this.#o.revocation === "immediate" && this.#o.isSessionEnded(claims.sessionId)) {
+    if (
+      this.#o.revocation === "immediate" &&
+      (this.#o.isSessionEnded(claims.sessionId) || (this.#o.rolesChangedAt?.(claims.userId) ?? 0) > claims.rolesAt)
+    ) {
       return { ok: false, reason: "revoked" };
     }
     return { ok: true, claims };
@@ -223,8 +246,8 @@ export class AccessTokens {
     if (!("kind" in checked)) return checked;
     // A service's token (no session) never passes for a user's.
     if (checked.kind !== "user") return { ok: false, reason: "invalid" };
-    const { userId, sessionId, jti, issuedAt, expiresAt } = checked;
-    return this.#stillValid({ userId, sessionId, jti, issuedAt, expiresAt });
+    const { userId, sessionId, roles, rolesAt, jti, issuedAt, expiresAt } = checked;
+    return this.#stillValid({ userId, sessionId, roles, rolesAt, jti, issuedAt, expiresAt });
   }
 
   /**

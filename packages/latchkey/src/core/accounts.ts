@@ -22,6 +22,7 @@ import {
 } from "./password-policy.js";
 import type { CounterStore, UserStore } from "./ports.js";
 import type { UserRecord } from "./records.js";
+import { DEFAULT_ROLES } from "./roles.js";
 import { randomToken } from "./secrets.js";
 import type { SecurityLog } from "./security-log.js";
 import type { ClientInfo, SessionManager } from "./session-manager.js";
@@ -111,6 +112,8 @@ export class Accounts {
       passwordHash: await this.#hashing(client?.ip, () => this.#deps.hasher.hash(password)),
       createdAt: this.#deps.clock.now(),
       disabledAt: null,
+      roles: [...DEFAULT_ROLES],
+      rolesAt: this.#deps.clock.now(),
     };
     // The store's unique index settles a race between two registrations of one name.
     if (!(await this.#deps.users.create(user))) throw usernameTaken();
@@ -197,8 +200,10 @@ export class Accounts {
     assertWellFormedPassword(password);
     const user = await this.#load(userId);
     await this.#verifyOwnPassword(user, password, context);
+    // The last enabled admin stays (checked before the sessions end, then atomically by the store).
+    if (await isLastAdmin(this.#deps.users, user)) throw lastAdminError(user);
     await this.#deps.sessions.endAllForUser(user.id);
-    await this.#deps.users.delete(user.id);
+    if ((await this.#deps.users.delete(user.id)) === "last_admin") throw lastAdminError(user);
   }
 
   /** Disables an account and ends all its sessions at once. `null`: no such user. */
@@ -206,7 +211,7 @@ export class Accounts {
     const user = await this.findByName(usernameInput);
     if (!user) return null;
     const at = this.#deps.clock.now();
-    await this.#deps.users.setDisabled(user.id, at);
+    if ((await this.#deps.users.setDisabled(user.id, at)) === "last_admin") throw lastAdminError(user);
     await this.#deps.sessions.endAllForUser(user.id);
     await this.#deps.log.record("account_disabled", user.id);
     return { ...user, disabledAt: at };
@@ -301,4 +306,16 @@ function assertAcceptablePassword(password: string, username: string): void {
 
 function usernameTaken(): AuthError {
   return new AuthError("username_taken", "That username is already taken.");
+}
+
+/** Whether `user` is the last enabled admin (advisory: the store decides atomically when it writes). */
+export async function isLastAdmin(users: UserStore, user: UserRecord): Promise<boolean> {
+  if (!user.roles.includes("admin") || user.disabledAt !== null) return false;
+  const admins = await users.search({ query: "", role: "admin", limit: 50 });
+  return !admins.some((other) => other.id !== user.id && other.disabledAt === null);
+}
+
+/** `409 last_admin`, naming the user. */
+export function lastAdminError(user: Pick<UserRecord, "username">): AuthError {
+  return new AuthError("last_admin", `${user.username} is the last enabled admin: make another user an admin first.`);
 }

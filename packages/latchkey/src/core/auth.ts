@@ -4,6 +4,7 @@
  */
 import { AccessTokens } from "./access-tokens.js";
 import { type AccountLimits, Accounts, DEFAULT_ACCOUNT_LIMITS } from "./accounts.js";
+import { Administration } from "./admin.js";
 import { ChangeFollower } from "./change-follower.js";
 import { type Clock, systemClock } from "./clock.js";
 import { CsrfTokens } from "./csrf.js";
@@ -16,6 +17,7 @@ import type { ChangeFeed, Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
 import { RefreshTokens } from "./refresh-tokens.js";
 import { RevocationFeed, type StreamLimits } from "./revocations.js";
+import { type AccessOptions, RoleModel } from "./roles.js";
 import type { RandomBytes } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { NO_SERVICE_STORE, ServiceAccounts } from "./services.js";
@@ -65,6 +67,11 @@ export interface AuthOptions {
   /** Replaces the default hasher (argon2id behind `limitConcurrency`). */
   hasher?: PasswordHasher;
   /**
+   * The app's roles and permissions (`docs/roles.md`): `user` and `admin` are built in.
+   * An undeclared name anywhere is refused at start-up, naming it.
+   */
+  access?: AccessOptions;
+  /**
    * Whether a signing key may be created when none is live for `tokens.alg` (default
    * `true`). Processes that never sign (the CLI's commands) pass `false`.
    */
@@ -92,6 +99,10 @@ export interface Auth {
   readonly refreshTokens: RefreshTokens;
   /** Service credentials: the services that trust latchkey's tokens. */
   readonly services: ServiceAccounts;
+  /** The roles and permissions of this deployment: `auth.roles.can(roles, "users:read")`. */
+  readonly roles: RoleModel;
+  /** What administrators do to users (`/admin/*`, the CLI), with the audit log. */
+  readonly admin: Administration;
   /** What services must know to refuse tokens before `exp` (`GET /auth/revocations`). */
   readonly revocations: RevocationFeed;
   /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
@@ -171,6 +182,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     });
   }
   const clock = options.clock ?? systemClock;
+  const roles = new RoleModel(options.access);
   const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
   const { tokens } = options;
   // An ended session's access tokens can live at most this long: remember it that long.
@@ -196,6 +208,8 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     random,
     onEnded: (sessionId, at) => changes.noteSessionEnded(sessionId, at),
     isEnded: (sessionId) => changes.isSessionEnded(sessionId),
+    rolesChangedAt: (userId) => changes.rolesChangedAt(userId),
+    findUser: (userId) => stores.users.findById(userId),
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const devices = await DeviceCookies.load(stores.secrets, random);
@@ -233,6 +247,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     revocation: tokens.revocation,
     isSessionEnded: (sessionId) => changes.isSessionEnded(sessionId),
     isServiceRevoked: (serviceId) => changes.isServiceRevoked(serviceId),
+    rolesChangedAt: (userId) => changes.rolesChangedAt(userId),
     mustConfirm: (issuedAt) => changes.mustConfirm(issuedAt),
     isSessionLive: (sessionId) => sessions.isLive(sessionId),
   });
@@ -254,9 +269,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   // `close` stops them and waits for that last sweep (an adapter stops its sweep without
   // waiting, before `auth.close()`, and the stores close after).
   const sweeps = new Set<Maintenance>();
+  const admin = new Administration({
+    stores,
+    sessions,
+    accounts,
+    log,
+    roles,
+    clock,
+    changes: publishing,
+    onRolesChanged: (userId, at) => changes.noteRolesChanged(userId, at),
+  });
   return {
     stores,
     clock,
+    roles,
+    admin,
     accounts,
     sessions,
     throttle,

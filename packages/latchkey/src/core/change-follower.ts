@@ -50,6 +50,8 @@ export class ChangeFollower {
   readonly #ended = new Map<string, number>();
   /** Services revoked recently: their tokens (which live one token lifetime) are refused. */
   readonly #revokedServices = new Map<string, number>();
+  /** Users whose roles changed recently: the latest `rolesAt` of each (`roles_changed`). */
+  readonly #rolesChanged = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
   readonly #resetListeners = new Set<ResetListener>();
   #lastSeq = 0;
@@ -122,6 +124,23 @@ export class ChangeFollower {
    */
   noteSessionEnded(sessionId: string, at: number): void {
     this.#ended.set(sessionId, at);
+  }
+
+  /**
+   * The user's latest role change within the retention window (its `rolesAt`), or `0`:
+   * an access token carrying an older `roles_at` was issued with roles the user no longer
+   * has, and is refused.
+   */
+  rolesChangedAt(userId: string): number {
+    return this.#rolesChanged.get(userId) ?? 0;
+  }
+
+  /** Records a role change made by this process, before the feed brings it back. */
+  noteRolesChanged(userId: string, at: number): void {
+    if (at <= (this.#rolesChanged.get(userId) ?? 0)) return;
+    // Deleted first, so the map stays in `at` order for `#forgetBefore`.
+    this.#rolesChanged.delete(userId);
+    this.#rolesChanged.set(userId, at);
   }
 
   /** Whether a service was revoked within the retention window (one token lifetime). */
@@ -215,6 +234,7 @@ export class ChangeFollower {
   #apply(change: ChangeRecord): void {
     if (change.kind === "session_ended") this.#ended.set(change.subject, change.at);
     else if (change.kind === "service_revoked") this.#revokedServices.set(change.subject, change.at);
+    else if (change.kind === "roles_changed") this.noteRolesChanged(change.subject, change.at);
     for (const listener of this.#listeners) listener(change);
   }
 
@@ -222,5 +242,6 @@ export class ChangeFollower {
     // Map iteration follows insertion order, which is roughly `at` order: stop early.
     dropStaleFront(this.#ended, (at) => at < cutoff);
     dropStaleFront(this.#revokedServices, (at) => at < cutoff);
+    dropStaleFront(this.#rolesChanged, (at) => at < cutoff);
   }
 }

@@ -20,9 +20,11 @@ export type ErrorCode =
   | "account_disabled"
   | "csrf_failed"
   | "forbidden_origin"
+  | "forbidden"
   | "not_found"
   | "method_not_allowed"
   | "username_taken"
+  | "last_admin"
   | "payload_too_large"
   | "unsupported_media_type"
   | "request_header_too_large"
@@ -70,9 +72,11 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   account_disabled: 403,
   csrf_failed: 403,
   forbidden_origin: 403,
+  forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,
+  last_admin: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   request_timeout: 408,

@@ -7,6 +7,7 @@
  */
 import type { Kysely, Migration } from "kysely";
 import type {
+  AuditRecord,
   ChangeKind,
   ChangeRecord,
   CounterState,
@@ -32,11 +33,70 @@ export interface UserStore {
   findByUsername(username: string): Promise<UserRecord | null>;
   /** All users, by username. */
   list(): Promise<UserRecord[]>;
+  /**
+   * A page of users by username, after `after` (a username, exclusive), at most `limit`:
+   * those whose username contains `query` (already normalised: lower case) and, with
+   * `role`, that have it.
+   */
+  search(filter: UserSearch): Promise<UserRecord[]>;
   updatePasswordHash(id: string, passwordHash: string): Promise<boolean>;
-  /** `disabledAt` `null` enables. `false` when there is no such user. */
-  setDisabled(id: string, disabledAt: number | null): Promise<boolean>;
-  /** Deletes the user with their sessions, to-dos and events. */
-  delete(id: string): Promise<boolean>;
+  /**
+   * `disabledAt` `null` enables. `false` when there is no such user; `"last_admin"` (and
+   * nothing changed) when it would disable the last enabled admin (a user with the role
+   * `admin` and no `disabledAt`).
+   */
+  setDisabled(id: string, disabledAt: number | null): Promise<boolean | "last_admin">;
+  /**
+   * Sets the user's roles (sorted, unique, never empty: the caller checks) and `rolesAt`
+   * to `at`. `false` when there is no such user; `"last_admin"` (nothing changed) when it
+   * would take `admin` from the last enabled admin. Atomic across processes: of two
+   * concurrent calls that would each leave one admin, one gets `"last_admin"`.
+   */
+  setRoles(id: string, roles: string[], at: number): Promise<boolean | "last_admin">;
+  /**
+   * Deletes the user with their sessions, to-dos and events. `"last_admin"` (nothing
+   * deleted) for the last enabled admin, atomically as `setRoles`.
+   */
+  delete(id: string): Promise<boolean | "last_admin">;
+}
+
+/**
+ * A `UserStore.search` filter.
+ * @example
+ * const admins = await stores.users.search({ query: "", role: "admin", limit: 50 });
+ */
+export interface UserSearch {
+  /** A substring of the normalised username; `""` matches everyone. */
+  query: string;
+  role?: string;
+  /** The last username of the previous page. */
+  after?: string;
+  limit: number;
+}
+
+/**
+ * The admin audit log (`docs/roles.md`).
+ * @example
+ * const newest = await stores.audit.list({ limit: 20 });
+ */
+export interface AuditStore {
+  append(record: AuditRecord): Promise<void>;
+  /**
+   * Newest first (by `at`, then `id`), at most `limit`, only those older than `before`
+   * (the last entry of the previous page) when given, only about `targetId` when given.
+   */
+  list(filter: AuditFilter): Promise<AuditRecord[]>;
+}
+
+/**
+ * An `AuditStore.list` filter.
+ * @example
+ * const next = await stores.audit.list({ limit: 50, before: { at: last.at, id: last.id } });
+ */
+export interface AuditFilter {
+  limit: number;
+  before?: { at: number; id: string };
+  targetId?: string;
 }
 
 /**
@@ -48,7 +108,9 @@ export interface SessionStore {
   create(session: SessionRecord): Promise<void>;
   /**
    * The session and its user in one read: this is the whole per-request cost of a cookie
-   * session. Returns expired sessions too; deciding liveness is the caller's job.
+   * session. Returns expired sessions too; deciding liveness is the caller's job. The
+   * user's `roles` and `rolesAt` are the current ones (a store that copies the user beside
+   * the session rewrites the copies in `users.setRoles`).
    */
   findWithUser(id: string): Promise<ValidSession | null>;
   /** Records use; `false` when the session is gone. */
@@ -229,6 +291,8 @@ export interface Stores {
   counters: CounterStore;
   changes: ChangeFeed;
   secrets: SecretStore;
+  /** The admin audit log. */
+  audit: AuditStore;
   /**
    * Service credentials (`docs/services.md`). Optional: without it, `auth.services` refuses
    * to create any, every client credential is refused (`invalid_client`, saying why), and

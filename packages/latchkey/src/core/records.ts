@@ -14,6 +14,17 @@ export interface UserRecord {
   createdAt: number;
   /** When the account was disabled, or `null` while it is enabled. */
   disabledAt: number | null;
+  /**
+   * The user's role names (`docs/roles.md`): never empty, sorted, no repeats; `["user"]`
+   * unless changed. Names the app no longer declares are kept and grant nothing.
+   */
+  roles: string[];
+  /**
+   * When `roles` last changed (ms), or when the user was created. Access tokens carry it
+   * (`roles_at`): a token whose value is older than the user's latest `roles_changed`
+   * entry on the change feed is refused, wherever it is checked.
+   */
+  rolesAt: number;
 }
 
 /**
@@ -86,6 +97,7 @@ export const EVENT_TYPES = [
   "refresh_reuse_detected",
   "account_disabled",
   "account_enabled",
+  "roles_changed",
 ] as const;
 
 /**
@@ -116,7 +128,7 @@ export interface EventRecord {
  * @example
  * const kind: ChangeKind = "session_ended";
  */
-export type ChangeKind = "session_ended" | "user_changed" | "keys_changed" | "service_revoked";
+export type ChangeKind = "session_ended" | "user_changed" | "keys_changed" | "service_revoked" | "roles_changed";
 
 /**
  * One entry of the change feed. `seq` grows with every publish, across processes.
@@ -126,7 +138,10 @@ export type ChangeKind = "session_ended" | "user_changed" | "keys_changed" | "se
 export interface ChangeRecord {
   seq: number;
   kind: ChangeKind;
-  /** The session id, user id, or key id the change is about. */
+  /**
+   * The session id, user id, or key id the change is about. For `roles_changed`, the user
+   * id, and `at` is exactly the user's new `rolesAt`.
+   */
   subject: string;
   at: number;
 }
@@ -179,4 +194,32 @@ export interface SigningKeyRecord {
   createdAt: number;
   /** When a newer key replaced it; it verifies until its last token expires. */
   retiredAt: number | null;
+}
+
+/**
+ * What an administrator did (`docs/roles.md`, "Audit log").
+ * @example
+ * const action: AdminAction = "roles_set";
+ */
+export type AdminAction = "user_disabled" | "user_enabled" | "sessions_revoked" | "roles_set" | "user_deleted";
+
+/**
+ * One entry of the admin audit log: who did what to whom, when, from where. It outlives
+ * both users (no foreign key): a deleted user's entries stay, with the username they had.
+ * @example
+ * const page: AuditRecord[] = await stores.audit.list({ limit: 50 });
+ */
+export interface AuditRecord {
+  id: string;
+  at: number;
+  /** The administrator's user id and username then; `null` for the CLI (an operator on the machine). */
+  actorId: string | null;
+  actorUsername: string | null;
+  action: AdminAction;
+  targetId: string;
+  targetUsername: string;
+  ip: string;
+  userAgent: string;
+  /** What changed, as JSON (`{"from":["user"],"to":["admin","user"]}` for `roles_set`), or `null`. */
+  detail: string | null;
 }

@@ -2,8 +2,8 @@
  * The revocation feed for services: what a service that verifies tokens locally must
  * know to refuse them before `exp`. It is the change feed every latchkey instance already
  * follows, read from the store and told in a service's terms: each ended session (every
- * way a session ends publishes one), each revoked service, each key rotation, with until
- * when it matters (the last access token it concerns has expired by `until`).
+ * way a session ends publishes one), each revoked service, each role change (a user's
+ * tokens issued with their old roles), each key rotation, with until when it matters (the last access token it concerns has expired by `until`).
  *
  * A reader keeps the opaque `cursor` of its last read and passes it back (`since`). When
  * the feed lost its history since (Redis restarted without persistence: a new epoch), the
@@ -26,6 +26,7 @@ import type { ChangeRecord } from "./records.js";
 export type RevocationEntry =
   | { type: "session_ended"; sid: string; at: number; until: number }
   | { type: "service_revoked"; client_id: string; at: number; until: number }
+  | { type: "roles_changed"; sub: string; roles_at: number; at: number; until: number }
   | { type: "keys_changed"; at: number };
 
 /**
@@ -293,6 +294,10 @@ export class RevocationFeed {
         return [{ type: "session_ended", sid: record.subject, at, until }];
       case "service_revoked":
         return [{ type: "service_revoked", client_id: record.subject, at, until }];
+      case "roles_changed":
+        // `roles_at` is exact (ms): the user's tokens carrying an older `roles_at` were
+        // issued with roles the user no longer has.
+        return [{ type: "roles_changed", sub: record.subject, roles_at: record.at, at, until }];
       case "keys_changed":
         return [{ type: "keys_changed", at }];
       default:

@@ -11,7 +11,7 @@
 import type { Clock } from "./clock.js";
 import { dropStaleFront } from "./memo.js";
 import type { ChangeFeed, ClientInfo, SessionStore, ValidSession } from "./ports.js";
-import type { SessionKind, SessionRecord } from "./records.js";
+import type { SessionKind, SessionRecord, UserProfile } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import type { EventContext, SecurityLog } from "./security-log.js";
 import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
@@ -58,6 +58,13 @@ export interface SessionManagerDeps {
   isEnded?: (sessionId: string) => boolean;
   /** Where `signIn` and the `…Recorded` endings write the user's security events. */
   log?: SecurityLog;
+  /** The user's latest role change known (the change follower's), `0` for none. */
+  rolesChangedAt?: (userId: string) => number;
+  /**
+   * The user as stored now: read when a session's copy of its user is older than a role
+   * change the feed reported (a copy written while the roles were changing).
+   */
+  findUser?: (userId: string) => Promise<UserProfile | null>;
 }
 
 /** Who ended a session, for its event: the client's address and agent, when a request did. */
@@ -162,8 +169,17 @@ export class SessionManager {
    * access token when the change feed cannot vouch for it.
    */
   async isLive(id: string): Promise<boolean> {
+    return (await this.peekLive(id)) !== null;
+  }
+
+  /**
+   * The live session with this id and its user as stored now, without recording use:
+   * for a service's question about a token (introspection), which must not keep an idle
+   * session alive.
+   */
+  async peekLive(id: string): Promise<ValidSession | null> {
     const found = await this.#deps.store.findWithUser(id);
-    return found !== null && this.#state(found) !== "dead";
+    return found !== null && this.#state(found) !== "dead" ? found : null;
   }
 
   /**
@@ -185,7 +201,15 @@ export class SessionManager {
   async findLiveRecent(id: string): Promise<ValidSession | null> {
     const now = this.#deps.clock.now();
     const hit = this.#recent.get(id);
-    if (hit && now < hit.until && !this.#deps.isEnded?.(id) && this.#state(hit.valid) === "live") return hit.valid;
+    if (
+      hit &&
+      now < hit.until &&
+      !this.#deps.isEnded?.(id) &&
+      this.#state(hit.valid) === "live" &&
+      !this.#rolesBehind(hit.valid)
+    ) {
+      return hit.valid;
+    }
     const valid = await this.findLive(id);
     if (valid) {
       // Held in the order they expire (a refreshed entry moves to the back): the expired
@@ -203,8 +227,25 @@ export class SessionManager {
 
   /** A found session as it stands: itself, `null` when dead, or touched when stale. */
   #checked(found: ValidSession): ValidSession | null | Promise<ValidSession | null> {
+    if (this.#rolesBehind(found)) return this.#withCurrentUser(found);
     const state = this.#state(found);
     return state === "live" ? found : state === "dead" ? null : this.#touched(found);
+  }
+
+  /** Whether the feed knows of a role change newer than the roles `found` carries. */
+  #rolesBehind(found: ValidSession): boolean {
+    const changed = this.#deps.rolesChangedAt?.(found.user.id) ?? 0;
+    return changed > found.user.rolesAt;
+  }
+
+  /** `found` with its user read again (rare: only after a role change raced the copy). */
+  async #withCurrentUser(found: ValidSession): Promise<ValidSession | null> {
+    const user = await this.#deps.findUser?.(found.user.id);
+    if (!user) return null;
+    const current = { session: found.session, user: { ...found.user, roles: user.roles, rolesAt: user.rolesAt } };
+    // Still behind (the store lags the feed): nothing better to go on; never loop.
+    const state = this.#state(current);
+    return state === "live" ? current : state === "dead" ? null : this.#touched(current);
   }
 
   #state({ session, user }: ValidSession): "live" | "dead" | "stale" {

@@ -3,8 +3,9 @@
  * set and clear the strategy's cookies. The routes and the `requireAuth` hook are thin
  * layers over these.
  */
+
+import type { AccessClaims } from "../core/access-tokens.js";
 import type { Auth } from "../core/auth.js";
-import type { CsrfTokens } from "../core/csrf.js";
 import { AuthError } from "../core/errors.js";
 import type { ValidSession } from "../core/ports.js";
 import type { SessionRecord } from "../core/records.js";
@@ -35,6 +36,13 @@ export interface RequestAuth {
   via: "cookie" | "bearer";
   /** The session's CSRF token, when authenticated by cookie. */
   csrfToken: string | null;
+  /**
+   * The user's roles (`docs/roles.md`): from the session just read (a session cookie) or
+   * from the access token (which a role change revokes). Reading them costs nothing.
+   */
+  readonly roles: readonly string[];
+  /** Whether the user's roles grant `permission`; a `TypeError` for an undeclared one (a typo). */
+  can(permission: string): boolean;
   /**
    * The full user and session records. Free after a session-cookie check (the session
    * was read to authenticate); one store read after an access-token check, which reads
@@ -80,7 +88,7 @@ export class LatchkeyContext {
     if (presented.type === "bearer" || presented.type === "malformed_bearer") {
       const check = presented.type === "bearer" ? await this.auth.accessTokens.verify(presented.token) : null;
       if (!check?.ok) throw invalidToken();
-      return this.#fromToken(check.claims.userId, check.claims.sessionId, "bearer");
+      return this.#fromToken(check.claims, "bearer");
     }
     const cookies = request.cookies;
     const found =
@@ -95,13 +103,15 @@ export class LatchkeyContext {
     const cookies = request.cookies;
     const access = cookies[this.cookies.access];
     const check = access ? await this.auth.accessTokens.verify(access) : null;
-    if (check?.ok) return this.#fromToken(check.claims.userId, check.claims.sessionId, "cookie");
-    // Hybrid renews from the session only when the access cookie is missing or expired;
-    // a forged or revoked one is refused (and a revoked one's session is gone anyway).
-    if (this.strategy === "hybrid" && (check === null || check.reason === "expired")) {
+    if (check?.ok) return this.#fromToken(check.claims, "cookie");
+    // Hybrid renews from the session when the access cookie is missing, expired or revoked
+    // (a revoked one's session has ended, and then the session cookie is refused too, or
+    // the user's roles changed, and the renewed cookie carries the new ones); a forged one
+    // is refused.
+    if (this.strategy === "hybrid" && (check === null || check.reason !== "invalid")) {
       const valid = await this.#validSessionCookie(cookies[this.cookies.session]);
       if (valid) {
-        await this.#setAccessCookie(reply, valid.session);
+        await this.#setAccessCookie(reply, valid);
         return this.#fromSession(valid);
       }
     }
@@ -113,11 +123,11 @@ export class LatchkeyContext {
   }
 
   #fromSession(valid: ValidSession): RequestAuth {
-    return new SessionCookieAuth(valid, this.auth.csrf);
+    return new SessionCookieAuth(valid, this.auth);
   }
 
-  #fromToken(userId: string, sessionId: string, via: "cookie" | "bearer"): RequestAuth {
-    return new AccessTokenAuth(userId, sessionId, via, this.auth);
+  #fromToken(claims: AccessClaims, via: "cookie" | "bearer"): RequestAuth {
+    return new AccessTokenAuth(claims, via, this.auth);
   }
 
   /**
@@ -125,9 +135,10 @@ export class LatchkeyContext {
    * `SessionManager.create`) and after a password change (from `rotateSecret`).
    * Under `jwt` a new refresh token is issued and any earlier one of the session retired.
    */
-  async setBrowserCookies(reply: CookieSink, session: SessionRecord, sessionToken: string): Promise<void> {
+  async setBrowserCookies(reply: CookieSink, valid: ValidSession, sessionToken: string): Promise<void> {
+    const { session } = valid;
     if (this.strategy !== "jwt") reply.setCookie(this.cookies.session, sessionToken, this.#attributes(session, true));
-    if (this.strategy !== "session") await this.#setAccessCookie(reply, session);
+    if (this.strategy !== "session") await this.#setAccessCookie(reply, valid);
     if (this.strategy === "jwt") {
       const refresh = await this.auth.refreshTokens.reissue(session);
       reply.setCookie(this.cookies.refresh, refresh, this.#attributes(session, true));
@@ -147,8 +158,9 @@ export class LatchkeyContext {
   }
 
   /** Sets the access and refresh cookies after a cookie-form refresh. */
-  async setRefreshedCookies(reply: CookieSink, session: SessionRecord, refreshToken: string): Promise<number> {
-    const expiresIn = await this.#setAccessCookie(reply, session);
+  async setRefreshedCookies(reply: CookieSink, valid: ValidSession, refreshToken: string): Promise<number> {
+    const { session } = valid;
+    const expiresIn = await this.#setAccessCookie(reply, valid);
     reply.setCookie(this.cookies.refresh, refreshToken, this.#attributes(session, true));
     reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(session, false));
     return expiresIn;
@@ -187,8 +199,8 @@ export class LatchkeyContext {
     this.#checkCsrf(request, sessionId);
   }
 
-  async #setAccessCookie(reply: CookieSink, session: SessionRecord): Promise<number> {
-    const { token, expiresIn } = await this.auth.accessTokens.issueFor(session);
+  async #setAccessCookie(reply: CookieSink, { session, user }: ValidSession): Promise<number> {
+    const { token, expiresIn } = await this.auth.accessTokens.issueFor(session, user);
     reply.setCookie(this.cookies.access, token, this.#attributes(session, true));
     return expiresIn;
   }
@@ -217,19 +229,25 @@ class SessionCookieAuth implements RequestAuth {
   readonly userId: string;
   readonly sessionId: string;
   readonly via = "cookie";
+  readonly roles: readonly string[];
   readonly #valid: ValidSession;
-  readonly #csrf: CsrfTokens;
+  readonly #auth: Auth;
 
-  constructor(valid: ValidSession, csrf: CsrfTokens) {
+  constructor(valid: ValidSession, auth: Auth) {
     this.userId = valid.user.id;
     this.sessionId = valid.session.id;
+    this.roles = valid.user.roles;
     this.#valid = valid;
-    this.#csrf = csrf;
+    this.#auth = auth;
   }
 
   /** An HMAC: computed only when a response needs it (the CSRF check itself verifies). */
   get csrfToken(): string {
-    return this.#csrf.tokenFor(this.sessionId);
+    return this.#auth.csrf.tokenFor(this.sessionId);
+  }
+
+  can(permission: string): boolean {
+    return this.#auth.roles.can(this.roles, permission);
   }
 
   load(): Promise<ValidSession> {
@@ -242,14 +260,20 @@ class AccessTokenAuth implements RequestAuth {
   readonly userId: string;
   readonly sessionId: string;
   readonly via: "cookie" | "bearer";
+  readonly roles: readonly string[];
   readonly #auth: Auth;
   #loaded: Promise<ValidSession> | undefined;
 
-  constructor(userId: string, sessionId: string, via: "cookie" | "bearer", auth: Auth) {
-    this.userId = userId;
-    this.sessionId = sessionId;
+  constructor(claims: AccessClaims, via: "cookie" | "bearer", auth: Auth) {
+    this.userId = claims.userId;
+    this.sessionId = claims.sessionId;
+    this.roles = claims.roles;
     this.via = via;
     this.#auth = auth;
+  }
+
+  can(permission: string): boolean {
+    return this.#auth.roles.can(this.roles, permission);
   }
 
   get csrfToken(): string | null {

@@ -8,7 +8,7 @@ import type { Answer } from "./answer.js";
 
 /** The methods and headers a `corsOrigins` origin may use on latchkey's routes. */
 const PREFLIGHT_HEADERS: readonly [string, string][] = [
-  ["access-control-allow-methods", "GET, POST, DELETE"],
+  ["access-control-allow-methods", "GET, POST, PUT, DELETE"],
   ["access-control-allow-headers", "authorization, content-type"],
   ["access-control-max-age", "600"],
 ];

@@ -10,6 +10,7 @@ import type { CookieNames } from "./cookies.js";
 import { checkAdapterOptions, checkPlainOptions, originOption } from "./guest-options.js";
 import { isCrossSite, isUnsafeMethod } from "./origin.js";
 import { accountRoutes } from "./routes/account.js";
+import { adminRoutes } from "./routes/admin.js";
 import { authRoutes } from "./routes/auth.js";
 import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
 import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
@@ -23,7 +24,7 @@ import { tokenRoutes } from "./routes/tokens.js";
  *   publicOrigin: "https://app.example",
  *   strategy: "hybrid",
  *   prefix: "/api",
- *   routes: { register: false },
+ *   routes: { register: false, admin: false },
  * };
  */
 export interface LatchkeyOptions {
@@ -55,8 +56,10 @@ export interface LatchkeyOptions {
    * logins for API clients, and services' own tokens), `services` (`POST /auth/introspect`
    * and `GET /auth/revocations`: what resource services ask; a service then authenticates
    * with HTTP Basic alone when `tokens` is off), `explain` (`/auth/info`,
-   * `/auth/access-token`; on only with `policy`). Login, logout, the user's sessions and
-   * events, refresh and the JWKS are always on.
+   * `/auth/access-token`; on only with `policy`), `admin` (`/admin/*`: users, their
+   * sessions and roles, and the audit log, for callers whose roles grant the permission
+   * each route names; see `docs/roles.md`). Login, logout, the user's sessions and events,
+   * refresh and the JWKS are always on.
    */
   routes?: RouteSwitches;
   /** When given, `GET /auth/info` publishes it (the web app's "how it works" page reads it). */
@@ -130,6 +133,7 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
     ...accountRoutes(context),
     ...tokenRoutes(context),
     ...(options.policy ? explainRoutes(context, options.policy) : []),
+    ...adminRoutes(context),
   ];
   return {
     context,

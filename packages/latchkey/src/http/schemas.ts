@@ -86,6 +86,77 @@ export const EventView = Type.Object(
 );
 export type EventView = Static<typeof EventView>;
 
+const RoleNames = Type.Array(Type.String(), { description: "Role names, sorted." });
+
+export const AdminUserView = Type.Object(
+  {
+    id: Type.String(),
+    username: Type.String(),
+    createdAt: IsoTime,
+    disabledAt: Type.Union([IsoTime, Type.Null()], { description: "When it was disabled; `null` while enabled." }),
+    roles: RoleNames,
+  },
+  {
+    $id: "latchkey.AdminUser",
+    description: "A user as an administrator sees them (`/admin/*`).",
+    examples: [
+      {
+        id: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e",
+        username: "alice",
+        createdAt: "2026-03-01T12:00:00.000Z",
+        disabledAt: null,
+        roles: ["user"],
+      },
+    ],
+  },
+);
+export type AdminUserView = Static<typeof AdminUserView>;
+
+const userRef = (description: string) => Type.Object({ id: Type.String(), username: Type.String() }, { description });
+
+export const AuditEventView = Type.Object(
+  {
+    id: Type.String(),
+    at: IsoTime,
+    actor: Type.Union([userRef("The administrator, as they were named then."), Type.Null()], {
+      description: "Who acted: an administrator, or `null` for the CLI (an operator on the machine).",
+    }),
+    action: Type.Union(
+      [
+        Type.Literal("user_disabled"),
+        Type.Literal("user_enabled"),
+        Type.Literal("sessions_revoked"),
+        Type.Literal("roles_set"),
+        Type.Literal("user_deleted"),
+      ],
+      { description: "What was done." },
+    ),
+    target: userRef("The user it was done to, as they were named then (they may be gone since)."),
+    ip: Type.String({ description: "Where the administrator acted from." }),
+    userAgent: Type.String(),
+    detail: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()], {
+      description: "What changed: `{from, to}` for `roles_set`, `{sessions}` for `sessions_revoked`; else `null`.",
+    }),
+  },
+  {
+    $id: "latchkey.AuditEvent",
+    description: "One entry of the admin audit log: who did what to whom, when, from where.",
+    examples: [
+      {
+        id: "0195a0b2-7c1e-7000-8000-000000000002",
+        at: "2026-03-01T12:10:00.000Z",
+        actor: { id: "0195a0b2-7c1e-7000-8000-9b8a7c6d5e4f", username: "root" },
+        action: "roles_set",
+        target: { id: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e", username: "alice" },
+        ip: "192.0.2.10",
+        userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
+        detail: { from: ["user"], to: ["admin", "user"] },
+      },
+    ],
+  },
+);
+export type AuditEventView = Static<typeof AuditEventView>;
+
 export const ErrorSchema = Type.Object(
   {
     error: Type.Object({ code: Type.String(), message: Type.String() }),
@@ -120,7 +191,15 @@ export const TokenResponse = Type.Object(
  * Every schema with an `$id`, for `fastify.addSchema`. The ids are latchkey's own
  * (`latchkey.Error`), so they never meet a host's schema of the same name (`Error`).
  */
-export const SHARED_SCHEMAS = [UserView, SessionView, EventView, ErrorSchema, TokenResponse];
+export const SHARED_SCHEMAS = [
+  UserView,
+  SessionView,
+  EventView,
+  AdminUserView,
+  AuditEventView,
+  ErrorSchema,
+  TokenResponse,
+];
 
 /** A reference to a shared schema, for response and body definitions. */
 export const ref = (schema: { $id?: string }) => Type.Unsafe({ $ref: `${schema.$id}#` });

@@ -4,9 +4,9 @@
  */
 
 import { memoize } from "../core/memo.js";
-import type { EventRecord, SessionRecord, UserProfile } from "../core/records.js";
+import type { AuditRecord, EventRecord, SessionRecord, UserProfile } from "../core/records.js";
 import { describeDevice } from "./device.js";
-import type { EventView, SessionView, UserView } from "./schemas.js";
+import type { AdminUserView, AuditEventView, EventView, SessionView, UserView } from "./schemas.js";
 
 /**
  * ISO 8601 of an epoch-milliseconds time, as `new Date(ms).toISOString()`. The times a
@@ -50,4 +50,40 @@ export function eventView(event: EventRecord): EventView {
     ip: event.ip,
     userAgent: event.userAgent,
   };
+}
+
+/** @example adminUserView(user) // { id, username, createdAt, disabledAt, roles } */
+export function adminUserView(user: UserProfile): AdminUserView {
+  return {
+    id: user.id,
+    username: user.username,
+    createdAt: isoTime(user.createdAt),
+    disabledAt: user.disabledAt === null ? null : isoTime(user.disabledAt),
+    roles: [...user.roles],
+  };
+}
+
+/** @example auditEventView(record) // { id, at, actor, action, target, ip, userAgent, detail } */
+export function auditEventView(record: AuditRecord): AuditEventView {
+  return {
+    id: record.id,
+    at: isoTime(record.at),
+    actor: record.actorId === null ? null : { id: record.actorId, username: record.actorUsername ?? "" },
+    action: record.action,
+    target: { id: record.targetId, username: record.targetUsername },
+    ip: record.ip,
+    userAgent: record.userAgent,
+    detail: parseDetail(record.detail),
+  };
+}
+
+/** The stored detail, an object; anything else (a row written by hand) reads as none. */
+function parseDetail(detail: string | null): Record<string, unknown> | null {
+  if (detail === null) return null;
+  try {
+    const value: unknown = JSON.parse(detail);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }

@@ -1,8 +1,28 @@
 /**
  * The core's options from the configuration: one place for the server and the CLI.
  */
-import type { AuthOptions, Stores } from "latchkey";
+import type { AccessOptions, AuthOptions, Stores } from "latchkey";
 import type { Config } from "./config.js";
+
+/**
+ * The to-do app's own permission: to see how many to-dos each user has (never a title).
+ *
+ * @example
+ * app.get("/api/todos/stats", { preHandler: app.requirePermission(TODOS_READ_ANY) }, handler);
+ */
+export const TODOS_READ_ANY = "todos:read-any";
+
+/**
+ * The roles and permissions the product declares beside latchkey's built-in ones: the
+ * example of an app declaring its own (`docs/roles.md`). `admin` gets the to-do app's.
+ *
+ * @example
+ * const auth = await createAuth({ stores, access: PRODUCT_ACCESS });
+ */
+export const PRODUCT_ACCESS = {
+  permissions: [TODOS_READ_ANY],
+  roles: { admin: [TODOS_READ_ANY] },
+} as const satisfies AccessOptions;
 
 /**
  * @example
@@ -15,6 +35,7 @@ export function authOptionsFrom(
 ): AuthOptions {
   return {
     stores,
+    access: PRODUCT_ACCESS,
     sessions: {
       idleTimeout: config.sessionIdleTimeout,
       absoluteTimeout: config.sessionAbsoluteTimeout,

@@ -62,7 +62,7 @@ export interface BuildOptions {
 /** The built web app (`npm run build:web`). */
 const WEB_DIR = fileURLToPath(new URL("../../web/dist/", import.meta.url));
 /** The web app's pages: each serves the app's index.html, which routes on the client. */
-export const APP_PAGES = ["/signin", "/signup", "/todos", "/devices", "/security", "/how-it-works"];
+export const APP_PAGES = ["/signin", "/signup", "/todos", "/devices", "/security", "/how-it-works", "/admin"];
 
 /**
  * @example
@@ -152,6 +152,11 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
           description: "Bearer tokens for API clients and other services, and the keys that verify them.",
         },
         { name: "explain", description: "What the deployment does, for clients that explain it." },
+        {
+          name: "admin",
+          description:
+            "Administration: users, their sessions and roles, and the audit log; each operation needs a permission.",
+        },
         { name: "todos", description: "The demo app's resource: each user's to-do list." },
         { name: "health", description: "For load balancers and monitors." },
       ],

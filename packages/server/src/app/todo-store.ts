@@ -22,9 +22,21 @@ export interface TodoRecord {
   updatedAt: number;
 }
 
-/** The to-dos of the demo app. Every method is scoped to one user. */
+/** How many to-dos one user has: what `todos:read-any` shows, never a title. */
+export interface TodoCount {
+  userId: string;
+  username: string;
+  count: number;
+}
+
+/** The to-dos of the demo app. Every method but `countByUser` is scoped to one user. */
 export interface TodoStore {
   list(userId: string): Promise<TodoRecord[]>;
+  /**
+   * The users who have to-dos, with how many each has: most first (then by username), at
+   * most `limit`. Reads no title.
+   */
+  countByUser(limit: number): Promise<TodoCount[]>;
   create(todo: TodoRecord): Promise<void>;
   /** `null` when the to-do does not exist or is not `userId`'s. */
   update(
@@ -43,8 +55,14 @@ interface TodosTable {
   created_at: number;
   updated_at: number;
 }
+/** The columns of latchkey's `users` table the counts read (the to-dos reference it already). */
+interface UsersColumns {
+  id: string;
+  username: string;
+}
 interface TodoTables {
   todos: TodosTable;
+  users: UsersColumns;
 }
 
 /** The product's migrations, tracked apart from latchkey's (namespace `latchkey_app`). */
@@ -168,6 +186,23 @@ function sqlTodoStore(handle: DatabaseHandle): TodoStore {
         return row ? todoOf([row.id, row.title, row.done, row.created_at, row.updated_at], userId) : null;
       },
     ),
+    countByUser: guarded(async (limit: number) => {
+      const rows = await db
+        .selectFrom("todos")
+        .innerJoin("users", "users.id", "todos.user_id")
+        .select(({ fn }) => [
+          "users.id as id",
+          "users.username as username",
+          fn.countAll<number | string>().as("count"),
+        ])
+        .groupBy(["users.id", "users.username"])
+        .orderBy("count", "desc")
+        .orderBy("users.username")
+        .limit(limit)
+        .execute();
+      // PostgreSQL's count is a BIGINT, which arrives as a string.
+      return rows.map((row) => ({ userId: row.id, username: row.username, count: Number(row.count) }));
+    }),
     delete: guarded(async (userId: string, id: string) => {
       const result = await db.deleteFrom("todos").where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
       return result.numDeletedRows > 0n;

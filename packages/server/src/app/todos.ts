@@ -1,13 +1,16 @@
 /**
  * The to-do API: the resource the demo app protects. Written as a library user would
- * write it, against the plugin's public surface only: `fastify.requireAuth` and
- * `request.auth`.
+ * write it, against the plugin's public surface only: `fastify.requireAuth`,
+ * `fastify.requirePermission` and `request.auth`. Each user reaches only their own
+ * to-dos; the app's own permission, `todos:read-any`, shows how many each user has, never
+ * what they are.
  */
 import type {} from "@fastify/swagger";
 import { type Static, Type } from "@sinclair/typebox";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { AuthError, errorResponses, uuidv7 } from "latchkey";
 import { isoTime, SECURITY } from "latchkey/internal";
+import { TODOS_READ_ANY } from "./auth-options.js";
 import type { TodoRecord, TodoStore } from "./todo-store.js";
 
 const Todo = Type.Object(
@@ -40,6 +43,23 @@ const PatchBody = Type.Object(
   { additionalProperties: false, examples: [{ done: true }] },
 );
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+/** The most users `GET /api/todos/stats` lists. */
+export const TODO_STATS_MAX = 100;
+const TodoStats = Type.Object(
+  {
+    users: Type.Array(
+      Type.Object({
+        id: Type.String(),
+        username: Type.String(),
+        count: Type.Integer({ minimum: 1, description: "How many to-dos the user has." }),
+      }),
+      { maxItems: TODO_STATS_MAX },
+    ),
+  },
+  {
+    examples: [{ users: [{ id: "0195a0b2-7c1e-7000-8000-000000000001", username: "alice", count: 3 }] }],
+  },
+);
 const TodoRef = Type.Unsafe<Todo>({ $ref: "Todo#" });
 
 function todoView(todo: TodoRecord): Todo {
@@ -70,12 +90,15 @@ export async function todoRoutes(
 ): Promise<void> {
   const { todos, now } = options;
   fastify.addSchema(Todo);
-  fastify.addHook("preHandler", fastify.requireAuth);
   const tags = ["todos"];
+  // Each route names its check: the caller's own to-dos need a credential, the counts
+  // need the permission too (one authentication either way).
+  const preHandler = fastify.requireAuth;
 
   fastify.get(
     "/api/todos",
     {
+      preHandler,
       schema: {
         tags,
         summary: "The caller's to-dos, oldest first",
@@ -91,6 +114,7 @@ export async function todoRoutes(
   fastify.post<{ Body: Static<typeof CreateBody> }>(
     "/api/todos",
     {
+      preHandler,
       schema: {
         tags,
         summary: "Add a to-do",
@@ -119,6 +143,7 @@ export async function todoRoutes(
   fastify.patch<{ Params: Static<typeof IdParams>; Body: Static<typeof PatchBody> }>(
     "/api/todos/:id",
     {
+      preHandler,
       schema: {
         tags,
         summary: "Change a to-do's title or state",
@@ -142,6 +167,7 @@ export async function todoRoutes(
   fastify.delete<{ Params: Static<typeof IdParams> }>(
     "/api/todos/:id",
     {
+      preHandler,
       schema: {
         tags,
         summary: "Delete a to-do",
@@ -156,5 +182,27 @@ export async function todoRoutes(
       if (!(await todos.delete(userId(request), request.params.id))) throw notFound();
       return reply.code(204).send();
     },
+  );
+
+  fastify.get(
+    "/api/todos/stats",
+    {
+      preHandler: fastify.requirePermission(TODOS_READ_ANY),
+      schema: {
+        tags,
+        summary: "How many to-dos each user has (todos:read-any)",
+        operationId: "getTodoStats",
+        description: `The users who have to-dos and how many each has, most first, at most ${TODO_STATS_MAX}; never a title. Needs the permission \`${TODOS_READ_ANY}\` (the \`admin\` role has it): \`403 forbidden\` without it.`,
+        security: SECURITY.caller,
+        response: { 200: TodoStats, ...errorResponses(401, 403) },
+      },
+    },
+    async () => ({
+      users: (await todos.countByUser(TODO_STATS_MAX)).map(({ userId, username, count }) => ({
+        id: userId,
+        username,
+        count,
+      })),
+    }),
   );
 }

@@ -46,12 +46,12 @@ export function fail(message: string): never {
 }
 
 /**
- * Prints rows as aligned columns, or as JSON lines with `--json`.
+ * Prints rows as aligned columns (a list as `a,b`), or as JSON with `--json`.
  *
  * @example
- * printTable([{ username: "alice", status: "enabled" }], false);
+ * printTable([{ username: "alice", status: "enabled", roles: ["admin", "user"] }], false);
  */
-export function printTable(rows: Record<string, string>[], json: boolean): void {
+export function printTable(rows: Record<string, string | readonly string[]>[], json: boolean): void {
   if (json) {
     process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
@@ -60,6 +60,10 @@ export function printTable(rows: Record<string, string>[], json: boolean): void 
     process.stdout.write("(none)\n");
     return;
   }
+  printColumns(rows.map((row) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, [v].flat().join(",")]))));
+}
+
+function printColumns(rows: Record<string, string>[]): void {
   const columns = Object.keys(rows[0] as Record<string, string>);
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? "").length)));
   const line = (cells: string[]) =>

@@ -1,26 +1,34 @@
 /**
- * `latchkey users list | create <name> | disable <name> | enable <name>`.
+ * `latchkey users list [--role <role>] | create <name> | disable <name> | enable <name> |
+ * role <name> <role...>`.
  */
 import type { Command } from "commander";
-import { AuthError } from "latchkey";
+import { type AdminContext, AuthError } from "latchkey";
 import { fail, isoOrEmpty, printTable, withAuth } from "./context.js";
+
+/** The CLI in the audit log: an operator on the machine, no signed-in admin. */
+const CLI: AdminContext = { actor: null, ip: "", userAgent: "latchkey-cli" };
 
 export function registerUsers(program: Command): void {
   const users = program.command("users").description("manage accounts");
 
   users
     .command("list")
-    .description("list every account")
+    .description("list every account, with its roles")
+    .option("--role <role>", "only the accounts with this role")
     .option("--json", "print JSON")
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { role?: string; json?: boolean }) => {
       await withAuth(async (auth) => {
-        const list = await auth.accounts.list();
+        // An unknown role is an error naming the declared ones, not an empty list.
+        const role = options.role === undefined ? undefined : auth.roles.parse([options.role])[0];
+        const list = (await auth.accounts.list()).filter((u) => role === undefined || u.roles.includes(role));
         printTable(
           list.map((u) => ({
             username: u.username,
             id: u.id,
             created: isoOrEmpty(u.createdAt),
             status: u.disabledAt === null ? "enabled" : `disabled ${isoOrEmpty(u.disabledAt)}`,
+            roles: u.roles,
           })),
           options.json ?? false,
         );
@@ -40,10 +48,12 @@ export function registerUsers(program: Command): void {
 
   users
     .command("disable <name>")
-    .description("disable an account and end all its sessions at once")
+    .description("disable an account and end all its sessions at once (never the last enabled admin)")
     .action(async (name: string) => {
       await withAuth(async (auth) => {
-        const user = (await auth.accounts.disable(name)) ?? fail(`no user named "${name}"`);
+        // Through the admin core: in the user's security log and the audit log (no actor: an operator).
+        const found = (await auth.accounts.findByName(name)) ?? fail(`no user named "${name}"`);
+        const user = await auth.admin.disable(found.id, CLI);
         process.stdout.write(`disabled ${user.username}; its sessions have ended\n`);
       });
     });
@@ -53,8 +63,21 @@ export function registerUsers(program: Command): void {
     .description("enable a disabled account")
     .action(async (name: string) => {
       await withAuth(async (auth) => {
-        const user = (await auth.accounts.enable(name)) ?? fail(`no user named "${name}"`);
+        const found = (await auth.accounts.findByName(name)) ?? fail(`no user named "${name}"`);
+        const user = await auth.admin.enable(found.id, CLI);
         process.stdout.write(`enabled ${user.username}\n`);
+      });
+    });
+
+  users
+    .command("role <name> <roles...>")
+    .description("set an account's roles (all of them: `user` for none); its tokens with the old roles are refused")
+    .action(async (name: string, roles: string[]) => {
+      await withAuth(async (auth) => {
+        const user = (await auth.accounts.findByName(name)) ?? fail(`no user named "${name}"`);
+        // Audited, and published as roles_changed: every instance and service hears of it.
+        const changed = await auth.admin.setRoles(user.id, roles, CLI);
+        process.stdout.write(`${changed.username} now has the roles: ${changed.roles.join(", ")}\n`);
       });
     });
 }

@@ -102,7 +102,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         // A browser's session continues with new credentials: a new secret, and under the
         // token strategies a new access token and refresh token (the old one retired).
         const token = await auth.sessions.rotateSecret(session.id);
-        if (token) await context.setBrowserCookies(reply, session, token);
+        if (token) await context.setBrowserCookies(reply, { session, user }, token);
         return reply.code(204).send();
       },
     }),

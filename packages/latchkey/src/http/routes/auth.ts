@@ -9,11 +9,16 @@ import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
 import type { AuthRequest } from "../kit.js";
 import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
-import { sessionView, userView } from "../views.js";
+import { isoTime, sessionView, userView } from "../views.js";
 import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
 const NoContent = { 204: Type.Null({ description: "No content" }) };
+/** The signed-in user of `GET /auth/me`: a `User` with its roles. */
+const MeUser = Type.Object(
+  { ...UserView.properties, roles: Type.Array(Type.String(), { description: "The user's roles, sorted." }) },
+  { description: "The signed-in user, with their roles." },
+);
 
 /**
  * The browser and account routes.
@@ -55,7 +60,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
           remember: request.body.remember ?? false,
           ...client,
         });
-        await context.setBrowserCookies(reply, session, token);
+        await context.setBrowserCookies(reply, { session, user }, token);
         context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
         return {
           user: userView(user),
@@ -138,13 +143,16 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "The caller's user and session",
         operationId: "getMe",
         description:
-          "The signed-in user and the current session; `csrfToken` for cookie callers. Under `hybrid`, an expired access cookie is renewed from the session here.",
+          "The signed-in user with their roles, the current session, and the permissions the roles grant; `csrfToken` for cookie callers. Under `hybrid`, an expired access cookie is renewed from the session here.",
         security: SECURITY.caller,
         response: {
           200: Type.Object({
-            user: ref(UserView),
+            user: MeUser,
             session: ref(SessionView),
             csrfToken: Type.Optional(Type.String()),
+            permissions: Type.Array(Type.String(), {
+              description: "Every permission the user's roles grant, sorted (`docs/roles.md`).",
+            }),
           }),
           ...errorResponses(401),
         },
@@ -155,9 +163,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         // One object shape whether or not there is a CSRF token (the serializer leaves out an
         // undefined property): a spread of a conditional object made V8 rebuild the shape.
         return {
-          user: userView(user),
+          user: { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles },
           session: sessionView(session, session.id),
           csrfToken: caller.csrfToken ?? undefined,
+          permissions: auth.roles.permissionsOf(user.roles),
         };
       },
     }),

@@ -15,18 +15,18 @@ import type { SecurityRequirement } from "../schemas.js";
  * @example
  * const group: RouteGroup = "services";
  */
-export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "services" | "explain";
+export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "services" | "explain" | "admin";
 
 /**
  * The groups a host may switch, each on by default (`explain` needs a `policy`).
  * @example
- * const routes: RouteSwitches = { register: false, tokens: false, services: false };
+ * const routes: RouteSwitches = { register: false, tokens: false, services: false, admin: false };
  */
 export type RouteSwitches = Partial<Record<Exclude<RouteGroup, "core">, boolean>>;
 
 /** One route. */
 export interface RouteSpec<Body = unknown, Query = unknown, Params = unknown> {
-  method: "GET" | "POST" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   /** The path without the host's `prefix`: `/auth/...` or `/.well-known/jwks.json`. */
   path: string;
   group: RouteGroup;

@@ -61,6 +61,12 @@ const IntrospectResponse = Type.Object(
     kind: Type.Optional(Type.Union([Type.Literal("user"), Type.Literal("service")])),
     sub: Type.Optional(Type.String()),
     sid: Type.Optional(Type.String({ description: "The user's session." })),
+    roles: Type.Optional(
+      Type.Array(Type.String(), {
+        description:
+          "The user's roles, as the token carries them (a token whose roles have changed since is inactive).",
+      }),
+    ),
     client_id: Type.Optional(Type.String({ description: "The service, for a service's token." })),
     token_type: Type.Optional(Type.Literal("Bearer")),
     iss: Type.Optional(Type.String()),
@@ -75,6 +81,7 @@ const IntrospectResponse = Type.Object(
         kind: "user",
         sub: "0195a0b2-7c1e-7000-8000-4a1f2b3c4d5e",
         sid: "Xq3uK8tR2mVwYp5sLc9dEa",
+        roles: ["user"],
         token_type: "Bearer",
         exp: 1772366700,
       },
@@ -97,6 +104,16 @@ const RevocationsResponse = Type.Object(
       Type.Union([
         Type.Object({ type: Type.Literal("session_ended"), sid: Type.String(), at: Seconds, until: Seconds }),
         Type.Object({ type: Type.Literal("service_revoked"), client_id: Type.String(), at: Seconds, until: Seconds }),
+        Type.Object({
+          type: Type.Literal("roles_changed"),
+          sub: Type.String({ description: "The user whose roles changed." }),
+          roles_at: Type.Integer({
+            description:
+              "When they changed, ms since the epoch: refuse this user's access tokens whose `roles_at` claim is older.",
+          }),
+          at: Seconds,
+          until: Seconds,
+        }),
         Type.Object({ type: Type.Literal("keys_changed"), at: Seconds }),
       ]),
     ),
@@ -160,7 +177,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         const client = clientInfo(request);
         const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
         const { session } = await auth.sessions.signIn({ userId: user.id, kind: "bearer", remember: false, ...client });
-        const access = await auth.accessTokens.issueFor(session);
+        const access = await auth.accessTokens.issueFor(session, user);
         return {
           access_token: access.token,
           token_type: "Bearer" as const,
@@ -201,7 +218,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
             );
           }
           const rotated = await auth.refreshTokens.rotate(form.refresh_token, client);
-          const access = await auth.accessTokens.issueFor(rotated.session);
+          const access = await auth.accessTokens.issueFor(rotated.session, rotated.user);
           return {
             access_token: access.token,
             token_type: "Bearer" as const,
@@ -219,7 +236,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           if (!sessionId) throw new InvalidGrantError("The refresh token is invalid.");
           context.checkCsrf(request, sessionId);
           const rotated = await auth.refreshTokens.rotate(cookie, client);
-          const seconds = await context.setRefreshedCookies(reply, rotated.session, rotated.refreshToken);
+          const seconds = await context.setRefreshedCookies(reply, rotated, rotated.refreshToken);
           return { token_type: "Bearer" as const, expires_in: seconds };
         } catch (error) {
           // A racing duplicate must not clear the cookies the winner has just set.
@@ -366,12 +383,16 @@ async function introspect(auth: LatchkeyContext["auth"], token: string): Promise
   if (user.ok) {
     // Whether the session is live, never recording use: a service's question is not the
     // user's, and must not keep an idle session alive.
-    if (!(await auth.sessions.isLive(user.claims.sessionId))) return inactive;
+    const live = await auth.sessions.peekLive(user.claims.sessionId);
+    // Roles changed since the token was issued (the store knows, even before the feed
+    // reaches this instance): it speaks for roles the user no longer has.
+    if (!live || live.user.rolesAt > user.claims.rolesAt) return inactive;
     return {
       active: true,
       kind: "user",
       sub: user.claims.userId,
       sid: user.claims.sessionId,
+      roles: user.claims.roles,
       token_type: "Bearer",
       ...origin,
       iat: Math.floor(user.claims.issuedAt / 1000),

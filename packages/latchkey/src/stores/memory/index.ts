@@ -4,6 +4,7 @@
  * followers in this process). One file per port beside this one.
  */
 import type { Stores } from "../../core/ports.js";
+import { auditStore } from "./audit.js";
 import { changeFeed } from "./change-feed.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
@@ -36,6 +37,7 @@ export function createMemoryStores(): Stores {
     changes: [],
     secrets: new Map(),
     services: new Map(),
+    audit: [],
     wakers: new Set(),
   };
   return {
@@ -48,6 +50,7 @@ export function createMemoryStores(): Stores {
     changes: changeFeed(state),
     secrets: secretStore(state),
     services: serviceStore(state),
+    audit: auditStore(state),
     ping: async () => {},
     close: async () => {},
   };

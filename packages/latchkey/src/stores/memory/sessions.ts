@@ -1,6 +1,6 @@
 /** The memory `SessionStore`. */
 import type { SessionStore } from "../../core/ports.js";
-import { copy, dropSession, isLive, type State } from "./state.js";
+import { copy, copyUser, dropSession, isLive, type State } from "./state.js";
 
 export function sessionStore(state: State): SessionStore {
   return {
@@ -12,7 +12,7 @@ export function sessionStore(state: State): SessionStore {
       const user = session && state.users.get(session.userId);
       if (!session || !user) return null;
       const { passwordHash: _hash, ...profile } = user;
-      return { session: copy(session), user: profile };
+      return { session: copy(session), user: copyUser(profile) };
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       const session = state.sessions.get(id);

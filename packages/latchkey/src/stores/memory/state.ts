@@ -1,5 +1,6 @@
 /** What the memory stores hold, shared by each port's store. */
 import type {
+  AuditRecord,
   ChangeRecord,
   CounterState,
   EventRecord,
@@ -20,10 +21,14 @@ export interface State {
   changes: ChangeRecord[];
   secrets: Map<string, string>;
   services: Map<string, ServiceRecord>;
+  audit: AuditRecord[];
   wakers: Set<() => void>;
 }
 
 export const copy = <T extends object>(value: T): T => ({ ...value });
+
+/** A user's copy: a record of its own, and a roles array of its own (callers may keep either). */
+export const copyUser = <T extends { roles: string[] }>(user: T): T => ({ ...user, roles: [...user.roles] });
 
 export function dropSession(state: State, id: string): void {
   state.sessions.delete(id);

@@ -4,7 +4,7 @@
  * statements (below); this file adds the pool, the migrations, and LISTEN/NOTIFY so the
  * change feed reaches other instances at once (they also poll).
  */
-import { Kysely, type Migration, PostgresDialect } from "kysely";
+import { Kysely, type Migration, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";
@@ -18,6 +18,7 @@ import * as initial from "./migrations/0001-initial.js";
 import * as todoOrder from "./migrations/0002-todo-order.js";
 import * as services from "./migrations/0003-services.js";
 import * as feedOrder from "./migrations/0004-feed-order.js";
+import * as roles from "./migrations/0005-roles.js";
 import { checkSchema, ensureSchema, inSchema } from "./search-path.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002-todo-order": todoOrder,
   "0003-services": services,
   "0004-feed-order": feedOrder,
+  "0005-roles": roles,
 };
 
 /**
@@ -84,6 +86,13 @@ export async function openPostgresStores(options: PostgresOptions): Promise<Stor
       typeof error === "object" && error !== null && "code" in error && error.code === "23505",
     subscribe: (wake) => listener.subscribe(wake),
     requestPath: { findWithUser: sessionLookup(pool) },
+    // READ COMMITTED, after a lock per schema (deployments in other schemas never wait):
+    // each statement sees what the previous holder committed.
+    serializedWrite: (write) =>
+      db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(hashtext('latchkey.admins.' || current_schema()))`.execute(trx);
+        return write(trx);
+      }),
     database: {
       dialect: "postgres",
       kysely: db as Kysely<unknown>,

@@ -10,11 +10,12 @@
  */
 import { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors.js";
-import type { Stores } from "../../core/ports.js";
+import type { Stores, UserStore } from "../../core/ports.js";
 import { guardStore } from "../guard.js";
 import { changeFeed } from "./change-feed.js";
 import { counterStore } from "./counters.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
+import { rolesCopier } from "./roles.js";
 import * as lua from "./scripts.js";
 import { compactUserId } from "./session-codec.js";
 import { sessionStore } from "./sessions.js";
@@ -69,15 +70,17 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       void (await redis.eval(lua.DISABLE_USER, 0, prefix, compactUserId(userId), at, `${prefix}changes`)),
     clear: async (userId: string) => void (await redis.del(disabledMarker(prefix, userId))),
   });
+  const { copyRoles } = guard({ copyRoles: rolesCopier(redis, prefix, base) });
   return {
     ...base,
     users: {
       ...base.users,
       // The sessions live here, not beside the user row: end them with the user.
       async delete(id) {
+        if (await wouldBeLastAdmin(base.users, id)) return "last_admin";
         await sessions.deleteByUser(id);
         const deleted = await base.users.delete(id);
-        await markers.clear(id);
+        if (deleted !== "last_admin") await markers.clear(id);
         return deleted;
       },
       // A session here carries its user's fields as they were at login, so a disabled user
@@ -85,9 +88,21 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       // their sessions (publishing each end), before the durable store is written; a marked
       // user gets no new session; enabling clears the mark last. Reads stay one GET.
       async setDisabled(id, disabledAt) {
-        if (disabledAt !== null) await markers.disable(id, disabledAt);
+        if (disabledAt !== null) {
+          // The last admin is refused before anything here changes; the store's own
+          // (atomic) refusal below covers a race with another admin's disabling.
+          if (await wouldBeLastAdmin(base.users, id)) return "last_admin";
+          await markers.disable(id, disabledAt);
+        }
         const changed = await base.users.setDisabled(id, disabledAt);
-        if (disabledAt === null) await markers.clear(id);
+        // Enabled, or still enabled (refused): no mark may stay to refuse their logins.
+        if (disabledAt === null || changed === "last_admin") await markers.clear(id);
+        return changed;
+      },
+      // The store decides (and guards the last admin); each session's copy follows.
+      async setRoles(id, roles, at) {
+        const changed = await base.users.setRoles(id, roles, at);
+        if (changed === true) await copyRoles(id);
         return changed;
       },
     },
@@ -109,6 +124,22 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       return closing;
     },
   };
+}
+
+/**
+ * Whether `id` is the only enabled admin (see `UserStore.setRoles`): a read ahead of the
+ * store's own atomic check, so that a refused disable or delete ends no session first.
+ */
+async function wouldBeLastAdmin(users: UserStore, id: string): Promise<boolean> {
+  const user = await users.findById(id);
+  if (!user || user.disabledAt !== null || !user.roles.includes("admin")) return false;
+  const limit = 100;
+  for (let after: string | undefined; ; ) {
+    const page = await users.search({ query: "", role: "admin", limit, ...(after !== undefined && { after }) });
+    if (page.some((other) => other.id !== id && other.disabledAt === null)) return false;
+    if (page.length < limit) return true;
+    after = page.at(-1)?.username;
+  }
 }
 
 /** Hands a client's `error` events to `onError`, at most one every 10 s (an outage repeats them). */

@@ -5,10 +5,12 @@
 
 /*
  * A session is one string key, `s2:<id>`, holding a MessagePack array (see
- * `packSession` in index.ts; Lua indexes from 1):
+ * `packSession` in session-codec.ts; Lua indexes from 1):
  *   1 userId (compact), 2 secretHash, 3 kind code, 4 remember, 5 createdAt,
  *   6 lastSeenAt - createdAt, 7 expiresAt - createdAt, 8 idleTimeoutMs,
- *   9 idleExpiresAt - lastSeenAt, 10 ip, 11 userAgent, 12 username, 13 userCreatedAt
+ *   9 idleExpiresAt - lastSeenAt, 10 ip, 11 userAgent, 12 username, 13 userCreatedAt,
+ *   14 roles (an array of names), 15 rolesAt
+ * (14 and 15 came later: a value written before has neither, and reads as `["user"]`.)
  * It expires at the session's idle expiry. A user's session ids are the fields of the
  * hash `u2:<compact userId>` (a compact listpack for up to 128 sessions).
  *
@@ -93,6 +95,33 @@ end
 redis.call('DEL', index)
 if #ended > 0 then redis.call('PUBLISH', ARGV[4], 'disable') end
 return ended`;
+
+/**
+ * ARGV: prefix, compact userId, one session id (or '' for all of the user's), rolesAt,
+ * then the role names. Gives the user's sessions (those still there, and only theirs) the
+ * roles and rolesAt they carry, keeping each one's expiry. Returns how many it rewrote.
+ */
+export const SET_ROLES = `
+local prefix, uid, only, at = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local roles = {}
+for i = 5, #ARGV do roles[#roles + 1] = ARGV[i] end
+local ids = {only}
+if only == '' then ids = redis.call('HKEYS', prefix .. '${USER_INDEX_KEY}' .. uid) end
+local rewritten = 0
+for _, id in ipairs(ids) do
+  local key = prefix .. '${SESSION_KEY}' .. id
+  local packed = redis.call('GET', key)
+  if packed then
+    local s = cmsgpack.unpack(packed)
+    if s[1] == uid then
+      s[14] = roles
+      s[15] = at
+      redis.call('SET', key, cmsgpack.pack(s), 'KEEPTTL')
+      rewritten = rewritten + 1
+    end
+  end
+end
+return rewritten`;
 
 /**
  * KEYS: session, user index. ARGV: packed session, idleExpiresAt, expiresAt, session id,

@@ -18,7 +18,8 @@ import * as lua from "./scripts.js";
  * not MessagePack `bin`: Lua's cmsgpack repacks every string as `str`. One string key per
  * session with no field names: about a quarter of the memory of the hash it replaced
  * (measured by bench/redis-memory.mjs and bench/scale.mjs). Exported for the scale
- * bench's bulk filler, which writes a million sessions exactly as `create` would.
+ * bench's bulk filler, which writes a million sessions exactly as `create` would. Fields
+ * are only ever added at the end, so a value of before reads (see `unpackSession`).
  */
 export function packSession(session: SessionRecord, user: UserProfile): Uint8Array {
   return encoder.encode([
@@ -35,6 +36,8 @@ export function packSession(session: SessionRecord, user: UserProfile): Uint8Arr
     packAgent(session.userAgent),
     user.username,
     user.createdAt,
+    user.roles,
+    user.rolesAt,
   ]);
 }
 
@@ -94,6 +97,9 @@ export type PackedSession = [
   userAgent: string,
   username: string,
   userCreatedAt: number,
+  /** Absent from values written before roles: read as `["user"]`, set at 0. */
+  roles?: string[] | null,
+  rolesAt?: number | null,
 ];
 
 // A session's user id and User-Agent unpack to the same strings on every request that
@@ -124,6 +130,15 @@ export function unpackSession(id: string, packed: Uint8Array): ValidSession {
       userAgent: agentOf(f[10]),
     },
     // A disabled user has no session here: disabling ends them all and refuses new ones.
-    user: { id: userId, username: f[11], createdAt: f[12], disabledAt: null },
+    // A value written before roles has none: its user had `["user"]` then, and any change
+    // since rewrote it (`users.setRoles`); 0 is older than any change on the feed.
+    user: {
+      id: userId,
+      username: f[11],
+      createdAt: f[12],
+      disabledAt: null,
+      roles: f[13] ?? ["user"],
+      rolesAt: f[14] ?? 0,
+    },
   };
 }

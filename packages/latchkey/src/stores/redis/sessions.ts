@@ -3,6 +3,7 @@ import type { Redis } from "ioredis";
 import { AuthError } from "../../core/errors.js";
 import type { SessionStore, Stores } from "../../core/ports.js";
 import type { SessionRecord } from "../../core/records.js";
+import { rolesCopier } from "./roles.js";
 import * as lua from "./scripts.js";
 import { compactUserId, packSession, sessionKeys, unpackSession } from "./session-codec.js";
 import { disabledMarker, evalBuffer } from "./util.js";
@@ -11,6 +12,7 @@ export const isLive = (s: SessionRecord, now: number) => now < s.idleExpiresAt &
 
 export function sessionStore(redis: Redis, p: string, base: Stores): SessionStore {
   const { session: key, userIndex } = sessionKeys(p);
+  const copyRoles = rolesCopier(redis, p, base);
   return {
     async create(session) {
       // The user's public fields ride along, so a lookup is one read.
@@ -28,6 +30,8 @@ export function sessionStore(redis: Redis, p: string, base: Stores): SessionStor
         disabledMarker(p, session.userId),
       );
       if (created !== 1) throw new AuthError("account_disabled", "This account has been disabled.");
+      // A role change between the read above and the write missed this session: copy it now.
+      await copyRoles(session.userId, { sessionId: session.id, written: user });
     },
     async findWithUser(id) {
       const packed = await redis.getBuffer(key(id));

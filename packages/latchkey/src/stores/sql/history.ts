@@ -39,6 +39,7 @@ const LATCHKEY_TABLES = [
   "secrets",
   "signing_keys",
   "services",
+  "admin_events",
 ];
 
 /**

@@ -7,14 +7,18 @@
 
 import type { ValidSession } from "../../core/ports.js";
 import type { SessionKind } from "../../core/records.js";
+import { parseRoles } from "./rows.js";
 
 /**
- * The session lookup: a session and its user's public fields, by the session id.
+ * The session lookup: a session and its user's public fields (their current roles
+ * included, so checking a role costs no second read), by the session id. Columns are
+ * only ever added at the end: the benches' floor servers read rows by position.
  * `param` is the driver's placeholder: `?` for SQLite, `$1` for PostgreSQL.
  */
 export const sessionLookupSql = (param: string): string =>
   `select s.id, s.user_id, s.secret_hash, s.kind, s.remember, s.created_at, s.last_seen_at, s.expires_at,
-          s.idle_timeout_ms, s.idle_expires_at, s.ip, s.user_agent, u.username, u.created_at, u.disabled_at
+          s.idle_timeout_ms, s.idle_expires_at, s.ip, s.user_agent, u.username, u.created_at, u.disabled_at,
+          u.roles, u.roles_at
      from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
 
 /** A row of `sessionLookupSql`. */
@@ -34,6 +38,8 @@ export type SessionLookupRow = readonly [
   username: string,
   userCreatedAt: number | string,
   disabledAt: number | string | null,
+  roles: string,
+  rolesAt: number | string,
 ];
 
 /** The session and user of a `sessionLookupSql` row. */
@@ -59,6 +65,8 @@ export function validSessionOf(row: SessionLookupRow): ValidSession {
       username: row[12],
       createdAt: Number(row[13]),
       disabledAt: row[14] === null ? null : Number(row[14]),
+      roles: parseRoles(row[15]),
+      rolesAt: Number(row[16]),
     },
   };
 }

@@ -3,6 +3,8 @@
  */
 import type { Selectable } from "kysely";
 import type {
+  AdminAction,
+  AuditRecord,
   ChangeKind,
   ChangeRecord,
   EventRecord,
@@ -14,6 +16,7 @@ import type {
   UserRecord,
 } from "../../core/records.js";
 import type {
+  AdminEventsTable,
   ChangesTable,
   EventsTable,
   RefreshTokensTable,
@@ -34,6 +37,8 @@ export function toUser(row: Selectable<UsersTable>): UserRecord {
     passwordHash: row.password_hash,
     createdAt: n(row.created_at),
     disabledAt: nOrNull(row.disabled_at),
+    roles: parseRoles(row.roles),
+    rolesAt: n(row.roles_at),
   };
 }
 
@@ -44,6 +49,54 @@ export function fromUser(user: UserRecord): Selectable<UsersTable> {
     password_hash: user.passwordHash,
     created_at: user.createdAt,
     disabled_at: user.disabledAt,
+    roles: JSON.stringify(user.roles),
+    roles_at: user.rolesAt,
+  };
+}
+
+/** The `roles` column (a JSON array of names) as a list; anything else reads as `["user"]`. */
+export function parseRoles(text: string): string[] {
+  const roles: unknown = JSON.parse(text);
+  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === "string") ? roles : ["user"];
+}
+
+/**
+ * A `LIKE` pattern (with `escape '\'`) that finds `"role"` in the `roles` column: role
+ * names are `[a-z][a-z0-9_-]*`, so the quoted name matches exactly that element, its `_`
+ * escaped (a wildcard otherwise).
+ */
+export const rolePattern = (role: string): string => `%${escapeLike(JSON.stringify(role))}%`;
+
+/** `text` with `LIKE`'s wildcards (and the escape character) escaped for `escape '\'`. */
+export const escapeLike = (text: string): string => text.replace(/[\\%_]/g, "\\$&");
+
+export function toAudit(row: Selectable<AdminEventsTable>): AuditRecord {
+  return {
+    id: row.id,
+    at: n(row.at),
+    actorId: row.actor_id,
+    actorUsername: row.actor_username,
+    action: row.action as AdminAction,
+    targetId: row.target_id,
+    targetUsername: row.target_username,
+    ip: row.ip,
+    userAgent: row.user_agent,
+    detail: row.detail,
+  };
+}
+
+export function fromAudit(record: AuditRecord): Selectable<AdminEventsTable> {
+  return {
+    id: record.id,
+    at: record.at,
+    actor_id: record.actorId,
+    actor_username: record.actorUsername,
+    action: record.action,
+    target_id: record.targetId,
+    target_username: record.targetUsername,
+    ip: record.ip,
+    user_agent: record.userAgent,
+    detail: record.detail,
   };
 }
 

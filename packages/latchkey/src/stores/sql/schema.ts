@@ -10,6 +10,9 @@ export interface UsersTable {
   password_hash: string;
   created_at: number;
   disabled_at: number | null;
+  /** The role names as a JSON array (`["admin","user"]`): names never need escaping. */
+  roles: string;
+  roles_at: number;
 }
 
 export interface SessionsTable {
@@ -85,7 +88,22 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+/** The admin audit log: no foreign key, it outlives the users it names. */
+export interface AdminEventsTable {
+  id: string;
+  at: number;
+  actor_id: string | null;
+  actor_username: string | null;
+  action: string;
+  target_id: string;
+  target_username: string;
+  ip: string;
+  user_agent: string;
+  detail: string | null;
+}
+
 export interface Database {
+  admin_events: AdminEventsTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   users: UsersTable;

@@ -5,6 +5,7 @@
 import { type Kysely, sql } from "kysely";
 import type { ChangeFeed, DatabaseHandle, SessionStore, Stores } from "../../core/ports.js";
 import { guardStore } from "../guard.js";
+import { auditStore } from "./audit.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
 import { keyStore } from "./keys.js";
@@ -31,6 +32,14 @@ export interface SqlBackend {
    * `StoreUnavailableError` themselves: the guard's extra async frame stays off the path.
    */
   requestPath: { findWithUser: SessionStore["findWithUser"] };
+  /**
+   * Runs `write`, one statement that reads (a condition) and writes, so that no other such
+   * statement runs between its read and its write, across processes: the last-admin guard.
+   * SQLite runs every write statement under the database's write lock, taken when the
+   * statement starts, so it runs `write` as it is; PostgreSQL first takes an advisory lock
+   * in a transaction, and the statement (READ COMMITTED) sees what the last holder committed.
+   */
+  serializedWrite<T>(write: (db: Kysely<Database>) => Promise<T>): Promise<T>;
   /** The database lent to the host (`Stores.database`). */
   database: DatabaseHandle;
   /** Replaces the Kysely sweep of expired sessions (SQLite: one prepared statement). */
@@ -40,7 +49,7 @@ export interface SqlBackend {
 
 /**
  * @example
- * const stores = createSqlStores({ name: "sqlite", db, isUniqueViolation, requestPath, close });
+ * const stores = createSqlStores({ name: "sqlite", db, isUniqueViolation, requestPath, serializedWrite, close });
  */
 export function createSqlStores(backend: SqlBackend): Stores {
   const { db, name, requestPath } = backend;
@@ -64,6 +73,7 @@ export function createSqlStores(backend: SqlBackend): Stores {
     changes: guard(changes),
     secrets: guard(secretStore(db)),
     services: guard(serviceStore(db, backend.isUniqueViolation)),
+    audit: guard(auditStore(db)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => {
       closing ??= backend.close();

@@ -1,9 +1,37 @@
 /** The SQL `UserStore` (SQLite and PostgreSQL, through Kysely). */
+import { type Kysely, sql } from "kysely";
 import type { UserStore } from "../../core/ports.js";
-import { fromUser, toUser } from "./rows.js";
+import { escapeLike, fromUser, rolePattern, toUser } from "./rows.js";
+import type { Database } from "./schema.js";
 import type { SqlBackend } from "./stores.js";
 
-export function userStore({ db, isUniqueViolation }: SqlBackend): UserStore {
+/** Has the `roles` column `role` (exactly: see `rolePattern`). */
+const hasRole = (role: string, table = "users") =>
+  sql<boolean>`${sql.ref(`${table}.roles`)} like ${rolePattern(role)} escape '\\'`;
+
+/**
+ * True of a row unless it is the last enabled admin (a user with the role `admin` and no
+ * `disabledAt`): the condition of every write that takes a user out of the enabled admins.
+ */
+const notLastAdmin = (id: string) => sql<boolean>`not (
+  users.disabled_at is null and ${hasRole("admin")} and not exists (
+    select 1 from users others
+    where others.id <> ${id} and others.disabled_at is null and ${hasRole("admin", "others")}))`;
+
+export function userStore(backend: SqlBackend): UserStore {
+  const { db, isUniqueViolation } = backend;
+  /**
+   * Runs `write`, one statement that changes the user `id` only where `notLastAdmin(id)`
+   * holds and answers how many rows it changed, serialised with every other such write
+   * (`SqlBackend.serializedWrite`): of two that each take one of the last two admins, the
+   * second sees the first's change. Nothing changed and the user still there: the guard
+   * refused.
+   */
+  const guarded = async (id: string, write: (db: Kysely<Database>) => Promise<bigint>) => {
+    if ((await backend.serializedWrite(write)) > 0n) return true;
+    const row = await db.selectFrom("users").select("id").where("id", "=", id).executeTakeFirst();
+    return row ? "last_admin" : false;
+  };
   return {
     async create(user) {
       try {
@@ -26,6 +54,14 @@ export function userStore({ db, isUniqueViolation }: SqlBackend): UserStore {
       const rows = await db.selectFrom("users").selectAll().orderBy("username").execute();
       return rows.map(toUser);
     },
+    async search({ query, role, after, limit }) {
+      let select = db.selectFrom("users").selectAll();
+      if (query !== "") select = select.where(sql<boolean>`username like ${`%${escapeLike(query)}%`} escape '\\'`);
+      if (role !== undefined) select = select.where(hasRole(role));
+      if (after !== undefined) select = select.where("username", ">", after);
+      const rows = await select.orderBy("username").limit(limit).execute();
+      return rows.map(toUser);
+    },
     async updatePasswordHash(id, passwordHash) {
       const result = await db
         .updateTable("users")
@@ -35,17 +71,40 @@ export function userStore({ db, isUniqueViolation }: SqlBackend): UserStore {
       return result.numUpdatedRows > 0n;
     },
     async setDisabled(id, disabledAt) {
-      const result = await db
-        .updateTable("users")
-        .set({ disabled_at: disabledAt })
-        .where("id", "=", id)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      if (disabledAt === null) {
+        // Enabling never takes an admin away.
+        const result = await db.updateTable("users").set({ disabled_at: null }).where("id", "=", id).executeTakeFirst();
+        return result.numUpdatedRows > 0n;
+      }
+      return guarded(id, async (trx) => {
+        const result = await trx
+          .updateTable("users")
+          .set({ disabled_at: disabledAt })
+          .where("id", "=", id)
+          .where(notLastAdmin(id))
+          .executeTakeFirst();
+        return result.numUpdatedRows;
+      });
+    },
+    async setRoles(id, roles, at) {
+      const keepsAdmin = roles.includes("admin");
+      const write = async (trx: Kysely<Database>) => {
+        let update = trx
+          .updateTable("users")
+          .set({ roles: JSON.stringify(roles), roles_at: at })
+          .where("id", "=", id);
+        if (!keepsAdmin) update = update.where(notLastAdmin(id));
+        return (await update.executeTakeFirst()).numUpdatedRows;
+      };
+      // Giving (or keeping) admin never takes an admin away: no lock.
+      return keepsAdmin ? (await write(db)) > 0n : guarded(id, write);
     },
     async delete(id) {
-      // Sessions, to-dos and events go with the user (ON DELETE CASCADE).
-      const result = await db.deleteFrom("users").where("id", "=", id).executeTakeFirst();
-      return result.numDeletedRows > 0n;
+      return guarded(id, async (trx) => {
+        // Sessions, to-dos and events go with the user (ON DELETE CASCADE).
+        const result = await trx.deleteFrom("users").where("id", "=", id).where(notLastAdmin(id)).executeTakeFirst();
+        return result.numDeletedRows;
+      });
     },
   };
 }

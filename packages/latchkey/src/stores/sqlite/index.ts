@@ -18,6 +18,7 @@ import * as initial from "./migrations/0001-initial.js";
 import * as tokens from "./migrations/0002-tokens.js";
 import * as todoOrder from "./migrations/0003-todo-order.js";
 import * as services from "./migrations/0004-services.js";
+import * as roles from "./migrations/0005-roles.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -25,6 +26,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0002-tokens": tokens,
   "0003-todo-order": todoOrder,
   "0004-services": services,
+  "0005-roles": roles,
 };
 
 /**
@@ -67,6 +69,10 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
       "code" in error &&
       (error.code === "SQLITE_CONSTRAINT_UNIQUE" || error.code === "SQLITE_CONSTRAINT_PRIMARYKEY"),
     requestPath: { findWithUser: sessionLookup(database) },
+    // One statement holds the write lock from its start to its end: its condition and its
+    // write are atomic already. (A transaction held across awaits would not do: another
+    // handle in this process waiting on the lock blocks the thread, and so the holder.)
+    serializedWrite: (write) => write(db),
     database: {
       dialect: "sqlite",
       kysely: db as Kysely<unknown>,

@@ -1,0 +1,62 @@
+/**
+ * Who acts on an admin route (`routes/admin.ts`): the administrator behind an
+ * authenticated request, once their roles grant the route's permission, with the client
+ * they act from (for the audit log). Their changes are counted, so one administrator's
+ * credential cannot change users faster than a person would.
+ */
+import type { AdminContext } from "../core/admin.js";
+import type { Auth } from "../core/auth.js";
+import { AuthError, RateLimitedError } from "../core/errors.js";
+import { BUILT_IN_PERMISSIONS, type BuiltInPermission } from "../core/roles.js";
+import { clientInfo } from "./client.js";
+import type { AuthRequest } from "./kit.js";
+import { type Requirement, requirementOf } from "./requirement.js";
+import { who } from "./routes/spec.js";
+
+/**
+ * How many changes (`POST`, `PUT`, `DELETE` under `/admin/*`) one administrator may make
+ * per minute, counted in the shared counter store (so across instances); more are `429
+ * rate_limited` with `Retry-After`.
+ *
+ * @example
+ * if (changesThisMinute > ADMIN_WRITES_PER_MINUTE) console.log("throttled");
+ */
+export const ADMIN_WRITES_PER_MINUTE = 60;
+
+/**
+ * The administrator behind an authenticated request, once they may do `permission`: the
+ * roles the credential carries are checked first (a plain user is refused without a
+ * read), then the roles stored now (a token still verifying under `REVOCATION=expiry` may
+ * carry roles taken away since). A change is counted against the administrator.
+ *
+ * @example
+ * const act = actingAdministrator(auth);
+ * const admin = await act(request, "users:disable", { writes: true }); // 403 forbidden, 429 rate_limited
+ * await auth.admin.disable(userId, admin);
+ */
+export function actingAdministrator(auth: Auth) {
+  const requirements = new Map<string, Requirement>(
+    BUILT_IN_PERMISSIONS.map((permission) => [permission, requirementOf(auth, "permission", [permission])]),
+  );
+  return async (
+    request: AuthRequest,
+    permission: BuiltInPermission,
+    options: { writes?: boolean } = {},
+  ): Promise<AdminContext> => {
+    const caller = who(request);
+    requirements.get(permission)?.(caller);
+    const { user } = await caller.load();
+    if (!auth.roles.can(user.roles, permission)) {
+      throw new AuthError("forbidden", `This needs the permission ${permission}.`);
+    }
+    if (options.writes) await countChange(auth, user.id);
+    return { actor: { userId: user.id, username: user.username }, ...clientInfo(request) };
+  };
+}
+
+/** One change by `userId`, counted before it is made; `429` over the limit. */
+async function countChange(auth: Auth, userId: string): Promise<void> {
+  const now = auth.clock.now();
+  const hit = await auth.stores.counters.hit(`admin:actor:${userId}`, 60_000, now);
+  if (hit.count > ADMIN_WRITES_PER_MINUTE) throw new RateLimitedError((hit.resetAt - now) / 1000);
+}

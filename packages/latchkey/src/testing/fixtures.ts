@@ -1,0 +1,48 @@
+/** The records the store contract's cases make (`../testing.ts`). */
+import { randomUUID } from "node:crypto";
+import type { SessionRecord, UserRecord } from "../core/records.js";
+
+/**
+ * The cases' "now". Real time: a store with server-side expiry (Redis) expires keys by
+ * the wall clock.
+ * @example
+ * const session = makeSession(userId, { expiresAt: T0 + 60_000 });
+ */
+export const T0 = Date.now();
+
+/**
+ * A user named `username` (a fresh id, the default role), with `extra` over it.
+ * @example
+ * const admin = makeUser("root", { roles: ["admin", "user"] });
+ */
+export const makeUser = (username: string, extra: Partial<UserRecord> = {}): UserRecord => ({
+  id: randomUUID(),
+  username,
+  passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+  createdAt: T0,
+  disabledAt: null,
+  roles: ["user"],
+  rolesAt: T0,
+  ...extra,
+});
+
+/**
+ * A live session of `userId` (a fresh id), with `extra` over it.
+ * @example
+ * const remembered = makeSession(alice.id, { remember: true });
+ */
+export const makeSession = (userId: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
+  id: randomUUID().replaceAll("-", "").slice(0, 22),
+  userId,
+  secretHash: "hash-of-secret",
+  kind: "session",
+  remember: false,
+  createdAt: T0,
+  lastSeenAt: T0,
+  expiresAt: T0 + 3_600_000,
+  idleTimeoutMs: 600_000,
+  idleExpiresAt: T0 + 600_000,
+  ip: "127.0.0.1",
+  userAgent: "test",
+  ...extra,
+});
