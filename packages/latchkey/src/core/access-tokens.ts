@@ -117,7 +117,7 @@ type Refusal = { ok: false; reason: "expired" | "invalid" };
 
 /**
  * @example
- * const { token } = await auth.accessTokens.issue({ userId, sessionId, notAfter: session.expiresAt });
+ * const { token } = await auth.accessTokens.issue({ userId, sessionId, roles: user.roles, rolesAt: user.rolesAt, notAfter: session.expiresAt });
  * const check = await auth.accessTokens.verify(token); // { ok: true, claims } or { ok: false, reason }
  */
 export class AccessTokens {

@@ -25,7 +25,7 @@ import { uuidv7 } from "./uuid.js";
  * Who acts, and from where: an administrator signed in (`actor`), or the CLI (`actor`
  * `null`: an operator on the machine, who needs no role).
  * @example
- * const context: AdminContext = { actor: { userId: me.id, username: me.username }, ip: "192.0.2.1", userAgent: "curl/8.5" };
+ * const context: AdminContext = { actor: { userId: user.id, username: user.username }, ip: "192.0.2.1", userAgent: "curl/8.5" };
  */
 export interface AdminContext {
   actor: { userId: string; username: string } | null;

@@ -91,7 +91,8 @@ export interface AuditStore {
 /**
  * An `AuditStore.list` filter.
  * @example
- * const next = await stores.audit.list({ limit: 50, before: { at: last.at, id: last.id } });
+ * const [last] = (await stores.audit.list({ limit: 1 })).slice(-1);
+ * const next = last ? await stores.audit.list({ limit: 50, before: { at: last.at, id: last.id } }) : [];
  */
 export interface AuditFilter {
   limit: number;

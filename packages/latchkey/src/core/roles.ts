@@ -45,7 +45,7 @@ export const PERMISSION_NAME = /^[a-z][a-z0-9_-]{0,31}:[a-z][a-z0-9_-]{0,31}$/;
 /**
  * The most roles one user may have.
  * @example
- * if (roles.length > MAX_ROLES) console.log("too many");
+ * if (user.roles.length > MAX_ROLES) console.log("too many");
  */
 export const MAX_ROLES = 16;
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
 import { call, client, configure, type Me, type Policy, rememberCsrf, tabs } from "./api.js";
 import { Shell } from "./components/shell.js";
+import { Admin } from "./pages/admin/page.js";
 import { Devices } from "./pages/devices.js";
 import { HowItWorks } from "./pages/how-it-works.js";
 import { Security } from "./pages/security.js";
@@ -13,6 +14,7 @@ const PAGES: Record<string, { title: string; render: (me: Me, policy: Policy) =>
   "/devices": { title: "Devices", render: () => <Devices /> },
   "/security": { title: "Security", render: () => <Security /> },
   "/how-it-works": { title: "How it works", render: (me, policy) => <HowItWorks me={me} policy={policy} /> },
+  "/admin": { title: "Admin", render: (me) => <Admin me={me} /> },
 };
 
 export function App() {

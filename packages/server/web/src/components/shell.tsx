@@ -1,6 +1,7 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { call, client, type Me, type Policy } from "../api.js";
+import { ADMIN_PERMISSION } from "../pages/admin/page.js";
 import { navigate } from "../router.js";
 import { currentTheme, setTheme } from "../theme.js";
 
@@ -10,6 +11,8 @@ const LINKS = [
   ["/security", "Security"],
   ["/how-it-works", "How it works"],
 ] as const;
+/** Shown only to those whose roles grant what the admin page needs. */
+const ADMIN_LINK = ["/admin", "Admin"] as const;
 
 export function Link(props: { href: string; children: ComponentChildren; current?: boolean; class?: string }) {
   return (
@@ -58,13 +61,15 @@ export function Shell(props: {
         </Link>
         <nav aria-label="Main">
           <ul>
-            {LINKS.map(([href, label]) => (
-              <li key={href}>
-                <Link href={href} current={props.path === href}>
-                  {label}
-                </Link>
-              </li>
-            ))}
+            {[...LINKS, ...(props.me.permissions.includes(ADMIN_PERMISSION) ? [ADMIN_LINK] : [])].map(
+              ([href, label]) => (
+                <li key={href}>
+                  <Link href={href} current={props.path === href}>
+                    {label}
+                  </Link>
+                </li>
+              ),
+            )}
           </ul>
         </nav>
         <div class="account">

@@ -1,20 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, client, type SecurityEvent } from "../api.js";
+import { EVENT_LABELS } from "../events.js";
 import { ago, when } from "../format.js";
 import { navigate } from "../router.js";
-
-/** What each event means to a person; `alert` events are drawn in the danger colour. */
-const LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
-  login: ["Signed in", "ok"],
-  login_failed: ["Failed sign-in attempt", "alert"],
-  logout: ["Signed out", "info"],
-  logout_all: ["Signed out everywhere", "info"],
-  session_revoked: ["A device was signed out", "info"],
-  password_changed: ["Password changed", "ok"],
-  refresh_reuse_detected: ["A reused refresh token was detected; that session was ended", "alert"],
-  account_disabled: ["Account disabled", "alert"],
-  account_enabled: ["Account enabled", "ok"],
-};
 
 export function Security() {
   const [events, setEvents] = useState<SecurityEvent[] | null>(null);
@@ -38,7 +26,7 @@ export function Security() {
         ) : (
           <ol class="timeline">
             {events.map((event) => {
-              const [label, tone] = LABELS[event.type] ?? [event.type, "info"];
+              const [label, tone] = EVENT_LABELS[event.type] ?? [event.type, "info"];
               return (
                 <li key={event.id} class={`event ${tone}`}>
                   <span class="dot" aria-hidden="true" />

@@ -60,8 +60,9 @@ export function SignIn(props: { mode: "signin" | "signup"; onSignedIn: (me: Me) 
     setProblem(null);
     try {
       if (mode === "signup") await call(client.POST("/auth/register", { body: { username, password } }));
-      const me = await call(client.POST("/auth/login", { body: { username, password, remember } }));
-      props.onSignedIn(me);
+      await call(client.POST("/auth/login", { body: { username, password, remember } }));
+      // The login answers the user and session; `/auth/me` adds what the roles permit.
+      props.onSignedIn(await call(client.GET("/auth/me")));
     } catch (error) {
       const found = explain(error, mode);
       setProblem(found);
