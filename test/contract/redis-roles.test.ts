@@ -98,7 +98,7 @@ describeWith("Redis", redisAvailable)("Redis: the roles each session value carri
       roles: ["user"],
       rolesAt: 0,
     });
-    expect(await stores.users.setRoles(alice.id, ["editor", "user"], now + 20)).toBe(true);
+    expect(await stores.users.setRoles(alice.id, ["editor", "user"], now + 20)).toBe(now + 20);
     const found = await stores.sessions.findWithUser(old.id);
     expect(found?.user).toMatchObject({ roles: ["editor", "user"], rolesAt: now + 20 });
     expect(found?.session).toEqual(old);

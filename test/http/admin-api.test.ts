@@ -352,6 +352,29 @@ describe("REVOCATION=expiry", () => {
   });
 });
 
+describe("review: an instance the feed has not reached yet", () => {
+  it("reads the admin's roles from the store on every admin request, never from the second-long session memory", async () => {
+    const auth = await adminCore(createMemoryStores());
+    const app = Fastify();
+    await app.register(latchkey, { auth, publicOrigin: ORIGIN, maintenance: false });
+    try {
+      const door = fastifyDoor(app);
+      await userWith(auth, "keeper2", ["admin", "user"]);
+      const demoted = await userWith(auth, "demoted2", ["admin", "user"]);
+      const api = await new Caller(door).token(demoted.username);
+      // Warms the memory of the token's session, as any admin request would.
+      expect((await api.send("GET", "/admin/users")).status).toBe(200);
+      // Another instance demotes them; this one has not heard yet (the store changed, no feed entry).
+      expect(typeof (await auth.stores.users.setRoles(demoted.id, ["user"], Date.now()))).toBe("number");
+      const answer = await api.send("PUT", `/admin/users/${demoted.id}/roles`, { json: { roles: ["admin", "user"] } });
+      expect([answer.status, codeOf(answer)]).toEqual([403, "forbidden"]);
+      expect((await auth.stores.users.findById(demoted.id))?.roles).toEqual(["user"]);
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe("the last admin", () => {
   let w: World;
   beforeAll(async () => {
@@ -436,6 +459,28 @@ describe.each(CONCURRENT_STORES)("two admins at once, on %s", (_name, open) => {
       users[method] = real;
     };
   }
+
+  it("review: ids, searches and cursors no store can compare (a NUL byte, a fractional or huge time) are a 4xx, never a store outage", async () => {
+    const target = await userWith(w.auth, `nul${Date.now() % 100000}`);
+    const cursor = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const cases: [string, string, number][] = [
+      ["GET", "/admin/users/%00", 404],
+      ["POST", "/admin/users/%00/disable", 404],
+      ["PUT", "/admin/users/a%00b/roles", 404],
+      ["DELETE", "/admin/users/%00", 404],
+      ["GET", "/admin/users?q=%00", 400],
+      ["GET", `/admin/users?cursor=${cursor({ username: "a\u0000" })}`, 400],
+      ["GET", `/admin/events?cursor=${cursor({ at: 1.5, id: "x" })}`, 400],
+      ["GET", `/admin/events?cursor=${cursor({ at: 1e300, id: "x" })}`, 400],
+      ["GET", `/admin/events?cursor=${cursor({ at: 1, id: "x\u0000" })}`, 400],
+      ["GET", "/admin/events?userId=%00", 400],
+    ];
+    for (const [method, path, status] of cases) {
+      const answer = await w.admin.send(method, path, method === "PUT" ? { json: { roles: ["user"] } } : {});
+      expect([method, path, answer.status]).toEqual([method, path, status]);
+    }
+    expect((await w.auth.admin.user(target.id))?.user.disabledAt).toBeNull();
+  });
 
   it("demoting (or disabling) each other at the same time: exactly one 409 last_admin, one admin left", async () => {
     // root is the other admin of the first round; each round starts with two.

@@ -134,6 +134,48 @@ describe("a role change", () => {
     expect(Date.now() - start).toBeLessThan(1000);
   });
 
+  it("review: after the feed lost its history, an older token is confirmed against the store's roles, not only its session", async () => {
+    const stores = createMemoryStores();
+    let epoch = "first";
+    const feed = stores.changes;
+    const auth = await hostCore({
+      ...stores,
+      changes: { ...feed, position: async () => ({ ...(await feed.position()), epoch }) },
+    });
+    opened.push(auth);
+    const { user, access } = await signedIn(auth, "kim");
+    // A role change whose feed entry was lost (written, never published), then the feed's
+    // history is lost too: the follower cannot vouch for tokens from before.
+    await stores.users.setRoles(user.id, ["admin", "user"], Date.now() + 1);
+    epoch = "second";
+    await auth.changes.poll();
+    expect(await auth.accessTokens.verify(access)).toEqual({ ok: false, reason: "revoked" });
+  });
+
+  it("review: a retry of a role change whose publish failed publishes it again", async () => {
+    const stores = createMemoryStores();
+    let failing = true;
+    const feed = stores.changes;
+    const auth = await hostCore({
+      ...stores,
+      changes: {
+        ...feed,
+        publish: async (...args) => {
+          if (failing && args[0] === "roles_changed") throw new Error("feed down");
+          return feed.publish(...args);
+        },
+      },
+    });
+    const other = await hostCore(stores);
+    opened.push(auth, other);
+    const { user, access } = await signedIn(auth, "lee");
+    await expect(auth.admin.setRoles(user.id, ["admin", "user"], CLI)).rejects.toThrow("feed down");
+    failing = false;
+    await auth.admin.setRoles(user.id, ["admin", "user"], CLI); // the same roles: a retry
+    await other.changes.poll();
+    expect(await other.accessTokens.verify(access)).toEqual({ ok: false, reason: "revoked" });
+  });
+
   it("shows a cookie session its new roles on its next request", async () => {
     const auth = await hostCore();
     opened.push(auth);

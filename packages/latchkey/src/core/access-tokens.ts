@@ -97,8 +97,8 @@ export interface AccessTokenOptions {
   isSessionEnded: (sessionId: string) => boolean;
   /**
    * Whether the change follower cannot vouch for a token issued at this time (ms): the feed
-   * lost its history since, or cannot be read. Then, under `immediate`, the session is
-   * looked up in the store (`isSessionLive`) before the token is accepted.
+   * lost its history since, or cannot be read. Then, under `immediate`, the token is
+   * confirmed against the store (`isTokenLive`) before it is accepted.
    */
   mustConfirm?: (issuedAt: number) => boolean;
   /**
@@ -108,8 +108,12 @@ export interface AccessTokenOptions {
   rolesChangedAt?: (userId: string) => number;
   /** Whether a service was revoked recently (the change follower's set). */
   isServiceRevoked?: (serviceId: string) => boolean;
-  /** Whether a session is live in the store; throws `StoreUnavailableError` when it cannot tell. */
-  isSessionLive?: (sessionId: string) => Promise<boolean>;
+  /**
+   * Whether the store vouches for a token: its session is live, and its user's roles have
+   * not changed since it was issued (a role change the feed lost in a reset still counts).
+   * Throws `StoreUnavailableError` when it cannot tell.
+   */
+  isTokenLive?: (claims: AccessClaims) => Promise<boolean>;
 }
 
 /** The outcome of the rules for the server: what its routes tell apart. */
@@ -226,7 +230,7 @@ export class AccessTokens {
   }
 
   async #confirmed(check: AccessCheck & { ok: true }): Promise<AccessCheck> {
-    const live = await this.#o.isSessionLive?.(check.claims.sessionId);
+    const live = await this.#o.isTokenLive?.(check.claims);
     return live === false ? { ok: false, reason: "revoked" } : check;
   }
 

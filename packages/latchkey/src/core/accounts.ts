@@ -311,8 +311,14 @@ function usernameTaken(): AuthError {
 /** Whether `user` is the last enabled admin (advisory: the store decides atomically when it writes). */
 export async function isLastAdmin(users: UserStore, user: UserRecord): Promise<boolean> {
   if (!user.roles.includes("admin") || user.disabledAt !== null) return false;
-  const admins = await users.search({ query: "", role: "admin", limit: 50 });
-  return !admins.some((other) => other.id !== user.id && other.disabledAt === null);
+  // Page through the admins (disabled ones may fill the first pages) until another enabled one.
+  let after: string | undefined;
+  for (;;) {
+    const admins = await users.search({ query: "", role: "admin", limit: 100, ...(after !== undefined && { after }) });
+    if (admins.some((other) => other.id !== user.id && other.disabledAt === null)) return false;
+    if (admins.length < 100) return true;
+    after = admins.at(-1)?.username;
+  }
 }
 
 /** `409 last_admin`, naming the user. */

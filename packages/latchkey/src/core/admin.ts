@@ -111,8 +111,14 @@ export class Administration {
   async listUsers(filter: { query?: string; role?: string; cursor?: string; limit?: number }): Promise<UserPage> {
     const limit = pageSize(filter.limit);
     if (filter.role !== undefined) this.#deps.roles.parse([filter.role]);
+    if (filter.query !== undefined && !isPlainText(filter.query)) {
+      throw new AuthError(
+        "invalid_request",
+        `q must be text of at most ${TEXT_MAX} characters, without control characters.`,
+      );
+    }
     const after = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor).username;
-    if (filter.cursor !== undefined && typeof after !== "string") throw badCursor();
+    if (filter.cursor !== undefined && !isPlainText(after)) throw badCursor();
     const found = await this.#deps.stores.users.search({
       query: normalizeUsername(filter.query ?? ""),
       ...(filter.role !== undefined && { role: filter.role }),
@@ -126,7 +132,7 @@ export class Administration {
 
   /** The user, their live sessions and their newest events; `null` when there is no such user. */
   async user(userId: string): Promise<UserDetail | null> {
-    const user = await this.#deps.stores.users.findById(userId);
+    const user = isPlainText(userId) ? await this.#deps.stores.users.findById(userId) : null;
     if (!user) return null;
     const [sessions, events] = await Promise.all([
       this.#deps.sessions.listLive(user.id),
@@ -138,7 +144,12 @@ export class Administration {
   /** Disables the account and ends its sessions. `not_found`, `last_admin`. */
   async disable(userId: string, context: AdminContext): Promise<UserProfile> {
     const user = await this.#target(userId);
-    if (user.disabledAt !== null) return profile(user);
+    if (user.disabledAt !== null) {
+      // Already disabled: end its sessions again (none, unless a first try failed after
+      // disabling), so a retry finishes what a failure left undone.
+      await this.#deps.sessions.endAllForUser(user.id);
+      return profile(user);
+    }
     const at = this.#deps.clock.now();
     refuseLastAdmin(await this.#deps.stores.users.setDisabled(user.id, at), user);
     await this.#deps.sessions.endAllForUser(user.id);
@@ -172,20 +183,28 @@ export class Administration {
 
   /**
    * Sets the user's roles (checked by `auth.roles.parse`: `invalid_request` naming an
-   * unknown one). Unchanged roles change nothing and publish nothing. `not_found`,
-   * `last_admin`.
+   * unknown one). The store gives the change its `rolesAt` (later than the user's last,
+   * atomically), which the feed entry carries. Roles already as asked publish their
+   * `roles_changed` again and change nothing else: a retry after a publish that failed
+   * still reaches every instance and service. `not_found`, `last_admin`.
    */
   async setRoles(userId: string, rolesInput: unknown, context: AdminContext): Promise<UserProfile> {
     const roles = this.#deps.roles.parse(rolesInput);
     const user = await this.#target(userId);
-    if (sameRoles(user.roles, roles)) return profile(user);
-    // Never the same instant twice for one user, so "older than the change" is exact.
-    const at = Math.max(this.#deps.clock.now(), user.rolesAt + 1);
-    refuseLastAdmin(await this.#deps.stores.users.setRoles(user.id, roles, at), user);
-    this.#deps.onRolesChanged?.(user.id, at);
-    await this.#deps.changes.publish("roles_changed", user.id, at);
+    if (sameRoles(user.roles, roles)) {
+      await this.#published(user.id, user.rolesAt);
+      return profile(user);
+    }
+    const stored = await this.#deps.stores.users.setRoles(user.id, roles, this.#deps.clock.now());
+    if (typeof stored !== "number") throw refusal(stored, user);
+    await this.#published(user.id, stored);
     await this.#recorded("roles_changed", "roles_set", user, context, JSON.stringify({ from: user.roles, to: roles }));
-    return profile({ ...user, roles, rolesAt: at });
+    return profile({ ...user, roles, rolesAt: stored });
+  }
+
+  async #published(userId: string, rolesAt: number): Promise<void> {
+    this.#deps.onRolesChanged?.(userId, rolesAt);
+    await this.#deps.changes.publish("roles_changed", userId, rolesAt);
   }
 
   /** Deletes the user, their sessions (ended everywhere) and their data. `not_found`, `last_admin`. */
@@ -203,7 +222,10 @@ export class Administration {
   async events(filter: { cursor?: string; limit?: number; userId?: string }): Promise<AuditPage> {
     const limit = pageSize(filter.limit);
     const before = filter.cursor === undefined ? undefined : decodeCursor(filter.cursor);
-    if (before && (typeof before.at !== "number" || typeof before.id !== "string")) throw badCursor();
+    if (before && (!Number.isSafeInteger(before.at) || !isPlainText(before.id))) throw badCursor();
+    if (filter.userId !== undefined && !isPlainText(filter.userId)) {
+      throw new AuthError("invalid_request", "userId is not a user id.");
+    }
     const found = await this.#deps.stores.audit.list({
       limit: limit + 1,
       ...(before && { before: { at: before.at as number, id: before.id as string } }),
@@ -215,7 +237,8 @@ export class Administration {
   }
 
   async #target(userId: string): Promise<UserRecord> {
-    const user = await this.#deps.stores.users.findById(userId);
+    // An id no user can have (a NUL byte, which PostgreSQL refuses to compare) is nobody's.
+    const user = isPlainText(userId) ? await this.#deps.stores.users.findById(userId) : null;
     if (!user) throw new AuthError("not_found", "No such user.");
     return user;
   }
@@ -258,8 +281,20 @@ function sameRoles(a: readonly string[], b: readonly string[]): boolean {
 }
 
 function refuseLastAdmin(result: boolean | "last_admin", user: UserRecord): void {
-  if (result === "last_admin") throw lastAdminError(user);
-  if (result === false) throw new AuthError("not_found", "No such user.");
+  if (result !== true) throw refusal(result, user);
+}
+
+/** Why a store refused a change: the last admin, or no such user (deleted meanwhile). */
+function refusal(result: false | "last_admin", user: UserRecord): AuthError {
+  return result === "last_admin" ? lastAdminError(user) : new AuthError("not_found", "No such user.");
+}
+
+/** The longest search text, id or cursor field the admin core takes. */
+const TEXT_MAX = 200;
+
+/** Text a store can compare: at most `TEXT_MAX` characters, no control character (NUL included). */
+function isPlainText(value: unknown): value is string {
+  return typeof value === "string" && value.length <= TEXT_MAX && !/\p{Cc}/u.test(value);
 }
 
 function pageSize(limit: number | undefined): number {

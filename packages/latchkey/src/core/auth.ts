@@ -249,7 +249,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     isServiceRevoked: (serviceId) => changes.isServiceRevoked(serviceId),
     rolesChangedAt: (userId) => changes.rolesChangedAt(userId),
     mustConfirm: (issuedAt) => changes.mustConfirm(issuedAt),
-    isSessionLive: (sessionId) => sessions.isLive(sessionId),
+    isTokenLive: async (claims) => {
+      const live = await sessions.peekLive(claims.sessionId);
+      return live !== null && live.user.rolesAt <= claims.rolesAt;
+    },
   });
   const refreshTokens = new RefreshTokens({
     store: stores.refreshTokens,

@@ -47,12 +47,15 @@ export interface UserStore {
    */
   setDisabled(id: string, disabledAt: number | null): Promise<boolean | "last_admin">;
   /**
-   * Sets the user's roles (sorted, unique, never empty: the caller checks) and `rolesAt`
-   * to `at`. `false` when there is no such user; `"last_admin"` (nothing changed) when it
-   * would take `admin` from the last enabled admin. Atomic across processes: of two
-   * concurrent calls that would each leave one admin, one gets `"last_admin"`.
+   * Sets the user's roles (sorted, unique, never empty: the caller checks) and returns the
+   * new `rolesAt`: `at`, or the stored `rolesAt + 1` when that is later, decided in the
+   * same atomic write, so every change of one user gets a later `rolesAt` than the one
+   * before it, whatever the clocks of concurrent writers say. `false` when there is no
+   * such user; `"last_admin"` (nothing changed) when it would take `admin` from the last
+   * enabled admin. Atomic across processes: of two concurrent calls that would each leave
+   * one admin, one gets `"last_admin"`.
    */
-  setRoles(id: string, roles: string[], at: number): Promise<boolean | "last_admin">;
+  setRoles(id: string, roles: string[], at: number): Promise<number | false | "last_admin">;
   /**
    * Deletes the user with their sessions, to-dos and events. `"last_admin"` (nothing
    * deleted) for the last enabled admin, atomically as `setRoles`.

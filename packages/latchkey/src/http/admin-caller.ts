@@ -26,8 +26,9 @@ export const ADMIN_WRITES_PER_MINUTE = 60;
 /**
  * The administrator behind an authenticated request, once they may do `permission`: the
  * roles the credential carries are checked first (a plain user is refused without a
- * read), then the roles stored now (a token still verifying under `REVOCATION=expiry` may
- * carry roles taken away since). A change is counted against the administrator.
+ * read), then the roles stored now, read from the store on every admin request (a token still
+ * verifying under `REVOCATION=expiry`, or on an instance the feed has not reached yet,
+ * may carry roles taken away since). A change is counted against the administrator.
  *
  * @example
  * const act = actingAdministrator(auth);
@@ -45,7 +46,12 @@ export function actingAdministrator(auth: Auth) {
   ): Promise<AdminContext> => {
     const caller = who(request);
     requirements.get(permission)?.(caller);
-    const { user } = await caller.load();
+    // The session must be live, and the roles are read from the store now: never from the
+    // second-long memory of a token's session (`findLiveRecent`), which may predate a
+    // demotion this instance has not heard of yet (review of issue 27).
+    const { session } = await caller.load();
+    const user = await auth.stores.users.findById(session.userId);
+    if (!user || user.disabledAt !== null) throw new AuthError("unauthenticated", "Sign in to continue.");
     if (!auth.roles.can(user.roles, permission)) {
       throw new AuthError("forbidden", `This needs the permission ${permission}.`);
     }

@@ -58,8 +58,9 @@ export function userStore(state: State): UserStore {
       if (!user) return false;
       if (!roles.includes("admin") && isLastAdmin(user)) return "last_admin";
       user.roles = [...roles];
-      user.rolesAt = at;
-      return true;
+      // Later than the stored rolesAt whatever `at` says (see `UserStore.setRoles`).
+      user.rolesAt = Math.max(at, user.rolesAt + 1);
+      return user.rolesAt;
     },
     async delete(id) {
       const user = state.users.get(id);

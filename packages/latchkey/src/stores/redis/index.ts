@@ -99,11 +99,12 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
         if (disabledAt === null || changed === "last_admin") await markers.clear(id);
         return changed;
       },
-      // The store decides (and guards the last admin); each session's copy follows.
+      // The store decides (the roles, their rolesAt, and the last admin's guard); each
+      // session's copy follows, with the roles and rolesAt read back from the store.
       async setRoles(id, roles, at) {
-        const changed = await base.users.setRoles(id, roles, at);
-        if (changed === true) await copyRoles(id);
-        return changed;
+        const rolesAt = await base.users.setRoles(id, roles, at);
+        if (typeof rolesAt === "number") await copyRoles(id);
+        return rolesAt;
       },
     },
     sessions,

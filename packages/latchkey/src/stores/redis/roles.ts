@@ -27,7 +27,7 @@ const stampOf = (user: Pick<UserProfile, "roles" | "rolesAt">): string => `${use
  *
  * @example
  * const copyRoles = rolesCopier(redis, "lk:", base);
- * if ((await base.users.setRoles(id, ["admin", "user"], now)) === true) await copyRoles(id);
+ * if (typeof (await base.users.setRoles(id, ["admin", "user"], now)) === "number") await copyRoles(id);
  */
 export function rolesCopier(
   redis: Redis,

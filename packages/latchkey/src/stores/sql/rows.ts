@@ -56,9 +56,21 @@ export function fromUser(user: UserRecord): Selectable<UsersTable> {
 
 /** The `roles` column (a JSON array of names) as a list; anything else reads as `["user"]`. */
 export function parseRoles(text: string): string[] {
+  // A deployment has a handful of distinct role lists: each is parsed once, on the request
+  // path of every cookie session, and shared frozen (a caller that tried to change one
+  // would throw, not change another user's).
+  const known = parsedRoles.get(text);
+  if (known) return known;
   const roles: unknown = JSON.parse(text);
-  return Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === "string") ? roles : ["user"];
+  const parsed = Object.freeze(
+    Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === "string") ? roles : ["user"],
+  ) as string[];
+  if (parsedRoles.size >= 256) parsedRoles.clear();
+  parsedRoles.set(text, parsed);
+  return parsed;
 }
+
+const parsedRoles = new Map<string, string[]>();
 
 /**
  * A `LIKE` pattern (with `escape '\'`) that finds `"role"` in the `roles` column: role

@@ -22,13 +22,17 @@ export function userStore(backend: SqlBackend): UserStore {
   const { db, isUniqueViolation } = backend;
   /**
    * Runs `write`, one statement that changes the user `id` only where `notLastAdmin(id)`
-   * holds and answers how many rows it changed, serialised with every other such write
-   * (`SqlBackend.serializedWrite`): of two that each take one of the last two admins, the
-   * second sees the first's change. Nothing changed and the user still there: the guard
-   * refused.
+   * holds and answers what it changed (`undefined`: nothing), serialised with every other
+   * such write (`SqlBackend.serializedWrite`): of two that each take one of the last two
+   * admins, the second sees the first's change. Nothing changed and the user still there:
+   * the guard refused.
    */
-  const guarded = async (id: string, write: (db: Kysely<Database>) => Promise<bigint>) => {
-    if ((await backend.serializedWrite(write)) > 0n) return true;
+  const guarded = async <T>(
+    id: string,
+    write: (db: Kysely<Database>) => Promise<T | undefined>,
+  ): Promise<T | false | "last_admin"> => {
+    const changed = await backend.serializedWrite(write);
+    if (changed !== undefined) return changed;
     const row = await db.selectFrom("users").select("id").where("id", "=", id).executeTakeFirst();
     return row ? "last_admin" : false;
   };
@@ -83,27 +87,31 @@ export function userStore(backend: SqlBackend): UserStore {
           .where("id", "=", id)
           .where(notLastAdmin(id))
           .executeTakeFirst();
-        return result.numUpdatedRows;
+        return result.numUpdatedRows > 0n ? true : undefined;
       });
     },
     async setRoles(id, roles, at) {
       const keepsAdmin = roles.includes("admin");
       const write = async (trx: Kysely<Database>) => {
+        // Later than the stored rolesAt whatever `at` says, decided in this one statement
+        // (on the row as a concurrent writer left it): no two changes share a rolesAt.
+        const rolesAt = sql<number>`case when roles_at + 1 > ${at} then roles_at + 1 else ${at} end`;
         let update = trx
           .updateTable("users")
-          .set({ roles: JSON.stringify(roles), roles_at: at })
+          .set({ roles: JSON.stringify(roles), roles_at: rolesAt })
           .where("id", "=", id);
         if (!keepsAdmin) update = update.where(notLastAdmin(id));
-        return (await update.executeTakeFirst()).numUpdatedRows;
+        const row = await update.returning("roles_at").executeTakeFirst();
+        return row ? Number(row.roles_at) : undefined;
       };
       // Giving (or keeping) admin never takes an admin away: no lock.
-      return keepsAdmin ? (await write(db)) > 0n : guarded(id, write);
+      return keepsAdmin ? ((await write(db)) ?? false) : guarded(id, write);
     },
     async delete(id) {
       return guarded(id, async (trx) => {
         // Sessions, to-dos and events go with the user (ON DELETE CASCADE).
         const result = await trx.deleteFrom("users").where("id", "=", id).where(notLastAdmin(id)).executeTakeFirst();
-        return result.numDeletedRows;
+        return result.numDeletedRows > 0n ? true : undefined;
       });
     },
   };

@@ -9,6 +9,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`alter table users add column roles text not null default '["user"]'`.execute(db);
   await sql`alter table users add column roles_at bigint`.execute(db);
   await sql`update users set roles_at = created_at`.execute(db);
+  // A default of 0 (older than any change): an instance still on the previous version,
+  // during a rolling upgrade, inserts users without the column and must not fail.
+  await sql`alter table users alter column roles_at set default 0`.execute(db);
   await sql`alter table users alter column roles_at set not null`.execute(db);
 
   await db.schema
