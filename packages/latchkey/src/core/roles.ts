@@ -62,6 +62,7 @@ export class RoleModel {
   /** Every declared permission, sorted (the built-in ones included). */
   readonly permissions: readonly string[];
   readonly #grants: ReadonlyMap<string, ReadonlySet<string>>;
+  readonly #granted = new Map<string, readonly string[]>();
 
   constructor(options: AccessOptions = {}) {
     const permissions = new Set<string>(BUILT_IN_PERMISSIONS);
@@ -108,11 +109,20 @@ export class RoleModel {
     return false;
   }
 
-  /** The permissions `roles` grant, sorted. */
-  permissionsOf(roles: readonly string[]): string[] {
+  /**
+   * The permissions `roles` grant, sorted: computed once per distinct role list (`GET
+   * /auth/me` answers it on every call), shared frozen.
+   */
+  permissionsOf(roles: readonly string[]): readonly string[] {
+    const key = roles.join(" ");
+    const known = this.#granted.get(key);
+    if (known) return known;
     const granted = new Set<string>();
     for (const role of roles) for (const permission of this.#grants.get(role) ?? []) granted.add(permission);
-    return [...granted].sort();
+    const sorted = Object.freeze([...granted].sort());
+    if (this.#granted.size >= 256) this.#granted.clear();
+    this.#granted.set(key, sorted);
+    return sorted;
   }
 
   /** Throws a `TypeError` naming `name` unless it is a declared role (for `requireRole` at set-up). */
