@@ -54,6 +54,8 @@ export function fillerSession(userId, now, kind = "session") {
     idleExpiresAt: now + 1_800_000,
     ip: "203.0.113.7",
     userAgent: FILLER_AGENT,
+    previousSecretHash: null,
+    secretRotatedAt: now,
   };
 }
 

@@ -47,6 +47,8 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
         idleExpiresAt: now + 600_000,
         ip: "203.0.113.9",
         userAgent: "test",
+        previousSecretHash: null,
+        secretRotatedAt: now,
       };
       await stores.sessions.create(session);
       const todos = await openTodoStore(stores);

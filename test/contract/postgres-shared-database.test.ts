@@ -20,7 +20,7 @@ import { POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
 import { runCli } from "../helpers/processes.js";
 import { describeWith } from "../helpers/services.js";
 
-/** What the release before roles (issue 27) applied; this one adds `0005-roles`. */
+/** What the release before roles (issue 27) applied; later ones add `0005-roles` and `0006-session-renewal`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-todo-order": todoOrder,
@@ -201,7 +201,11 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
       expect(tables).not.toContain("kysely_migration");
       expect(tables).not.toContain("kysely_migration_lock");
       const { rows } = await sql<{ name: string }>`select name from latchkey_migration order by name`.execute(host.db);
-      expect(rows.map((row) => row.name)).toEqual([...Object.keys(LATCHKEY_MIGRATIONS), "0005-roles"]);
+      expect(rows.map((row) => row.name)).toEqual([
+        ...Object.keys(LATCHKEY_MIGRATIONS),
+        "0005-roles",
+        "0006-session-renewal",
+      ]);
       expect(await migratePostgres(host.url)).toEqual([]);
       // Now the host may start Kysely migrations of its own in the same schema.
       const notes: Migration = {
@@ -279,6 +283,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
         "0003-services",
         "0004-feed-order",
         "0005-roles",
+        "0006-session-renewal",
       ]);
       const tables = await tablesIn(host.schema);
       expect(tables).toEqual(expect.arrayContaining(["latchkey_migration", "services"]));
@@ -315,7 +320,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
       const first = await runCli(["migrate"], env);
       expect([first.code, first.stdout]).toEqual([
         0,
-        "applied 0001-initial, 0002-todo-order, 0003-services, 0004-feed-order, 0005-roles\n",
+        "applied 0001-initial, 0002-todo-order, 0003-services, 0004-feed-order, 0005-roles, 0006-session-renewal\n",
       ]);
       expect(await tablesIn(ours)).toEqual(expect.arrayContaining(["latchkey_migration", "users", "sessions"]));
       expect((await runCli(["migrate"], env)).stdout).toBe("up to date\n");

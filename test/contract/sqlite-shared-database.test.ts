@@ -18,7 +18,7 @@ import * as tokens from "../../packages/latchkey/src/stores/sqlite/migrations/00
 import * as todoOrder from "../../packages/latchkey/src/stores/sqlite/migrations/0003-todo-order.js";
 import * as services from "../../packages/latchkey/src/stores/sqlite/migrations/0004-services.js";
 
-/** What the release before roles (issue 27) applied; this one adds `0005-roles`. */
+/** What the release before roles (issue 27) applied; later ones add `0005-roles` and `0006-session-renewal`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-tokens": tokens,
@@ -112,7 +112,13 @@ describe("SQLite shared with the host's own migrations", () => {
 
   it("moves the history of a release older still (its first migration only), then applies the rest", async () => {
     expect((await kyselyMigrate({ "0001-initial": initial })).error).toBeUndefined();
-    expect(await migrateSqlite(path)).toEqual(["0002-tokens", "0003-todo-order", "0004-services", "0005-roles"]);
+    expect(await migrateSqlite(path)).toEqual([
+      "0002-tokens",
+      "0003-todo-order",
+      "0004-services",
+      "0005-roles",
+      "0006-session-renewal",
+    ]);
     expect(tables()).toEqual(expect.arrayContaining(["latchkey_migration", "services", "signing_keys"]));
     expect(tables()).not.toContain("kysely_migration");
   });
@@ -135,6 +141,10 @@ describe("SQLite shared with the host's own migrations", () => {
     const db = new SQLite(path, { readonly: true });
     const names = db.prepare("select name from latchkey_migration order by name").all() as { name: string }[];
     db.close();
-    expect(names.map((row) => row.name)).toEqual([...Object.keys(LATCHKEY_MIGRATIONS), "0005-roles"]);
+    expect(names.map((row) => row.name)).toEqual([
+      ...Object.keys(LATCHKEY_MIGRATIONS),
+      "0005-roles",
+      "0006-session-renewal",
+    ]);
   });
 });

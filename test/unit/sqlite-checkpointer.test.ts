@@ -53,6 +53,7 @@ describe("WAL checkpoints in a worker thread", () => {
             sessionId: null,
             ip: "",
             userAgent: randomBytes(2000).toString("base64").slice(0, 2000),
+            detail: null,
           });
         }
       }

@@ -72,6 +72,7 @@ export type {
   EventStore,
   KeyStore,
   RefreshTokenStore,
+  SecretRenewal,
   SecretStore,
   ServiceStore,
   SessionStore,

@@ -28,6 +28,7 @@ import type { ServiceRecord, SessionRecord, UserRecord } from "./core/records.js
 import { describeAuditContract } from "./testing/audit.js";
 import { makeSession, makeUser, T0 } from "./testing/fixtures.js";
 import { describeRolesContract } from "./testing/roles.js";
+import { describeSessionRenewalContract } from "./testing/session-renewal.js";
 
 /**
  * A fresh, empty set of stores for one test, and how to dispose of it.
@@ -167,6 +168,7 @@ export function describeStoreContract(backend: ContractBackend): void {
           sessionId: sa.id,
           ip: "",
           userAgent: "",
+          detail: null,
         });
         expect(await s.users.delete(alice.id)).toBe(true);
         expect(await s.users.delete(alice.id)).toBe(false);
@@ -195,14 +197,15 @@ export function describeStoreContract(backend: ContractBackend): void {
         const one = session(alice.id);
         await s.sessions.create(one);
         expect(await s.sessions.touch(one.id, T0 + 60_000, T0 + 660_000)).toBe(true);
-        expect(await s.sessions.replaceSecret(one.id, "other-hash")).toBe(true);
+        expect(await s.sessions.replaceSecret(one.id, "other-hash", T0 + 61_000)).toBe(true);
         expect((await s.sessions.findWithUser(one.id))?.session).toMatchObject({
           lastSeenAt: T0 + 60_000,
           idleExpiresAt: T0 + 660_000,
           secretHash: "other-hash",
+          secretRotatedAt: T0 + 61_000,
         });
         expect(await s.sessions.touch("missing", T0, T0)).toBe(false);
-        expect(await s.sessions.replaceSecret("missing", "x")).toBe(false);
+        expect(await s.sessions.replaceSecret("missing", "x", T0)).toBe(false);
       });
 
       it("deletes one session and returns it once", async () => {
@@ -407,6 +410,7 @@ export function describeStoreContract(backend: ContractBackend): void {
             sessionId: i % 2 === 0 ? `s${i}` : null,
             ip: "127.0.0.1",
             userAgent: "ua",
+            detail: null,
           });
         }
         const events = await s.events.listByUser(alice.id, 3);
@@ -446,6 +450,7 @@ export function describeStoreContract(backend: ContractBackend): void {
 
     describeRolesContract({ stores: () => s, opened: () => opened });
     describeAuditContract({ stores: () => s, opened: () => opened });
+    describeSessionRenewalContract({ stores: () => s, opened: () => opened });
 
     describe("counters", () => {
       it("count within a window and start again after it", async () => {

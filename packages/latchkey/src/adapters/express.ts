@@ -169,10 +169,16 @@ export function latchkeyExpress(options: ExpressOptions): ExpressLatchkey {
             next();
           },
           (error: unknown) => {
-            if (mode !== "optional" && mode.kind === "next") return next(error);
+            // A session cookie renewed before the refusal still goes out (a refusal after
+            // the renewal, a 403, must not leave the browser with the superseded secret).
+            if (mode !== "optional" && mode.kind === "next") {
+              for (const [, line] of reply.cookieHeaders()) res.appendHeader("set-cookie", line);
+              return next(error);
+            }
             const location =
               mode === "optional" ? null : redirectLocation(mode, req.method ?? "GET", targetOf(req), error);
-            if (location === null) return write(res, dispatcher.errorAnswer(error), log);
+            if (location === null) return write(res, dispatcher.errorAnswer(error, reply), log);
+            for (const [, line] of reply.cookieHeaders()) res.appendHeader("set-cookie", line);
             res.statusCode = 303;
             res.setHeader("location", location);
             res.setHeader("cache-control", "no-store");

@@ -144,6 +144,9 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
   return fetchAdapter(options).latchkey;
 }
 
+/** The cookies a refusal must carry (a session secret renewed before it), by the error thrown. */
+const cookiesOfRefusal = new WeakMap<object, string[]>();
+
 /** The fetch adapter and the guest it serves (the Hono adapter reads its routes). */
 export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; guest: Guest } {
   const guest = setUpGuest(options);
@@ -163,7 +166,16 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
   ): Promise<Identified<Who>> => {
     const authRequest = authRequestOf(request.method, headersOf(request.headers), addressOf(request, info));
     const reply = new CollectingReply();
-    const auth = await check(authRequest, reply);
+    let auth: Who;
+    try {
+      auth = await check(authRequest, reply);
+    } catch (error) {
+      // A session cookie renewed before the refusal (a CSRF failure after the renewal)
+      // goes out with the refusal: `errorResponse` adds it.
+      const lines = reply.cookieHeaders().map(([, line]) => line);
+      if (lines.length > 0 && typeof error === "object" && error !== null) cookiesOfRefusal.set(error, lines);
+      throw error;
+    }
     const renewed = new Headers();
     for (const [, line] of reply.cookieHeaders()) renewed.append("set-cookie", line);
     // A response that carries a credential is never kept by a cache.
@@ -173,16 +185,22 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
 
   const authenticate: FetchLatchkey["authenticate"] = (request, info) =>
     identify(request, info, (authRequest, reply) => dispatcher.authenticate(authRequest, reply));
-  const errorResponse = (error: unknown) => toResponse(dispatcher.errorAnswer(error));
+  const errorResponse = (error: unknown) => {
+    const response = toResponse(dispatcher.errorAnswer(error));
+    const lines = typeof error === "object" && error !== null ? cookiesOfRefusal.get(error) : undefined;
+    for (const line of lines ?? []) response.headers.append("set-cookie", line);
+    if (lines) response.headers.set("cache-control", RENEWED_CACHE_CONTROL);
+    return response;
+  };
   const protectWith =
     (requirement?: Requirement): Protect =>
     async (request, info, handler) => {
-      let who: Identified<RequestAuth>;
+      let who: Identified<RequestAuth> | undefined;
       try {
         who = await authenticate(request, info);
         requirement?.(who.auth);
       } catch (error) {
-        return errorResponse(error);
+        return withHeaders(errorResponse(error), who?.headers ?? new Headers());
       }
       return withHeaders(await handler(who.auth), who.headers);
     };

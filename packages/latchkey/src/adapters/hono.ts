@@ -127,15 +127,19 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
     return async (c, next) => {
       const info = { ip: clientAddress(c) };
       let who: Identified<RequestAuth | null>;
+      let signedIn: Identified<RequestAuth> | undefined;
       try {
         if (mode === "optional") who = await handler.optionalAuth(c.req.raw, info);
         else {
-          const signedIn = await handler.authenticate(c.req.raw, info);
+          signedIn = await handler.authenticate(c.req.raw, info);
           requirement?.(signedIn.auth);
           who = signedIn;
         }
       } catch (error) {
-        return refuse(handler, mode, c, error);
+        const refused = refuse(handler, mode, c, error);
+        // Refused after signing in (a 403): a session cookie renewed on the way still goes out.
+        for (const line of signedIn?.headers.getSetCookie() ?? []) refused.headers.append("set-cookie", line);
+        return refused;
       }
       c.set("auth", who.auth);
       // A renewed cookie, and the cache-control that keeps it out of caches.

@@ -136,6 +136,8 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   rememberIdleTimeout: 604_800,
   rememberAbsoluteTimeout: 2_592_000,
   touchInterval: 60,
+  rotateInterval: 900,
+  rotateGrace: 30,
 };
 
 /**

@@ -119,8 +119,20 @@ export interface SessionStore {
   findWithUser(id: string): Promise<ValidSession | null>;
   /** Records use; `false` when the session is gone. */
   touch(id: string, lastSeenAt: number, idleExpiresAt: number): Promise<boolean>;
-  /** Replaces the secret (password change); `false` when the session is gone. */
-  replaceSecret(id: string, secretHash: string): Promise<boolean>;
+  /**
+   * Replaces the secret (password change) and forgets the previous one
+   * (`previousSecretHash` `null`, `secretRotatedAt` `at`); `false` when the session is gone.
+   */
+  replaceSecret(id: string, secretHash: string, at: number): Promise<boolean>;
+  /**
+   * Renews the secret as the session is used, in one atomic step with the use it records:
+   * only while the secret is still `expectedHash`, it becomes `previousSecretHash`,
+   * `renewal.secretHash` the secret, `secretRotatedAt` `renewal.at`, and `lastSeenAt` and
+   * `idleExpiresAt` as `touch` sets them. `true` for the one caller that did it; `false`
+   * when another renewal (or a password change) came first, or the session is gone. Of
+   * two concurrent calls with one `expectedHash`, exactly one gets `true`.
+   */
+  renewSecret(id: string, expectedHash: string, renewal: SecretRenewal): Promise<boolean>;
   /** Deletes one session; returns it, or `null` when it was already gone. */
   delete(id: string): Promise<SessionRecord | null>;
   /** Deletes every session of a user but `exceptId`; returns the ids deleted. */
@@ -132,6 +144,18 @@ export interface SessionStore {
    * full scan); returns how many it deleted, so the caller can repeat in small batches.
    */
   sweepExpired(now: number, limit: number): Promise<number>;
+}
+
+/**
+ * What `SessionStore.renewSecret` writes. Times in ms.
+ * @example
+ * const renewal: SecretRenewal = { secretHash, at: now, lastSeenAt: now, idleExpiresAt: now + 1_800_000 };
+ */
+export interface SecretRenewal {
+  secretHash: string;
+  at: number;
+  lastSeenAt: number;
+  idleExpiresAt: number;
 }
 
 /**
@@ -327,6 +351,12 @@ export interface Stores {
 export interface ValidSession {
   session: SessionRecord;
   user: UserProfile;
+  /**
+   * Set by `SessionManager.validate` when this request renewed the session's secret: the
+   * new session token, for the caller to send as the session cookie (the old one works
+   * only for the grace after this).
+   */
+  renewedToken?: string;
 }
 
 /**

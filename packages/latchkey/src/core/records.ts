@@ -53,6 +53,15 @@ export interface SessionRecord {
   id: string;
   userId: string;
   secretHash: string;
+  /**
+   * The hash of the secret before the last renewal (`docs/security.md`, "Session secrets
+   * that renew"): accepted for `rotateGrace` after `secretRotatedAt` (racing requests,
+   * other tabs), and after that proof that two parties hold the session. `null` before
+   * the first renewal and after a password change.
+   */
+  previousSecretHash: string | null;
+  /** When the secret was last replaced: at login, `createdAt`. */
+  secretRotatedAt: number;
   kind: SessionKind;
   remember: boolean;
   createdAt: number;
@@ -98,6 +107,7 @@ export const EVENT_TYPES = [
   "account_disabled",
   "account_enabled",
   "roles_changed",
+  "session_reuse_detected",
 ] as const;
 
 /**
@@ -120,6 +130,12 @@ export interface EventRecord {
   sessionId: string | null;
   ip: string;
   userAgent: string;
+  /**
+   * More about the event, as JSON, or `null`: for `session_reuse_detected`, the other
+   * client (`{"ip":…,"userAgent":…}`, the session's own) beside the one in `ip` and
+   * `userAgent` (who presented the superseded secret).
+   */
+  detail: string | null;
 }
 
 /**

@@ -11,6 +11,8 @@ export interface EventContext {
   sessionId?: string | null;
   ip?: string;
   userAgent?: string;
+  /** More about it, as JSON (`EventRecord.detail`). */
+  detail?: string | null;
 }
 
 /** How many events `GET /auth/events` returns. */
@@ -38,6 +40,7 @@ export class SecurityLog {
       sessionId: context.sessionId ?? null,
       ip: context.ip ?? "",
       userAgent: (context.userAgent ?? "").slice(0, 512),
+      detail: context.detail ?? null,
     };
     await this.#store.append(event);
     return event;

@@ -36,7 +36,36 @@ export interface SessionPolicy {
    * sessions. Default 100.
    */
   maxPerUser?: number;
+  /**
+   * How often a cookie session's secret is renewed as it is used, seconds: the first
+   * write of use (`touchInterval`) at least this long after the last renewal also gives
+   * the session a new secret, sent as its cookie. `0` never renews. Default 900.
+   */
+  rotateInterval?: number;
+  /**
+   * How long the secret before a renewal still works, seconds (racing requests, other
+   * tabs, a slow network). Presented later, it proves two parties hold the session: the
+   * session ends (`session_reuse_detected`). Default 30.
+   */
+  rotateGrace?: number;
 }
+
+/**
+ * What `SessionManager.check` finds: the live session, `"reuse_detected"` (a superseded
+ * secret after its grace: the session has just been ended and the event recorded), or
+ * `null` (no such live session, a wrong secret).
+ * @example
+ * const found: SessionCheck = await auth.sessions.check(token, { ip, userAgent });
+ */
+export type SessionCheck = ValidSession | "reuse_detected" | null;
+
+/**
+ * The message of the 401 that follows a detected reuse: what the person is told.
+ * @example
+ * if (error.message === SESSION_REUSE_MESSAGE) showWhy();
+ */
+export const SESSION_REUSE_MESSAGE =
+  "This session was ended: its cookie was used from two places (a copy of it, or a browser that missed its renewal). Sign in again, and check your devices.";
 
 /** Options of `SessionManager.create`. */
 export interface NewSession extends ClientInfo {
@@ -85,11 +114,15 @@ const MAX_USER_AGENT = 512;
 export class SessionManager {
   readonly #deps: SessionManagerDeps;
   readonly #touchIntervalMs: number;
+  readonly #rotateIntervalMs: number;
+  readonly #graceMs: number;
   readonly #recent = new Map<string, { valid: ValidSession; until: number }>();
 
   constructor(deps: SessionManagerDeps) {
     this.#deps = deps;
     this.#touchIntervalMs = (deps.policy.touchInterval ?? 60) * 1000;
+    this.#rotateIntervalMs = (deps.policy.rotateInterval ?? 900) * 1000;
+    this.#graceMs = (deps.policy.rotateGrace ?? 30) * 1000;
   }
 
   /**
@@ -115,6 +148,8 @@ export class SessionManager {
       expiresAt,
       idleTimeoutMs,
       idleExpiresAt: Math.min(now + idleTimeoutMs, expiresAt),
+      previousSecretHash: null,
+      secretRotatedAt: now,
       ip: input.ip,
       userAgent: input.userAgent.slice(0, MAX_USER_AGENT),
     };
@@ -137,22 +172,67 @@ export class SessionManager {
 
   /**
    * The live session a token proves, or `null` (malformed, unknown, wrong secret,
-   * expired, or its account disabled).
+   * expired, its account disabled, or a superseded secret past its grace: then the
+   * session ends too). `client` is who presents it, for the security log. It never
+   * renews the secret (its caller would have no way to hand the new one on): `check`
+   * does, for a caller that sets the cookie.
    */
-  validate(token: string): Promise<ValidSession | null> {
+  async validate(token: string, client?: ClientInfo): Promise<ValidSession | null> {
+    const parts = parseSessionToken(token);
+    const found = parts ? await this.#checkParts(parts.id, parts.secret, client, false) : null;
+    return found === "reuse_detected" ? null : found;
+  }
+
+  /**
+   * What a cookie's request path asks: `validate`, renewing the secret when it is due
+   * (the result's `renewedToken`: send it as the session cookie on the answer, whatever
+   * the answer), and telling a detected reuse apart (`"reuse_detected"`): the session had
+   * renewed its secret, and the one before was presented after its grace, so two parties
+   * hold the session. It has just been ended everywhere and recorded in the owner's log
+   * (`session_reuse_detected`, with both clients).
+   */
+  check(token: string, client?: ClientInfo): Promise<SessionCheck> {
     const parts = parseSessionToken(token);
     if (!parts) return Promise.resolve(null);
-    return this.validateParts(parts.id, parts.secret);
+    return this.#checkParts(parts.id, parts.secret, client, true);
   }
 
   /** `validate` for an id and secret already split. */
   async validateParts(id: string, secret: string): Promise<ValidSession | null> {
+    const found = await this.#checkParts(id, secret, undefined, false);
+    return found === "reuse_detected" ? null : found;
+  }
+
+  async #checkParts(id: string, secret: string, client: ClientInfo | undefined, renew: boolean): Promise<SessionCheck> {
     // The request path of the session strategy: one store read, one hash, and a write
-    // at most once per touch interval. (Kept to one async frame: each nested async call
-    // costs promise allocations and microtask turns on every request.)
+    // at most once per touch interval, which renews the secret when it is due. (Kept to
+    // one async frame: each nested async call costs promise allocations and microtask
+    // turns on every request.)
     const found = await this.#deps.store.findWithUser(id);
-    if (!found || !safeEqual(hashSecret(secret), found.session.secretHash)) return null;
-    return this.#checked(found);
+    if (!found) return null;
+    const hash = hashSecret(secret);
+    if (safeEqual(hash, found.session.secretHash)) return this.#checked(found, renew ? hash : null);
+    const previous = found.session.previousSecretHash;
+    if (previous === null || !safeEqual(hash, previous)) return null;
+    // The secret before the last renewal: fine within its grace (this request raced the
+    // renewal, or another tab has not seen the new cookie yet), proof of a copy after.
+    if (this.#deps.clock.now() - found.session.secretRotatedAt <= this.#graceMs) return this.#checked(found, null);
+    return this.#reuseDetected(found, client);
+  }
+
+  /** Two parties hold the session: end it everywhere and tell its owner, with both clients. */
+  async #reuseDetected(found: ValidSession, client: ClientInfo | undefined): Promise<"reuse_detected"> {
+    const ended = await this.end(found.session.id);
+    if (ended) {
+      const owner = { ip: found.session.ip, userAgent: found.session.userAgent };
+      await this.#deps.log?.record("session_reuse_detected", found.user.id, {
+        sessionId: found.session.id,
+        ip: client?.ip ?? "",
+        userAgent: client?.userAgent ?? "",
+        detail: JSON.stringify(owner),
+      });
+    }
+    return "reuse_detected";
   }
 
   /**
@@ -225,11 +305,62 @@ export class SessionManager {
     return valid;
   }
 
-  /** A found session as it stands: itself, `null` when dead, or touched when stale. */
-  #checked(found: ValidSession): ValidSession | null | Promise<ValidSession | null> {
+  /**
+   * A found session as it stands: itself, `null` when dead, or touched when stale (and
+   * its secret renewed, when `presented` is its current secret's hash and renewal is due).
+   */
+  #checked(found: ValidSession, presented: string | null = null): ValidSession | null | Promise<ValidSession | null> {
     if (this.#rolesBehind(found)) return this.#withCurrentUser(found);
     const state = this.#state(found);
-    return state === "live" ? found : state === "dead" ? null : this.#touched(found);
+    if (state !== "stale") return state === "live" ? found : null;
+    return presented !== null && this.#renewalDue(found.session)
+      ? this.#renewed(found, presented)
+      : this.#touched(found);
+  }
+
+  /**
+   * When the session's secret last changed, and from when a request that records its use
+   * renews it (`null`: never, renewal is off). Only a cookie session has a secret it sends.
+   * @example
+   * const { renewedAt, renewsAfter } = auth.sessions.secretSchedule(session);
+   */
+  secretSchedule(session: SessionRecord): { renewedAt: number; renewsAfter: number | null; graceMs: number } {
+    const renewsAfter = this.#rotateIntervalMs > 0 ? session.secretRotatedAt + this.#rotateIntervalMs : null;
+    return { renewedAt: session.secretRotatedAt, renewsAfter, graceMs: this.#graceMs };
+  }
+
+  #renewalDue(session: SessionRecord): boolean {
+    return this.#rotateIntervalMs > 0 && this.#deps.clock.now() - session.secretRotatedAt >= this.#rotateIntervalMs;
+  }
+
+  /**
+   * The write of use that also renews the secret: one conditional write, so of two
+   * racing requests one renews and the other (its secret now the previous one, within
+   * the grace) goes on with the session as the winner left it.
+   */
+  async #renewed({ session, user }: ValidSession, presented: string): Promise<ValidSession | null> {
+    const now = this.#deps.clock.now();
+    const idleExpiresAt = Math.min(now + session.idleTimeoutMs, session.expiresAt);
+    const secret = newSessionSecret(this.#deps.random);
+    const secretHash = hashSecret(secret);
+    const renewal = { secretHash, at: now, lastSeenAt: now, idleExpiresAt };
+    if (await this.#deps.store.renewSecret(session.id, presented, renewal)) {
+      return {
+        user,
+        session: {
+          ...session,
+          secretHash,
+          previousSecretHash: presented,
+          secretRotatedAt: now,
+          lastSeenAt: now,
+          idleExpiresAt,
+        },
+        renewedToken: formatSessionToken({ id: session.id, secret }),
+      };
+    }
+    // Another request renewed it first (or it ended): as it stands now.
+    const again = await this.#deps.store.findWithUser(session.id);
+    return again && this.#state(again) !== "dead" ? again : null;
   }
 
   /** Whether the feed knows of a role change newer than the roles `found` carries. */
@@ -266,7 +397,7 @@ export class SessionManager {
   /** Gives a session a new secret; the old token stops working. `null` when it is gone. */
   async rotateSecret(sessionId: string): Promise<string | null> {
     const secret = newSessionSecret(this.#deps.random);
-    const replaced = await this.#deps.store.replaceSecret(sessionId, hashSecret(secret));
+    const replaced = await this.#deps.store.replaceSecret(sessionId, hashSecret(secret), this.#deps.clock.now());
     return replaced ? formatSessionToken({ id: sessionId, secret }) : null;
   }
 

@@ -9,6 +9,8 @@ import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
 import type { ValidSession } from "../core/ports.js";
 import type { SessionRecord } from "../core/records.js";
+import { SESSION_REUSE_MESSAGE } from "../core/session-manager.js";
+import { clientInfo } from "./client.js";
 import { type CookieNames, cookieAttributes, cookieNames } from "./cookies.js";
 import { presentedCredential } from "./credentials.js";
 import type { AuthRequest, CookieSink } from "./kit.js";
@@ -93,7 +95,7 @@ export class LatchkeyContext {
     const cookies = request.cookies;
     const found =
       this.strategy === "session"
-        ? this.#fromSession((await this.#validSessionCookie(cookies[this.cookies.session])) ?? throwUnauthenticated())
+        ? this.#fromSession((await this.#validSessionCookie(request, reply)) ?? throwUnauthenticated())
         : await this.#fromTokenCookies(request, reply);
     if (isUnsafeMethod(request.method)) this.#checkCsrf(request, found.sessionId);
     return found;
@@ -109,7 +111,7 @@ export class LatchkeyContext {
     // the user's roles changed, and the renewed cookie carries the new ones); a forged one
     // is refused.
     if (this.strategy === "hybrid" && (check === null || check.reason !== "invalid")) {
-      const valid = await this.#validSessionCookie(cookies[this.cookies.session]);
+      const valid = await this.#validSessionCookie(request, reply);
       if (valid) {
         await this.#setAccessCookie(reply, valid);
         return this.#fromSession(valid);
@@ -118,8 +120,22 @@ export class LatchkeyContext {
     throw unauthenticated();
   }
 
-  #validSessionCookie(value: string | undefined): Promise<ValidSession | null> {
-    return value ? this.auth.sessions.validate(value) : Promise.resolve(null);
+  /**
+   * The live session of the request's session cookie. When this request renewed the
+   * session's secret, the new cookie is set on `reply` at once: every answer to the
+   * request carries it, a refusal too (the adapters send a refusal with the cookies set
+   * before it), or the browser would keep the old secret past its grace. A superseded
+   * secret past its grace is a 401 that says why (the session has just been ended).
+   */
+  async #validSessionCookie(request: AuthRequest, reply: CookieSink): Promise<ValidSession | null> {
+    const value = request.cookies[this.cookies.session];
+    if (!value) return null;
+    const found = await this.auth.sessions.check(value, clientInfo(request));
+    if (found === "reuse_detected") throw new AuthError("unauthenticated", SESSION_REUSE_MESSAGE);
+    if (found?.renewedToken) {
+      reply.setCookie(this.cookies.session, found.renewedToken, this.#attributes(found.session, true));
+    }
+    return found;
   }
 
   #fromSession(valid: ValidSession): RequestAuth {
@@ -183,7 +199,7 @@ export class LatchkeyContext {
     const cookies = request.cookies;
     const ids = new Set<string>();
     const sid = cookies[this.cookies.session];
-    const valid = sid ? await this.auth.sessions.validate(sid) : null;
+    const valid = sid ? await this.auth.sessions.validate(sid, clientInfo(request)) : null;
     if (valid) ids.add(valid.session.id);
     const access = cookies[this.cookies.access];
     const check = access ? await this.auth.accessTokens.verify(access) : null;

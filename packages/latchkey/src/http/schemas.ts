@@ -69,6 +69,15 @@ export const EventView = Type.Object(
     sessionId: Type.Optional(Type.String()),
     ip: Type.String(),
     userAgent: Type.String(),
+    other: Type.Optional(
+      Type.Object(
+        { ip: Type.String(), userAgent: Type.String() },
+        {
+          description:
+            "For `session_reuse_detected`: the session's own client, beside the one that presented the superseded secret (`ip`, `userAgent`).",
+        },
+      ),
+    ),
   },
   {
     $id: "latchkey.Event",

@@ -49,7 +49,22 @@ export function eventView(event: EventRecord): EventView {
     ...(event.sessionId !== null && { sessionId: event.sessionId }),
     ip: event.ip,
     userAgent: event.userAgent,
+    ...otherClient(event.detail),
   };
+}
+
+/** The other client an event names in its detail (`session_reuse_detected`), when it names one. */
+function otherClient(detail: string | null): { other?: { ip: string; userAgent: string } } {
+  if (detail === null) return {};
+  try {
+    const parsed = JSON.parse(detail) as { ip?: unknown; userAgent?: unknown };
+    if (typeof parsed.ip === "string" && typeof parsed.userAgent === "string") {
+      return { other: { ip: parsed.ip, userAgent: parsed.userAgent } };
+    }
+  } catch {
+    // Not ours to show.
+  }
+  return {};
 }
 
 /** @example adminUserView(user) // { id, username, createdAt, disabledAt, roles } */

@@ -44,5 +44,7 @@ export const makeSession = (userId: string, extra: Partial<SessionRecord> = {}):
   idleExpiresAt: T0 + 600_000,
   ip: "127.0.0.1",
   userAgent: "test",
+  previousSecretHash: null,
+  secretRotatedAt: extra.createdAt ?? T0,
   ...extra,
 });

@@ -42,6 +42,8 @@ export function authOptionsFrom(
       rememberIdleTimeout: config.rememberIdleTimeout,
       rememberAbsoluteTimeout: config.rememberAbsoluteTimeout,
       maxPerUser: config.sessionMaxPerUser,
+      rotateInterval: config.sessionRotateInterval,
+      rotateGrace: config.sessionRotateGrace,
     },
     throttle: {
       maxFailures: config.loginMaxFailures,

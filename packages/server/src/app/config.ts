@@ -40,6 +40,8 @@ export interface Config {
   rememberAbsoluteTimeout: number;
   /** Live sessions a user may have; a login past it ends the least recently used. */
   sessionMaxPerUser: number;
+  sessionRotateInterval: number;
+  sessionRotateGrace: number;
   accessTokenTtl: number;
   jwtAlg: "EdDSA" | "ES256" | "HS256";
   jwtSecret: string | undefined;
@@ -98,6 +100,11 @@ export function loadConfig(env: Env): Config {
   if (rememberIdleTimeout > rememberAbsoluteTimeout) {
     throw new ConfigError("REMEMBER_IDLE_TIMEOUT", "must not be longer than REMEMBER_ABSOLUTE_TIMEOUT");
   }
+  const sessionRotateInterval = read.int("SESSION_ROTATE_INTERVAL");
+  const sessionRotateGrace = read.int("SESSION_ROTATE_GRACE");
+  if (sessionRotateInterval !== 0 && sessionRotateGrace >= sessionRotateInterval) {
+    throw new ConfigError("SESSION_ROTATE_GRACE", "must be less than SESSION_ROTATE_INTERVAL (or set that to 0)");
+  }
   const jwtAlg = read.choice("JWT_ALG") as Config["jwtAlg"];
   const jwtSecret = env.JWT_SECRET;
   if (jwtAlg === "HS256" && (jwtSecret === undefined || Buffer.byteLength(jwtSecret) < 32)) {
@@ -119,6 +126,8 @@ export function loadConfig(env: Env): Config {
     rememberIdleTimeout,
     rememberAbsoluteTimeout,
     sessionMaxPerUser: read.int("SESSION_MAX_PER_USER"),
+    sessionRotateInterval,
+    sessionRotateGrace,
     accessTokenTtl: read.int("ACCESS_TOKEN_TTL"),
     jwtAlg,
     jwtSecret,

@@ -106,6 +106,23 @@ export const SETTINGS = {
     max: 10_000,
     meaning: "live sessions per user; a login past it ends the least recently used",
   },
+  SESSION_ROTATE_INTERVAL: {
+    kind: "int",
+    default: 900,
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    meaning:
+      "seconds after which a cookie session's secret is renewed as it is used (`session` and `hybrid`: the session cookie), on a request that writes its use anyway; `0` never renews ([security](docs/security.md#session-secrets-that-renew))",
+  },
+  SESSION_ROTATE_GRACE: {
+    kind: "int",
+    default: 30,
+    min: 1,
+    max: 3600,
+    meaning:
+      "seconds the secret before a renewal still works (racing requests, other tabs); presented later, it ends the session as stolen (`session_reuse_detected`)",
+    rule: "less than `SESSION_ROTATE_INTERVAL` when that is not 0",
+  },
   ACCESS_TOKEN_TTL: {
     kind: "int",
     default: 600,

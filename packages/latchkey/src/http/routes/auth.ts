@@ -14,6 +14,30 @@ import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
 const NoContent = { 204: Type.Null({ description: "No content" }) };
+/** When a cookie session's secret last changed and will next (`GET /auth/me`). */
+const SecretSchedule = Type.Object(
+  {
+    renewedAt: Type.String({ format: "date-time", description: "When the secret last changed (at login, the login)." }),
+    renewsAfter: Type.Union([Type.String({ format: "date-time" }), Type.Null()], {
+      description:
+        "From this time, the next request that records the session's use renews its secret (a new cookie); `null` when renewal is off (`SESSION_ROTATE_INTERVAL=0`).",
+    }),
+    graceSeconds: Type.Integer({
+      description: "How long the secret before a renewal keeps working; presented later, it ends the session.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+function secretView(auth: LatchkeyContext["auth"], session: SessionRecord) {
+  const { renewedAt, renewsAfter, graceMs } = auth.sessions.secretSchedule(session);
+  return {
+    renewedAt: isoTime(renewedAt),
+    renewsAfter: renewsAfter === null ? null : isoTime(renewsAfter),
+    graceSeconds: Math.round(graceMs / 1000),
+  };
+}
+
 /** The signed-in user of `GET /auth/me`: a `User` with its roles. */
 const MeUser = Type.Object(
   { ...UserView.properties, roles: Type.Array(Type.String(), { description: "The user's roles, sorted." }) },
@@ -153,6 +177,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
             permissions: Type.Array(Type.String(), {
               description: "Every permission the user's roles grant, sorted (`docs/roles.md`).",
             }),
+            secret: Type.Union([SecretSchedule, Type.Null()], {
+              description:
+                'A cookie session\'s secret (`session` and `hybrid`): when it last changed and from when its next use renews it (`docs/security.md`, "Session secrets that renew"); `null` for a `jwt` or bearer session, which sends no session secret.',
+            }),
           }),
           ...errorResponses(401),
         },
@@ -167,6 +195,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
           session: sessionView(session, session.id),
           csrfToken: caller.csrfToken ?? undefined,
           permissions: auth.roles.permissionsOf(user.roles),
+          secret: session.kind === "session" || session.kind === "hybrid" ? secretView(auth, session) : null,
         };
       },
     }),

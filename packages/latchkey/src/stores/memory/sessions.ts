@@ -20,10 +20,23 @@ export function sessionStore(state: State): SessionStore {
       Object.assign(session, { lastSeenAt, idleExpiresAt });
       return true;
     },
-    async replaceSecret(id, secretHash) {
+    async replaceSecret(id, secretHash, at) {
       const session = state.sessions.get(id);
       if (!session) return false;
-      session.secretHash = secretHash;
+      Object.assign(session, { secretHash, previousSecretHash: null, secretRotatedAt: at });
+      return true;
+    },
+    async renewSecret(id, expectedHash, renewal) {
+      // No await between the check and the write: of racing calls, the first one wins.
+      const session = state.sessions.get(id);
+      if (!session || session.secretHash !== expectedHash) return false;
+      Object.assign(session, {
+        previousSecretHash: expectedHash,
+        secretHash: renewal.secretHash,
+        secretRotatedAt: renewal.at,
+        lastSeenAt: renewal.lastSeenAt,
+        idleExpiresAt: renewal.idleExpiresAt,
+      });
       return true;
     },
     async delete(id) {

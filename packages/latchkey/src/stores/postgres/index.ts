@@ -19,6 +19,7 @@ import * as todoOrder from "./migrations/0002-todo-order.js";
 import * as services from "./migrations/0003-services.js";
 import * as feedOrder from "./migrations/0004-feed-order.js";
 import * as roles from "./migrations/0005-roles.js";
+import * as sessionRenewal from "./migrations/0006-session-renewal.js";
 import { checkSchema, ensureSchema, inSchema } from "./search-path.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003-services": services,
   "0004-feed-order": feedOrder,
   "0005-roles": roles,
+  "0006-session-renewal": sessionRenewal,
 };
 
 /**

@@ -9,8 +9,12 @@
  *   1 userId (compact), 2 secretHash, 3 kind code, 4 remember, 5 createdAt,
  *   6 lastSeenAt - createdAt, 7 expiresAt - createdAt, 8 idleTimeoutMs,
  *   9 idleExpiresAt - lastSeenAt, 10 ip, 11 userAgent, 12 username, 13 userCreatedAt,
- *   14 roles (an array of names), 15 rolesAt
- * (14 and 15 came later: a value written before has neither, and reads as `["user"]`.)
+ *   14 roles (an array of names), 15 rolesAt, 16 previousSecretHash ('' for none),
+ *   17 secretRotatedAt - createdAt
+ * (14 to 17 came later: a value written before roles has none of them, and reads as
+ * `["user"]`; one written before renewal has no 16 and 17, and reads as never renewed,
+ * its secret set at login.) A script that writes a later field fills the ones before it
+ * (`FILL`): cmsgpack packs a table with a hole as a map, which no reader expects.
  * It expires at the session's idle expiry. A user's session ids are the fields of the
  * hash `u2:<compact userId>` (a compact listpack for up to 128 sessions).
  *
@@ -33,13 +37,52 @@ s[9] = idleExpiresAt - lastSeenAt
 redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PXAT', ARGV[2])
 return 1`;
 
-/** KEYS: session. ARGV: secretHash. Gives an existing session a new secret hash. */
-export const REPLACE_SECRET = `
+/**
+ * Fills the fields a value of an earlier layout lacks before 16 and 17, as it reads:
+ * roles `["user"]` at 0.
+ */
+const FILL = `
+local function fill(s)
+  if s[14] == nil then s[14] = {'user'} end
+  if s[15] == nil then s[15] = 0 end
+end
+`;
+
+/**
+ * KEYS: session. ARGV: secretHash, at. Gives an existing session a new secret hash,
+ * renewed at `at`, and forgets the previous one.
+ */
+export const REPLACE_SECRET = `${FILL}
 local packed = redis.call('GET', KEYS[1])
 if not packed then return 0 end
 local s = cmsgpack.unpack(packed)
+fill(s)
 s[2] = ARGV[1]
+s[16] = ''
+s[17] = tonumber(ARGV[2]) - s[5]
 redis.call('SET', KEYS[1], cmsgpack.pack(s), 'KEEPTTL')
+return 1`;
+
+/**
+ * KEYS: session. ARGV: expectedHash, secretHash, at, lastSeenAt, idleExpiresAt. Only while
+ * the secret hash is `expectedHash`: it becomes the previous one, `secretHash` the secret,
+ * renewed at `at`, and the use is recorded as `TOUCH` records it (the key then expires at
+ * the new idle expiry). 1 when it did, 0 when the secret had changed or the session is gone;
+ * of concurrent calls with one `expectedHash`, exactly one sees 1.
+ */
+export const RENEW_SECRET = `${FILL}
+local packed = redis.call('GET', KEYS[1])
+if not packed then return 0 end
+local s = cmsgpack.unpack(packed)
+if s[2] ~= ARGV[1] then return 0 end
+fill(s)
+local lastSeenAt, idleExpiresAt = tonumber(ARGV[4]), tonumber(ARGV[5])
+s[2] = ARGV[2]
+s[16] = ARGV[1]
+s[17] = tonumber(ARGV[3]) - s[5]
+s[6] = lastSeenAt - s[5]
+s[9] = idleExpiresAt - lastSeenAt
+redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PXAT', ARGV[5])
 return 1`;
 
 /**

@@ -38,6 +38,8 @@ export function packSession(session: SessionRecord, user: UserProfile): Uint8Arr
     user.createdAt,
     user.roles,
     user.rolesAt,
+    session.previousSecretHash ?? "",
+    session.secretRotatedAt - session.createdAt,
   ]);
 }
 
@@ -100,6 +102,9 @@ export type PackedSession = [
   /** Absent from values written before roles: read as `["user"]`, set at 0. */
   roles?: string[] | null,
   rolesAt?: number | null,
+  /** Absent from values written before renewal: read as none and 0 (renewed at login). */
+  previousSecretHash?: string | null,
+  secretRotatedOffset?: number | null,
 ];
 
 // A session's user id and User-Agent unpack to the same strings on every request that
@@ -128,6 +133,9 @@ export function unpackSession(id: string, packed: Uint8Array): ValidSession {
       idleExpiresAt: lastSeenAt + f[8],
       ip: f[9],
       userAgent: agentOf(f[10]),
+      // Lua cannot keep a nil in an array: '' is "no previous secret".
+      previousSecretHash: f[15] || null,
+      secretRotatedAt: createdAt + (f[16] ?? 0),
     },
     // A disabled user has no session here: disabling ends them all and refuses new ones.
     // A value written before roles has none: its user had `["user"]` then, and any change

@@ -40,8 +40,12 @@ export function sessionStore(redis: Redis, p: string, base: Stores): SessionStor
     async touch(id, lastSeenAt, idleExpiresAt) {
       return (await redis.eval(lua.TOUCH, 1, key(id), lastSeenAt, idleExpiresAt)) === 1;
     },
-    async replaceSecret(id, secretHash) {
-      return (await redis.eval(lua.REPLACE_SECRET, 1, key(id), secretHash)) === 1;
+    async replaceSecret(id, secretHash, at) {
+      return (await redis.eval(lua.REPLACE_SECRET, 1, key(id), secretHash, at)) === 1;
+    },
+    async renewSecret(id, expectedHash, { secretHash, at, lastSeenAt, idleExpiresAt }) {
+      const args = [expectedHash, secretHash, at, lastSeenAt, idleExpiresAt];
+      return (await redis.eval(lua.RENEW_SECRET, 1, key(id), ...args)) === 1;
     },
     async delete(id) {
       const packed = await evalBuffer(redis, lua.DELETE_SESSION, p, id);

@@ -1,24 +1,13 @@
 /** The SQL `EventStore`: the security log. */
 import type { Kysely } from "kysely";
 import type { EventStore } from "../../core/ports.js";
-import { toEvent } from "./rows.js";
+import { fromEvent, toEvent } from "./rows.js";
 import type { Database } from "./schema.js";
 
 export function eventStore(db: Kysely<Database>): EventStore {
   return {
     async append(event) {
-      await db
-        .insertInto("events")
-        .values({
-          id: event.id,
-          user_id: event.userId,
-          type: event.type,
-          at: event.at,
-          session_id: event.sessionId,
-          ip: event.ip,
-          user_agent: event.userAgent,
-        })
-        .execute();
+      await db.insertInto("events").values(fromEvent(event)).execute();
     },
     async listByUser(userId, limit) {
       const rows = await db

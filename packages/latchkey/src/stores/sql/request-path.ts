@@ -12,13 +12,14 @@ import { parseRoles } from "./rows.js";
 /**
  * The session lookup: a session and its user's public fields (their current roles
  * included, so checking a role costs no second read), by the session id. Columns are
- * only ever added at the end: the benches' floor servers read rows by position.
+ * only ever added at the end (the session's previous secret and its renewal time came
+ * last, after the user's): the benches' floor servers read rows by position.
  * `param` is the driver's placeholder: `?` for SQLite, `$1` for PostgreSQL.
  */
 export const sessionLookupSql = (param: string): string =>
   `select s.id, s.user_id, s.secret_hash, s.kind, s.remember, s.created_at, s.last_seen_at, s.expires_at,
           s.idle_timeout_ms, s.idle_expires_at, s.ip, s.user_agent, u.username, u.created_at, u.disabled_at,
-          u.roles, u.roles_at
+          u.roles, u.roles_at, s.previous_secret_hash, s.secret_rotated_at
      from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
 
 /** A row of `sessionLookupSql`. */
@@ -40,6 +41,8 @@ export type SessionLookupRow = readonly [
   disabledAt: number | string | null,
   roles: string,
   rolesAt: number | string,
+  previousSecretHash: string | null,
+  secretRotatedAt: number | string,
 ];
 
 /** The session and user of a `sessionLookupSql` row. */
@@ -59,6 +62,8 @@ export function validSessionOf(row: SessionLookupRow): ValidSession {
       idleExpiresAt: Number(row[9]),
       ip: row[10],
       userAgent: row[11],
+      previousSecretHash: row[17],
+      secretRotatedAt: Number(row[18]),
     },
     user: {
       id: userId,

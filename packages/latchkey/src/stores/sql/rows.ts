@@ -126,6 +126,8 @@ export function toSession(row: Selectable<SessionsTable>): SessionRecord {
     idleExpiresAt: n(row.idle_expires_at),
     ip: row.ip,
     userAgent: row.user_agent,
+    previousSecretHash: row.previous_secret_hash,
+    secretRotatedAt: n(row.secret_rotated_at),
   };
 }
 
@@ -143,6 +145,8 @@ export function fromSession(session: SessionRecord): Selectable<SessionsTable> {
     idle_expires_at: session.idleExpiresAt,
     ip: session.ip,
     user_agent: session.userAgent,
+    previous_secret_hash: session.previousSecretHash,
+    secret_rotated_at: session.secretRotatedAt,
   };
 }
 
@@ -155,6 +159,20 @@ export function toEvent(row: Omit<Selectable<EventsTable>, "seq">): EventRecord 
     sessionId: row.session_id,
     ip: row.ip,
     userAgent: row.user_agent,
+    detail: row.detail,
+  };
+}
+
+export function fromEvent(event: EventRecord): Omit<Selectable<EventsTable>, "seq"> {
+  return {
+    id: event.id,
+    user_id: event.userId,
+    type: event.type,
+    at: event.at,
+    session_id: event.sessionId,
+    ip: event.ip,
+    user_agent: event.userAgent,
+    detail: event.detail,
   };
 }
 

@@ -28,6 +28,10 @@ export interface SessionsTable {
   idle_expires_at: number;
   ip: string;
   user_agent: string;
+  /** The secret's hash before the last renewal; null before the first and after a password change. */
+  previous_secret_hash: string | null;
+  /** When the secret last changed (at login, `created_at`). */
+  secret_rotated_at: number;
 }
 
 export interface EventsTable {
@@ -39,6 +43,8 @@ export interface EventsTable {
   session_id: string | null;
   ip: string;
   user_agent: string;
+  /** More about the event as JSON, or null. */
+  detail: string | null;
 }
 
 export interface CountersTable {

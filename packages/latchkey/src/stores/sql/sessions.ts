@@ -17,11 +17,29 @@ export function sessionStore(db: Kysely<Database>): Omit<SessionStore, "findWith
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
-    async replaceSecret(id, secretHash) {
+    async replaceSecret(id, secretHash, at) {
       const result = await db
         .updateTable("sessions")
-        .set({ secret_hash: secretHash })
+        .set({ secret_hash: secretHash, previous_secret_hash: null, secret_rotated_at: at })
         .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async renewSecret(id, expectedHash, renewal) {
+      // One conditional UPDATE: the database applies it to the row as it is when its lock
+      // is taken (PostgreSQL re-checks the WHERE after a concurrent writer commits; SQLite
+      // has one writer), so of racing renewals from one secret only the first matches.
+      const result = await db
+        .updateTable("sessions")
+        .set({
+          previous_secret_hash: expectedHash,
+          secret_hash: renewal.secretHash,
+          secret_rotated_at: renewal.at,
+          last_seen_at: renewal.lastSeenAt,
+          idle_expires_at: renewal.idleExpiresAt,
+        })
+        .where("id", "=", id)
+        .where("secret_hash", "=", expectedHash)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },

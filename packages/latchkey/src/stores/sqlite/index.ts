@@ -19,6 +19,7 @@ import * as tokens from "./migrations/0002-tokens.js";
 import * as todoOrder from "./migrations/0003-todo-order.js";
 import * as services from "./migrations/0004-services.js";
 import * as roles from "./migrations/0005-roles.js";
+import * as sessionRenewal from "./migrations/0006-session-renewal.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -27,6 +28,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0003-todo-order": todoOrder,
   "0004-services": services,
   "0005-roles": roles,
+  "0006-session-renewal": sessionRenewal,
 };
 
 /**
