@@ -46,6 +46,8 @@ async function userFor(i) {
       passwordHash: "x",
       createdAt: now,
       disabledAt: null,
+      roles: ["user"],
+      rolesAt: now,
     });
     users = index + 1;
   }

@@ -271,7 +271,14 @@ async function redisScale() {
         const k = have + i;
         const user = `0194d2c6-0000-7000-8000-${String(Math.floor(k / 3)).padStart(12, "0")}`;
         const session = fillerSession(user, now);
-        const packed = packSession(session, { id: user, username: `f${k}`, createdAt: now, disabledAt: null });
+        const packed = packSession(session, {
+          id: user,
+          username: `f${k}`,
+          createdAt: now,
+          disabledAt: null,
+          roles: ["user"],
+          rolesAt: now,
+        });
         pipeline
           .set(into.session(session.id), Buffer.from(packed), "PXAT", session.idleExpiresAt)
           .hset(into.userIndex(user), session.id, "")

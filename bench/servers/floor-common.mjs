@@ -5,8 +5,12 @@
 // row. PostgreSQL's BIGINT arrives as a string, SQLite's integers as numbers, and Number()
 // reads both.
 import { hash, timingSafeEqual } from "node:crypto";
+import { DEFAULT_SESSION_POLICY } from "../../packages/latchkey/dist/core/auth.js";
+import { RoleModel } from "../../packages/latchkey/dist/core/roles.js";
 import { describeDevice } from "../../packages/latchkey/dist/http/device.js";
 import { isoTime } from "../../packages/latchkey/dist/http/views.js";
+import { parseRoles } from "../../packages/latchkey/dist/stores/sql/rows.js";
+import { PRODUCT_ACCESS } from "../../packages/server/dist/app/auth-options.js";
 
 export { sessionLookupSql } from "../../packages/latchkey/dist/stores/sql/request-path.js";
 export { todoListSql } from "../../packages/server/dist/app/todo-store.js";
@@ -36,6 +40,13 @@ const AGENT = 11;
 const USERNAME = 12;
 const USER_CREATED = 13;
 const DISABLED = 14;
+const ROLES = 15;
+const SECRET_RENEWED = 18;
+
+// The server's role model and renewal schedule (its defaults), as latchkey's answer uses them.
+const roles = new RoleModel(PRODUCT_ACCESS);
+const RENEW_MS = DEFAULT_SESSION_POLICY.rotateInterval * 1000;
+const GRACE_SECONDS = DEFAULT_SESSION_POLICY.rotateGrace;
 
 /** Whether a looked-up row is a live session whose secret hash matches. */
 export function isLive(row, secret) {
@@ -54,8 +65,10 @@ export const userIdOf = (row) => row[USER_ID];
 
 /** The answer of `GET /auth/me` for a live row. */
 export function meAnswer(row) {
+  const userRoles = parseRoles(row[ROLES]);
+  const renewedAt = Number(row[SECRET_RENEWED]);
   return {
-    user: { id: row[USER_ID], username: row[USERNAME], createdAt: iso(row[USER_CREATED]) },
+    user: { id: row[USER_ID], username: row[USERNAME], createdAt: iso(row[USER_CREATED]), roles: userRoles },
     session: {
       id: row[ID],
       strategy: row[KIND],
@@ -68,6 +81,8 @@ export function meAnswer(row) {
       device: describeDevice(row[AGENT]),
       current: true,
     },
+    permissions: roles.permissionsOf(userRoles),
+    secret: { renewedAt: iso(renewedAt), renewsAfter: iso(renewedAt + RENEW_MS), graceSeconds: GRACE_SECONDS },
   };
 }
 

@@ -74,6 +74,23 @@ for (const strategy of ["session", "jwt"] as const) {
       expect(answer.status, await answer.text()).toBe(201);
     };
     /** The operator's step: `latchkey users role <name> admin user`, on the server's database. */
+    /**
+     * Reloads until the page shows the Admin link: the CLI's role change reaches the
+     * server within a second (the change feed), and under `jwt` the app's next request
+     * then refreshes its access token, which carries the new roles.
+     */
+    const untilAdminLink = async (page: Page) => {
+      const link = nav(page).getByRole("link", { name: "Admin" });
+      for (let tries = 0; tries < 10; tries++) {
+        const shown = await link.waitFor({ timeout: 1000 }).then(
+          () => true,
+          () => false,
+        );
+        if (shown) return;
+        await page.reload();
+      }
+      await link.waitFor();
+    };
     const makeAdmin = async (username: string) => {
       const result = await runCli(["users", "role", username, "admin", "user"], { ...env, LOG_LEVEL: "silent" });
       expect(result.code, result.stderr).toBe(0);
@@ -137,7 +154,7 @@ for (const strategy of ["session", "jwt"] as const) {
       await signUp(page, adminName);
       expect(await nav(page).getByRole("link", { name: "Admin" }).count()).toBe(0);
       await makeAdmin(adminName);
-      await page.reload();
+      await untilAdminLink(page);
       await nav(page).getByRole("link", { name: "Admin" }).click();
       await page.waitForURL("**/admin");
       await page.getByRole("heading", { name: "Users" }).waitFor();
@@ -231,6 +248,7 @@ for (const strategy of ["session", "jwt"] as const) {
       await signUp(page, adminName);
       // The only other admins of this server: demote them, so this one is the last.
       await makeAdmin(adminName);
+      await untilAdminLink(page);
       const others = await runCli(["users", "list", "--role", "admin", "--json"], { ...env, LOG_LEVEL: "silent" });
       for (const other of JSON.parse(others.stdout) as Array<{ username: string }>) {
         if (other.username !== adminName) {

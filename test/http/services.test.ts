@@ -119,6 +119,7 @@ describe("introspection", () => {
       token_type: "Bearer",
       sub: claims.sub,
       sid: claims.sid,
+      roles: claims.roles,
       iss: claims.iss,
       aud: claims.aud,
       iat: claims.iat,
