@@ -357,6 +357,17 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
       await signUp(page, uniqueUser());
       await addTodo(page, "Try latchkey");
       await addTodo(page, "Read docs/tokens.md");
+      // "How it works" explains what renews: the session secret on a schedule, or the refresh token.
+      await page.goto(url("/how-it-works"));
+      const renewal = page.locator("section", { has: page.locator("#secret-heading") });
+      await expect(renewal.locator("h2").textContent()).resolves.toBe(
+        strategy === "jwt" ? "No session cookie to renew" : "A secret that renews as you use it",
+      );
+      if (strategy !== "jwt") {
+        await expect(renewal.locator(".eyebrow").textContent()).resolves.toBe(
+          "SESSION_ROTATE_INTERVAL=900 · SESSION_ROTATE_GRACE=30",
+        );
+      }
       for (const theme of ["light", "dark"] as const) {
         await page.evaluate((t) => localStorage.setItem("theme", t), theme);
         for (const [size, viewport] of Object.entries(VIEWPORTS)) {

@@ -32,7 +32,14 @@ describe("session secrets that renew", () => {
   let writes: string[];
   let log: SecurityLog;
   const manager = (policy: SessionPolicy = POLICY) =>
-    new SessionManager({ store: stores.sessions, changes: stores.changes, clock, policy, log });
+    new SessionManager({
+      store: stores.sessions,
+      changes: stores.changes,
+      clock,
+      policy,
+      log,
+      counters: stores.counters,
+    });
 
   beforeEach(async () => {
     stores = createMemoryStores();
@@ -103,7 +110,11 @@ describe("session secrets that renew", () => {
     expect(await sessions.check(fresh, OWNER)).not.toBeNull();
     clock.advance(1);
     expect(await sessions.check(old, THIEF)).toBe("reuse_detected");
-    // Ended: the new secret is dead too, and the end went on the change feed.
+    // Ended: the new secret is dead too, and its holder is told why (for a day); the end
+    // went on the change feed.
+    expect(await sessions.check(fresh, OWNER)).toBe("reuse_detected");
+    expect(await sessions.validate(fresh, OWNER)).toBeNull();
+    clock.advance(24 * 60 * MINUTE + 1);
     expect(await sessions.check(fresh, OWNER)).toBeNull();
     const feed = await stores.changes.read(0, 0, 100);
     expect(feed.map((c) => [c.kind, c.subject])).toEqual([["session_ended", renewed.session.id]]);

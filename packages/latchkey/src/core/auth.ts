@@ -212,6 +212,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     isEnded: (sessionId) => changes.isSessionEnded(sessionId),
     rolesChangedAt: (userId) => changes.rolesChangedAt(userId),
     findUser: (userId) => stores.users.findById(userId),
+    counters: stores.counters,
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const devices = await DeviceCookies.load(stores.secrets, random);

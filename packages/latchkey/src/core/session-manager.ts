@@ -10,7 +10,7 @@
  */
 import type { Clock } from "./clock.js";
 import { dropStaleFront } from "./memo.js";
-import type { ChangeFeed, ClientInfo, SessionStore, ValidSession } from "./ports.js";
+import type { ChangeFeed, ClientInfo, CounterStore, SessionStore, ValidSession } from "./ports.js";
 import type { SessionKind, SessionRecord, UserProfile } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import type { EventContext, SecurityLog } from "./security-log.js";
@@ -87,6 +87,12 @@ export interface SessionManagerDeps {
   isEnded?: (sessionId: string) => boolean;
   /** Where `signIn` and the `…Recorded` endings write the user's security events. */
   log?: SecurityLog;
+  /**
+   * Where a session ended by detected reuse is remembered for a day (a counter named
+   * `session-reuse:<id>`), so the other holder's next request is told why too, not only
+   * the one that presented the old secret.
+   */
+  counters?: CounterStore;
   /** The user's latest role change known (the change follower's), `0` for none. */
   rolesChangedAt?: (userId: string) => number;
   /**
@@ -98,6 +104,10 @@ export interface SessionManagerDeps {
 
 /** Who ended a session, for its event: the client's address and agent, when a request did. */
 export type EndContext = Omit<EventContext, "sessionId">;
+
+/** The counter that remembers a session ended by detected reuse, and for how long. */
+const REUSE_MARK = "session-reuse:";
+const REUSE_MARK_MS = 86_400_000;
 
 /** How long `findLiveRecent` may answer from memory, in ms. */
 const RECENT_MS = 1000;
@@ -209,7 +219,7 @@ export class SessionManager {
     // one async frame: each nested async call costs promise allocations and microtask
     // turns on every request.)
     const found = await this.#deps.store.findWithUser(id);
-    if (!found) return null;
+    if (!found) return this.#endedByReuse(id);
     const hash = hashSecret(secret);
     if (safeEqual(hash, found.session.secretHash)) return this.#checked(found, renew ? hash : null);
     const previous = found.session.previousSecretHash;
@@ -220,9 +230,18 @@ export class SessionManager {
     return this.#reuseDetected(found, client);
   }
 
+  /** Whether a session that is gone was ended by detected reuse (within a day): then its cookie is told so. */
+  async #endedByReuse(id: string): Promise<"reuse_detected" | null> {
+    const counters = this.#deps.counters;
+    if (!counters) return null;
+    const mark = await counters.peek(`${REUSE_MARK}${id}`, this.#deps.clock.now());
+    return mark !== null && mark.count > 0 ? "reuse_detected" : null;
+  }
+
   /** Two parties hold the session: end it everywhere and tell its owner, with both clients. */
   async #reuseDetected(found: ValidSession, client: ClientInfo | undefined): Promise<"reuse_detected"> {
     const ended = await this.end(found.session.id);
+    await this.#deps.counters?.hit(`${REUSE_MARK}${found.session.id}`, REUSE_MARK_MS, this.#deps.clock.now());
     if (ended) {
       const owner = { ip: found.session.ip, userAgent: found.session.userAgent };
       await this.#deps.log?.record("session_reuse_detected", found.user.id, {

@@ -48,10 +48,24 @@ export class ApiError extends Error {
 let csrfToken: string | null = null;
 let strategy: Policy["strategy"] = "session";
 
-/** Told when the user turns out to be signed out (a 401 that renewal cannot fix). */
-let onSignedOut: () => void = () => {};
+/**
+ * The message of the 401 that ends a session whose cookie was used from two places (the
+ * library's `SESSION_REUSE_MESSAGE`; test/e2e/session-renewal.test.ts holds the two equal).
+ * The code is the plain `unauthenticated`: the message is what tells this case apart.
+ */
+export const SESSION_REUSE_MESSAGE =
+  "This session was ended: its cookie was used from two places (a copy of it, or a browser that missed its renewal). Sign in again, and check your devices.";
 
-export function configure(options: { strategy: Policy["strategy"]; onSignedOut: () => void }): void {
+/** Why the user was signed out: `reuse` when the server ended the session as copied. */
+export type SignedOutReason = "reuse" | null;
+
+/** Told when the user turns out to be signed out (a 401 that renewal cannot fix). */
+let onSignedOut: (reason: SignedOutReason) => void = () => {};
+
+export function configure(options: {
+  strategy: Policy["strategy"];
+  onSignedOut: (reason: SignedOutReason) => void;
+}): void {
   strategy = options.strategy;
   onSignedOut = options.onSignedOut;
 }
@@ -72,14 +86,18 @@ const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 // Routes that never renew: they sign in or out, or are the renewal itself.
 const NO_RENEW = ["/auth/login", "/auth/register", "/auth/refresh", "/auth/logout"];
 
-/** Whether a 401 means "no valid credential" (renewable), not "wrong password". */
-async function isUnauthenticated(response: Response): Promise<boolean> {
-  if (response.status !== 401) return false;
+/**
+ * The message of a 401 that means "no valid credential" (renewable), not "wrong
+ * password"; `null` for any other answer.
+ */
+async function unauthenticated(response: Response): Promise<string | null> {
+  if (response.status !== 401) return null;
   const body = (await response
     .clone()
     .json()
-    .catch(() => ({}))) as { error?: { code?: string } };
-  return body.error?.code === "unauthenticated" || body.error?.code === "invalid_token";
+    .catch(() => ({}))) as { error?: { code?: string; message?: string } };
+  const code = body.error?.code;
+  return code === "unauthenticated" || code === "invalid_token" ? (body.error?.message ?? "") : null;
 }
 
 /** Sends a request with the CSRF header an unsafe cookie request needs. */
@@ -96,15 +114,17 @@ function send(request: Request): Promise<Response> {
 /**
  * The fetch of the API client: under the `jwt` strategy a 401 for a missing or expired
  * access cookie renews it once (for every tab) and retries; a 401 that renewal cannot fix
- * means the user is signed out.
+ * means the user is signed out, and the reuse message says the server ended the session
+ * because its cookie was used from two places.
  */
 async function renewingFetch(request: Request): Promise<Response> {
   const path = new URL(request.url).pathname;
   const retry = request.clone();
   let response = await send(request);
-  if (!NO_RENEW.includes(path) && (await isUnauthenticated(response))) {
+  if (!NO_RENEW.includes(path) && (await unauthenticated(response)) !== null) {
     if (strategy === "jwt" && (await renewAccess())) response = await send(retry);
-    if (await isUnauthenticated(response)) onSignedOut();
+    const message = await unauthenticated(response);
+    if (message !== null) onSignedOut(message === SESSION_REUSE_MESSAGE ? "reuse" : null);
   }
   return response;
 }

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { call, client, configure, type Me, type Policy, rememberCsrf, tabs } from "./api.js";
+import { call, client, configure, type Me, type Policy, rememberCsrf, type SignedOutReason, tabs } from "./api.js";
 import { Shell } from "./components/shell.js";
 import { Admin } from "./pages/admin/page.js";
 import { Devices } from "./pages/devices.js";
@@ -22,17 +22,30 @@ export function App() {
   const [policy, setPolicy] = useState<Policy | null>(null);
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [loadError, setLoadError] = useState<string | null>(null);
+  // Why the server ended the session, shown on the sign-in page until the next sign-in
+  // (kept in memory only: nothing auth-related goes to storage).
+  const [reason, setReason] = useState<SignedOutReason>(null);
 
-  const signedOut = useCallback(() => {
+  const signedOut = useCallback((why: SignedOutReason = null) => {
+    // A reason, once known, stays: the requests still on their way get a plain 401.
+    if (why) setReason(why);
     setMe(null);
     if (location.pathname !== "/signup") navigate("/signin", true);
   }, []);
+  const signedOutByServer = useCallback(
+    (why: SignedOutReason) => {
+      // The other tabs share the cookie, so the same ending: tell them why, too.
+      if (why) tabs?.postMessage(`signed-out:${why}`);
+      signedOut(why);
+    },
+    [signedOut],
+  );
 
   useEffect(() => {
     (async () => {
       try {
         const info = await call(client.GET("/auth/info"));
-        configure({ strategy: info.strategy, onSignedOut: signedOut });
+        configure({ strategy: info.strategy, onSignedOut: signedOutByServer });
         setPolicy(info);
         const current = await call(client.GET("/auth/me")).catch(() => null);
         rememberCsrf(current?.csrfToken);
@@ -43,11 +56,12 @@ export function App() {
     })();
     const onMessage = (event: MessageEvent) => {
       if (event.data === "signed-out") signedOut();
+      if (event.data === "signed-out:reuse") signedOut("reuse");
       if (event.data === "signed-in") location.reload();
     };
     tabs?.addEventListener("message", onMessage);
     return () => tabs?.removeEventListener("message", onMessage);
-  }, [signedOut]);
+  }, [signedOut, signedOutByServer]);
 
   const page = PAGES[path];
   useEffect(() => {
@@ -78,7 +92,9 @@ export function App() {
     return (
       <SignIn
         mode={path === "/signup" ? "signup" : "signin"}
+        reason={reason}
         onSignedIn={(signedIn) => {
+          setReason(null);
           setMe(signedIn);
           tabs?.postMessage("signed-in");
           navigate("/todos");

@@ -1,6 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, client, type Me, type Policy, type TokenView } from "../api.js";
+import { Bar } from "../components/bar.js";
 import { duration, when } from "../format.js";
+import { SecretRenewal } from "./secret-renewal.js";
 
 const STRATEGIES: Record<Policy["strategy"], { title: string; body: string[] }> = {
   session: {
@@ -105,6 +107,8 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
         </p>
       </section>
 
+      <SecretRenewal strategy={policy.strategy} secret={me.secret} now={now} />
+
       {policy.strategy !== "session" ? (
         <section class="card" aria-labelledby="token-heading">
           <h2 id="token-heading">Your current access token, decoded</h2>
@@ -139,33 +143,5 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
         </section>
       ) : null}
     </div>
-  );
-}
-
-function Bar(props: { label: string; start: number; end: number; now: number; startLabel: string; endLabel: string }) {
-  const span = Math.max(1, props.end - props.start);
-  const fraction = Math.min(1, Math.max(0, (props.now - props.start) / span));
-  const left = Math.max(0, (props.end - props.now) / 1000);
-  return (
-    <figure class="bar">
-      <figcaption>
-        <strong>{props.label}</strong>
-        <span class="muted"> · {duration(left)} left</span>
-      </figcaption>
-      <svg
-        viewBox="0 0 1000 28"
-        role="img"
-        aria-label={`${props.label}: ${Math.round(fraction * 100)}% used, ${duration(left)} left`}
-        preserveAspectRatio="none"
-      >
-        <rect class="track" x="0" y="8" width="1000" height="12" rx="6" />
-        <rect class="used" x="0" y="8" width={fraction * 1000} height="12" rx="6" />
-        <line class="now" x1={fraction * 1000} x2={fraction * 1000} y1="2" y2="26" />
-      </svg>
-      <div class="bar-labels muted">
-        <span>{props.startLabel}</span>
-        <span>{props.endLabel}</span>
-      </div>
-    </figure>
   );
 }

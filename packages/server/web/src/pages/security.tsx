@@ -1,7 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { ApiError, call, client, type SecurityEvent } from "../api.js";
-import { EVENT_LABELS } from "../events.js";
-import { ago, when } from "../format.js";
+import { EventItem } from "../components/event-item.js";
 import { navigate } from "../router.js";
 
 export function Security() {
@@ -25,23 +24,9 @@ export function Security() {
           <p class="muted">No events yet.</p>
         ) : (
           <ol class="timeline">
-            {events.map((event) => {
-              const [label, tone] = EVENT_LABELS[event.type] ?? [event.type, "info"];
-              return (
-                <li key={event.id} class={`event ${tone}`}>
-                  <span class="dot" aria-hidden="true" />
-                  <div>
-                    <strong>{label}</strong>
-                    <p class="muted">
-                      <time dateTime={event.at} title={when(event.at)}>
-                        {ago(event.at)}
-                      </time>
-                      {event.ip ? ` · ${event.ip}` : ""}
-                    </p>
-                  </div>
-                </li>
-              );
-            })}
+            {events.map((event) => (
+              <EventItem key={event.id} event={event} />
+            ))}
           </ol>
         )}
       </section>

@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiError, call, client, type Me } from "../api.js";
+import { ApiError, call, client, type Me, SESSION_REUSE_MESSAGE, type SignedOutReason } from "../api.js";
 import { Link } from "../components/shell.js";
 
 const USERNAME = /^[a-z0-9._-]{3,32}$/;
@@ -30,7 +30,25 @@ function explain(error: unknown, mode: "signin" | "signup"): { field: "username"
   }
 }
 
-export function SignIn(props: { mode: "signin" | "signup"; onSignedIn: (me: Me) => void }) {
+/** Why the server signed this browser out, in the words of its 401 and a line on what to do. */
+function SignedOutNotice(props: { reason: SignedOutReason }) {
+  if (props.reason !== "reuse") return null;
+  return (
+    <div class="signed-out-notice" role="alert">
+      <p>
+        <strong>You were signed out to protect your account.</strong>
+      </p>
+      <p>{SESSION_REUSE_MESSAGE}</p>
+      <p class="muted">
+        Your session's cookie changes as you use it. An old copy of it came back after a change, and the server cannot
+        tell which browser is yours, so it ended the session for both. Once you are signed in, the Security page shows
+        where each came from.
+      </p>
+    </div>
+  );
+}
+
+export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutReason; onSignedIn: (me: Me) => void }) {
   const { mode } = props;
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
@@ -87,6 +105,7 @@ export function SignIn(props: { mode: "signin" | "signup"; onSignedIn: (me: Me) 
           <span>latchkey</span>
         </div>
         <h1>{mode === "signup" ? "Create an account" : "Sign in"}</h1>
+        {mode === "signin" ? <SignedOutNotice reason={props.reason ?? null} /> : null}
         <form onSubmit={submit} noValidate>
           <label for="username">Username</label>
           <input

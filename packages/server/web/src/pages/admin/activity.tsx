@@ -1,7 +1,7 @@
 /** A user's devices and security timeline, as the admin page shows them. */
 import type { SecurityEvent, Session } from "../../api.js";
-import { EVENT_LABELS } from "../../events.js";
-import { ago, when } from "../../format.js";
+import { EventItem } from "../../components/event-item.js";
+import { ago } from "../../format.js";
 
 export function Devices(props: { sessions: Session[] }) {
   return (
@@ -34,23 +34,9 @@ export function Timeline(props: { events: SecurityEvent[] }) {
         <p class="muted">No events yet.</p>
       ) : (
         <ol class="timeline" aria-label="Their security events">
-          {props.events.map((event) => {
-            const [label, tone] = EVENT_LABELS[event.type] ?? [event.type, "info"];
-            return (
-              <li key={event.id} class={`event ${tone}`}>
-                <span class="dot" aria-hidden="true" />
-                <div>
-                  <strong>{label}</strong>
-                  <p class="muted">
-                    <time dateTime={event.at} title={when(event.at)}>
-                      {ago(event.at)}
-                    </time>
-                    {event.ip ? ` · ${event.ip}` : ""}
-                  </p>
-                </div>
-              </li>
-            );
-          })}
+          {props.events.map((event) => (
+            <EventItem key={event.id} event={event} />
+          ))}
         </ol>
       )}
     </>
