@@ -66,7 +66,7 @@ export const userIdOf = (row) => row[USER_ID];
 /** The answer of `GET /auth/me` for a live row. */
 export function meAnswer(row) {
   const userRoles = parseRoles(row[ROLES]);
-  const renewedAt = Number(row[SECRET_RENEWED]);
+  const renewedAt = Number(row[SECRET_RENEWED]) || Number(row[CREATED]);
   return {
     user: { id: row[USER_ID], username: row[USERNAME], createdAt: iso(row[USER_CREATED]), roles: userRoles },
     session: {

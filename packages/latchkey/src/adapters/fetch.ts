@@ -147,8 +147,18 @@ export function createFetchHandler(options: FetchOptions): FetchLatchkey {
 /** The cookies a refusal must carry (a session secret renewed before it), by the error thrown. */
 const cookiesOfRefusal = new WeakMap<object, string[]>();
 
+/** The `Set-Cookie` lines a thrown refusal must carry, for an adapter that hands it on (Hono's `next` mode). */
+export function refusalCookies(error: unknown): readonly string[] {
+  return (typeof error === "object" && error !== null && cookiesOfRefusal.get(error)) || [];
+}
+
 /** The fetch adapter and the guest it serves (the Hono adapter reads its routes). */
-export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; guest: Guest } {
+export function fetchAdapter(options: FetchOptions): {
+  latchkey: FetchLatchkey;
+  guest: Guest;
+  /** `authenticate` for a caller that answers with its `headers` always (Hono's guards): it renews. */
+  renewingAuthenticate: FetchLatchkey["authenticate"];
+} {
   const guest = setUpGuest(options);
   const dispatcher = new Dispatcher(guest, options.log);
   const maintenance = startGuestMaintenance(options, options.log);
@@ -163,9 +173,13 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
     request: Request,
     info: CallInfo | undefined,
     check: (authRequest: AuthRequest, reply: CollectingReply) => Promise<Who>,
+    renewsSessionSecret = false,
   ): Promise<Identified<Who>> => {
     const authRequest = authRequestOf(request.method, headersOf(request.headers), addressOf(request, info));
-    const reply = new CollectingReply();
+    // `authenticate` and `optionalAuth` hand their cookies to a caller that may drop them:
+    // they never renew a session's secret. `protect` (and Hono's guards) answer
+    // themselves, so they do.
+    const reply = new CollectingReply({ renewsSessionSecret });
     let auth: Who;
     try {
       auth = await check(authRequest, reply);
@@ -183,8 +197,12 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
     return { auth, headers: renewed };
   };
 
-  const authenticate: FetchLatchkey["authenticate"] = (request, info) =>
-    identify(request, info, (authRequest, reply) => dispatcher.authenticate(authRequest, reply));
+  const authenticateWith =
+    (renews: boolean): FetchLatchkey["authenticate"] =>
+    (request, info) =>
+      identify(request, info, (authRequest, reply) => dispatcher.authenticate(authRequest, reply), renews);
+  const authenticate = authenticateWith(false);
+  const renewingAuthenticate = authenticateWith(true);
   const errorResponse = (error: unknown) => {
     const response = toResponse(dispatcher.errorAnswer(error));
     const lines = typeof error === "object" && error !== null ? cookiesOfRefusal.get(error) : undefined;
@@ -197,7 +215,7 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
     async (request, info, handler) => {
       let who: Identified<RequestAuth> | undefined;
       try {
-        who = await authenticate(request, info);
+        who = await renewingAuthenticate(request, info);
         requirement?.(who.auth);
       } catch (error) {
         return withHeaders(errorResponse(error), who?.headers ?? new Headers());
@@ -229,7 +247,7 @@ export function fetchAdapter(options: FetchOptions): { latchkey: FetchLatchkey; 
       dispatcher.closeStreams();
     },
   };
-  return { latchkey, guest };
+  return { latchkey, guest, renewingAuthenticate };
 }
 
 /**

@@ -20,7 +20,7 @@ import type { LatchkeyOptions } from "../http/guest.js";
 import { checkAdapterOptions } from "../http/guest-options.js";
 import { type RefusalMode, type RefusalOptions, redirectLocation, refusalMode } from "../http/refusal.js";
 import { type Requirement, requirementOf } from "../http/requirement.js";
-import { type FetchLatchkey, fetchAdapter, type Identified } from "./fetch.js";
+import { type FetchLatchkey, fetchAdapter, type Identified, refusalCookies } from "./fetch.js";
 import { logOnce, mountCheck } from "./setup-checks.js";
 
 /**
@@ -116,7 +116,7 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
   // Checked here: `clientAddress` is Hono's own and never reaches the fetch adapter.
   checkAdapterOptions(options ?? {});
   const { clientAddress = defaultAddress, ...rest } = options;
-  const { latchkey: handler, guest } = fetchAdapter(rest);
+  const { latchkey: handler, guest, renewingAuthenticate } = fetchAdapter(rest);
   const misplaced = mountCheck(guest, {
     factory: "latchkeyHono",
     mounted: (mount) => `a basePath("${mount}"), app.route("${mount}", ...) or app.use("${mount}/*", ...)`,
@@ -131,14 +131,17 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
       try {
         if (mode === "optional") who = await handler.optionalAuth(c.req.raw, info);
         else {
-          signedIn = await handler.authenticate(c.req.raw, info);
+          signedIn = await renewingAuthenticate(c.req.raw, info);
           requirement?.(signedIn.auth);
           who = signedIn;
         }
       } catch (error) {
+        // Refused after signing in (a 403): a session cookie renewed on the way still goes
+        // out, on the context (the host's `onError`, in `next` mode) and on the answer.
+        const renewed = signedIn?.headers.getSetCookie() ?? [];
+        for (const line of renewed) c.header("set-cookie", line, { append: true });
         const refused = refuse(handler, mode, c, error);
-        // Refused after signing in (a 403): a session cookie renewed on the way still goes out.
-        for (const line of signedIn?.headers.getSetCookie() ?? []) refused.headers.append("set-cookie", line);
+        for (const line of renewed) refused.headers.append("set-cookie", line);
         return refused;
       }
       c.set("auth", who.auth);
@@ -175,6 +178,9 @@ export function latchkeyHono(options: HonoOptions): HonoLatchkey {
 /** A refusal of `requireAuth*`: answered, redirected, or thrown to the host's `onError`. */
 function refuse(handler: FetchLatchkey, mode: RefusalMode | "optional", c: Context, error: unknown): Response {
   if (mode !== "optional" && mode.kind === "next") {
+    // A session cookie renewed before the refusal goes on the context, so the host's own
+    // `onError` answer (built on `c`) carries it too.
+    for (const line of refusalCookies(error)) c.header("set-cookie", line, { append: true });
     if (error instanceof AuthError) {
       // Read as Hono reads its own HTTPException: the default onError answers `getResponse()`.
       Object.assign(error, { status: error.statusCode, getResponse: () => handler.errorResponse(error) });

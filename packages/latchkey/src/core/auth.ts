@@ -184,6 +184,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     });
   }
   const clock = options.clock ?? systemClock;
+  checkRenewalPolicy(options.sessions);
   const roles = new RoleModel(options.access);
   const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
   const { tokens } = options;
@@ -332,4 +333,21 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       await changes.close();
     },
   };
+}
+
+/** `sessions.rotateInterval` and `rotateGrace`, checked as the server checks its settings. */
+function checkRenewalPolicy(policy: SessionPolicy): void {
+  const interval = policy.rotateInterval ?? DEFAULT_SESSION_POLICY.rotateInterval ?? 900;
+  const grace = policy.rotateGrace ?? DEFAULT_SESSION_POLICY.rotateGrace ?? 30;
+  if (!Number.isInteger(interval) || interval < 0) {
+    throw new TypeError(
+      "latchkey: option sessions.rotateInterval must be a whole number of seconds, 0 or more (0: never)",
+    );
+  }
+  if (!Number.isInteger(grace) || grace < 1) {
+    throw new TypeError("latchkey: option sessions.rotateGrace must be a whole number of seconds, 1 or more");
+  }
+  if (interval !== 0 && grace >= interval) {
+    throw new TypeError("latchkey: option sessions.rotateGrace must be less than sessions.rotateInterval");
+  }
 }

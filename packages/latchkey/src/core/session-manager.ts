@@ -51,6 +51,15 @@ export interface SessionPolicy {
 }
 
 /**
+ * When `SessionManager.check` may renew the secret: `with-use` on the write of use that
+ * is due anyway (a session cookie's request path), `when-due` whenever renewal is due
+ * (hybrid, whose session cookie is read only to renew its access cookie), `never`.
+ * @example
+ * const found = await auth.sessions.check(token, client, { renew: "with-use" });
+ */
+export type Renewal = "with-use" | "when-due" | "never";
+
+/**
  * What `SessionManager.check` finds: the live session, `"reuse_detected"` (a superseded
  * secret after its grace: the session has just been ended and the event recorded), or
  * `null` (no such live session, a wrong secret).
@@ -189,7 +198,7 @@ export class SessionManager {
    */
   async validate(token: string, client?: ClientInfo): Promise<ValidSession | null> {
     const parts = parseSessionToken(token);
-    const found = parts ? await this.#checkParts(parts.id, parts.secret, client, false) : null;
+    const found = parts ? await this.#checkParts(parts.id, parts.secret, client, "never") : null;
     return found === "reuse_detected" ? null : found;
   }
 
@@ -201,19 +210,19 @@ export class SessionManager {
    * hold the session. It has just been ended everywhere and recorded in the owner's log
    * (`session_reuse_detected`, with both clients).
    */
-  check(token: string, client?: ClientInfo): Promise<SessionCheck> {
+  check(token: string, client?: ClientInfo, options: { renew?: Renewal } = {}): Promise<SessionCheck> {
     const parts = parseSessionToken(token);
     if (!parts) return Promise.resolve(null);
-    return this.#checkParts(parts.id, parts.secret, client, true);
+    return this.#checkParts(parts.id, parts.secret, client, options.renew ?? "with-use");
   }
 
   /** `validate` for an id and secret already split. */
   async validateParts(id: string, secret: string): Promise<ValidSession | null> {
-    const found = await this.#checkParts(id, secret, undefined, false);
+    const found = await this.#checkParts(id, secret, undefined, "never");
     return found === "reuse_detected" ? null : found;
   }
 
-  async #checkParts(id: string, secret: string, client: ClientInfo | undefined, renew: boolean): Promise<SessionCheck> {
+  async #checkParts(id: string, secret: string, client: ClientInfo | undefined, renew: Renewal): Promise<SessionCheck> {
     // The request path of the session strategy: one store read, one hash, and a write
     // at most once per touch interval, which renews the secret when it is due. (Kept to
     // one async frame: each nested async call costs promise allocations and microtask
@@ -221,7 +230,14 @@ export class SessionManager {
     const found = await this.#deps.store.findWithUser(id);
     if (!found) return this.#endedByReuse(id);
     const hash = hashSecret(secret);
-    if (safeEqual(hash, found.session.secretHash)) return this.#checked(found, renew ? hash : null);
+    if (safeEqual(hash, found.session.secretHash)) {
+      // Hybrid reads its session cookie only to renew the access cookie, after requests
+      // that recorded use through their access tokens: there, renew when due, use or not.
+      if (renew === "when-due" && this.#renewalDue(found.session) && this.#state(found) !== "dead") {
+        return this.#renewed(found, hash);
+      }
+      return this.#checked(found, renew === "never" ? null : hash);
+    }
     const previous = found.session.previousSecretHash;
     if (previous === null || !safeEqual(hash, previous)) return null;
     // The secret before the last renewal: fine within its grace (this request raced the
@@ -377,9 +393,13 @@ export class SessionManager {
         renewedToken: formatSessionToken({ id: session.id, secret }),
       };
     }
-    // Another request renewed it first (or it ended): as it stands now.
+    // Another request renewed it first (or a password change replaced it, or it ended):
+    // the presented secret must still pass as the previous one, within its grace.
     const again = await this.#deps.store.findWithUser(session.id);
-    return again && this.#state(again) !== "dead" ? again : null;
+    if (!again || this.#state(again) === "dead") return null;
+    const previous = again.session.previousSecretHash;
+    const withinGrace = now - again.session.secretRotatedAt <= this.#graceMs;
+    return previous !== null && safeEqual(presented, previous) && withinGrace ? again : null;
   }
 
   /** Whether the feed knows of a role change newer than the roles `found` carries. */

@@ -78,9 +78,15 @@ export function addVary(existing: string | number | readonly string[] | undefine
 
 /** An `AuthReply` that collects what a handler sets. */
 export class CollectingReply implements AuthReply {
+  /** See `CookieSink.renewsSessionSecret`. */
+  readonly renewsSessionSecret: boolean;
   #status = 200;
   readonly #headers = new Map<string, string>();
   readonly #cookies: string[] = [];
+
+  constructor(options: { renewsSessionSecret?: boolean } = {}) {
+    this.renewsSessionSecret = options.renewsSessionSecret ?? true;
+  }
 
   code(status: number): this {
     this.#status = status;

@@ -44,7 +44,15 @@ export interface AuthReply {
 }
 
 /** Where cookies and headers go when a check (not a route) sets them: `requireAuth`. */
-export type CookieSink = Pick<AuthReply, "setCookie">;
+export type CookieSink = Pick<AuthReply, "setCookie"> & {
+  /**
+   * `false` when nothing the sink collects is sure to reach the browser (the fetch
+   * adapter's `authenticate` and `optionalAuth`, whose caller may drop their `headers`):
+   * then a session's secret is not renewed on this request, since a renewal the browser
+   * never gets would later read as a stolen copy.
+   */
+  readonly renewsSessionSecret?: boolean;
+};
 
 /**
  * What a route returns to answer with a stream of Server-Sent Events instead of JSON. The

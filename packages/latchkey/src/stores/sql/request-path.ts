@@ -63,7 +63,8 @@ export function validSessionOf(row: SessionLookupRow): ValidSession {
       ip: row[10],
       userAgent: row[11],
       previousSecretHash: row[17],
-      secretRotatedAt: Number(row[18]),
+      // 0: written by an instance from before renewal (a rolling upgrade): renewed at login.
+      secretRotatedAt: Number(row[18]) || Number(row[5]),
     },
     user: {
       id: userId,

@@ -127,7 +127,8 @@ export function toSession(row: Selectable<SessionsTable>): SessionRecord {
     ip: row.ip,
     userAgent: row.user_agent,
     previousSecretHash: row.previous_secret_hash,
-    secretRotatedAt: n(row.secret_rotated_at),
+    // 0: written by an instance from before renewal (a rolling upgrade): renewed at login.
+    secretRotatedAt: n(row.secret_rotated_at) || n(row.created_at),
   };
 }
 
