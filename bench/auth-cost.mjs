@@ -9,6 +9,10 @@
  * `requirePermission("users:read")`, each asked through `inject` with a session cookie and
  * with a bearer token, in alternating rounds: the difference is what the permission check
  * adds to a request (no store read: the roles come with the credential).
+ * Then a session cookie's write of use (issue 28), on a frozen clock moved between checks,
+ * in alternating rounds: a check with no write due; one whose touch is due (renewal off);
+ * one whose touch is due and renews the secret. It prints the store calls of each: the
+ * renewal must ride on the touch, never add a round trip.
  * Run after `npm run build`:  node bench/auth-cost.mjs
  * Prints microseconds per check (median of 5 rounds of 5,000 checks).
  *
@@ -21,7 +25,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
-import { createAuth, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY, DEFAULT_TOKEN_POLICY } from "latchkey";
+import {
+  createAuth,
+  DEFAULT_SESSION_POLICY,
+  DEFAULT_THROTTLE_POLICY,
+  DEFAULT_TOKEN_POLICY,
+  manualClock,
+} from "latchkey";
 import { latchkey } from "latchkey/fastify";
 import { openSqliteStores } from "latchkey/sqlite";
 
@@ -101,6 +111,7 @@ try {
     await stores.close();
   }
   await guards();
+  await renewal();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
@@ -150,4 +161,81 @@ async function guards() {
   await app.close();
   await auth.close();
   await stores.close();
+}
+
+/**
+ * A session cookie's check when no write is due, when the write of use (touch) is due, and
+ * when that write also renews the secret: each on its own SQLite file and frozen clock,
+ * moved before every check (by nothing, or by 901 s: past the touch interval and, where
+ * renewal is on, the rotate interval). The renewing check presents the newest token, as a
+ * browser would after taking the new cookie.
+ */
+async function renewal() {
+  const policy = { ...DEFAULT_SESSION_POLICY, idleTimeout: 1e9, absoluteTimeout: 1e10 };
+  const setUp = async (name, sessions, step) => {
+    const stores = await openSqliteStores({ path: join(dir, `${name}.db`) });
+    const calls = { findWithUser: 0, touch: 0, renewSecret: 0 };
+    const real = stores.sessions;
+    for (const method of Object.keys(calls)) {
+      const inner = real[method].bind(real);
+      real[method] = (...args) => {
+        calls[method]++;
+        return inner(...args);
+      };
+    }
+    const clock = manualClock();
+    const auth = await createAuth({
+      stores,
+      clock,
+      sessions,
+      throttle: DEFAULT_THROTTLE_POLICY,
+      tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "http://localhost:3000" },
+    });
+    const user = await auth.accounts.register(name, "correct horse battery staple");
+    let { token } = await auth.sessions.create({
+      userId: user.id,
+      kind: "session",
+      remember: false,
+      ip: "",
+      userAgent: "bench",
+    });
+    let checks = 0;
+    const check = async () => {
+      clock.advance(step);
+      checks++;
+      // `check`, as the HTTP layer does for a session cookie (`validate` never renews).
+      const valid = await auth.sessions.check(token, undefined, { renew: "with-use" });
+      if (!valid || valid === "reuse_detected") throw new Error(`${name}: the session was refused`);
+      token = valid.renewedToken ?? token;
+    };
+    const perCheck = () =>
+      Object.entries(calls)
+        .map(([method, count]) => `${method} ${(count / checks).toFixed(2)}`)
+        .join(", ");
+    return {
+      check,
+      perCheck,
+      close: async () => {
+        await auth.close();
+        await stores.close();
+      },
+    };
+  };
+  const idle = await setUp("no-write", policy, 0);
+  const touch = await setUp("touch", { ...policy, rotateInterval: 0 }, 901_000);
+  const renew = await setUp("renew", policy, 901_000);
+  const [, touched, renewed] = await measureSideBySide(
+    ["session cookie, no write due", idle.check],
+    ["session cookie, touch due", touch.check],
+    ["session cookie, touch + renewal", renew.check],
+  );
+  console.log(`${"renewal adds to the touch".padEnd(34)} ${(renewed - touched).toFixed(1).padStart(7)} µs/request`);
+  for (const [label, setup] of [
+    ["no write due", idle],
+    ["touch due", touch],
+    ["touch + renewal", renew],
+  ]) {
+    console.log(`${`  store calls, ${label}`.padEnd(34)} ${setup.perCheck()} per check`);
+    await setup.close();
+  }
 }
