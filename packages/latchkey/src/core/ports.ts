@@ -149,7 +149,8 @@ export interface SessionStore {
 /**
  * What `SessionStore.renewSecret` writes. Times in ms.
  * @example
- * const renewal: SecretRenewal = { secretHash, at: now, lastSeenAt: now, idleExpiresAt: now + 1_800_000 };
+ * const now = Date.now();
+ * const renewal: SecretRenewal = { secretHash: "sha256-of-the-new-secret", at: now, lastSeenAt: now, idleExpiresAt: now + 1_800_000 };
  */
 export interface SecretRenewal {
   secretHash: string;
