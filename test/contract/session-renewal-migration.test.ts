@@ -62,11 +62,12 @@ function describeMigration(name: string, target: () => Promise<Target>): void {
         expect(await stores.events.listByUser(alice.id, 10)).toEqual([
           expect.objectContaining({ id: "event-before", detail: null }),
         ]);
-        // An instance still on the previous release inserts without the new columns.
+        // An instance still on the previous release inserts without the new columns: its
+        // session reads as renewed at its login (the column's default, 0, means "before").
         await insertAsBefore(t.db, alice.id, "rolling", at + 1);
         expect((await stores.sessions.findWithUser("rolling"))?.session).toMatchObject({
           previousSecretHash: null,
-          secretRotatedAt: 0,
+          secretRotatedAt: at + 1,
         });
         // And the sessions of before renew as any other.
         const renewal = { secretHash: "new-hash", at: at + 5, lastSeenAt: at + 5, idleExpiresAt: at + 600_005 };
