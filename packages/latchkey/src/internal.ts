@@ -5,7 +5,7 @@
  */
 export { cookieNames } from "./http/cookies.js";
 export { errorBody } from "./http/errors.js";
-export { parseOrigin } from "./http/origin.js";
+export { isSameSite, parseOrigin } from "./http/origin.js";
 export { targetPath } from "./http/paths.js";
 export { BODY_LIMIT } from "./http/request.js";
 export { SECURITY, securitySchemes } from "./http/schemas.js";

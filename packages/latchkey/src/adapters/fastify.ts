@@ -21,6 +21,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHook
 import fp from "fastify-plugin";
 import { type Answer, addVary } from "../http/answer.js";
 import type { LatchkeyContext, RequestAuth } from "../http/context.js";
+import { servesCors } from "../http/cors.js";
 import { type CompiledRoute, Dispatcher } from "../http/dispatch.js";
 import { type LatchkeyOptions, setUpGuest, startGuestMaintenance } from "../http/guest.js";
 import type { EventStream } from "../http/kit.js";
@@ -170,8 +171,8 @@ async function latchkeyPlugin(fastify: FastifyInstance, options: LatchkeyPluginO
     for (const route of core.routes) {
       scope.route({ method: route.spec.method, url: route.path, schema: route.spec.schema, handler: run(route) });
     }
-    if (guest.corsOrigins.size === 0) return;
-    // Preflights for latchkey's paths from `corsOrigins`; any other goes to the host.
+    if (!servesCors(guest.cors)) return;
+    // Preflights for latchkey's paths from `corsOrigins` and `trustedOrigins`; any other goes to the host.
     for (const path of new Set(core.routes.map((route) => route.path))) {
       scope.route({
         method: "OPTIONS",

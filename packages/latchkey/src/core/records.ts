@@ -37,11 +37,12 @@ export interface UserRecord {
 export type UserProfile = Omit<UserRecord, "passwordHash">;
 
 /**
- * How a session was opened: by a browser under a cookie strategy, or by an API client ("bearer").
+ * How a session was opened: by a browser under a cookie strategy, by a browser app that
+ * keeps its access token in memory ("memory", `docs/client.md`), or by an API client ("bearer").
  * @example
- * const kind: SessionKind = session.kind; // "session" | "jwt" | "hybrid" | "bearer"
+ * const kind: SessionKind = session.kind; // "session" | "jwt" | "hybrid" | "bearer" | "memory"
  */
-export type SessionKind = "session" | "jwt" | "hybrid" | "bearer";
+export type SessionKind = "session" | "jwt" | "hybrid" | "bearer" | "memory";
 
 /**
  * A login. The public `id` may be listed, logged and put in a JWT `sid`; the secret that

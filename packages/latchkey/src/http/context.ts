@@ -39,6 +39,11 @@ export interface RequestAuth {
   /** The session's CSRF token, when authenticated by cookie. */
   csrfToken: string | null;
   /**
+   * When the access token this request proved itself with expires (ms since the epoch),
+   * or the one renewed on its answer (`hybrid`); `null` for a session cookie alone.
+   */
+  readonly accessExpiresAt: number | null;
+  /**
    * The user's roles (`docs/roles.md`): from the session just read (a session cookie) or
    * from the access token (which a role change revokes). Reading them costs nothing.
    */
@@ -60,7 +65,18 @@ export interface ContextOptions {
   cookieSecure: boolean;
   /** Other names for the cookies (the `__Host-` prefix is added when `cookieSecure`). */
   cookieNames?: Partial<CookieNames>;
+  /** Where latchkey's routes live (`prefix`): the in-memory refresh cookie's paths. Default `""`. */
+  prefix?: string;
+  /**
+   * Whether a request may present a cookie credential as far as its origin goes: it comes
+   * from this site's own origin or from a trusted one. Default: every request may (the
+   * adapters' origin check is the guard).
+   */
+  cookieOriginAllowed?: (request: AuthRequest) => boolean;
 }
+
+/** The header the in-memory mode's cookie requests carry: one a form cannot send. */
+export const MEMORY_HEADER = "x-requested-with";
 
 /**
  * @example
@@ -71,12 +87,17 @@ export class LatchkeyContext {
   readonly strategy: Strategy;
   readonly cookies: CookieNames;
   readonly #secure: boolean;
+  readonly #memoryPaths: readonly string[];
+  readonly #cookieOriginAllowed: (request: AuthRequest) => boolean;
 
   constructor(options: ContextOptions) {
     this.auth = options.auth;
     this.strategy = options.strategy;
     this.cookies = cookieNames(options.cookieSecure, options.cookieNames);
     this.#secure = options.cookieSecure;
+    const prefix = options.prefix ?? "";
+    this.#memoryPaths = [`${prefix}/auth/refresh`, `${prefix}/auth/logout`];
+    this.#cookieOriginAllowed = options.cookieOriginAllowed ?? (() => true);
   }
 
   /**
@@ -92,7 +113,6 @@ export class LatchkeyContext {
       if (!check?.ok) throw invalidToken();
       return this.#fromToken(check.claims, "bearer");
     }
-    const cookies = request.cookies;
     const found =
       this.strategy === "session"
         ? this.#fromSession((await this.#validSessionCookie(request, reply)) ?? throwUnauthenticated())
@@ -113,8 +133,8 @@ export class LatchkeyContext {
     if (this.strategy === "hybrid" && (check === null || check.reason !== "invalid")) {
       const valid = await this.#validSessionCookie(request, reply);
       if (valid) {
-        await this.#setAccessCookie(reply, valid);
-        return this.#fromSession(valid);
+        const expiresIn = await this.#setAccessCookie(reply, valid);
+        return new SessionCookieAuth(valid, this.auth, this.auth.clock.now() + expiresIn * 1000);
       }
     }
     throw unauthenticated();
@@ -152,15 +172,64 @@ export class LatchkeyContext {
    * `SessionManager.create`) and after a password change (from `rotateSecret`).
    * Under `jwt` a new refresh token is issued and any earlier one of the session retired.
    */
-  async setBrowserCookies(reply: CookieSink, valid: ValidSession, sessionToken: string): Promise<void> {
+  async setBrowserCookies(reply: CookieSink, valid: ValidSession, sessionToken: string): Promise<number | null> {
     const { session } = valid;
     if (this.strategy !== "jwt") reply.setCookie(this.cookies.session, sessionToken, this.#attributes(session, true));
-    if (this.strategy !== "session") await this.#setAccessCookie(reply, valid);
+    const expiresIn = this.strategy === "session" ? null : await this.#setAccessCookie(reply, valid);
     if (this.strategy === "jwt") {
       const refresh = await this.auth.refreshTokens.reissue(session);
       reply.setCookie(this.cookies.refresh, refresh, this.#attributes(session, true));
     }
     reply.setCookie(this.cookies.csrf, this.auth.csrf.tokenFor(session.id), this.#attributes(session, false));
+    return expiresIn;
+  }
+
+  /**
+   * Sets the in-memory mode's refresh cookie: `HttpOnly`, and only for the refresh and
+   * logout routes (one cookie per path, both set and cleared together), so no other
+   * request of the page carries it. The access token goes in the answer's body.
+   */
+  setMemoryRefreshCookie(reply: CookieSink, session: SessionRecord, refreshToken: string): void {
+    const maxAgeSeconds = session.remember ? (session.expiresAt - this.auth.clock.now()) / 1000 : undefined;
+    for (const path of this.#memoryPaths) {
+      reply.setCookie(
+        this.cookies.memoryRefresh,
+        refreshToken,
+        cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds, path }),
+      );
+    }
+  }
+
+  /**
+   * The in-memory mode's refresh cookie of a request, once its origin and header are
+   * checked: a cookie the browser sends on its own needs proof that this site's script
+   * sent the request (the `X-Requested-With` header, which a form cannot send and another
+   * origin cannot send without a preflight latchkey answers only for trusted origins).
+   * `undefined` when the request has none; `csrf_failed`/`forbidden_origin` otherwise.
+   */
+  memoryRefreshCookie(request: AuthRequest): string | undefined {
+    const value = request.cookies[this.cookies.memoryRefresh];
+    if (!value) return undefined;
+    this.checkCookieOrigin(request);
+    const header = request.headers[MEMORY_HEADER];
+    if (typeof header !== "string" || header === "") {
+      throw new AuthError(
+        "csrf_failed",
+        "The refresh cookie of the in-memory mode needs the X-Requested-With header (any value).",
+      );
+    }
+    return value;
+  }
+
+  /**
+   * Throws `forbidden_origin` for a cookie credential sent from another origin that is
+   * not trusted (a `corsOrigins` origin may call the bearer forms of a route, never send
+   * its cookies).
+   */
+  checkCookieOrigin(request: AuthRequest): void {
+    if (!this.#cookieOriginAllowed(request)) {
+      throw new AuthError("forbidden_origin", "Cookie requests from this origin are not allowed.");
+    }
   }
 
   /**
@@ -172,6 +241,17 @@ export class LatchkeyContext {
    */
   setDeviceCookie(reply: CookieSink, session: SessionRecord, value: string): void {
     reply.setCookie(this.cookies.device, value, this.#attributes(session, true));
+  }
+
+  /**
+   * `hybrid`'s refresh: a new access cookie from the request's live session cookie (with
+   * its CSRF token), whatever the state of the old one; its lifetime in seconds.
+   */
+  async refreshAccessCookie(request: AuthRequest, reply: CookieSink): Promise<number> {
+    const valid = await this.#validSessionCookie(request, reply);
+    if (!valid) throw new AuthError("invalid_grant", "No live session was presented; sign in again.");
+    this.#checkCsrf(request, valid.session.id);
+    return this.#setAccessCookie(reply, valid);
   }
 
   /** Sets the access and refresh cookies after a cookie-form refresh. */
@@ -190,6 +270,7 @@ export class LatchkeyContext {
       reply.setCookie(name, "", cleared);
     }
     reply.setCookie(this.cookies.csrf, "", { ...cleared, httpOnly: false });
+    for (const path of this.#memoryPaths) reply.setCookie(this.cookies.memoryRefresh, "", { ...cleared, path });
   }
 
   /**
@@ -271,13 +352,15 @@ class SessionCookieAuth implements RequestAuth {
   readonly sessionId: string;
   readonly via = "cookie";
   readonly roles: readonly string[];
+  readonly accessExpiresAt: number | null;
   readonly #valid: ValidSession;
   readonly #auth: Auth;
 
-  constructor(valid: ValidSession, auth: Auth) {
+  constructor(valid: ValidSession, auth: Auth, accessExpiresAt: number | null = null) {
     this.userId = valid.user.id;
     this.sessionId = valid.session.id;
     this.roles = valid.user.roles;
+    this.accessExpiresAt = accessExpiresAt;
     this.#valid = valid;
     this.#auth = auth;
   }
@@ -302,6 +385,7 @@ class AccessTokenAuth implements RequestAuth {
   readonly sessionId: string;
   readonly via: "cookie" | "bearer";
   readonly roles: readonly string[];
+  readonly accessExpiresAt: number;
   readonly #auth: Auth;
   #loaded: Promise<ValidSession> | undefined;
 
@@ -309,6 +393,7 @@ class AccessTokenAuth implements RequestAuth {
     this.userId = claims.userId;
     this.sessionId = claims.sessionId;
     this.roles = claims.roles;
+    this.accessExpiresAt = claims.expiresAt;
     this.via = via;
     this.#auth = auth;
   }

@@ -4,7 +4,8 @@
  *
  * Every cookie is `HttpOnly; Secure; SameSite=Lax; Path=/` with no `Domain` and the
  * `__Host-` prefix, which makes the browser refuse one set by a sibling subdomain or over
- * plain http. `__Host-csrf` alone is readable by scripts. `COOKIE_SECURE=false` drops
+ * plain http. `__Host-csrf` alone is readable by scripts. The in-memory mode's refresh
+ * cookie is the one exception to `Path=/`: it goes only to the refresh and logout routes. `COOKIE_SECURE=false` drops
  * `Secure` and with it the prefix (browsers refuse `__Host-` without `Secure`).
  */
 import type { CookieOptions } from "./kit.js";
@@ -22,6 +23,12 @@ export interface CookieNames {
   refresh: string;
   /** "This browser has signed in to this account before" (OWASP device cookies): see `DeviceCookies`. */
   device: string;
+  /**
+   * The in-memory mode's refresh token (`docs/client.md`): `HttpOnly`, sent only to the
+   * refresh and logout routes (its `Path`), so it takes `__Secure-`, not `__Host-`, which
+   * demands `Path=/`.
+   */
+  memoryRefresh: string;
 }
 
 /** The names before the prefix, unless the host chooses others. */
@@ -31,6 +38,7 @@ export const DEFAULT_COOKIE_NAMES: Readonly<CookieNames> = {
   access: "at",
   refresh: "rt",
   device: "device",
+  memoryRefresh: "mrt",
 };
 
 // RFC 6265's cookie-name token: no separators, spaces or controls.
@@ -73,6 +81,7 @@ export function cookieNames(secure: boolean, overrides: Partial<CookieNames> = {
     access: `${prefix}${names.access}`,
     refresh: `${prefix}${names.refresh}`,
     device: `${prefix}${names.device}`,
+    memoryRefresh: `${secure ? "__Secure-" : ""}${names.memoryRefresh}`,
   };
 }
 
@@ -86,9 +95,11 @@ export function cookieAttributes(options: {
   secure: boolean;
   httpOnly: boolean;
   maxAgeSeconds?: number;
+  /** Default `/`; the in-memory mode's refresh cookie names its routes. */
+  path?: string;
 }): CookieOptions {
   const attributes: CookieOptions = {
-    path: "/",
+    path: options.path ?? "/",
     sameSite: "lax",
     secure: options.secure,
     httpOnly: options.httpOnly,

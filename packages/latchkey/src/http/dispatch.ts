@@ -97,7 +97,7 @@ export class Dispatcher {
    * is not one from a `corsOrigins` origin (the host answers it).
    */
   preflight(incoming: Pick<IncomingFacts, "method" | "headers">): Answer | null {
-    return preflightAnswer(incoming, this.#guest.corsOrigins);
+    return preflightAnswer(incoming, this.#guest.cors);
   }
 
   /** The answer of `route` for a request to it; `params` are the path's, decoded. */
@@ -132,7 +132,7 @@ export class Dispatcher {
     }
     // A HEAD answer is the GET answer's status and headers.
     if (incoming.method === "HEAD") answer = { status: answer.status, headers: answer.headers, body: null };
-    return withCors(incoming, this.#guest.corsOrigins, answer);
+    return withCors(incoming, this.#guest.cors, answer);
   }
 
   /**

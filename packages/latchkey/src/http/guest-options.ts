@@ -57,7 +57,7 @@ export function originOption(name: string, value: unknown): string {
 
 /** Checks the options `setUpGuest` does not parse itself: their types and values. */
 export function checkPlainOptions(options: Record<string, unknown>): void {
-  const { strategy, cookieSecure, cookieNames, routes, policy, corsOrigins, maintenance } = options;
+  const { strategy, cookieSecure, cookieNames, routes, policy, corsOrigins, trustedOrigins, maintenance } = options;
   if (strategy !== undefined && !(STRATEGIES as readonly unknown[]).includes(strategy)) {
     throw badOption("strategy", oneOf(STRATEGIES), strategy);
   }
@@ -71,6 +71,9 @@ export function checkPlainOptions(options: Record<string, unknown>): void {
   checkPolicy(policy);
   if (corsOrigins !== undefined && !Array.isArray(corsOrigins)) {
     throw badOption("corsOrigins", 'an array of origins such as ["https://app.example"]', corsOrigins);
+  }
+  if (trustedOrigins !== undefined && !Array.isArray(trustedOrigins)) {
+    throw badOption("trustedOrigins", 'an array of origins such as ["https://app.example.com"]', trustedOrigins);
   }
   checkMaintenance(maintenance);
 }

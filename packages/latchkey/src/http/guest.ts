@@ -7,8 +7,10 @@ import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
 import { LatchkeyContext, type Strategy } from "./context.js";
 import type { CookieNames } from "./cookies.js";
+import type { CorsOrigins } from "./cors.js";
 import { checkAdapterOptions, checkPlainOptions, originOption } from "./guest-options.js";
-import { isCrossSite, isUnsafeMethod } from "./origin.js";
+import type { AuthRequest } from "./kit.js";
+import { isCrossSite, isSameSite, isUnsafeMethod } from "./origin.js";
 import { accountRoutes } from "./routes/account.js";
 import { adminRoutes } from "./routes/admin.js";
 import { authRoutes } from "./routes/auth.js";
@@ -67,6 +69,14 @@ export interface LatchkeyOptions {
   /** Origins whose scripts may call with bearer tokens (CORS without credentials). */
   corsOrigins?: readonly string[];
   /**
+   * Other origins of this site whose pages may make cookie requests (a front end on its
+   * own port or subdomain): credentialed CORS for exactly these, each unsafe request still
+   * bound by the CSRF token. Same-site only (cookies stay `SameSite=Lax`, which a
+   * cross-site request never carries): a cross-site one is a `TypeError` at start. See
+   * `docs/client.md`.
+   */
+  trustedOrigins?: readonly string[];
+  /**
    * The sweep of expired sessions, throttle counters, old change-feed rows and spent
    * signing keys, run inside this process and stopped when the app (or adapter) closes.
    * Default on, every 60 s; `false` when you run `auth.startMaintenance()` elsewhere.
@@ -87,6 +97,10 @@ export interface Guest {
   /** The routes that are on, in registration order. */
   routes: RouteSpec[];
   corsOrigins: ReadonlySet<string>;
+  /** `trustedOrigins`: credentialed CORS, cookie requests allowed. */
+  trustedOrigins: ReadonlySet<string>;
+  /** Both, as CORS serves them. */
+  cors: CorsOrigins;
   /**
    * The cross-site refusal of contract section 6 for an unsafe request, or `undefined`.
    * `corsRoute`: whether the route may be called from a `corsOrigins` origin without a bearer
@@ -112,9 +126,16 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
   checkPlainOptions(options as unknown as Record<string, unknown>);
   checkAdapterOptions(options as { clientAddress?: unknown; log?: unknown });
   const given = options.publicOrigin;
-  let resolvedOrigin = typeof given === "function" ? undefined : originOption("publicOrigin", given);
+  const trustedOrigins = new Set(
+    (options.trustedOrigins ?? []).map((origin, i) => originOption(`trustedOrigins[${i}]`, origin)),
+  );
+  let resolvedOrigin =
+    typeof given === "function" ? undefined : checkTrusted(originOption("publicOrigin", given), trustedOrigins);
   const publicOrigin = (): string => {
-    resolvedOrigin ??= originOption("publicOrigin (the value its function returned)", (given as () => string)());
+    resolvedOrigin ??= checkTrusted(
+      originOption("publicOrigin (the value its function returned)", (given as () => string)()),
+      trustedOrigins,
+    );
     return resolvedOrigin;
   };
   const strategy = options.strategy ?? "session";
@@ -122,11 +143,20 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
   const corsOrigins = new Set(
     (options.corsOrigins ?? []).map((origin, i) => originOption(`corsOrigins[${i}]`, origin)),
   );
+  const prefix = parsePrefix(options.prefix);
+  const crossSite = (request: OriginRequest): boolean =>
+    isCrossSite({ origin: header(request, "origin"), fetchSite: header(request, "sec-fetch-site") }, publicOrigin());
+  const trusted = (request: OriginRequest): boolean => {
+    const origin = header(request, "origin");
+    return origin !== undefined && trustedOrigins.has(origin) && header(request, "sec-fetch-site") !== "cross-site";
+  };
   const context = new LatchkeyContext({
     auth: options.auth,
     strategy,
     cookieSecure: options.cookieSecure ?? true,
     cookieNames: options.cookieNames,
+    prefix,
+    cookieOriginAllowed: (request: AuthRequest) => !crossSite(request) || trusted(request),
   });
   const all = [
     ...authRoutes(context),
@@ -137,19 +167,43 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
   ];
   return {
     context,
-    prefix: parsePrefix(options.prefix),
+    prefix,
     routes: all.filter((spec) => isRouteOn(spec, switches)),
     corsOrigins,
+    trustedOrigins,
+    cors: { bearer: corsOrigins, trusted: trustedOrigins },
     originRefusal(request, corsRoute) {
       if (!isUnsafeMethod(request.method)) return undefined;
-      const origin = header(request, "origin");
-      if (!isCrossSite({ origin, fetchSite: header(request, "sec-fetch-site") }, publicOrigin())) return undefined;
+      if (!crossSite(request) || trusted(request)) return undefined;
       // A CORS origin may call what needs no cookie: bearer requests, and routes that say so.
+      const origin = header(request, "origin");
       const corsAllowed =
         origin !== undefined && corsOrigins.has(origin) && (request.headers.authorization !== undefined || corsRoute());
       return corsAllowed ? undefined : new AuthError("forbidden_origin", "Cross-site requests are not allowed.");
     },
   };
+}
+
+/**
+ * The public origin, once every trusted origin is checked against it: a trusted origin of
+ * another site could never send the `SameSite=Lax` cookies it is trusted with.
+ */
+function checkTrusted(publicOrigin: string, trusted: ReadonlySet<string>): string {
+  let i = 0;
+  for (const origin of trusted) {
+    if (origin === publicOrigin) {
+      throw new TypeError(
+        `latchkey: option trustedOrigins[${i}] is publicOrigin itself ("${origin}"), which is always trusted: leave it out`,
+      );
+    }
+    if (!isSameSite(origin, publicOrigin)) {
+      throw new TypeError(
+        `latchkey: option trustedOrigins[${i}] "${origin}" is another site than publicOrigin "${publicOrigin}": browsers send latchkey's SameSite=Lax cookies to no request a page of another site makes, so it could never sign in. Trust origins of the same site only (same scheme and registrable domain, such as https://app.example.com for https://auth.example.com), or give that app bearer tokens (corsOrigins).`,
+      );
+    }
+    i++;
+  }
+  return publicOrigin;
 }
 
 function header(request: OriginRequest, name: string): string | undefined {

@@ -1,6 +1,7 @@
 /**
  * Cross-site request checks (contract section 6), as pure functions over headers.
  */
+import { getDomain } from "tldts";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
@@ -41,4 +42,24 @@ export function parseOrigin(value: string): string {
     throw new TypeError("an origin has no path, query, fragment or credentials");
   }
   return url.origin;
+}
+
+/**
+ * Whether two origins are the same site as browsers judge it for `SameSite` cookies: the
+ * same scheme, and the same host or the same registrable domain (one label under a
+ * public suffix, by the Public Suffix List, private entries such as `github.io` included,
+ * so `a.github.io` and `b.github.io` are two sites). Ports do not count.
+ *
+ * @example
+ * isSameSite("https://app.example.com", "https://auth.example.com"); // true
+ * isSameSite("http://localhost:5173", "http://localhost:3000"); // true
+ * isSameSite("https://a.github.io", "https://b.github.io"); // false
+ */
+export function isSameSite(a: string, b: string): boolean {
+  const x = new URL(a);
+  const y = new URL(b);
+  if (x.protocol !== y.protocol) return false;
+  if (x.hostname === y.hostname) return true;
+  const site = getDomain(x.hostname, { allowPrivateDomains: true });
+  return site !== null && site === getDomain(y.hostname, { allowPrivateDomains: true });
 }

@@ -28,6 +28,7 @@ export const SessionView = Type.Object(
       Type.Literal("jwt"),
       Type.Literal("hybrid"),
       Type.Literal("bearer"),
+      Type.Literal("memory"),
     ]),
     createdAt: IsoTime,
     lastSeenAt: IsoTime,
@@ -228,10 +229,23 @@ export const Credentials = Type.Object(
   { additionalProperties: false, examples: [{ username: "alice", password: "correct horse battery staple" }] },
 );
 export const LoginBody = Type.Object(
-  { username: Username, password: Password, remember: Type.Optional(Type.Boolean()) },
+  {
+    username: Username,
+    password: Password,
+    remember: Type.Optional(Type.Boolean()),
+    mode: Type.Optional(
+      Type.Union([Type.Literal("cookies"), Type.Literal("memory")], {
+        description:
+          "`cookies` (the default): the cookies of the strategy in force. `memory`: the access token in the answer's body, for the page to keep in memory and send as `Authorization: Bearer`, and the refresh token in an HttpOnly cookie that only `/auth/refresh` and `/auth/logout` receive (`docs/client.md`).",
+      }),
+    ),
+  },
   {
     additionalProperties: false,
-    examples: [{ username: "alice", password: "correct horse battery staple", remember: true }],
+    examples: [
+      { username: "alice", password: "correct horse battery staple", remember: true },
+      { username: "alice", password: "correct horse battery staple", mode: "memory" },
+    ],
   },
 );
 export const PasswordChangeBody = Type.Object(
@@ -306,6 +320,7 @@ export const SECURITY: Readonly<
     { sessionCookie: [], csrfHeader: [] },
     { accessCookie: [], csrfHeader: [] },
     { refreshCookie: [], csrfHeader: [] },
+    { memoryRefreshCookie: [], requestedWithHeader: [] },
     { bearerToken: [] },
     {},
   ],
@@ -315,8 +330,17 @@ export const SECURITY: Readonly<
   service: [{ serviceBasic: [] }],
   /** A service, with its client credentials or its own token (the client-credentials grant). */
   serviceAny: [{ serviceBasic: [] }, { bearerToken: [] }],
-  /** Refresh: the refresh cookie with the CSRF header, or a refresh token in the body. */
-  refresh: [{ refreshCookie: [], csrfHeader: [] }, {}],
+  /**
+   * Refresh: the refresh cookie with the CSRF header (`jwt`), the session cookie with it
+   * (`hybrid`), the in-memory mode's cookie with `X-Requested-With`, or a refresh token in
+   * the body.
+   */
+  refresh: [
+    { refreshCookie: [], csrfHeader: [] },
+    { sessionCookie: [], csrfHeader: [] },
+    { memoryRefreshCookie: [], requestedWithHeader: [] },
+    {},
+  ],
 };
 
 /**
@@ -345,6 +369,20 @@ export function securitySchemes(cookies: CookieNames): Record<string, unknown> {
       name: cookies.refresh,
       description: "The refresh token in an HttpOnly cookie (`jwt` strategy), used only to renew.",
     },
+    memoryRefreshCookie: {
+      type: "apiKey",
+      in: "cookie",
+      name: cookies.memoryRefresh,
+      description:
+        "The in-memory mode's refresh token (login with `mode: memory`): HttpOnly, and sent by the browser only to `/auth/refresh` and `/auth/logout` (its Path).",
+    },
+    requestedWithHeader: {
+      type: "apiKey",
+      in: "header",
+      name: "X-Requested-With",
+      description:
+        "Any value: with the in-memory mode's cookie, proof that the page's script sent the request (a form cannot send a header, and another origin cannot without a preflight that only trusted origins pass).",
+    },
     csrfHeader: {
       type: "apiKey",
       in: "header",
@@ -360,7 +398,8 @@ export function securitySchemes(cookies: CookieNames): Record<string, unknown> {
       type: "http",
       scheme: "bearer",
       bearerFormat: "JWT",
-      description: "An access token from `POST /auth/token` or `/auth/refresh`, for API clients and services.",
+      description:
+        "An access token from `POST /auth/token`, `/auth/refresh` or a login with `mode: memory`, for API clients, browser apps that keep it in memory, and services.",
     },
   };
 }

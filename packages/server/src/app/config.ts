@@ -5,7 +5,7 @@
  */
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
-import { parseOrigin } from "latchkey/internal";
+import { isSameSite, parseOrigin } from "latchkey/internal";
 import { SETTINGS, type Setting, type SettingName } from "./settings.js";
 
 /** A configuration variable with a bad value. */
@@ -68,6 +68,8 @@ export interface Config {
    */
   trustProxy: false | number | string[];
   corsOrigins: string[];
+  /** Same-site origins whose pages may make cookie requests (credentialed CORS). */
+  trustedOrigins: string[];
   logLevel: string;
   /** Seconds a client has to send a whole request, headers and body. */
   requestTimeout: number;
@@ -113,10 +115,23 @@ export function loadConfig(env: Env): Config {
   if (jwtAlg !== "HS256" && jwtSecret !== undefined) {
     throw new ConfigError("JWT_SECRET", "is only used with JWT_ALG=HS256; unset it");
   }
+  const publicOrigin = read.origin("PUBLIC_ORIGIN");
+  const trustedOrigins = read.origins("TRUSTED_ORIGINS");
+  // The default origin is http://localhost:PORT; a site ignores the port.
+  const site = publicOrigin ?? "http://localhost";
+  for (const origin of trustedOrigins) {
+    if (origin === publicOrigin) throw new ConfigError("TRUSTED_ORIGINS", `must not list PUBLIC_ORIGIN itself`);
+    if (!isSameSite(origin, site)) {
+      throw new ConfigError(
+        "TRUSTED_ORIGINS",
+        `must list only origins of PUBLIC_ORIGIN's site (same scheme and registrable domain): ${origin} is another site, and browsers send its pages' requests none of latchkey's SameSite=Lax cookies; give that app bearer tokens with CORS_ORIGINS instead`,
+      );
+    }
+  }
   return {
     port,
     host: readHost(read.text("HOST")),
-    publicOrigin: read.origin("PUBLIC_ORIGIN"),
+    publicOrigin,
     database: withSchema(parseDatabaseUrl(read.text("DATABASE_URL")), read.text("DATABASE_SCHEMA")),
     redisUrl: parseRedisUrl(env.REDIS_URL),
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX"),
@@ -145,6 +160,7 @@ export function loadConfig(env: Env): Config {
     cookieSecure: read.bool("COOKIE_SECURE"),
     trustProxy: readTrustProxy(read.text("TRUST_PROXY")),
     corsOrigins: read.origins("CORS_ORIGINS"),
+    trustedOrigins,
     logLevel: read.choice("LOG_LEVEL"),
     requestTimeout: read.int("REQUEST_TIMEOUT"),
     idleTimeout: read.int("IDLE_TIMEOUT"),

@@ -182,16 +182,37 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     uiConfig: { validatorUrl: null },
   });
 
-  // CORS_ORIGINS for the whole API, the to-dos included (latchkey's own CORS covers its
-  // routes alone): bearer calls from those origins' scripts, never with credentials.
-  if (config.corsOrigins.length > 0) {
-    await app.register(fastifyCors, {
-      origin: config.corsOrigins,
-      credentials: false,
+  // CORS for the whole API, the to-dos included (latchkey's own CORS covers its routes
+  // alone): CORS_ORIGINS' scripts call with bearer tokens, never with credentials;
+  // TRUSTED_ORIGINS' pages (same-site, checked at start) make cookie requests too, with
+  // the CSRF header. The origin is echoed, never `*`, and answers vary by Origin.
+  if (config.corsOrigins.length > 0 || config.trustedOrigins.length > 0) {
+    const trusted = new Set(config.trustedOrigins);
+    const bearer = new Set(config.corsOrigins);
+    const base = {
       methods: ["GET", "POST", "PATCH", "DELETE"],
-      allowedHeaders: ["authorization", "content-type"],
       exposedHeaders: ["retry-after", "www-authenticate"],
       maxAge: 600,
+    };
+    await app.register(fastifyCors, {
+      delegator: (request, callback) => {
+        const origin = request.headers.origin;
+        if (origin !== undefined && trusted.has(origin)) {
+          callback(null, {
+            ...base,
+            origin,
+            credentials: true,
+            allowedHeaders: ["authorization", "content-type", "x-csrf-token", "x-requested-with"],
+          });
+        } else {
+          callback(null, {
+            ...base,
+            origin: origin !== undefined && bearer.has(origin) ? origin : false,
+            credentials: false,
+            allowedHeaders: ["authorization", "content-type"],
+          });
+        }
+      },
     });
   }
   await app.register(latchkey, {
@@ -200,6 +221,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     strategy: config.strategy,
     cookieSecure: config.cookieSecure,
     corsOrigins: config.corsOrigins,
+    trustedOrigins: config.trustedOrigins,
     maintenance: { intervalMs: config.sweepInterval * 1000 },
     policy: {
       revocation: config.revocation,

@@ -265,6 +265,13 @@ export const SETTINGS = {
     meaning:
       "origins whose scripts may call the API with bearer tokens (CORS without credentials; cookie requests from them are refused)",
   },
+  TRUSTED_ORIGINS: {
+    kind: "text",
+    default: null,
+    accepts: "comma-separated http(s) origins of `PUBLIC_ORIGIN`'s site",
+    meaning:
+      "other origins of this site whose pages may make cookie requests (credentialed CORS; each unsafe one still needs the CSRF token), such as a front end on its own port or subdomain; a cross-site one is refused at start ([client](docs/client.md))",
+  },
   LOG_LEVEL: {
     kind: "choice",
     default: "info",

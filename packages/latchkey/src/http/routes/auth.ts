@@ -3,13 +3,13 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { AuthError } from "../../core/errors.js";
-import type { SessionRecord } from "../../core/records.js";
+import type { SessionRecord, UserProfile } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
 import type { AuthRequest } from "../kit.js";
 import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
-import { isoTime, sessionView, userView } from "../views.js";
+import { isoTime, sessionView } from "../views.js";
 import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
@@ -51,6 +51,11 @@ const MeUser = Type.Object(
   { description: "The signed-in user, with their roles." },
 );
 
+/** The signed-in user as `/auth/login` and `/auth/me` show them: with their roles. */
+function meUser(user: UserProfile) {
+  return { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles };
+}
+
 /**
  * The browser and account routes.
  *
@@ -60,25 +65,48 @@ const MeUser = Type.Object(
 export function authRoutes(context: LatchkeyContext): RouteSpec[] {
   const { auth } = context;
   return [
-    route<{ username: string; password: string; remember?: boolean }>({
+    route<{ username: string; password: string; remember?: boolean; mode?: "cookies" | "memory" }>({
       method: "POST",
       path: "/auth/login",
       group: "core",
       schema: {
         tags: TAGS.auth,
-        summary: "Log in: a new session and the cookies of the strategy",
+        summary: "Log in: a new session and the cookies of the strategy (or an access token kept in memory)",
         operationId: "login",
         description:
-          "Checks the password (throttled per account, or per device for a browser whose device cookie was issued for this account, and per address, before any hashing; only a checked wrong password counts, a login shed with 503 does not) and opens a session. Sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back; the sessions of any cookies the request came with end (no fixation).",
+          "Checks the password (throttled per account, or per device for a browser whose device cookie was issued for this account, and per address, before any hashing; only a checked wrong password counts, a login shed with 503 does not) and opens a session; the sessions of any cookies the request came with end (no fixation). By default sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back, and `accessExpiresIn` under `jwt` and `hybrid`. With `mode: memory` (any strategy) returns the access token in the body instead, to keep in memory and send as `Authorization: Bearer`, and sets only the refresh token, as an HttpOnly cookie that the browser sends to `/auth/refresh` and `/auth/logout` alone (`docs/client.md`).",
         security: SECURITY.none,
         body: LoginBody,
         response: {
-          200: Type.Object({ user: ref(UserView), session: ref(SessionView), csrfToken: Type.String() }),
+          200: Type.Union([
+            Type.Object(
+              {
+                user: MeUser,
+                session: ref(SessionView),
+                csrfToken: Type.String(),
+                accessExpiresIn: Type.Optional(
+                  Type.Integer({ description: "Seconds until the access cookie expires (`jwt`, `hybrid`)." }),
+                ),
+              },
+              { title: "CookieLogin" },
+            ),
+            Type.Object(
+              {
+                user: MeUser,
+                session: ref(SessionView),
+                access_token: Type.String(),
+                token_type: Type.Literal("Bearer"),
+                expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
+              },
+              { title: "MemoryLogin" },
+            ),
+          ]),
           ...errorResponses(400, 401, 403, 413, 415, 429),
         },
       },
       handler: async (request, reply) => {
         const client = clientInfo(request);
+        const memory = request.body.mode === "memory";
         const user = await auth.accounts.authenticate(request.body.username, request.body.password, client, {
           deviceCookie: request.cookies[context.cookies.device],
         });
@@ -87,16 +115,28 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
         const { session, token } = await auth.sessions.signIn({
           userId: user.id,
-          kind: context.strategy,
+          kind: memory ? "memory" : context.strategy,
           remember: request.body.remember ?? false,
           ...client,
         });
-        await context.setBrowserCookies(reply, { session, user }, token);
         context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
+        if (memory) {
+          const access = await auth.accessTokens.issueFor(session, user);
+          context.setMemoryRefreshCookie(reply, session, await auth.refreshTokens.issue(session));
+          return {
+            user: meUser(user),
+            session: sessionView(session, session.id),
+            access_token: access.token,
+            token_type: "Bearer" as const,
+            expires_in: access.expiresIn,
+          };
+        }
+        const accessExpiresIn = await context.setBrowserCookies(reply, { session, user }, token);
         return {
-          user: userView(user),
+          user: meUser(user),
           session: sessionView(session, session.id),
           csrfToken: auth.csrf.tokenFor(session.id),
+          accessExpiresIn: accessExpiresIn ?? undefined,
         };
       },
     }),
@@ -181,6 +221,12 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
             user: MeUser,
             session: ref(SessionView),
             csrfToken: Type.Optional(Type.String()),
+            accessExpiresIn: Type.Optional(
+              Type.Integer({
+                description:
+                  "Seconds until the access cookie this request carried (or renewed) expires (`jwt`, `hybrid`): when a browser app refreshes.",
+              }),
+            ),
             permissions: Type.Array(Type.String(), {
               description: "Every permission the user's roles grant, sorted (`docs/roles.md`).",
             }),
@@ -200,9 +246,13 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         // One object shape whether or not there is a CSRF token (the serializer leaves out an
         // undefined property): a spread of a conditional object made V8 rebuild the shape.
         return {
-          user: { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles },
+          user: meUser(user),
           session: sessionView(session, session.id),
           csrfToken: caller.csrfToken ?? undefined,
+          accessExpiresIn:
+            caller.via === "cookie" && caller.accessExpiresAt !== null
+              ? Math.max(0, Math.floor((caller.accessExpiresAt - auth.clock.now()) / 1000))
+              : undefined,
           permissions: auth.roles.permissionsOf(user.roles),
           secret: session.kind === "session" || session.kind === "hybrid" ? secretView(auth, session) : null,
         };
@@ -277,7 +327,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
 /**
  * Ends the session behind the request's credential for logout: a valid bearer token, or
  * else any of the strategy's cookies (the refresh cookie included, so a `jwt` browser whose
- * access cookie has expired can still log out). A cookie credential needs the CSRF token,
+ * access cookie has expired can still log out) and the in-memory mode's refresh cookie. A cookie credential needs the CSRF token,
  * so another site cannot log a user out; no valid credential at all is not an error.
  * Logout clears the cookies, so whatever session they prove ends with them, even beside an
  * `Authorization` header that proves nothing (`Basic ...`, a broken bearer token): a
@@ -294,6 +344,10 @@ async function endCallersSession(context: LatchkeyContext, request: AuthRequest)
   }
   const ids = await context.sessionsOfCookies(request);
   for (const id of ids) context.checkCsrf(request, id);
+  // The in-memory mode's cookie (sent only here and to refresh) proves its page by header.
+  const memory = context.memoryRefreshCookie(request);
+  const memorySession = memory ? await auth.refreshTokens.sessionOf(memory) : null;
+  if (memorySession) ids.push(memorySession);
   for (const id of ids) await auth.sessions.endRecorded(id, "logout", client);
 }
 

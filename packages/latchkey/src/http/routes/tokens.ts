@@ -16,7 +16,8 @@ import type { LatchkeyContext } from "../context.js";
 import { basicCredentials, presentedCredential } from "../credentials.js";
 import { FORM_TYPE } from "../form.js";
 import { type AuthRequest, EventStream } from "../kit.js";
-import { Credentials, errorResponses, ref, SECURITY, TokenResponse } from "../schemas.js";
+import { Credentials, errorResponses, ref, SECURITY, TokenResponse, UserView } from "../schemas.js";
+import { isoTime } from "../views.js";
 import { type RouteSpec, route } from "./spec.js";
 
 const TAGS = ["tokens"];
@@ -133,6 +134,20 @@ const RevocationsResponse = Type.Object(
   },
 );
 
+/** `/auth/refresh`'s answer: the token response, with the user in the in-memory mode's. */
+const RefreshResponse = Type.Object(
+  {
+    ...TokenResponse.properties,
+    user: Type.Optional(
+      Type.Object(
+        { ...UserView.properties, roles: Type.Array(Type.String()) },
+        { description: "The signed-in user, with their roles (the in-memory mode: a reloaded page learns who it is)." },
+      ),
+    ),
+  },
+  { description: "The new tokens: in the body (the body form, the in-memory mode), or as cookies." },
+);
+
 /** The body-form check of `/auth/refresh`, whose body is optional. */
 const isRefreshBody = TypeCompiler.Compile(RefreshBody);
 
@@ -199,10 +214,10 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Exchange a refresh token (body, or the __Host-rt cookie) for new tokens",
         operationId: "refreshToken",
         description:
-          "Exchanges a refresh token for a new access token and refresh token. Body form (`refresh_token`) for API clients; with no body, the refresh cookie (with the CSRF header) under the `jwt` strategy. A refresh token works once: reusing one ends its session.",
+          "Exchanges a refresh token for a new access token and refresh token. A refresh token works once: reusing one ends its session. Four forms: the body form (`refresh_token`) for API clients; with no body, the in-memory mode's cookie with `X-Requested-With` (answers the new access token and the user in the body, and rotates the cookie); the refresh cookie with the CSRF header under `jwt`; the session cookie with the CSRF header under `hybrid` (a new access cookie, before the old one expires). A cookie form is refused from any origin but this one and `trustedOrigins`.",
         security: SECURITY.refresh,
         body: RefreshBody,
-        response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415) },
+        response: { 200: RefreshResponse, ...errorResponses(400, 401, 403, 413, 415) },
       },
       handler: async (request, reply) => {
         const client = clientInfo(request);
@@ -225,6 +240,33 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
             expires_in: access.expiresIn,
             refresh_token: rotated.refreshToken,
           };
+        }
+        // The in-memory mode's cookie (sent only here and to logout), unless the request
+        // says it is a cookie strategy's (its CSRF header) in a browser that holds both.
+        const memory = request.headers["x-csrf-token"] === undefined ? context.memoryRefreshCookie(request) : undefined;
+        if (memory !== undefined) {
+          try {
+            const rotated = await auth.refreshTokens.rotate(memory, client);
+            const access = await auth.accessTokens.issueFor(rotated.session, rotated.user);
+            context.setMemoryRefreshCookie(reply, rotated.session, rotated.refreshToken);
+            const { user } = rotated;
+            return {
+              access_token: access.token,
+              token_type: "Bearer" as const,
+              expires_in: access.expiresIn,
+              user: { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles },
+            };
+          } catch (error) {
+            // A racing duplicate must not clear the cookie the winner has just set.
+            if (error instanceof InvalidGrantError && !error.racing) context.clearCookies(reply);
+            throw error;
+          }
+        }
+        context.checkCookieOrigin(request);
+        if (context.strategy === "hybrid" && request.cookies[context.cookies.session]) {
+          // Hybrid's access cookie renews from the session: a client refreshes it before it
+          // expires, once for all its tabs, rather than each tab's next request renewing it.
+          return { token_type: "Bearer" as const, expires_in: await context.refreshAccessCookie(request, reply) };
         }
         const cookie = request.cookies[context.cookies.refresh];
         if (!cookie) throw new InvalidGrantError("No refresh token was presented.");

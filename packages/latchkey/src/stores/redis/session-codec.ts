@@ -54,7 +54,7 @@ export const encoder = new Encoder();
 export const decoder = new Decoder();
 
 /** A session's kind as its index here (append only: stored values refer to it). */
-export const KIND_CODES: readonly SessionRecord["kind"][] = ["session", "jwt", "hybrid", "bearer"];
+export const KIND_CODES: readonly SessionRecord["kind"][] = ["session", "jwt", "hybrid", "bearer", "memory"];
 
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
