@@ -64,6 +64,13 @@ const PROMISES: Array<{ first: RegExp; check: (out: string) => void }> = [
     },
   },
   {
+    first: /^O=http:\/\/localhost:3000\nMEMJAR=/,
+    check(out) {
+      // docs/client.md: the in-memory mode's login, refresh by cookie, and the header it needs.
+      expect(out.trim().split("\n")).toEqual(["memory Bearer false", "mia string", "csrf_failed"]);
+    },
+  },
+  {
     first: /^O=http:\/\/localhost:3000\nTOKENS=/,
     check(out) {
       const [todos, refreshed, revoked] = out.trim().split("\n");
