@@ -17,7 +17,7 @@ const newest = (dir) => {
 const stale = (output, ...sources) =>
   !existsSync(output) || statSync(output).mtimeMs < Math.max(...sources.map((s) => (existsSync(s) ? newest(s) : 0)));
 
-const packages = ["verify", "latchkey", "server"].map((name) => `packages/${name}`);
+const packages = ["verify", "latchkey", "client", "server"].map((name) => `packages/${name}`);
 if (
   packages.some((dir) => stale(`${dir}/dist/.tsbuildinfo`, `${dir}/src`)) ||
   !existsSync("packages/server/dist/cli/main.js")

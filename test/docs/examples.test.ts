@@ -24,6 +24,7 @@ const FILES = [
     .map((f) => `docs/${f}`),
   "examples/resource-service/README.md",
   "examples/python-service/README.md",
+  "examples/browser-app/README.md",
 ];
 
 interface Block {

@@ -259,6 +259,29 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
     }),
 
+    route({
+      method: "GET",
+      path: "/auth/csrf",
+      group: "core",
+      schema: {
+        tags: TAGS.auth,
+        summary: "The CSRF token of the browser's cookie session, for a page that cannot read its cookie",
+        operationId: "getCsrfToken",
+        description:
+          "Answers the readable CSRF cookie's value, for a page of a trusted origin (which cannot read latchkey's cookies) or a client that lost the token with a reload: under `jwt`, once the access cookie has expired, the refresh that renews it needs this token, and `GET /auth/me` cannot give it. It authenticates nothing and proves nothing: an unsafe request still needs the token to match its session, and only this origin and trusted ones can read the answer (credentialed CORS). 401 without the cookie.",
+        security: SECURITY.none,
+        response: {
+          200: Type.Object({ csrfToken: Type.String() }, { additionalProperties: false }),
+          ...errorResponses(401),
+        },
+      },
+      handler: async (request) => {
+        const csrfToken = request.cookies[context.cookies.csrf];
+        if (!csrfToken) throw new AuthError("unauthenticated", "No CSRF cookie: sign in first.");
+        return { csrfToken };
+      },
+    }),
+
     route<unknown, { limit?: string; cursor?: string }>({
       method: "GET",
       path: "/auth/sessions",

@@ -1,0 +1,71 @@
+/**
+ * What the client tells its caller: the session, its changes, and the client's methods.
+ */
+
+/**
+ * The signed-in user and their session, as latchkey described them.
+ * `accessExpiresAt` is on this page's clock (worked out from the server's relative
+ * `expires_in`, so a skewed clock does not matter); `null` under the `session` strategy,
+ * whose cookie has no short-lived access token to refresh.
+ *
+ * @example
+ * const info: SessionInfo | null = await client.session();
+ * if (info?.user.roles.includes("admin")) showAdminMenu();
+ */
+export interface SessionInfo {
+  user: { id: string; username: string; roles: string[] };
+  sessionId: string;
+  strategy: "session" | "jwt" | "hybrid" | "memory";
+  accessExpiresAt: number | null;
+}
+
+/**
+ * A change of the session, in this tab or in another one (`fromOtherTab`). `reason` is
+ * `"signed_in"`, `"refreshed"`, `"signed_out"`, `"signed_out_everywhere"`, or, when latchkey
+ * ended the session itself (a refresh refused, a `401` under the `session` strategy), the
+ * code it answered: `"unauthenticated"`, `"invalid_grant"`, `"invalid_token"`,
+ * `"account_disabled"`...
+ *
+ * @example
+ * client.onChange(({ session, reason }) => {
+ *   if (!session && reason !== "signed_out") showNotice("Your session has ended: sign in again.");
+ * });
+ */
+export interface Change {
+  session: SessionInfo | null;
+  reason: string;
+  fromOtherTab: boolean;
+}
+
+/**
+ * A browser app's handle on latchkey; {@link createClient} makes one. Calls that latchkey
+ * refuses reject with a `LatchkeyError`; a network failure rejects with `fetch`'s `TypeError`.
+ *
+ * @example
+ * const client = createClient({ mode: "memory" });
+ * const me = (await client.session()) ?? (await client.signIn("alice", password));
+ * const todos = await (await client.fetch("/api/todos")).json();
+ */
+export interface LatchkeyClient {
+  /**
+   * Signs in (`POST /auth/login`), tells the other tabs, and resolves with the session.
+   * `remember` asks for a persistent session.
+   */
+  signIn(username: string, password: string, options?: { remember?: boolean }): Promise<SessionInfo>;
+  /** Signs out (`POST /auth/logout`): this tab and the others are signed out whatever latchkey answers. */
+  signOut(): Promise<void>;
+  /** Ends every session of the user, on every device (`POST /auth/logout-all`). */
+  signOutEverywhere(): Promise<void>;
+  /**
+   * `fetch`, with the credentials of the session for a URL on an allowed origin (the page's,
+   * `baseUrl`'s, `apiOrigins`): cookies and the CSRF header, or the bearer token. An expired
+   * access token is refreshed and the request sent once more. Any other URL goes out untouched.
+   */
+  fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
+  /** The session, or `null` when signed out: loaded once, then kept up to date; concurrent callers share one request. */
+  session(): Promise<SessionInfo | null>;
+  /** Calls `listener` on every change of the session; returns the function that stops it. */
+  onChange(listener: (change: Change) => void): () => void;
+  /** Stops the refresh timer and leaves the other tabs' channel; the client is not used after. */
+  close(): void;
+}
