@@ -247,6 +247,32 @@ describe("trusted origins (credentialed CORS for same-site front ends)", () => {
     expect(crossSite.json().error.code).toBe("forbidden_origin");
   });
 
+  it("GET /auth/csrf reflects the CSRF cookie to a page that cannot read it (a trusted origin, a reload under jwt)", async () => {
+    const c = h.client();
+    const name = uniqueName("csrf");
+    await c.register(name);
+    const login = await c.request({
+      method: "POST",
+      url: "/auth/login",
+      body: { username: name, password: PASSWORD },
+      headers: { origin: FRONT_END },
+    });
+    const answer = await c.request({ method: "GET", url: "/auth/csrf", headers: { origin: FRONT_END } });
+    expect(answer.statusCode).toBe(200);
+    expect(answer.json()).toEqual({ csrfToken: login.json().csrfToken });
+    expect(answer.headers["access-control-allow-credentials"]).toBe("true");
+    expect(answer.headers["cache-control"]).toBe("no-store");
+    // Once the access cookie has expired, /auth/me refuses; the reflected token still lets the refresh through.
+    h.clock.advance(610_000); // past ACCESS_TOKEN_TTL and CLOCK_TOLERANCE
+    expect((await c.get("/auth/me")).statusCode).toBe(401);
+    c.csrfToken = (await c.get("/auth/csrf")).json().csrfToken;
+    expect((await c.post("/auth/refresh")).statusCode).toBe(200);
+    expect((await c.get("/auth/me")).statusCode).toBe(200);
+    const stranger = await h.client().get("/auth/csrf");
+    expect(stranger.statusCode).toBe(401);
+    expect(stranger.json().error.code).toBe("unauthenticated");
+  });
+
   it("refuses a cross-site trusted origin at start, saying why (server setting and library option)", () => {
     const settings = { DATABASE_URL: "sqlite::memory:", PUBLIC_ORIGIN: "https://auth.example.com" };
     expect(() => loadConfig({ ...settings, TRUSTED_ORIGINS: "https://app.example.com,http://localhost:5173" })).toThrow(
