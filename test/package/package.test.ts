@@ -153,6 +153,12 @@ describe("the tarballs", () => {
     expect(filesOf("latchkey").some((f) => f.startsWith("bin/") || f.startsWith("web/"))).toBe(false);
     expect(filesOf("@latchkey/verify")).toContain("dist/index.js");
     expect(filesOf("@latchkey/verify")).toContain("dist/index.d.ts");
+    expect(
+      filesOf("@latchkey/client")
+        .filter((f) => f.startsWith("dist/"))
+        .sort(),
+    ).toContain("dist/index.js");
+    expect(filesOf("@latchkey/client")).toContain("dist/index.d.ts");
     const server = filesOf("@latchkey/server");
     expect(server).toContain("bin/latchkey.js");
     expect(server).toContain("dist/cli/main.js");
@@ -183,6 +189,9 @@ describe("the tarballs", () => {
       "jose",
     ]);
     expect(manifestOf("@latchkey/server").bin).toEqual({ latchkey: "bin/latchkey.js" });
+    // The browser client brings nothing into a page but itself.
+    expect(manifestOf("@latchkey/client").dependencies ?? {}).toEqual({});
+    expect(manifestOf("@latchkey/client").peerDependencies ?? {}).toEqual({});
   });
 });
 

@@ -135,3 +135,17 @@ it("every export has an @example, and every example compiles", () => {
   // An example that uses only some of the names is fine: unused imports are not errors here.
   expect(compile(files)).toEqual([]);
 }, 60_000);
+
+it("every ts block of docs/client.md and this package's README compiles as a browser module", () => {
+  const files: Record<string, string> = {};
+  for (const doc of [join(PACKAGE, "..", "..", "docs", "client.md"), join(PACKAGE, "README.md")]) {
+    const text = readFileSync(doc, "utf8");
+    const blocks = [...text.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1] as string);
+    expect(blocks.length, doc).toBeGreaterThan(0);
+    for (const [i, block] of blocks.entries()) {
+      const name = `${doc.endsWith("README.md") ? "readme" : "docs"}-${i}.ts`;
+      files[name] = `// ${doc}\n${block}\nexport {};\n`;
+    }
+  }
+  expect(compile(files)).toEqual([]);
+}, 60_000);
