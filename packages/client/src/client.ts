@@ -16,6 +16,16 @@ const RETRY_MS = 10_000;
 /** The longest delay a browser timer keeps (beyond it, it fires at once). */
 const MAX_DELAY = 2 ** 31 - 1;
 
+/** The message of a refusal's JSON body, meant for a person; `undefined` when it has none. */
+async function messageOf(response: Response): Promise<string | undefined> {
+  const body = await response
+    .clone()
+    .json()
+    .catch(() => null);
+  const message = body?.error?.message;
+  return typeof message === "string" ? message : undefined;
+}
+
 /**
  * Makes a client for a browser app signed in with latchkey, on the page's origin or another
  * one. The options are checked at once: a bad `baseUrl`, `prefix` or `mode` throws a
@@ -82,16 +92,21 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     accessExpiresAt: expiresAt,
   });
 
-  /** Tells this tab's listeners of a change and, when it happened here, the other tabs. */
-  function tell(reason: string, fromOtherTab = false): void {
+  /**
+   * Tells this tab's listeners of a change and, when it happened here, the other tabs;
+   * `words` is a forced sign-out's message.
+   */
+  function tell(reason: string, fromOtherTab = false, words?: string): void {
     if (!fromOtherTab && !closed) {
       const message: Message = { reason, session: info ?? null, expiresAt, lifetime };
       if (memory) message.token = token;
+      if (words !== undefined) message.message = words;
       channel?.postMessage(message);
     }
     // Nothing to tell a page that has not asked for its session yet (a reload refreshing).
     if (info === undefined) return;
-    const change = { session: info, reason, fromOtherTab };
+    const change: Change = { session: info, reason, fromOtherTab };
+    if (words !== undefined) change.message = words;
     for (const listener of [...listeners]) {
       try {
         listener(change);
@@ -104,13 +119,16 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     }
   }
 
-  /** Forgets the session; `announce` when there was one, or the user asked. */
-  function end(reason: string, announce: boolean, fromOtherTab = false): void {
+  /**
+   * Forgets the session; `announce` when there was one, or the user asked. `words`: the
+   * message latchkey ended it with, when it did.
+   */
+  function end(reason: string, announce: boolean, fromOtherTab = false, words?: string): void {
     info = null;
     token = csrf = expiresAt = null;
     generation++;
     (cancel ?? clearTimeout)(timer);
-    if (announce) tell(reason, fromOtherTab);
+    if (announce) tell(reason, fromOtherTab, words);
   }
 
   /** Plans the refresh `margin` seconds (at most half the token's lifetime) before expiry. */
@@ -155,9 +173,9 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     // Signed out or in again meanwhile: that newer state stands.
     if (generation !== seen) return alive();
     if (!response.ok) {
-      const error = await errorOf(response, now());
+      const [error, words] = await Promise.all([errorOf(response, now()), messageOf(response)]);
       if (response.status !== 401) throw error;
-      end(error.code, !!info);
+      end(error.code, !!info, false, words);
       return false;
     }
     const body = (await response.json()) as Answer;
@@ -222,8 +240,8 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     } else if (!csrf && info === undefined) await session();
     const response = await call(path, memory ? { ...XRW, ...bearer() } : csrfHeader());
     if (response.ok || !everywhere) return end(reason, true);
-    const error = await errorOf(response, now());
-    if (response.status === 401) end(error.code, true);
+    const [error, words] = await Promise.all([errorOf(response, now()), messageOf(response)]);
+    if (response.status === 401) end(error.code, true, false, words);
     throw error;
   }
 
@@ -249,15 +267,18 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     if (response.status !== 401) return response;
     if (info === undefined) await session();
     if (!info) return response;
-    const code = await codeOf(response);
+    const [code, words] = await Promise.all([codeOf(response), messageOf(response)]);
     if (memory ? code !== "invalid_token" : info.strategy !== "jwt" || code !== "unauthenticated") {
       // Under session and hybrid, the server renews by itself: a 401 is the session's end.
-      if (!memory && code === "unauthenticated") end(code, true);
+      if (!memory && code === "unauthenticated") end(code, true, false, words);
       return response;
     }
     if (!(await refresh(seen))) return response;
     const retried = await attempt();
-    if (retried.status === 401 && info) end((await codeOf(retried)) || "unauthenticated", true);
+    if (retried.status === 401 && info) {
+      const [code, words] = await Promise.all([codeOf(retried), messageOf(retried)]);
+      end(code || "unauthenticated", true, false, words);
+    }
     return retried;
   }
 
@@ -289,7 +310,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       lifetime = message.lifetime;
       info = message.session;
     } else {
-      if (info !== null) end(reason, true, true);
+      if (info !== null) end(reason, true, true, message.message);
       return;
     }
     generation++;

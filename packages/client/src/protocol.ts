@@ -33,6 +33,8 @@ export interface Message {
   token?: string | null;
   expiresAt: number | null;
   lifetime: number;
+  /** A forced sign-out's message (`Change.message`). */
+  message?: string;
 }
 
 export const SIGNED_IN = "signed_in";

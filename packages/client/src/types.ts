@@ -24,17 +24,25 @@ export interface SessionInfo {
  * `"signed_in"`, `"refreshed"`, `"signed_out"`, `"signed_out_everywhere"`, or, when latchkey
  * ended the session itself (a refresh refused, a `401` under the `session` strategy), the
  * code it answered: `"unauthenticated"`, `"invalid_grant"`, `"invalid_token"`,
- * `"account_disabled"`...
+ * `"account_disabled"`... and then `message`, the words latchkey answered with it.
  *
  * @example
- * client.onChange(({ session, reason }) => {
- *   if (!session && reason !== "signed_out") showNotice("Your session has ended: sign in again.");
+ * client.onChange(({ session, reason, message }) => {
+ *   if (!session && reason !== "signed_out") showNotice(message ?? "Your session has ended: sign in again.");
  * });
  */
 export interface Change {
   session: SessionInfo | null;
   reason: string;
   fromOtherTab: boolean;
+  /**
+   * Only for a sign-out latchkey forced: the message of its refusal, meant for a person
+   * (absent when the answer had none). It tells apart endings that share a code: a session
+   * ended because its cookie was used from two places answers the plain `unauthenticated`,
+   * with latchkey's `SESSION_REUSE_MESSAGE`. Show it, or compare it with a message you
+   * know; branch on `reason` otherwise.
+   */
+  message?: string;
 }
 
 /**

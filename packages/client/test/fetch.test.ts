@@ -77,7 +77,9 @@ describe("cookie mode", () => {
       expect(answer.status).toBe(401);
       // The caller still reads the body: the client read a clone.
       expect(await answer.json()).toMatchObject({ error: { code: "unauthenticated" } });
-      expect(changes).toEqual([{ session: null, reason: "unauthenticated", fromOtherTab: false }]);
+      expect(changes).toEqual([
+        { session: null, reason: "unauthenticated", fromOtherTab: false, message: "refused: unauthenticated" },
+      ]);
       expect(server.sent("POST", "/auth/refresh")).toHaveLength(0);
       expect(await client.session()).toBeNull();
     }

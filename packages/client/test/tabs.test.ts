@@ -137,10 +137,11 @@ describe("a refresh that several tabs need at once", () => {
     expect(answer.status).toBe(401);
     expect(server.sent("POST", "/auth/refresh")).toHaveLength(2);
     const last = tabs.map(({ changes }) => changes.at(-1));
+    const message = "refused: invalid_grant";
     expect(last).toEqual([
-      { session: null, reason: "invalid_grant", fromOtherTab: true },
-      { session: null, reason: "invalid_grant", fromOtherTab: false },
-      { session: null, reason: "invalid_grant", fromOtherTab: true },
+      { session: null, reason: "invalid_grant", fromOtherTab: true, message },
+      { session: null, reason: "invalid_grant", fromOtherTab: false, message },
+      { session: null, reason: "invalid_grant", fromOtherTab: true, message },
     ]);
     for (const { client } of tabs) expect(await client.session()).toBeNull();
   });

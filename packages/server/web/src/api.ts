@@ -1,14 +1,17 @@
 /**
- * The HTTP client of the web app. Credentials live only in cookies the browser manages
- * (HttpOnly: scripts never see the session, access or refresh token); the CSRF token is
- * kept in memory and read back from the readable csrf cookie after a reload. Nothing
- * auth-related goes to localStorage.
+ * The web app's API client. The session is `@latchkey/client`'s, in cookie mode (the app
+ * is served from latchkey's own origin): the session, access and refresh tokens live only
+ * in HttpOnly cookies the browser manages, the CSRF token in the client's memory, and
+ * nothing auth-related in storage. The client refreshes a `jwt` access cookie before it
+ * expires, once for every tab of the origin (a Web Lock), and tells every tab of a sign-in
+ * or sign-out (a BroadcastChannel), a forced one too, with latchkey's message.
  *
- * Under the `jwt` strategy an expired access cookie is renewed transparently: the first
- * 401 takes a Web Lock shared by every tab of this origin, so two tabs never spend one
- * refresh token at once; a tab that waited for the lock finds fresh cookies and retries.
+ * The typed calls go through `openapi-fetch`, whose `fetch` is the client's: every call
+ * carries the CSRF header it needs, and under `jwt` one refused for an expired access
+ * cookie is retried once after a refresh.
  */
 
+import { createClient as createLatchkeyClient, LatchkeyError } from "@latchkey/client";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/openapi";
 
@@ -33,20 +36,32 @@ export type Policy = Json<"/auth/info", "get">;
 export type Me = Json<"/auth/me", "get">;
 export type TokenView = Json<"/auth/access-token", "get">;
 
-/** An error answer of the API, with its stable code. */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly retryAfter: number | null = null,
-  ) {
-    super(message);
-  }
-}
+/**
+ * Every refusal of the API, the client's and the typed calls' alike: `status`, the
+ * contract's stable `code`, the server's message, and `retryAfter` (seconds) for a `429`.
+ *
+ * @example
+ * const text = error instanceof LatchkeyError ? error.message : "The server could not be reached.";
+ */
+export { LatchkeyError };
 
-let csrfToken: string | null = null;
-let strategy: Policy["strategy"] = "session";
+/**
+ * The app's one latchkey client: sign-in and sign-out, the session and its changes.
+ *
+ * @example
+ * latchkey.onChange(({ session }) => session || showSignIn());
+ * await latchkey.signIn("alice", password, { remember: true });
+ */
+export const latchkey = createLatchkeyClient();
+
+/**
+ * The typed API client, over the latchkey client's `fetch`.
+ *
+ * @example
+ * const { todos } = await call(client.GET("/api/todos"));
+ * await call(client.DELETE("/auth/sessions/{id}", { params: { path: { id } } }));
+ */
+export const client = createClient<paths>({ baseUrl: "", fetch: (request) => latchkey.fetch(request) });
 
 /**
  * The message of the 401 that ends a session whose cookie was used from two places (the
@@ -59,98 +74,40 @@ export const SESSION_REUSE_MESSAGE =
 /** Why the user was signed out: `reuse` when the server ended the session as copied. */
 export type SignedOutReason = "reuse" | null;
 
-/** Told when the user turns out to be signed out (a 401 that renewal cannot fix). */
-let onSignedOut: (reason: SignedOutReason) => void = () => {};
-
-export function configure(options: {
-  strategy: Policy["strategy"];
-  onSignedOut: (reason: SignedOutReason) => void;
-}): void {
-  strategy = options.strategy;
-  onSignedOut = options.onSignedOut;
-}
-
-export function rememberCsrf(token: string | undefined | null): void {
-  if (token) csrfToken = token;
-}
-
-function csrfFromCookie(): string | null {
-  for (const part of document.cookie.split(";")) {
-    const [name, value] = part.trim().split("=");
-    if ((name === "__Host-csrf" || name === "csrf") && value) return decodeURIComponent(value);
-  }
-  return null;
-}
-
-const UNSAFE = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-// Routes that never renew: they sign in or out, or are the renewal itself.
-const NO_RENEW = ["/auth/login", "/auth/register", "/auth/refresh", "/auth/logout"];
-
 /**
- * The message of a 401 that means "no valid credential" (renewable), not "wrong
- * password"; `null` for any other answer.
+ * Why latchkey ended a session, from the message of its 401 (a forced sign-out's
+ * `Change.message`, or the answer to a request).
+ *
+ * @example
+ * latchkey.onChange(({ session, message }) => session || signedOut(reasonOf(message)));
  */
-async function unauthenticated(response: Response): Promise<string | null> {
-  if (response.status !== 401) return null;
-  const body = (await response
-    .clone()
-    .json()
-    .catch(() => ({}))) as { error?: { code?: string; message?: string } };
-  const code = body.error?.code;
-  return code === "unauthenticated" || code === "invalid_token" ? (body.error?.message ?? "") : null;
-}
-
-/** Sends a request with the CSRF header an unsafe cookie request needs. */
-function send(request: Request): Promise<Response> {
-  const headers = new Headers(request.headers);
-  headers.set("accept", "application/json");
-  if (UNSAFE.has(request.method)) {
-    const token = csrfToken ?? csrfFromCookie();
-    if (token) headers.set("x-csrf-token", token);
-  }
-  return fetch(new Request(request, { headers, credentials: "same-origin" }));
+export function reasonOf(message: string | undefined): SignedOutReason {
+  return message === SESSION_REUSE_MESSAGE ? "reuse" : null;
 }
 
 /**
- * The fetch of the API client: under the `jwt` strategy a 401 for a missing or expired
- * access cookie renews it once (for every tab) and retries; a 401 that renewal cannot fix
- * means the user is signed out, and the reuse message says the server ended the session
- * because its cookie was used from two places.
+ * The signed-in user as `GET /auth/me` describes them (with the permissions the menus
+ * need), or `null` and why when signed out. The client loads its session first: it keeps
+ * the CSRF token from it, and under `jwt` renews an access cookie that expired while the
+ * page was closed. Rejects when the server cannot be reached.
+ *
+ * @example
+ * const { me, reason } = await currentUser();
  */
-async function renewingFetch(request: Request): Promise<Response> {
-  const path = new URL(request.url).pathname;
-  const retry = request.clone();
-  let response = await send(request);
-  if (!NO_RENEW.includes(path) && (await unauthenticated(response)) !== null) {
-    if (strategy === "jwt" && (await renewAccess())) response = await send(retry);
-    const message = await unauthenticated(response);
-    if (message !== null) onSignedOut(message === SESSION_REUSE_MESSAGE ? "reuse" : null);
+export async function currentUser(): Promise<{ me: Me | null; reason: SignedOutReason }> {
+  await latchkey.session();
+  // Asked even when signed out: a 401's message is the only place that says why.
+  try {
+    return { me: await call(client.GET("/auth/me")), reason: null };
+  } catch (error) {
+    if (!(error instanceof LatchkeyError) || error.status !== 401) throw error;
+    return { me: null, reason: reasonOf(error.message) };
   }
-  return response;
-}
-
-/** The typed API client: `client.GET("/auth/me")`, `client.POST("/api/todos", { body })`. */
-export const client = createClient<paths>({ baseUrl: "", fetch: renewingFetch });
-
-/** Renews the access cookie once for every tab (jwt strategy). `true` when signed in. */
-export async function renewAccess(): Promise<boolean> {
-  const run = async () => {
-    // Another tab may have refreshed while this one waited for the lock.
-    const probe = await send(new Request("/auth/me", { method: "GET" }));
-    if (probe.ok) {
-      rememberCsrf(((await probe.json()) as Me).csrfToken);
-      return true;
-    }
-    const refreshed = await send(new Request("/auth/refresh", { method: "POST" }));
-    return refreshed.ok;
-  };
-  if ("locks" in navigator) return navigator.locks.request("latchkey-refresh", run);
-  return run();
 }
 
 /**
- * The data of a typed call, or its `ApiError` (the contract's code and message, and
- * `Retry-After`); remembers a CSRF token the answer carries.
+ * The data of a typed call, or its `LatchkeyError` (the contract's code and message, and
+ * `Retry-After`).
  *
  * @example
  * const { todos } = await call(client.GET("/api/todos"));
@@ -162,18 +119,12 @@ export async function call<Data>(
   if (!response.ok) {
     const body = (error ?? {}) as { error?: { code?: string; message?: string } };
     const retry = response.headers.get("retry-after");
-    throw new ApiError(
+    throw new LatchkeyError(
       response.status,
       body.error?.code ?? "unknown",
       body.error?.message ?? `The server answered ${response.status}.`,
-      retry ? Number(retry) : null,
+      retry && /^\d+$/.test(retry) ? Number(retry) : null,
     );
-  }
-  if (data && typeof data === "object" && "csrfToken" in data && typeof data.csrfToken === "string") {
-    rememberCsrf(data.csrfToken);
   }
   return data as Data;
 }
-
-/** Tells the other tabs of this origin that the user signed in or out. */
-export const tabs = "BroadcastChannel" in window ? new BroadcastChannel("latchkey") : null;

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "preact/hooks";
-import { call, client, configure, type Me, type Policy, rememberCsrf, type SignedOutReason, tabs } from "./api.js";
+import { call, client, currentUser, latchkey, type Me, type Policy, reasonOf, type SignedOutReason } from "./api.js";
 import { Shell } from "./components/shell.js";
 import { Admin } from "./pages/admin/page.js";
 import { Devices } from "./pages/devices.js";
@@ -26,42 +26,35 @@ export function App() {
   // (kept in memory only: nothing auth-related goes to storage).
   const [reason, setReason] = useState<SignedOutReason>(null);
 
-  const signedOut = useCallback((why: SignedOutReason = null) => {
-    // A reason, once known, stays: the requests still on their way get a plain 401.
+  const signedOut = useCallback((why: SignedOutReason) => {
+    // A reason, once known, stays until the next sign-in.
     if (why) setReason(why);
     setMe(null);
     if (location.pathname !== "/signup") navigate("/signin", true);
   }, []);
-  const signedOutByServer = useCallback(
-    (why: SignedOutReason) => {
-      // The other tabs share the cookie, so the same ending: tell them why, too.
-      if (why) tabs?.postMessage(`signed-out:${why}`);
-      signedOut(why);
-    },
-    [signedOut],
-  );
+  const signedIn = useCallback((user: Me) => {
+    setReason(null);
+    setMe(user);
+  }, []);
+  const load = useCallback(async () => {
+    const { me: user, reason: why } = await currentUser();
+    if (user) signedIn(user);
+    else signedOut(why);
+  }, [signedIn, signedOut]);
 
   useEffect(() => {
-    (async () => {
-      try {
-        const info = await call(client.GET("/auth/info"));
-        configure({ strategy: info.strategy, onSignedOut: signedOutByServer });
-        setPolicy(info);
-        const current = await call(client.GET("/auth/me")).catch(() => null);
-        rememberCsrf(current?.csrfToken);
-        setMe(current);
-      } catch {
-        setLoadError("The server could not be reached. Reload the page to try again.");
-      }
-    })();
-    const onMessage = (event: MessageEvent) => {
-      if (event.data === "signed-out") signedOut();
-      if (event.data === "signed-out:reuse") signedOut("reuse");
-      if (event.data === "signed-in") location.reload();
-    };
-    tabs?.addEventListener("message", onMessage);
-    return () => tabs?.removeEventListener("message", onMessage);
-  }, [signedOut, signedOutByServer]);
+    Promise.all([call(client.GET("/auth/info")).then(setPolicy), load()]).catch(() =>
+      setLoadError("The server could not be reached. Reload the page to try again."),
+    );
+    // The client tells every change of the session, this tab's or another's: a sign-out,
+    // asked for or forced by the server (with its message), shows at once.
+    return latchkey.onChange(({ session, reason: change, message, fromOtherTab }) => {
+      if (!session) signedOut(reasonOf(message));
+      // Another tab signed in: the cookies are this tab's too. This tab's own sign-in is
+      // the sign-in page's to finish.
+      else if (change === "signed_in" && fromOtherTab) load().catch(() => location.reload());
+    });
+  }, [load, signedOut]);
 
   const page = PAGES[path];
   useEffect(() => {
@@ -93,26 +86,16 @@ export function App() {
       <SignIn
         mode={path === "/signup" ? "signup" : "signin"}
         reason={reason}
-        onSignedIn={(signedIn) => {
-          setReason(null);
-          setMe(signedIn);
-          tabs?.postMessage("signed-in");
+        onSignedIn={(user) => {
+          signedIn(user);
           navigate("/todos");
         }}
       />
     );
   }
+  // Keyed by the session: a sign-in made in another tab starts every page afresh.
   return (
-    <Shell
-      me={me}
-      policy={policy}
-      path={path}
-      title={page?.title ?? ""}
-      onSignedOut={() => {
-        tabs?.postMessage("signed-out");
-        signedOut();
-      }}
-    >
+    <Shell key={me.session.id} me={me} policy={policy} path={path} title={page?.title ?? ""}>
       {page ? page.render(me, policy) : null}
     </Shell>
   );

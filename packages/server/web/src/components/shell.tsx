@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
-import { call, client, type Me, type Policy } from "../api.js";
+import { latchkey, type Me, type Policy } from "../api.js";
 import { ADMIN_PERMISSION } from "../pages/admin/page.js";
 import { navigate } from "../router.js";
 import { currentTheme, setTheme } from "../theme.js";
@@ -31,23 +31,17 @@ export function Link(props: { href: string; children: ComponentChildren; current
   );
 }
 
-export function Shell(props: {
-  me: Me;
-  policy: Policy;
-  path: string;
-  title: string;
-  onSignedOut: () => void;
-  children: ComponentChildren;
-}) {
+export function Shell(props: { me: Me; policy: Policy; path: string; title: string; children: ComponentChildren }) {
   const [theme, setThemeState] = useState(currentTheme());
   const [busy, setBusy] = useState(false);
+  const [failed, setFailed] = useState(false);
+  // Whatever latchkey answers, the client signs out this tab and the others (the app hears
+  // it through onChange); only a request that never reached the server leaves the session.
   const signOut = async () => {
     setBusy(true);
-    try {
-      await call(client.POST("/auth/logout"));
-    } finally {
-      props.onSignedOut();
-    }
+    setFailed(false);
+    await latchkey.signOut().catch(() => setFailed(true));
+    setBusy(false);
   };
   return (
     <>
@@ -92,6 +86,11 @@ export function Shell(props: {
           <button type="button" class="secondary" onClick={signOut} disabled={busy}>
             Sign out
           </button>
+          {failed ? (
+            <p class="error" role="alert">
+              Not signed out: the server could not be reached.
+            </p>
+          ) : null}
         </div>
       </header>
       <main id="main" tabIndex={-1}>

@@ -1,8 +1,10 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, call, client, type Session } from "../api.js";
+import { call, client, LatchkeyError, latchkey, type Session } from "../api.js";
 import { DeviceIcon } from "../components/icons.js";
 import { ago, when } from "../format.js";
-import { navigate } from "../router.js";
+
+const failure = (error: unknown) =>
+  error instanceof LatchkeyError ? error.message : "The server could not be reached.";
 
 export function Devices() {
   const [sessions, setSessions] = useState<Session[] | null>(null);
@@ -23,10 +25,7 @@ export function Devices() {
       await load();
       setMessage({ kind: "ok", text: done });
     } catch (error) {
-      setMessage({
-        kind: "error",
-        text: error instanceof ApiError ? error.message : "The server could not be reached.",
-      });
+      setMessage({ kind: "error", text: failure(error) });
     }
   };
 
@@ -48,11 +47,10 @@ export function Devices() {
         <button
           type="button"
           class="danger"
-          onClick={async () => {
-            await call(client.POST("/auth/logout-all")).catch(() => {});
-            navigate("/signin", true);
-            location.reload();
-          }}
+          // Once signed out, this tab and the others hear it from the client: the sign-in page.
+          onClick={() =>
+            latchkey.signOutEverywhere().catch((error) => setMessage({ kind: "error", text: failure(error) }))
+          }
         >
           Sign out everywhere
         </button>

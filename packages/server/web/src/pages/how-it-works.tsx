@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, call, client, type Me, type Policy, type TokenView } from "../api.js";
+import { call, client, LatchkeyError, type Me, type Policy, type TokenView } from "../api.js";
 import { Bar } from "../components/bar.js";
 import { duration, when } from "../format.js";
 import { SecretRenewal } from "./secret-renewal.js";
@@ -16,7 +16,7 @@ const STRATEGIES: Record<Policy["strategy"], { title: string; body: string[] }> 
     title: "JWT access token + rotating refresh token",
     body: [
       "When you signed in, the server gave your browser a short-lived signed access token (__Host-at) and a long-lived refresh token (__Host-rt), both in HttpOnly cookies. Any service holding the public key can verify the access token without asking a database.",
-      "When the access token expires, this page asks for a new one with the refresh token, which is replaced every time it is used. If an old refresh token is ever used again, someone copied it: the whole session is ended. Tabs take turns (a Web Lock) so they never spend the same refresh token twice.",
+      "Shortly before the access token expires, this page asks for a new one with the refresh token, which is replaced every time it is used. If an old refresh token is ever used again, someone copied it: the whole session is ended. Tabs take turns (a Web Lock) so they never spend the same refresh token twice.",
       "Tokens are normally valid until they expire even after sign-out. latchkey keeps, in every server's memory, the list of sessions ended in the last few minutes, so a signed-out token is refused at once anyway.",
     ],
   },
@@ -46,7 +46,7 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
           setFetchedAt(Date.now());
           setTokenError(null);
         } catch (error) {
-          setTokenError(error instanceof ApiError ? error.message : "The token could not be read.");
+          setTokenError(error instanceof LatchkeyError ? error.message : "The token could not be read.");
         }
       }
     };

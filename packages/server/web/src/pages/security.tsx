@@ -1,5 +1,5 @@
 import { useEffect, useState } from "preact/hooks";
-import { ApiError, call, client, type SecurityEvent } from "../api.js";
+import { call, client, LatchkeyError, latchkey, type SecurityEvent } from "../api.js";
 import { EventItem } from "../components/event-item.js";
 import { navigate } from "../router.js";
 
@@ -55,7 +55,7 @@ function ChangePassword(props: { onChanged: () => void }) {
     } catch (error) {
       setMessage({
         kind: "error",
-        text: error instanceof ApiError ? error.message : "The server could not be reached.",
+        text: error instanceof LatchkeyError ? error.message : "The server could not be reached.",
       });
     } finally {
       setBusy(false);
@@ -114,10 +114,14 @@ function DeleteAccount() {
     event.preventDefault();
     try {
       await call(client.DELETE("/auth/account", { body: { password } }));
-      navigate("/signup", true);
-      location.reload();
+      // The session ended with the account: the client forgets it here and in the other
+      // tabs whatever the logout answers (a page loaded afresh finds no session either).
+      await latchkey.signOut().then(
+        () => navigate("/signup", true),
+        () => location.replace("/signup"),
+      );
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : "The server could not be reached.");
+      setError(e instanceof LatchkeyError ? e.message : "The server could not be reached.");
     }
   };
   return (

@@ -1,12 +1,12 @@
 import { useState } from "preact/hooks";
-import { ApiError, call, client, type Me, SESSION_REUSE_MESSAGE, type SignedOutReason } from "../api.js";
+import { call, client, LatchkeyError, latchkey, type Me, SESSION_REUSE_MESSAGE, type SignedOutReason } from "../api.js";
 import { Link } from "../components/shell.js";
 
 const USERNAME = /^[a-z0-9._-]{3,32}$/;
 
 /** What the API's error codes mean to a person filling in this form. */
 function explain(error: unknown, mode: "signin" | "signup"): { field: "username" | "password" | "form"; text: string } {
-  if (!(error instanceof ApiError)) return { field: "form", text: "The server could not be reached. Try again." };
+  if (!(error instanceof LatchkeyError)) return { field: "form", text: "The server could not be reached. Try again." };
   switch (error.code) {
     case "weak_password":
       return { field: "password", text: error.message };
@@ -78,7 +78,8 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
     setProblem(null);
     try {
       if (mode === "signup") await call(client.POST("/auth/register", { body: { username, password } }));
-      await call(client.POST("/auth/login", { body: { username, password, remember } }));
+      // The client tells the other tabs, which load the session its cookies now carry.
+      await latchkey.signIn(username, password, { remember });
       // The login answers the user and session; `/auth/me` adds what the roles permit.
       props.onSignedIn(await call(client.GET("/auth/me")));
     } catch (error) {

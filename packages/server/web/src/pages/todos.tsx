@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, call, client, type Todo } from "../api.js";
+import { call, client, LatchkeyError, type Todo } from "../api.js";
 
 type Filter = "all" | "active" | "done";
 /** A to-do as the list holds it: `key` stays the same when the server's copy replaces ours. */
@@ -31,7 +31,7 @@ export function Todos() {
   const fail = (error: unknown, rollback: () => void) => {
     rollback();
     setMessage(
-      error instanceof ApiError ? `Not saved: ${error.message}` : "Not saved: the server could not be reached.",
+      error instanceof LatchkeyError ? `Not saved: ${error.message}` : "Not saved: the server could not be reached.",
     );
   };
 
