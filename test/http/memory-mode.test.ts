@@ -168,6 +168,84 @@ describe.each(["session", "jwt", "hybrid"] as const)("the in-memory mode under %
   });
 });
 
+describe("a browser holding both kinds of credential (a memory-mode app and a cookie session on one latchkey)", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ AUTH_STRATEGY: "hybrid" });
+  });
+  afterAll(() => h.close());
+
+  /** One jar with a memory session and a cookie session of the same user. */
+  async function both() {
+    const c = h.client();
+    const { name, body } = await memoryLogin(c);
+    const cookieLogin = await c.login(name);
+    expect(cookieLogin.statusCode).toBe(200);
+    return { c, access: body.access_token, memoryCookie: c.cookies.get("__Secure-mrt") as string };
+  }
+  const cleared = (lines: string[], name: string) => lines.filter((l) => l.startsWith(`${name}=;`));
+
+  it("a cookie-mode logout (its CSRF token) ends the cookie session and leaves the memory one, cookie included", async () => {
+    const { c, access } = await both();
+    const out = await c.request({ method: "POST", url: "/auth/logout" });
+    expect(out.statusCode).toBe(204);
+    expect(cleared(setCookieLines(out), "__Host-sid")).toHaveLength(1);
+    expect(cleared(setCookieLines(out), "__Secure-mrt")).toEqual([]);
+    expect((await c.get("/auth/me")).statusCode).toBe(401);
+    expect((await c.bearer("GET", "/auth/me", access)).statusCode).toBe(200);
+    expect((await refreshWithCookie(c)).statusCode).toBe(200);
+  });
+
+  it("a memory-mode logout (X-Requested-With, no CSRF token) ends the memory session and leaves the cookie one", async () => {
+    const { c, access } = await both();
+    const out = await c.request({ method: "POST", url: "/auth/logout", headers: MEMORY_HEADER, csrf: false });
+    expect(out.statusCode).toBe(204);
+    expect(cleared(setCookieLines(out), "__Secure-mrt")).toHaveLength(2);
+    expect(cleared(setCookieLines(out), "__Host-sid")).toEqual([]);
+    expect((await c.bearer("GET", "/auth/me", access)).statusCode).toBe(401);
+    expect((await c.get("/auth/me")).statusCode).toBe(200);
+  });
+
+  it("with a bearer token and a cookie session it has no CSRF token for, only the bearer's session ends", async () => {
+    const { c, access } = await both();
+    const out = await c.request({
+      method: "POST",
+      url: "/auth/logout",
+      headers: { authorization: `Bearer ${access}` },
+      csrf: false,
+    });
+    expect(out.statusCode).toBe(204);
+    expect(cleared(setCookieLines(out), "__Host-sid")).toEqual([]);
+    expect((await c.get("/auth/me")).statusCode).toBe(200);
+  });
+
+  it("a failed memory refresh clears only the memory cookie", async () => {
+    const { c, memoryCookie } = await both();
+    expect((await refreshWithCookie(c)).statusCode).toBe(200);
+    h.clock.advance(11_000);
+    const thief = h.client();
+    thief.cookies.set("__Secure-mrt", memoryCookie);
+    thief.cookies.set("__Host-sid", c.cookies.get("__Host-sid") as string);
+    const theft = await refreshWithCookie(thief);
+    expect(theft.statusCode).toBe(401);
+    expect(cleared(setCookieLines(theft), "__Secure-mrt")).toHaveLength(2);
+    expect(cleared(setCookieLines(theft), "__Host-sid")).toEqual([]);
+  });
+
+  it("a memory cookie that proves nothing (forged) is no error at logout, as a forged session cookie is not", async () => {
+    const c = h.client();
+    c.cookies.set("__Secure-mrt", "forged.value");
+    const out = await c.request({ method: "POST", url: "/auth/logout", csrf: false });
+    expect(out.statusCode).toBe(204);
+  });
+
+  it("the memory refresh names the session, so a page learns when another page of the browser signed in as someone else", async () => {
+    const { c } = await both();
+    const refreshed = (await refreshWithCookie(c)).json();
+    expect(refreshed.session).toMatchObject({ id: expect.any(String), strategy: "memory" });
+  });
+});
+
 describe("trusted origins (credentialed CORS for same-site front ends)", () => {
   let h: Harness;
   beforeAll(async () => {
@@ -280,6 +358,9 @@ describe("trusted origins (credentialed CORS for same-site front ends)", () => {
     );
     expect(() => loadConfig({ ...settings, TRUSTED_ORIGINS: "http://app.example.com" })).toThrow(ConfigError);
     expect(() => loadConfig({ ...settings, TRUSTED_ORIGINS: "https://a.github.io" })).toThrow(ConfigError);
+    // A trailing dot is another host to the browser's cookie jar.
+    expect(() => loadConfig({ ...settings, TRUSTED_ORIGINS: "https://app.example.com." })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...settings, TRUSTED_ORIGINS: "https://auth.example.com." })).toThrow(ConfigError);
     expect(loadConfig({ ...settings, TRUSTED_ORIGINS: "https://app.example.com" }).trustedOrigins).toEqual([
       "https://app.example.com",
     ]);

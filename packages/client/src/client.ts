@@ -160,6 +160,8 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     );
 
   async function renew(seen: number): Promise<boolean> {
+    // A tab that heard another's refresh before it loaded its session has no CSRF token yet.
+    if (!memory && !csrf) await csrfFromServer();
     const headers = memory ? XRW : csrfHeader();
     let response = await call("/auth/refresh", headers);
     // An invalid_grant may be a duplicate that lost a race with another tab (latchkey
@@ -174,17 +176,29 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     if (generation !== seen) return alive();
     if (!response.ok) {
       const [error, words] = await Promise.all([errorOf(response, now()), messageOf(response)]);
-      if (response.status !== 401) throw error;
+      // Worth trying again later: no answer to judge (a 5xx), or latchkey asked to wait.
+      // Any other refusal (401, a 403 for a CSRF token that no longer fits) is final.
+      if (response.status >= 500 || response.status === 408 || response.status === 429) throw error;
       end(error.code, !!info, false, words);
       return false;
     }
     const body = (await response.json()) as Answer;
     if (memory) token = body.access_token ?? null;
     expires(body.expires_in);
-    if (info) info = { ...info, accessExpiresAt: expiresAt };
+    // In the in-memory mode the answer says whose session the cookie is: another page of
+    // this browser (another app on this latchkey) may have signed in as someone else, and
+    // the roles may have changed.
+    const changed =
+      memory &&
+      info &&
+      body.session &&
+      body.user &&
+      (body.session.id !== info.sessionId || body.user.id !== info.user.id);
+    if (memory && info && body.session && body.user) info = infoOf(body);
+    else if (info) info = { ...info, accessExpiresAt: expiresAt };
     generation++;
     schedule();
-    tell(REFRESHED);
+    tell(changed ? SIGNED_IN : REFRESHED);
     return true;
   }
 
@@ -239,7 +253,10 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       }
     } else if (!csrf && info === undefined) await session();
     const response = await call(path, memory ? { ...XRW, ...bearer() } : csrfHeader());
-    if (response.ok || !everywhere) return end(reason, true);
+    if (response.ok) return end(reason, true);
+    // Refused (a 403, a 5xx): the session lives on at latchkey, so this tab stays signed
+    // in and says so; a sign-out that only forgot the session here would lie (in the
+    // in-memory mode, the next reload would sign the page back in from the cookie).
     const [error, words] = await Promise.all([errorOf(response, now()), messageOf(response)]);
     if (response.status === 401) end(error.code, true, false, words);
     throw error;

@@ -41,6 +41,10 @@ export class FakeLatchkey {
   readonly secrets = new Map<string, string>();
   /** What the next refresh answers instead of its work (e.g. 503), once. */
   failNextRefresh: number | null = null;
+  /** What the next logout answers instead of its work (e.g. 403), once. */
+  failNextLogout: number | null = null;
+  /** Sessions of another user than alice (a sign-in as someone else in another app of the browser). */
+  readonly otherUser = new Set<string>();
 
   constructor(
     readonly options: {
@@ -150,7 +154,11 @@ export class FakeLatchkey {
       const sid = this.rotate(memory);
       if (sid instanceof Response) return sid;
       this.jar.set("mrt", this.issueRefresh(sid));
-      return Response.json({ ...this.bearerAnswer(sid), user: USER });
+      return Response.json({
+        ...this.bearerAnswer(sid),
+        user: this.userOf(sid),
+        session: { id: sid, strategy: "memory" },
+      });
     }
     const hybrid = this.liveSession(this.secrets.get(sent.cookies.get("sid") ?? ""));
     if (this.options.strategy === "hybrid" && hybrid) {
@@ -180,7 +188,16 @@ export class FakeLatchkey {
     return record.sid;
   }
 
+  private userOf(sid: string) {
+    return this.otherUser.has(sid) ? { ...USER, id: "u2", username: "bob" } : USER;
+  }
+
   private logout(sent: Sent): Response {
+    if (this.failNextLogout !== null) {
+      const status = this.failNextLogout;
+      this.failNextLogout = null;
+      return refuse(status, status === 403 ? "csrf_failed" : "service_unavailable");
+    }
     const caller = this.authenticate(sent);
     if (caller instanceof Response && caller.status === 403) return caller;
     if (caller instanceof Response) {

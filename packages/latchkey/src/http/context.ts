@@ -211,14 +211,23 @@ export class LatchkeyContext {
     const value = request.cookies[this.cookies.memoryRefresh];
     if (!value) return undefined;
     this.checkCookieOrigin(request);
-    const header = request.headers[MEMORY_HEADER];
-    if (typeof header !== "string" || header === "") {
+    if (!hasMemoryHeader(request)) {
       throw new AuthError(
         "csrf_failed",
         "The refresh cookie of the in-memory mode needs the X-Requested-With header (any value).",
       );
     }
     return value;
+  }
+
+  /**
+   * The in-memory mode's refresh cookie as presented, unchecked, and whether the request
+   * proves that its page sent it (an allowed origin and `X-Requested-With`). For logout,
+   * which weighs every credential of the request and ends those proved.
+   */
+  memoryRefreshPresented(request: AuthRequest): { value: string | undefined; proved: boolean } {
+    const value = request.cookies[this.cookies.memoryRefresh] || undefined;
+    return { value, proved: value !== undefined && this.#cookieOriginAllowed(request) && hasMemoryHeader(request) };
   }
 
   /**
@@ -265,11 +274,22 @@ export class LatchkeyContext {
 
   /** Clears every cookie latchkey may have set (`Max-Age=0`). */
   clearCookies(reply: CookieSink): void {
+    this.clearStrategyCookies(reply);
+    this.clearMemoryCookie(reply);
+  }
+
+  /** Clears the cookies of the strategies (session, access, refresh, CSRF). */
+  clearStrategyCookies(reply: CookieSink): void {
     const cleared = cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 });
     for (const name of [this.cookies.session, this.cookies.access, this.cookies.refresh]) {
       reply.setCookie(name, "", cleared);
     }
     reply.setCookie(this.cookies.csrf, "", { ...cleared, httpOnly: false });
+  }
+
+  /** Clears the in-memory mode's refresh cookie, on both its paths. */
+  clearMemoryCookie(reply: CookieSink): void {
+    const cleared = cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 });
     for (const path of this.#memoryPaths) reply.setCookie(this.cookies.memoryRefresh, "", { ...cleared, path });
   }
 
@@ -295,6 +315,11 @@ export class LatchkeyContext {
   /** Throws `csrf_failed` unless the request's `X-CSRF-Token` is the session's. */
   checkCsrf(request: AuthRequest, sessionId: string): void {
     this.#checkCsrf(request, sessionId);
+  }
+
+  /** Whether the request's `X-CSRF-Token` is the session's. */
+  csrfMatches(request: AuthRequest, sessionId: string): boolean {
+    return this.auth.csrf.verify(sessionId, request.headers["x-csrf-token"]);
   }
 
   async #setAccessCookie(reply: CookieSink, { session, user }: ValidSession): Promise<number> {
@@ -426,6 +451,11 @@ function mayRenew(request: AuthRequest, reply: CookieSink): boolean {
   if (reply.renewsSessionSecret === false) return false;
   const site = request.headers["sec-fetch-site"];
   return site === undefined || site === "same-origin" || site === "none";
+}
+
+function hasMemoryHeader(request: AuthRequest): boolean {
+  const header = request.headers[MEMORY_HEADER];
+  return typeof header === "string" && header !== "";
 }
 
 function throwUnauthenticated(): never {

@@ -59,6 +59,8 @@ export function isSameSite(a: string, b: string): boolean {
   const x = new URL(a);
   const y = new URL(b);
   if (x.protocol !== y.protocol) return false;
+  // A fully qualified name (`app.example.com.`) is another host to a browser's cookies.
+  if (x.hostname.endsWith(".") || y.hostname.endsWith(".")) return x.hostname === y.hostname;
   if (x.hostname === y.hostname) return true;
   const site = getDomain(x.hostname, { allowPrivateDomains: true });
   return site !== null && site === getDomain(y.hostname, { allowPrivateDomains: true });

@@ -7,7 +7,7 @@ import type { SessionRecord, UserProfile } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
-import type { AuthRequest } from "../kit.js";
+import type { AuthRequest, CookieSink } from "../kit.js";
 import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
 import { isoTime, sessionView } from "../views.js";
 import { liveCaller, type RouteSpec, route, who } from "./spec.js";
@@ -155,8 +155,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { ...NoContent, ...errorResponses(403) },
       },
       handler: async (request, reply) => {
-        await endCallersSession(context, request);
-        context.clearCookies(reply);
+        await logOut(context, request, reply);
         return reply.code(204).send();
       },
     }),
@@ -348,30 +347,39 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
 }
 
 /**
- * Ends the session behind the request's credential for logout: a valid bearer token, or
- * else any of the strategy's cookies (the refresh cookie included, so a `jwt` browser whose
- * access cookie has expired can still log out) and the in-memory mode's refresh cookie. A cookie credential needs the CSRF token,
- * so another site cannot log a user out; no valid credential at all is not an error.
- * Logout clears the cookies, so whatever session they prove ends with them, even beside an
- * `Authorization` header that proves nothing (`Basic ...`, a broken bearer token): a
- * logout that cleared the cookies and left their session alive would lie.
+ * Logout: ends the session behind each credential the request proves, and clears the
+ * cookies whose session ended (or that prove nothing). A browser may hold credentials of
+ * two kinds for one latchkey: the strategy's cookies (proved by the session's CSRF token)
+ * and the in-memory mode's refresh cookie (proved by `X-Requested-With`), and a bearer
+ * token proves itself. Each proved one ends; one left unproved beside a proved one is
+ * left alone, cookies included (a page of the other kind signing out must not end, nor
+ * strand, the other's session). A live cookie credential with nothing proved is another
+ * site's or a form's request: `csrf_failed`, and nothing changes. No valid credential at
+ * all is not an error (logout is idempotent). The refresh cookie of `jwt` counts, so a
+ * browser whose access cookie has expired can still log out.
  */
-async function endCallersSession(context: LatchkeyContext, request: AuthRequest): Promise<void> {
+async function logOut(context: LatchkeyContext, request: AuthRequest, reply: CookieSink): Promise<void> {
   const { auth } = context;
-  const client = clientInfo(request);
   const bearer = presentedCredential(request);
   const check = bearer.type === "bearer" ? await auth.accessTokens.verify(bearer.token) : null;
-  if (check?.ok) {
-    await auth.sessions.endRecorded(check.claims.sessionId, "logout", client);
-    return;
-  }
   const ids = await context.sessionsOfCookies(request);
-  for (const id of ids) context.checkCsrf(request, id);
-  // The in-memory mode's cookie (sent only here and to refresh) proves its page by header.
-  const memory = context.memoryRefreshCookie(request);
-  const memorySession = memory ? await auth.refreshTokens.sessionOf(memory) : null;
-  if (memorySession) ids.push(memorySession);
-  for (const id of ids) await auth.sessions.endRecorded(id, "logout", client);
+  const strategyProved = ids.length > 0 && ids.every((id) => context.csrfMatches(request, id));
+  const memory = context.memoryRefreshPresented(request);
+  const memorySession = memory.value ? await auth.refreshTokens.sessionOf(memory.value) : null;
+  const proved = check?.ok === true || strategyProved || (memory.proved && memorySession !== null);
+  if (!proved && (ids.length > 0 || memorySession !== null)) {
+    // The message of the cookie the request carries; the strategy's first, as before.
+    if (ids.length > 0) context.checkCsrf(request, ids[0] as string);
+    context.memoryRefreshCookie(request);
+  }
+  const ending = new Set<string>();
+  if (check?.ok) ending.add(check.claims.sessionId);
+  if (strategyProved) for (const id of ids) ending.add(id);
+  if (memory.proved && memorySession !== null) ending.add(memorySession);
+  const client = clientInfo(request);
+  for (const id of ending) await auth.sessions.endRecorded(id, "logout", client);
+  if (ids.length === 0 || strategyProved) context.clearStrategyCookies(reply);
+  if (memorySession === null || memory.proved) context.clearMemoryCookie(reply);
 }
 
 /** Sessions per page at most (and by default). */

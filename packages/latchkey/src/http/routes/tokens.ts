@@ -16,8 +16,8 @@ import type { LatchkeyContext } from "../context.js";
 import { basicCredentials, presentedCredential } from "../credentials.js";
 import { FORM_TYPE } from "../form.js";
 import { type AuthRequest, EventStream } from "../kit.js";
-import { Credentials, errorResponses, ref, SECURITY, TokenResponse, UserView } from "../schemas.js";
-import { isoTime } from "../views.js";
+import { Credentials, errorResponses, ref, SECURITY, SessionView, TokenResponse, UserView } from "../schemas.js";
+import { isoTime, sessionView } from "../views.js";
 import { type RouteSpec, route } from "./spec.js";
 
 const TAGS = ["tokens"];
@@ -144,6 +144,8 @@ const RefreshResponse = Type.Object(
         { description: "The signed-in user, with their roles (the in-memory mode: a reloaded page learns who it is)." },
       ),
     ),
+    // The in-memory mode's: a page learns when another page of the browser signed in as someone else.
+    session: Type.Optional(ref(SessionView)),
   },
   { description: "The new tokens: in the body (the body form, the in-memory mode), or as cookies." },
 );
@@ -249,16 +251,18 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
             const rotated = await auth.refreshTokens.rotate(memory, client);
             const access = await auth.accessTokens.issueFor(rotated.session, rotated.user);
             context.setMemoryRefreshCookie(reply, rotated.session, rotated.refreshToken);
-            const { user } = rotated;
+            const { user, session } = rotated;
             return {
               access_token: access.token,
               token_type: "Bearer" as const,
               expires_in: access.expiresIn,
               user: { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles },
+              session: sessionView(session, session.id),
             };
           } catch (error) {
-            // A racing duplicate must not clear the cookie the winner has just set.
-            if (error instanceof InvalidGrantError && !error.racing) context.clearCookies(reply);
+            // A racing duplicate must not clear the cookie the winner has just set; and the
+            // strategy's cookies, of another session, are not this refresh's to clear.
+            if (error instanceof InvalidGrantError && !error.racing) context.clearMemoryCookie(reply);
             throw error;
           }
         }
