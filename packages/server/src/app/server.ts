@@ -265,8 +265,9 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     },
   );
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  await registerWebApp(app);
-  app.setNotFoundHandler(methodNotAllowedOrNotFound(app));
+  const appPage = await registerWebApp(app);
+  // A browser asking for a page that is not there gets the app's own not-found page.
+  app.setNotFoundHandler(methodNotAllowedOrNotFound(app, { appPage }));
 
   let closed = false;
   return {
@@ -286,7 +287,8 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   };
 }
 
-async function registerWebApp(app: FastifyInstance): Promise<void> {
+/** Serves the built web app; answers its `index.html`, or `undefined` when it is not built. */
+async function registerWebApp(app: FastifyInstance): Promise<string | undefined> {
   if (!existsSync(`${WEB_DIR}index.html`)) {
     app.log.warn("the web app is not built (npm run build:web); serving the API only");
     app.get("/", { schema: { hide: true } }, async (_request, reply) =>
@@ -296,7 +298,7 @@ async function registerWebApp(app: FastifyInstance): Promise<void> {
           '<!doctype html><title>latchkey</title><p>The web app is not built: run <code>npm run build</code>. The API is at <a href="/docs">/docs</a>.</p>',
         ),
     );
-    return;
+    return undefined;
   }
   await app.register(fastifyStatic, {
     root: WEB_DIR,
@@ -311,6 +313,7 @@ async function registerWebApp(app: FastifyInstance): Promise<void> {
       reply.header("cache-control", "no-cache").sendFile("index.html"),
     );
   }
+  return `${WEB_DIR}index.html`;
 }
 
 /**

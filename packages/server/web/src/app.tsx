@@ -4,10 +4,11 @@ import { Shell } from "./components/shell.js";
 import { Admin } from "./pages/admin/page.js";
 import { Devices } from "./pages/devices.js";
 import { HowItWorks } from "./pages/how-it-works.js";
+import { NOT_FOUND_TITLE, NotFound, SignedOutNotFound, type Suggestion } from "./pages/not-found.js";
 import { Security } from "./pages/security.js";
 import { SignIn } from "./pages/sign-in.js";
 import { Todos } from "./pages/todos.js";
-import { navigate, usePath } from "./router.js";
+import { closestPath, navigate, usePath } from "./router.js";
 
 const PAGES: Record<string, { title: string; render: (me: Me, policy: Policy) => preact.JSX.Element }> = {
   "/todos": { title: "To-dos", render: () => <Todos /> },
@@ -16,6 +17,27 @@ const PAGES: Record<string, { title: string; render: (me: Me, policy: Policy) =>
   "/how-it-works": { title: "How it works", render: (me, policy) => <HowItWorks me={me} policy={policy} /> },
   "/admin": { title: "Admin", render: (me) => <Admin me={me} /> },
 };
+/** The signed-out forms; signed in, they lead to the to-dos. */
+const FORMS: Record<string, string> = { "/signin": "Sign in", "/signup": "Create an account" };
+
+/**
+ * Whether the app has `path`: a page, a form, or the root (which leads to the to-dos or
+ * the sign-in). Any other address is the not-found page, never a quiet redirect: the
+ * server answered it 404.
+ */
+function known(path: string): boolean {
+  return path === "/" || Object.hasOwn(PAGES, path) || Object.hasOwn(FORMS, path);
+}
+
+/** The page an unknown address was probably meant to be, among those this visitor can open. */
+function suggestionFor(path: string, signedIn: boolean): Suggestion | null {
+  const titles: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(PAGES).map(([href, page]) => [href, page.title])),
+    ...(signedIn ? {} : FORMS),
+  };
+  const href = closestPath(path, Object.keys(titles));
+  return href ? { href, title: titles[href] as string } : null;
+}
 
 export function App() {
   const path = usePath();
@@ -30,7 +52,8 @@ export function App() {
     // A reason, once known, stays until the next sign-in.
     if (why) setReason(why);
     setMe(null);
-    if (location.pathname !== "/signup") navigate("/signin", true);
+    // An unknown address keeps its not-found page, signed out too.
+    if (location.pathname !== "/signup" && known(location.pathname)) navigate("/signin", true);
   }, []);
   const signedIn = useCallback((user: Me) => {
     setReason(null);
@@ -57,15 +80,22 @@ export function App() {
   }, [load, signedOut]);
 
   const page = PAGES[path];
+  const missing = !known(path);
   useEffect(() => {
-    if (me === undefined) return;
+    if (me === undefined || missing) return;
     if (me && !page) navigate("/todos", true);
     if (!me && path !== "/signin" && path !== "/signup") navigate("/signin", true);
-  }, [me, page, path]);
+  }, [me, page, path, missing]);
   useEffect(() => {
-    const title = me && page ? page.title : path === "/signup" ? "Create an account" : "Sign in";
+    const title = missing
+      ? NOT_FOUND_TITLE
+      : me && page
+        ? page.title
+        : path === "/signup"
+          ? "Create an account"
+          : "Sign in";
     document.title = `${title} · latchkey`;
-  }, [me, page, path]);
+  }, [me, page, path, missing]);
 
   if (loadError) {
     return (
@@ -81,6 +111,7 @@ export function App() {
       </main>
     );
   }
+  if (!me && missing) return <SignedOutNotFound path={path} suggestion={suggestionFor(path, false)} />;
   if (!me) {
     return (
       <SignIn
@@ -95,8 +126,18 @@ export function App() {
   }
   // Keyed by the session: a sign-in made in another tab starts every page afresh.
   return (
-    <Shell key={me.session.id} me={me} policy={policy} path={path} title={page?.title ?? ""}>
-      {page ? page.render(me, policy) : null}
+    <Shell
+      key={me.session.id}
+      me={me}
+      policy={policy}
+      path={path}
+      title={page?.title ?? (missing ? NOT_FOUND_TITLE : "")}
+    >
+      {page ? (
+        page.render(me, policy)
+      ) : missing ? (
+        <NotFound path={path} signedIn suggestion={suggestionFor(path, true)} />
+      ) : null}
     </Shell>
   );
 }

@@ -1,5 +1,5 @@
 import type { ComponentChildren } from "preact";
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { latchkey, type Me, type Policy } from "../api.js";
 import { ADMIN_PERMISSION } from "../pages/admin/page.js";
 import { navigate } from "../router.js";
@@ -35,6 +35,18 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
   const [theme, setThemeState] = useState(currentTheme());
   const [busy, setBusy] = useState(false);
   const [failed, setFailed] = useState(false);
+  // On a phone the links are one row that scrolls sideways (an admin's five do not fit):
+  // keep the current page's link in view. On a wide screen nothing overflows, nothing moves.
+  const links = useRef<HTMLUListElement>(null);
+  useEffect(() => {
+    const list = links.current;
+    const current = list?.querySelector('[aria-current="page"]');
+    if (!list || !current) return;
+    const box = list.getBoundingClientRect();
+    const link = current.getBoundingClientRect();
+    if (link.right > box.right) list.scrollLeft += link.right - box.right;
+    else if (link.left < box.left) list.scrollLeft -= box.left - link.left;
+  }, [props.path]);
   // Whatever latchkey answers, the client signs out this tab and the others (the app hears
   // it through onChange); only a request that never reached the server leaves the session.
   const signOut = async () => {
@@ -54,7 +66,7 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
           <span>latchkey</span>
         </Link>
         <nav aria-label="Main">
-          <ul>
+          <ul ref={links}>
             {[...LINKS, ...(props.me.permissions.includes(ADMIN_PERMISSION) ? [ADMIN_LINK] : [])].map(
               ([href, label]) => (
                 <li key={href}>
@@ -67,8 +79,14 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
           </ul>
         </nav>
         <div class="account">
-          <span class="who" title={`Signed in with the ${props.policy.strategy} strategy`}>
-            {props.me.user.username}
+          <span
+            class="who"
+            title={`Signed in as ${props.me.user.username}, with the ${props.policy.strategy} strategy`}
+          >
+            <span class="sr-only">Signed in as </span>
+            {/* Its own box, so a long name shortens with an ellipsis and the badge stays. */}
+            <span class="name">{props.me.user.username}</span>
+            <span class="sr-only">, strategy </span>
             <span class="badge">{props.policy.strategy}</span>
           </span>
           <button

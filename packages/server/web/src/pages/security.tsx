@@ -1,4 +1,4 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type SecurityEvent } from "../api.js";
 import { EventItem } from "../components/event-item.js";
 import { navigate } from "../router.js";
@@ -110,6 +110,24 @@ function DeleteAccount() {
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  const field = useRef<HTMLInputElement>(null);
+  // Focus follows the form: into its password field when it opens, back to the button that
+  // opened it when it closes (the control that had it is gone either way). Only after the
+  // person opened or closed it: the page loading takes no focus.
+  const toggled = useRef(false);
+  useEffect(() => {
+    if (toggled.current) (open ? field : opener).current?.focus();
+  }, [open]);
+  const toggle = (next: boolean) => {
+    toggled.current = true;
+    setOpen(next);
+    // A closed form keeps no password and no stale error.
+    if (!next) {
+      setPassword("");
+      setError(null);
+    }
+  };
   const submit = async (event: Event) => {
     event.preventDefault();
     try {
@@ -129,10 +147,18 @@ function DeleteAccount() {
       <h2 id="delete-heading">Delete account</h2>
       <p class="muted">Deletes your account, your to-dos and every session, on every device. This cannot be undone.</p>
       {open ? (
-        <form onSubmit={submit}>
+        <form
+          onSubmit={submit}
+          onKeyDown={(e) => {
+            if (e.key !== "Escape") return;
+            e.preventDefault();
+            toggle(false);
+          }}
+        >
           <label for="delete-password">Your password, to confirm</label>
           <input
             id="delete-password"
+            ref={field}
             type="password"
             autocomplete="current-password"
             required
@@ -148,13 +174,13 @@ function DeleteAccount() {
             <button type="submit" class="danger">
               Delete my account
             </button>
-            <button type="button" class="secondary" onClick={() => setOpen(false)}>
+            <button type="button" class="secondary" onClick={() => toggle(false)}>
               Cancel
             </button>
           </div>
         </form>
       ) : (
-        <button type="button" class="danger" onClick={() => setOpen(true)}>
+        <button type="button" class="danger" ref={opener} onClick={() => toggle(true)}>
           Delete account…
         </button>
       )}

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type Me, SESSION_REUSE_MESSAGE, type SignedOutReason } from "../api.js";
 import { Link } from "../components/shell.js";
 
@@ -55,6 +55,13 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<{ field: string; text: string } | null>(null);
+  // A form-wide problem takes the focus once its message is on the page (see `submit`).
+  const focusMessage = useRef(false);
+  useEffect(() => {
+    if (!focusMessage.current || problem?.field !== "form") return;
+    focusMessage.current = false;
+    document.getElementById("form-error")?.focus();
+  }, [problem]);
 
   const localProblem = (): { field: "username" | "password"; text: string } | null => {
     if (mode === "signup") {
@@ -85,7 +92,16 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
     } catch (error) {
       const found = explain(error, mode);
       setProblem(found);
+      // Focus goes where the problem is. A click leaves it on the submit button, which
+      // `busy` disabled, and the browser then drops it to the page body: wrong credentials
+      // send it to the password, to type again; any other form-wide problem to its message,
+      // unless a field still has it (a submit from the keyboard).
       if (found.field !== "form") document.getElementById(found.field)?.focus();
+      else if (error instanceof LatchkeyError && error.code === "invalid_credentials") {
+        const field = document.getElementById("password") as HTMLInputElement | null;
+        field?.focus();
+        field?.select();
+      } else if (!(document.activeElement instanceof HTMLInputElement)) focusMessage.current = true;
     } finally {
       setBusy(false);
     }
@@ -93,7 +109,7 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
 
   const fieldError = (field: string) =>
     problem?.field === field ? (
-      <p class="field-error" id={`${field}-error`} role="alert">
+      <p class="field-error" id={`${field}-error`} role="alert" tabIndex={field === "form" ? -1 : undefined}>
         {problem.text}
       </p>
     ) : null;

@@ -1,19 +1,67 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, type Todo } from "../api.js";
 
 type Filter = "all" | "active" | "done";
 /** A to-do as the list holds it: `key` stays the same when the server's copy replaces ours. */
 type Item = Todo & { key?: string };
+/** How an editor closed: with a title to save, cancelled, or refused (a title the server would refuse). */
+type EditOutcome = { title?: string; refused?: string; refocus: boolean };
+
+/** The longest title the server accepts: its schema counts characters (code points), not UTF-16 units. */
+const MAX_TITLE = 500;
+/** From this many characters on, a title field shows its count, so the limit never comes as a surprise. */
+const COUNT_FROM = 400;
+
+const rowKey = (todo: Item) => todo.key ?? todo.id;
+/** The length the server counts: the trimmed title the app sends, in code points. */
+const titleLength = (text: string) => [...text.trim()].length;
+const ids = (...list: Array<string | false>) => list.filter(Boolean).join(" ") || undefined;
+
+/** Why the server would refuse this title, said for the field; `null` when it would take it. */
+function titleProblem(text: string): string | null {
+  const length = titleLength(text);
+  if (length === 0) return "A to-do needs a title: type a word or two, not only spaces.";
+  if (length > MAX_TITLE) {
+    return `That title has ${length} characters; the most is ${MAX_TITLE}. Shorten it by ${length - MAX_TITLE}.`;
+  }
+  return null;
+}
+
+/** A title field's count, once it nears the limit; an error past it. */
+function TitleCount(props: { id: string; text: string }) {
+  const length = titleLength(props.text);
+  if (length < COUNT_FROM) return null;
+  return (
+    <p id={props.id} class={length > MAX_TITLE ? "field-error title-count" : "hint title-count"}>
+      {length} of {MAX_TITLE} characters
+    </p>
+  );
+}
 
 export function Todos() {
   const [todos, setTodos] = useState<Item[] | null>(null);
   const [title, setTitle] = useState("");
+  const [problem, setProblem] = useState<string | null>(null);
   const [filter, setFilter] = useState<Filter>("all");
   // The row being edited, by its key: a to-do added a moment ago keeps its key when the
   // server's copy (with the server's id) replaces it, so its editor stays open.
   const [editing, setEditing] = useState<string | null>(null);
   const [message, setMessage] = useState<string | null>(null);
+  // What the last add or delete did, shown and announced (the new row may be far below).
+  const [status, setStatus] = useState("");
   const newTitle = useRef<HTMLInputElement>(null);
+
+  // An action that removes the focused control (an editor, a deleted row) names the element
+  // to focus next, and an add the row to bring into view: state set with the change, so each
+  // lands in the render that puts it on the page (without this, focus falls to the body).
+  const [focusTarget, setFocusTarget] = useState<{ id: string } | null>(null);
+  const [revealTarget, setRevealTarget] = useState<{ id: string } | null>(null);
+  useLayoutEffect(() => {
+    if (focusTarget) document.getElementById(focusTarget.id)?.focus();
+  }, [focusTarget]);
+  useLayoutEffect(() => {
+    if (revealTarget) document.getElementById(revealTarget.id)?.scrollIntoView({ block: "nearest" });
+  }, [revealTarget]);
 
   // Changes made while the list loads make its answer stale: load again until none did.
   const changes = useRef(0);
@@ -28,8 +76,12 @@ export function Todos() {
     load().catch(() => setMessage("Your to-dos could not be loaded."));
   }, []);
 
+  const visible = (todos ?? []).filter((t) => (filter === "all" ? true : filter === "done" ? t.done : !t.done));
+  const left = (todos ?? []).filter((t) => !t.done).length;
+
   const fail = (error: unknown, rollback: () => void) => {
     rollback();
+    setStatus("");
     setMessage(
       error instanceof LatchkeyError ? `Not saved: ${error.message}` : "Not saved: the server could not be reached.",
     );
@@ -37,14 +89,24 @@ export function Todos() {
 
   const add = async (event: Event) => {
     event.preventDefault();
+    // Said on the field, never cut or dropped in silence: the server takes 1 to 500 characters.
+    const refused = titleProblem(title);
+    if (refused) {
+      setProblem(refused);
+      newTitle.current?.focus();
+      return;
+    }
     const text = title.trim();
-    if (!text) return;
     // Where focus was when the to-do was submitted: the field, or the Add button.
     const focused = document.activeElement;
     const now = new Date().toISOString();
     changes.current++;
     const temp: Todo = { id: `tmp-${crypto.randomUUID()}`, title: text, done: false, createdAt: now, updatedAt: now };
     setTodos((list) => [...(list ?? []), temp]);
+    setRevealTarget({ id: `row-${temp.id}` });
+    setStatus(
+      filter === "done" ? `Added “${text}”. The Done filter hides it: choose All to see it.` : `Added “${text}”.`,
+    );
     setTitle("");
     setMessage(null);
     try {
@@ -74,10 +136,24 @@ export function Todos() {
     }
   };
 
-  const remove = async (todo: Todo) => {
+  const finishEdit = (todo: Item, outcome: EditOutcome) => {
+    setEditing(null);
+    // Enter and Escape put the focus back on the to-do; a click elsewhere leaves it where it went.
+    if (outcome.refocus) setFocusTarget({ id: `title-${rowKey(todo)}` });
+    if (outcome.refused) setMessage(`The title was not changed: it is still “${todo.title}”. ${outcome.refused}`);
+    else if (outcome.title !== undefined && outcome.title !== todo.title) void update(todo, { title: outcome.title });
+  };
+
+  const remove = async (todo: Item) => {
+    // The row and its button go: focus moves to the next to-do in sight, else the one
+    // before, else the field for a new one.
+    const at = visible.findIndex((t) => t.id === todo.id);
+    const neighbour = visible[at + 1] ?? visible[at - 1];
+    setFocusTarget({ id: neighbour ? `title-${rowKey(neighbour)}` : "new-todo" });
     changes.current++;
     const before = todos ?? [];
     setTodos(before.filter((t) => t.id !== todo.id));
+    setStatus(`Deleted “${todo.title}”.`);
     setMessage(null);
     try {
       await call(client.DELETE("/api/todos/{id}", { params: { path: { id: todo.id } } }));
@@ -86,15 +162,12 @@ export function Todos() {
     }
   };
 
-  const visible = (todos ?? []).filter((t) => (filter === "all" ? true : filter === "done" ? t.done : !t.done));
-  const left = (todos ?? []).filter((t) => !t.done).length;
-
   return (
     <section class="card" aria-labelledby="todo-heading">
       <h2 id="todo-heading" class="sr-only">
         Your list
       </h2>
-      <form class="add" onSubmit={add}>
+      <form class="add" onSubmit={add} noValidate>
         <label for="new-todo" class="sr-only">
           New to-do
         </label>
@@ -102,14 +175,30 @@ export function Todos() {
           id="new-todo"
           ref={newTitle}
           placeholder="What needs doing?"
-          maxLength={500}
           value={title}
-          onInput={(e) => setTitle((e.target as HTMLInputElement).value)}
+          aria-invalid={problem !== null || titleLength(title) > MAX_TITLE}
+          aria-describedby={ids(
+            problem !== null && "new-todo-error",
+            titleLength(title) >= COUNT_FROM && "new-todo-count",
+          )}
+          onInput={(e) => {
+            setTitle((e.target as HTMLInputElement).value);
+            setProblem(null);
+          }}
         />
         <button type="submit" class="primary">
           Add
         </button>
       </form>
+      {problem ? (
+        <p class="field-error" id="new-todo-error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      <TitleCount id="new-todo-count" text={title} />
+      <p class="hint todo-status" role="status">
+        {status}
+      </p>
       <fieldset class="filters">
         <legend class="sr-only">Show</legend>
         {(["all", "active", "done"] as const).map((f) => (
@@ -133,7 +222,7 @@ export function Todos() {
       ) : (
         <ul class="todos">
           {visible.map((todo) => (
-            <li key={todo.key ?? todo.id} class={todo.done ? "done" : ""}>
+            <li key={rowKey(todo)} id={`row-${rowKey(todo)}`} class={todo.done ? "done" : ""}>
               <input
                 type="checkbox"
                 id={`done-${todo.id}`}
@@ -141,19 +230,14 @@ export function Todos() {
                 aria-label={`Done: ${todo.title}`}
                 onChange={() => update(todo, { done: !todo.done })}
               />
-              {editing === (todo.key ?? todo.id) ? (
-                <EditTitle
-                  todo={todo}
-                  onDone={(text) => {
-                    setEditing(null);
-                    if (text && text !== todo.title) void update(todo, { title: text });
-                  }}
-                />
+              {editing === rowKey(todo) ? (
+                <EditTitle todo={todo} id={rowKey(todo)} onClose={(outcome) => finishEdit(todo, outcome)} />
               ) : (
                 <button
                   type="button"
+                  id={`title-${rowKey(todo)}`}
                   class="title"
-                  onClick={() => setEditing(todo.key ?? todo.id)}
+                  onClick={() => setEditing(rowKey(todo))}
                   aria-label={`Edit: ${todo.title}`}
                 >
                   {todo.title}
@@ -175,26 +259,68 @@ export function Todos() {
   );
 }
 
-function EditTitle(props: { todo: Todo; onDone: (text: string | null) => void }) {
+/**
+ * A to-do's title in place: Enter saves, Escape cancels, leaving the field saves. A title
+ * the server would refuse keeps the editor open with the reason; left that way, it closes
+ * with the old title and says so.
+ */
+function EditTitle(props: { todo: Todo; id: string; onClose: (outcome: EditOutcome) => void }) {
   const [text, setText] = useState(props.todo.title);
+  const [problem, setProblem] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
+  // Closing removes the field, and the browser then blurs it: only the first way out counts
+  // (else Escape would cancel, then the blur would save).
+  const closed = useRef(false);
+  const close = (outcome: EditOutcome) => {
+    if (closed.current) return;
+    closed.current = true;
+    props.onClose(outcome);
+  };
   useEffect(() => {
     input.current?.focus();
     input.current?.select();
   }, []);
+  const errorId = `edit-error-${props.id}`;
+  const countId = `edit-count-${props.id}`;
   return (
-    <input
-      ref={input}
-      class="edit"
-      aria-label="Edit the title, Enter to save, Escape to cancel"
-      maxLength={500}
-      value={text}
-      onInput={(e) => setText((e.target as HTMLInputElement).value)}
-      onKeyDown={(e) => {
-        if (e.key === "Enter") props.onDone(text.trim() || null);
-        if (e.key === "Escape") props.onDone(null);
-      }}
-      onBlur={() => props.onDone(text.trim() || null)}
-    />
+    <div class="edit-field">
+      <input
+        ref={input}
+        class="edit"
+        aria-label="Edit the title, Enter to save, Escape to cancel"
+        value={text}
+        aria-invalid={problem !== null || titleLength(text) > MAX_TITLE}
+        aria-describedby={ids(problem !== null && errorId, titleLength(text) >= COUNT_FROM && countId)}
+        onInput={(e) => {
+          setText((e.target as HTMLInputElement).value);
+          setProblem(null);
+        }}
+        onKeyDown={(e) => {
+          // The field's own value: the state may not have rendered the last keystroke yet.
+          const value = (e.target as HTMLInputElement).value;
+          if (e.key === "Enter") {
+            e.preventDefault();
+            const refused = titleProblem(value);
+            if (refused) setProblem(`${refused} Escape keeps “${props.todo.title}”.`);
+            else close({ title: value.trim(), refocus: true });
+          }
+          if (e.key === "Escape") {
+            e.preventDefault();
+            close({ refocus: true });
+          }
+        }}
+        onBlur={(e) => {
+          const value = (e.target as HTMLInputElement).value;
+          const refused = titleProblem(value);
+          close(refused ? { refused, refocus: false } : { title: value.trim(), refocus: false });
+        }}
+      />
+      {problem ? (
+        <p class="field-error" id={errorId} role="alert">
+          {problem}
+        </p>
+      ) : null}
+      <TitleCount id={countId} text={text} />
+    </div>
   );
 }
