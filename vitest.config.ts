@@ -20,7 +20,9 @@ export default defineConfig({
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Files run in parallel on both cores; tests inside a file run in order.
+    // Each file in its own process; tests inside a file run in order. Vitest's default is
+    // one worker fewer than the CPUs, so on this 2-core machine the files run one at a time
+    // (the suites with servers, clusters and Chromium have not been made safe to overlap).
     pool: "forks",
   },
 });
