@@ -6,18 +6,16 @@
  * actions confirmed in a dialog, the API's refusals shown, the audit log and the to-do
  * counts; axe-clean at phone and desktop width.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type RunningServer, runCli, startServerProcess } from "../helpers/processes.js";
 import { chromiumPath, describeWith } from "../helpers/services.js";
-import { launchChromium, screenshot, VIEWPORTS, watchErrors } from "./browser.js";
+import { launchChromium, screenshot, seriousAxeViolations, signUpInPage, VIEWPORTS, watchErrors } from "./browser.js";
 
 const CHROMIUM = chromiumPath();
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PASSWORD = "correct horse battery staple";
 /** The page size of the users table (packages/server/web/src/pages/admin/users.tsx). */
 const USERS_PAGE = 25;
@@ -57,11 +55,7 @@ for (const strategy of ["session", "jwt"] as const) {
       return { context, page, errors: watchErrors(page) };
     };
     const signUp = async (page: Page, username: string) => {
-      await page.goto(url("/signup"));
-      await page.getByLabel("Username").fill(username);
-      await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-      await page.getByRole("button", { name: "Create account" }).click();
-      await page.waitForURL("**/todos");
+      await signUpInPage(page, server.origin, username, PASSWORD);
       await page.getByRole("heading", { name: "To-dos" }).waitFor();
     };
     /** An account made over the API, as a script would. */
@@ -109,14 +103,7 @@ for (const strategy of ["session", "jwt"] as const) {
       await dialog.waitFor({ state: "detached" });
     };
     const axe = async (page: Page, name: string) => {
-      await page.evaluate(AXE_SOURCE);
-      const result = (await page.evaluate(() =>
-        (window as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe.run({
-          resultTypes: ["violations"],
-        }),
-      )) as { violations: Array<{ id: string; impact: string; help: string }> };
-      const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-      expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
+      expect(await seriousAxeViolations(page, name)).toEqual([]);
     };
 
     it("a plain user has no admin link, and the admin page says they are not allowed", async () => {

@@ -1,7 +1,8 @@
 /**
  * Debian's Chromium driven by playwright-core, with the flags this closed network needs.
  */
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 
@@ -43,4 +44,27 @@ export function watchErrors(page: Page): string[] {
     if (message.type() === "error" && /Content Security Policy|Refused to/i.test(text)) errors.push(text);
   });
   return errors;
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** axe-core's serious and critical violations on the page as it stands, one line each, named `name`. */
+export async function seriousAxeViolations(page: Page, name: string): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const result = (await page.evaluate(() =>
+    (window as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe.run({
+      resultTypes: ["violations"],
+    }),
+  )) as { violations: Array<{ id: string; impact: string; help: string }> };
+  const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  return serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`);
+}
+
+/** Signs `username` up through the web app's form at `origin` and waits for the to-dos page. */
+export async function signUpInPage(page: Page, origin: string, username: string, password: string): Promise<void> {
+  await page.goto(`${origin}/signup`);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL("**/todos");
 }

@@ -6,8 +6,7 @@
  * renewals; a copied cookie used after the owner's renewal (or before it) ends the session,
  * the person is told why on the sign-in page, and the security log shows both clients.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
@@ -15,10 +14,9 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { SESSION_REUSE_MESSAGE } from "../../packages/latchkey/src/core/session-manager.js";
 import { type RunningServer, startServerProcess } from "../helpers/processes.js";
 import { chromiumPath, describeWith } from "../helpers/services.js";
-import { launchChromium, screenshot, VIEWPORTS, watchErrors } from "./browser.js";
+import { launchChromium, screenshot, seriousAxeViolations, signUpInPage, VIEWPORTS, watchErrors } from "./browser.js";
 
 const CHROMIUM = chromiumPath();
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PASSWORD = "correct horse battery staple";
 /** SESSION_ROTATE_INTERVAL and SESSION_ROTATE_GRACE of this server, in ms. */
 const INTERVAL_MS = 2000;
@@ -61,11 +59,7 @@ describeWith("Chromium", CHROMIUM !== null)("session secrets that renew, in Chro
     return { context, page, errors: watchErrors(page) };
   };
   const signUp = async (page: Page, username: string) => {
-    await page.goto(url("/signup"));
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL("**/todos");
+    await signUpInPage(page, server.origin, username, PASSWORD);
     await page.getByRole("heading", { name: "To-dos" }).waitFor();
   };
   const signIn = async (page: Page, username: string) => {
@@ -84,14 +78,7 @@ describeWith("Chromium", CHROMIUM !== null)("session secrets that renew, in Chro
   const sidValue = async (context: BrowserContext) => (await sid(context))?.value ?? "";
   const notice = (page: Page) => page.locator(".signed-out-notice");
   const axe = async (page: Page, name: string) => {
-    await page.evaluate(AXE_SOURCE);
-    const result = (await page.evaluate(() =>
-      (window as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe.run({
-        resultTypes: ["violations"],
-      }),
-    )) as { violations: Array<{ id: string; impact: string; help: string }> };
-    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-    expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
+    expect(await seriousAxeViolations(page, name)).toEqual([]);
   };
   /** axe at phone and desktop width, in both themes, with a screenshot of each. */
   const axeEverywhere = async (page: Page, name: string) => {

@@ -6,18 +6,16 @@
  * signed in with the strategy badge, while the desktop header stays one row. Both are the
  * web app's own behaviour, the same under every strategy: one server is enough.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type RunningServer, runCli, startServerProcess } from "../helpers/processes.js";
 import { chromiumPath, describeWith } from "../helpers/services.js";
-import { launchChromium, screenshot, VIEWPORTS, watchErrors } from "./browser.js";
+import { launchChromium, screenshot, seriousAxeViolations, signUpInPage, VIEWPORTS, watchErrors } from "./browser.js";
 
 const CHROMIUM = chromiumPath();
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const PASSWORD = "correct horse battery staple";
 const STRATEGY = "session";
 // A loaded 2-core machine: a server and a browser start slowly, and a step can take seconds.
@@ -102,23 +100,12 @@ describeWith("Chromium", CHROMIUM !== null)("web app defects 3 and 4 (issue 30),
     return { context, page, errors: watchErrors(page) };
   };
   const signUp = async (page: Page, username = uniqueUser()) => {
-    await page.goto(url("/signup"));
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL("**/todos");
+    await signUpInPage(page, server.origin, username, PASSWORD);
     await page.getByRole("heading", { name: "To-dos" }).waitFor();
     return username;
   };
   const axe = async (page: Page, name: string) => {
-    await page.evaluate(AXE_SOURCE);
-    const result = (await page.evaluate(() =>
-      (window as unknown as { axe: { run: (o: unknown) => Promise<unknown> } }).axe.run({
-        resultTypes: ["violations"],
-      }),
-    )) as { violations: Array<{ id: string; impact: string; help: string }> };
-    const serious = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-    expect(serious.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help}`)).toEqual([]);
+    expect(await seriousAxeViolations(page, name)).toEqual([]);
   };
   /** Opens `path` as a person would (typed in the address bar) and waits for the not-found page. */
   const openMissing = async (page: Page, path: string) => {

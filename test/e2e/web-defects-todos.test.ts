@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningServer, startServerProcess } from "../helpers/processes.js";
 import { chromiumPath, describeWith } from "../helpers/services.js";
-import { launchChromium, VIEWPORTS, watchErrors } from "./browser.js";
+import { launchChromium, signUpInPage, VIEWPORTS, watchErrors } from "./browser.js";
 
 const CHROMIUM = chromiumPath();
 const PASSWORD = "correct horse battery staple";
@@ -49,11 +49,7 @@ describeWith("Chromium", CHROMIUM !== null)("web app defects 1 and 5 (issue 30),
     return { context, page, errors: watchErrors(page) };
   };
   const signUp = async (page: Page, username = uniqueUser()) => {
-    await page.goto(url("/signup"));
-    await page.getByLabel("Username").fill(username);
-    await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.waitForURL("**/todos");
+    await signUpInPage(page, server.origin, username, PASSWORD);
     await page.getByText(/Nothing to do yet/).waitFor();
     return username;
   };

@@ -24,6 +24,14 @@ export function userView(user: UserProfile): UserView {
   return { id: user.id, username: user.username, createdAt: isoTime(user.createdAt) };
 }
 
+/**
+ * The signed-in user as login, `/auth/me` and the in-memory refresh show them: with roles.
+ * @example signedInUserView(valid.user) // { id, username, createdAt, roles: ["user"] }
+ */
+export function signedInUserView(user: UserProfile): UserView & { roles: readonly string[] } {
+  return { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles };
+}
+
 /** @example sessionView(session, request.auth.session.id) */
 export function sessionView(session: SessionRecord, currentId: string | null): SessionView {
   return {

@@ -3,13 +3,13 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { AuthError } from "../../core/errors.js";
-import type { SessionRecord, UserProfile } from "../../core/records.js";
+import type { SessionRecord } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
 import type { AuthRequest, CookieSink } from "../kit.js";
 import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
-import { isoTime, sessionView } from "../views.js";
+import { isoTime, sessionView, signedInUserView } from "../views.js";
 import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
@@ -50,11 +50,6 @@ const MeUser = Type.Object(
   { ...UserView.properties, roles: Type.Array(Type.String(), { description: "The user's roles, sorted." }) },
   { description: "The signed-in user, with their roles." },
 );
-
-/** The signed-in user as `/auth/login` and `/auth/me` show them: with their roles. */
-function meUser(user: UserProfile) {
-  return { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles };
-}
 
 /**
  * The browser and account routes.
@@ -124,7 +119,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
           const access = await auth.accessTokens.issueFor(session, user);
           context.setMemoryRefreshCookie(reply, session, await auth.refreshTokens.issue(session));
           return {
-            user: meUser(user),
+            user: signedInUserView(user),
             session: sessionView(session, session.id),
             access_token: access.token,
             token_type: "Bearer" as const,
@@ -133,7 +128,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         }
         const accessExpiresIn = await context.setBrowserCookies(reply, { session, user }, token);
         return {
-          user: meUser(user),
+          user: signedInUserView(user),
           session: sessionView(session, session.id),
           csrfToken: auth.csrf.tokenFor(session.id),
           accessExpiresIn: accessExpiresIn ?? undefined,
@@ -245,7 +240,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         // One object shape whether or not there is a CSRF token (the serializer leaves out an
         // undefined property): a spread of a conditional object made V8 rebuild the shape.
         return {
-          user: meUser(user),
+          user: signedInUserView(user),
           session: sessionView(session, session.id),
           csrfToken: caller.csrfToken ?? undefined,
           accessExpiresIn:

@@ -17,7 +17,7 @@ import { basicCredentials, presentedCredential } from "../credentials.js";
 import { FORM_TYPE } from "../form.js";
 import { type AuthRequest, EventStream } from "../kit.js";
 import { Credentials, errorResponses, ref, SECURITY, SessionView, TokenResponse, UserView } from "../schemas.js";
-import { isoTime, sessionView } from "../views.js";
+import { sessionView, signedInUserView } from "../views.js";
 import { type RouteSpec, route } from "./spec.js";
 
 const TAGS = ["tokens"];
@@ -256,7 +256,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
               access_token: access.token,
               token_type: "Bearer" as const,
               expires_in: access.expiresIn,
-              user: { id: user.id, username: user.username, createdAt: isoTime(user.createdAt), roles: user.roles },
+              user: signedInUserView(user),
               session: sessionView(session, session.id),
             };
           } catch (error) {
