@@ -3,7 +3,7 @@
  * requests to latchkey's routes, the refresh every tab of the origin shares, and the
  * channel that keeps the tabs in step.
  */
-import { codeOf, errorOf, LatchkeyError } from "./errors.js";
+import { codeOf, endedOf, errorOf, LatchkeyError } from "./errors.js";
 import { browser, type ClientOptions, settle } from "./options.js";
 import { type Answer, type Message, REFRESHED, SAFE, SIGNED_IN, XRW } from "./protocol.js";
 import { singleFlight } from "./tabs.js";
@@ -40,7 +40,7 @@ async function messageOf(response: Response): Promise<string | undefined> {
  * const answer = await client.fetch("https://auth.example.com/api/todos"); // with the bearer token
  */
 export function createClient(options: ClientOptions = {}): LatchkeyClient {
-  const { root, memory, origins, base, margin, name } = settle(options);
+  const { root, memory, origins, base, margin, keepAlive, name } = settle(options);
   // Called unbound: the browser's fetch and setTimeout refuse to run with another `this`.
   const { fetch: fetchOption, now: nowOption, setTimeout: later, clearTimeout: cancel } = options;
   const send = (input: RequestInfo | URL, init?: RequestInit) => (fetchOption ?? fetch)(input, init);
@@ -62,6 +62,9 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
   // before the count moved has been overtaken, and is not made.
   let generation = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Whether the app made a request through the client since the last token: only then
+  // does the refresh before expiry run (unless `keepAlive`), so an idle page idles out.
+  let used = false;
   let closed = false;
   let loading: Promise<SessionInfo | null> | null = null;
   const listeners = new Set<(change: Change) => void>();
@@ -94,19 +97,21 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
 
   /**
    * Tells this tab's listeners of a change and, when it happened here, the other tabs;
-   * `words` is a forced sign-out's message.
+   * `words` is a forced sign-out's message, `ended` why latchkey ended the session.
    */
-  function tell(reason: string, fromOtherTab = false, words?: string): void {
+  function tell(reason: string, fromOtherTab = false, words?: string, ended?: string | null): void {
     if (!fromOtherTab && !closed) {
       const message: Message = { reason, session: info ?? null, expiresAt, lifetime };
       if (memory) message.token = token;
       if (words !== undefined) message.message = words;
+      if (ended) message.ended = ended;
       channel?.postMessage(message);
     }
     // Nothing to tell a page that has not asked for its session yet (a reload refreshing).
     if (info === undefined) return;
     const change: Change = { session: info, reason, fromOtherTab };
     if (words !== undefined) change.message = words;
+    if (ended) change.ended = ended;
     for (const listener of [...listeners]) {
       try {
         listener(change);
@@ -121,14 +126,14 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
 
   /**
    * Forgets the session; `announce` when there was one, or the user asked. `words`: the
-   * message latchkey ended it with, when it did.
+   * message latchkey ended it with, when it did; `ended`: why, when it said.
    */
-  function end(reason: string, announce: boolean, fromOtherTab = false, words?: string): void {
+  function end(reason: string, announce: boolean, fromOtherTab = false, words?: string, ended?: string | null): void {
     info = null;
     token = csrf = expiresAt = null;
     generation++;
     (cancel ?? clearTimeout)(timer);
-    if (announce) tell(reason, fromOtherTab, words);
+    if (announce) tell(reason, fromOtherTab, words, ended);
   }
 
   /** Plans the refresh `margin` seconds (at most half the token's lifetime) before expiry. */
@@ -137,6 +142,8 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     if (closed || expiresAt === null) return;
     const seen = generation;
     const tick = (): void => {
+      // Unused since the last token: let it lapse; the next request refreshes first.
+      if (!used && !keepAlive) return;
       refresh(seen).catch((error: unknown) => {
         const delay = error instanceof LatchkeyError && error.retryAfter ? error.retryAfter * 1000 : RETRY_MS;
         if (generation === seen && !closed) timer = (later ?? setTimeout)(tick, delay);
@@ -150,16 +157,17 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
    * Refreshes the access token unless a newer one came since `seen`: once for all of this
    * tab's callers and, with Web Locks, for all the tabs. Resolves `true` with a live
    * credential, `false` when latchkey refused (signed out); rejects on a network failure
-   * or a 5xx.
+   * or a 5xx. `hint`: why the session ended, as the 401 that led here said, for a refusal
+   * that does not say (a refresh token goes with its session).
    */
-  const refresh = (seen: number): Promise<boolean> =>
+  const refresh = (seen: number, hint: string | null = null): Promise<boolean> =>
     once(
       () => generation !== seen,
       alive,
-      () => renew(seen),
+      () => renew(seen, hint),
     );
 
-  async function renew(seen: number): Promise<boolean> {
+  async function renew(seen: number, hint: string | null): Promise<boolean> {
     // A tab that heard another's refresh before it loaded its session has no CSRF token yet.
     if (!memory && !csrf) await csrfFromServer();
     const headers = memory ? XRW : csrfHeader();
@@ -179,7 +187,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       // Worth trying again later: no answer to judge (a 5xx), or latchkey asked to wait.
       // Any other refusal (401, a 403 for a CSRF token that no longer fits) is final.
       if (response.status >= 500 || response.status === 408 || response.status === 429) throw error;
-      end(error.code, !!info, false, words);
+      end(error.code, !!info, false, words, error.ended ?? hint);
       return false;
     }
     const body = (await response.json()) as Answer;
@@ -196,6 +204,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       (body.session.id !== info.sessionId || body.user.id !== info.user.id);
     if (memory && info && body.session && body.user) info = infoOf(body);
     else if (info) info = { ...info, accessExpiresAt: expiresAt };
+    used = false;
     generation++;
     schedule();
     tell(changed ? SIGNED_IN : REFRESHED);
@@ -258,7 +267,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     // in and says so; a sign-out that only forgot the session here would lie (in the
     // in-memory mode, the next reload would sign the page back in from the cookie).
     const [error, words] = await Promise.all([errorOf(response, now()), messageOf(response)]);
-    if (response.status === 401) end(error.code, true, false, words);
+    if (response.status === 401) end(error.code, true, false, words, error.ended);
     throw error;
   }
 
@@ -271,6 +280,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       memory ? init : { ...init, credentials: "include" },
     );
     const unsafe = !SAFE.test(request.method);
+    used = true;
     if (info === undefined && (memory || (unsafe && !csrf))) await session();
     if (info && expiresAt !== null && now() >= expiresAt) await refresh(generation);
     const attempt = () => {
@@ -285,16 +295,17 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     if (info === undefined) await session();
     if (!info) return response;
     const [code, words] = await Promise.all([codeOf(response), messageOf(response)]);
+    const ended = endedOf(response);
     if (memory ? code !== "invalid_token" : info.strategy !== "jwt" || code !== "unauthenticated") {
       // Under session and hybrid, the server renews by itself: a 401 is the session's end.
-      if (!memory && code === "unauthenticated") end(code, true, false, words);
+      if (!memory && code === "unauthenticated") end(code, true, false, words, ended);
       return response;
     }
-    if (!(await refresh(seen))) return response;
+    if (!(await refresh(seen, ended))) return response;
     const retried = await attempt();
     if (retried.status === 401 && info) {
       const [code, words] = await Promise.all([codeOf(retried), messageOf(retried)]);
-      end(code || "unauthenticated", true, false, words);
+      end(code || "unauthenticated", true, false, words, endedOf(retried));
     }
     return retried;
   }
@@ -327,7 +338,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       lifetime = message.lifetime;
       info = message.session;
     } else {
-      if (info !== null) end(reason, true, true, message.message);
+      if (info !== null) end(reason, true, true, message.message, message.ended);
       return;
     }
     generation++;
@@ -347,6 +358,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       csrf = answer.csrfToken ?? null;
       expires(memory ? answer.expires_in : answer.accessExpiresIn);
       info = infoOf(answer);
+      used = false;
       generation++;
       schedule();
       tell(SIGNED_IN);

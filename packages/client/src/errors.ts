@@ -22,14 +22,38 @@ export class LatchkeyError extends Error {
   readonly status: number;
   readonly code: string;
   readonly retryAfter: number | null;
+  /**
+   * For a `401` whose credential's session has ended: why, from latchkey's
+   * `Latchkey-Session-Ended` header (`"password_changed"`, `"session_expired"`...), else `null`.
+   */
+  readonly ended: string | null;
 
-  constructor(status: number, code: string, message: string, retryAfter: number | null = null) {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    retryAfter: number | null = null,
+    ended: string | null = null,
+  ) {
     super(message);
     this.name = "LatchkeyError";
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    this.ended = ended;
   }
+}
+
+/**
+ * Why latchkey ended the session of a refused credential: its `Latchkey-Session-Ended`
+ * header (a reason such as `"password_changed"`), or `null`.
+ *
+ * @example
+ * if (response.status === 401) showNotice(endedOf(response) ?? "signed_out");
+ */
+export function endedOf(response: Response): string | null {
+  const value = response.headers.get("latchkey-session-ended")?.trim();
+  return value && /^[a-z_]{1,64}$/.test(value) ? value : null;
 }
 
 /** The answer's error body, read from a clone so the caller can still read the original. */
@@ -78,5 +102,6 @@ export async function errorOf(response: Response, now: number): Promise<Latchkey
     typeof code === "string" ? code : "http_error",
     typeof message === "string" ? message : `latchkey answered ${response.status}.`,
     retryAfterOf(response, now),
+    endedOf(response),
   );
 }

@@ -68,6 +68,14 @@ export interface ClientOptions {
   apiOrigins?: string[];
   /** Seconds before the access token expires to refresh it; default 30, never more than half its lifetime. */
   refreshMargin?: number;
+  /**
+   * Whether an open page keeps the session alive. By default (`false`) the refresh before
+   * expiry happens only when the app used the session since the last token (a request
+   * through `client.fetch`): an idle page lets its token lapse and refreshes on its next
+   * request, so latchkey's idle timeout still ends a session nobody uses, open tab or
+   * not. `true` refreshes before every expiry, used or not: signed in while a tab is open.
+   */
+  keepAlive?: boolean;
   /** The BroadcastChannel and Web Lock name; default `"latchkey:" + baseUrl's origin + prefix`. */
   name?: string;
   /** Test seam: the `fetch` used for every request. */
@@ -99,6 +107,7 @@ export interface Settings {
   /** Resolves a relative URL: the page's address, else `baseUrl`. */
   base: string | undefined;
   margin: number;
+  keepAlive: boolean;
   name: string;
 }
 
@@ -141,7 +150,14 @@ function originOf(option: string, value: unknown): string {
  * const settings = settle({ baseUrl: "https://auth.example.com", prefix: "/api" });
  */
 export function settle(options: ClientOptions): Settings {
-  const { baseUrl = "", prefix = "", mode = "cookie", apiOrigins = [], refreshMargin = 30 } = options;
+  const {
+    baseUrl = "",
+    prefix = "",
+    mode = "cookie",
+    apiOrigins = [],
+    refreshMargin = 30,
+    keepAlive = false,
+  } = options;
   const origin = baseUrl === "" ? browser.location?.origin : originOf("baseUrl", baseUrl);
   if (typeof prefix !== "string" || !/^(\/[^/?#\s]+)*$/.test(prefix)) {
     fail("prefix", 'must be "" or a path such as "/api" (a leading slash, none at the end)', prefix);
@@ -151,6 +167,7 @@ export function settle(options: ClientOptions): Settings {
   if (typeof refreshMargin !== "number" || !(refreshMargin >= 0) || refreshMargin === Infinity) {
     fail("refreshMargin", "must be a number of seconds, 0 or more", refreshMargin);
   }
+  if (typeof keepAlive !== "boolean") fail("keepAlive", "must be true or false", keepAlive);
   const name = options.name ?? `latchkey:${origin ?? ""}${prefix}`;
   if (typeof name !== "string" || name === "") fail("name", "must be a non-empty string", name);
   const origins = new Set(apiOrigins.map((value) => originOf("apiOrigins", value)));
@@ -161,6 +178,7 @@ export function settle(options: ClientOptions): Settings {
     origins,
     base: browser.location?.href ?? origin,
     margin: refreshMargin,
+    keepAlive,
     name,
   };
 }

@@ -35,6 +35,8 @@ export interface Message {
   lifetime: number;
   /** A forced sign-out's message (`Change.message`). */
   message?: string;
+  /** Why latchkey ended the session (`Change.ended`). */
+  ended?: string;
 }
 
 export const SIGNED_IN = "signed_in";

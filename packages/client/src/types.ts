@@ -43,6 +43,15 @@ export interface Change {
    * know; branch on `reason` otherwise.
    */
   message?: string;
+  /**
+   * Only for a sign-out latchkey forced, when it said why (its `Latchkey-Session-Ended`
+   * header): `"session_revoked"` (ended from another device or by an admin),
+   * `"signed_out_everywhere"`, `"signed_out"`, `"password_changed"`, `"account_disabled"`,
+   * `"account_deleted"`, `"session_expired"` (an idle or absolute timeout),
+   * `"session_reuse_detected"`, `"refresh_reuse_detected"`, `"session_limit_reached"`.
+   * Branch on it to tell the person why they are signing in again.
+   */
+  ended?: string;
 }
 
 /**

@@ -15,6 +15,8 @@ interface Session {
   strategy: Strategy | "memory";
   csrf: string;
   ended: boolean;
+  /** Why it ended, told as latchkey does (`Latchkey-Session-Ended`) to its cookie or access token. */
+  why?: string;
 }
 export interface Sent {
   method: string;
@@ -73,8 +75,12 @@ export class FakeLatchkey {
     for (const token of this.access.values()) token.exp = Date.now() - 1;
   }
 
-  endSessions(): void {
-    for (const session of this.sessions.values()) session.ended = true;
+  /** Ends every session; `why` is then told to their credentials, as latchkey tells them. */
+  endSessions(why?: string): void {
+    for (const session of this.sessions.values()) {
+      session.ended = true;
+      session.why = why;
+    }
   }
 
   readonly fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
@@ -211,13 +217,14 @@ export class FakeLatchkey {
   /** The caller's session, or the refusal latchkey would answer. */
   private authenticate(sent: Sent): Session | Response {
     const bearer = /^Bearer (.+)$/.exec(sent.headers.get("authorization") ?? "")?.[1];
-    if (bearer !== undefined) return this.liveAccess(bearer) ?? refuse(401, "invalid_token");
+    if (bearer !== undefined) return this.liveAccess(bearer) ?? refuse(401, "invalid_token", this.whyOf(bearer));
     const strategy = this.options.strategy ?? "session";
-    const session =
-      strategy === "jwt"
-        ? this.liveAccess(sent.cookies.get("at") ?? "")
-        : this.liveSession(this.secrets.get(sent.cookies.get("sid") ?? ""));
-    if (!session) return refuse(401, "unauthenticated");
+    const sid = this.secrets.get(sent.cookies.get("sid") ?? "");
+    const session = strategy === "jwt" ? this.liveAccess(sent.cookies.get("at") ?? "") : this.liveSession(sid);
+    if (!session) {
+      const why = strategy === "jwt" ? this.whyOf(sent.cookies.get("at") ?? "") : this.whyOfSession(sid);
+      return refuse(401, "unauthenticated", why);
+    }
     if (sent.method !== "GET" && sent.headers.get("x-csrf-token") !== session.csrf) return refuse(403, "csrf_failed");
     return session;
   }
@@ -240,6 +247,14 @@ export class FakeLatchkey {
   private liveSession(sid: string | undefined): Session | null {
     const session = sid === undefined ? undefined : this.sessions.get(sid);
     return session && !session.ended ? session : null;
+  }
+  /** The header latchkey adds to the refusal of an access token whose session ended, with a reason. */
+  private whyOf(token: string): Record<string, string> {
+    return this.whyOfSession(this.access.get(token)?.sid);
+  }
+  private whyOfSession(sid: string | undefined): Record<string, string> {
+    const why = sid === undefined ? undefined : this.sessions.get(sid)?.why;
+    return why ? { "latchkey-session-ended": why } : {};
   }
   private liveAccess(token: string): Session | null {
     const access = this.access.get(token);

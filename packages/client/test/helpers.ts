@@ -6,7 +6,11 @@ import { vi } from "vitest";
 import { type ClientOptions, createClient, type LatchkeyClient } from "../src/index.js";
 import type { FakeLatchkey } from "./fake-latchkey.js";
 
-/** A client of `server`, with no lock manager and no channel unless given. */
+/**
+ * A client of `server`, with no lock manager and no channel unless given. It keeps its
+ * session alive (`keepAlive`), so the tests of the refresh timer need no requests to
+ * set it going; test/idle.test.ts tests the default, a refresh only after use.
+ */
 export function tab(server: FakeLatchkey, options: ClientOptions = {}): LatchkeyClient {
   return createClient({
     baseUrl: server.origin,
@@ -14,6 +18,7 @@ export function tab(server: FakeLatchkey, options: ClientOptions = {}): Latchkey
     fetch: server.fetch,
     locks: null,
     channel: null,
+    keepAlive: true,
     ...options,
   });
 }

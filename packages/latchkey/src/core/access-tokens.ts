@@ -79,7 +79,14 @@ export type ServiceCheck =
  * const check: AccessCheck = await auth.accessTokens.verify(token);
  * if (!check.ok) console.log(check.reason); // "expired" | "invalid" | "revoked"
  */
-export type AccessCheck = { ok: true; claims: AccessClaims } | { ok: false; reason: "expired" | "invalid" | "revoked" };
+export type AccessCheck =
+  | { ok: true; claims: AccessClaims }
+  | {
+      ok: false;
+      reason: "expired" | "invalid" | "revoked";
+      /** For a revoked token: its session (`sid`), whose `endReason` says why. */
+      sessionId?: string;
+    };
 
 /** Options of `AccessTokens`. */
 export interface AccessTokenOptions {
@@ -231,7 +238,7 @@ export class AccessTokens {
 
   async #confirmed(check: AccessCheck & { ok: true }): Promise<AccessCheck> {
     const live = await this.#o.isTokenLive?.(check.claims);
-    return live === false ? { ok: false, reason: "revoked" } : check;
+    return live === false ? { ok: false, reason: "revoked", sessionId: check.claims.sessionId } : check;
   }
 
   #stillValid(claims: AccessClaims): AccessCheck {
@@ -240,7 +247,7 @@ export class AccessTokens {
       this.#o.revocation === "immediate" &&
       (this.#o.isSessionEnded(claims.sessionId) || (this.#o.rolesChangedAt?.(claims.userId) ?? 0) > claims.rolesAt)
     ) {
-      return { ok: false, reason: "revoked" };
+      return { ok: false, reason: "revoked", sessionId: claims.sessionId };
     }
     return { ok: true, claims };
   }

@@ -179,12 +179,24 @@ export class Accounts {
     assertWellFormedPassword(current, "current password");
     assertWellFormedPassword(next, "new password");
     const user = await this.#load(userId);
-    await this.#verifyOwnPassword(user, current, context);
+    try {
+      await this.#verifyOwnPassword(user, current, context);
+    } catch (error) {
+      // A wrong current password is the user's to see: somebody at their session tried.
+      if (error instanceof AuthError && error.code === "invalid_credentials") {
+        await this.#deps.log.record("password_change_failed", user.id, {
+          ip: context.ip,
+          userAgent: context.userAgent,
+          sessionId: context.sessionId,
+        });
+      }
+      throw error;
+    }
     const password = normalizePassword(next);
     assertAcceptablePassword(password, user.username);
     const hash = await this.#hashing(context.ip, () => this.#deps.hasher.hash(password));
     await this.#deps.users.updatePasswordHash(user.id, hash);
-    await this.#deps.sessions.endAllForUser(user.id, context.sessionId);
+    await this.#deps.sessions.endAllForUser(user.id, context.sessionId, "password_changed");
     await this.#deps.log.record("password_changed", user.id, {
       ip: context.ip,
       userAgent: context.userAgent,
@@ -202,7 +214,7 @@ export class Accounts {
     await this.#verifyOwnPassword(user, password, context);
     // The last enabled admin stays (checked before the sessions end, then atomically by the store).
     if (await isLastAdmin(this.#deps.users, user)) throw lastAdminError(user);
-    await this.#deps.sessions.endAllForUser(user.id);
+    await this.#deps.sessions.endAllForUser(user.id, undefined, "account_deleted");
     if ((await this.#deps.users.delete(user.id)) === "last_admin") throw lastAdminError(user);
   }
 
@@ -212,7 +224,7 @@ export class Accounts {
     if (!user) return null;
     const at = this.#deps.clock.now();
     if ((await this.#deps.users.setDisabled(user.id, at)) === "last_admin") throw lastAdminError(user);
-    await this.#deps.sessions.endAllForUser(user.id);
+    await this.#deps.sessions.endAllForUser(user.id, undefined, "account_disabled");
     await this.#deps.log.record("account_disabled", user.id);
     return { ...user, disabledAt: at };
   }

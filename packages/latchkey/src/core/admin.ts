@@ -147,12 +147,12 @@ export class Administration {
     if (user.disabledAt !== null) {
       // Already disabled: end its sessions again (none, unless a first try failed after
       // disabling), so a retry finishes what a failure left undone.
-      await this.#deps.sessions.endAllForUser(user.id);
+      await this.#deps.sessions.endAllForUser(user.id, undefined, "account_disabled");
       return profile(user);
     }
     const at = this.#deps.clock.now();
     refuseLastAdmin(await this.#deps.stores.users.setDisabled(user.id, at), user);
-    await this.#deps.sessions.endAllForUser(user.id);
+    await this.#deps.sessions.endAllForUser(user.id, undefined, "account_disabled");
     await this.#recorded("account_disabled", "user_disabled", user, context, null);
     return profile({ ...user, disabledAt: at });
   }
@@ -169,7 +169,7 @@ export class Administration {
   /** Ends every session of the user (each in their log as `session_revoked`); how many. `not_found`. */
   async revokeSessions(userId: string, context: AdminContext): Promise<number> {
     const user = await this.#target(userId);
-    const ended = await this.#deps.sessions.endAllForUser(user.id);
+    const ended = await this.#deps.sessions.endAllForUser(user.id, undefined, "session_revoked");
     for (const sessionId of ended) {
       await this.#deps.log.record("session_revoked", user.id, {
         sessionId,
@@ -213,7 +213,7 @@ export class Administration {
     // Checked before the sessions end, so the last admin is not signed out for nothing; the
     // store checks again, atomically, when it deletes.
     if (await isLastAdmin(this.#deps.stores.users, user)) throw lastAdminError(user);
-    await this.#deps.sessions.endAllForUser(user.id);
+    await this.#deps.sessions.endAllForUser(user.id, undefined, "account_deleted");
     refuseLastAdmin(await this.#deps.stores.users.delete(user.id), user);
     await this.#audit("user_deleted", user, context, null);
   }

@@ -3,6 +3,7 @@
  * maps each code to a status in one table; messages are written for people and never
  * carry a token, a password or SQL.
  */
+import type { SessionEndReason } from "./records.js";
 
 /**
  * Every error code of the HTTP contract, section 3.
@@ -47,12 +48,18 @@ export class AuthError extends Error {
    * not a getter: Fastify writes it back on a validation error.
    */
   readonly statusCode: number;
+  /**
+   * For a 401 whose credential belonged to a session that has ended: why it ended,
+   * answered as the `Latchkey-Session-Ended` header (the body stays the contract's).
+   */
+  readonly sessionEnded: SessionEndReason | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions & { sessionEnded?: SessionEndReason | null }) {
     super(message, options);
     this.name = "AuthError";
     this.code = code;
     this.statusCode = STATUS_BY_CODE[code];
+    this.sessionEnded = options?.sessionEnded ?? undefined;
   }
 }
 

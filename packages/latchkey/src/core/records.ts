@@ -109,7 +109,38 @@ export const EVENT_TYPES = [
   "account_enabled",
   "roles_changed",
   "session_reuse_detected",
+  "logout_others",
+  "password_change_failed",
 ] as const;
+
+/**
+ * Why a session ended, as latchkey tells whoever presents its credential afterwards: the
+ * `Latchkey-Session-Ended` header of the 401. The list only grows at its end: a reason's
+ * place in it (from 1) is the count of the mark that remembers it (`SessionManager`).
+ * `session_expired` (an idle or absolute timeout) is never marked: it is read from the
+ * expired record while the store still holds it.
+ * @example
+ * const reason: SessionEndReason = "password_changed";
+ */
+export const SESSION_END_REASONS = [
+  "signed_out",
+  "session_revoked",
+  "signed_out_everywhere",
+  "password_changed",
+  "account_disabled",
+  "account_deleted",
+  "session_reuse_detected",
+  "refresh_reuse_detected",
+  "session_limit_reached",
+  "session_expired",
+] as const;
+
+/**
+ * One reason a session ended (`SESSION_END_REASONS`).
+ * @example
+ * if (error.sessionEnded === "password_changed") showPasswordNotice();
+ */
+export type SessionEndReason = (typeof SESSION_END_REASONS)[number];
 
 /**
  * One security event type.

@@ -16,7 +16,7 @@
 import type { Clock } from "./clock.js";
 import { AuthError } from "./errors.js";
 import type { RefreshTokenStore } from "./ports.js";
-import type { SessionRecord } from "./records.js";
+import type { SessionEndReason, SessionRecord } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import type { SecurityLog } from "./security-log.js";
 import type { ClientInfo, SessionManager, ValidSession } from "./session-manager.js";
@@ -46,8 +46,8 @@ export interface RefreshTokenDeps {
 export class InvalidGrantError extends AuthError {
   readonly racing: boolean;
 
-  constructor(message: string, racing = false) {
-    super("invalid_grant", message);
+  constructor(message: string, racing = false, sessionEnded?: SessionEndReason | null) {
+    super("invalid_grant", message, { sessionEnded });
     this.name = "InvalidGrantError";
     this.racing = racing;
   }
@@ -107,15 +107,28 @@ export class RefreshTokens {
       if (now - record.rotatedAt <= this.#deps.reuseLeeway * 1000) {
         throw new InvalidGrantError(RACING_MESSAGE, true);
       }
-      const ended = await sessions.end(record.sessionId);
+      const ended = await sessions.end(record.sessionId, "refresh_reuse_detected");
       if (ended) {
         await log.record("refresh_reuse_detected", ended.userId, { sessionId: ended.id, ...client });
       }
-      throw invalidGrant("This refresh token was already used; the session has been ended.");
+      throw new InvalidGrantError(
+        "This refresh token was already used; the session has been ended.",
+        false,
+        "refresh_reuse_detected",
+      );
     }
-    if (now >= record.expiresAt) throw invalidGrant("The refresh token has expired.");
+    if (now >= record.expiresAt) {
+      // Past its session's idle or absolute end: say so, when the session has ended.
+      throw new InvalidGrantError("The refresh token has expired.", false, await sessions.endReason(record.sessionId));
+    }
     const valid = await sessions.findLive(record.sessionId);
-    if (!valid) throw invalidGrant("The session of this refresh token has ended.");
+    if (!valid) {
+      throw new InvalidGrantError(
+        "The session of this refresh token has ended.",
+        false,
+        await sessions.endReason(record.sessionId),
+      );
+    }
     if (!(await store.markRotated(record.id, now))) throw new InvalidGrantError(RACING_MESSAGE, true);
     return { ...valid, refreshToken: await this.issue(valid.session) };
   }

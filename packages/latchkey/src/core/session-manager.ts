@@ -11,7 +11,13 @@
 import type { Clock } from "./clock.js";
 import { dropStaleFront } from "./memo.js";
 import type { ChangeFeed, ClientInfo, CounterStore, SessionStore, ValidSession } from "./ports.js";
-import type { SessionKind, SessionRecord, UserProfile } from "./records.js";
+import {
+  SESSION_END_REASONS,
+  type SessionEndReason,
+  type SessionKind,
+  type SessionRecord,
+  type UserProfile,
+} from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
 import type { EventContext, SecurityLog } from "./security-log.js";
 import { formatSessionToken, newSessionSecret, newSessionToken, parseSessionToken } from "./session-token.js";
@@ -60,13 +66,15 @@ export interface SessionPolicy {
 export type Renewal = "with-use" | "when-due" | "never";
 
 /**
- * What `SessionManager.check` finds: the live session, `"reuse_detected"` (a superseded
- * secret after its grace: the session has just been ended and the event recorded), or
- * `null` (no such live session, a wrong secret).
+ * What `SessionManager.check` finds: the live session; why it ended, when its secret
+ * fits a session that has ended (`"session_reuse_detected"` when this very request
+ * presented a superseded secret after its grace: the session has just been ended and
+ * the event recorded); or `null` (no such session, a wrong secret, an ending forgotten).
  * @example
  * const found: SessionCheck = await auth.sessions.check(token, { ip, userAgent });
+ * if (typeof found === "string") console.log(`ended: ${found}`);
  */
-export type SessionCheck = ValidSession | "reuse_detected" | null;
+export type SessionCheck = ValidSession | SessionEndReason | null;
 
 /**
  * The message of the 401 that follows a detected reuse: what the person is told.
@@ -97,9 +105,9 @@ export interface SessionManagerDeps {
   /** Where `signIn` and the `…Recorded` endings write the user's security events. */
   log?: SecurityLog;
   /**
-   * Where a session ended by detected reuse is remembered for a day (a counter named
-   * `session-reuse:<id>`), so the other holder's next request is told why too, not only
-   * the one that presented the old secret.
+   * Where why a session ended is remembered for a day (`ENDED_MARK`), so whoever holds
+   * its credential is told why on their next request: the other tab, the other device,
+   * both holders of a copied cookie.
    */
   counters?: CounterStore;
   /** The user's latest role change known (the change follower's), `0` for none. */
@@ -114,9 +122,14 @@ export interface SessionManagerDeps {
 /** Who ended a session, for its event: the client's address and agent, when a request did. */
 export type EndContext = Omit<EventContext, "sessionId">;
 
-/** The counter that remembers a session ended by detected reuse, and for how long. */
-const REUSE_MARK = "session-reuse:";
-const REUSE_MARK_MS = 86_400_000;
+/**
+ * The counter that remembers why a session ended, and for how long. Its count is the
+ * reason's place in `SESSION_END_REASONS` (from 1): the counter store is shared by every
+ * process and has expiry, and a count is all it holds. Endings are rare (a sign-out, a
+ * password change), so the few writes this takes are no cost to the request path.
+ */
+const ENDED_MARK = "session-ended:";
+const ENDED_MARK_MS = 86_400_000;
 
 /** How long `findLiveRecent` may answer from memory, in ms. */
 const RECENT_MS = 1000;
@@ -183,7 +196,7 @@ export class SessionManager {
     const others = live.filter((s) => s.id !== created.id).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
     const evicted: SessionRecord[] = [];
     for (const old of others.slice(0, live.length - cap)) {
-      const ended = await this.end(old.id);
+      const ended = await this.end(old.id, "session_limit_reached");
       if (ended) evicted.push(ended);
     }
     return evicted;
@@ -199,16 +212,17 @@ export class SessionManager {
   async validate(token: string, client?: ClientInfo): Promise<ValidSession | null> {
     const parts = parseSessionToken(token);
     const found = parts ? await this.#checkParts(parts.id, parts.secret, client, "never") : null;
-    return found === "reuse_detected" ? null : found;
+    return typeof found === "string" ? null : found;
   }
 
   /**
    * What a cookie's request path asks: `validate`, renewing the secret when it is due
    * (the result's `renewedToken`: send it as the session cookie on the answer, whatever
-   * the answer), and telling a detected reuse apart (`"reuse_detected"`): the session had
-   * renewed its secret, and the one before was presented after its grace, so two parties
-   * hold the session. It has just been ended everywhere and recorded in the owner's log
-   * (`session_reuse_detected`, with both clients).
+   * the answer), and telling why a session ended (`SessionEndReason`, for a secret of a
+   * session that has ended). A detected reuse is `"session_reuse_detected"`: the session
+   * had renewed its secret, and the one before was presented after its grace, so two
+   * parties hold the session. It has just been ended everywhere and recorded in the
+   * owner's log (`session_reuse_detected`, with both clients).
    */
   check(token: string, client?: ClientInfo, options: { renew?: Renewal } = {}): Promise<SessionCheck> {
     const parts = parseSessionToken(token);
@@ -219,7 +233,7 @@ export class SessionManager {
   /** `validate` for an id and secret already split. */
   async validateParts(id: string, secret: string): Promise<ValidSession | null> {
     const found = await this.#checkParts(id, secret, undefined, "never");
-    return found === "reuse_detected" ? null : found;
+    return typeof found === "string" ? null : found;
   }
 
   async #checkParts(id: string, secret: string, client: ClientInfo | undefined, renew: Renewal): Promise<SessionCheck> {
@@ -228,9 +242,10 @@ export class SessionManager {
     // one async frame: each nested async call costs promise allocations and microtask
     // turns on every request.)
     const found = await this.#deps.store.findWithUser(id);
-    if (!found) return this.#endedByReuse(id);
+    if (!found) return this.#markOf(id);
     const hash = hashSecret(secret);
     if (safeEqual(hash, found.session.secretHash)) {
+      if (this.#state(found) === "dead") return deadReason(found);
       // Hybrid reads its session cookie only to renew the access cookie, after requests
       // that recorded use through their access tokens: there, renew when due, use or not.
       if (renew === "when-due" && this.#renewalDue(found.session) && this.#state(found) !== "dead") {
@@ -246,18 +261,41 @@ export class SessionManager {
     return this.#reuseDetected(found, client);
   }
 
-  /** Whether a session that is gone was ended by detected reuse (within a day): then its cookie is told so. */
-  async #endedByReuse(id: string): Promise<"reuse_detected" | null> {
+  /**
+   * Why the session `id` ended, or `null` when that is not known: no such session, it is
+   * live, or its ending is over a day old. For a credential that names its session
+   * without proving it again (a signed access token's `sid`), whose refusal says why.
+   * @example
+   * const why = await auth.sessions.endReason(claims.sessionId); // "password_changed"
+   */
+  async endReason(id: string): Promise<SessionEndReason | null> {
+    const found = await this.#deps.store.findWithUser(id);
+    if (!found) return this.#markOf(id);
+    return this.#state(found) === "dead" ? deadReason(found) : null;
+  }
+
+  /** Why a session that is gone ended, from its mark (within a day of the ending). */
+  async #markOf(id: string): Promise<SessionEndReason | null> {
     const counters = this.#deps.counters;
     if (!counters) return null;
-    const mark = await counters.peek(`${REUSE_MARK}${id}`, this.#deps.clock.now());
-    return mark !== null && mark.count > 0 ? "reuse_detected" : null;
+    const mark = await counters.peek(`${ENDED_MARK}${id}`, this.#deps.clock.now());
+    return (mark && SESSION_END_REASONS[mark.count - 1]) ?? null;
+  }
+
+  /** Remembers why these sessions ended (they have, by this call): a count of the reason's number each. */
+  async #mark(ids: readonly string[], reason: SessionEndReason): Promise<void> {
+    const counters = this.#deps.counters;
+    if (!counters || ids.length === 0) return;
+    const now = this.#deps.clock.now();
+    const hits = SESSION_END_REASONS.indexOf(reason) + 1;
+    await Promise.all(
+      ids.flatMap((id) => Array.from({ length: hits }, () => counters.hit(`${ENDED_MARK}${id}`, ENDED_MARK_MS, now))),
+    );
   }
 
   /** Two parties hold the session: end it everywhere and tell its owner, with both clients. */
-  async #reuseDetected(found: ValidSession, client: ClientInfo | undefined): Promise<"reuse_detected"> {
-    const ended = await this.end(found.session.id);
-    await this.#deps.counters?.hit(`${REUSE_MARK}${found.session.id}`, REUSE_MARK_MS, this.#deps.clock.now());
+  async #reuseDetected(found: ValidSession, client: ClientInfo | undefined): Promise<"session_reuse_detected"> {
+    const ended = await this.end(found.session.id, "session_reuse_detected");
     if (ended) {
       const owner = { ip: found.session.ip, userAgent: found.session.userAgent };
       await this.#deps.log?.record("session_reuse_detected", found.user.id, {
@@ -267,7 +305,7 @@ export class SessionManager {
         detail: JSON.stringify(owner),
       });
     }
-    return "reuse_detected";
+    return "session_reuse_detected";
   }
 
   /**
@@ -463,29 +501,50 @@ export class SessionManager {
     why: "logout" | "session_revoked",
     context: EndContext = {},
   ): Promise<SessionRecord | null> {
-    const ended = await this.end(sessionId);
+    const ended = await this.end(sessionId, why === "logout" ? "signed_out" : "session_revoked");
     if (ended) await this.#deps.log?.record(why, ended.userId, { sessionId: ended.id, ...context });
     return ended;
   }
 
   /** `endOwn`, recorded as `session_revoked`. */
   async endOwnRecorded(userId: string, sessionId: string, context: EndContext = {}): Promise<SessionRecord | null> {
-    const ended = await this.endOwn(userId, sessionId);
+    const ended = await this.endOwn(userId, sessionId, "session_revoked");
     if (ended) await this.#deps.log?.record("session_revoked", userId, { sessionId: ended.id, ...context });
     return ended;
   }
 
-  /** `endAllForUser`, each ended session recorded as `session_revoked`. */
+  /** `endAllForUser`, each ended session recorded as `session_revoked` (and told so). */
   async endAllRecorded(userId: string, exceptId: string | undefined, context: EndContext = {}): Promise<string[]> {
-    const ended = await this.endAllForUser(userId, exceptId);
+    const ended = await this.endAllForUser(userId, exceptId, "session_revoked");
     for (const id of ended) await this.#deps.log?.record("session_revoked", userId, { sessionId: id, ...context });
     return ended;
   }
 
-  /** Ends one session everywhere; returns it, or `null` when it had already ended. */
-  async end(sessionId: string): Promise<SessionRecord | null> {
+  /**
+   * `endAllForUser` but the caller's session (`exceptId`), recorded as one `logout_others`
+   * event whose detail says how many ended; each ended session is told `session_revoked`.
+   */
+  async endOthersRecorded(userId: string, exceptId: string, context: EndContext = {}): Promise<string[]> {
+    const ended = await this.endAllForUser(userId, exceptId, "session_revoked");
+    await this.#deps.log?.record("logout_others", userId, {
+      sessionId: exceptId,
+      ...context,
+      detail: JSON.stringify({ ended: ended.length }),
+    });
+    return ended;
+  }
+
+  /**
+   * Ends one session everywhere; returns it, or `null` when it had already ended. `why`
+   * is told to whoever presents its credential later (`endReason`), for a day.
+   */
+  async end(sessionId: string, why?: SessionEndReason): Promise<SessionRecord | null> {
     const ended = await this.#deps.store.delete(sessionId);
-    if (ended) await this.#published(sessionId);
+    if (ended) {
+      // Refused everywhere first; the mark only explains the refusal.
+      await this.#published(sessionId);
+      if (why) await this.#mark([sessionId], why);
+    }
     return ended;
   }
 
@@ -493,16 +552,17 @@ export class SessionManager {
    * Ends a session of `userId`'s; `null` when there is no such session or it belongs to
    * somebody else (which is then left alone).
    */
-  async endOwn(userId: string, sessionId: string): Promise<SessionRecord | null> {
+  async endOwn(userId: string, sessionId: string, why?: SessionEndReason): Promise<SessionRecord | null> {
     const found = await this.#deps.store.findWithUser(sessionId);
     if (!found || found.session.userId !== userId) return null;
-    return this.end(sessionId);
+    return this.end(sessionId, why);
   }
 
-  /** Ends every session of a user but `exceptId`; returns the ids ended. */
-  async endAllForUser(userId: string, exceptId?: string): Promise<string[]> {
+  /** Ends every session of a user but `exceptId`; returns the ids ended. `why` as for `end`. */
+  async endAllForUser(userId: string, exceptId?: string, why?: SessionEndReason): Promise<string[]> {
     const ids = await this.#deps.store.deleteByUser(userId, exceptId);
     for (const id of ids) await this.#published(id);
+    if (why) await this.#mark(ids, why);
     return ids;
   }
 
@@ -539,4 +599,9 @@ export class SessionManager {
       await new Promise((resolve) => setTimeout(resolve, Math.max(1, took)));
     }
   }
+}
+
+/** Why a session whose record is still stored is dead: its account was disabled, or it timed out. */
+function deadReason(found: ValidSession): SessionEndReason {
+  return found.user.disabledAt !== null ? "account_disabled" : "session_expired";
 }

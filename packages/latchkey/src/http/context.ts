@@ -4,16 +4,16 @@
  * layers over these.
  */
 
-import type { AccessClaims } from "../core/access-tokens.js";
+import type { AccessCheck, AccessClaims } from "../core/access-tokens.js";
 import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
 import type { ClientInfo, ValidSession } from "../core/ports.js";
-import type { SessionRecord } from "../core/records.js";
+import type { SessionEndReason, SessionRecord } from "../core/records.js";
 import { SESSION_REUSE_MESSAGE } from "../core/session-manager.js";
 import { clientInfo } from "./client.js";
 import { type CookieNames, cookieAttributes, cookieNames } from "./cookies.js";
 import { presentedCredential } from "./credentials.js";
-import type { AuthRequest, CookieSink } from "./kit.js";
+import type { AuthRequest, CookieOptions, CookieSink } from "./kit.js";
 import { isUnsafeMethod } from "./origin.js";
 
 /**
@@ -75,6 +75,25 @@ export interface ContextOptions {
   cookieOriginAllowed?: (request: AuthRequest) => boolean;
 }
 
+/**
+ * One cookie latchkey may set under a deployment, as `LatchkeyContext.cookieCatalog`
+ * describes it (`GET /auth/cookies`).
+ * @example
+ * const csrf: CookieDescription | undefined = context.cookieCatalog().find((c) => c.role === "csrf");
+ */
+export interface CookieDescription {
+  /** What the cookie is for: its key in `CookieNames`. */
+  role: keyof CookieNames;
+  name: string;
+  httpOnly: boolean;
+  secure: boolean;
+  sameSite: CookieOptions["sameSite"];
+  /** The `Path`s it is set on: `/` for all but the in-memory mode's refresh cookie. */
+  paths: string[];
+  /** The client mode whose login sets it: `cookie` (the strategy's cookies) or `memory`. */
+  mode: "cookie" | "memory";
+}
+
 /** The header the in-memory mode's cookie requests carry: one a form cannot send. */
 export const MEMORY_HEADER = "x-requested-with";
 
@@ -110,12 +129,12 @@ export class LatchkeyContext {
     const presented = presentedCredential(request);
     if (presented.type === "bearer" || presented.type === "malformed_bearer") {
       const check = presented.type === "bearer" ? await this.auth.accessTokens.verify(presented.token) : null;
-      if (!check?.ok) throw invalidToken();
+      if (!check?.ok) throw invalidToken(await this.#endReason(check));
       return this.#fromToken(check.claims, "bearer");
     }
     const found =
       this.strategy === "session"
-        ? this.#fromSession((await this.#validSessionCookie(request, reply)) ?? throwUnauthenticated())
+        ? this.#fromSession((await this.#validSessionCookie(request, reply)) ?? throwUnauthenticated(null))
         : await this.#fromTokenCookies(request, reply);
     if (isUnsafeMethod(request.method)) this.#checkCsrf(request, found.sessionId);
     return found;
@@ -137,7 +156,12 @@ export class LatchkeyContext {
         return new SessionCookieAuth(valid, this.auth, this.auth.clock.now() + expiresIn * 1000);
       }
     }
-    throw unauthenticated();
+    throw unauthenticated(await this.#endReason(check));
+  }
+
+  /** Why the session of a refused access token ended, when it was refused as revoked. */
+  #endReason(check: AccessCheck | null): Promise<SessionEndReason | null> | null {
+    return check && !check.ok && check.sessionId ? this.auth.sessions.endReason(check.sessionId) : null;
   }
 
   /**
@@ -152,7 +176,10 @@ export class LatchkeyContext {
     if (!value) return null;
     const renew = mayRenew(request, reply) ? (this.strategy === "hybrid" ? "when-due" : "with-use") : "never";
     const found = await this.auth.sessions.check(value, new PresentingClient(request), { renew });
-    if (found === "reuse_detected") throw new AuthError("unauthenticated", SESSION_REUSE_MESSAGE);
+    if (found === "session_reuse_detected") {
+      throw new AuthError("unauthenticated", SESSION_REUSE_MESSAGE, { sessionEnded: found });
+    }
+    if (typeof found === "string") throw unauthenticated(found);
     if (found?.renewedToken) {
       reply.setCookie(this.cookies.session, found.renewedToken, this.#attributes(found.session, true));
     }
@@ -263,6 +290,32 @@ export class LatchkeyContext {
     return this.#setAccessCookie(reply, valid);
   }
 
+  /**
+   * The cookies a login may set under this deployment, with the attributes the setters
+   * above give them (`cookieAttributes`, as `#attributes` and `setMemoryRefreshCookie`
+   * call it), for clients that explain them. `Max-Age` is left out: it is the login's
+   * (absent, or until the session's absolute expiry with "remember me").
+   */
+  cookieCatalog(): CookieDescription[] {
+    const describe = (role: keyof CookieNames, httpOnly: boolean, paths = ["/"]): CookieDescription => {
+      const { secure, sameSite } = cookieAttributes({ secure: this.#secure, httpOnly });
+      const mode = role === "memoryRefresh" ? "memory" : "cookie";
+      return { role, name: this.cookies[role], httpOnly, secure, sameSite, paths, mode };
+    };
+    const credentials: (keyof CookieNames)[] =
+      this.strategy === "session"
+        ? ["session"]
+        : this.strategy === "jwt"
+          ? ["access", "refresh"]
+          : ["session", "access"];
+    return [
+      ...credentials.map((role) => describe(role, true)),
+      describe("csrf", false),
+      describe("device", true),
+      describe("memoryRefresh", true, [...this.#memoryPaths]),
+    ];
+  }
+
   /** Sets the access and refresh cookies after a cookie-form refresh. */
   async setRefreshedCookies(reply: CookieSink, valid: ValidSession, refreshToken: string): Promise<number> {
     const { session } = valid;
@@ -310,6 +363,18 @@ export class LatchkeyContext {
     const refreshSession = refresh ? await this.auth.refreshTokens.sessionOf(refresh) : null;
     if (refreshSession) ids.add(refreshSession);
     return [...ids];
+  }
+
+  /**
+   * Why the session named by the request's access cookie ended (a signed cookie, expired
+   * or revoked or not), or `null`: for a refused refresh, whose refresh token went with
+   * its session.
+   */
+  async endReasonOfCookies(request: AuthRequest): Promise<SessionEndReason | null> {
+    const access = request.cookies[this.cookies.access];
+    const check = access ? await this.auth.accessTokens.verify(access) : null;
+    const sessionId = check?.ok ? check.claims.sessionId : check?.sessionId;
+    return sessionId ? this.auth.sessions.endReason(sessionId) : null;
   }
 
   /** Throws `csrf_failed` unless the request's `X-CSRF-Token` is the session's. */
@@ -432,8 +497,11 @@ class AccessTokenAuth implements RequestAuth {
   }
 
   load(): Promise<ValidSession> {
-    this.#loaded ??= this.#auth.sessions.findLiveRecent(this.sessionId).then((valid) => {
-      if (!valid || valid.user.id !== this.userId) throw this.via === "bearer" ? invalidToken() : unauthenticated();
+    this.#loaded ??= this.#auth.sessions.findLiveRecent(this.sessionId).then(async (valid) => {
+      if (!valid || valid.user.id !== this.userId) {
+        const why = valid ? null : await this.#auth.sessions.endReason(this.sessionId);
+        throw this.via === "bearer" ? invalidToken(why) : unauthenticated(why);
+      }
       return valid;
     });
     return this.#loaded;
@@ -458,14 +526,15 @@ function hasMemoryHeader(request: AuthRequest): boolean {
   return typeof header === "string" && header !== "";
 }
 
-function throwUnauthenticated(): never {
-  throw unauthenticated();
+function throwUnauthenticated(why: SessionEndReason | null): never {
+  throw unauthenticated(why);
 }
 
-function unauthenticated(): AuthError {
-  return new AuthError("unauthenticated", "Sign in to continue.");
+/** The 401 of a request without a live credential; `why` its session ended, when known. */
+function unauthenticated(why: SessionEndReason | null = null): AuthError {
+  return new AuthError("unauthenticated", "Sign in to continue.", { sessionEnded: why });
 }
 
-function invalidToken(): AuthError {
-  return new AuthError("invalid_token", "The access token is invalid or has expired.");
+function invalidToken(why: SessionEndReason | null = null): AuthError {
+  return new AuthError("invalid_token", "The access token is invalid or has expired.", { sessionEnded: why });
 }

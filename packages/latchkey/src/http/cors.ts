@@ -32,7 +32,7 @@ const TRUSTED_PREFLIGHT: readonly [string, string][] = [
   ["access-control-allow-credentials", "true"],
   ["access-control-max-age", "600"],
 ];
-const EXPOSED = "retry-after, www-authenticate";
+const EXPOSED = "retry-after, www-authenticate, latchkey-session-ended";
 
 /** The request facts CORS reads. */
 export interface CorsRequest {

@@ -50,8 +50,17 @@ export interface ErrorAnswer {
 }
 
 /**
+ * The header of a 401 that says why the credential's session ended (`SessionEndReason`):
+ * the body stays the contract's `{error:{code,message}}`.
+ * @example
+ * const why = response.headers.get(SESSION_ENDED_HEADER); // "password_changed"
+ */
+export const SESSION_ENDED_HEADER = "latchkey-session-ended";
+
+/**
  * The answer to a contract error (`AuthError`): its status, `Retry-After` for a "later",
- * `WWW-Authenticate` for a bad bearer token.
+ * `WWW-Authenticate` for a bad bearer token, `Latchkey-Session-Ended` for a credential
+ * of a session that has ended.
  *
  * @example
  * errorAnswer(new AuthError("not_found", "No such to-do.")); // { status: 404, headers: [], body }
@@ -62,6 +71,7 @@ export function errorAnswer(error: AuthError): ErrorAnswer {
   if (error.code === "invalid_token") headers.push(["www-authenticate", 'Bearer error="invalid_token"']);
   // RFC 6749 5.2: a client that tried HTTP Basic is told to authenticate with it.
   if (error.code === "invalid_client") headers.push(["www-authenticate", 'Basic realm="latchkey"']);
+  if (error.sessionEnded) headers.push([SESSION_ENDED_HEADER, error.sessionEnded]);
   return { status: STATUS_BY_CODE[error.code], headers, body: errorBody(error.code, error.message) };
 }
 

@@ -70,6 +70,7 @@ export const EventView = Type.Object(
     sessionId: Type.Optional(Type.String()),
     ip: Type.String(),
     userAgent: Type.String(),
+    ended: Type.Optional(Type.Integer({ description: "For `logout_others`: how many other sessions it ended." })),
     other: Type.Optional(
       Type.Object(
         { ip: Type.String(), userAgent: Type.String() },

@@ -57,18 +57,22 @@ export function eventView(event: EventRecord): EventView {
     ...(event.sessionId !== null && { sessionId: event.sessionId }),
     ip: event.ip,
     userAgent: event.userAgent,
-    ...otherClient(event.detail),
+    ...detailOf(event.detail),
   };
 }
 
-/** The other client an event names in its detail (`session_reuse_detected`), when it names one. */
-function otherClient(detail: string | null): { other?: { ip: string; userAgent: string } } {
+/**
+ * What an event's detail adds to its view: the other client (`session_reuse_detected`),
+ * how many sessions ended (`logout_others`).
+ */
+function detailOf(detail: string | null): { other?: { ip: string; userAgent: string }; ended?: number } {
   if (detail === null) return {};
   try {
-    const parsed = JSON.parse(detail) as { ip?: unknown; userAgent?: unknown };
+    const parsed = JSON.parse(detail) as { ip?: unknown; userAgent?: unknown; ended?: unknown };
     if (typeof parsed.ip === "string" && typeof parsed.userAgent === "string") {
       return { other: { ip: parsed.ip, userAgent: parsed.userAgent } };
     }
+    if (Number.isSafeInteger(parsed.ended)) return { ended: parsed.ended as number };
   } catch {
     // Not ours to show.
   }

@@ -171,7 +171,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
       handler: async (request, reply) => {
         const { userId, sessionId } = await liveCaller(request);
-        await auth.sessions.endAllForUser(userId);
+        await auth.sessions.endAllForUser(userId, undefined, "signed_out_everywhere");
         await auth.log.record("logout_all", userId, { sessionId, ...clientInfo(request) });
         context.clearCookies(reply);
         return reply.code(204).send();
@@ -193,7 +193,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
       handler: async (request) => {
         const { userId, sessionId } = await liveCaller(request);
-        const ended = await auth.sessions.endAllRecorded(userId, sessionId, clientInfo(request));
+        const ended = await auth.sessions.endOthersRecorded(userId, sessionId, clientInfo(request));
         return { ended: ended.length };
       },
     }),

@@ -279,7 +279,15 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           // checked before anything changes (a cross-site request must not even set off
           // the reuse detection, which ends the session). A forged token has no session.
           const sessionId = await auth.refreshTokens.sessionOf(cookie);
-          if (!sessionId) throw new InvalidGrantError("The refresh token is invalid.");
+          if (!sessionId) {
+            // Its session ended (its refresh tokens with it): the access cookie still
+            // names the session, and so says why.
+            throw new InvalidGrantError(
+              "The refresh token is invalid.",
+              false,
+              await context.endReasonOfCookies(request),
+            );
+          }
           context.checkCsrf(request, sessionId);
           const rotated = await auth.refreshTokens.rotate(cookie, client);
           const seconds = await context.setRefreshedCookies(reply, rotated, rotated.refreshToken);
