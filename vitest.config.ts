@@ -3,6 +3,19 @@ import { defineConfig } from "vitest/config";
 
 const source = (path: string) => fileURLToPath(new URL(`./packages/${path}`, import.meta.url));
 
+/**
+ * The files that start no server process, browser, cluster or benchmark and share no
+ * database: each runs against in-memory stores inside its own worker, so two of them can
+ * run at once. Everything else (Chromium, nginx clusters, PostgreSQL and Redis, the CLI's
+ * processes, the benchmarks) runs one file at a time, after them.
+ */
+const SELF_CONTAINED = [
+  "test/unit/**/*.test.ts",
+  "test/http/**/*.test.ts",
+  "test/app/**/*.test.ts",
+  "packages/*/test/**/*.test.ts",
+];
+
 export default defineConfig({
   resolve: {
     // A package's name means its sources in the tests, as it does in the type check: one
@@ -16,13 +29,26 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ["test/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     reporters: ["default", "./test/helpers/summary-reporter.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    // Each file in its own process; tests inside a file run in order. Vitest's default is
-    // one worker fewer than the CPUs, so on this 2-core machine the files run one at a time
-    // (the suites with servers, clusters and Chromium have not been made safe to overlap).
+    // Each file in its own process; tests inside a file run in order.
     pool: "forks",
+    projects: [
+      {
+        extends: true,
+        test: { name: "self-contained", include: SELF_CONTAINED, maxWorkers: 2, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: {
+          name: "one at a time",
+          include: ["test/**/*.test.ts"],
+          exclude: SELF_CONTAINED,
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
+    ],
   },
 });

@@ -58,7 +58,11 @@ describe("claim: revocation is remembered as long as an access token lives", () 
     await startMaintenance(first, { log: silent }).runOnce();
     const later = await createAuth(options);
     try {
-      expect(await later.accessTokens.verify(token)).toEqual({ ok: false, reason: "revoked" });
+      expect(await later.accessTokens.verify(token)).toEqual({
+        ok: false,
+        reason: "revoked",
+        sessionId: expect.any(String),
+      });
     } finally {
       first.stop();
       later.stop();
@@ -84,7 +88,11 @@ describe("claim: the change feed keeps one token lifetime of history, and no mor
     const later = await createAuth(options);
     // Past the lifetime: the token verifies nowhere, so its entry goes (an hour's floor kept it).
     try {
-      expect(await later.accessTokens.verify(token)).toEqual({ ok: false, reason: "revoked" });
+      expect(await later.accessTokens.verify(token)).toEqual({
+        ok: false,
+        reason: "revoked",
+        sessionId: expect.any(String),
+      });
       clock.advance(2000);
       await maintenance.runOnce();
       expect((await later.accessTokens.verify(token)).ok).toBe(false);

@@ -94,7 +94,11 @@ describe("a role change", () => {
     expect(before.ok && before.claims.roles).toEqual(["user"]);
 
     await auth.admin.setRoles(user.id, ["admin", "user"], CLI);
-    expect(await auth.accessTokens.verify(access)).toEqual({ ok: false, reason: "revoked" });
+    expect(await auth.accessTokens.verify(access)).toEqual({
+      ok: false,
+      reason: "revoked",
+      sessionId: expect.any(String),
+    });
 
     const rotated = await auth.refreshTokens.rotate(refresh, CLIENT);
     expect(rotated.user.roles).toEqual(["admin", "user"]);
@@ -115,7 +119,11 @@ describe("a role change", () => {
     // A second change in the same millisecond still moves rolesAt forward.
     const again = await auth.admin.setRoles(user.id, ["admin"], CLI);
     expect(again.rolesAt).toBeGreaterThan(changed.rolesAt);
-    expect(await auth.accessTokens.verify(token)).toEqual({ ok: false, reason: "revoked" });
+    expect(await auth.accessTokens.verify(token)).toEqual({
+      ok: false,
+      reason: "revoked",
+      sessionId: expect.any(String),
+    });
   });
 
   it("reaches another instance on the same stores through the feed, within a second", async () => {
@@ -130,7 +138,11 @@ describe("a role change", () => {
     while ((await two.accessTokens.verify(access)).ok && Date.now() - start < 2000) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    expect(await two.accessTokens.verify(access)).toEqual({ ok: false, reason: "revoked" });
+    expect(await two.accessTokens.verify(access)).toEqual({
+      ok: false,
+      reason: "revoked",
+      sessionId: expect.any(String),
+    });
     expect(Date.now() - start).toBeLessThan(1000);
   });
 
@@ -149,7 +161,11 @@ describe("a role change", () => {
     await stores.users.setRoles(user.id, ["admin", "user"], Date.now() + 1);
     epoch = "second";
     await auth.changes.poll();
-    expect(await auth.accessTokens.verify(access)).toEqual({ ok: false, reason: "revoked" });
+    expect(await auth.accessTokens.verify(access)).toEqual({
+      ok: false,
+      reason: "revoked",
+      sessionId: expect.any(String),
+    });
   });
 
   it("review: a retry of a role change whose publish failed publishes it again", async () => {
@@ -173,7 +189,11 @@ describe("a role change", () => {
     failing = false;
     await auth.admin.setRoles(user.id, ["admin", "user"], CLI); // the same roles: a retry
     await other.changes.poll();
-    expect(await other.accessTokens.verify(access)).toEqual({ ok: false, reason: "revoked" });
+    expect(await other.accessTokens.verify(access)).toEqual({
+      ok: false,
+      reason: "revoked",
+      sessionId: expect.any(String),
+    });
   });
 
   it("shows a cookie session its new roles on its next request", async () => {

@@ -108,7 +108,11 @@ describe("AccessTokens", () => {
     const { token } = await auth.accessTokens.issueFor(session, USER_ROLES);
     expect((await auth.accessTokens.verify(token)).ok).toBe(true); // now cached
     await auth.sessions.end(session.id);
-    expect(await auth.accessTokens.verify(token)).toEqual({ ok: false, reason: "revoked" });
+    expect(await auth.accessTokens.verify(token)).toEqual({
+      ok: false,
+      reason: "revoked",
+      sessionId: expect.any(String),
+    });
   });
 
   it("under expiry revocation keeps accepting it until exp", async () => {

@@ -172,6 +172,8 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     if (!memory && !csrf) await csrfFromServer();
     const headers = memory ? XRW : csrfHeader();
     let response = await call("/auth/refresh", headers);
+    // The first refusal may say why the session ended; a retry's never does (its cookies went with it).
+    const first = endedOf(response);
     // An invalid_grant may be a duplicate that lost a race with another tab (latchkey
     // keeps the session then): once the winner's cookie is in the jar, try once more.
     // A page that is loading with Web Locks cannot have raced: it is simply signed out.
@@ -187,7 +189,7 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       // Worth trying again later: no answer to judge (a 5xx), or latchkey asked to wait.
       // Any other refusal (401, a 403 for a CSRF token that no longer fits) is final.
       if (response.status >= 500 || response.status === 408 || response.status === 429) throw error;
-      end(error.code, !!info, false, words, error.ended ?? hint);
+      end(error.code, !!info, false, words, error.ended ?? first ?? hint);
       return false;
     }
     const body = (await response.json()) as Answer;

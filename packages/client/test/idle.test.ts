@@ -115,3 +115,26 @@ it("the other tabs hear why, over the channel", async () => {
   first.close();
   second.close();
 });
+
+it("a refused refresh keeps the reason of its first answer when the retry for a lost race says none", async () => {
+  const server = new FakeLatchkey({ strategy: "jwt", accessTtl: 600 });
+  let told = false;
+  // latchkey says why on the refusal that ended the session; the retry finds no cookie to judge.
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const answer = await server.fetch(input, init);
+    if (told || !String(input instanceof Request ? input.url : input).endsWith("/auth/refresh")) return answer;
+    told = true;
+    const headers = new Headers(answer.headers);
+    headers.set("latchkey-session-ended", "refresh_reuse_detected");
+    return new Response(await answer.text(), { status: answer.status, headers });
+  };
+  const client = tab(server, { fetch });
+  await within(client.signIn("alice", PASSWORD), 5);
+  const changes: Change[] = [];
+  client.onChange((change) => changes.push(change));
+  server.endSessions();
+  await within(client.fetch(`${server.origin}/api/echo`), 1_000);
+  expect(server.sent("POST", "/auth/refresh")).toHaveLength(2);
+  expect(changes.at(-1)).toMatchObject({ session: null, reason: "invalid_grant", ended: "refresh_reuse_detected" });
+  client.close();
+});

@@ -17,8 +17,11 @@ import { BODY_LIMIT, cookieNames, SECURITY, securitySchemes } from "latchkey/int
 import pino from "pino";
 import { authOptionsFrom } from "./auth-options.js";
 import type { Config } from "./config.js";
+import { registerSetCookieNames } from "./cookie-names-header.js";
+import { demoCompareRoute } from "./demo-compare.js";
 import { connectionDrain } from "./drain.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
+import { labRoutes } from "./lab.js";
 import { loggerOptions } from "./logging.js";
 import { lazyChildLogger } from "./request-logger.js";
 import { registerSecurityHeaders } from "./security-headers.js";
@@ -62,7 +65,17 @@ export interface BuildOptions {
 /** The built web app (`npm run build:web`). */
 const WEB_DIR = fileURLToPath(new URL("../../web/dist/", import.meta.url));
 /** The web app's pages: each serves the app's index.html, which routes on the client. */
-export const APP_PAGES = ["/signin", "/signup", "/todos", "/devices", "/security", "/how-it-works", "/admin"];
+export const APP_PAGES = [
+  "/signin",
+  "/signup",
+  "/todos",
+  "/devices",
+  "/security",
+  "/how-it-works",
+  "/admin",
+  "/compare",
+  "/lab",
+];
 
 /**
  * @example
@@ -133,6 +146,8 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   // contract's format too; the plugin scopes its handler to latchkey's routes.
   app.setErrorHandler(handleError);
   registerSecurityHeaders(app);
+  // Which cookies an answer sets, by name, for the web app's live log of its auth traffic.
+  registerSetCookieNames(app);
   await app.register(fastifySwagger, {
     openapi: {
       openapi: "3.1.0",
@@ -158,6 +173,10 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
             "Administration: users, their sessions and roles, and the audit log; each operation needs a permission.",
         },
         { name: "todos", description: "The demo app's resource: each user's to-do list." },
+        {
+          name: "demo",
+          description: "The web app's teaching aids: the strategies compared on throwaway in-process instances.",
+        },
         { name: "health", description: "For load balancers and monitors." },
       ],
     },
@@ -191,7 +210,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     const bearer = new Set(config.corsOrigins);
     const base = {
       methods: ["GET", "POST", "PATCH", "DELETE"],
-      exposedHeaders: ["retry-after", "www-authenticate"],
+      exposedHeaders: ["retry-after", "www-authenticate", "latchkey-session-ended"],
       maxAge: 600,
     };
     await app.register(fastifyCors, {
@@ -235,6 +254,10 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   });
   const todos = await openTodoStore(stores);
   await app.register(todoRoutes, { todos, now: () => auth.clock.now() });
+  // The web app's "Compare the strategies" and insecure lab pages: throwaway instances and
+  // fake tokens only, never this server's stores or a real credential.
+  await app.register(demoCompareRoute);
+  await app.register(labRoutes);
 
   app.get(
     "/healthz",

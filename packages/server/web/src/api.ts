@@ -4,7 +4,7 @@
  * in HttpOnly cookies the browser manages, the CSRF token in the client's memory, and
  * nothing auth-related in storage. The client refreshes a `jwt` access cookie before it
  * expires, once for every tab of the origin (a Web Lock), and tells every tab of a sign-in
- * or sign-out (a BroadcastChannel), a forced one too, with latchkey's message.
+ * or sign-out (a BroadcastChannel), a forced one too, with latchkey's reason (`ended`).
  *
  * The typed calls go through `openapi-fetch`, whose `fetch` is the client's: every call
  * carries the CSRF header it needs, and under `jwt` one refused for an expired access
@@ -14,6 +14,7 @@
 import { createClient as createLatchkeyClient, LatchkeyError } from "@latchkey/client";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/openapi";
+import { loggingFetch } from "./traffic.js";
 
 // The API's types come from the server's OpenAPI document (scripts/openapi.mjs generates
 // ./generated/openapi.d.ts before every build and type check): a schema change that breaks
@@ -52,7 +53,8 @@ export { LatchkeyError };
  * latchkey.onChange(({ session }) => session || showSignIn());
  * await latchkey.signIn("alice", password, { remember: true });
  */
-export const latchkey = createLatchkeyClient();
+// Its `fetch` records each request for the "How it works" page's live log (traffic.ts).
+export const latchkey = createLatchkeyClient({ fetch: loggingFetch });
 
 /**
  * The typed API client, over the latchkey client's `fetch`.
@@ -64,25 +66,68 @@ export const latchkey = createLatchkeyClient();
 export const client = createClient<paths>({ baseUrl: "", fetch: (request) => latchkey.fetch(request) });
 
 /**
- * The message of the 401 that ends a session whose cookie was used from two places (the
- * library's `SESSION_REUSE_MESSAGE`; test/e2e/session-renewal.test.ts holds the two equal).
- * The code is the plain `unauthenticated`: the message is what tells this case apart.
+ * Why latchkey ended a session, as its 401 says in the `Latchkey-Session-Ended` header
+ * (and `@latchkey/client`'s `Change.ended` on a forced sign-out): a stable code, never
+ * read from the message. docs/web-app.md says what the sign-in page shows for each.
  */
-export const SESSION_REUSE_MESSAGE =
-  "This session was ended: its cookie was used from two places (a copy of it, or a browser that missed its renewal). Sign in again, and check your devices.";
-
-/** Why the user was signed out: `reuse` when the server ended the session as copied. */
-export type SignedOutReason = "reuse" | null;
+export const SESSION_END_REASONS = [
+  "session_revoked",
+  "signed_out_everywhere",
+  "signed_out",
+  "password_changed",
+  "account_deleted",
+  "account_disabled",
+  "session_expired",
+  "session_reuse_detected",
+  "refresh_reuse_detected",
+  "session_limit_reached",
+] as const;
+export type SessionEnd = (typeof SESSION_END_REASONS)[number];
 
 /**
- * Why latchkey ended a session, from the message of its 401 (a forced sign-out's
- * `Change.message`, or the answer to a request).
+ * Why the sign-in page is shown: a reason the server gave, or the end of the person's own
+ * "sign out everywhere" or account deletion in this browser (a confirmation); `null` for none.
+ */
+export type SignedOutReason = SessionEnd | "you_signed_out_everywhere" | "you_deleted_account" | null;
+
+/**
+ * The reason in a `Latchkey-Session-Ended` header (or `Change.ended`), `null` for none or
+ * for a value this app does not know (a newer server's: the page then says nothing wrong).
  *
  * @example
- * latchkey.onChange(({ session, message }) => session || signedOut(reasonOf(message)));
+ * endedOf(response.headers.get("latchkey-session-ended")); // "password_changed"
  */
-export function reasonOf(message: string | undefined): SignedOutReason {
-  return message === SESSION_REUSE_MESSAGE ? "reuse" : null;
+export function endedOf(value: string | null | undefined): SessionEnd | null {
+  return (SESSION_END_REASONS as readonly string[]).includes(value ?? "") ? (value as SessionEnd) : null;
+}
+
+/**
+ * A refusal of a typed call: the client's `LatchkeyError` and, for a 401 that ended the
+ * session, `ended`, the reason the server gave.
+ *
+ * @example
+ * if (error instanceof ApiError && error.ended === "password_changed") showNotice();
+ */
+export class ApiError extends LatchkeyError {
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    retryAfter: number | null,
+    readonly ended: SessionEnd | null,
+  ) {
+    super(status, code, message, retryAfter);
+  }
+}
+
+/**
+ * Why a refusal signed the person out: the `ended` an `ApiError` carries, else `null`.
+ *
+ * @example
+ * catch (error) { if (reasonOf(error)) signedOut(reasonOf(error)); }
+ */
+export function reasonOf(error: unknown): SessionEnd | null {
+  return error instanceof ApiError ? error.ended : null;
 }
 
 /**
@@ -96,18 +141,19 @@ export function reasonOf(message: string | undefined): SignedOutReason {
  */
 export async function currentUser(): Promise<{ me: Me | null; reason: SignedOutReason }> {
   await latchkey.session();
-  // Asked even when signed out: a 401's message is the only place that says why.
+  // Asked even when signed out: a 401's `Latchkey-Session-Ended` header is the only place
+  // that says why a session the page held has ended.
   try {
     return { me: await call(client.GET("/auth/me")), reason: null };
   } catch (error) {
     if (!(error instanceof LatchkeyError) || error.status !== 401) throw error;
-    return { me: null, reason: reasonOf(error.message) };
+    return { me: null, reason: reasonOf(error) };
   }
 }
 
 /**
- * The data of a typed call, or its `LatchkeyError` (the contract's code and message, and
- * `Retry-After`).
+ * The data of a typed call, or its `ApiError` (the contract's code and message,
+ * `Retry-After`, and `Latchkey-Session-Ended`).
  *
  * @example
  * const { todos } = await call(client.GET("/api/todos"));
@@ -119,11 +165,12 @@ export async function call<Data>(
   if (!response.ok) {
     const body = (error ?? {}) as { error?: { code?: string; message?: string } };
     const retry = response.headers.get("retry-after");
-    throw new LatchkeyError(
+    throw new ApiError(
       response.status,
       body.error?.code ?? "unknown",
       body.error?.message ?? `The server answered ${response.status}.`,
       retry && /^\d+$/.test(retry) ? Number(retry) : null,
+      endedOf(response.headers.get("latchkey-session-ended")),
     );
   }
   return data as Data;

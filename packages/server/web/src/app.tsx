@@ -1,9 +1,14 @@
-import { useCallback, useEffect, useState } from "preact/hooks";
-import { call, client, currentUser, latchkey, type Me, type Policy, reasonOf, type SignedOutReason } from "./api.js";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { call, client, currentUser, endedOf, latchkey, type Me, type Policy, type SignedOutReason } from "./api.js";
 import { Shell } from "./components/shell.js";
+import { takeExpectedSignOut } from "./components/signed-out-notice.js";
+import { draftOf, interruptDraft } from "./drafts.js";
+import { useOnReturn } from "./on-return.js";
 import { Admin } from "./pages/admin/page.js";
+import { Compare } from "./pages/compare.js";
 import { Devices } from "./pages/devices.js";
 import { HowItWorks } from "./pages/how-it-works.js";
+import { Lab } from "./pages/lab.js";
 import { NOT_FOUND_TITLE, NotFound, SignedOutNotFound, type Suggestion } from "./pages/not-found.js";
 import { Security } from "./pages/security.js";
 import { SignIn } from "./pages/sign-in.js";
@@ -11,11 +16,13 @@ import { Todos } from "./pages/todos.js";
 import { closestPath, navigate, usePath } from "./router.js";
 
 const PAGES: Record<string, { title: string; render: (me: Me, policy: Policy) => preact.JSX.Element }> = {
-  "/todos": { title: "To-dos", render: () => <Todos /> },
+  "/todos": { title: "To-dos", render: (me) => <Todos userId={me.user.id} /> },
   "/devices": { title: "Devices", render: () => <Devices /> },
   "/security": { title: "Security", render: () => <Security /> },
   "/how-it-works": { title: "How it works", render: (me, policy) => <HowItWorks me={me} policy={policy} /> },
   "/admin": { title: "Admin", render: (me) => <Admin me={me} /> },
+  "/compare": { title: "Compare the strategies", render: () => <Compare /> },
+  "/lab": { title: "The insecure lab", render: (_me, policy) => <Lab policy={policy} /> },
 };
 /** The signed-out forms; signed in, they lead to the to-dos. */
 const FORMS: Record<string, string> = { "/signin": "Sign in", "/signup": "Create an account" };
@@ -47,17 +54,28 @@ export function App() {
   // Why the server ended the session, shown on the sign-in page until the next sign-in
   // (kept in memory only: nothing auth-related goes to storage).
   const [reason, setReason] = useState<SignedOutReason>(null);
+  // Who was signed in, to fill in the sign-in form after a forced sign-out (memory only).
+  const [lastUsername, setLastUsername] = useState("");
+  const signedInNow = useRef(false);
 
   const signedOut = useCallback((why: SignedOutReason) => {
-    // A reason, once known, stays until the next sign-in.
-    if (why) setReason(why);
+    // A reason, once known, stays until the next sign-in; this tab's own "sign out
+    // everywhere" or account deletion is confirmed.
+    const reason = takeExpectedSignOut() ?? why;
+    if (reason) setReason(reason);
+    interruptDraft();
+    signedInNow.current = false;
     setMe(null);
     // An unknown address keeps its not-found page, signed out too.
     if (location.pathname !== "/signup" && known(location.pathname)) navigate("/signin", true);
   }, []);
   const signedIn = useCallback((user: Me) => {
     setReason(null);
-    setMe(user);
+    setLastUsername(user.user.username);
+    // Another user's draft is dropped here, before any page could show it.
+    draftOf(user.user.id);
+    signedInNow.current = true;
+    setMe((shown) => (shown && shown.session.id === user.session.id ? shown : user));
   }, []);
   const load = useCallback(async () => {
     const { me: user, reason: why } = await currentUser();
@@ -70,14 +88,32 @@ export function App() {
       setLoadError("The server could not be reached. Reload the page to try again."),
     );
     // The client tells every change of the session, this tab's or another's: a sign-out,
-    // asked for or forced by the server (with its message), shows at once.
-    return latchkey.onChange(({ session, reason: change, message, fromOtherTab }) => {
-      if (!session) signedOut(reasonOf(message));
+    // asked for or forced by the server (with its reason, `ended`), shows at once.
+    return latchkey.onChange((change) => {
+      const { session, reason: kind, fromOtherTab } = change;
+      // `ended`: the server's `Latchkey-Session-Ended`, on a sign-out it forced.
+      const ended = endedOf(change.ended);
+      if (!session) signedOut(ended ?? (kind === "signed_out_everywhere" ? "you_signed_out_everywhere" : null));
       // Another tab signed in: the cookies are this tab's too. This tab's own sign-in is
       // the sign-in page's to finish.
-      else if (change === "signed_in" && fromOtherTab) load().catch(() => location.reload());
+      else if (kind === "signed_in" && fromOtherTab) load().catch(() => location.reload());
     });
   }, [load, signedOut]);
+
+  // A session ended elsewhere (another device, an administrator, a timeout) is noticed when
+  // the person comes back to the tab, not at their next click: `/auth/me` answers 401 with
+  // the reason. One check at a time; a server out of reach changes nothing.
+  const checking = useRef(false);
+  useOnReturn(() => {
+    if (!signedInNow.current || checking.current) return;
+    checking.current = true;
+    currentUser()
+      .then(({ me: user, reason: why }) => (user ? signedIn(user) : signedOut(why)))
+      .catch(() => {})
+      .finally(() => {
+        checking.current = false;
+      });
+  });
 
   const page = PAGES[path];
   const missing = !known(path);
@@ -117,6 +153,7 @@ export function App() {
       <SignIn
         mode={path === "/signup" ? "signup" : "signin"}
         reason={reason}
+        username={reason && reason !== "account_deleted" && reason !== "you_deleted_account" ? lastUsername : ""}
         onSignedIn={(user) => {
           signedIn(user);
           navigate("/todos");

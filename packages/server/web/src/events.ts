@@ -1,14 +1,38 @@
+import type { SecurityEvent } from "./api.js";
+
 /** What each security event means to a person; `alert` events are drawn in the danger colour. */
 export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   login: ["Signed in", "ok"],
   login_failed: ["Failed sign-in attempt", "alert"],
   logout: ["Signed out", "info"],
   logout_all: ["Signed out everywhere", "info"],
+  logout_others: ["Signed out all other devices", "info"],
   session_revoked: ["A device was signed out", "info"],
   password_changed: ["Password changed", "ok"],
+  password_change_failed: ["Failed password change: wrong current password", "alert"],
   refresh_reuse_detected: ["A reused refresh token was detected; that session was ended", "alert"],
   session_reuse_detected: ["A session's cookie was used from two places; that session was ended", "alert"],
   account_disabled: ["Account disabled", "alert"],
   account_enabled: ["Account enabled", "ok"],
   roles_changed: ["Roles changed", "info"],
 };
+
+/**
+ * The extra an event's `detail` JSON carries, in words: how many devices "sign out all
+ * other devices" ended (`{"ended": n}`). `null` when there is none, or none this app reads.
+ *
+ * @example
+ * eventDetail({ type: "logout_others", detail: '{"ended":2}', ... }); // "2 devices"
+ */
+export function eventDetail(event: SecurityEvent): string | null {
+  const raw = (event as { detail?: unknown }).detail;
+  if (event.type !== "logout_others" || raw === undefined || raw === null) return null;
+  try {
+    const ended = (typeof raw === "string" ? JSON.parse(raw) : raw) as { ended?: unknown };
+    if (typeof ended?.ended !== "number") return null;
+    return ended.ended === 1 ? "1 device" : `${ended.ended} devices`;
+  } catch {
+    // A detail this app cannot read is left out rather than shown raw.
+    return null;
+  }
+}

@@ -1,9 +1,11 @@
 import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { latchkey, type Me, type Policy } from "../api.js";
+import { dropDraft } from "../drafts.js";
 import { ADMIN_PERMISSION } from "../pages/admin/page.js";
 import { navigate } from "../router.js";
 import { currentTheme, setTheme } from "../theme.js";
+import { Toasts } from "./toast.js";
 
 const LINKS = [
   ["/todos", "To-dos"],
@@ -50,6 +52,8 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
   // Whatever latchkey answers, the client signs out this tab and the others (the app hears
   // it through onChange); only a request that never reached the server leaves the session.
   const signOut = async () => {
+    // Signing out on purpose keeps no work in progress for later (a shared computer).
+    dropDraft();
     setBusy(true);
     setFailed(false);
     await latchkey.signOut().catch(() => setFailed(true));
@@ -115,6 +119,7 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
         <h1>{props.title}</h1>
         {props.children}
       </main>
+      <Toasts />
     </>
   );
 }

@@ -1,7 +1,10 @@
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type Session } from "../api.js";
 import { DeviceIcon } from "../components/icons.js";
+import { SkeletonList } from "../components/skeleton.js";
+import { toast } from "../components/toast.js";
 import { ago, when } from "../format.js";
+import { useOnReturn } from "../on-return.js";
 
 const failure = (error: unknown) =>
   error instanceof LatchkeyError ? error.message : "The server could not be reached.";
@@ -10,22 +13,36 @@ export function Devices() {
   const [sessions, setSessions] = useState<Session[] | null>(null);
   const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
 
-  const load = () =>
-    call(client.GET("/auth/sessions"))
-      .then(({ sessions }) => setSessions(sessions))
-      .catch(() => setMessage({ kind: "error", text: "The device list could not be loaded." }));
+  // The list is the server's as of the last load: loaded again when the person comes back
+  // to the tab, when the session changes (a sign-in or refresh in another tab), and after
+  // each action, so a device that signed in meanwhile appears. The newest answer wins.
+  const loads = useRef(0);
+  const load = async () => {
+    const mine = ++loads.current;
+    try {
+      const { sessions } = await call(client.GET("/auth/sessions"));
+      if (mine === loads.current) setSessions(sessions);
+    } catch (error) {
+      // A 401 is the app's to handle (the sign-in page, with the reason).
+      if (!(error instanceof LatchkeyError && error.status === 401)) {
+        setMessage({ kind: "error", text: "The device list could not be loaded." });
+      }
+    }
+  };
   useEffect(() => {
     void load();
   }, []);
+  useOnReturn(() => void load(), { onSessionChange: true });
 
   const act = async (action: () => Promise<unknown>, done: string) => {
     setMessage(null);
     try {
       await action();
       await load();
-      setMessage({ kind: "ok", text: done });
+      toast(done);
     } catch (error) {
       setMessage({ kind: "error", text: failure(error) });
+      void load();
     }
   };
 
@@ -56,12 +73,12 @@ export function Devices() {
         </button>
       </div>
       {message ? (
-        <p class={message.kind === "ok" ? "success" : "error"} role="status">
+        <p class={message.kind === "ok" ? "success" : "error"} role="alert">
           {message.text}
         </p>
       ) : null}
       {sessions === null ? (
-        <p class="muted">Loading…</p>
+        <SkeletonList label="Loading your devices" rows={2} />
       ) : (
         <ul class="devices" aria-label="Signed-in devices">
           {sessions.map((s) => (

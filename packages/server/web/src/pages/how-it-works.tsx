@@ -1,7 +1,20 @@
-import { useEffect, useState } from "preact/hooks";
-import { call, client, LatchkeyError, type Me, type Policy, type TokenView } from "../api.js";
+/**
+ * "How it works": the mechanism of the strategy in force, live, card by card: the
+ * strategy, this session's timeline, its secret, the cookies, the access token taken
+ * apart, the app's own requests, sign-out, and the defences with a "try it" each. The
+ * page itself never keeps the session alive (how/live.ts says how it reads).
+ */
+import type { Me, Policy } from "../api.js";
 import { Bar } from "../components/bar.js";
+import { Link } from "../components/shell.js";
 import { duration, when } from "../format.js";
+import { CookiesCard } from "./how/cookies.js";
+import { DefencesCard } from "./how/defences.js";
+import { type HowData, useHowData, useNow } from "./how/live.js";
+import { accessLifetimeOf, idleTimeoutOf, remembered, TOUCH_INTERVAL, touchIntervalOf } from "./how/rules.js";
+import { SignOutCard } from "./how/sign-out.js";
+import { TokenCard } from "./how/token.js";
+import { TrafficCard } from "./how/traffic-log.js";
 import { SecretRenewal } from "./secret-renewal.js";
 
 const STRATEGIES: Record<Policy["strategy"], { title: string; body: string[] }> = {
@@ -16,52 +29,26 @@ const STRATEGIES: Record<Policy["strategy"], { title: string; body: string[] }> 
     title: "JWT access token + rotating refresh token",
     body: [
       "When you signed in, the server gave your browser a short-lived signed access token (__Host-at) and a long-lived refresh token (__Host-rt), both in HttpOnly cookies. Any service holding the public key can verify the access token without asking a database.",
-      "Shortly before the access token expires, this page asks for a new one with the refresh token, which is replaced every time it is used. If an old refresh token is ever used again, someone copied it: the whole session is ended. Tabs take turns (a Web Lock) so they never spend the same refresh token twice.",
-      "Tokens are normally valid until they expire even after sign-out. latchkey keeps, in every server's memory, the list of sessions ended in the last few minutes, so a signed-out token is refused at once anyway.",
+      "Shortly before the access token expires, the app asks for a new one with the refresh token, which is replaced every time it is used. If an old refresh token is ever used again, someone copied it: the whole session is ended. Tabs take turns (a Web Lock) so they never spend the same refresh token twice.",
     ],
   },
   hybrid: {
     title: "Hybrid: a JWT renewed from a server-side session",
     body: [
       "Your browser holds a short-lived signed access token (__Host-at) and a session cookie (__Host-sid), both HttpOnly. Most requests are checked from the token alone, with no database read.",
-      "When the access token has expired, the server looks the session up once and puts a fresh token on the same response, so this page never has to refresh anything. A session that has ended is never renewed: signing out works like a classic session.",
+      "When the access token has expired, the server looks the session up once and puts a fresh token on the same response, so the app never has to refresh anything. A session that has ended is never renewed: signing out works like a classic session.",
     ],
   },
 };
 
 export function HowItWorks(props: { me: Me; policy: Policy }) {
   const { policy } = props;
-  const [me, setMe] = useState(props.me);
-  const [token, setToken] = useState<TokenView | null>(null);
-  const [tokenError, setTokenError] = useState<string | null>(null);
-  const [now, setNow] = useState(Date.now());
-  const [fetchedAt, setFetchedAt] = useState(Date.now());
-
-  useEffect(() => {
-    const refresh = async () => {
-      setMe(await call(client.GET("/auth/me")).catch(() => me));
-      if (policy.strategy !== "session") {
-        try {
-          setToken(await call(client.GET("/auth/access-token")));
-          setFetchedAt(Date.now());
-          setTokenError(null);
-        } catch (error) {
-          setTokenError(error instanceof LatchkeyError ? error.message : "The token could not be read.");
-        }
-      }
-    };
-    void refresh();
-    // Poll often enough to show each new access token (they may live only seconds).
-    const poll = setInterval(refresh, Math.max(1000, Math.min(5000, policy.accessTokenTtl * 1000)));
-    const tick = setInterval(() => setNow(Date.now()), 1000);
-    return () => {
-      clearInterval(poll);
-      clearInterval(tick);
-    };
-  }, [policy.strategy]);
-
+  const data = useHowData(props.me, policy);
+  const now = useNow();
+  const session = data.me.session;
+  const idleTimeout = idleTimeoutOf(session, policy);
+  const accessLifetime = accessLifetimeOf(idleTimeout, policy);
   const explanation = STRATEGIES[policy.strategy];
-  const s = me.session;
   return (
     <div class="how">
       <section class="card" aria-labelledby="strategy-heading">
@@ -70,10 +57,15 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
         {explanation.body.map((p) => (
           <p key={p}>{p}</p>
         ))}
-        <p class="muted">
+        <p class="muted policy-line">
           {policy.strategy === "session" ? null : (
             <>
-              Revocation: <strong>{policy.revocation}</strong> · access tokens live {duration(policy.accessTokenTtl)} ·{" "}
+              Revocation: <strong>{policy.revocation}</strong> · access tokens live{" "}
+              <strong class="access-lifetime">{duration(accessLifetime)}</strong>
+              {accessLifetime < policy.accessTokenTtl
+                ? ` (ACCESS_TOKEN_TTL is ${duration(policy.accessTokenTtl)}, but a token never lives more than half the session's idle timeout)`
+                : null}{" "}
+              ·{" "}
             </>
           )}
           Sessions end after {duration(policy.sessionIdleTimeout)} without use or{" "}
@@ -82,66 +74,87 @@ export function HowItWorks(props: { me: Me; policy: Policy }) {
         </p>
       </section>
 
-      <section class="card" aria-labelledby="timeline-heading">
-        <h2 id="timeline-heading">This session, live</h2>
-        <Bar
-          label="Absolute lifetime"
-          start={Date.parse(s.createdAt)}
-          end={Date.parse(s.expiresAt)}
-          now={now}
-          startLabel={`signed in ${when(s.createdAt)}`}
-          endLabel={`ends ${when(s.expiresAt)}, used or not`}
-        />
-        <Bar
-          label="Idle window"
-          start={Date.parse(s.lastSeenAt)}
-          end={Date.parse(s.idleExpiresAt)}
-          now={now}
-          startLabel={`last seen ${when(s.lastSeenAt)}`}
-          endLabel={`ends ${when(s.idleExpiresAt)} unless used`}
-        />
-        <p class="muted">
-          The server records “last seen” at most once a minute, or once per tenth of the idle timeout when that is
-          shorter, so the idle window moves forward in steps while you use the app. Session id <code>{s.id}</code> is
-          public; the secret that proves it never leaves its cookie.
-        </p>
-      </section>
+      <SessionCard data={data} policy={policy} now={now} idleTimeout={idleTimeout} />
 
-      <SecretRenewal strategy={policy.strategy} secret={me.secret} now={now} />
+      <SecretRenewal strategy={policy.strategy} secret={data.me.secret} now={now} />
+
+      <CookiesCard catalog={data.cookies} policy={policy} remembered={remembered(session, policy)} />
 
       {policy.strategy !== "session" ? (
-        <section class="card" aria-labelledby="token-heading">
-          <h2 id="token-heading">Your current access token, decoded</h2>
-          {token ? (
-            <>
-              <Bar
-                label="Access token lifetime"
-                start={Number(token.claims.iat) * 1000}
-                end={Number(token.claims.exp) * 1000}
-                now={now}
-                startLabel="issued"
-                endLabel={`expires in ${duration(token.expiresIn - (now - fetchedAt) / 1000)}`}
-              />
-              <div class="token">
-                <div>
-                  <h3>Header</h3>
-                  <pre>{JSON.stringify(token.header, null, 2)}</pre>
-                </div>
-                <div>
-                  <h3>Claims</h3>
-                  <pre>{JSON.stringify(token.claims, null, 2)}</pre>
-                </div>
-              </div>
-              <p class="muted">
-                Decoded by the server from your HttpOnly cookie: the token itself never reaches this page. The third
-                part of a JWT, the signature, is what makes these claims trustworthy.
-              </p>
-            </>
-          ) : (
-            <p class="muted">{tokenError ?? "Loading…"}</p>
-          )}
-        </section>
+        <TokenCard policy={policy} token={data.token} error={data.tokenError} keys={data.keys} now={now} />
       ) : null}
+
+      <TrafficCard catalog={data.cookies} policy={policy} />
+
+      <SignOutCard policy={policy} accessLifetime={accessLifetime} />
+
+      <DefencesCard policy={policy} sessionId={session.id} />
+      <section class="card" aria-labelledby="more-heading">
+        <h2 id="more-heading">Go further</h2>
+        <ul>
+          <li>
+            <Link href="/compare">Compare the strategies</Link>: the same sign-in, request, sign-out and reuse under all
+            three, with what travels and what is stored at each step.
+          </li>
+          <li>
+            <Link href="/lab">The insecure lab</Link>: a fake token in <code>localStorage</code> read by an injected
+            script, and a token in a URL leaking through <code>Referer</code>, shown safely.
+          </li>
+        </ul>
+      </section>
     </div>
+  );
+}
+
+/** The session's two clocks, and the true rule for when "last seen" moves. */
+function SessionCard(props: { data: HowData; policy: Policy; now: number; idleTimeout: number }) {
+  const { data, policy, now, idleTimeout } = props;
+  const s = data.me.session;
+  const touch = touchIntervalOf(idleTimeout);
+  const idleEnd = Date.parse(s.idleExpiresAt);
+  const whatReads =
+    policy.strategy === "session"
+      ? "Every request of the app reads your session."
+      : policy.strategy === "jwt"
+        ? "Most requests prove themselves with the access token alone and never read your session: only a refresh, and reading your account (GET /auth/me), do."
+        : "Most requests prove themselves with the access token alone and never read your session: only a renewal of the access token, and reading your account (GET /auth/me), do.";
+  return (
+    <section class="card" aria-labelledby="timeline-heading">
+      <h2 id="timeline-heading">This session, live</h2>
+      <Bar
+        label="Absolute lifetime"
+        start={Date.parse(s.createdAt)}
+        end={Date.parse(s.expiresAt)}
+        now={now}
+        startLabel={`signed in ${when(s.createdAt)}`}
+        endLabel={`ends ${when(s.expiresAt)}, used or not`}
+        overLabel="ended"
+      />
+      <Bar
+        label="Idle window"
+        start={Date.parse(s.lastSeenAt)}
+        end={idleEnd}
+        now={now}
+        startLabel={`last seen ${when(s.lastSeenAt)}`}
+        endLabel={`ends ${when(s.idleExpiresAt)} unless used`}
+        overLabel="ended"
+      />
+      <p class="touch-rule">
+        {whatReads} When one does, the server writes “last seen”, and so moves the idle window, only if{" "}
+        <strong>{duration(touch)}</strong> have passed since it last did: the shorter of {duration(TOUCH_INTERVAL)} and
+        a tenth of this session's idle timeout ({duration(idleTimeout)}). So the window moves in steps, and may end up
+        to {duration(touch)} early, never late.
+      </p>
+      <p class="idle-note">
+        This page does not keep your session alive: it read your session once when it opened and counts down on its own.
+        It reads again only after the app's own requests (the live log below) and once when the idle window ends.
+        {now < idleEnd
+          ? ` Leave this tab alone and you will be signed out in about ${duration((idleEnd - now) / 1000)}.`
+          : " The idle window has ended: the server no longer accepts this session."}
+      </p>
+      <p class="muted">
+        Session id <code>{s.id}</code> is public; the secret that proves it never leaves its cookie.
+      </p>
+    </section>
   );
 }

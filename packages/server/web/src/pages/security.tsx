@@ -1,25 +1,46 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type SecurityEvent } from "../api.js";
 import { EventItem } from "../components/event-item.js";
-import { navigate } from "../router.js";
+import { Field, FormError, type Problem } from "../components/form.js";
+import { expectSignOut } from "../components/signed-out-notice.js";
+import { SkeletonList } from "../components/skeleton.js";
+import { StrengthMeter } from "../components/strength.js";
+import { toast } from "../components/toast.js";
+import { useOnReturn } from "../on-return.js";
 
 export function Security() {
   const [events, setEvents] = useState<SecurityEvent[] | null>(null);
+  const [failed, setFailed] = useState(false);
   const load = () =>
     call(client.GET("/auth/events"))
-      .then(({ events }) => setEvents(events))
-      .catch(() => setEvents([]));
+      .then(({ events }) => {
+        setEvents(events);
+        setFailed(false);
+      })
+      .catch((error) => {
+        // A 401 is the app's to handle (the sign-in page, with the reason).
+        if (!(error instanceof LatchkeyError && error.status === 401)) setFailed(true);
+      });
   useEffect(() => {
     void load();
   }, []);
+  // What happened on other devices meanwhile shows when the person comes back.
+  useOnReturn(() => void load());
   return (
     <div class="grid">
       <ChangePassword onChanged={load} />
       <DeleteAccount />
       <section class="card wide" aria-labelledby="events-heading">
         <h2 id="events-heading">Recent security events</h2>
+        {failed ? (
+          <p class="error" role="alert">
+            The security log could not be loaded.
+          </p>
+        ) : null}
         {events === null ? (
-          <p class="muted">Loading…</p>
+          failed ? null : (
+            <SkeletonList label="Loading your security events" />
+          )
         ) : events.length === 0 ? (
           <p class="muted">No events yet.</p>
         ) : (
@@ -34,72 +55,108 @@ export function Security() {
   );
 }
 
+/** What a refused password change means, said on the field it concerns. */
+function passwordProblem(error: unknown): Problem {
+  if (!(error instanceof LatchkeyError)) return { field: "form", text: "The server could not be reached. Try again." };
+  switch (error.code) {
+    case "invalid_credentials":
+      return { field: "current-password", text: "The current password is incorrect." };
+    case "weak_password":
+      return { field: "new-password", text: error.message };
+    case "rate_limited": {
+      const minutes = Math.ceil((error.retryAfter ?? 60) / 60);
+      return {
+        field: "form",
+        text: `Too many wrong passwords. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      };
+    }
+    default:
+      return { field: "form", text: error.message };
+  }
+}
+
+/** The change's rules, checked before asking the server (which checks them again). */
+function changeProblem(current: string, next: string, again: string): Problem | null {
+  if (current === "") return { field: "current-password", text: "Enter your current password." };
+  if ([...next].length < 8) return { field: "new-password", text: "Use at least 8 characters." };
+  if (next === current) return { field: "new-password", text: "The new password is the current one." };
+  if (again !== next) return { field: "confirm-password", text: "The two new passwords differ: type it again." };
+  return null;
+}
+
 function ChangePassword(props: { onChanged: () => void }) {
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
-  const [confirm, setConfirm] = useState("");
-  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [again, setAgain] = useState("");
+  const [problem, setProblem] = useState<Problem | null>(null);
   const [busy, setBusy] = useState(false);
+  // Editing a field clears its error, and a form-wide one (stale once anything changes).
+  const edit = (field: string, set: (value: string) => void) => (value: string) => {
+    set(value);
+    if (problem && (problem.field === field || problem.field === "form")) setProblem(null);
+  };
   const submit = async (event: Event) => {
     event.preventDefault();
-    if (next !== confirm) return setMessage({ kind: "error", text: "The two new passwords differ." });
+    const local = changeProblem(current, next, again);
+    setProblem(local);
+    if (local) return document.getElementById(local.field)?.focus();
     setBusy(true);
-    setMessage(null);
     try {
       await call(client.POST("/auth/password", { body: { currentPassword: current, newPassword: next } }));
       setCurrent("");
       setNext("");
-      setConfirm("");
-      setMessage({ kind: "ok", text: "Password changed. Your other devices have been signed out; this one stays." });
+      setAgain("");
+      toast("Password changed. Your other devices have been signed out; this one stays.");
       props.onChanged();
     } catch (error) {
-      setMessage({
-        kind: "error",
-        text: error instanceof LatchkeyError ? error.message : "The server could not be reached.",
-      });
+      const found = passwordProblem(error);
+      // A 401 that ended the session is the sign-in page's to explain.
+      if (error instanceof LatchkeyError && error.status === 401 && error.code !== "invalid_credentials") return;
+      setProblem(found);
+      document.getElementById(found.field === "form" ? "password-form-error" : found.field)?.focus();
     } finally {
       setBusy(false);
     }
   };
+  const errorOf = (field: string) => (problem?.field === field ? problem.text : null);
   return (
     <section class="card" aria-labelledby="password-heading">
       <h2 id="password-heading">Change password</h2>
-      <form onSubmit={submit}>
-        <label for="current-password">Current password</label>
-        <input
+      <form onSubmit={submit} noValidate>
+        <Field
           id="current-password"
+          label="Current password"
           type="password"
           autocomplete="current-password"
-          required
           value={current}
-          onInput={(e) => setCurrent((e.target as HTMLInputElement).value)}
+          onInput={edit("current-password", setCurrent)}
+          error={errorOf("current-password")}
         />
-        <label for="new-password">New password</label>
-        <input
+        <Field
           id="new-password"
+          label="New password"
           type="password"
           autocomplete="new-password"
-          required
-          minLength={8}
           value={next}
-          onInput={(e) => setNext((e.target as HTMLInputElement).value)}
-        />
-        <label for="confirm-password">New password, again</label>
-        <input
+          onInput={edit("new-password", setNext)}
+          hint="At least 8 characters; very common passwords are refused. Your other devices will be signed out."
+          error={errorOf("new-password")}
+          describedBy={next !== "" ? "new-password-strength" : undefined}
+        >
+          <StrengthMeter id="new-password-strength" password={next} />
+        </Field>
+        <Field
           id="confirm-password"
+          label="New password, again"
           type="password"
           autocomplete="new-password"
-          required
-          value={confirm}
-          onInput={(e) => setConfirm((e.target as HTMLInputElement).value)}
+          value={again}
+          onInput={edit("confirm-password", setAgain)}
+          error={errorOf("confirm-password")}
         />
-        {message ? (
-          <p class={message.kind === "ok" ? "success" : "error"} role="status">
-            {message.text}
-          </p>
-        ) : null}
+        <FormError id="password-form-error" text={errorOf("form")} />
         <button type="submit" class="primary" disabled={busy}>
-          Change password
+          {busy ? "Changing…" : "Change password"}
         </button>
       </form>
     </section>
@@ -110,6 +167,7 @@ function DeleteAccount() {
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
   const opener = useRef<HTMLButtonElement>(null);
   const field = useRef<HTMLInputElement>(null);
   // Focus follows the form: into its password field when it opens, back to the button that
@@ -130,16 +188,28 @@ function DeleteAccount() {
   };
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (password === "") {
+      setError("Enter your password to confirm.");
+      field.current?.focus();
+      return;
+    }
+    setBusy(true);
     try {
       await call(client.DELETE("/auth/account", { body: { password } }));
       // The session ended with the account: the client forgets it here and in the other
-      // tabs whatever the logout answers (a page loaded afresh finds no session either).
-      await latchkey.signOut().then(
-        () => navigate("/signup", true),
-        () => location.replace("/signup"),
-      );
+      // tabs whatever the logout answers, and the sign-in page confirms the deletion.
+      expectSignOut("you_deleted_account");
+      await latchkey.signOut().catch(() => location.replace("/signin"));
     } catch (e) {
-      setError(e instanceof LatchkeyError ? e.message : "The server could not be reached.");
+      setBusy(false);
+      setError(
+        e instanceof LatchkeyError && e.code === "invalid_credentials"
+          ? "The password is incorrect."
+          : e instanceof LatchkeyError
+            ? e.message
+            : "The server could not be reached.",
+      );
+      field.current?.focus();
     }
   };
   return (
@@ -149,29 +219,28 @@ function DeleteAccount() {
       {open ? (
         <form
           onSubmit={submit}
+          noValidate
           onKeyDown={(e) => {
             if (e.key !== "Escape") return;
             e.preventDefault();
             toggle(false);
           }}
         >
-          <label for="delete-password">Your password, to confirm</label>
-          <input
+          <Field
             id="delete-password"
-            ref={field}
+            label="Your password, to confirm"
             type="password"
             autocomplete="current-password"
-            required
+            inputRef={field}
             value={password}
-            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
+            onInput={(value) => {
+              setPassword(value);
+              setError(null);
+            }}
+            error={error}
           />
-          {error ? (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          ) : null}
           <div class="actions">
-            <button type="submit" class="danger">
+            <button type="submit" class="danger" disabled={busy}>
               Delete my account
             </button>
             <button type="button" class="secondary" onClick={() => toggle(false)}>

@@ -1,11 +1,16 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, client, LatchkeyError, latchkey, type Me, SESSION_REUSE_MESSAGE, type SignedOutReason } from "../api.js";
+import { call, client, LatchkeyError, latchkey, type Me, type SignedOutReason } from "../api.js";
+import { Alert, Field, FormError, type Problem } from "../components/form.js";
 import { Link } from "../components/shell.js";
+import { SignedOutNotice } from "../components/signed-out-notice.js";
+import { StrengthMeter } from "../components/strength.js";
 
 const USERNAME = /^[a-z0-9._-]{3,32}$/;
+/** From this many failed attempts in a row, the form warns that the throttle is near. */
+const WARN_AFTER = 2;
 
 /** What the API's error codes mean to a person filling in this form. */
-function explain(error: unknown, mode: "signin" | "signup"): { field: "username" | "password" | "form"; text: string } {
+function explain(error: unknown, mode: "signin" | "signup"): Problem {
   if (!(error instanceof LatchkeyError)) return { field: "form", text: "The server could not be reached. Try again." };
   switch (error.code) {
     case "weak_password":
@@ -30,31 +35,33 @@ function explain(error: unknown, mode: "signin" | "signup"): { field: "username"
   }
 }
 
-/** Why the server signed this browser out, in the words of its 401 and a line on what to do. */
-function SignedOutNotice(props: { reason: SignedOutReason }) {
-  if (props.reason !== "reuse") return null;
-  return (
-    <div class="signed-out-notice" role="alert">
-      <p>
-        <strong>You were signed out to protect your account.</strong>
-      </p>
-      <p>{SESSION_REUSE_MESSAGE}</p>
-      <p class="muted">
-        Your session's cookie changes as you use it. An old copy of it came back after a change, and the server cannot
-        tell which browser is yours, so it ended the session for both. Once you are signed in, the Security page shows
-        where each came from.
-      </p>
-    </div>
-  );
+/** The rules sign-up checks before asking the server (which checks them again). */
+function localProblem(mode: "signin" | "signup", username: string, password: string): Problem | null {
+  if (username === "") return { field: "username", text: "Enter your username." };
+  if (mode === "signup" && !USERNAME.test(username.normalize("NFKC").toLowerCase())) {
+    return { field: "username", text: "Use 3 to 32 letters a-z, digits, '.', '_' or '-'." };
+  }
+  if (password === "") return { field: "password", text: "Enter your password." };
+  if (mode === "signup" && [...password].length < 8) return { field: "password", text: "Use at least 8 characters." };
+  return null;
 }
 
-export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutReason; onSignedIn: (me: Me) => void }) {
+export function SignIn(props: {
+  mode: "signin" | "signup";
+  reason?: SignedOutReason;
+  /** Filled in after a forced sign-out, for the person to sign back in. */
+  username?: string;
+  onSignedIn: (me: Me) => void;
+}) {
   const { mode } = props;
-  const [username, setUsername] = useState("");
+  const [username, setUsername] = useState(props.username ?? "");
   const [password, setPassword] = useState("");
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<{ field: string; text: string } | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  // Failed attempts in a row at one username, from this page: the throttle counts them
+  // too, so the person is warned before it locks (the API does not say how many remain).
+  const [failures, setFailures] = useState<{ username: string; count: number }>({ username: "", count: 0 });
   // A form-wide problem takes the focus once its message is on the page (see `submit`).
   const focusMessage = useRef(false);
   useEffect(() => {
@@ -63,19 +70,19 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
     document.getElementById("form-error")?.focus();
   }, [problem]);
 
-  const localProblem = (): { field: "username" | "password"; text: string } | null => {
-    if (mode === "signup") {
-      if (!USERNAME.test(username.normalize("NFKC").toLowerCase())) {
-        return { field: "username", text: "Use 3 to 32 letters a-z, digits, '.', '_' or '-'." };
-      }
-      if ([...password].length < 8) return { field: "password", text: "Use at least 8 characters." };
-    }
-    return null;
+  // Editing a field clears the problem it had (and a form-wide one, now stale).
+  const edit = (field: "username" | "password", set: (value: string) => void) => (value: string) => {
+    set(value);
+    if (problem && (problem.field === field || problem.field === "form")) setProblem(null);
   };
 
   const submit = async (event: Event) => {
     event.preventDefault();
-    const local = localProblem();
+    // A phone's autocomplete adds a trailing space: the name has none, so it is never
+    // sent (the server would count it as a wrong attempt). The field shows what is sent.
+    const name = username.trim();
+    if (name !== username) setUsername(name);
+    const local = localProblem(mode, name, password);
     if (local) {
       setProblem(local);
       document.getElementById(local.field)?.focus();
@@ -84,20 +91,23 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
     setBusy(true);
     setProblem(null);
     try {
-      if (mode === "signup") await call(client.POST("/auth/register", { body: { username, password } }));
+      if (mode === "signup") await call(client.POST("/auth/register", { body: { username: name, password } }));
       // The client tells the other tabs, which load the session its cookies now carry.
-      await latchkey.signIn(username, password, { remember });
+      await latchkey.signIn(name, password, { remember });
       // The login answers the user and session; `/auth/me` adds what the roles permit.
       props.onSignedIn(await call(client.GET("/auth/me")));
     } catch (error) {
       const found = explain(error, mode);
       setProblem(found);
+      const wrong = error instanceof LatchkeyError && error.code === "invalid_credentials";
+      const key = name.normalize("NFKC").toLowerCase();
+      if (wrong) setFailures((f) => ({ username: key, count: f.username === key ? f.count + 1 : 1 }));
       // Focus goes where the problem is. A click leaves it on the submit button, which
       // `busy` disabled, and the browser then drops it to the page body: wrong credentials
       // send it to the password, to type again; any other form-wide problem to its message,
       // unless a field still has it (a submit from the keyboard).
       if (found.field !== "form") document.getElementById(found.field)?.focus();
-      else if (error instanceof LatchkeyError && error.code === "invalid_credentials") {
+      else if (wrong) {
         const field = document.getElementById("password") as HTMLInputElement | null;
         field?.focus();
         field?.select();
@@ -107,12 +117,13 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
     }
   };
 
-  const fieldError = (field: string) =>
-    problem?.field === field ? (
-      <p class="field-error" id={`${field}-error`} role="alert" tabIndex={field === "form" ? -1 : undefined}>
-        {problem.text}
-      </p>
-    ) : null;
+  const fieldError = (field: string) => (problem?.field === field ? problem.text : null);
+  const warn =
+    mode === "signin" &&
+    failures.count >= WARN_AFTER &&
+    failures.username === username.trim().normalize("NFKC").toLowerCase() &&
+    problem?.text !== undefined &&
+    !problem.text.startsWith("Too many");
 
   return (
     <main class="auth" id="main">
@@ -124,38 +135,33 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
         <h1>{mode === "signup" ? "Create an account" : "Sign in"}</h1>
         {mode === "signin" ? <SignedOutNotice reason={props.reason ?? null} /> : null}
         <form onSubmit={submit} noValidate>
-          <label for="username">Username</label>
-          <input
+          <Field
             id="username"
-            name="username"
+            label="Username"
             autocomplete="username"
-            autocapitalize="none"
-            spellcheck={false}
-            required
+            plain
             value={username}
-            aria-invalid={problem?.field === "username"}
-            aria-describedby={problem?.field === "username" ? "username-error" : undefined}
-            onInput={(e) => setUsername((e.target as HTMLInputElement).value)}
+            onInput={edit("username", setUsername)}
+            hint={mode === "signup" ? "3 to 32 letters a-z, digits, '.', '_' or '-'." : undefined}
+            error={fieldError("username")}
           />
-          {fieldError("username")}
-          <label for="password">Password</label>
-          <input
+          <Field
             id="password"
-            name="password"
+            label="Password"
             type="password"
             autocomplete={mode === "signup" ? "new-password" : "current-password"}
-            required
             value={password}
-            aria-invalid={problem?.field === "password"}
-            aria-describedby={problem?.field === "password" ? "password-error" : "password-hint"}
-            onInput={(e) => setPassword((e.target as HTMLInputElement).value)}
-          />
-          {mode === "signup" && problem?.field !== "password" ? (
-            <p class="hint" id="password-hint">
-              At least 8 characters. Long passphrases are welcome; very common passwords are refused.
-            </p>
-          ) : null}
-          {fieldError("password")}
+            onInput={edit("password", setPassword)}
+            hint={
+              mode === "signup"
+                ? "At least 8 characters. Long passphrases are welcome; very common passwords are refused."
+                : undefined
+            }
+            error={fieldError("password")}
+            describedBy={mode === "signup" && password !== "" ? "password-strength" : undefined}
+          >
+            {mode === "signup" ? <StrengthMeter id="password-strength" password={password} /> : null}
+          </Field>
           <label class="check">
             <input
               type="checkbox"
@@ -164,7 +170,16 @@ export function SignIn(props: { mode: "signin" | "signup"; reason?: SignedOutRea
             />
             Remember me on this device
           </label>
-          {fieldError("form")}
+          <FormError text={fieldError("form")} />
+          {warn ? (
+            <Alert tone="warning" id="throttle-warning">
+              <p>
+                {failures.count} failed attempts in a row. To stop password guessing, latchkey pauses sign-in to an
+                account after a few failed attempts (5 within 15 minutes, unless the administrator set other limits).
+                Check the username and Caps Lock before trying again.
+              </p>
+            </Alert>
+          ) : null}
           <button type="submit" class="primary wide" disabled={busy}>
             {busy ? "Please wait…" : mode === "signup" ? "Create account" : "Sign in"}
           </button>

@@ -1,5 +1,6 @@
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, type Todo } from "../api.js";
+import { type Draft, draftOf, keepDraft, wasInterrupted } from "../drafts.js";
 
 type Filter = "all" | "active" | "done";
 /** A to-do as the list holds it: `key` stays the same when the server's copy replaces ours. */
@@ -38,14 +39,22 @@ function TitleCount(props: { id: string; text: string }) {
   );
 }
 
-export function Todos() {
+export function Todos(props: { userId: string }) {
+  // What this user was typing when a forced sign-out took the page away (kept in memory,
+  // given back only to them): the new to-do's text, and the edit of a to-do, reopened once
+  // the list shows it.
+  const [restored] = useState<Draft | null>(() => draftOf(props.userId));
+  const [interrupted] = useState(() => restored !== null && wasInterrupted(props.userId));
   const [todos, setTodos] = useState<Item[] | null>(null);
-  const [title, setTitle] = useState("");
+  const [title, setTitle] = useState(restored?.title ?? "");
   const [problem, setProblem] = useState<string | null>(null);
   const [filter, setFilter] = useState<Filter>("all");
   // The row being edited, by its key: a to-do added a moment ago keeps its key when the
   // server's copy (with the server's id) replaces it, so its editor stays open.
   const [editing, setEditing] = useState<string | null>(null);
+  // The open editor's text as typed, for the draft.
+  const [editDraft, setEditDraft] = useState<{ id: string; text: string } | null>(restored?.edit ?? null);
+  useEffect(() => keepDraft(props.userId, { title, edit: editDraft }), [props.userId, title, editDraft]);
   const [message, setMessage] = useState<string | null>(null);
   // What the last add or delete did, shown and announced (the new row may be far below).
   const [status, setStatus] = useState("");
@@ -72,6 +81,10 @@ export function Todos() {
       if (changes.current !== before) return load();
       // Keep anything still on its way to the server.
       setTodos((list) => [...todos, ...(list ?? []).filter((t) => t.id.startsWith("tmp-"))]);
+      const edit = restored?.edit;
+      if (edit && todos.some((t) => t.id === edit.id)) setEditing(edit.id);
+      else setEditDraft(null);
+      if (interrupted) setStatus("What you were typing before you were signed out is back.");
     };
     load().catch(() => setMessage("Your to-dos could not be loaded."));
   }, []);
@@ -138,6 +151,7 @@ export function Todos() {
 
   const finishEdit = (todo: Item, outcome: EditOutcome) => {
     setEditing(null);
+    setEditDraft(null);
     // Enter and Escape put the focus back on the to-do; a click elsewhere leaves it where it went.
     if (outcome.refocus) setFocusTarget({ id: `title-${rowKey(todo)}` });
     if (outcome.refused) setMessage(`The title was not changed: it is still “${todo.title}”. ${outcome.refused}`);
@@ -231,7 +245,13 @@ export function Todos() {
                 onChange={() => update(todo, { done: !todo.done })}
               />
               {editing === rowKey(todo) ? (
-                <EditTitle todo={todo} id={rowKey(todo)} onClose={(outcome) => finishEdit(todo, outcome)} />
+                <EditTitle
+                  todo={todo}
+                  id={rowKey(todo)}
+                  initial={editDraft?.id === todo.id ? editDraft.text : undefined}
+                  onInput={(text) => setEditDraft({ id: todo.id, text })}
+                  onClose={(outcome) => finishEdit(todo, outcome)}
+                />
               ) : (
                 <button
                   type="button"
@@ -264,8 +284,15 @@ export function Todos() {
  * the server would refuse keeps the editor open with the reason; left that way, it closes
  * with the old title and says so.
  */
-function EditTitle(props: { todo: Todo; id: string; onClose: (outcome: EditOutcome) => void }) {
-  const [text, setText] = useState(props.todo.title);
+function EditTitle(props: {
+  todo: Todo;
+  id: string;
+  /** The text typed before a forced sign-out, when the editor reopens with it. */
+  initial?: string | undefined;
+  onInput: (text: string) => void;
+  onClose: (outcome: EditOutcome) => void;
+}) {
+  const [text, setText] = useState(props.initial ?? props.todo.title);
   const [problem, setProblem] = useState<string | null>(null);
   const input = useRef<HTMLInputElement>(null);
   // Closing removes the field, and the browser then blurs it: only the first way out counts
@@ -279,6 +306,11 @@ function EditTitle(props: { todo: Todo; id: string; onClose: (outcome: EditOutco
   useEffect(() => {
     input.current?.focus();
     input.current?.select();
+    // Unmounted with the page (a forced sign-out): the browser blurs the removed field,
+    // which must not save; the draft keeps the text instead.
+    return () => {
+      closed.current = true;
+    };
   }, []);
   const errorId = `edit-error-${props.id}`;
   const countId = `edit-count-${props.id}`;
@@ -293,6 +325,7 @@ function EditTitle(props: { todo: Todo; id: string; onClose: (outcome: EditOutco
         aria-describedby={ids(problem !== null && errorId, titleLength(text) >= COUNT_FROM && countId)}
         onInput={(e) => {
           setText((e.target as HTMLInputElement).value);
+          props.onInput((e.target as HTMLInputElement).value);
           setProblem(null);
         }}
         onKeyDown={(e) => {
