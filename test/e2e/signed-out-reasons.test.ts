@@ -282,11 +282,13 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
     async () => {
       const username = uniqueUser();
       const first = await typingDevice(jwt.server.origin, username);
+      // The tab refreshes once, a second after its sign-in's requests (it was used), then sits
+      // idle (an unused tab does not refresh). Its cookies are copied after that, and once the
+      // 2 s access token has expired the copy refreshes with the shared refresh token and gets
+      // the new one; the owner's is retired.
+      await first.page.waitForTimeout(3_000);
       const copy = await newDevice();
       await copy.context.addCookies(await first.context.cookies());
-      // Once the 2 s access token has expired (an idle tab does not refresh), the copy
-      // refreshes with the shared refresh token and gets the new one; the owner's is retired.
-      await first.page.waitForTimeout(3_000);
       const refreshed = copy.page.waitForResponse((r) => new URL(r.url()).pathname === "/auth/refresh");
       await copy.page.goto(`${jwt.server.origin}/todos`);
       expect((await refreshed).status()).toBe(200);

@@ -117,6 +117,21 @@ describe("the refresh under jwt", () => {
   });
   afterAll(() => h.close());
 
+  it("a page idle past its access token's lifetime is still told why at its refresh", async () => {
+    const d = await twoDevices(h);
+    await d.other.post("/auth/password", { currentPassword: PASSWORD, newPassword: "a brand new passphrase 42" });
+    // Past the access token's lifetime, not the session's: the token has expired, its sid still names the session.
+    h.clock.advance(11 * 60 * 1000);
+    try {
+      const refused = await d.victim.post("/auth/refresh");
+      expect(refused.statusCode).toBe(401);
+      expect(refused.json().error.code).toBe("invalid_grant");
+      expect(refused.headers[HEADER]).toBe("password_changed");
+    } finally {
+      h.clock.advance(-11 * 60 * 1000);
+    }
+  });
+
   it("a replayed refresh token ends the session as refresh_reuse_detected, and says so to both holders", async () => {
     const d = await twoDevices(h);
     const thief = copyOf(h, d.victim);

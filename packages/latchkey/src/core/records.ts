@@ -125,13 +125,13 @@ export const EVENT_TYPES = [
 export const SESSION_END_REASONS = [
   "signed_out",
   "session_revoked",
+  "session_limit_reached",
   "signed_out_everywhere",
   "password_changed",
   "account_disabled",
   "account_deleted",
   "session_reuse_detected",
   "refresh_reuse_detected",
-  "session_limit_reached",
   "session_expired",
 ] as const;
 

@@ -4,6 +4,7 @@
  * layers over these.
  */
 
+import { decodeJwt } from "jose";
 import type { AccessCheck, AccessClaims } from "../core/access-tokens.js";
 import type { Auth } from "../core/auth.js";
 import { AuthError } from "../core/errors.js";
@@ -373,7 +374,12 @@ export class LatchkeyContext {
   async endReasonOfCookies(request: AuthRequest): Promise<SessionEndReason | null> {
     const access = request.cookies[this.cookies.access];
     const check = access ? await this.auth.accessTokens.verify(access) : null;
-    const sessionId = check?.ok ? check.claims.sessionId : check?.sessionId;
+    // An expired token (the usual case: the page sat idle past its lifetime) was refused
+    // only after its signature checked out (jose verifies before it reads `exp`): its `sid`
+    // is latchkey's own.
+    const sessionId = check?.ok
+      ? check.claims.sessionId
+      : (check?.sessionId ?? (check?.reason === "expired" && access ? sessionIdOf(access) : undefined));
     return sessionId ? this.auth.sessions.endReason(sessionId) : null;
   }
 
@@ -537,4 +543,14 @@ function unauthenticated(why: SessionEndReason | null = null): AuthError {
 
 function invalidToken(why: SessionEndReason | null = null): AuthError {
   return new AuthError("invalid_token", "The access token is invalid or has expired.", { sessionEnded: why });
+}
+
+/** The `sid` claim of a JWT whose signature was verified, or `undefined`. */
+function sessionIdOf(token: string): string | undefined {
+  try {
+    const { sid } = decodeJwt(token);
+    return typeof sid === "string" ? sid : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { call, client, currentUser, endedOf, latchkey, type Me, type Policy, type SignedOutReason } from "./api.js";
 import { Shell } from "./components/shell.js";
 import { takeExpectedSignOut } from "./components/signed-out-notice.js";
-import { draftOf, interruptDraft } from "./drafts.js";
+import { draftOf, dropDraft, interruptDraft } from "./drafts.js";
 import { useOnReturn } from "./on-return.js";
 import { Admin } from "./pages/admin/page.js";
 import { Compare } from "./pages/compare.js";
@@ -93,6 +93,8 @@ export function App() {
       const { session, reason: kind, fromOtherTab } = change;
       // `ended`: the server's `Latchkey-Session-Ended`, on a sign-out it forced.
       const ended = endedOf(change.ended);
+      // A sign-out asked for in another tab drops the draft, as it does in the tab that asked.
+      if (!session && kind === "signed_out" && fromOtherTab) dropDraft();
       if (!session) signedOut(ended ?? (kind === "signed_out_everywhere" ? "you_signed_out_everywhere" : null));
       // Another tab signed in: the cookies are this tab's too. This tab's own sign-in is
       // the sign-in page's to finish.
