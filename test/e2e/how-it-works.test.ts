@@ -9,6 +9,8 @@
  * request without the CSRF header is refused before the person's eyes; axe finds nothing
  * in either theme at phone or desktop width. And defect 7 itself: a tab left on this page
  * is signed out when its idle timeout ends (the page used to poll `/auth/me`, which is use).
+ * Under each revocation mode the page says what sign-out does to the access token, and a
+ * copy of the access cookie then behaves as it says.
  *
  * The servers run with a 30 s idle timeout: access tokens then live 15 s (half of it), and
  * the server writes "last seen" at most every 3 s (a tenth of it).
@@ -231,5 +233,58 @@ describeWith("Chromium", CHROMIUM !== null)("How it works, live (issue 30), in C
       expect(after).toBeGreaterThan(IDLE_TIMEOUT - 5);
       expect(errors).toEqual([]);
     }, 150_000);
+  });
+
+  /**
+   * What sign-out does depends on the revocation mode too: the page states it for the mode
+   * in force, and the statement is checked against the server. Under `immediate` a copy of
+   * the access cookie is refused the moment the session ends; under `expiry` it keeps
+   * working until it expires, as the page warns.
+   */
+  describe.each([
+    ["jwt", "immediate"],
+    ["jwt", "expiry"],
+    ["hybrid", "expiry"],
+  ] as const)("AUTH_STRATEGY=%s, REVOCATION=%s: what sign-out does", (strategy, revocation) => {
+    let dir: string;
+    let server: RunningServer;
+    let context: BrowserContext | undefined;
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), `latchkey-e2e-how-${strategy}-${revocation}-`));
+      server = await startServerProcess({
+        DATABASE_URL: `sqlite:${join(dir, "e2e.db")}`,
+        AUTH_STRATEGY: strategy,
+        REVOCATION: revocation,
+      });
+    }, SLOW);
+    afterAll(async () => {
+      await context?.close().catch(() => {});
+      await server?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }, SLOW);
+
+    it("the page says it, and a copy of the access cookie behaves as it says after sign-out", async () => {
+      context = await browser.newContext({ viewport: VIEWPORTS.desktop });
+      context.setDefaultTimeout(20_000);
+      const page = await context.newPage();
+      const errors = watchErrors(page);
+      await signUpInPage(page, server.origin, uniqueUser(), PASSWORD);
+      await page.goto(`${server.origin}/how-it-works`);
+      const card = page.locator("#signout-heading").locator("..");
+      await card.waitFor();
+      const said = (await card.textContent()) ?? "";
+      expect(said).toContain(`REVOCATION=${revocation}`);
+      if (revocation === "expiry") expect(said).toMatch(/a copy of it keeps working until it expires/);
+      else expect(said).toMatch(/refused on the next request anyway/);
+
+      // A copy of the access cookie, taken before signing out, presented after.
+      const access = (await context.cookies()).find((cookie) => cookie.name === "__Host-at")?.value as string;
+      expect(access).toBeTruthy();
+      await page.getByRole("button", { name: "Sign out", exact: true }).click();
+      await page.waitForURL("**/signin");
+      const copy = await fetch(`${server.origin}/api/todos`, { headers: { cookie: `__Host-at=${access}` } });
+      expect(copy.status).toBe(revocation === "expiry" ? 200 : 401);
+      expect(errors).toEqual([]);
+    }, 120_000);
   });
 });
