@@ -93,6 +93,8 @@ function countContract(open: () => Promise<{ stores: Stores; close: () => Promis
           disabledAt: null,
           roles: ["user"],
           rolesAt: 0,
+          email: null,
+          emailVerifiedAt: null,
         });
       }
       const add = (userId: string, n: number) =>

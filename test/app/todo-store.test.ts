@@ -29,6 +29,8 @@ const user = (id: string, username: string) => ({
   disabledAt: null,
   roles: ["user"],
   rolesAt: 0,
+  email: null,
+  emailVerifiedAt: null,
 });
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -33,6 +33,8 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
         disabledAt: null,
         roles: ["user"],
         rolesAt: now,
+        email: null,
+        emailVerifiedAt: null,
       });
       const session = {
         id: "prepared-session-id-00",

@@ -40,6 +40,8 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL in a database that hol
           disabledAt: null,
           roles: ["user"],
           rolesAt: now,
+          email: null,
+          emailVerifiedAt: null,
         });
         expect((await stores.users.findById(id))?.username).toBe("alice");
       } finally {

@@ -14,8 +14,10 @@ import { describe, expect, it } from "vitest";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
 import * as postgresRenewal from "../../packages/latchkey/src/stores/postgres/migrations/0006-session-renewal.js";
+import * as postgresEmail from "../../packages/latchkey/src/stores/postgres/migrations/0007-email.js";
 import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import * as sqliteRenewal from "../../packages/latchkey/src/stores/sqlite/migrations/0006-session-renewal.js";
+import * as sqliteEmail from "../../packages/latchkey/src/stores/sqlite/migrations/0007-email.js";
 import { makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
@@ -25,6 +27,8 @@ interface Target {
   open(): Promise<Stores>;
   db: Kysely<unknown>;
   migration: Migration;
+  /** The migrations after it, undone first (newest first) to get back to the release before. */
+  later: Migration[];
   cleanup(): Promise<void>;
 }
 
@@ -42,10 +46,12 @@ function describeMigration(name: string, target: () => Promise<Target>): void {
   it(`${name}: a session of before reads as never renewed, an event of before has no detail`, async () => {
     const t = await target();
     try {
-      // The database as the previous release left it: 0006 undone and out of the history.
+      // The database as the previous release left it: 0006 (and what came after) undone and
+      // out of the history.
       await (await t.open()).close();
+      for (const later of t.later) await later.down?.(t.db);
       await t.migration.down?.(t.db);
-      await sql`delete from latchkey_migration where name = '0006-session-renewal'`.execute(t.db);
+      await sql`delete from latchkey_migration where name >= '0006-session-renewal'`.execute(t.db);
       const alice = makeUser("alice");
       const at = Date.now() - 60_000;
       await sql`insert into users (id, username, password_hash, created_at, roles, roles_at)
@@ -95,6 +101,7 @@ describe("the session renewal migration", () => {
       open: () => openSqliteStores({ path }),
       db,
       migration: sqliteRenewal,
+      later: [sqliteEmail],
       async cleanup() {
         await db.destroy();
         rmSync(dir, { recursive: true, force: true });
@@ -113,6 +120,7 @@ describeWith("PostgreSQL", postgresAvailable)("the session renewal migration (Po
       open: () => openPostgresStores({ url: schema.url, max: 2 }),
       db,
       migration: postgresRenewal,
+      later: [postgresEmail],
       async cleanup() {
         await db.destroy();
         await schema.drop();

@@ -36,6 +36,8 @@ describe("SessionManager", () => {
       disabledAt: null,
       roles: ["user"],
       rolesAt: 0,
+      email: null,
+      emailVerifiedAt: null,
     });
   });
 

@@ -61,6 +61,8 @@ describe("session secrets that renew", () => {
       disabledAt: null,
       roles: ["user"],
       rolesAt: 0,
+      email: null,
+      emailVerifiedAt: null,
     });
   });
 

@@ -43,6 +43,8 @@ describe("WAL checkpoints in a worker thread", () => {
           disabledAt: null,
           roles: ["user"],
           rolesAt: now,
+          email: null,
+          emailVerifiedAt: null,
         });
         for (let i = 0; i < 50; i++) {
           await stores.events.append({

@@ -50,6 +50,8 @@ async function open(revocation: "immediate" | "expiry" = "immediate"): Promise<v
     disabledAt: null,
     roles: ["user"],
     rolesAt: 0,
+    email: null,
+    emailVerifiedAt: null,
   });
 }
 

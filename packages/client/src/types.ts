@@ -48,8 +48,9 @@ export interface Change {
    * header): `"session_revoked"` (ended from another device or by an admin),
    * `"signed_out_everywhere"`, `"signed_out"`, `"password_changed"`, `"account_disabled"`,
    * `"account_deleted"`, `"session_expired"` (an idle or absolute timeout),
-   * `"session_reuse_detected"`, `"refresh_reuse_detected"`, `"session_limit_reached"`.
-   * Branch on it to tell the person why they are signing in again.
+   * `"session_reuse_detected"`, `"refresh_reuse_detected"`, `"session_limit_reached"`,
+   * `"password_reset"` (from a mailed link), `"email_change_reverted"` (the old address
+   * undid an email change). Branch on it to tell the person why they are signing in again.
    */
   ended?: string;
 }

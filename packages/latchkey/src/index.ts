@@ -49,6 +49,7 @@ export {
   type TokenPolicy,
 } from "./core/auth.js";
 export { type Clock, type ManualClock, manualClock, systemClock } from "./core/clock.js";
+export { EMAIL_MAX_LENGTH, parseEmail } from "./core/email.js";
 export {
   AuthError,
   type ErrorCode,
@@ -59,6 +60,20 @@ export {
 } from "./core/errors.js";
 export { KeyRing, type KeySummary } from "./core/key-ring.js";
 export type { ThrottlePolicy } from "./core/login-throttle.js";
+export {
+  DEFAULT_MAIL_TEMPLATES,
+  DEFAULT_RETRY_DELAYS_MS,
+  escapeHtml,
+  type MailContent,
+  type MailContext,
+  type MailKind,
+  type MailLog,
+  type MailMessage,
+  type MailOptions,
+  type MailTemplates,
+  type MailTransport,
+  maskEmail,
+} from "./core/mail.js";
 export { type Maintenance, type MaintenanceLog, startMaintenance } from "./core/maintenance.js";
 export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHasher } from "./core/password-hasher.js";
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
@@ -71,6 +86,7 @@ export type {
   DatabaseHandle,
   EventStore,
   KeyStore,
+  LinkTokenStore,
   RefreshTokenStore,
   SecretRenewal,
   SecretStore,
@@ -88,6 +104,8 @@ export type {
   ChangeRecord,
   EventRecord,
   EventType,
+  LinkPurpose,
+  LinkTokenRecord,
   RefreshTokenRecord,
   ServiceRecord,
   SessionKind,
@@ -97,6 +115,12 @@ export type {
   UserProfile,
   UserRecord,
 } from "./core/records.js";
+export {
+  AccountEmail,
+  DEFAULT_EMAIL_POLICY,
+  type EmailPolicy,
+  type EmailStatus,
+} from "./core/recovery.js";
 export { InvalidGrantError, RefreshTokens } from "./core/refresh-tokens.js";
 export {
   DEFAULT_STREAM_LIMITS,

@@ -26,7 +26,9 @@ import { afterEach, beforeEach, describe, expect, it, type TestContext, vi } fro
 import type { ServiceStore, Stores } from "./core/ports.js";
 import type { ServiceRecord, SessionRecord, UserRecord } from "./core/records.js";
 import { describeAuditContract } from "./testing/audit.js";
+import { describeEmailContract } from "./testing/email.js";
 import { makeSession, makeUser, T0 } from "./testing/fixtures.js";
+import { describeLinkTokenContract } from "./testing/links.js";
 import { describeRolesContract } from "./testing/roles.js";
 import { describeSessionRenewalContract } from "./testing/session-renewal.js";
 
@@ -186,9 +188,11 @@ export function describeStoreContract(backend: ContractBackend): void {
       });
 
       it("finds a session with its user in one call", async () => {
+        // The profile: no password hash, and no address even when the user has one.
+        expect(await s.users.setEmail(alice.id, "alice@example.com", T0)).toBe(true);
         const one = session(alice.id, { remember: true, kind: "session" });
         await s.sessions.create(one);
-        const { passwordHash: _hash, ...profile } = alice;
+        const { passwordHash: _hash, email: _email, emailVerifiedAt: _verifiedAt, ...profile } = alice;
         expect(await s.sessions.findWithUser(one.id)).toEqual({ session: one, user: profile });
         expect(await s.sessions.findWithUser("missing")).toBeNull();
       });
@@ -450,6 +454,8 @@ export function describeStoreContract(backend: ContractBackend): void {
 
     describeRolesContract({ stores: () => s, opened: () => opened });
     describeAuditContract({ stores: () => s, opened: () => opened });
+    describeEmailContract({ stores: () => s, opened: () => opened });
+    describeLinkTokenContract({ stores: () => s, opened: () => opened });
     describeSessionRenewalContract({ stores: () => s, opened: () => opened });
 
     describe("counters", () => {

@@ -22,6 +22,7 @@ import {
 } from "./password-policy.js";
 import type { CounterStore, UserStore } from "./ports.js";
 import type { UserRecord } from "./records.js";
+import type { AccountEmail } from "./recovery.js";
 import { DEFAULT_ROLES } from "./roles.js";
 import { randomToken } from "./secrets.js";
 import type { SecurityLog } from "./security-log.js";
@@ -56,6 +57,8 @@ export interface AccountsDeps {
   hasher: PasswordHasher;
   clock: Clock;
   limits: AccountLimits;
+  /** Email addresses: what a registration may carry, and whether a login needs one verified. */
+  email: AccountEmail;
 }
 
 /**
@@ -88,11 +91,18 @@ export class Accounts {
   /**
    * Creates an account. Does not log in. Registrations over HTTP (`client` given) are
    * limited per address across instances: they hash a password, and an unthrottled one is
-   * a way to spend the CPU. The CLI passes no client and is not limited.
+   * a way to spend the CPU. The CLI passes no client and is not limited. With an `email`
+   * (where mail is set up), the address is stored unverified and mailed a link.
    */
-  async register(usernameInput: string, passwordInput: string, client?: ClientInfo): Promise<UserRecord> {
+  async register(
+    usernameInput: string,
+    passwordInput: string,
+    client?: ClientInfo,
+    options: { email?: string | undefined } = {},
+  ): Promise<UserRecord> {
     const username = parseUsername(usernameInput);
     if (!username) throw new AuthError("invalid_request", USERNAME_RULE);
+    const email = this.#deps.email.addressForRegistration(options.email);
     assertWellFormedPassword(passwordInput);
     const password = normalizePassword(passwordInput);
     assertAcceptablePassword(password, username);
@@ -106,6 +116,7 @@ export class Accounts {
       });
     }
     if (await this.#deps.users.findByUsername(username)) throw usernameTaken();
+    if (email !== null && (await this.#deps.users.findByEmail(email))) throw emailTaken();
     const user: UserRecord = {
       id: uuidv7(this.#deps.clock.now()),
       username,
@@ -114,9 +125,14 @@ export class Accounts {
       disabledAt: null,
       roles: [...DEFAULT_ROLES],
       rolesAt: this.#deps.clock.now(),
+      email,
+      emailVerifiedAt: null,
     };
-    // The store's unique index settles a race between two registrations of one name.
-    if (!(await this.#deps.users.create(user))) throw usernameTaken();
+    // The store's unique indexes settle a race between two registrations of one name or address.
+    if (!(await this.#deps.users.create(user))) {
+      throw (await this.#deps.users.findByUsername(username)) ? usernameTaken() : emailTaken();
+    }
+    this.#deps.email.registered(user);
     return user;
   }
 
@@ -157,6 +173,7 @@ export class Accounts {
     if (user.disabledAt !== null) {
       throw new AuthError("account_disabled", "This account has been disabled.");
     }
+    this.#deps.email.assertMaySignIn(user);
     if (check.rehash) {
       const passwordHash = await this.#deps.hasher.hash(normalizePassword(password));
       await users.updatePasswordHash(user.id, passwordHash);
@@ -202,6 +219,28 @@ export class Accounts {
       userAgent: context.userAgent,
       sessionId: context.sessionId,
     });
+  }
+
+  /**
+   * The signed-in user once their password is checked (throttled per session and device,
+   * as a password change's): for account changes that ask for it, the email address's.
+   */
+  async confirmPassword(userId: string, password: string, caller: SignedInCaller): Promise<UserRecord> {
+    assertWellFormedPassword(password);
+    const user = await this.#load(userId);
+    await this.#verifyOwnPassword(user, password, caller);
+    return user;
+  }
+
+  /**
+   * A new password for `user`, checked against the rules (`weak_password`) and hashed
+   * under the per-address cap on hashing: a password reset's.
+   */
+  async hashNewPassword(user: UserRecord, passwordInput: string, ip: string): Promise<string> {
+    assertWellFormedPassword(passwordInput, "new password");
+    const password = normalizePassword(passwordInput);
+    assertAcceptablePassword(password, user.username);
+    return this.#hashing(ip, () => this.#deps.hasher.hash(password));
   }
 
   /**
@@ -314,6 +353,10 @@ export class Accounts {
 function assertAcceptablePassword(password: string, username: string): void {
   const problem = checkPassword(password, username);
   if (problem) throw new AuthError("weak_password", PASSWORD_PROBLEM_MESSAGES[problem]);
+}
+
+function emailTaken(): AuthError {
+  return new AuthError("email_taken", "That email address belongs to another account.");
 }
 
 function usernameTaken(): AuthError {

@@ -271,8 +271,9 @@ export class Administration {
   }
 }
 
+/** The user without what only account operations read: the password hash and the address. */
 function profile(user: UserRecord): UserProfile {
-  const { passwordHash: _, ...rest } = user;
+  const { passwordHash: _hash, email: _email, emailVerifiedAt: _verified, ...rest } = user;
   return rest;
 }
 

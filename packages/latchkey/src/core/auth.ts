@@ -11,10 +11,12 @@ import { CsrfTokens } from "./csrf.js";
 import { DeviceCookies } from "./device-cookies.js";
 import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
+import type { MailOptions } from "./mail.js";
 import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { ChangeFeed, Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
+import { AccountEmail, DEFAULT_EMAIL_POLICY, type EmailPolicy } from "./recovery.js";
 import { RefreshTokens } from "./refresh-tokens.js";
 import { RevocationFeed, type StreamLimits } from "./revocations.js";
 import { type AccessOptions, RoleModel } from "./roles.js";
@@ -72,6 +74,14 @@ export interface AuthOptions {
    */
   access?: AccessOptions;
   /**
+   * Mail (`docs/accounts.md`): a transport function and the `From` address. With it,
+   * accounts may have an email address, proved by a mailed link, and reset a forgotten
+   * password from one; without it, the email routes are off.
+   */
+  mail?: MailOptions;
+  /** Email and link settings (`DEFAULT_EMAIL_POLICY`). */
+  email?: Partial<EmailPolicy>;
+  /**
    * Whether a signing key may be created when none is live for `tokens.alg` (default
    * `true`). Processes that never sign (the CLI's commands) pass `false`.
    */
@@ -89,6 +99,8 @@ export interface Auth {
   readonly stores: Stores;
   readonly clock: Clock;
   readonly accounts: Accounts;
+  /** Email addresses, verification and password reset by mailed links. */
+  readonly email: AccountEmail;
   readonly sessions: SessionManager;
   readonly throttle: LoginThrottle;
   readonly log: SecurityLog;
@@ -217,7 +229,29 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const devices = await DeviceCookies.load(stores.secrets, random);
-  const accounts = new Accounts({
+  const issuer = tokens.issuer;
+  const origin = typeof issuer === "string" ? () => issuer : issuer;
+  checkMailOptions(options.mail);
+  const email = new AccountEmail({
+    users: stores.users,
+    links: stores.links,
+    counters: stores.counters,
+    sessions,
+    log,
+    clock,
+    passwords: {
+      confirm: (userId, password, caller) => accounts.confirmPassword(userId, password, caller),
+      hash: (user, password, ip) => accounts.hashNewPassword(user, password, ip),
+    },
+    unlockLogin: (user) => stores.counters.reset(`login:account:${user.username}`),
+    origin,
+    mail: options.mail,
+    policy: { ...DEFAULT_EMAIL_POLICY, ...options.email },
+    windowSeconds: options.throttle.window,
+    random,
+  });
+  const accounts: Accounts = new Accounts({
+    email,
     users: stores.users,
     sessions,
     throttle,
@@ -241,11 +275,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     }),
     accounts.warmUp(),
   ]);
-  const issuer = tokens.issuer;
   const accessTokens = new AccessTokens({
     keys,
     clock,
-    issuer: typeof issuer === "string" ? () => issuer : issuer,
+    issuer: origin,
     ttl: tokens.accessTokenTtl,
     clockTolerance: tokens.clockTolerance,
     revocation: tokens.revocation,
@@ -292,6 +325,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     roles,
     admin,
     accounts,
+    email,
     sessions,
     throttle,
     log,
@@ -330,9 +364,23 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     close: async () => {
       await Promise.all([...sweeps].map((sweep) => sweep.stop()));
       sweeps.clear();
-      await changes.close();
+      await Promise.all([changes.close(), email.close()]);
     },
   };
+}
+
+/** `mail`, checked at start: a transport that is not a function fails here, not at the first reset. */
+function checkMailOptions(mail: MailOptions | undefined): void {
+  if (mail === undefined) return;
+  if (typeof mail !== "object" || mail === null) {
+    throw new TypeError("latchkey: option mail must be { transport, from }");
+  }
+  if (typeof mail.transport !== "function") {
+    throw new TypeError("latchkey: option mail.transport must be a function (message) => Promise<void>");
+  }
+  if (typeof mail.from !== "string" || !mail.from.includes("@")) {
+    throw new TypeError('latchkey: option mail.from must be an address such as "Acme <no-reply@acme.example>"');
+  }
 }
 
 /** `sessions.rotateInterval` and `rotateGrace`, checked as the server checks its settings. */

@@ -19,12 +19,17 @@ export type ErrorCode =
   | "invalid_grant"
   | "invalid_client"
   | "account_disabled"
+  | "email_unverified"
+  | "link_invalid"
+  | "link_expired"
+  | "link_used"
   | "csrf_failed"
   | "forbidden_origin"
   | "forbidden"
   | "not_found"
   | "method_not_allowed"
   | "username_taken"
+  | "email_taken"
   | "last_admin"
   | "payload_too_large"
   | "unsupported_media_type"
@@ -77,12 +82,17 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   invalid_grant: 401,
   invalid_client: 401,
   account_disabled: 403,
+  email_unverified: 403,
+  link_invalid: 400,
+  link_expired: 400,
+  link_used: 400,
   csrf_failed: 403,
   forbidden_origin: 403,
   forbidden: 403,
   not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,
+  email_taken: 409,
   last_admin: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

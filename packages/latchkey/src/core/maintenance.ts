@@ -1,10 +1,11 @@
 /**
  * Background upkeep, once a minute: delete expired sessions (in small indexed batches,
- * their refresh tokens with them), expired throttle counters, change-feed entries older
- * than one token lifetime (nobody needs them), and signing keys that no longer verify
- * anything.
+ * their refresh tokens with them), expired mailed-link tokens, expired throttle counters,
+ * change-feed entries older than one token lifetime (nobody needs them), and signing keys
+ * that no longer verify anything.
  */
 import type { Auth } from "./auth.js";
+import type { Stores } from "./ports.js";
 
 /**
  * Where maintenance reports: any pino-like logger (Fastify's `app.log`, say).
@@ -37,6 +38,23 @@ export interface Maintenance {
   stop(): Promise<void>;
 }
 
+/** How many expired link tokens one delete takes: a few per user a day, so rarely more than one batch. */
+const LINK_BATCH = 500;
+
+/**
+ * Deletes the link tokens expired at `now`, a batch at a time, yielding to the event loop
+ * between batches (a store such as SQLite deletes synchronously, as sessions are swept).
+ */
+async function sweepLinks(stores: Pick<Stores, "links">, now: number): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await stores.links.sweepExpired(now, LINK_BATCH);
+    total += deleted;
+    if (deleted < LINK_BATCH) return total;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 /**
  * Change-feed entries are kept one token lifetime (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`):
  * every token an entry concerns has expired by then, and no reader is ever given an older
@@ -60,11 +78,12 @@ export function startMaintenance(
     try {
       const sessions = await auth.sessions.sweep();
       const now = auth.clock.now();
+      const links = await sweepLinks(auth.stores, now);
       const counters = await auth.stores.counters.sweepExpired(now);
       const changes = await auth.stores.changes.prune(now - auth.tokenLifetimeMs);
       const keys = await auth.keys.prune();
-      if (sessions + counters + changes + keys > 0) {
-        log.debug({ sessions, counters, changes, keys }, "swept expired records");
+      if (sessions + links + counters + changes + keys > 0) {
+        log.debug({ sessions, links, counters, changes, keys }, "swept expired records");
       }
     } catch (error) {
       log.warn({ err: error }, "maintenance failed; will retry");

@@ -12,6 +12,8 @@ import type {
   ChangeRecord,
   CounterState,
   EventRecord,
+  LinkPurpose,
+  LinkTokenRecord,
   RefreshTokenRecord,
   ServiceRecord,
   SessionRecord,
@@ -26,11 +28,22 @@ import type {
  * const alice = await stores.users.findByUsername("alice");
  */
 export interface UserStore {
-  /** Inserts `user`; `false` when its username is taken (checked atomically by the store). */
+  /**
+   * Inserts `user`; `false` when its username or its email is taken (checked atomically by
+   * the store: both are unique, and any number of users have no email).
+   */
   create(user: UserRecord): Promise<boolean>;
   findById(id: string): Promise<UserRecord | null>;
   /** By normalised username. */
   findByUsername(username: string): Promise<UserRecord | null>;
+  /** By normalised email address (`parseEmail`). */
+  findByEmail(email: string): Promise<UserRecord | null>;
+  /**
+   * Sets the address (`null`: none) and when it was verified. `false` when there is no
+   * such user; `"email_taken"` (nothing changed) when another user has that address,
+   * checked atomically by the store.
+   */
+  setEmail(id: string, email: string | null, verifiedAt: number | null): Promise<boolean | "email_taken">;
   /** All users, by username. */
   list(): Promise<UserRecord[]>;
   /**
@@ -269,6 +282,31 @@ export interface RefreshTokenStore {
 }
 
 /**
+ * The single-use tokens of mailed links (`docs/accounts.md`). Deleting a user deletes
+ * their tokens.
+ * @example
+ * const link = await stores.links.find("token-id");
+ */
+export interface LinkTokenStore {
+  create(token: LinkTokenRecord): Promise<void>;
+  find(id: string): Promise<LinkTokenRecord | null>;
+  /**
+   * Marks the token used at `now` if it is unused and `now < expiresAt`; `true` for the
+   * one caller that did. Of two concurrent calls with one id, exactly one gets `true`.
+   */
+  use(id: string, now: number): Promise<boolean>;
+  /**
+   * The user's newest token of `purpose` that is unused and unexpired at `now`, or `null`
+   * (an email change waiting for its new address's link).
+   */
+  findPending(userId: string, purpose: LinkPurpose, now: number): Promise<LinkTokenRecord | null>;
+  /** Deletes the user's tokens of `purpose` (of every purpose when omitted); returns how many. */
+  deleteByUser(userId: string, purpose?: LinkPurpose): Promise<number>;
+  /** Deletes up to `limit` tokens expired at `now` (by an `expires_at` index); returns how many. */
+  sweepExpired(now: number, limit: number): Promise<number>;
+}
+
+/**
  * Signing keys for access tokens.
  * @example
  * const keys = await stores.keys.list(); // oldest first
@@ -322,6 +360,8 @@ export interface Stores {
   secrets: SecretStore;
   /** The admin audit log. */
   audit: AuditStore;
+  /** The tokens of mailed links: email verification, password reset, email-change revert. */
+  links: LinkTokenStore;
   /**
    * Service credentials (`docs/services.md`). Optional: without it, `auth.services` refuses
    * to create any, every client credential is refused (`invalid_client`, saying why), and

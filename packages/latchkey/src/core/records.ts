@@ -25,16 +25,56 @@ export interface UserRecord {
    * entry on the change feed is refused, wherever it is checked.
    */
   rolesAt: number;
+  /**
+   * The account's email address in normalised form (`parseEmail`: trimmed, the domain in
+   * lower-case ASCII, the local part NFC and lower-cased), unique among users; `null` when
+   * the account has none (`docs/accounts.md`).
+   */
+  email: string | null;
+  /** When `email` was proved by a mailed link, or `null` while it is unverified (or absent). */
+  emailVerifiedAt: number | null;
 }
 
 /**
- * A user as the request path sees it: everything but the password hash, which only the
- * account operations that check a password read (from the user store).
+ * A user as the request path sees it: everything but the password hash and the email
+ * address, which only the account operations read (from the user store). A session lookup
+ * never reads more than it needs to authorise.
  * @example
  * const valid = await auth.sessions.findLive(sessionId);
- * const profile: UserProfile | undefined = valid?.user; // no password hash
+ * const profile: UserProfile | undefined = valid?.user; // no password hash, no address
  */
-export type UserProfile = Omit<UserRecord, "passwordHash">;
+export type UserProfile = Omit<UserRecord, "passwordHash" | "email" | "emailVerifiedAt">;
+
+/**
+ * What a mailed link is for (`docs/accounts.md`): proving an address, resetting a
+ * forgotten password, or undoing an email change from the old address.
+ * @example
+ * const purpose: LinkPurpose = "reset_password";
+ */
+export type LinkPurpose = "verify_email" | "reset_password" | "revert_email";
+
+/**
+ * A single-use link token. Like a session token it is `id.secret`; only the secret's
+ * SHA-256 is stored, so a copy of the store mails nobody a working link.
+ * @example
+ * const link: LinkTokenRecord | null = await stores.links.find("token-id");
+ */
+export interface LinkTokenRecord {
+  id: string;
+  userId: string;
+  purpose: LinkPurpose;
+  secretHash: string;
+  /**
+   * The address the link was mailed to and is about: for `verify_email` the address it
+   * proves (a new one, for an email change), for `reset_password` the account's address
+   * then, for `revert_email` the old address to restore.
+   */
+  email: string;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was used, or `null` while it is unused. */
+  usedAt: number | null;
+}
 
 /**
  * How a session was opened: by a browser under a cookie strategy, by a browser app that
@@ -111,6 +151,12 @@ export const EVENT_TYPES = [
   "session_reuse_detected",
   "logout_others",
   "password_change_failed",
+  "email_verified",
+  "email_change_requested",
+  "email_changed",
+  "email_change_reverted",
+  "password_reset_requested",
+  "password_reset",
 ] as const;
 
 /**
@@ -133,6 +179,8 @@ export const SESSION_END_REASONS = [
   "session_reuse_detected",
   "refresh_reuse_detected",
   "session_expired",
+  "password_reset",
+  "email_change_reverted",
 ] as const;
 
 /**

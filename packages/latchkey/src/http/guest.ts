@@ -14,6 +14,7 @@ import { isCrossSite, isSameSite, isUnsafeMethod } from "./origin.js";
 import { accountRoutes } from "./routes/account.js";
 import { adminRoutes } from "./routes/admin.js";
 import { authRoutes } from "./routes/auth.js";
+import { emailRoutes } from "./routes/email.js";
 import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
 import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
 import { tokenRoutes } from "./routes/tokens.js";
@@ -60,7 +61,9 @@ export interface LatchkeyOptions {
    * with HTTP Basic alone when `tokens` is off), `explain` (`/auth/info`,
    * `/auth/access-token`; on only with `policy`), `admin` (`/admin/*`: users, their
    * sessions and roles, and the audit log, for callers whose roles grant the permission
-   * each route names; see `docs/roles.md`). Login, logout, the user's sessions and events,
+   * each route names; see `docs/roles.md`), `email` (`/auth/email*` and
+   * `/auth/password/forgot|reset`: addresses, verification and password reset by mail; on
+   * only when `createAuth` was given `mail`, see `docs/accounts.md`). Login, logout, the user's sessions and events,
    * refresh and the JWKS are always on.
    */
   routes?: RouteSwitches;
@@ -140,6 +143,11 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
   };
   const strategy = options.strategy ?? "session";
   const switches = options.routes ?? {};
+  if (switches.email === true && !options.auth.email.enabled) {
+    throw new TypeError(
+      "latchkey: option routes.email is true, but createAuth was given no mail: pass mail: { transport, from } to createAuth (docs/accounts.md), or leave routes.email out",
+    );
+  }
   const corsOrigins = new Set(
     (options.corsOrigins ?? []).map((origin, i) => originOption(`corsOrigins[${i}]`, origin)),
   );
@@ -161,6 +169,7 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
   const all = [
     ...authRoutes(context),
     ...accountRoutes(context),
+    ...(options.auth.email.enabled ? emailRoutes(context) : []),
     ...tokenRoutes(context),
     ...(options.policy ? explainRoutes(context, options.policy) : []),
     ...adminRoutes(context),

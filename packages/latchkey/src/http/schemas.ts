@@ -229,6 +229,70 @@ export const Credentials = Type.Object(
   { username: Username, password: Password },
   { additionalProperties: false, examples: [{ username: "alice", password: "correct horse battery staple" }] },
 );
+/**
+ * An address as typed: the core normalises it (`parseEmail`), which gives better messages;
+ * the schema bounds its size.
+ */
+const Email = Type.String({
+  minLength: 1,
+  maxLength: 320,
+  description:
+    "An email address. Compared in one normal form: trimmed, lower-cased, the domain in ASCII (`Alice@Example.COM` is `alice@example.com`).",
+});
+/** A mailed link's token, `id.secret` as the link carries it after `#token=`. */
+const LinkToken = Type.String({
+  minLength: 1,
+  maxLength: 200,
+  description: "The token of a mailed link: what follows `#token=` in it.",
+});
+export const RegisterBody = Type.Object(
+  {
+    username: Username,
+    password: Password,
+    email: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 320,
+        description:
+          "Optional (required when logins need a verified address): stored unverified, and mailed a link that proves it. Only where the server sends mail. Compared in one normal form, as every address.",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    examples: [
+      { username: "alice", password: "correct horse battery staple" },
+      { username: "alice", password: "correct horse battery staple", email: "alice@example.com" },
+    ],
+  },
+);
+export const EmailBody = Type.Object(
+  { email: Email },
+  { additionalProperties: false, examples: [{ email: "alice@example.com" }] },
+);
+export const EmailChangeBody = Type.Object(
+  { email: Email, password: Password },
+  { additionalProperties: false, examples: [{ email: "alice@new.example", password: "correct horse battery staple" }] },
+);
+export const LinkBody = Type.Object(
+  { token: LinkToken },
+  {
+    additionalProperties: false,
+    examples: [{ token: "Yb1mB5r0aD2Wq8Zc4kLx3Q.3qY1TzV0m0Jm0o4s8pE0yQbq6fXn7K9sQ2w5r8t1u4v" }],
+  },
+);
+export const PasswordResetBody = Type.Object(
+  { token: LinkToken, newPassword: Password },
+  {
+    additionalProperties: false,
+    examples: [
+      {
+        token: "Yb1mB5r0aD2Wq8Zc4kLx3Q.3qY1TzV0m0Jm0o4s8pE0yQbq6fXn7K9sQ2w5r8t1u4v",
+        newPassword: "a longer and better one 42",
+      },
+    ],
+  },
+);
 export const LoginBody = Type.Object(
   {
     username: Username,

@@ -23,6 +23,8 @@ export const makeUser = (username: string, extra: Partial<UserRecord> = {}): Use
   disabledAt: null,
   roles: ["user"],
   rolesAt: T0,
+  email: null,
+  emailVerifiedAt: null,
   ...extra,
 });
 

@@ -10,10 +10,10 @@ import type { LatchkeyContext } from "../context.js";
 import type { AuthRequest } from "../kit.js";
 import {
   AccountDeleteBody,
-  Credentials,
   EventView,
   errorResponses,
   PasswordChangeBody,
+  RegisterBody,
   ref,
   SECURITY,
   UserView,
@@ -31,7 +31,7 @@ const NoContent = { 204: Type.Null({ description: "No content" }) };
 export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
   const { auth } = context;
   return [
-    route<{ username: string; password: string }>({
+    route<{ username: string; password: string; email?: string }>({
       method: "POST",
       path: "/auth/register",
       group: "register",
@@ -40,13 +40,14 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Create an account (does not log in)",
         operationId: "register",
         description:
-          "Creates an account; it does not sign in. The password must be 8 to 1024 characters, not a common password, and not contain the username.",
+          "Creates an account; it does not sign in. The password must be 8 to 1024 characters, not a common password, and not contain the username. Where the server sends mail, an optional `email` is stored unverified and mailed a single-use link that proves it (`POST /auth/email/verify`); `409 email_taken` when another account has it, as `username_taken` for a name.",
         security: SECURITY.none,
-        body: Credentials,
+        body: RegisterBody,
         response: { 201: Type.Object({ user: ref(UserView) }), ...errorResponses(400, 403, 409, 413, 415, 429) },
       },
       handler: async (request, reply) => {
-        const user = await auth.accounts.register(request.body.username, request.body.password, clientInfo(request));
+        const { username, password, email } = request.body;
+        const user = await auth.accounts.register(username, password, clientInfo(request), { email });
         reply.code(201);
         return { user: userView(user) };
       },
@@ -131,12 +132,18 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
     }),
   ];
 
-  /**
-   * The caller re-entering its password: its session, and the browser's device cookie when
-   * it signed in by cookie (a bearer request's cookies are ignored, as everywhere).
-   */
   function signedInCaller(request: AuthRequest, sessionId: string): SignedInCaller {
-    const deviceCookie = who(request).via === "cookie" ? request.cookies[context.cookies.device] : undefined;
-    return { ...clientInfo(request), sessionId, deviceCookie };
+    return signedInCallerOf(context, request, sessionId);
   }
+}
+
+/**
+ * The caller re-entering its password: its session, and the browser's device cookie when
+ * it signed in by cookie (a bearer request's cookies are ignored, as everywhere).
+ * @example
+ * await auth.accounts.confirmPassword(user.id, password, signedInCallerOf(context, request, session.id));
+ */
+export function signedInCallerOf(context: LatchkeyContext, request: AuthRequest, sessionId: string): SignedInCaller {
+  const deviceCookie = who(request).via === "cookie" ? request.cookies[context.cookies.device] : undefined;
+  return { ...clientInfo(request), sessionId, deviceCookie };
 }

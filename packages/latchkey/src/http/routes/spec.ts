@@ -15,7 +15,16 @@ import type { SecurityRequirement } from "../schemas.js";
  * @example
  * const group: RouteGroup = "services";
  */
-export type RouteGroup = "core" | "register" | "password" | "account" | "tokens" | "services" | "explain" | "admin";
+export type RouteGroup =
+  | "core"
+  | "register"
+  | "password"
+  | "account"
+  | "email"
+  | "tokens"
+  | "services"
+  | "explain"
+  | "admin";
 
 /**
  * The groups a host may switch, each on by default (`explain` needs a `policy`).

@@ -9,6 +9,7 @@ import { changeFeed } from "./change-feed.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
 import { keyStore } from "./keys.js";
+import { linkTokenStore } from "./links.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
 import { secretStore } from "./secrets.js";
 import { serviceStore } from "./services.js";
@@ -29,6 +30,7 @@ import { userStore } from "./users.js";
 export function createMemoryStores(): Stores {
   const state: State = {
     users: new Map(),
+    emails: new Map(),
     sessions: new Map(),
     refreshTokens: new Map(),
     keys: [],
@@ -38,6 +40,7 @@ export function createMemoryStores(): Stores {
     secrets: new Map(),
     services: new Map(),
     audit: [],
+    links: new Map(),
     wakers: new Set(),
   };
   return {
@@ -51,6 +54,7 @@ export function createMemoryStores(): Stores {
     secrets: secretStore(state),
     services: serviceStore(state),
     audit: auditStore(state),
+    links: linkTokenStore(state),
     ping: async () => {},
     close: async () => {},
   };

@@ -11,7 +11,8 @@ export function sessionStore(state: State): SessionStore {
       const session = state.sessions.get(id);
       const user = session && state.users.get(session.userId);
       if (!session || !user) return null;
-      const { passwordHash: _hash, ...profile } = user;
+      // The profile only: never the password hash or the address (`UserProfile`).
+      const { passwordHash: _hash, email: _email, emailVerifiedAt: _verifiedAt, ...profile } = user;
       return { session: copy(session), user: copyUser(profile) };
     },
     async touch(id, lastSeenAt, idleExpiresAt) {

@@ -4,6 +4,7 @@ import type {
   ChangeRecord,
   CounterState,
   EventRecord,
+  LinkTokenRecord,
   RefreshTokenRecord,
   ServiceRecord,
   SessionRecord,
@@ -13,6 +14,8 @@ import type {
 
 export interface State {
   users: Map<string, UserRecord>;
+  /** The users' email addresses (the unique index): address to user id. */
+  emails: Map<string, string>;
   sessions: Map<string, SessionRecord>;
   refreshTokens: Map<string, RefreshTokenRecord>;
   keys: SigningKeyRecord[];
@@ -22,6 +25,7 @@ export interface State {
   secrets: Map<string, string>;
   services: Map<string, ServiceRecord>;
   audit: AuditRecord[];
+  links: Map<string, LinkTokenRecord>;
   wakers: Set<() => void>;
 }
 

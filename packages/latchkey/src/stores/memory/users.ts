@@ -1,4 +1,4 @@
-/** The memory `UserStore`. */
+/** The memory `UserStore`, with its unique index of email addresses (`State.emails`). */
 import type { UserStore } from "../../core/ports.js";
 import type { UserRecord } from "../../core/records.js";
 import { copyUser, dropSession, type State } from "./state.js";
@@ -15,8 +15,11 @@ export function userStore(state: State): UserStore {
     isEnabledAdmin(user) && ![...state.users.values()].some((u) => u.id !== user.id && isEnabledAdmin(u));
   return {
     async create(user) {
-      if (byName(user.username)) return false;
-      state.users.set(user.id, copyUser(user));
+      // `?? null`: a record built before email existed (no such field) has none.
+      const email = user.email ?? null;
+      if (byName(user.username) || (email !== null && state.emails.has(email))) return false;
+      state.users.set(user.id, { ...copyUser(user), email, emailVerifiedAt: user.emailVerifiedAt ?? null });
+      if (email !== null) state.emails.set(email, user.id);
       return true;
     },
     findById: async (id) => {
@@ -26,6 +29,20 @@ export function userStore(state: State): UserStore {
     findByUsername: async (username) => {
       const user = byName(username);
       return user ? copyUser(user) : null;
+    },
+    findByEmail: async (email) => {
+      const user = state.users.get(state.emails.get(email) ?? "");
+      return user ? copyUser(user) : null;
+    },
+    async setEmail(id, email, verifiedAt) {
+      const user = state.users.get(id);
+      if (!user) return false;
+      const holder = email === null ? undefined : state.emails.get(email);
+      if (holder !== undefined && holder !== id) return "email_taken";
+      if (user.email !== null) state.emails.delete(user.email);
+      if (email !== null) state.emails.set(email, id);
+      Object.assign(user, { email, emailVerifiedAt: verifiedAt });
+      return true;
     },
     list: async () => [...state.users.values()].map(copyUser).sort((a, b) => a.username.localeCompare(b.username)),
     search: async ({ query, role, after, limit }) =>
@@ -67,6 +84,8 @@ export function userStore(state: State): UserStore {
       if (!user) return false;
       if (isLastAdmin(user)) return "last_admin";
       state.users.delete(id);
+      if (user.email !== null) state.emails.delete(user.email);
+      for (const [key, token] of state.links) if (token.userId === id) state.links.delete(key);
       for (const [key, s] of state.sessions) if (s.userId === id) dropSession(state, key);
       state.events = state.events.filter((e) => e.userId !== id);
       return true;

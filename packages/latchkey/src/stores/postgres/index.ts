@@ -20,6 +20,7 @@ import * as services from "./migrations/0003-services.js";
 import * as feedOrder from "./migrations/0004-feed-order.js";
 import * as roles from "./migrations/0005-roles.js";
 import * as sessionRenewal from "./migrations/0006-session-renewal.js";
+import * as email from "./migrations/0007-email.js";
 import { checkSchema, ensureSchema, inSchema } from "./search-path.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0004-feed-order": feedOrder,
   "0005-roles": roles,
   "0006-session-renewal": sessionRenewal,
+  "0007-email": email,
 };
 
 /**

@@ -1,12 +1,14 @@
 /**
  * Redis for the hot, expiring state of several instances: sessions, refresh tokens,
- * throttle counters and the change feed (with pub/sub wake-ups). Users, events, keys and
- * secrets stay in the durable store (SQLite or PostgreSQL) this one is laid over, whose
- * database it lends on (`Stores.database`). One file per port beside this one.
+ * throttle counters and the change feed (with pub/sub wake-ups). Users (their email
+ * addresses with them), mailed-link tokens, events, keys and secrets stay in the durable
+ * store (SQLite or PostgreSQL) this one is laid over, whose database it lends on
+ * (`Stores.database`). One file per port beside this one.
  *
  * Every key expires with what it holds: a session at its idle (or absolute) expiry, a
  * refresh token at its own expiry, a counter at the end of its window. Each session value
- * carries the user's public fields, so checking a session cookie is one Redis read.
+ * carries the user's public fields (`UserProfile`: never the password hash or the email
+ * address), so checking a session cookie is one Redis read.
  */
 import { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors.js";

@@ -40,6 +40,7 @@ const LATCHKEY_TABLES = [
   "signing_keys",
   "services",
   "admin_events",
+  "link_tokens",
 ];
 
 /**

@@ -9,6 +9,8 @@ import type {
   ChangeRecord,
   EventRecord,
   EventType,
+  LinkPurpose,
+  LinkTokenRecord,
   RefreshTokenRecord,
   SessionKind,
   SessionRecord,
@@ -19,6 +21,7 @@ import type {
   AdminEventsTable,
   ChangesTable,
   EventsTable,
+  LinkTokensTable,
   RefreshTokensTable,
   SessionsTable,
   SigningKeysTable,
@@ -39,6 +42,8 @@ export function toUser(row: Selectable<UsersTable>): UserRecord {
     disabledAt: nOrNull(row.disabled_at),
     roles: parseRoles(row.roles),
     rolesAt: n(row.roles_at),
+    email: row.email,
+    emailVerifiedAt: nOrNull(row.email_verified_at),
   };
 }
 
@@ -51,6 +56,9 @@ export function fromUser(user: UserRecord): Selectable<UsersTable> {
     disabled_at: user.disabledAt,
     roles: JSON.stringify(user.roles),
     roles_at: user.rolesAt,
+    // `?? null`: a record built before email existed (no such field) has none.
+    email: user.email ?? null,
+    email_verified_at: user.emailVerifiedAt ?? null,
   };
 }
 
@@ -200,5 +208,31 @@ export function toSigningKey(row: Selectable<SigningKeysTable>): SigningKeyRecor
     privateJwk: row.private_jwk,
     createdAt: n(row.created_at),
     retiredAt: nOrNull(row.retired_at),
+  };
+}
+
+export function toLinkToken(row: Selectable<LinkTokensTable>): LinkTokenRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    purpose: row.purpose as LinkPurpose,
+    secretHash: row.secret_hash,
+    email: row.email,
+    createdAt: n(row.created_at),
+    expiresAt: n(row.expires_at),
+    usedAt: nOrNull(row.used_at),
+  };
+}
+
+export function fromLinkToken(token: LinkTokenRecord): Selectable<LinkTokensTable> {
+  return {
+    id: token.id,
+    user_id: token.userId,
+    purpose: token.purpose,
+    secret_hash: token.secretHash,
+    email: token.email,
+    created_at: token.createdAt,
+    expires_at: token.expiresAt,
+    used_at: token.usedAt,
   };
 }

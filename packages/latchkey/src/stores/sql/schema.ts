@@ -13,6 +13,12 @@ export interface UsersTable {
   /** The role names as a JSON array (`["admin","user"]`): names never need escaping. */
   roles: string;
   roles_at: number;
+  /**
+   * The normalised address, unique (SQLite and PostgreSQL both let any number of rows
+   * have none). Not on the request path: the session lookup never selects it.
+   */
+  email: string | null;
+  email_verified_at: number | null;
 }
 
 export interface SessionsTable {
@@ -94,6 +100,19 @@ export interface SigningKeysTable {
   retired_at: number | null;
 }
 
+/** The single-use tokens of mailed links; only the secret's hash is kept. */
+export interface LinkTokensTable {
+  id: string;
+  user_id: string;
+  /** A `LinkPurpose`: `verify_email`, `reset_password` or `revert_email`. */
+  purpose: string;
+  secret_hash: string;
+  email: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
 /** The admin audit log: no foreign key, it outlives the users it names. */
 export interface AdminEventsTable {
   id: string;
@@ -110,6 +129,7 @@ export interface AdminEventsTable {
 
 export interface Database {
   admin_events: AdminEventsTable;
+  link_tokens: LinkTokensTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;
   users: UsersTable;

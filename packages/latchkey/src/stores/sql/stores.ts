@@ -9,6 +9,7 @@ import { auditStore } from "./audit.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
 import { keyStore } from "./keys.js";
+import { linkTokenStore } from "./links.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
 import type { Database } from "./schema.js";
 import { secretStore } from "./secrets.js";
@@ -74,6 +75,7 @@ export function createSqlStores(backend: SqlBackend): Stores {
     secrets: guard(secretStore(db)),
     services: guard(serviceStore(db, backend.isUniqueViolation)),
     audit: guard(auditStore(db)),
+    links: guard(linkTokenStore(db)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => {
       closing ??= backend.close();

@@ -37,6 +37,7 @@ export function userStore(backend: SqlBackend): UserStore {
     return row ? "last_admin" : false;
   };
   return {
+    // The unique indexes on username and email refuse a taken one, atomically.
     async create(user) {
       try {
         await db.insertInto("users").values(fromUser(user)).execute();
@@ -53,6 +54,24 @@ export function userStore(backend: SqlBackend): UserStore {
     async findByUsername(username) {
       const row = await db.selectFrom("users").selectAll().where("username", "=", username).executeTakeFirst();
       return row ? toUser(row) : null;
+    },
+    async findByEmail(email) {
+      const row = await db.selectFrom("users").selectAll().where("email", "=", email).executeTakeFirst();
+      return row ? toUser(row) : null;
+    },
+    async setEmail(id, email, verifiedAt) {
+      try {
+        const result = await db
+          .updateTable("users")
+          .set({ email, email_verified_at: verifiedAt })
+          .where("id", "=", id)
+          .executeTakeFirst();
+        return result.numUpdatedRows > 0n;
+      } catch (error) {
+        // The unique index on email: another user has it, and this statement changed nothing.
+        if (isUniqueViolation(error)) return "email_taken";
+        throw error;
+      }
     },
     async list() {
       const rows = await db.selectFrom("users").selectAll().orderBy("username").execute();
@@ -109,7 +128,7 @@ export function userStore(backend: SqlBackend): UserStore {
     },
     async delete(id) {
       return guarded(id, async (trx) => {
-        // Sessions, to-dos and events go with the user (ON DELETE CASCADE).
+        // Sessions, link tokens, to-dos and events go with the user (ON DELETE CASCADE).
         const result = await trx.deleteFrom("users").where("id", "=", id).where(notLastAdmin(id)).executeTakeFirst();
         return result.numDeletedRows > 0n ? true : undefined;
       });

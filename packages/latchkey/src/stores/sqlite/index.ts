@@ -20,6 +20,7 @@ import * as todoOrder from "./migrations/0003-todo-order.js";
 import * as services from "./migrations/0004-services.js";
 import * as roles from "./migrations/0005-roles.js";
 import * as sessionRenewal from "./migrations/0006-session-renewal.js";
+import * as email from "./migrations/0007-email.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0004-services": services,
   "0005-roles": roles,
   "0006-session-renewal": sessionRenewal,
+  "0007-email": email,
 };
 
 /**
