@@ -81,6 +81,16 @@ describe("configuration", () => {
     ["HOST", "bad host"],
     ["HOST", "-a.example"],
     ["HOST", "http://localhost"],
+    ["SMTP_URL", "mail.example:25"],
+    ["SMTP_URL", "http://mail.example"],
+    ["SMTP_URL", "smtp://"],
+    ["MAIL_FROM", "no address"],
+    ["MAIL_FROM", "Acme <no-reply@acme.example>\r\nBcc: x@y.example"],
+    ["REQUIRE_VERIFIED_EMAIL", "yes"],
+    ["VERIFY_LINK_TTL", "59"],
+    ["RESET_LINK_TTL", "86401"],
+    ["MAIL_ADDRESS_MAX", "0"],
+    ["MAIL_ACCOUNT_MAX", "0"],
   ])("refuses %s=%s, naming the variable", (name, value) => {
     expect(fails({ [name]: value }).variable).toBe(name);
   });
@@ -121,5 +131,28 @@ describe("configuration", () => {
     expect(config.accessTokenTtl).toBe(300);
     expect(loadConfig({ AUTH_STRATEGY: "hybrid" }).strategy).toBe("hybrid");
     expect(loadConfig({ AUTH_STRATEGY: "jwt", REVOCATION: "expiry" }).revocation).toBe("expiry");
+  });
+
+  it("issue 31: mail settings have their defaults, and a bad SMTP_URL's message never repeats it", () => {
+    expect(loadConfig({})).toMatchObject({
+      smtpUrl: undefined,
+      mailFrom: "latchkey <no-reply@localhost>",
+      mailOutbox: "./data/outbox",
+      requireVerifiedEmail: false,
+      verifyLinkTtl: 86_400,
+      resetLinkTtl: 1800,
+      mailAddressMax: 20,
+      mailAccountMax: 5,
+    });
+    const url = "smtps://mailer:p%40ss@smtp.example.com:465";
+    expect(loadConfig({ SMTP_URL: url, MAIL_FROM: "no-reply@acme.example" })).toMatchObject({
+      smtpUrl: url,
+      mailFrom: "no-reply@acme.example",
+    });
+    for (const bad of ["ftp://mailer:s3cret@smtp.example.com", "smtp://mailer:s3cret@[oops"]) {
+      const error = fails({ SMTP_URL: bad });
+      expect(error.variable).toBe("SMTP_URL");
+      expect(error.message).not.toContain("s3cret");
+    }
   });
 });

@@ -239,7 +239,6 @@ export class AccountEmail {
     if (!changed && user.emailVerifiedAt !== null) return { email: link.email };
     const result = await this.#deps.users.setEmail(user.id, link.email, now);
     if (result === "email_taken") throw emailTaken();
-    if (changed) await this.#deps.links.deleteByUser(user.id, "verify_email");
     await this.#deps.log.record(changed ? "email_changed" : "email_verified", user.id, client);
     return { email: link.email };
   }
@@ -300,7 +299,6 @@ export class AccountEmail {
     const hash = await this.#deps.passwords.hash(user, newPassword, client.ip);
     await this.#spend(link);
     await this.#deps.users.updatePasswordHash(user.id, hash);
-    await this.#deps.links.deleteByUser(user.id, "reset_password");
     // The link reached the account's address: that proves it.
     if (user.email === link.email && user.emailVerifiedAt === null) {
       await this.#deps.users.setEmail(user.id, link.email, this.#deps.clock.now());

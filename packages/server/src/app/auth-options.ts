@@ -1,7 +1,7 @@
 /**
  * The core's options from the configuration: one place for the server and the CLI.
  */
-import type { AccessOptions, AuthOptions, Stores } from "latchkey";
+import type { AccessOptions, AuthOptions, MailOptions, Stores } from "latchkey";
 import type { Config } from "./config.js";
 
 /**
@@ -24,15 +24,21 @@ export const PRODUCT_ACCESS = {
   roles: { admin: [TODOS_READ_ANY] },
 } as const satisfies AccessOptions;
 
+/** What the configuration does not hold: the origin links and tokens name, and the mail transport. */
+export interface AuthOptionsContext {
+  /** Default `PUBLIC_ORIGIN`, or `http://localhost:$PORT`; a function when known only once listening. */
+  issuer?: string | (() => string);
+  /** How mail leaves (`configuredTransport`) and where its sends and failures are logged; none, no mail. */
+  mail?: Pick<MailOptions, "transport" | "log">;
+}
+
 /**
  * @example
- * const auth = await createAuth(authOptionsFrom(config, stores));
+ * const transport = configuredTransport(config, log);
+ * const auth = await createAuth(authOptionsFrom(config, stores, { mail: { transport, log } }));
  */
-export function authOptionsFrom(
-  config: Config,
-  stores: Stores,
-  issuer: string | (() => string) = config.publicOrigin ?? `http://localhost:${config.port}`,
-): AuthOptions {
+export function authOptionsFrom(config: Config, stores: Stores, context: AuthOptionsContext = {}): AuthOptions {
+  const issuer = context.issuer ?? config.publicOrigin ?? `http://localhost:${config.port}`;
   return {
     stores,
     access: PRODUCT_ACCESS,
@@ -64,6 +70,14 @@ export function authOptionsFrom(
       clockTolerance: config.clockTolerance,
       revocation: config.revocation,
       refreshReuseLeeway: config.refreshReuseLeeway,
+    },
+    ...(context.mail && { mail: { ...context.mail, from: config.mailFrom } }),
+    email: {
+      requireVerified: config.requireVerifiedEmail,
+      verifyTtl: config.verifyLinkTtl,
+      resetTtl: config.resetLinkTtl,
+      mailPerAddress: config.mailAddressMax,
+      mailPerAccount: config.mailAccountMax,
     },
   };
 }

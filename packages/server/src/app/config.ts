@@ -79,6 +79,22 @@ export interface Config {
   keepAliveTimeout: number;
   /** Seconds between two sweeps of expired sessions, counters and changes. */
   sweepInterval: number;
+  /** `smtp://` or `smtps://` URL of the mail server (credentials included: never log it); unset, the outbox. */
+  smtpUrl: string | undefined;
+  /** The `From` of every message. */
+  mailFrom: string;
+  /** Without `smtpUrl`: the folder messages are written to as `.eml` files. */
+  mailOutbox: string;
+  /** Logins need a verified address (and registration an address). */
+  requireVerifiedEmail: boolean;
+  /** Seconds a verification link works. */
+  verifyLinkTtl: number;
+  /** Seconds a password-reset link works. */
+  resetLinkTtl: number;
+  /** Mail-sending requests per client address (per /64) within `loginWindow`. */
+  mailAddressMax: number;
+  /** Mail-sending requests per target address or account within `loginWindow`. */
+  mailAccountMax: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -166,6 +182,14 @@ export function loadConfig(env: Env): Config {
     idleTimeout: read.int("IDLE_TIMEOUT"),
     keepAliveTimeout: read.int("KEEP_ALIVE_TIMEOUT"),
     sweepInterval: read.int("SWEEP_INTERVAL"),
+    smtpUrl: parseSmtpUrl(env.SMTP_URL),
+    mailFrom: readMailFrom(read.text("MAIL_FROM")),
+    mailOutbox: read.text("MAIL_OUTBOX"),
+    requireVerifiedEmail: read.bool("REQUIRE_VERIFIED_EMAIL"),
+    verifyLinkTtl: read.int("VERIFY_LINK_TTL"),
+    resetLinkTtl: read.int("RESET_LINK_TTL"),
+    mailAddressMax: read.int("MAIL_ADDRESS_MAX"),
+    mailAccountMax: read.int("MAIL_ACCOUNT_MAX"),
   };
 }
 
@@ -291,6 +315,42 @@ function parseRedisUrl(raw: string | undefined): string | undefined {
     throw new ConfigError("REDIS_URL", "is not a valid redis:// URL");
   }
   return url;
+}
+
+/**
+ * `SMTP_URL`: `smtp://` (STARTTLS when offered) or `smtps://` (TLS), with a host. The URL
+ * usually carries a password, so no message here repeats any part of it.
+ */
+function parseSmtpUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const url = raw.trim();
+  if (!/^smtps?:\/\//i.test(url)) {
+    throw new ConfigError("SMTP_URL", "must be smtp://user:password@host:port or smtps://...");
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(
+      "SMTP_URL",
+      "is not a valid smtp:// URL (a password's special characters must be percent-encoded)",
+    );
+  }
+  if (parsed.hostname === "") throw new ConfigError("SMTP_URL", "must name the mail server's host");
+  return url;
+}
+
+/**
+ * `MAIL_FROM`: `address` or `Name <address>`. No line break (it becomes a header) and one
+ * `@` with something on each side; the mail server has the last word on the rest.
+ */
+function readMailFrom(raw: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  const address = /^(?:[^<>@\x00-\x1f\x7f]*<[^\s<>@]+@[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+)$/;
+  if (!address.test(raw)) {
+    throw new ConfigError("MAIL_FROM", "must be an address or Name <address>, such as Acme <no-reply@acme.example>");
+  }
+  return raw;
 }
 
 /** `DATABASE_SCHEMA` on a PostgreSQL database (latchkey/postgres checks the name the same way). */

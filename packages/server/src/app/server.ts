@@ -10,7 +10,7 @@ import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import type { Clock, PasswordHasher, Stores } from "latchkey";
+import type { Clock, MailTransport, PasswordHasher, Stores } from "latchkey";
 import { type Auth, createAuth, errorResponses } from "latchkey";
 import { handleError, latchkey, useStrictJson } from "latchkey/fastify";
 import { BODY_LIMIT, cookieNames, SECURITY, securitySchemes } from "latchkey/internal";
@@ -23,6 +23,7 @@ import { connectionDrain } from "./drain.js";
 import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { labRoutes } from "./lab.js";
 import { loggerOptions } from "./logging.js";
+import { configuredTransport, describeTransport, givenTransport } from "./mail.js";
 import { lazyChildLogger } from "./request-logger.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
@@ -60,6 +61,8 @@ export interface BuildOptions {
   hasher?: PasswordHasher;
   /** Replaces the pino options (tests capture the log with a stream). */
   logger?: FastifyServerOptions["loggerInstance"];
+  /** Replaces the configured mail transport (tests capture messages in the process). */
+  mailTransport?: MailTransport;
 }
 
 /** The built web app (`npm run build:web`). */
@@ -91,8 +94,12 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   let app: FastifyInstance | undefined;
   const publicOrigin = (): string =>
     config.publicOrigin ?? `http://localhost:${(app && listeningPort(app)) ?? config.port}`;
+  // Mail leaves through SMTP, or lands in the outbox folder; which one, the log says at start.
+  const transport = options.mailTransport ? givenTransport(options.mailTransport) : configuredTransport(config, logger);
+  // (No `port` key: the start line's `"port"` is the one tests and scripts read.)
+  logger.info({ mail: transport.describe }, `mail transport: ${describeTransport(transport.describe)}`);
   const auth = await createAuth({
-    ...authOptionsFrom(config, stores, publicOrigin),
+    ...authOptionsFrom(config, stores, { issuer: publicOrigin, mail: { transport, log: logger } }),
     clock: options.clock,
     hasher: options.hasher,
   });
@@ -302,9 +309,10 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       if (closed) return;
       closed = true;
       // The documented order (docs/library.md, "Shutting down"): the HTTP side, then what
-      // createAuth started, then the stores.
+      // createAuth started (its mail queue), the SMTP pool, then the stores.
       await app.close();
       await auth.close();
+      await transport.close();
       await stores.close();
     },
   };

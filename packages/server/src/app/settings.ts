@@ -272,6 +272,63 @@ export const SETTINGS = {
     meaning:
       "other origins of this site whose pages may make cookie requests (credentialed CORS; each unsafe one still needs the CSRF token), such as a front end on its own port or subdomain; a cross-site one is refused at start ([client](docs/client.md))",
   },
+  SMTP_URL: {
+    kind: "text",
+    default: null,
+    accepts:
+      "`smtp://user:password@host:port` (STARTTLS when the server offers it), `smtps://...` (TLS from the start)",
+    meaning:
+      "the mail server that sends verification and password-reset links (a secret: never logged, only its host and port); unset, each message is written to `MAIL_OUTBOX` instead ([accounts](docs/accounts.md))",
+  },
+  MAIL_FROM: {
+    kind: "text",
+    default: "latchkey <no-reply@localhost>",
+    accepts: "an address, or `Name <address>`",
+    meaning: "the sender of every message; use an address of your domain that the mail server may send as",
+  },
+  MAIL_OUTBOX: {
+    kind: "text",
+    default: "./data/outbox",
+    accepts: "a folder path",
+    meaning:
+      "without `SMTP_URL`: the folder each message is written to as an `.eml` file, readable by the server's user only (it holds a live link), its path logged; for development and tests, not for real users",
+  },
+  REQUIRE_VERIFIED_EMAIL: {
+    kind: "bool",
+    default: false,
+    meaning:
+      "`true`: registration needs an email address, and an account cannot sign in (`403 email_unverified`) until its address is verified through the mailed link",
+  },
+  VERIFY_LINK_TTL: {
+    kind: "int",
+    default: 86_400,
+    min: 60,
+    max: 2_592_000,
+    meaning: "seconds an email verification link works (once)",
+  },
+  RESET_LINK_TTL: {
+    kind: "int",
+    default: 1800,
+    min: 60,
+    max: 86_400,
+    meaning: "seconds a password-reset link works (once); short, since the link is as good as the password",
+  },
+  MAIL_ADDRESS_MAX: {
+    kind: "int",
+    default: 20,
+    min: 1,
+    max: 100_000,
+    meaning:
+      "requests that send mail (a new verification link, a forgotten password, an email change) per client address (per /64 for IPv6) within `LOGIN_WINDOW`, across instances; past it, 429",
+  },
+  MAIL_ACCOUNT_MAX: {
+    kind: "int",
+    default: 5,
+    min: 1,
+    max: 1000,
+    meaning:
+      "requests that send mail to one email address or account within `LOGIN_WINDOW`, across instances, so nobody can flood someone's inbox; past it, 429",
+  },
   LOG_LEVEL: {
     kind: "choice",
     default: "info",

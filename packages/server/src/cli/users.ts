@@ -1,9 +1,9 @@
 /**
- * `latchkey users list [--role <role>] | create <name> | disable <name> | enable <name> |
- * role <name> <role...>`.
+ * `latchkey users list [--role <role>] | create <name> [--email <address>] | reset-link <name> |
+ * disable <name> | enable <name> | role <name> <role...>`.
  */
 import type { Command } from "commander";
-import { type AdminContext, AuthError } from "latchkey";
+import { type AdminContext, type Auth, AuthError, maskEmail, type UserRecord } from "latchkey";
 import { fail, isoOrEmpty, printTable, withAuth } from "./context.js";
 
 /** The CLI in the audit log: an operator on the machine, no signed-in admin. */
@@ -29,6 +29,8 @@ export function registerUsers(program: Command): void {
             created: isoOrEmpty(u.createdAt),
             status: u.disabledAt === null ? "enabled" : `disabled ${isoOrEmpty(u.disabledAt)}`,
             roles: u.roles,
+            // JSON only: the table keeps its columns (scripts read them).
+            ...(options.json && { email: u.email, emailVerified: u.email !== null && u.emailVerifiedAt !== null }),
           })),
           options.json ?? false,
         );
@@ -38,11 +40,32 @@ export function registerUsers(program: Command): void {
   users
     .command("create <name>")
     .description("create an account; the password is read from standard input")
-    .action(async (name: string) => {
+    .option("--email <address>", "its email address: stored unverified, and mailed a link that verifies it")
+    .action(async (name: string, options: { email?: string }) => {
       const password = await readPassword();
       await withAuth(async (auth) => {
-        const user = await auth.accounts.register(name, password);
+        const user = await auth.accounts.register(name, password, undefined, { email: options.email });
         process.stdout.write(`created ${user.username} (${user.id})\n`);
+        if (user.email !== null) {
+          // The queue sends it before the command exits (auth.close() waits for sends in progress).
+          process.stdout.write(
+            `${maskEmail(user.email)} is not verified yet: a verification link is being mailed to it.\n`,
+          );
+        }
+      });
+    });
+
+  users
+    .command("reset-link <name>")
+    .description(
+      "mail a password reset link to the account's email address (it works once, for RESET_LINK_TTL seconds)",
+    )
+    .action(async (name: string) => {
+      await withAuth(async (auth, config) => {
+        const user = (await auth.accounts.findByName(name)) ?? fail(`no user named "${name}"`);
+        const email = await sendResetLink(auth, user);
+        process.stdout.write(`Sent a password reset link to ${maskEmail(email)}.\n`);
+        if (!config.smtpUrl) process.stdout.write(`(No SMTP_URL: the message is a file in ${config.mailOutbox}.)\n`);
       });
     });
 
@@ -80,6 +103,24 @@ export function registerUsers(program: Command): void {
         process.stdout.write(`${changed.username} now has the roles: ${changed.roles.join(", ")}\n`);
       });
     });
+}
+
+/**
+ * Mails the link now and waits for the mail server's answer: a failed send is the
+ * command's failure (exit 1), its reason the transport's message, which never holds the link.
+ */
+async function sendResetLink(auth: Auth, user: UserRecord): Promise<string> {
+  if (user.email === null) fail(`${user.username} has no email address: set one first (the web app's account page)`);
+  try {
+    return await auth.email.sendResetLink(user);
+  } catch (error) {
+    if (error instanceof AuthError) throw error;
+    const reason = (error instanceof Error ? error.message : String(error)).slice(0, 300);
+    throw new AuthError(
+      "service_unavailable",
+      `The reset link could not be sent to ${maskEmail(user.email)}: ${reason}`,
+    );
+  }
 }
 
 /**
