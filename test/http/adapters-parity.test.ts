@@ -27,6 +27,7 @@ import {
   DEFAULT_TOKEN_POLICY,
 } from "../../packages/latchkey/src/core/auth.js";
 import { manualClock } from "../../packages/latchkey/src/core/clock.js";
+import type { MailMessage } from "../../packages/latchkey/src/core/mail.js";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { REVOCATIONS_PAGE_MAX } from "../../packages/latchkey/src/core/revocations.js";
 import type { Strategy } from "../../packages/latchkey/src/http/context.js";
@@ -50,9 +51,21 @@ interface Got {
 }
 type Door = (request: Sent) => Promise<Got>;
 
-async function core(): Promise<Auth> {
+/**
+ * The messages a core mailed: its transport is the host's own function (the public port a
+ * library user plugs SMTP or an email API into), here keeping them in an array.
+ */
+type Outbox = MailMessage[];
+
+async function core(outbox: Outbox = []): Promise<Auth> {
   return createAuth({
     stores: createMemoryStores(),
+    mail: {
+      transport: async (message) => {
+        outbox.push(message);
+      },
+      from: "Latchkey tests <no-reply@example.com>",
+    },
     sessions: DEFAULT_SESSION_POLICY,
     throttle: DEFAULT_THROTTLE_POLICY,
     tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
@@ -170,8 +183,16 @@ function shape(value: unknown): unknown {
   return typeof value;
 }
 
+/** The token of the newest message of `kind` to `to` (what follows `#token=` in its link). */
+function mailedToken(outbox: Outbox, kind: MailMessage["kind"], to: string): string {
+  const message = outbox.filter((m) => m.kind === kind && m.to === to).at(-1);
+  const token = message && /#token=([A-Za-z0-9_.-]+)/.exec(message.text)?.[1];
+  if (!token) throw new Error(`no ${kind} mail to ${to} (${outbox.length} sent)`);
+  return token;
+}
+
 /** The script: each step sends one request from one of two browsers and returns its summary. */
-async function script(door: Door): Promise<[string, unknown][]> {
+async function script(door: Door, auth: Auth, outbox: Outbox): Promise<[string, unknown][]> {
   const out: [string, unknown][] = [];
   const alice = new Browser(door);
   const eve = new Browser(door);
@@ -294,16 +315,84 @@ async function script(door: Door): Promise<[string, unknown][]> {
   await step("logout", alice.send("POST", "/auth/logout"));
   await step("me after logout", alice.send("GET", "/auth/me"));
   await step("logout again", alice.send("POST", "/auth/logout"));
+  await emailScript(new Browser(alice.door), step, auth, outbox);
   return out;
+}
+
+/** Issue 31's routes: registration with an address, its link, the forgotten password, the change. */
+async function emailScript(
+  carol: Browser,
+  step: (name: string, got: Promise<Got>) => Promise<void>,
+  auth: Auth,
+  outbox: Outbox,
+) {
+  const email = "carol@example.com";
+  const register = (username: string, address: unknown) =>
+    carol.send("POST", "/auth/register", { json: { username, password: PASSWORD, email: address } });
+  await step("register, bad email", register("carol", "carol@localhost"));
+  await step("register, email of wrong type", register("carol", 42));
+  await step("register with email", register("carol", "  Carol@Example.COM "));
+  await step("register, email taken", register("dave", "CAROL@example.com"));
+  await step("verify, garbage", carol.send("POST", "/auth/email/verify", { json: { token: "garbage" } }));
+  await step("verify, no token", carol.send("POST", "/auth/email/verify", { json: {} }));
+  await auth.email.idle();
+  const verifyToken = mailedToken(outbox, "verify_email", email);
+  await step("verify", carol.send("POST", "/auth/email/verify", { json: { token: verifyToken } }));
+  await step("verify again", carol.send("POST", "/auth/email/verify", { json: { token: verifyToken } }));
+  await step("forgot, unknown", carol.send("POST", "/auth/password/forgot", { json: { email: "nobody@example.com" } }));
+  await step("forgot, bad address", carol.send("POST", "/auth/password/forgot", { json: { email: "nobody" } }));
+  await step("forgot", carol.send("POST", "/auth/password/forgot", { json: { email: "Carol@example.com" } }));
+  await auth.email.idle();
+  const resetToken = mailedToken(outbox, "reset_password", email);
+  const reset = (token: string, newPassword: string) =>
+    carol.send("POST", "/auth/password/reset", { json: { token, newPassword } });
+  await step("reset, weak", reset(resetToken, "password"));
+  await step("reset, forged", reset(`${resetToken.slice(0, -1)}${resetToken.endsWith("A") ? "B" : "A"}`, PASSWORD));
+  await step("reset", reset(resetToken, "a fresh passphrase for her 9"));
+  await step("reset again", reset(resetToken, "another fresh passphrase 9"));
+  await step(
+    "login, old password",
+    carol.send("POST", "/auth/login", { json: { username: "carol", password: PASSWORD } }),
+  );
+  const login = await carol.send("POST", "/auth/login", {
+    json: { username: "carol", password: "a fresh passphrase for her 9" },
+  });
+  await step("login, new password", Promise.resolve(login));
+  carol.csrf = (JSON.parse(login.text) as { csrfToken?: string }).csrfToken ?? "";
+  await step("email", carol.send("GET", "/auth/email"));
+  await step(
+    "email change, wrong password",
+    carol.send("PUT", "/auth/email", { json: { email: "carol@new.example", password: "not it at all" } }),
+  );
+  await step(
+    "email change",
+    carol.send("PUT", "/auth/email", {
+      json: { email: "carol@new.example", password: "a fresh passphrase for her 9" },
+    }),
+  );
+  await auth.email.idle();
+  await step(
+    "revert",
+    carol.send("POST", "/auth/email/revert", { json: { token: mailedToken(outbox, "email_change_notice", email) } }),
+  );
+  await step("email after revert", carol.send("GET", "/auth/email"));
+  await step("resend verification", carol.send("POST", "/auth/email/verification", { json: { email } }));
+  await auth.email.idle();
 }
 
 describe.each(["session", "jwt", "hybrid"] as Strategy[])("AUTH_STRATEGY=%s", (strategy) => {
   let app: FastifyInstance;
   let handler: FetchLatchkey;
+  const fastifyMail: Outbox = [];
+  const fetchMail: Outbox = [];
+  let fastifyAuth: Auth;
+  let fetchAuth: Auth;
   beforeAll(async () => {
     app = Fastify();
-    await app.register(latchkey, { auth: await core(), publicOrigin: ORIGIN, strategy, maintenance: false });
-    handler = createFetchHandler({ auth: await core(), publicOrigin: ORIGIN, strategy, maintenance: false });
+    fastifyAuth = await core(fastifyMail);
+    fetchAuth = await core(fetchMail);
+    await app.register(latchkey, { auth: fastifyAuth, publicOrigin: ORIGIN, strategy, maintenance: false });
+    handler = createFetchHandler({ auth: fetchAuth, publicOrigin: ORIGIN, strategy, maintenance: false });
   });
   afterAll(async () => {
     await app.close();
@@ -311,13 +400,23 @@ describe.each(["session", "jwt", "hybrid"] as Strategy[])("AUTH_STRATEGY=%s", (s
   });
 
   it("the Fastify plugin and the fetch dispatcher give the same answer to every request of the script", async () => {
-    const viaFastify = await script(fastifyDoor(app));
-    const viaFetch = await script(fetchDoor(handler));
+    const viaFastify = await script(fastifyDoor(app), fastifyAuth, fastifyMail);
+    const viaFetch = await script(fetchDoor(handler), fetchAuth, fetchMail);
     // Step by step, so a difference names its step.
     for (const [i, [name, fastifyAnswer]] of viaFastify.entries()) {
       expect({ step: name, ...(viaFetch[i]?.[1] as object) }).toEqual({ step: name, ...(fastifyAnswer as object) });
     }
     expect(viaFetch.length).toBe(viaFastify.length);
+    // The same mails, in the same order, to the same addresses.
+    const mailed = (outbox: Outbox) => outbox.map((m) => `${m.kind} ${m.to} ${m.subject}`);
+    expect(mailed(fetchMail)).toEqual(mailed(fastifyMail));
+    expect(mailed(fastifyMail)).toEqual([
+      "verify_email carol@example.com Confirm your email address",
+      "reset_password carol@example.com Reset your password",
+      "verify_email carol@new.example Confirm your email address",
+      "email_change_notice carol@example.com Your email address is being changed",
+      "reset_password carol@example.com Reset your password",
+    ]);
   });
 });
 

@@ -1,6 +1,9 @@
 /**
  * "No input produces a 500": every route, hostile bodies, headers and cookies.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, type Harness, ORIGIN, startHarness, uniqueName } from "../helpers/harness.js";
 
@@ -24,6 +27,13 @@ const ROUTES: Array<[string, string]> = [
   ["POST", "/auth/refresh"],
   ["POST", "/auth/revoke"],
   ["GET", "/.well-known/jwks.json"],
+  ["GET", "/auth/email"],
+  ["PUT", "/auth/email"],
+  ["POST", "/auth/email/verification"],
+  ["POST", "/auth/email/verify"],
+  ["POST", "/auth/email/revert"],
+  ["POST", "/auth/password/forgot"],
+  ["POST", "/auth/password/reset"],
 ];
 
 const BODIES = [
@@ -38,6 +48,15 @@ const BODIES = [
   '{"constructor":{"prototype":{"admin":true}}}',
   '{"title":"\\u0000\\ud800"}',
   `{"username":"${"a".repeat(300)}","password":"${"b".repeat(2000)}"}`,
+  '{"email":{},"token":[],"newPassword":null,"password":1}',
+  '{"email":42,"password":"correct horse battery staple"}',
+  '{"email":["a@example.com"],"token":{"id":"x"},"newPassword":true}',
+  `{"email":"${"a".repeat(5000)}@example.com","token":"${"t".repeat(5000)}","newPassword":"${"p".repeat(5000)}"}`,
+  `{"email":"${"a".repeat(64)}@${"b".repeat(63)}.${"c".repeat(63)}.${"d".repeat(63)}.${"e".repeat(60)}.com"}`,
+  '{"email":"\\u0000@example.com","token":"\\u0000.\\u0000","newPassword":"\\ud800\\udc00\\ud800"}',
+  '{"email":"a@xn--.com","token":"....","newPassword":""}',
+  '{"email":"alice@例え.テスト","token":"AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","newPassword":"x"}',
+  '{"email":" ","token":" ","newPassword":" ","username":"nomail","password":"correct horse battery staple"}',
   "{".repeat(1000),
   "\u00ff\u00fe garbage",
 ];
@@ -59,12 +78,18 @@ const HEADER_SETS: Array<Record<string, string>> = [
 describe("no input produces a 500", () => {
   let h: Harness;
   let signedIn: Client;
+  let outbox: string;
   beforeAll(async () => {
-    h = await startHarness();
+    // Mail set up (an outbox in a temporary folder), so the email routes are on.
+    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
+    h = await startHarness({ MAIL_OUTBOX: outbox });
     signedIn = h.client();
     await signedIn.signUpAndLogIn(uniqueName());
   });
-  afterAll(() => h.close());
+  afterAll(async () => {
+    await h.close();
+    await rm(outbox, { recursive: true, force: true });
+  });
 
   it.each(ROUTES)("%s %s with hostile bodies", async (method, url) => {
     for (const payload of BODIES) {

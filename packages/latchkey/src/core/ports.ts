@@ -300,8 +300,11 @@ export interface LinkTokenStore {
    * (an email change waiting for its new address's link).
    */
   findPending(userId: string, purpose: LinkPurpose, now: number): Promise<LinkTokenRecord | null>;
-  /** Deletes the user's tokens of `purpose` (of every purpose when omitted); returns how many. */
-  deleteByUser(userId: string, purpose?: LinkPurpose): Promise<number>;
+  /**
+   * Deletes the user's tokens of `purpose` (of every purpose when omitted) but `exceptId`
+   * (a token just used, kept so that a second use says "used"); returns how many.
+   */
+  deleteByUser(userId: string, purpose?: LinkPurpose, exceptId?: string): Promise<number>;
   /** Deletes up to `limit` tokens expired at `now` (by an `expires_at` index); returns how many. */
   sweepExpired(now: number, limit: number): Promise<number>;
 }

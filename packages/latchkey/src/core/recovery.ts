@@ -198,13 +198,14 @@ export class AccountEmail {
       userAgent: caller.userAgent,
       sessionId: caller.sessionId,
     });
-    this.#later(async () => {
-      await this.#mailLink(user, "verify_email", email);
-      // Only a proved address hears of it: an unverified one may be a stranger's.
-      if (user.email !== null && user.emailVerifiedAt !== null && user.email !== email) {
-        await this.#mailLink(user, "revert_email", user.email, { newEmail: email });
-      }
-    });
+    // The link exists before the answer (`GET /auth/email` shows it pending at once); the mails go after.
+    const confirm = await this.#message(user, "verify_email", email);
+    this.#mailer?.send(confirm);
+    // Only a proved address hears of it: an unverified one may be a stranger's.
+    if (user.email !== null && user.emailVerifiedAt !== null && user.email !== email) {
+      const old = user.email;
+      this.#later(() => this.#mailLink(user, "revert_email", old, { newEmail: email }));
+    }
     return { pending: email };
   }
 
@@ -239,6 +240,8 @@ export class AccountEmail {
     if (!changed && user.emailVerifiedAt !== null) return { email: link.email };
     const result = await this.#deps.users.setEmail(user.id, link.email, now);
     if (result === "email_taken") throw emailTaken();
+    // Any other link waiting (an older change's) is void now; this one stays, as used.
+    await this.#deps.links.deleteByUser(user.id, "verify_email", link.id);
     await this.#deps.log.record(changed ? "email_changed" : "email_verified", user.id, client);
     return { email: link.email };
   }
@@ -264,6 +267,7 @@ export class AccountEmail {
     }
     await this.#deps.sessions.endAllForUser(user.id, undefined, "email_change_reverted");
     await this.#deps.log.record("email_change_reverted", user.id, client);
+    await this.#deps.links.deleteByUser(user.id, "reset_password");
     this.#later(() => this.#mailLink(restored, "reset_password", link.email));
     return { email: link.email };
   }
@@ -299,6 +303,8 @@ export class AccountEmail {
     const hash = await this.#deps.passwords.hash(user, newPassword, client.ip);
     await this.#spend(link);
     await this.#deps.users.updatePasswordHash(user.id, hash);
+    // Another reset link (two asked at once) must not work after this one: only this one stays, as used.
+    await this.#deps.links.deleteByUser(user.id, "reset_password", link.id);
     // The link reached the account's address: that proves it.
     if (user.email === link.email && user.emailVerifiedAt === null) {
       await this.#deps.users.setEmail(user.id, link.email, this.#deps.clock.now());

@@ -104,6 +104,16 @@ export function describeLinkTokenContract(state: ContractState): void {
       expect(await s.links.find(bobs.id)).toEqual(bobs);
     });
 
+    it("keeps the one token it is told to keep (a link just used)", async () => {
+      const { s, alice } = await twoUsers();
+      const kept = link(alice.id, { purpose: "reset_password" });
+      const other = link(alice.id, { purpose: "reset_password" });
+      for (const token of [kept, other]) await s.links.create(token);
+      expect(await s.links.deleteByUser(alice.id, "reset_password", kept.id)).toBe(1);
+      expect(await s.links.find(kept.id)).toEqual(kept);
+      expect(await s.links.find(other.id)).toBeNull();
+    });
+
     it("deletes a user's tokens with the user", async () => {
       const { s, alice, bob } = await twoUsers();
       const token = link(alice.id);

@@ -33,10 +33,10 @@ export function linkTokenStore(state: State): LinkTokenStore {
       }
       return newest ? copy(newest) : null;
     },
-    async deleteByUser(userId, purpose) {
+    async deleteByUser(userId, purpose, exceptId) {
       let deleted = 0;
       for (const [id, token] of state.links) {
-        if (token.userId === userId && (purpose === undefined || token.purpose === purpose)) {
+        if (token.userId === userId && (purpose === undefined || token.purpose === purpose) && id !== exceptId) {
           state.links.delete(id);
           deleted++;
         }

@@ -39,9 +39,10 @@ export function linkTokenStore(db: Kysely<Database>): LinkTokenStore {
         .executeTakeFirst();
       return row ? toLinkToken(row) : null;
     },
-    async deleteByUser(userId, purpose) {
+    async deleteByUser(userId, purpose, exceptId) {
       let query = db.deleteFrom("link_tokens").where("user_id", "=", userId);
       if (purpose !== undefined) query = query.where("purpose", "=", purpose);
+      if (exceptId !== undefined) query = query.where("id", "<>", exceptId);
       const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows);
     },
