@@ -8,6 +8,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fas
 import pino from "pino";
 import { type ManualClock, manualClock } from "../../packages/latchkey/src/core/clock.js";
 import { argon2Hasher, type PasswordHasher } from "../../packages/latchkey/src/core/password-hasher.js";
+import type { MailMessage } from "../../packages/latchkey/src/core/mail.js";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import { loadConfig } from "../../packages/server/src/app/config.js";
@@ -24,6 +25,11 @@ export interface Harness {
   stores: Stores;
   /** Every log line written so far, raw JSON. */
   logs: string[];
+  /**
+   * The mail the server sent, when the test set neither `SMTP_URL` nor `MAIL_OUTBOX`: kept
+   * here by a transport function (the library's port), never written into the checkout.
+   */
+  mails: MailMessage[];
   client(defaults?: { ip?: string; userAgent?: string }): Client;
   close(): Promise<void>;
 }
@@ -57,13 +63,17 @@ export async function startHarness(
   });
   // The production logger options, writing to memory instead of stdout.
   const logger = pino(loggerOptions("trace"), stream);
-  const server = await buildServer({ config, stores, clock, logger, hasher: options.hasher });
+  const mails: MailMessage[] = [];
+  const ownMail = env.SMTP_URL === undefined && env.MAIL_OUTBOX === undefined;
+  const mailTransport = ownMail ? async (message: MailMessage) => void mails.push(message) : undefined;
+  const server = await buildServer({ config, stores, clock, logger, hasher: options.hasher, mailTransport });
   return {
     app: server.app,
     server,
     clock,
     stores,
     logs,
+    mails,
     client: (defaults) => new Client(server.app, defaults),
     close: () => server.close(),
   };

@@ -60,7 +60,7 @@ describe("the document and the routes", () => {
     const hidden = registered.filter((route) => !route.documented).map((route) => route.url);
     for (const url of hidden)
       expect(url).toMatch(
-        /^\/($|signin$|signup$|todos$|devices$|security$|how-it-works$|admin$|compare$|lab($|\/)|docs|openapi\.json$)|\.[a-z0-9]+$/,
+        /^\/($|signin$|signup$|todos$|devices$|security$|how-it-works$|admin$|compare$|lab($|\/)|forgot-password$|reset-password$|verify-email$|revert-email$|docs|openapi\.json$)|\.[a-z0-9]+$/,
       );
     const keys = new Set(registered.map((route) => route.key));
     expect([...documented].filter((key) => !keys.has(key))).toEqual([]);
@@ -170,10 +170,54 @@ function validBody(operationId: string, w: World): unknown {
       return { done: true };
     case "setUserRoles":
       return { roles: ["admin", "user"] };
+    case "changeEmail":
+      return { email: `${uniqueName("oasmail")}@example.com`, password: PASSWORD };
+    case "resendVerification":
+    case "forgotPassword":
+      return { email: `${uniqueName("oasnobody")}@example.com` };
     default:
       return undefined;
   }
 }
+
+/** The token of the last link mailed to `to` (the harness keeps the server's mail). */
+async function mailedToken(to: string): Promise<string> {
+  await h.server.auth.email.idle();
+  const mail = h.mails.findLast((m) => m.to === to);
+  const token = mail && /#token=([A-Za-z0-9_.-]+)/.exec(mail.text)?.[1];
+  if (!token) throw new Error(`no link was mailed to ${to}`);
+  return token;
+}
+
+/** `w`'s user gets a verified address (as if proved earlier); returns it. */
+async function verifiedAddress(w: World): Promise<string> {
+  const email = `${uniqueName("oasown")}@example.com`;
+  await h.stores.users.setEmail(w.userId, email, h.clock.now());
+  return email;
+}
+
+/** The body of an operation that takes a mailed link's token: a live link of its kind, for `w`'s user. */
+async function linkBody(operationId: string, w: World): Promise<unknown> {
+  if (operationId === "verifyEmail") {
+    const email = `${uniqueName("oasnew")}@example.com`;
+    await w.browser.request({ method: "PUT", url: "/auth/email", body: { email, password: PASSWORD } });
+    return { token: await mailedToken(email) };
+  }
+  if (operationId === "revertEmail") {
+    const old = await verifiedAddress(w);
+    const email = `${uniqueName("oasnew")}@example.com`;
+    await w.browser.request({ method: "PUT", url: "/auth/email", body: { email, password: PASSWORD } });
+    return { token: await mailedToken(old) };
+  }
+  if (operationId === "resetPassword") {
+    const email = await verifiedAddress(w);
+    await h.client({ ip: freshIp() }).post("/auth/password/forgot", { email });
+    return { token: await mailedToken(email), newPassword: `${PASSWORD} reset` };
+  }
+  return undefined;
+}
+
+const LINK_OPERATIONS = new Set(["verifyEmail", "revertEmail", "resetPassword"]);
 
 /** The request that should get `status` from an operation, or `null` when it needs another channel (431). */
 async function elicit(
@@ -184,7 +228,10 @@ async function elicit(
   const { operationId } = op.operation;
   const target = url(op.path, w);
   const method = op.method as "GET";
-  const body = validBody(operationId, w);
+  const needsLink = LINK_OPERATIONS.has(operationId) && ["200", "204", "409"].includes(status);
+  const body = needsLink
+    ? await linkBody(operationId, w)
+    : (validBody(operationId, w) ?? (LINK_OPERATIONS.has(operationId) ? { token: "x.y" } : undefined));
   // A service's operations carry its credentials, and never the browser's cookies.
   const asService = operationId === "introspectToken" || operationId === "readRevocations";
   const send = (options: Parameters<Client["request"]>[0]) =>
@@ -196,6 +243,7 @@ async function elicit(
   switch (status) {
     case "200":
     case "201":
+    case "202":
     case "204":
       if (operationId === "explainAccessToken") return w.browser.bearer(method, target, w.access);
       if (operationId === "refreshToken" || operationId === "createToken" || operationId === "revokeToken") {
@@ -236,6 +284,20 @@ async function elicit(
       if (operationId === "explainAccessToken") return send({ method, url: target }); // cookies, session strategy
       return send({ method, url: op.path.replace("{id}", "no-such-id"), body });
     case "409":
+      if (operationId === "changeEmail" || operationId === "verifyEmail") {
+        // The address belongs to another account: taken before the change, or meanwhile.
+        const taken =
+          operationId === "changeEmail"
+            ? `${uniqueName("oastaken")}@example.com`
+            : (h.mails.findLast((m) => m.kind === "verify_email")?.to ?? "");
+        const other = h.client({ ip: freshIp() });
+        await other.post("/auth/register", { username: uniqueName("oasother"), password: PASSWORD, email: taken });
+        return send({
+          method,
+          url: target,
+          body: operationId === "changeEmail" ? { email: taken, password: PASSWORD } : body,
+        });
+      }
       if (actsOnUser(op.path)) {
         // The last admin, demoting, disabling or deleting itself.
         await onlyAdmin(w.userId);
@@ -287,8 +349,27 @@ async function elicit(
         }
         return last ?? null;
       }
+      if (LINK_OPERATIONS.has(operationId)) {
+        // Link uses from one address, past the limit (forged ones count too).
+        for (let i = 0; i <= 60 && last?.statusCode !== 429; i++) {
+          last = await client.request({
+            method,
+            url: target,
+            body: { token: "x.y", newPassword: `${PASSWORD} reset` },
+          });
+        }
+        return last ?? null;
+      }
       client.cookies.clear();
       for (let i = 0; i < 12 && last?.statusCode !== 429; i++) {
+        if (operationId === "changeEmail") {
+          last = await send({ method, url: target, body: validBody(operationId, w) });
+          continue;
+        }
+        if (operationId === "resendVerification" || operationId === "forgotPassword") {
+          last = await client.request({ method, url: target, body });
+          continue;
+        }
         if (operationId === "register")
           last = await client.post(target, { username: uniqueName("oasmany"), password: PASSWORD });
         else if (operationId === "changePassword" || operationId === "deleteAccount") {
