@@ -170,6 +170,11 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
         { name: "auth", description: "Logging in and out, and the caller's sessions (devices)." },
         { name: "account", description: "The account: creating it, its security log, its password, deleting it." },
         {
+          name: "email",
+          description:
+            "The account's email address and the mailed links: verifying an address, resetting a forgotten password, undoing an email change.",
+        },
+        {
           name: "tokens",
           description: "Bearer tokens for API clients and other services, and the keys that verify them.",
         },
