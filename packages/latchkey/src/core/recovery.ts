@@ -115,6 +115,10 @@ export class AccountEmail {
   /** Whether mail is set up (`createAuth({ mail })`). */
   readonly enabled: boolean;
   readonly requireVerified: boolean;
+  /** How long a verification link works, seconds. */
+  readonly verifyTtl: number;
+  /** How long a password-reset link works, seconds. */
+  readonly resetTtl: number;
   readonly #deps: AccountEmailDeps;
   readonly #mailer: Mailer | undefined;
   readonly #templates: MailTemplates;
@@ -124,6 +128,8 @@ export class AccountEmail {
     this.#deps = deps;
     this.enabled = deps.mail !== undefined;
     this.requireVerified = deps.policy.requireVerified;
+    this.verifyTtl = deps.policy.verifyTtl;
+    this.resetTtl = deps.policy.resetTtl;
     this.#mailer = deps.mail && new Mailer(deps.mail);
     this.#templates = { ...DEFAULT_MAIL_TEMPLATES, ...deps.mail?.templates };
   }

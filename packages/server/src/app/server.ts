@@ -78,6 +78,10 @@ export const APP_PAGES = [
   "/admin",
   "/compare",
   "/lab",
+  "/forgot-password",
+  "/reset-password",
+  "/verify-email",
+  "/revert-email",
 ];
 
 /**

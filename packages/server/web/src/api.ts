@@ -81,6 +81,8 @@ export const SESSION_END_REASONS = [
   "session_reuse_detected",
   "refresh_reuse_detected",
   "session_limit_reached",
+  "password_reset",
+  "email_change_reverted",
 ] as const;
 export type SessionEnd = (typeof SESSION_END_REASONS)[number];
 

@@ -1,18 +1,24 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { call, client, currentUser, endedOf, latchkey, type Me, type Policy, type SignedOutReason } from "./api.js";
+import { PublicPage } from "./components/public-page.js";
 import { Shell } from "./components/shell.js";
 import { takeExpectedSignOut } from "./components/signed-out-notice.js";
 import { draftOf, dropDraft, interruptDraft } from "./drafts.js";
+import { forgetEmail } from "./email.js";
 import { useOnReturn } from "./on-return.js";
 import { Admin } from "./pages/admin/page.js";
 import { Compare } from "./pages/compare.js";
 import { Devices } from "./pages/devices.js";
+import { ForgotPassword } from "./pages/forgot-password.js";
 import { HowItWorks } from "./pages/how-it-works.js";
 import { Lab } from "./pages/lab.js";
 import { NOT_FOUND_TITLE, NotFound, SignedOutNotFound, type Suggestion } from "./pages/not-found.js";
+import { ResetPassword } from "./pages/reset-password.js";
+import { RevertEmail } from "./pages/revert-email.js";
 import { Security } from "./pages/security.js";
 import { SignIn } from "./pages/sign-in.js";
 import { Todos } from "./pages/todos.js";
+import { VerifyEmail } from "./pages/verify-email.js";
 import { closestPath, navigate, usePath } from "./router.js";
 
 const PAGES: Record<string, { title: string; render: (me: Me, policy: Policy) => preact.JSX.Element }> = {
@@ -27,19 +33,55 @@ const PAGES: Record<string, { title: string; render: (me: Me, policy: Policy) =>
 /** The signed-out forms; signed in, they lead to the to-dos. */
 const FORMS: Record<string, string> = { "/signin": "Sign in", "/signup": "Create an account" };
 
+/** What a public page may need: whether someone is signed in, and a check of the session after its action. */
+interface PublicContext {
+  signedIn: boolean;
+  /** The server's policy (`/auth/info`): how long its links work. */
+  policy: Policy | null;
+  /** The page's action may have ended this browser's session (a password reset ends every one). */
+  recheck: () => void;
+}
+
+/**
+ * The pages a mailed link or the sign-in page leads to: the same signed in or out, never
+ * redirected, in the sign-in card's frame.
+ */
+const PUBLIC: Record<string, { title: string; render: (context: PublicContext) => preact.JSX.Element }> = {
+  "/forgot-password": {
+    title: "Forgot your password?",
+    render: (context) => <ForgotPassword resetLinkTtl={context.policy?.email.resetLinkTtl ?? null} />,
+  },
+  "/reset-password": {
+    title: "Choose a new password",
+    render: (context) => <ResetPassword onSessionEnded={context.recheck} />,
+  },
+  "/verify-email": {
+    title: "Confirm your email address",
+    render: (context) => <VerifyEmail signedIn={context.signedIn} />,
+  },
+  "/revert-email": {
+    title: "Undo the address change",
+    render: (context) => <RevertEmail onSessionEnded={context.recheck} />,
+  },
+};
+
+/** Whether `path` is a public page, shown whoever is signed in. */
+const isPublic = (path: string) => Object.hasOwn(PUBLIC, path);
+
 /**
  * Whether the app has `path`: a page, a form, or the root (which leads to the to-dos or
  * the sign-in). Any other address is the not-found page, never a quiet redirect: the
  * server answered it 404.
  */
 function known(path: string): boolean {
-  return path === "/" || Object.hasOwn(PAGES, path) || Object.hasOwn(FORMS, path);
+  return path === "/" || Object.hasOwn(PAGES, path) || Object.hasOwn(FORMS, path) || isPublic(path);
 }
 
 /** The page an unknown address was probably meant to be, among those this visitor can open. */
 function suggestionFor(path: string, signedIn: boolean): Suggestion | null {
   const titles: Record<string, string> = {
     ...Object.fromEntries(Object.entries(PAGES).map(([href, page]) => [href, page.title])),
+    ...Object.fromEntries(Object.entries(PUBLIC).map(([href, page]) => [href, page.title])),
     ...(signedIn ? {} : FORMS),
   };
   const href = closestPath(path, Object.keys(titles));
@@ -65,9 +107,11 @@ export function App() {
     if (reason) setReason(reason);
     interruptDraft();
     signedInNow.current = false;
+    forgetEmail();
     setMe(null);
-    // An unknown address keeps its not-found page, signed out too.
-    if (location.pathname !== "/signup" && known(location.pathname)) navigate("/signin", true);
+    // An unknown address keeps its not-found page, signed out too, and a public page stays.
+    const here = location.pathname;
+    if (here !== "/signup" && known(here) && !isPublic(here)) navigate("/signin", true);
   }, []);
   const signedIn = useCallback((user: Me) => {
     setReason(null);
@@ -75,7 +119,12 @@ export function App() {
     // Another user's draft is dropped here, before any page could show it.
     draftOf(user.user.id);
     signedInNow.current = true;
-    setMe((shown) => (shown && shown.session.id === user.session.id ? shown : user));
+    setMe((shown) => {
+      if (shown && shown.session.id === user.session.id) return shown;
+      // Another session (perhaps another person's): its address is loaded afresh.
+      forgetEmail();
+      return user;
+    });
   }, []);
   const load = useCallback(async () => {
     const { me: user, reason: why } = await currentUser();
@@ -118,22 +167,25 @@ export function App() {
   });
 
   const page = PAGES[path];
+  const open = PUBLIC[path];
   const missing = !known(path);
   useEffect(() => {
-    if (me === undefined || missing) return;
+    if (me === undefined || missing || open) return;
     if (me && !page) navigate("/todos", true);
     if (!me && path !== "/signin" && path !== "/signup") navigate("/signin", true);
-  }, [me, page, path, missing]);
+  }, [me, page, path, missing, open]);
   useEffect(() => {
     const title = missing
       ? NOT_FOUND_TITLE
-      : me && page
-        ? page.title
-        : path === "/signup"
-          ? "Create an account"
-          : "Sign in";
+      : open
+        ? open.title
+        : me && page
+          ? page.title
+          : path === "/signup"
+            ? "Create an account"
+            : "Sign in";
     document.title = `${title} · latchkey`;
-  }, [me, page, path, missing]);
+  }, [me, page, path, missing, open]);
 
   if (loadError) {
     return (
@@ -149,11 +201,21 @@ export function App() {
       </main>
     );
   }
+  if (open) {
+    // Checked after the action, not before: a 401 then shows the page signed out, its message kept.
+    const recheck = () => void load().catch(() => {});
+    return (
+      <PublicPage title={open.title} signedIn={me !== null}>
+        {open.render({ signedIn: me !== null, policy, recheck })}
+      </PublicPage>
+    );
+  }
   if (!me && missing) return <SignedOutNotFound path={path} suggestion={suggestionFor(path, false)} />;
   if (!me) {
     return (
       <SignIn
         mode={path === "/signup" ? "signup" : "signin"}
+        email={policy?.email ?? null}
         reason={reason}
         username={reason && reason !== "account_deleted" && reason !== "you_deleted_account" ? lastUsername : ""}
         onSignedIn={(user) => {

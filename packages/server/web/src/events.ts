@@ -15,6 +15,12 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   account_disabled: ["Account disabled", "alert"],
   account_enabled: ["Account enabled", "ok"],
   roles_changed: ["Roles changed", "info"],
+  email_verified: ["Email address confirmed", "ok"],
+  email_change_requested: ["Email address change requested", "info"],
+  email_changed: ["Email address changed", "ok"],
+  email_change_reverted: ["Email address change undone; every session was ended", "alert"],
+  password_reset_requested: ["Password reset link requested", "info"],
+  password_reset: ["Password reset by email link; every session was ended", "alert"],
 };
 
 /**

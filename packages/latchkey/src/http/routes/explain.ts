@@ -34,6 +34,8 @@ export interface PolicyInfo {
  */
 export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo, "strategy">): RouteSpec[] {
   const info: PolicyInfo = { strategy: context.strategy, ...policy };
+  const { enabled, requireVerified, verifyTtl, resetTtl } = context.auth.email;
+  const email = { enabled, required: enabled && requireVerified, verifyLinkTtl: verifyTtl, resetLinkTtl: resetTtl };
   return [
     route({
       method: "GET",
@@ -43,7 +45,8 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
         tags: ["explain"],
         summary: "The strategy and timeouts in force (public: nothing here is secret)",
         operationId: "getPolicy",
-        description: "The strategy and timeouts in force, for clients that explain them (nothing here is secret).",
+        description:
+          "The strategy and timeouts in force, for clients that explain them (nothing here is secret), and what the email routes do here: whether mail is set up, whether sign-up needs an address and logins a verified one, and how long each link works.",
         security: SECURITY.none,
         response: {
           200: Type.Object({
@@ -55,12 +58,23 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
             rememberIdleTimeout: Type.Integer(),
             rememberAbsoluteTimeout: Type.Integer(),
             refreshReuseLeeway: Type.Integer(),
+            email: Type.Object(
+              {
+                enabled: Type.Boolean({ description: "Mail is set up: the email routes are on." }),
+                required: Type.Boolean({
+                  description: "Sign-up needs an address, and logins a verified one (`REQUIRE_VERIFIED_EMAIL`).",
+                }),
+                verifyLinkTtl: Type.Integer({ description: "Seconds a verification link works." }),
+                resetLinkTtl: Type.Integer({ description: "Seconds a password-reset link works." }),
+              },
+              { additionalProperties: false },
+            ),
           }),
           // Node answers it before any route runs; documented so clients know the shape.
           ...errorResponses(431),
         },
       },
-      handler: async () => info,
+      handler: async () => ({ ...info, email }),
     }),
 
     route({

@@ -21,7 +21,9 @@ export interface FieldProps {
   label: string;
   value: string;
   onInput: (value: string) => void;
-  type?: "text" | "password";
+  type?: "text" | "password" | "email";
+  /** Not required (a sign-up's email address): the label says "optional". */
+  optional?: boolean;
   autocomplete?: string;
   /** The rule, shown under the field until it is broken (then the error says it). */
   hint?: ComponentChildren;
@@ -45,7 +47,10 @@ export function Field(props: FieldProps) {
   const { id, error, hint } = props;
   return (
     <div class="field">
-      <label for={id}>{props.label}</label>
+      <label for={id}>
+        {props.label}
+        {props.optional ? <span class="optional"> (optional)</span> : null}
+      </label>
       <input
         id={id}
         name={id}
@@ -54,7 +59,7 @@ export function Field(props: FieldProps) {
         autocomplete={props.autocomplete}
         autocapitalize={props.plain ? "none" : undefined}
         spellcheck={props.plain ? false : undefined}
-        required
+        required={!props.optional}
         value={props.value}
         aria-invalid={error ? true : undefined}
         aria-describedby={describedBy(

@@ -2,9 +2,11 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { latchkey, type Me, type Policy } from "../api.js";
 import { dropDraft } from "../drafts.js";
+import { reloadEmail } from "../email.js";
 import { ADMIN_PERMISSION } from "../pages/admin/page.js";
 import { navigate } from "../router.js";
 import { currentTheme, setTheme } from "../theme.js";
+import { EmailBanner } from "./email-banner.js";
 import { Toasts } from "./toast.js";
 
 const LINKS = [
@@ -40,6 +42,9 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
   // On a phone the links are one row that scrolls sideways (an admin's five do not fit):
   // keep the current page's link in view. On a wide screen nothing overflows, nothing moves.
   const links = useRef<HTMLUListElement>(null);
+  // The account's address, for the banner and the Security page: once per session (the
+  // shell is keyed by it), and again after each change made here.
+  useEffect(() => void reloadEmail(), []);
   useEffect(() => {
     const list = links.current;
     const current = list?.querySelector('[aria-current="page"]');
@@ -116,6 +121,7 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
         </div>
       </header>
       <main id="main" tabIndex={-1}>
+        <EmailBanner />
         <h1>{props.title}</h1>
         {props.children}
       </main>

@@ -93,6 +93,21 @@ const NOTICES: Record<Exclude<SignedOutReason, null>, Notice> = {
       "Sign in again to carry on (another session will end in turn), or sign out devices you no longer use.",
     ],
   },
+  password_reset: {
+    tone: "alert",
+    title: "Your password was reset.",
+    lines: [
+      "A reset link mailed to your address was used to choose a new password, which ended every session. Sign in with the new password.",
+      "If you did not ask for the reset, someone can read your mail: contact the administrator.",
+    ],
+  },
+  email_change_reverted: {
+    tone: "alert",
+    title: "A change of your email address was undone.",
+    lines: [
+      "The link mailed to your previous address undid the change and ended every session. A link to choose a new password went to that address.",
+    ],
+  },
   you_signed_out_everywhere: {
     tone: "ok",
     title: "You signed out of every device.",

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type SecurityEvent } from "../api.js";
+import { EmailCard } from "../components/email-card.js";
 import { EventItem } from "../components/event-item.js";
 import { Field, FormError, type Problem } from "../components/form.js";
 import { expectSignOut } from "../components/signed-out-notice.js";
@@ -28,6 +29,7 @@ export function Security() {
   useOnReturn(() => void load());
   return (
     <div class="grid">
+      <EmailCard />
       <ChangePassword onChanged={load} />
       <DeleteAccount />
       <section class="card wide" aria-labelledby="events-heading">

@@ -1,9 +1,12 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type Me, type SignedOutReason } from "../api.js";
 import { Alert, Field, FormError, type Problem } from "../components/form.js";
+import { ResendLink } from "../components/resend-link.js";
 import { Link } from "../components/shell.js";
 import { SignedOutNotice } from "../components/signed-out-notice.js";
 import { StrengthMeter } from "../components/strength.js";
+import { looksLikeEmail } from "../email.js";
+import { navigate } from "../router.js";
 
 const USERNAME = /^[a-z0-9._-]{3,32}$/;
 /** From this many failed attempts in a row, the form warns that the throttle is near. */
@@ -17,8 +20,14 @@ function explain(error: unknown, mode: "signin" | "signup"): Problem {
       return { field: "password", text: error.message };
     case "username_taken":
       return { field: "username", text: "That username is taken. Pick another one, or sign in." };
+    case "email_taken":
+      return { field: "email", text: "Another account has this address. Use another one, or sign in." };
     case "invalid_request":
-      return mode === "signup" ? { field: "username", text: error.message } : { field: "form", text: error.message };
+      // The server's message names what it refused: the address, or else the username.
+      if (mode !== "signup") return { field: "form", text: error.message };
+      return { field: /e-?mail|address/i.test(error.message) ? "email" : "username", text: error.message };
+    case "email_unverified":
+      return { field: "form", text: "Confirm your email address first: open the link we mailed to it." };
     case "invalid_credentials":
       return { field: "form", text: "The username or password is incorrect." };
     case "account_disabled":
@@ -36,18 +45,23 @@ function explain(error: unknown, mode: "signin" | "signup"): Problem {
 }
 
 /** The rules sign-up checks before asking the server (which checks them again). */
-function localProblem(mode: "signin" | "signup", username: string, password: string): Problem | null {
+function localProblem(mode: "signin" | "signup", username: string, password: string, email: string): Problem | null {
   if (username === "") return { field: "username", text: "Enter your username." };
   if (mode === "signup" && !USERNAME.test(username.normalize("NFKC").toLowerCase())) {
     return { field: "username", text: "Use 3 to 32 letters a-z, digits, '.', '_' or '-'." };
   }
   if (password === "") return { field: "password", text: "Enter your password." };
   if (mode === "signup" && [...password].length < 8) return { field: "password", text: "Use at least 8 characters." };
+  if (mode === "signup" && email !== "" && !looksLikeEmail(email)) {
+    return { field: "email", text: "Enter an email address like name@example.com, or leave it empty." };
+  }
   return null;
 }
 
 export function SignIn(props: {
   mode: "signin" | "signup";
+  /** What the server does with addresses (`/auth/info`); `null` until known. */
+  email: { enabled: boolean; required: boolean } | null;
   reason?: SignedOutReason;
   /** Filled in after a forced sign-out, for the person to sign back in. */
   username?: string;
@@ -56,12 +70,21 @@ export function SignIn(props: {
   const { mode } = props;
   const [username, setUsername] = useState(props.username ?? "");
   const [password, setPassword] = useState("");
+  const [email, setEmail] = useState("");
+  // The account exists but its address is not confirmed yet (the server requires it):
+  // the address when this page knows it (it was just typed at sign-up), else "".
+  const [unverified, setUnverified] = useState<{ email: string } | null>(null);
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   // Failed attempts in a row at one username, from this page: the throttle counts them
   // too, so the person is warned before it locks (the API does not say how many remain).
   const [failures, setFailures] = useState<{ username: string; count: number }>({ username: "", count: 0 });
+  // The unconfirmed-address notice takes the focus when it appears: the submit button
+  // that had it is disabled meanwhile, and what to do next is in the notice.
+  useEffect(() => {
+    if (unverified) document.getElementById("unverified")?.focus();
+  }, [unverified]);
   // A form-wide problem takes the focus once its message is on the page (see `submit`).
   const focusMessage = useRef(false);
   useEffect(() => {
@@ -71,7 +94,7 @@ export function SignIn(props: {
   }, [problem]);
 
   // Editing a field clears the problem it had (and a form-wide one, now stale).
-  const edit = (field: "username" | "password", set: (value: string) => void) => (value: string) => {
+  const edit = (field: "username" | "password" | "email", set: (value: string) => void) => (value: string) => {
     set(value);
     if (problem && (problem.field === field || problem.field === "form")) setProblem(null);
   };
@@ -82,7 +105,8 @@ export function SignIn(props: {
     // sent (the server would count it as a wrong attempt). The field shows what is sent.
     const name = username.trim();
     if (name !== username) setUsername(name);
-    const local = localProblem(mode, name, password);
+    const address = email.trim();
+    const local = localProblem(mode, name, password, address);
     if (local) {
       setProblem(local);
       document.getElementById(local.field)?.focus();
@@ -90,13 +114,28 @@ export function SignIn(props: {
     }
     setBusy(true);
     setProblem(null);
+    setUnverified(null);
+    let registered = false;
     try {
-      if (mode === "signup") await call(client.POST("/auth/register", { body: { username: name, password } }));
+      if (mode === "signup") {
+        const body = address === "" ? { username: name, password } : { username: name, password, email: address };
+        await call(client.POST("/auth/register", { body }));
+        registered = true;
+      }
       // The client tells the other tabs, which load the session its cookies now carry.
       await latchkey.signIn(name, password, { remember });
       // The login answers the user and session; `/auth/me` adds what the roles permit.
       props.onSignedIn(await call(client.GET("/auth/me")));
     } catch (error) {
+      if (error instanceof LatchkeyError && error.code === "email_unverified") {
+        // The password was right: what is missing is the confirmation, not a retry.
+        setUnverified({ email: registered ? address : "" });
+        // The account exists now: what is left is to sign in, on the same form.
+        if (registered) navigate("/signin", true);
+        focusMessage.current = false;
+        setBusy(false);
+        return;
+      }
       const found = explain(error, mode);
       setProblem(found);
       const wrong = error instanceof LatchkeyError && error.code === "invalid_credentials";
@@ -145,6 +184,24 @@ export function SignIn(props: {
             hint={mode === "signup" ? "3 to 32 letters a-z, digits, '.', '_' or '-'." : undefined}
             error={fieldError("username")}
           />
+          {mode === "signup" && props.email?.enabled !== false ? (
+            <Field
+              id="email"
+              label="Email address"
+              type="email"
+              autocomplete="email"
+              plain
+              optional={!props.email?.required}
+              value={email}
+              onInput={edit("email", setEmail)}
+              hint={
+                props.email?.required
+                  ? "We'll send a link to confirm it: you can sign in once it is confirmed."
+                  : "To reset a forgotten password. We'll send a link to confirm it."
+              }
+              error={fieldError("email")}
+            />
+          ) : null}
           <Field
             id="password"
             label="Password"
@@ -162,6 +219,11 @@ export function SignIn(props: {
           >
             {mode === "signup" ? <StrengthMeter id="password-strength" password={password} /> : null}
           </Field>
+          {mode === "signin" && props.email?.enabled !== false ? (
+            <p class="forgot">
+              <Link href="/forgot-password">Forgot your password?</Link>
+            </p>
+          ) : null}
           <label class="check">
             <input
               type="checkbox"
@@ -184,6 +246,7 @@ export function SignIn(props: {
             {busy ? "Please wait…" : mode === "signup" ? "Create account" : "Sign in"}
           </button>
         </form>
+        {unverified ? <Unverified email={unverified.email} /> : null}
         <p class="switch">
           {mode === "signup" ? (
             <>
@@ -197,5 +260,29 @@ export function SignIn(props: {
         </p>
       </div>
     </main>
+  );
+}
+
+/**
+ * A sign-in refused with `403 email_unverified` (the server requires a confirmed address):
+ * what to do, and the link sent again, to the address just typed at sign-up, or to the
+ * one the person types (this page cannot know it from a username).
+ */
+function Unverified(props: { email: string }) {
+  return (
+    <div class="alert tone-warning" id="unverified" role="alert" tabIndex={-1}>
+      {props.email ? (
+        <p>
+          <strong>Your account is created. Confirm your address to sign in.</strong> We sent a link to {props.email}:
+          open it, then sign in here.
+        </p>
+      ) : (
+        <p>
+          <strong>Confirm your email address to sign in.</strong> Open the link we mailed when you signed up or changed
+          your address, then sign in again. Lost it? We can send it again.
+        </p>
+      )}
+      <ResendLink id="unverified" email={props.email || null} />
+    </div>
   );
 }
