@@ -291,7 +291,13 @@ async function elicit(
             ? `${uniqueName("oastaken")}@example.com`
             : (h.mails.findLast((m) => m.kind === "verify_email")?.to ?? "");
         const other = h.client({ ip: freshIp() });
-        await other.post("/auth/register", { username: uniqueName("oasother"), password: PASSWORD, email: taken });
+        const registered = await other.post("/auth/register", {
+          username: uniqueName("oasother"),
+          password: PASSWORD,
+          email: taken,
+        });
+        // Proved: an address held unverified would go to whoever proves it.
+        await h.stores.users.setEmail(registered.json().user.id, taken, h.clock.now());
         return send({
           method,
           url: target,

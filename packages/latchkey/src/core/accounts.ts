@@ -102,7 +102,7 @@ export class Accounts {
   ): Promise<UserRecord> {
     const username = parseUsername(usernameInput);
     if (!username) throw new AuthError("invalid_request", USERNAME_RULE);
-    const email = this.#deps.email.addressForRegistration(options.email);
+    const email = this.#deps.email.addressForRegistration(options.email, client === undefined);
     assertWellFormedPassword(passwordInput);
     const password = normalizePassword(passwordInput);
     assertAcceptablePassword(password, username);
@@ -214,6 +214,7 @@ export class Accounts {
     const hash = await this.#hashing(context.ip, () => this.#deps.hasher.hash(password));
     await this.#deps.users.updatePasswordHash(user.id, hash);
     await this.#deps.sessions.endAllForUser(user.id, context.sessionId, "password_changed");
+    await this.#deps.email.passwordChanged(user.id);
     await this.#deps.log.record("password_changed", user.id, {
       ip: context.ip,
       userAgent: context.userAgent,

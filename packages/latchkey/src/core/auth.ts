@@ -20,7 +20,7 @@ import { AccountEmail, DEFAULT_EMAIL_POLICY, type EmailPolicy } from "./recovery
 import { RefreshTokens } from "./refresh-tokens.js";
 import { RevocationFeed, type StreamLimits } from "./revocations.js";
 import { type AccessOptions, RoleModel } from "./roles.js";
-import type { RandomBytes } from "./secrets.js";
+import { type RandomBytes, randomToken } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { NO_SERVICE_STORE, ServiceAccounts } from "./services.js";
 import { SessionManager, type SessionPolicy } from "./session-manager.js";
@@ -232,7 +232,9 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const issuer = tokens.issuer;
   const origin = typeof issuer === "string" ? () => issuer : issuer;
   checkMailOptions(options.mail);
+  const throttleKey = await stores.secrets.getOrCreate("mail-throttle-key", randomToken(32, random));
   const email = new AccountEmail({
+    throttleKey,
     users: stores.users,
     links: stores.links,
     counters: stores.counters,
@@ -378,7 +380,9 @@ function checkMailOptions(mail: MailOptions | undefined): void {
   if (typeof mail.transport !== "function") {
     throw new TypeError("latchkey: option mail.transport must be a function (message) => Promise<void>");
   }
-  if (typeof mail.from !== "string" || !mail.from.includes("@")) {
+  // A line break in From would write headers of its own into every message (header injection).
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
+  if (typeof mail.from !== "string" || !mail.from.includes("@") || /[\u0000-\u001f\u007f]/.test(mail.from)) {
     throw new TypeError('latchkey: option mail.from must be an address such as "Acme <no-reply@acme.example>"');
   }
 }

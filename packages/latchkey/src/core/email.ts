@@ -17,7 +17,10 @@ export const EMAIL_MAX_LENGTH = 254;
 /** What `parseEmail` accepts, for messages. */
 export const EMAIL_RULE = "Enter an email address such as name@example.com.";
 
-const LOCAL_PART = /^[^\s@"(),:;<>[\\\]\p{Cc}]{1,64}$/u;
+// No spaces, quotes or brackets, no control characters and no invisible ones (\p{Cf}: a
+// zero-width space, a right-to-left override, a soft hyphen), which would make two
+// addresses that look alike, or a notice that reads otherwise than it says.
+const LOCAL_PART = /^[^\s@"(),:;<>[\\\]\p{Cc}\p{Cf}\p{Zl}\p{Zp}]{1,64}$/u;
 const LABEL = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 
 /**

@@ -9,7 +9,6 @@
  * nor its timing says whether an account has the address; they are limited per client
  * address and per target address (or account) by counters every instance shares.
  */
-import { createHash } from "node:crypto";
 import type { SignedInCaller } from "./accounts.js";
 import type { Clock } from "./clock.js";
 import { EMAIL_RULE, parseEmail } from "./email.js";
@@ -25,7 +24,7 @@ import {
 } from "./mail.js";
 import type { CounterStore, LinkTokenStore, UserStore } from "./ports.js";
 import type { LinkPurpose, LinkTokenRecord, UserRecord } from "./records.js";
-import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
+import { hashSecret, hmac, type RandomBytes, safeEqual } from "./secrets.js";
 import type { SecurityLog } from "./security-log.js";
 import type { ClientInfo, SessionManager } from "./session-manager.js";
 import { formatSessionToken, newSessionToken, parseSessionToken } from "./session-token.js";
@@ -103,6 +102,8 @@ export interface AccountEmailDeps {
   policy: EmailPolicy;
   /** The throttle window, seconds. */
   windowSeconds: number;
+  /** The secret the mail counters' keys are keyed with (an HMAC key, shared by every instance). */
+  throttleKey: string;
   random?: RandomBytes;
 }
 
@@ -137,11 +138,12 @@ export class AccountEmail {
   /**
    * The address of a registration, normalised, or `null` for none; throws
    * `invalid_request` for a malformed one, for one where no mail is set up, and for none
-   * where a verified address is required.
+   * where a verified address is required (unless an operator creates the account).
    */
-  addressForRegistration(input: string | undefined): string | null {
+  addressForRegistration(input: string | undefined, byOperator = false): string | null {
     if (input === undefined || input === "") {
-      if (this.enabled && this.requireVerified) {
+      // An operator's account (the CLI) may have none: the operator vouches for it.
+      if (this.enabled && this.requireVerified && !byOperator) {
         throw new AuthError("invalid_request", "An email address is required: enter one to confirm.");
       }
       return null;
@@ -195,8 +197,12 @@ export class AccountEmail {
       throw new AuthError("invalid_request", "That is already your address.");
     }
     await this.#limitMail(caller.ip, `user:${user.id}`);
+    // The new address's inbox is somebody's too: its own limit, whichever accounts ask.
+    await this.#limitTarget(`email:${email}`);
     const owner = await this.#deps.users.findByEmail(email);
-    if (owner && owner.id !== user.id) throw emailTaken();
+    // An address another account holds unverified is no proof of anything: proving it here
+    // takes it (`#claim`). One it proved is taken.
+    if (owner && owner.id !== user.id && owner.emailVerifiedAt !== null) throw emailTaken();
     // One change waits at a time: a newer request's link replaces the older ones.
     await this.#deps.links.deleteByUser(user.id, "verify_email");
     await this.#deps.log.record("email_change_requested", user.id, {
@@ -226,7 +232,8 @@ export class AccountEmail {
     this.#later(async () => {
       const user = await this.#deps.users.findByEmail(email);
       if (!user || user.emailVerifiedAt !== null || user.disabledAt !== null) return;
-      await this.#deps.links.deleteByUser(user.id, "verify_email");
+      // Older links for this address keep working (they prove the same thing); a change
+      // waiting for another address's link is the account's, not a stranger's to cancel.
       await this.#mailLink(user, "verify_email", email);
     });
   }
@@ -240,14 +247,18 @@ export class AccountEmail {
     this.#assertEnabled();
     await this.#limitLinks(client);
     const { link, user } = await this.#redeem(token, "verify_email");
+    assertEnabledAccount(user);
     await this.#spend(link);
     const now = this.#deps.clock.now();
     const changed = user.email !== link.email;
     if (!changed && user.emailVerifiedAt !== null) return { email: link.email };
-    const result = await this.#deps.users.setEmail(user.id, link.email, now);
+    const result = await this.#claim(user.id, link.email, now);
     if (result === "email_taken") throw emailTaken();
+    if (result === false) throw linkOfNobody();
     // Any other link waiting (an older change's) is void now; this one stays, as used.
     await this.#deps.links.deleteByUser(user.id, "verify_email", link.id);
+    // Reset links went to the old address: they are no longer the account's way back.
+    if (changed) await this.#deps.links.deleteByUser(user.id, "reset_password");
     await this.#deps.log.record(changed ? "email_changed" : "email_verified", user.id, client);
     return { email: link.email };
   }
@@ -257,25 +268,32 @@ export class AccountEmail {
    * waiting one cancelled), every session of the account ends, and the old address gets a
    * password-reset link, since whoever changed it knew the password.
    */
-  async revert(token: string, client: ClientInfo): Promise<{ email: string }> {
+  async revert(token: string, client: ClientInfo): Promise<{ email: string | null }> {
     this.#assertEnabled();
     await this.#limitLinks(client);
     const { link, user } = await this.#redeem(token, "revert_email");
+    assertEnabledAccount(user);
     await this.#spend(link);
     const now = this.#deps.clock.now();
     await this.#deps.links.deleteByUser(user.id, "verify_email");
-    let restored = user;
+    await this.#deps.links.deleteByUser(user.id, "reset_password");
+    let email: string | null = link.email;
     if (user.email !== link.email) {
-      // Taken by another account since? Then the account keeps what it has; the sessions still end.
-      if ((await this.#deps.users.setEmail(user.id, link.email, now)) === true) {
-        restored = { ...user, email: link.email, emailVerifiedAt: now };
+      // The old address comes back, taken from an account that holds it unproved (a squat
+      // after the change). If another account has proved it since, the account keeps no
+      // address: never the one the change put there, which is the intruder's way back.
+      const restored = await this.#claim(user.id, link.email, now);
+      if (restored !== true) {
+        await this.#deps.users.setEmail(user.id, null, null);
+        email = null;
       }
     }
     await this.#deps.sessions.endAllForUser(user.id, undefined, "email_change_reverted");
     await this.#deps.log.record("email_change_reverted", user.id, client);
-    await this.#deps.links.deleteByUser(user.id, "reset_password");
-    this.#later(() => this.#mailLink(restored, "reset_password", link.email));
-    return { email: link.email };
+    // The link to choose a new password goes to the address that proved it is the owner's.
+    const owner = { ...user, email };
+    this.#later(() => this.#mailLink(owner, "reset_password", link.email));
+    return { email };
   }
 
   /**
@@ -305,12 +323,14 @@ export class AccountEmail {
     this.#assertEnabled();
     await this.#limitLinks(client);
     const { link, user } = await this.#redeem(token, "reset_password");
-    if (user.disabledAt !== null) throw new AuthError("account_disabled", "This account has been disabled.");
+    assertEnabledAccount(user);
     const hash = await this.#deps.passwords.hash(user, newPassword, client.ip);
     await this.#spend(link);
     await this.#deps.users.updatePasswordHash(user.id, hash);
     // Another reset link (two asked at once) must not work after this one: only this one stays, as used.
     await this.#deps.links.deleteByUser(user.id, "reset_password", link.id);
+    // A change of address waiting for its link was asked for with the old password: void.
+    await this.#deps.links.deleteByUser(user.id, "verify_email");
     // The link reached the account's address: that proves it.
     if (user.email === link.email && user.emailVerifiedAt === null) {
       await this.#deps.users.setEmail(user.id, link.email, this.#deps.clock.now());
@@ -318,6 +338,14 @@ export class AccountEmail {
     await this.#deps.sessions.endAllForUser(user.id, undefined, "password_reset");
     await this.#deps.unlockLogin(user);
     await this.#deps.log.record("password_reset", user.id, client);
+  }
+
+  /**
+   * After a password change: a change of address waiting for its link was asked for with
+   * the old password (by whoever knew it), so its link no longer works.
+   */
+  async passwordChanged(userId: string): Promise<void> {
+    if (this.enabled) await this.#deps.links.deleteByUser(userId, "verify_email");
   }
 
   /**
@@ -427,12 +455,39 @@ export class AccountEmail {
     if (!(await this.#deps.links.use(link.id, this.#deps.clock.now()))) throw linkUsed();
   }
 
-  /** Mail-sending requests: per client address and per target (hashed: no address in a counter key). */
+  /**
+   * Sets a proved address on `userId`. An account that holds it unproved gives it up (its
+   * address becomes none): a claim nobody proved never keeps the address from its owner.
+   * `"email_taken"` when another account proved it; `false` when the user is gone.
+   */
+  async #claim(userId: string, email: string, now: number): Promise<boolean | "email_taken"> {
+    const { users } = this.#deps;
+    const first = await users.setEmail(userId, email, now);
+    if (first !== "email_taken") return first;
+    const holder = await users.findByEmail(email);
+    // Gone between the two reads: the address is free, try once more.
+    if (!holder) return users.setEmail(userId, email, now);
+    if (holder.id === userId || holder.emailVerifiedAt !== null) return "email_taken";
+    await users.setEmail(holder.id, null, null);
+    return users.setEmail(userId, email, now);
+  }
+
+  /** Mail-sending requests: per client address and per target. */
   async #limitMail(ip: string, target: string): Promise<void> {
     const { counters, clock, policy, windowSeconds } = this.#deps;
     await limitPerAddress(counters, clock, { name: "mail", ip, max: policy.mailPerAddress, windowSeconds });
+    await this.#limitTarget(target);
+  }
+
+  /**
+   * `mailPerAccount` per target (an address, an account) and window. The key is an HMAC
+   * under a server secret, not the address: a counter store holds no address, and a
+   * dictionary of addresses does not reverse its keys.
+   */
+  async #limitTarget(target: string): Promise<void> {
+    const { counters, clock, policy, windowSeconds } = this.#deps;
     const now = clock.now();
-    const key = `mail:target:${createHash("sha256").update(target).digest("base64url").slice(0, 22)}`;
+    const key = `mail:target:${hmac(this.#deps.throttleKey, target).slice(0, 22)}`;
     const hit = await counters.hit(key, windowSeconds * 1000, now);
     if (hit.count > policy.mailPerAccount) throw new RateLimitedError((hit.resetAt - now) / 1000);
   }
@@ -458,6 +513,15 @@ function requireEmail(input: string): string {
 
 function emailTaken(): AuthError {
   return new AuthError("email_taken", "That email address belongs to another account.");
+}
+
+function linkOfNobody(): AuthError {
+  return new AuthError("link_invalid", "This link is not valid: its account no longer exists.");
+}
+
+/** A disabled account's links wait: they work again once it is enabled. */
+function assertEnabledAccount(user: UserRecord): void {
+  if (user.disabledAt !== null) throw new AuthError("account_disabled", "This account has been disabled.");
 }
 
 function linkUsed(): AuthError {

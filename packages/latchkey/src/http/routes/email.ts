@@ -70,7 +70,7 @@ export function emailRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Change the email address (it changes when the new address's link is opened)",
         operationId: "changeEmail",
         description:
-          "Checks the password (throttled like a password change's), then mails the new address a link that makes the change (`POST /auth/email/verify`) and, when the current address is verified, mails it a notice with a link that undoes the change, ends every session and sends a password-reset link (`POST /auth/email/revert`). Until the new link is opened the account keeps its address; a newer change replaces a waiting one. Limited per client address and per account.",
+          "Checks the password (throttled like a password change's), then mails the new address a link that makes the change (`POST /auth/email/verify`) and, when the current address is verified, mails it a notice with a link that undoes the change, ends every session and sends a password-reset link (`POST /auth/email/revert`). Until the new link is opened the account keeps its address; a newer change, a password change and a password reset each void a waiting one. `409 email_taken` only for an address another account has proved: one held unverified goes to whoever proves it. Limited per client address, per account and per new address.",
         security: SECURITY.callerUnsafe,
         body: EmailChangeBody,
         response: {
@@ -100,7 +100,7 @@ export function emailRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Mail a new verification link (the same answer for every address)",
         operationId: "resendVerification",
         description:
-          "Mails a new verification link when an enabled account has this address unverified (the older links stop working); answers `202` the same either way, before looking the address up. For a person whose login answered `email_unverified`. Limited per client address and per address.",
+          "Mails a new verification link when an enabled account has this address unverified; answers `202` the same either way, before looking the address up. For a person whose login answered `email_unverified`. Limited per client address and per address.",
         security: SECURITY.none,
         body: EmailBody,
         response: { 202: Accepted, ...errorResponses(400, 403, 413, 415, 429) },
@@ -122,7 +122,7 @@ export function emailRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Prove an address with its mailed link",
         operationId: "verifyEmail",
         description:
-          "Uses a verification link's token (once): its address becomes the account's, verified. After an email change, this is when the address changes. `link_invalid` (unknown, forged, truncated), `link_expired`, `link_used`; `409 email_taken` when another account took the address meanwhile.",
+          "Uses a verification link's token (once): its address becomes the account's, verified, taken from another account that holds it unverified. After an email change, this is when the address changes, and the account's reset links (mailed to the old address) stop working. `link_invalid` (unknown, forged, truncated), `link_expired`, `link_used`; `403 account_disabled` (the link stays unspent); `409 email_taken` when another account proved the address meanwhile.",
         security: SECURITY.none,
         body: LinkBody,
         response: { 200: Address, ...errorResponses(400, 403, 409, 413, 415, 429) },
@@ -140,10 +140,20 @@ export function emailRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Undo an email change from the old address's link",
         operationId: "revertEmail",
         description:
-          "Uses the link mailed to the old address after an email change (once): the account keeps (or gets back) that address, every session and refresh token of it ends on every instance (`Latchkey-Session-Ended: email_change_reverted`), and the old address is mailed a password-reset link, since whoever changed it knew the password.",
+          "Uses the link mailed to the old address after an email change (once): the account keeps (or gets back) that address, taking it from an account that holds it unverified; every session and refresh token of it ends on every instance (`Latchkey-Session-Ended: email_change_reverted`); and the old address is mailed a password-reset link, since whoever changed it knew the password. When another account has proved the old address meanwhile, the account is left with no address (`email: null`), never the one the change put there. A disabled account's link answers `403 account_disabled` and stays unspent.",
         security: SECURITY.none,
         body: LinkBody,
-        response: { 200: Address, ...errorResponses(400, 403, 413, 415, 429) },
+        response: {
+          200: Type.Object(
+            {
+              email: Type.Union([Type.String(), Type.Null()], {
+                description: "The account's address now: the old one, or `null` (see above).",
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses(400, 403, 413, 415, 429),
+        },
       },
       handler: async (request) => auth.email.revert(request.body.token, clientInfo(request)),
     }),

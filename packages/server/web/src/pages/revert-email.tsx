@@ -19,7 +19,8 @@ const NO_TOKEN = {
 export function RevertEmail(props: { onSessionEnded: () => void }) {
   const [token] = useState(() => linkToken("/revert-email"));
   const [busy, setBusy] = useState(false);
-  const [restored, setRestored] = useState<string | null>(null);
+  /** The answer: the address the account has now (`null`: none, another account proved the old one). */
+  const [restored, setRestored] = useState<{ email: string | null } | null>(null);
   const [refused, setRefused] = useState<{ title: string; text: string } | null>(token ? null : NO_TOKEN);
   const [error, setError] = useState<string | null>(null);
   const revert = async () => {
@@ -27,7 +28,7 @@ export function RevertEmail(props: { onSessionEnded: () => void }) {
     setError(null);
     try {
       const { email } = await call(client.POST("/auth/email/revert", { body: { token: token as string } }));
-      setRestored(email);
+      setRestored({ email });
       props.onSessionEnded();
     } catch (failure) {
       const link = linkProblem(failure);
@@ -39,13 +40,28 @@ export function RevertEmail(props: { onSessionEnded: () => void }) {
       setBusy(false);
     }
   };
+  if (restored?.email) {
+    return (
+      <Alert tone="ok">
+        <p>
+          <strong>Your address is {restored.email} again, and every device is signed out.</strong>
+        </p>
+        <p>
+          We sent a link to {restored.email} to choose a new password: whoever changed the address may know the old one.
+        </p>
+      </Alert>
+    );
+  }
   if (restored) {
     return (
       <Alert tone="ok">
         <p>
-          <strong>Your address is {restored} again, and every device is signed out.</strong>
+          <strong>The change is undone, and every device is signed out.</strong>
         </p>
-        <p>We sent a link to {restored} to choose a new password: whoever changed the address may know the old one.</p>
+        <p>
+          Another account has confirmed your previous address since, so your account now has no address. We sent a link
+          to choose a new password to the previous address: sign in with it, then add an address on the Security page.
+        </p>
       </Alert>
     );
   }
