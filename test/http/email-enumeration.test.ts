@@ -102,6 +102,34 @@ describe("forgot and resend answer the same for known and unknown addresses", ()
     expect(ratio).toBeGreaterThan(0.5);
     expect(ratio).toBeLessThan(2);
   });
+
+  it("forgot answers 202 without waiting for the address lookup", async () => {
+    const users = h.stores.users;
+    const own = Object.getOwnPropertyDescriptor(users, "findByEmail");
+    // A lookup that hangs until the test lets it go (a store that is slow, or down).
+    let release = () => {};
+    const stalled = new Promise<null>((resolve) => {
+      release = () => resolve(null);
+    });
+    users.findByEmail = () => stalled;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const answered = h.client().post("/auth/password/forgot", { email: `${uniqueName("slow")}@example.com` });
+      const waited = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("forgot waited for the address lookup")), 2000);
+      });
+      const response = await Promise.race([answered, waited]);
+      expect(response.statusCode, response.body).toBe(202);
+      expect(response.json()).toEqual({});
+    } finally {
+      clearTimeout(timer);
+      // Back as it was: an own property again, or the class's method.
+      if (own) Object.defineProperty(users, "findByEmail", own);
+      else delete (users as Partial<typeof users>).findByEmail;
+      release();
+      await h.server.auth.email.idle();
+    }
+  });
 });
 
 describe("mail-sending requests are limited", () => {

@@ -42,6 +42,10 @@ describe("parseEmail", () => {
     "alice.@example.com",
     "al..ice@example.com",
     "alice\u0000@example.com",
+    // Invisible characters: two addresses that look alike, or a notice that reads otherwise.
+    "ali\u200bce@example.com",
+    "ali\u202ece@example.com",
+    "ali\u00adce@example.com",
     "alice@127.0.0.1",
     `${"a".repeat(65)}@example.com`,
     `alice@${"a".repeat(250)}.com`,
