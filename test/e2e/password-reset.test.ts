@@ -277,4 +277,66 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
     },
     SLOW,
   );
+
+  // The other strategies: the reset opened from the mailed link in one browser signs the
+  // person's other browser out, and that browser says why, whatever holds its session.
+  for (const strategy of ["jwt", "hybrid"] as const) {
+    it(
+      `under ${strategy}: a reset from the mailed link in one browser signs the other out, saying why`,
+      async () => {
+        const other = await startServerProcess({
+          DATABASE_URL: `sqlite:${join(dir, `reset-${strategy}.db`)}`,
+          AUTH_STRATEGY: strategy,
+          SMTP_URL: smtp.url,
+        });
+        try {
+          const home = other.origin;
+          const username = `rs${process.pid % 1000}${strategy}`;
+          const email = `${username}@example.com`;
+          const post = (path: string, body: unknown) =>
+            fetch(`${home}${path}`, {
+              method: "POST",
+              headers: { "content-type": "application/json", origin: home },
+              body: JSON.stringify(body),
+            });
+          expect((await post("/auth/register", { username, password: PASSWORD, email })).status).toBe(201);
+          await smtp.next(email);
+
+          // The person's laptop, signed in.
+          const laptop = await newDevice();
+          await laptop.page.goto(`${home}/signin`);
+          await laptop.page.getByLabel("Username").fill(username);
+          await laptop.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
+          await laptop.page.getByRole("button", { name: "Sign in" }).click();
+          await laptop.page.waitForURL("**/todos");
+
+          // On the phone: forgot, then the mailed link.
+          expect((await post("/auth/password/forgot", { email })).status).toBe(202);
+          const token = linkIn(await smtp.next(email), "/reset-password");
+          const phone = await newDevice();
+          await phone.page.goto(`${home}/reset-password#token=${token}`);
+          await phone.page.getByRole("heading", { level: 1, name: "Choose a new password" }).waitFor();
+          expect(phone.page.url()).toBe(`${home}/reset-password`);
+          await phone.page.getByLabel("New password", { exact: true }).fill(NEW_PASSWORD);
+          await phone.page.getByLabel("New password, again").fill(NEW_PASSWORD);
+          await phone.page.getByRole("button", { name: "Change password" }).click();
+          await phone.page.getByText("Your password is changed and every device is signed out.").waitFor();
+
+          // The laptop, used again: signed out, told why.
+          await laptop.page.reload();
+          await laptop.page.getByText("Your password was reset.").waitFor();
+          // A reload forgets who was signed in: the person types the name again.
+          await laptop.page.getByLabel("Username").fill(username);
+          await laptop.page.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
+          await laptop.page.getByRole("button", { name: "Sign in" }).click();
+          await laptop.page.waitForURL("**/todos");
+          expect(laptop.errors).toEqual([]);
+          expect(phone.errors).toEqual([]);
+        } finally {
+          await other.stop();
+        }
+      },
+      SLOW,
+    );
+  }
 });

@@ -189,7 +189,9 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       // Worth trying again later: no answer to judge (a 5xx), or latchkey asked to wait.
       // Any other refusal (401, a 403 for a CSRF token that no longer fits) is final.
       if (response.status >= 500 || response.status === 408 || response.status === 429) throw error;
-      end(error.code, !!info, false, words, error.ended ?? first ?? hint);
+      const ended = error.ended ?? first ?? hint;
+      // A page still loading hears of it only when latchkey said why (see `load`).
+      end(error.code, !!info || !!ended, false, words, ended);
       return false;
     }
     const body = (await response.json()) as Answer;
@@ -220,12 +222,15 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     // A reload under jwt after the access cookie expired: the refresh cookie still works,
     // with the CSRF token the page lost with its memory (latchkey reflects its cookie).
     if (!memory && response.status === 401 && info === undefined && (await csrfFromServer())) {
-      if (await refresh(generation)) response = await call("/auth/me", {});
+      if (await refresh(generation, endedOf(response))) response = await call("/auth/me", {});
     }
     // A sign-in or sign-out while this was on its way stands.
     if (info !== undefined) return info;
     if (response.status === 401) {
-      end(await codeOf(response), false);
+      // A page loaded after latchkey ended its session is told why, when latchkey said:
+      // the person should hear it ("your password was reset"), not a silent sign-in page.
+      const ended = endedOf(response);
+      end(await codeOf(response), ended !== null, false, undefined, ended);
       return null;
     }
     if (!response.ok) throw await errorOf(response, now());

@@ -138,3 +138,37 @@ it("a refused refresh keeps the reason of its first answer when the retry for a 
   expect(changes.at(-1)).toMatchObject({ session: null, reason: "invalid_grant", ended: "refresh_reuse_detected" });
   client.close();
 });
+
+// (Not the in-memory mode: its refresh cookie is the only credential a reloaded page has,
+// and a refresh token goes with its session, so latchkey cannot say whose session it was.)
+it.each([
+  ["session", "cookie"],
+  ["jwt", "cookie"],
+  ["hybrid", "cookie"],
+] as const)(
+  "%s, %s mode: a page loaded after latchkey ended the session hears why (a reload after a password reset)",
+  async (strategy, mode) => {
+    const server = new FakeLatchkey({ strategy, accessTtl: 600 });
+    const before = tab(server, { mode });
+    await within(before.signIn("alice", PASSWORD), 5);
+    before.close();
+    server.endSessions("password_reset");
+    // The reloaded page: the same browser's cookies, nothing in memory.
+    const reloaded = tab(server, { mode });
+    const changes: Change[] = [];
+    reloaded.onChange((change) => changes.push(change));
+    expect(await within(reloaded.session(), 1_000)).toBeNull();
+    expect(changes.at(-1)).toMatchObject({ session: null, ended: "password_reset", fromOtherTab: false });
+    reloaded.close();
+  },
+);
+
+it("a page loaded signed out, with no reason given, hears nothing", async () => {
+  const server = new FakeLatchkey({ strategy: "session" });
+  const client = tab(server);
+  const changes: Change[] = [];
+  client.onChange((change) => changes.push(change));
+  expect(await within(client.session(), 100)).toBeNull();
+  expect(changes).toEqual([]);
+  client.close();
+});
