@@ -216,7 +216,10 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
       await signIn(second.page, main.server.origin, username);
       await second.page.goto(`${main.server.origin}/security`);
       await second.page.getByRole("button", { name: "Delete account…" }).click();
-      await second.page.getByLabel("Your password, to confirm").fill(PASSWORD);
+      await second.page
+        .getByRole("region", { name: "Delete account" })
+        .getByLabel("Your password, to confirm")
+        .fill(PASSWORD);
       await second.page.getByRole("button", { name: "Delete my account" }).click();
       await second.page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
       await expect(notice(second.page).getAttribute("data-reason")).resolves.toBe("you_deleted_account");

@@ -86,6 +86,7 @@ export type {
   DatabaseHandle,
   EventStore,
   KeyStore,
+  LinkKeep,
   LinkTokenStore,
   RefreshTokenStore,
   SecretRenewal,

@@ -214,7 +214,7 @@ export class Accounts {
     const hash = await this.#hashing(context.ip, () => this.#deps.hasher.hash(password));
     await this.#deps.users.updatePasswordHash(user.id, hash);
     await this.#deps.sessions.endAllForUser(user.id, context.sessionId, "password_changed");
-    await this.#deps.email.passwordChanged(user.id);
+    await this.#deps.email.passwordChanged(user);
     await this.#deps.log.record("password_changed", user.id, {
       ip: context.ip,
       userAgent: context.userAgent,

@@ -11,10 +11,18 @@
  */
 import { domainToASCII } from "node:url";
 
-/** The longest address SMTP carries (RFC 5321 4.5.3.1.3, less the angle brackets). */
+/**
+ * The longest address SMTP carries (RFC 5321 4.5.3.1.3, less the angle brackets).
+ * @example
+ * const fits = "alice@example.com".length <= EMAIL_MAX_LENGTH; // true
+ */
 export const EMAIL_MAX_LENGTH = 254;
 
-/** What `parseEmail` accepts, for messages. */
+/**
+ * What `parseEmail` accepts, for messages.
+ * @example
+ * const message = parseEmail("not an address") === null ? EMAIL_RULE : "";
+ */
 export const EMAIL_RULE = "Enter an email address such as name@example.com.";
 
 // No spaces, quotes or brackets, no control characters and no invisible ones (\p{Cf}: a

@@ -121,13 +121,23 @@ export interface MailOptions {
   log?: MailLog;
 }
 
-/** The retries of a failed send: five, over about 13 minutes. */
+/**
+ * The retries of a failed send: five, over about 13 minutes.
+ * @example
+ * const mail: MailOptions = { transport: async () => {}, from: "no-reply@app.example", retryDelaysMs: DEFAULT_RETRY_DELAYS_MS.slice(0, 2) };
+ */
 export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = [1000, 5000, 30_000, 120_000, 600_000];
 
 /** Messages that may wait at once; more are dropped (logged), so a flood cannot fill memory. */
 const MAX_QUEUED = 1000;
 
-/** The default templates: short, plain, the link on its own line. */
+/**
+ * The default templates: short, plain, the link on its own line.
+ * @example
+ * const templates: Partial<MailTemplates> = {
+ *   verify_email: (c) => ({ ...DEFAULT_MAIL_TEMPLATES.verify_email(c), subject: "Welcome to Acme: confirm your address" }),
+ * };
+ */
 export const DEFAULT_MAIL_TEMPLATES: Readonly<MailTemplates> = {
   verify_email: (c) =>
     content(

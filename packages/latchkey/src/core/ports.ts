@@ -301,12 +301,24 @@ export interface LinkTokenStore {
    */
   findPending(userId: string, purpose: LinkPurpose, now: number): Promise<LinkTokenRecord | null>;
   /**
-   * Deletes the user's tokens of `purpose` (of every purpose when omitted) but `exceptId`
-   * (a token just used, kept so that a second use says "used"); returns how many.
+   * Deletes the user's tokens of `purpose` (of every purpose when omitted) but those
+   * `keep` names: the one with `keep.id` (a token just used, kept so that a second use
+   * says "used"), and those mailed to `keep.email` (a verification link of the account's
+   * own address, when only a change of address is voided); returns how many.
    */
-  deleteByUser(userId: string, purpose?: LinkPurpose, exceptId?: string): Promise<number>;
+  deleteByUser(userId: string, purpose?: LinkPurpose, keep?: LinkKeep): Promise<number>;
   /** Deletes up to `limit` tokens expired at `now` (by an `expires_at` index); returns how many. */
   sweepExpired(now: number, limit: number): Promise<number>;
+}
+
+/**
+ * The link tokens `LinkTokenStore.deleteByUser` keeps.
+ * @example
+ * await stores.links.deleteByUser(userId, "verify_email", { email: "alice@example.com" });
+ */
+export interface LinkKeep {
+  id?: string;
+  email?: string | null;
 }
 
 /**

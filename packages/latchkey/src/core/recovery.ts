@@ -49,7 +49,11 @@ export interface EmailPolicy {
   mailPerAccount: number;
 }
 
-/** The defaults: links for a day, 30 minutes and a week; 20 and 5 mails per window. */
+/**
+ * The defaults: links for a day, 30 minutes and a week; 20 and 5 mails per window.
+ * @example
+ * const email: EmailPolicy = { ...DEFAULT_EMAIL_POLICY, requireVerified: true };
+ */
 export const DEFAULT_EMAIL_POLICY: Readonly<EmailPolicy> = {
   requireVerified: false,
   verifyTtl: 86_400,
@@ -256,7 +260,7 @@ export class AccountEmail {
     if (result === "email_taken") throw emailTaken();
     if (result === false) throw linkOfNobody();
     // Any other link waiting (an older change's) is void now; this one stays, as used.
-    await this.#deps.links.deleteByUser(user.id, "verify_email", link.id);
+    await this.#deps.links.deleteByUser(user.id, "verify_email", { id: link.id });
     // Reset links went to the old address: they are no longer the account's way back.
     if (changed) await this.#deps.links.deleteByUser(user.id, "reset_password");
     await this.#deps.log.record(changed ? "email_changed" : "email_verified", user.id, client);
@@ -328,9 +332,10 @@ export class AccountEmail {
     await this.#spend(link);
     await this.#deps.users.updatePasswordHash(user.id, hash);
     // Another reset link (two asked at once) must not work after this one: only this one stays, as used.
-    await this.#deps.links.deleteByUser(user.id, "reset_password", link.id);
-    // A change of address waiting for its link was asked for with the old password: void.
-    await this.#deps.links.deleteByUser(user.id, "verify_email");
+    await this.#deps.links.deleteByUser(user.id, "reset_password", { id: link.id });
+    // A change of address waiting for its link was asked for with the old password: void
+    // (a verification link of the account's own address proves no less than it did).
+    await this.#deps.links.deleteByUser(user.id, "verify_email", { email: user.email });
     // The link reached the account's address: that proves it.
     if (user.email === link.email && user.emailVerifiedAt === null) {
       await this.#deps.users.setEmail(user.id, link.email, this.#deps.clock.now());
@@ -344,8 +349,8 @@ export class AccountEmail {
    * After a password change: a change of address waiting for its link was asked for with
    * the old password (by whoever knew it), so its link no longer works.
    */
-  async passwordChanged(userId: string): Promise<void> {
-    if (this.enabled) await this.#deps.links.deleteByUser(userId, "verify_email");
+  async passwordChanged(user: UserRecord): Promise<void> {
+    if (this.enabled) await this.#deps.links.deleteByUser(user.id, "verify_email", { email: user.email });
   }
 
   /**

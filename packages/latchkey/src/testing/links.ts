@@ -109,9 +109,19 @@ export function describeLinkTokenContract(state: ContractState): void {
       const kept = link(alice.id, { purpose: "reset_password" });
       const other = link(alice.id, { purpose: "reset_password" });
       for (const token of [kept, other]) await s.links.create(token);
-      expect(await s.links.deleteByUser(alice.id, "reset_password", kept.id)).toBe(1);
+      expect(await s.links.deleteByUser(alice.id, "reset_password", { id: kept.id })).toBe(1);
       expect(await s.links.find(kept.id)).toEqual(kept);
       expect(await s.links.find(other.id)).toBeNull();
+    });
+
+    it("keeps the tokens mailed to one address (the account's own, when a change is voided)", async () => {
+      const { s, alice } = await twoUsers();
+      const own = link(alice.id, { email: "alice@example.com" });
+      const change = link(alice.id, { email: "alice@new.example" });
+      for (const token of [own, change]) await s.links.create(token);
+      expect(await s.links.deleteByUser(alice.id, "verify_email", { email: "alice@example.com" })).toBe(1);
+      expect(await s.links.find(own.id)).toEqual(own);
+      expect(await s.links.find(change.id)).toBeNull();
     });
 
     it("deletes a user's tokens with the user", async () => {

@@ -33,10 +33,11 @@ export function linkTokenStore(state: State): LinkTokenStore {
       }
       return newest ? copy(newest) : null;
     },
-    async deleteByUser(userId, purpose, exceptId) {
+    async deleteByUser(userId, purpose, keep = {}) {
       let deleted = 0;
       for (const [id, token] of state.links) {
-        if (token.userId === userId && (purpose === undefined || token.purpose === purpose) && id !== exceptId) {
+        const kept = id === keep.id || (keep.email != null && token.email === keep.email);
+        if (token.userId === userId && (purpose === undefined || token.purpose === purpose) && !kept) {
           state.links.delete(id);
           deleted++;
         }

@@ -39,10 +39,11 @@ export function linkTokenStore(db: Kysely<Database>): LinkTokenStore {
         .executeTakeFirst();
       return row ? toLinkToken(row) : null;
     },
-    async deleteByUser(userId, purpose, exceptId) {
+    async deleteByUser(userId, purpose, keep = {}) {
       let query = db.deleteFrom("link_tokens").where("user_id", "=", userId);
       if (purpose !== undefined) query = query.where("purpose", "=", purpose);
-      if (exceptId !== undefined) query = query.where("id", "<>", exceptId);
+      if (keep.id !== undefined) query = query.where("id", "<>", keep.id);
+      if (keep.email != null) query = query.where("email", "<>", keep.email);
       const result = await query.executeTakeFirst();
       return Number(result.numDeletedRows);
     },
