@@ -4,14 +4,12 @@
  * timing (the lookup and the mail happen after the answer). And their limits: per target
  * address (known or not) and per client address, with `Retry-After`.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import type { LightMyRequestResponse } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
-import { startSmtp, type TestSmtp } from "../helpers/smtp.js";
+import { describe, expect, it } from "vitest";
+import { type Harness, PASSWORD, uniqueName } from "../helpers/harness.js";
+import { useMailing } from "../helpers/mail.js";
+import type { TestSmtp } from "../helpers/smtp.js";
 
 /** Headers that differ by nature between two answers. */
 const VARYING = new Set(["date", "x-request-id", "request-id"]);
@@ -35,24 +33,8 @@ async function registerWithEmail(h: Harness, email: string) {
 }
 
 describe("forgot and resend answer the same for known and unknown addresses", () => {
-  let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await startHarness({
-      SMTP_URL: smtp.url,
-      MAIL_OUTBOX: outbox,
-      MAIL_ADDRESS_MAX: "100000",
-      MAIL_ACCOUNT_MAX: "1000",
-    });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ h } = started));
 
   it.each(["/auth/password/forgot", "/auth/email/verification"])(
     "%s: identical status, body and headers",
@@ -134,23 +116,8 @@ describe("forgot and resend answer the same for known and unknown addresses", ()
 
 describe("mail-sending requests are limited", () => {
   let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await startHarness({
-      SMTP_URL: smtp.url,
-      MAIL_OUTBOX: outbox,
-      MAIL_ACCOUNT_MAX: "3",
-      MAIL_ADDRESS_MAX: "8",
-    });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ smtp, h } = started), { MAIL_ACCOUNT_MAX: "3", MAIL_ADDRESS_MAX: "8" });
 
   it("past MAIL_ACCOUNT_MAX forgets for one address: 429 with Retry-After, known and unknown alike", async () => {
     const known = `${uniqueName("flood")}@example.com`;

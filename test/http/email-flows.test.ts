@@ -4,59 +4,17 @@
  * and its link is followed. Registration with an address, its verification, the password
  * reset, the email change and its revert, and `REQUIRE_VERIFIED_EMAIL`.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ParsedMail } from "mailparser";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hashSecret } from "../../packages/latchkey/src/core/secrets.js";
-import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
-import { linkIn, startSmtp, type TestSmtp } from "../helpers/smtp.js";
+import { type Client, type Harness, PASSWORD, uniqueName } from "../helpers/harness.js";
+import { api, expectNoTokenInLogs, signedUp, useMailing } from "../helpers/mail.js";
+import { linkIn, type TestSmtp } from "../helpers/smtp.js";
 
 const HEADER = "latchkey-session-ended";
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const NEW_PASSWORD = "a brand new passphrase 42";
 const OPERATOR = { actor: null, ip: "", userAgent: "latchkey-cli" };
-
-/** A server mailing through `smtp`, its outbox (unused with SMTP) in a temporary folder. */
-async function mailingHarness(smtp: TestSmtp, outbox: string, env: Record<string, string> = {}) {
-  return startHarness({
-    SMTP_URL: smtp.url,
-    MAIL_OUTBOX: outbox,
-    // One client address sends every request of this file; the limits have their own tests.
-    MAIL_ADDRESS_MAX: "100000",
-    MAIL_ACCOUNT_MAX: "1000",
-    ...env,
-  });
-}
-
-/** A new user with `email`, signed in; its verification mail taken from the SMTP server. */
-async function signedUp(h: Harness, smtp: TestSmtp, typed = `${uniqueName("m")}@example.com`) {
-  const name = uniqueName("mail");
-  const c = h.client();
-  const registered = await c.post("/auth/register", { username: name, password: PASSWORD, email: typed });
-  expect(registered.statusCode, registered.body).toBe(201);
-  const email = typed.trim().toLowerCase();
-  const verifyMail = await smtp.next(email);
-  const login = await c.login(name);
-  expect(login.statusCode, login.body).toBe(200);
-  return { name, email, c, userId: login.json().user.id as string, verifyMail };
-}
-
-/** An API client's request: no cookie, no `Origin`, no CSRF token; a bearer token when given. */
-function api(h: Harness, url: string, body: unknown, accessToken?: string) {
-  return h.app.inject({
-    method: "POST",
-    url,
-    payload: JSON.stringify(body),
-    headers: {
-      "content-type": "application/json",
-      "user-agent": "api-client/1.0",
-      ...(accessToken && { authorization: `Bearer ${accessToken}` }),
-    },
-    remoteAddress: "127.0.0.1",
-  });
-}
 
 /** A second browser holding a copy of `c`'s cookies as they are now. */
 function copyOf(h: Harness, c: Client): Client {
@@ -78,37 +36,20 @@ function forged(token: string): string {
   return `${token.slice(0, -1)}${last}`;
 }
 
-function expectNoTokenInLogs(h: Harness, ...tokens: string[]) {
-  for (const token of tokens) {
-    const secret = token.split(".")[1] as string;
-    expect(h.logs.filter((line) => line.includes(secret) || line.includes(token))).toEqual([]);
-  }
-}
-
 function htmlOf(mail: ParsedMail): string {
   return typeof mail.html === "string" ? mail.html : "";
 }
 
 describe("email flows through a real SMTP server", () => {
   let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await mailingHarness(smtp, outbox);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ smtp, h } = started));
 
   it("register stores the address normalised, unverified, and mails a plain verification link", async () => {
     const local = uniqueName("Mixed");
     const typed = `  ${local}@Example.COM  `;
     const normal = `${local.toLowerCase()}@example.com`;
-    const { c, verifyMail } = await signedUp(h, smtp, typed);
+    const { c, verifyMail } = await signedUp(h, smtp, { email: typed });
     expect((await c.get("/auth/email")).json()).toEqual({
       email: normal,
       verified: false,
@@ -463,18 +404,8 @@ describe("email flows through a real SMTP server", () => {
 
 describe("REQUIRE_VERIFIED_EMAIL=true", () => {
   let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await mailingHarness(smtp, outbox, { REQUIRE_VERIFIED_EMAIL: "true" });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ smtp, h } = started), { REQUIRE_VERIFIED_EMAIL: "true" });
 
   it("register without an address is refused", async () => {
     const response = await h.client().register(uniqueName());

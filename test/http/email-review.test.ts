@@ -7,44 +7,23 @@
  * Invisible characters make no address. The change is limited per target address too. A
  * stranger's resend cancels nothing. An operator's account needs no address.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
-import { linkIn, startSmtp, type TestSmtp } from "../helpers/smtp.js";
+import { describe, expect, it } from "vitest";
+import { type Client, type Harness, PASSWORD, uniqueName } from "../helpers/harness.js";
+import { signedUp, useMailing } from "../helpers/mail.js";
+import { linkIn, type TestSmtp } from "../helpers/smtp.js";
 
 const HEADER = "latchkey-session-ended";
 const NEW_PASSWORD = "a brand new passphrase 42";
 
-/** A server mailing through `smtp`, its outbox (unused with SMTP) in a temporary folder. */
-async function mailingHarness(smtp: TestSmtp, outbox: string, env: Record<string, string> = {}) {
-  return startHarness({
-    SMTP_URL: smtp.url,
-    MAIL_OUTBOX: outbox,
-    // One client address sends every request of this file; the limits have their own tests.
-    MAIL_ADDRESS_MAX: "100000",
-    MAIL_ACCOUNT_MAX: "1000",
-    ...env,
-  });
-}
-
-/** A new user with an address, signed in; its verification mail taken from the SMTP server. */
-async function signedUp(h: Harness, smtp: TestSmtp) {
+/** A new user with an address named after it, signed in; its verification mail taken. */
+function reviewer(h: Harness, smtp: TestSmtp) {
   const name = uniqueName("rev");
-  const email = `${name}@example.com`;
-  const c = h.client();
-  const registered = await c.post("/auth/register", { username: name, password: PASSWORD, email });
-  expect(registered.statusCode, registered.body).toBe(201);
-  const verifyMail = await smtp.next(email);
-  const login = await c.login(name);
-  expect(login.statusCode, login.body).toBe(200);
-  return { name, email, c, userId: login.json().user.id as string, verifyMail };
+  return signedUp(h, smtp, { name, email: `${name}@example.com` });
 }
 
-/** As `signedUp`, the address then proved through its mailed link. */
+/** As `reviewer`, the address then proved through its mailed link. */
 async function verifiedUser(h: Harness, smtp: TestSmtp) {
-  const user = await signedUp(h, smtp);
+  const user = await reviewer(h, smtp);
   const verified = await user.c.post("/auth/email/verify", { token: linkIn(user.verifyMail, "/verify-email") });
   expect(verified.statusCode, verified.body).toBe(200);
   return user;
@@ -84,6 +63,33 @@ async function addressOf(h: Harness, userId: string) {
   return user && { email: user.email, verified: user.emailVerifiedAt !== null };
 }
 
+/** `c` asks to move to a new address (`prefix…@example.org`); the link its mail there holds. */
+async function pendingChange(smtp: TestSmtp, c: Client, prefix: string) {
+  const target = `${uniqueName(prefix)}@example.org`;
+  expect((await askChange(c, target)).statusCode).toBe(202);
+  return { target, changeToken: linkIn(await smtp.next(target), "/verify-email") };
+}
+
+/**
+ * A stranger at `ip` asks for a new verification mail to `user`'s address: the change to a
+ * new address that `user` asked for first still goes through.
+ */
+async function expectResendKeepsChange(
+  h: Harness,
+  smtp: TestSmtp,
+  { email, c, userId }: { email: string; c: Client; userId: string },
+  ip: string,
+) {
+  const { target, changeToken } = await pendingChange(smtp, c, "keep");
+  const resend = await h.client({ ip }).post("/auth/email/verification", { email });
+  expect(resend.statusCode, resend.body).toBe(202);
+  await h.server.auth.email.idle();
+  const made = await h.client().post("/auth/email/verify", { token: changeToken });
+  expect(made.statusCode, made.body).toBe(200);
+  expect(made.json()).toEqual({ email: target });
+  expect(await addressOf(h, userId)).toEqual({ email: target, verified: true });
+}
+
 async function expectEnded(c: Client, reason: string) {
   const me = await c.get("/auth/me");
   expect(me.statusCode).toBe(401);
@@ -92,18 +98,8 @@ async function expectEnded(c: Client, reason: string) {
 
 describe("email review: links, squats and changes", () => {
   let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await mailingHarness(smtp, outbox);
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ smtp, h } = started));
 
   it("a revert after a squat takes the old address back from the squatter, verified", async () => {
     const { name, email: oldEmail, userId, newEmail, revertToken } = await movedAway(h, smtp);
@@ -164,7 +160,7 @@ describe("email review: links, squats and changes", () => {
   });
 
   it("a password reset voids a pending email change", async () => {
-    const { email, c, userId } = await signedUp(h, smtp);
+    const { email, c, userId } = await reviewer(h, smtp);
     const target = `${uniqueName("pending")}@example.org`;
     expect((await askChange(c, target)).statusCode).toBe(202);
     const changeToken = linkIn(await smtp.next(target), "/verify-email");
@@ -181,7 +177,7 @@ describe("email review: links, squats and changes", () => {
   });
 
   it("a password change voids a pending email change", async () => {
-    const { email, c, userId } = await signedUp(h, smtp);
+    const { email, c, userId } = await reviewer(h, smtp);
     const target = `${uniqueName("pending")}@example.org`;
     expect((await askChange(c, target)).statusCode).toBe(202);
     const changeToken = linkIn(await smtp.next(target), "/verify-email");
@@ -197,7 +193,7 @@ describe("email review: links, squats and changes", () => {
   });
 
   it("a disabled account's verify and revert links answer 403 account_disabled and work once it is enabled", async () => {
-    const fresh = await signedUp(h, smtp);
+    const fresh = await reviewer(h, smtp);
     const verifyToken = linkIn(fresh.verifyMail, "/verify-email");
     await h.server.auth.accounts.disable(fresh.name);
     const refused = await h.client().post("/auth/email/verify", { token: verifyToken });
@@ -222,8 +218,8 @@ describe("email review: links, squats and changes", () => {
   });
 
   it("a change to an address held unverified takes it on verification; one held verified is 409 email_taken", async () => {
-    const holder = await signedUp(h, smtp);
-    const { c, userId } = await signedUp(h, smtp);
+    const holder = await reviewer(h, smtp);
+    const { c, userId } = await reviewer(h, smtp);
     const change = await askChange(c, holder.email.toUpperCase());
     expect(change.statusCode, change.body).toBe(202);
     expect(change.json()).toEqual({ pending: holder.email });
@@ -260,38 +256,16 @@ describe("email review: links, squats and changes", () => {
   });
 
   it("a stranger's resend to a verified address does not cancel its pending change", async () => {
-    const { email, c, userId } = await verifiedUser(h, smtp);
-    const target = `${uniqueName("keep")}@example.org`;
-    expect((await askChange(c, target)).statusCode).toBe(202);
-    const changeToken = linkIn(await smtp.next(target), "/verify-email");
-    const resend = await h.client({ ip: "192.0.2.77" }).post("/auth/email/verification", { email });
-    expect(resend.statusCode, resend.body).toBe(202);
-    await h.server.auth.email.idle();
-    const made = await h.client().post("/auth/email/verify", { token: changeToken });
-    expect(made.statusCode, made.body).toBe(200);
-    expect(made.json()).toEqual({ email: target });
-    expect(await addressOf(h, userId)).toEqual({ email: target, verified: true });
+    await expectResendKeepsChange(h, smtp, await verifiedUser(h, smtp), "192.0.2.77");
   });
 
   it("a stranger's resend to an unverified address does not cancel its pending change either", async () => {
-    const { email, c, userId } = await signedUp(h, smtp);
-    const target = `${uniqueName("keep")}@example.org`;
-    expect((await askChange(c, target)).statusCode).toBe(202);
-    const changeToken = linkIn(await smtp.next(target), "/verify-email");
-    const resend = await h.client({ ip: "192.0.2.78" }).post("/auth/email/verification", { email });
-    expect(resend.statusCode, resend.body).toBe(202);
-    await h.server.auth.email.idle();
-    const made = await h.client().post("/auth/email/verify", { token: changeToken });
-    expect(made.statusCode, made.body).toBe(200);
-    expect(made.json()).toEqual({ email: target });
-    expect(await addressOf(h, userId)).toEqual({ email: target, verified: true });
+    await expectResendKeepsChange(h, smtp, await reviewer(h, smtp), "192.0.2.78");
   });
 
   it("verify answers 409 email_taken when another account proved the address meanwhile", async () => {
-    const { email, c, userId } = await signedUp(h, smtp);
-    const target = `${uniqueName("race")}@example.org`;
-    expect((await askChange(c, target)).statusCode).toBe(202);
-    const changeToken = linkIn(await smtp.next(target), "/verify-email");
+    const { email, c, userId } = await reviewer(h, smtp);
+    const { target, changeToken } = await pendingChange(smtp, c, "race");
     const other = await operatorAccount(h);
     expect(await h.stores.users.setEmail(other.id, target, h.clock.now())).toBe(true);
 
@@ -304,19 +278,8 @@ describe("email review: links, squats and changes", () => {
 });
 
 describe("email review: the change is limited per target address", () => {
-  let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await mailingHarness(smtp, outbox, { MAIL_ACCOUNT_MAX: "2" });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ h } = started), { MAIL_ACCOUNT_MAX: "2" });
 
   it("three accounts asking for one new address: the third gets 429 with Retry-After", async () => {
     const target = `${uniqueName("popular")}@example.org`;
@@ -335,19 +298,8 @@ describe("email review: the change is limited per target address", () => {
 });
 
 describe("email review: REQUIRE_VERIFIED_EMAIL=true", () => {
-  let smtp: TestSmtp;
-  let outbox: string;
   let h: Harness;
-  beforeAll(async () => {
-    smtp = await startSmtp();
-    outbox = await mkdtemp(join(tmpdir(), "latchkey-outbox-"));
-    h = await mailingHarness(smtp, outbox, { REQUIRE_VERIFIED_EMAIL: "true" });
-  });
-  afterAll(async () => {
-    await h?.close();
-    await smtp?.close();
-    await rm(outbox, { recursive: true, force: true });
-  });
+  useMailing((started) => ({ h } = started), { REQUIRE_VERIFIED_EMAIL: "true" });
 
   it("an operator creates an account without an address, and it signs in; over HTTP one is still required", async () => {
     const { name } = await operatorAccount(h);

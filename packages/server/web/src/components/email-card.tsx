@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { call, client, LatchkeyError } from "../api.js";
 import { failureText, looksLikeEmail, reloadEmail, useEmail, waitOf } from "../email.js";
-import { Alert, Field, FormError, type Problem } from "./form.js";
+import { Alert, CurrentPasswordField, EmailField, FormError, type Problem } from "./form.js";
 
 /** What a refused change means, on the field it concerns. */
 function changeProblem(error: unknown): Problem {
@@ -91,21 +91,16 @@ export function EmailCard() {
         </Alert>
       ) : null}
       <form onSubmit={submit} noValidate>
-        <Field
+        <EmailField
           id="new-email"
           label={status?.email ? "New email address" : "Email address"}
-          type="email"
-          autocomplete="email"
-          plain
           value={email}
           onInput={edit("new-email", setEmail)}
           error={errorOf("new-email")}
         />
-        <Field
+        <CurrentPasswordField
           id="email-password"
           label="Your password, to confirm"
-          type="password"
-          autocomplete="current-password"
           value={password}
           onInput={edit("email-password", setPassword)}
           error={errorOf("email-password")}

@@ -85,6 +85,28 @@ export function Field(props: FieldProps) {
 }
 
 /**
+ * An email address field: `type="email"`, `autocomplete="email"`, no capitals or spelling
+ * fixes from a phone keyboard.
+ *
+ * @example
+ * <EmailField id="email" label="Email address" value={email} onInput={setEmail} error={errors.email} />
+ */
+export function EmailField(props: Omit<FieldProps, "type" | "autocomplete" | "plain">) {
+  return <Field {...props} type="email" autocomplete="email" plain />;
+}
+
+/**
+ * A password the person has now, asked for to confirm who they are: `type="password"`,
+ * `autocomplete="current-password"`.
+ *
+ * @example
+ * <CurrentPasswordField id="current-password" label="Current password" value={current} onInput={setCurrent} />
+ */
+export function CurrentPasswordField(props: Omit<FieldProps, "type" | "autocomplete">) {
+  return <Field {...props} type="password" autocomplete="current-password" />;
+}
+
+/**
  * A form-wide error (wrong credentials, the server out of reach); focusable, so the form
  * can move the focus to it when no field is to blame. `id` defaults to `form-error`.
  */

@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import { call, client, LatchkeyError } from "../api.js";
 import { failureText, looksLikeEmail } from "../email.js";
-import { Field } from "./form.js";
+import { EmailField } from "./form.js";
 
 /**
  * A button when the address is known (the signed-in banner), else a field for it too.
@@ -46,12 +46,9 @@ export function ResendLink(props: { id: string; email: string | null; label?: st
   return (
     <form class="resend" onSubmit={submit} noValidate>
       {props.email === null ? (
-        <Field
+        <EmailField
           id={fieldId}
           label="Your email address"
-          type="email"
-          autocomplete="email"
-          plain
           value={email}
           onInput={(value) => {
             setEmail(value);

@@ -5,7 +5,7 @@
  */
 import { useState } from "preact/hooks";
 import { call, client, LatchkeyError } from "../api.js";
-import { Alert, Field, FormError, type Problem } from "../components/form.js";
+import { Alert, EmailField, FormError, type Problem } from "../components/form.js";
 import { failureText, looksLikeEmail } from "../email.js";
 
 /** A link's lifetime in words: "30 minutes", "2 hours". */
@@ -70,12 +70,9 @@ export function ForgotPassword(props: { resetLinkTtl: number | null }) {
     <>
       <p class="muted">Enter your account's email address: we'll send a link to choose a new password.</p>
       <form onSubmit={submit} noValidate>
-        <Field
+        <EmailField
           id="email"
           label="Email address"
-          type="email"
-          autocomplete="email"
-          plain
           value={email}
           onInput={(value) => {
             setEmail(value);

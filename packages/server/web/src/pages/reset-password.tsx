@@ -6,9 +6,9 @@
  */
 import { useState } from "preact/hooks";
 import { call, client, LatchkeyError } from "../api.js";
-import { Alert, Field, FormError, type Problem } from "../components/form.js";
+import { Alert, FormError, type Problem } from "../components/form.js";
+import { NewPassword } from "../components/new-password.js";
 import { Link } from "../components/shell.js";
-import { StrengthMeter } from "../components/strength.js";
 import { failureText, linkProblem } from "../email.js";
 import { linkToken } from "../link-token.js";
 
@@ -103,27 +103,14 @@ export function ResetPassword(props: { onSessionEnded: () => void }) {
   return (
     <form onSubmit={submit} noValidate>
       <p class="muted">Choose a new password. Every device signed in to your account will be signed out.</p>
-      <Field
-        id="new-password"
-        label="New password"
-        type="password"
-        autocomplete="new-password"
+      <NewPassword
         value={next}
         onInput={edit("new-password", setNext)}
+        again={again}
+        onAgain={edit("confirm-password", setAgain)}
         hint="At least 8 characters. Long passphrases are welcome; very common passwords are refused."
         error={errorOf("new-password")}
-        describedBy={next !== "" ? "new-password-strength" : undefined}
-      >
-        <StrengthMeter id="new-password-strength" password={next} />
-      </Field>
-      <Field
-        id="confirm-password"
-        label="New password, again"
-        type="password"
-        autocomplete="new-password"
-        value={again}
-        onInput={edit("confirm-password", setAgain)}
-        error={errorOf("confirm-password")}
+        againError={errorOf("confirm-password")}
       />
       <FormError text={errorOf("form")} />
       <button type="submit" class="primary wide" disabled={busy}>

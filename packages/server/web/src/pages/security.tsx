@@ -2,10 +2,10 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type SecurityEvent } from "../api.js";
 import { EmailCard } from "../components/email-card.js";
 import { EventItem } from "../components/event-item.js";
-import { Field, FormError, type Problem } from "../components/form.js";
+import { CurrentPasswordField, FormError, type Problem } from "../components/form.js";
+import { NewPassword } from "../components/new-password.js";
 import { expectSignOut } from "../components/signed-out-notice.js";
 import { SkeletonList } from "../components/skeleton.js";
-import { StrengthMeter } from "../components/strength.js";
 import { toast } from "../components/toast.js";
 import { useOnReturn } from "../on-return.js";
 
@@ -125,36 +125,21 @@ function ChangePassword(props: { onChanged: () => void }) {
     <section class="card" aria-labelledby="password-heading">
       <h2 id="password-heading">Change password</h2>
       <form onSubmit={submit} noValidate>
-        <Field
+        <CurrentPasswordField
           id="current-password"
           label="Current password"
-          type="password"
-          autocomplete="current-password"
           value={current}
           onInput={edit("current-password", setCurrent)}
           error={errorOf("current-password")}
         />
-        <Field
-          id="new-password"
-          label="New password"
-          type="password"
-          autocomplete="new-password"
+        <NewPassword
           value={next}
           onInput={edit("new-password", setNext)}
+          again={again}
+          onAgain={edit("confirm-password", setAgain)}
           hint="At least 8 characters; very common passwords are refused. Your other devices will be signed out."
           error={errorOf("new-password")}
-          describedBy={next !== "" ? "new-password-strength" : undefined}
-        >
-          <StrengthMeter id="new-password-strength" password={next} />
-        </Field>
-        <Field
-          id="confirm-password"
-          label="New password, again"
-          type="password"
-          autocomplete="new-password"
-          value={again}
-          onInput={edit("confirm-password", setAgain)}
-          error={errorOf("confirm-password")}
+          againError={errorOf("confirm-password")}
         />
         <FormError id="password-form-error" text={errorOf("form")} />
         <button type="submit" class="primary" disabled={busy}>
@@ -228,11 +213,9 @@ function DeleteAccount() {
             toggle(false);
           }}
         >
-          <Field
+          <CurrentPasswordField
             id="delete-password"
             label="Your password, to confirm"
-            type="password"
-            autocomplete="current-password"
             inputRef={field}
             value={password}
             onInput={(value) => {

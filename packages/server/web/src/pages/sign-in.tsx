@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, client, LatchkeyError, latchkey, type Me, type SignedOutReason } from "../api.js";
-import { Alert, Field, FormError, type Problem } from "../components/form.js";
+import { Alert, EmailField, Field, FormError, type Problem } from "../components/form.js";
 import { ResendLink } from "../components/resend-link.js";
 import { Link } from "../components/shell.js";
 import { SignedOutNotice } from "../components/signed-out-notice.js";
@@ -185,12 +185,9 @@ export function SignIn(props: {
             error={fieldError("username")}
           />
           {mode === "signup" && props.email?.enabled !== false ? (
-            <Field
+            <EmailField
               id="email"
               label="Email address"
-              type="email"
-              autocomplete="email"
-              plain
               optional={!props.email?.required}
               value={email}
               onInput={edit("email", setEmail)}
