@@ -106,6 +106,15 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await page.getByText(`Your address ${email} is confirmed.`).waitFor();
       expect(page.url()).not.toContain(verifyToken);
       await axeEverywhere(page, "verified");
+      // A link opened in a tab already on its page changes only the fragment (no page
+      // load): it is read, and the address bar cleared, all the same.
+      await page.goto(url("/verify-email"));
+      await page.getByText("This page needs the link from the mail.").waitFor();
+      await page.evaluate((token) => {
+        location.hash = `token=${token}`;
+      }, verifyToken);
+      await page.getByText("This link has already been used.").waitFor();
+      expect(page.url()).not.toContain(verifyToken);
       await page.goto(url("/todos"));
       await page.getByRole("heading", { level: 1, name: "To-dos" }).waitFor();
       expect(await page.getByText("Confirm your address").count()).toBe(0);

@@ -17,6 +17,8 @@ import { buildServer, type Server } from "../../packages/server/src/app/server.j
 
 export const ORIGIN = "http://localhost:3000";
 export const PASSWORD = "correct horse battery staple";
+/** An administrative action's caller as the CLI makes it: no user, no address. */
+export const OPERATOR = { actor: null, ip: "", userAgent: "latchkey-cli" };
 
 export interface Harness {
   app: FastifyInstance;
@@ -91,6 +93,17 @@ export class Client {
     this.#app = app;
     this.ip = defaults.ip ?? "127.0.0.1";
     this.userAgent = defaults.userAgent ?? "Mozilla/5.0 (X11; Linux x86_64) Chrome/130.0 Safari/537.36";
+  }
+
+  /**
+   * Another browser (the default address and user agent) holding a copy of this one's
+   * cookies and CSRF token as they are now: a stolen cookie, a second tab.
+   */
+  copy(): Client {
+    const copy = new Client(this.#app);
+    for (const [name, value] of this.cookies) copy.cookies.set(name, value);
+    copy.csrfToken = this.csrfToken;
+    return copy;
   }
 
   /** A same-origin request with this client's cookies (and CSRF token on unsafe methods). */

@@ -7,22 +7,13 @@
 import type { ParsedMail } from "mailparser";
 import { describe, expect, it } from "vitest";
 import { hashSecret } from "../../packages/latchkey/src/core/secrets.js";
-import { type Client, type Harness, PASSWORD, uniqueName } from "../helpers/harness.js";
+import { type Client, type Harness, OPERATOR, PASSWORD, uniqueName } from "../helpers/harness.js";
 import { api, expectNoTokenInLogs, signedUp, useMailing } from "../helpers/mail.js";
 import { linkIn, type TestSmtp } from "../helpers/smtp.js";
 
 const HEADER = "latchkey-session-ended";
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/;
 const NEW_PASSWORD = "a brand new passphrase 42";
-const OPERATOR = { actor: null, ip: "", userAgent: "latchkey-cli" };
-
-/** A second browser holding a copy of `c`'s cookies as they are now. */
-function copyOf(h: Harness, c: Client): Client {
-  const copy = h.client();
-  for (const [name, value] of c.cookies) copy.cookies.set(name, value);
-  copy.csrfToken = c.csrfToken;
-  return copy;
-}
 
 async function eventTypes(c: Client): Promise<string[]> {
   const response = await c.get("/auth/events");
@@ -147,7 +138,7 @@ describe("email flows through a real SMTP server", () => {
     const { name, email, c } = await signedUp(h, smtp);
     const otherDevice = h.client({ userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) Safari/604.1" });
     expect((await otherDevice.login(name)).statusCode).toBe(200);
-    const oldCookies = copyOf(h, c);
+    const oldCookies = c.copy();
 
     const forgot = await h.client().post("/auth/password/forgot", { email: email.toUpperCase() });
     expect(forgot.statusCode, forgot.body).toBe(202);
@@ -317,7 +308,7 @@ describe("email flows through a real SMTP server", () => {
     expect(types).toContain("email_changed");
 
     // "This was not me": the old address comes back, everyone is signed out, a reset link follows.
-    const kept = copyOf(h, c);
+    const kept = c.copy();
     const reverted = await h.client().post("/auth/email/revert", { token: revertToken });
     expect(reverted.statusCode, reverted.body).toBe(200);
     expect(reverted.json()).toEqual({ email: oldEmail });

@@ -6,18 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Client, Harness } from "../helpers/harness.js";
-import { PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
+import { OPERATOR, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
 const HEADER = "latchkey-session-ended";
-const OPERATOR = { actor: null, ip: "", userAgent: "latchkey-cli" };
-
-/** A second browser holding a copy of `c`'s cookies as they are now. */
-function copyOf(h: Harness, c: Client): Client {
-  const copy = h.client();
-  for (const [name, value] of c.cookies) copy.cookies.set(name, value);
-  copy.csrfToken = c.csrfToken;
-  return copy;
-}
 
 /** Two browsers of one new user: `victim` is told why, `other` does the ending. */
 async function twoDevices(h: Harness) {
@@ -43,7 +34,7 @@ const ENDINGS: Array<[string, (h: Harness, d: Awaited<ReturnType<typeof twoDevic
     (_h, d) => d.other.request({ method: "DELETE", url: "/auth/account", body: { password: PASSWORD } }),
   ],
   ["account_disabled", (h, d) => h.server.auth.admin.disable(d.userId, OPERATOR)],
-  ["signed_out", async (h, d) => copyOf(h, d.victim).post("/auth/logout")],
+  ["signed_out", async (h, d) => d.victim.copy().post("/auth/logout")],
 ];
 
 describe.each(["session", "jwt", "hybrid"] as const)("under %s", (strategy) => {
@@ -56,7 +47,7 @@ describe.each(["session", "jwt", "hybrid"] as const)("under %s", (strategy) => {
   it.each(ENDINGS)("a session ended as %s is refused with that reason", async (reason, endIt) => {
     const d = await twoDevices(h);
     // Taken before the ending: a 401 may clear the victim's cookies.
-    const refresher = copyOf(h, d.victim);
+    const refresher = d.victim.copy();
     await endIt(h, d);
     const me = await d.victim.get("/auth/me");
     expect(me.statusCode).toBe(401);
@@ -134,7 +125,7 @@ describe("the refresh under jwt", () => {
 
   it("a replayed refresh token ends the session as refresh_reuse_detected, and says so to both holders", async () => {
     const d = await twoDevices(h);
-    const thief = copyOf(h, d.victim);
+    const thief = d.victim.copy();
     expect((await d.victim.post("/auth/refresh")).statusCode).toBe(200);
     h.clock.advance(1000);
     const replay = await thief.post("/auth/refresh");

@@ -5,6 +5,7 @@ import { Shell } from "./components/shell.js";
 import { takeExpectedSignOut } from "./components/signed-out-notice.js";
 import { draftOf, dropDraft, interruptDraft } from "./drafts.js";
 import { forgetEmail } from "./email.js";
+import { useLinkVersion } from "./link-token.js";
 import { useOnReturn } from "./on-return.js";
 import { Admin } from "./pages/admin/page.js";
 import { Compare } from "./pages/compare.js";
@@ -166,6 +167,8 @@ export function App() {
       });
   });
 
+  // A new mailed link opened in this tab starts its page afresh.
+  const linkVersion = useLinkVersion();
   const page = PAGES[path];
   const open = PUBLIC[path];
   const missing = !known(path);
@@ -205,7 +208,7 @@ export function App() {
     // Checked after the action, not before: a 401 then shows the page signed out, its message kept.
     const recheck = () => void load().catch(() => {});
     return (
-      <PublicPage title={open.title} signedIn={me !== null}>
+      <PublicPage key={linkVersion} title={open.title} signedIn={me !== null}>
         {open.render({ signedIn: me !== null, policy, recheck })}
       </PublicPage>
     );

@@ -7,10 +7,15 @@
  * dropped the fragment, a hand-made link) works the same way.
  */
 
+import { useEffect, useState } from "preact/hooks";
+
 /** The pages whose links carry a token. */
 export const LINK_PAGES = ["/reset-password", "/verify-email", "/revert-email"] as const;
 
 const held = new Map<string, string>();
+/** Counts the tokens taken: a page keyed by it starts afresh for a new link. */
+let taken = 0;
+const listeners = new Set<() => void>();
 
 /** `token` from a `#token=…` fragment or a `?token=…` query, `null` for neither. */
 function tokenIn(url: URL): string | null {
@@ -26,16 +31,45 @@ function tokenIn(url: URL): string | null {
  * captureLinkToken();
  * render(<App />, root);
  */
-export function captureLinkToken(): void {
+export function captureLinkToken(): boolean {
   const url = new URL(location.href);
   const token = tokenIn(url);
-  if (token === null) return;
+  if (token === null) return false;
   const fragment = new URLSearchParams(url.hash.replace(/^#/, ""));
   fragment.delete("token");
   url.searchParams.delete("token");
   url.hash = fragment.toString();
   history.replaceState(history.state, "", url.pathname + url.search + url.hash);
   if ((LINK_PAGES as readonly string[]).includes(url.pathname)) held.set(url.pathname, token);
+  taken += 1;
+  return true;
+}
+
+// A link opened in a tab already on its page changes only the fragment: no new page load,
+// so the token is taken (and the address bar cleared) here, and the page starts afresh.
+addEventListener("hashchange", () => {
+  if (!captureLinkToken()) return;
+  for (const listener of listeners) listener();
+});
+
+/**
+ * How many link tokens the app has taken, re-rendering when a new one comes: key a link
+ * page by it, and a second link opened in the same tab is read like the first.
+ *
+ * @example
+ * const version = useLinkVersion();
+ * return <ResetPassword key={version} />;
+ */
+export function useLinkVersion(): number {
+  const [version, setVersion] = useState(taken);
+  useEffect(() => {
+    const update = () => setVersion(taken);
+    listeners.add(update);
+    return () => {
+      listeners.delete(update);
+    };
+  }, []);
+  return version;
 }
 
 /**
