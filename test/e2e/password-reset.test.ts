@@ -73,6 +73,12 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
     }
     await page.setViewportSize(VIEWPORTS.desktop);
   };
+  /** The text of the element that has the focus (`BODY` when nothing has it). */
+  const focusedText = (page: Page) =>
+    page.evaluate(() => {
+      const element = document.activeElement;
+      return !element || element === document.body ? "BODY" : (element.textContent ?? "").trim();
+    });
   const signIn = async (page: Page, username: string, password: string) => {
     await page.goto(url("/signin"));
     await page.getByLabel("Username").fill(username);
@@ -134,6 +140,8 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await page.keyboard.press("Enter");
       await page.waitForURL("**/forgot-password");
       await page.getByRole("heading", { level: 1, name: "Forgot your password?" }).waitFor();
+      // The link's page went with the link: the new page's title has the focus, not the body.
+      await expect.poll(() => focusedText(page)).toBe("Forgot your password?");
       await axeEverywhere(page, "forgot");
       await page.getByLabel("Email address").fill("not an address");
       await page.getByRole("button", { name: "Send the link" }).click();
@@ -143,6 +151,8 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await page
         .getByText("If an account has this address, we've sent a link to it. It works for 30 minutes.")
         .waitFor();
+      // The answer replaced the form: it has the focus, where the button was.
+      await expect.poll(() => focusedText(page)).toMatch(/^If an account has this address/);
       await axeEverywhere(page, "forgot-sent");
 
       // The reset link: the token leaves the address bar before any request.
@@ -165,6 +175,9 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await page.getByLabel("New password, again").fill(NEW_PASSWORD);
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByText("Your password is changed and every device is signed out.").waitFor();
+      await expect.poll(() => focusedText(page)).toMatch(/^Your password is changed/);
+      // One way on, the page's own: the answer does not repeat the sign-in link.
+      expect(await page.getByRole("link", { name: /sign in/i }).count()).toBe(1);
       await axeEverywhere(page, "reset-done");
 
       // The old password is refused, the new one works.
@@ -183,6 +196,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await page.getByRole("button", { name: "Change password" }).click();
       await page.getByText("This link has already been used.").waitFor();
       await page.getByRole("link", { name: "Ask for a new reset link" }).waitFor();
+      await expect.poll(() => focusedText(page)).toMatch(/^This link has already been used/);
       await axeEverywhere(page, "reset-used");
 
       // Without a token (a reload), the pages say to open the mail's link again.
@@ -204,6 +218,8 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await card
         .getByText(`We sent a link to ${username}.new@example.com; your address changes when you open it.`)
         .waitFor();
+      // The security log on the same page shows the request at once.
+      await page.locator(".timeline").getByText("Email address change requested").waitFor();
       await axeEverywhere(page, "email-card");
 
       // The old address's notice undoes the change, on a button press: every session ends.
@@ -215,6 +231,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
       await axeEverywhere(page, "revert");
       await page.getByRole("button", { name: "Undo the change and sign everyone out" }).click();
       await page.getByText(`Your address is ${email} again, and every device is signed out.`).waitFor();
+      await expect.poll(() => focusedText(page)).toMatch(/^Your address is .* again/);
       // This browser's session ended with the others: the page stays, now signed out.
       await page.getByRole("link", { name: "Back to sign in" }).waitFor();
       await axeEverywhere(page, "reverted");

@@ -83,7 +83,7 @@ export function linkProblem(error: unknown): { title: string; text: string } | n
     case "link_invalid":
       return {
         title: "This link does not work.",
-        text: "It may be incomplete (a mail program can cut long links) or not one of ours. Open it again from the mail, or ask for a new one.",
+        text: "It may be incomplete (a mail program can cut long links), or a newer link or a change to the account has replaced it. Open it again from the latest mail, or ask for a new one.",
       };
     case "link_expired":
       return {

@@ -25,7 +25,8 @@ function changeProblem(error: unknown): Problem {
   }
 }
 
-export function EmailCard() {
+/** `onChanged`: a change was asked for (the security log has a new event to show). */
+export function EmailCard(props: { onChanged?: () => void }) {
   const status = useEmail();
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
@@ -38,6 +39,7 @@ export function EmailCard() {
   };
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     const address = email.trim();
     const local = !looksLikeEmail(address)
       ? { field: "new-email", text: "Enter an email address, like name@example.com." }
@@ -54,6 +56,7 @@ export function EmailCard() {
       setPassword("");
       setSent(pending ?? address);
       void reloadEmail();
+      props.onChanged?.();
     } catch (error) {
       // A 401 that ended the session is the sign-in page's to explain.
       if (error instanceof LatchkeyError && error.status === 401 && error.code !== "invalid_credentials") return;
@@ -106,7 +109,7 @@ export function EmailCard() {
           error={errorOf("email-password")}
         />
         <FormError id="email-form-error" text={errorOf("form")} />
-        <button type="submit" class="primary" disabled={busy}>
+        <button type="submit" class="primary" aria-disabled={busy}>
           {busy ? "Sending…" : status?.email ? "Change address" : "Add address"}
         </button>
       </form>

@@ -5,6 +5,7 @@
  * never mixes with the app's messages, and clear a field's error as soon as it is edited.
  */
 import type { ComponentChildren, Ref } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 
 /** The ids among `list` that are set, space-separated, or `undefined` for none. */
 export const describedBy = (...list: Array<string | false | null | undefined>) =>
@@ -120,9 +121,29 @@ export function FormError(props: { text: string | null | undefined; id?: string 
 }
 
 /** A notice in a tinted box: `warning` for what is about to go wrong, `info`, `ok`, `alert`. */
-export function Alert(props: { tone: "info" | "ok" | "warning" | "alert"; id?: string; children: ComponentChildren }) {
+export function Alert(props: {
+  tone: "info" | "ok" | "warning" | "alert";
+  id?: string;
+  /**
+   * Takes the focus when it appears: it replaces the form whose button had it, and the
+   * focus would otherwise fall to the page's start, where a keyboard or screen-reader
+   * user has lost their place.
+   */
+  focus?: boolean;
+  children: ComponentChildren;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (props.focus) box.current?.focus();
+  }, [props.focus]);
   return (
-    <div class={`alert tone-${props.tone}`} id={props.id} role={props.tone === "alert" ? "alert" : "status"}>
+    <div
+      ref={box}
+      class={`alert tone-${props.tone}`}
+      id={props.id}
+      role={props.tone === "alert" ? "alert" : "status"}
+      tabIndex={props.focus ? -1 : undefined}
+    >
       {props.children}
     </div>
   );

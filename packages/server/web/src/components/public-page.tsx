@@ -4,6 +4,7 @@
  * a page keeps its state when its action ends the session it was opened in.
  */
 import type { ComponentChildren } from "preact";
+import { useEffect, useRef } from "preact/hooks";
 import { Link } from "./shell.js";
 
 /**
@@ -11,6 +12,13 @@ import { Link } from "./shell.js";
  * <PublicPage title="Forgot your password?" signedIn={false}>…</PublicPage>
  */
 export function PublicPage(props: { title: string; signedIn: boolean; children: ComponentChildren }) {
+  // Arriving from a link of the app (the sign-in page's "Forgot your password?"), the
+  // focus went with the page that held the link: the title takes it, so a keyboard or
+  // screen-reader user starts at the top of the new page, not before the whole document.
+  const title = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (document.activeElement === document.body || document.activeElement === null) title.current?.focus();
+  }, []);
   return (
     <main class="auth" id="main">
       <div class="auth-card">
@@ -18,7 +26,9 @@ export function PublicPage(props: { title: string; signedIn: boolean; children: 
           <img src="/favicon.svg" alt="" width="40" height="40" />
           <span>latchkey</span>
         </div>
-        <h1>{props.title}</h1>
+        <h1 ref={title} tabIndex={-1}>
+          {props.title}
+        </h1>
         {props.children}
         <p class="switch">
           {props.signedIn ? (

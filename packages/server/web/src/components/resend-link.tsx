@@ -23,6 +23,7 @@ export function ResendLink(props: { id: string; email: string | null; label?: st
   const fieldId = `${props.id}-email`;
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     const address = email.trim();
     if (!looksLikeEmail(address)) {
       setError({ field: true, text: "Enter the email address of your account, like name@example.com." });
@@ -57,7 +58,8 @@ export function ResendLink(props: { id: string; email: string | null; label?: st
           error={error?.field ? error.text : null}
         />
       ) : null}
-      <button type="submit" class="secondary" disabled={busy}>
+      {/* aria-disabled, not disabled: a disabled button drops the focus to the page's start. */}
+      <button type="submit" class="secondary" aria-disabled={busy}>
         {busy ? "Sending…" : (props.label ?? "Send the link again")}
       </button>
       {sent ? (

@@ -44,7 +44,7 @@ export function ForgotPassword(props: { resetLinkTtl: number | null }) {
   if (sent) {
     return (
       <>
-        <Alert tone="ok">
+        <Alert tone="ok" focus>
           <p>
             <strong>
               If an account has this address, we've sent a link to it.

@@ -15,7 +15,7 @@ import { linkToken } from "../link-token.js";
 /** A dead link: what happened, and the way to a new one. */
 export function LinkRefused(props: { title: string; text: string; again: { href: string; label: string } }) {
   return (
-    <Alert tone="alert">
+    <Alert tone="alert" focus>
       <p>
         <strong>{props.title}</strong>
       </p>
@@ -88,13 +88,11 @@ export function ResetPassword(props: { onSessionEnded: () => void }) {
   };
   if (done) {
     return (
-      <Alert tone="ok">
+      <Alert tone="ok" focus>
         <p>
           <strong>Your password is changed and every device is signed out.</strong>
         </p>
-        <p>
-          <Link href="/signin">Sign in with your new password</Link>
-        </p>
+        <p>You can now sign in with your new password.</p>
       </Alert>
     );
   }

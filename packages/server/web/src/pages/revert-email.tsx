@@ -32,7 +32,18 @@ export function RevertEmail(props: { onSessionEnded: () => void }) {
       props.onSessionEnded();
     } catch (failure) {
       const link = linkProblem(failure);
-      if (link) setRefused(link);
+      // An undo link is mailed once, for one change: there is no new one to ask for.
+      if (link && failure instanceof LatchkeyError && failure.code === "link_used") {
+        setRefused({
+          title: link.title,
+          text: "The change was undone with it then. If it was not you, reset your password and check your account's security log.",
+        });
+      } else if (link && failure instanceof LatchkeyError && failure.code === "link_expired") {
+        setRefused({
+          title: link.title,
+          text: "An undo link works for 7 days. If someone else changed your address, reset your password from your current address, or ask the administrator.",
+        });
+      } else if (link) setRefused(link);
       else if (failure instanceof LatchkeyError && failure.code === "account_disabled") {
         setRefused({ title: "This account is disabled.", text: "Contact the administrator." });
       } else setError(failureText(failure));
@@ -42,7 +53,7 @@ export function RevertEmail(props: { onSessionEnded: () => void }) {
   };
   if (restored?.email) {
     return (
-      <Alert tone="ok">
+      <Alert tone="ok" focus>
         <p>
           <strong>Your address is {restored.email} again, and every device is signed out.</strong>
         </p>
@@ -54,7 +65,7 @@ export function RevertEmail(props: { onSessionEnded: () => void }) {
   }
   if (restored) {
     return (
-      <Alert tone="ok">
+      <Alert tone="ok" focus>
         <p>
           <strong>The change is undone, and every device is signed out.</strong>
         </p>

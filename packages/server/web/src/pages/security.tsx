@@ -29,7 +29,7 @@ export function Security() {
   useOnReturn(() => void load());
   return (
     <div class="grid">
-      <EmailCard />
+      <EmailCard onChanged={load} />
       <ChangePassword onChanged={load} />
       <DeleteAccount />
       <section class="card wide" aria-labelledby="events-heading">

@@ -60,7 +60,7 @@ export function VerifyEmail(props: { signedIn: boolean }) {
 
   if (!token) {
     return (
-      <Alert tone="alert">
+      <Alert tone="alert" focus>
         <p>
           <strong>This page needs the link from the mail.</strong>
         </p>
@@ -77,7 +77,7 @@ export function VerifyEmail(props: { signedIn: boolean }) {
   }
   if (outcome.kind === "verified") {
     return (
-      <Alert tone="ok">
+      <Alert tone="ok" focus>
         <p>
           <strong>Your address {outcome.email} is confirmed.</strong>
         </p>
@@ -99,7 +99,7 @@ export function VerifyEmail(props: { signedIn: boolean }) {
   }
   return (
     <>
-      <Alert tone="alert">
+      <Alert tone="alert" focus>
         <p>
           <strong>{outcome.title}</strong>
         </p>
