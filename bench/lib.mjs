@@ -56,6 +56,8 @@ export function fillerSession(userId, now, kind = "session") {
     userAgent: FILLER_AGENT,
     previousSecretHash: null,
     secretRotatedAt: now,
+    authTime: now,
+    amr: ["pwd"],
   };
 }
 

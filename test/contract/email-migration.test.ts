@@ -14,8 +14,10 @@ import { describe, expect, it } from "vitest";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
 import * as postgresEmail from "../../packages/latchkey/src/stores/postgres/migrations/0007-email.js";
+import * as postgresSignInMethods from "../../packages/latchkey/src/stores/postgres/migrations/0008-sign-in-methods.js";
 import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import * as sqliteEmail from "../../packages/latchkey/src/stores/sqlite/migrations/0007-email.js";
+import * as sqliteSignInMethods from "../../packages/latchkey/src/stores/sqlite/migrations/0008-sign-in-methods.js";
 import { makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
@@ -25,6 +27,8 @@ interface Target {
   open(): Promise<Stores>;
   db: Kysely<unknown>;
   migration: Migration;
+  /** The migrations after it, undone first (newest first) to get back to the release before. */
+  later: Migration[];
   cleanup(): Promise<void>;
 }
 
@@ -38,10 +42,12 @@ function describeMigration(name: string, target: () => Promise<Target>): void {
   it(`${name}: users of before have no address; the previous release still inserts users`, async () => {
     const t = await target();
     try {
-      // The database as the previous release left it: 0007 undone and out of the history.
+      // The database as the previous release left it: 0007 (and what came after) undone and
+      // out of the history.
       await (await t.open()).close();
+      for (const later of t.later) await later.down?.(t.db);
       await t.migration.down?.(t.db);
-      await sql`delete from latchkey_migration where name = '0007-email'`.execute(t.db);
+      await sql`delete from latchkey_migration where name >= '0007-email'`.execute(t.db);
       const at = Date.now() - 60_000;
       const alice = makeUser("alice");
       await insertAsBefore(t.db, alice.id, "alice", at);
@@ -96,6 +102,7 @@ describe("the email migration", () => {
       open: () => openSqliteStores({ path }),
       db,
       migration: sqliteEmail,
+      later: [sqliteSignInMethods],
       async cleanup() {
         await db.destroy();
         rmSync(dir, { recursive: true, force: true });
@@ -114,6 +121,7 @@ describeWith("PostgreSQL", postgresAvailable)("the email migration (PostgreSQL)"
       open: () => openPostgresStores({ url: schema.url, max: 2 }),
       db,
       migration: postgresEmail,
+      later: [postgresSignInMethods],
       async cleanup() {
         await db.destroy();
         await schema.drop();

@@ -11,6 +11,7 @@ import * as feedOrder from "../../packages/latchkey/src/stores/postgres/migratio
 import * as roles from "../../packages/latchkey/src/stores/postgres/migrations/0005-roles.js";
 import * as sessionRenewal from "../../packages/latchkey/src/stores/postgres/migrations/0006-session-renewal.js";
 import * as email from "../../packages/latchkey/src/stores/postgres/migrations/0007-email.js";
+import * as signInMethods from "../../packages/latchkey/src/stores/postgres/migrations/0008-sign-in-methods.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 
@@ -25,13 +26,20 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
       const db = new Kysely<unknown>({
         dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 1 }) }),
       });
+      await signInMethods.down(db);
       await email.down(db);
       await sessionRenewal.down(db);
       await roles.down(db);
       await feedOrder.down(db);
       await db
         .deleteFrom("latchkey_migration" as never)
-        .where("name" as never, "in", ["0004-feed-order", "0005-roles", "0006-session-renewal", "0007-email"] as never)
+        .where("name" as never, "in", [
+          "0004-feed-order",
+          "0005-roles",
+          "0006-session-renewal",
+          "0007-email",
+          "0008-sign-in-methods",
+        ] as never)
         .execute();
       const now = Date.now();
       for (const subject of ["a", "b", "c"]) {

@@ -51,6 +51,8 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL prepared reads", () =>
         userAgent: "test",
         previousSecretHash: null,
         secretRotatedAt: now,
+        authTime: now,
+        amr: ["pwd"],
       };
       await stores.sessions.create(session);
       const todos = await openTodoStore(stores);

@@ -15,9 +15,11 @@ import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { openPostgresStores } from "../../packages/latchkey/src/stores/postgres/index.js";
 import * as postgresRenewal from "../../packages/latchkey/src/stores/postgres/migrations/0006-session-renewal.js";
 import * as postgresEmail from "../../packages/latchkey/src/stores/postgres/migrations/0007-email.js";
+import * as postgresSignInMethods from "../../packages/latchkey/src/stores/postgres/migrations/0008-sign-in-methods.js";
 import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
 import * as sqliteRenewal from "../../packages/latchkey/src/stores/sqlite/migrations/0006-session-renewal.js";
 import * as sqliteEmail from "../../packages/latchkey/src/stores/sqlite/migrations/0007-email.js";
+import * as sqliteSignInMethods from "../../packages/latchkey/src/stores/sqlite/migrations/0008-sign-in-methods.js";
 import { makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
@@ -101,7 +103,7 @@ describe("the session renewal migration", () => {
       open: () => openSqliteStores({ path }),
       db,
       migration: sqliteRenewal,
-      later: [sqliteEmail],
+      later: [sqliteSignInMethods, sqliteEmail],
       async cleanup() {
         await db.destroy();
         rmSync(dir, { recursive: true, force: true });
@@ -120,7 +122,7 @@ describeWith("PostgreSQL", postgresAvailable)("the session renewal migration (Po
       open: () => openPostgresStores({ url: schema.url, max: 2 }),
       db,
       migration: postgresRenewal,
-      later: [postgresEmail],
+      later: [postgresSignInMethods, postgresEmail],
       async cleanup() {
         await db.destroy();
         await schema.drop();

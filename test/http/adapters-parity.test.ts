@@ -280,6 +280,18 @@ async function script(door: Door, auth: Auth, outbox: Outbox): Promise<[string, 
   alice.csrf = csrf;
   await step("logout-others", alice.send("POST", "/auth/logout-others"));
   await step(
+    "reauthenticate, wrong password",
+    alice.send("POST", "/auth/reauthenticate", { json: { password: "nope nope" } }),
+  );
+  await step("reauthenticate, bad body", alice.send("POST", "/auth/reauthenticate", { json: { password: 1 } }));
+  alice.csrf = "";
+  await step(
+    "reauthenticate without CSRF",
+    alice.send("POST", "/auth/reauthenticate", { json: { password: PASSWORD } }),
+  );
+  alice.csrf = csrf;
+  await step("reauthenticate", alice.send("POST", "/auth/reauthenticate", { json: { password: PASSWORD } }));
+  await step(
     "password, wrong current",
     alice.send("POST", "/auth/password", {
       json: { currentPassword: "nope nope", newPassword: "another fine password 42" },
@@ -300,6 +312,13 @@ async function script(door: Door, auth: Auth, outbox: Outbox): Promise<[string, 
   out.push(["token", summary(token)]);
   const { access_token, refresh_token } = JSON.parse(token.text) as { access_token: string; refresh_token: string };
   await step("bearer me", eve.send("GET", "/auth/me", { headers: { authorization: `Bearer ${access_token}` } }));
+  await step(
+    "bearer reauthenticate",
+    eve.send("POST", "/auth/reauthenticate", {
+      json: { password: "another fine password 42" },
+      headers: { authorization: `Bearer ${access_token}` },
+    }),
+  );
   await step("bearer, broken", eve.send("GET", "/auth/me", { headers: { authorization: "Bearer x.y.z" } }));
   await step("bearer, basic", eve.send("GET", "/auth/me", { headers: { authorization: "Basic abc" } }));
   await step("refresh, bad body", eve.send("POST", "/auth/refresh", { json: { refresh_token: 5 } }));

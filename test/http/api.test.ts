@@ -94,6 +94,8 @@ describe("HTTP API", () => {
         userAgent: expect.stringContaining("Mozilla"),
         device: { browser: "Chrome 130", os: "Linux", type: "desktop" },
         current: true,
+        authTime: body.session.createdAt,
+        amr: ["pwd"],
       });
       expect(body.csrfToken).toEqual(expect.any(String));
     });

@@ -18,6 +18,7 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/auth/events"],
   ["POST", "/auth/password"],
   ["DELETE", "/auth/account"],
+  ["POST", "/auth/reauthenticate"],
   ["GET", "/api/todos"],
   ["POST", "/api/todos"],
   ["PATCH", "/api/todos/x"],

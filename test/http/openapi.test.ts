@@ -157,6 +157,7 @@ function validBody(operationId: string, w: World): unknown {
     case "changePassword":
       return { currentPassword: PASSWORD, newPassword: `${PASSWORD} again` };
     case "deleteAccount":
+    case "reauthenticate":
       return { password: PASSWORD };
     case "refreshToken":
       return { refresh_token: w.refresh };
@@ -269,7 +270,8 @@ async function elicit(
       if (asService) return send({ method, url: target, body, headers: { authorization: "Basic bm86bm8=" } });
       if (operationId === "changePassword")
         return send({ method, url: target, body: { ...(body as object), currentPassword: "wrong one!" } });
-      if (operationId === "deleteAccount") return send({ method, url: target, body: { password: "wrong one!" } });
+      if (operationId === "deleteAccount" || operationId === "reauthenticate")
+        return send({ method, url: target, body: { password: "wrong one!" } });
       return send({ method, url: target, body, cookies: false, csrf: false });
     case "403": {
       // A read is never origin-checked: its 403 is a permission the caller lacks.
@@ -378,9 +380,13 @@ async function elicit(
         }
         if (operationId === "register")
           last = await client.post(target, { username: uniqueName("oasmany"), password: PASSWORD });
-        else if (operationId === "changePassword" || operationId === "deleteAccount") {
+        else if (
+          operationId === "changePassword" ||
+          operationId === "deleteAccount" ||
+          operationId === "reauthenticate"
+        ) {
           const wrong =
-            operationId === "deleteAccount"
+            operationId !== "changePassword"
               ? { password: "wrong one!" }
               : { currentPassword: "wrong one!", newPassword: `${PASSWORD} again` };
           last = await send({ method, url: target, body: wrong });

@@ -60,10 +60,15 @@ describe("security checklist 17, 27-37 (access tokens)", () => {
       kind: "user",
       roles: ["user"],
       roles_at: expect.any(Number),
+      auth_time: expect.any(Number),
+      amr: ["pwd"],
       iat: expect.any(Number),
       exp: (payload.iat as number) + 600,
       jti: expect.any(String),
     });
+    // Issued at the sign-in: the person proved who they are then, not later.
+    expect(payload.auth_time).toBeLessThanOrEqual(payload.iat as number);
+    expect(payload.auth_time).toBeGreaterThan((payload.iat as number) - 5);
     expect(valid.tokens.token_type).toBe("Bearer");
     expect(valid.tokens.expires_in).toBe(600);
     expect(await status(valid.tokens.access_token)).toBe(200);
@@ -186,6 +191,25 @@ describe("security checklist 17, 27-37 (access tokens)", () => {
     await expectRefused(valid.tokens.access_token);
     h.clock.advance(-606_000);
     expect(await status(valid.tokens.access_token)).toBe(200);
+  });
+
+  it("auth_time and amr: a token without them (issued before them) passes; of another type, or auth_time after iat, refused", async () => {
+    const base = claims();
+    expect(await status(await signWithServerKey(h, base))).toBe(200);
+    expect(await status(await signWithServerKey(h, { ...base, auth_time: base.iat - 60, amr: ["otp", "pwd"] }))).toBe(
+      200,
+    );
+    for (const bad of [
+      { auth_time: String(base.iat) },
+      { auth_time: base.iat + 1 },
+      { amr: "pwd" },
+      { amr: [] },
+      { amr: [1] },
+      { amr: Array.from({ length: 17 }, (_, i) => `m${i}`) },
+      { amr: ["x".repeat(33)] },
+    ]) {
+      await expectRefused(await signWithServerKey(h, { ...base, ...bad } as never));
+    }
   });
 
   it("security 35: wrong iss, wrong or missing aud, wrong typ, a refresh token as bearer, an access token as refresh", async () => {

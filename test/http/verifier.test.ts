@@ -84,6 +84,11 @@ describe("latchkey/verify", () => {
     const { access_token } = await userToken();
     const verified = await verifier.verify(access_token);
     expect(verified).toMatchObject({ kind: "user" });
+    // When and how the person signed in (issue 32): the token's sign-in, with a password.
+    if (verified.kind !== "user") throw new Error("not a user's token");
+    expect(verified.amr).toEqual(["pwd"]);
+    expect(verified.authTime).toBeLessThanOrEqual(verified.issuedAt);
+    expect(verified.authTime).toBeGreaterThan(verified.issuedAt - 5000);
     const logout = await h.app.inject({
       method: "POST",
       url: "/auth/logout",

@@ -5,7 +5,7 @@
  */
 import { codeOf, endedOf, errorOf, LatchkeyError } from "./errors.js";
 import { browser, type ClientOptions, settle } from "./options.js";
-import { type Answer, type Message, REFRESHED, SAFE, SIGNED_IN, XRW } from "./protocol.js";
+import { type Answer, type Message, REFRESHED, type ReauthAnswer, SAFE, SIGNED_IN, XRW } from "./protocol.js";
 import { singleFlight } from "./tabs.js";
 import type { Change, LatchkeyClient, SessionInfo } from "./types.js";
 
@@ -373,6 +373,27 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     },
     signOut: () => leave("/auth/logout", "signed_out"),
     signOutEverywhere: () => leave("/auth/logout-all", "signed_out_everywhere"),
+    async reauthenticate(password) {
+      // Through `fetch`: the credentials of either mode, and an expired access token refreshed first.
+      const response = await apiFetch(`${root}/auth/reauthenticate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ password }),
+      });
+      if (!response.ok) throw await errorOf(response, now());
+      const answer = (await response.json()) as ReauthAnswer;
+      const lifetime = memory ? answer.expires_in : answer.accessExpiresIn;
+      // A new token (or access cookie) says the new auth_time: it is this tab's and the others'.
+      if (lifetime !== undefined && info) {
+        if (memory) token = answer.access_token ?? null;
+        expires(lifetime);
+        info = { ...info, accessExpiresAt: expiresAt };
+        generation++;
+        schedule();
+        tell(REFRESHED);
+      }
+      return { authTime: answer.authTime, amr: answer.amr, recentUntil: now() + answer.reauthWindow * 1000 };
+    },
     fetch: apiFetch,
     session,
     onChange(listener) {

@@ -22,4 +22,4 @@
 export { createClient } from "./client.js";
 export { LatchkeyError } from "./errors.js";
 export type { ChannelLike, ClientOptions, LockManagerLike, Mode } from "./options.js";
-export type { Change, LatchkeyClient, SessionInfo } from "./types.js";
+export type { Change, LatchkeyClient, Reauthentication, SessionInfo } from "./types.js";

@@ -19,6 +19,19 @@ export interface Answer {
 }
 
 /**
+ * What `POST /auth/reauthenticate` answers beside a new access token (memory mode) or its
+ * cookie's lifetime (`jwt`, `hybrid`).
+ *
+ * @example
+ * const answer = (await response.json()) as ReauthAnswer;
+ */
+export interface ReauthAnswer extends Pick<Answer, "accessExpiresIn" | "access_token" | "expires_in"> {
+  authTime: string;
+  amr: string[];
+  reauthWindow: number;
+}
+
+/**
  * What a tab tells the others. In memory mode a refresh or a sign-in carries the access
  * token: the tabs of one origin share it, as they would share a cookie (a script running in
  * the page could ask the client for it anyway; memory keeps it out of storage, at rest).

@@ -56,6 +56,22 @@ export interface Change {
 }
 
 /**
+ * A recent sign-in, as `client.reauthenticate` resolves it: `authTime` on latchkey's
+ * clock (ISO 8601), `recentUntil` on this page's (worked out from the relative window, as
+ * `accessExpiresAt` is), after which sensitive actions answer `reauthentication_required`
+ * again; `amr`: how the person proved who they are (`["pwd"]`).
+ *
+ * @example
+ * const { recentUntil } = await client.reauthenticate(password);
+ * setTimeout(() => showNotice("Confirm your password again for admin actions."), recentUntil - Date.now());
+ */
+export interface Reauthentication {
+  authTime: string;
+  amr: string[];
+  recentUntil: number;
+}
+
+/**
  * A browser app's handle on latchkey; {@link createClient} makes one. Calls that latchkey
  * refuses reject with a `LatchkeyError`; a network failure rejects with `fetch`'s `TypeError`.
  *
@@ -74,6 +90,13 @@ export interface LatchkeyClient {
   signOut(): Promise<void>;
   /** Ends every session of the user, on every device (`POST /auth/logout-all`). */
   signOutEverywhere(): Promise<void>;
+  /**
+   * Confirms the password again (`POST /auth/reauthenticate`) after a call answered
+   * `403 reauthentication_required`: the session counts as a recent sign-in for latchkey's
+   * `reauthWindow`, and its access token (or cookie) is renewed with the new `auth_time`.
+   * A wrong password rejects with `invalid_credentials` and leaves the session as it was.
+   */
+  reauthenticate(password: string): Promise<Reauthentication>;
   /**
    * `fetch`, with the credentials of the session for a URL on an allowed origin (the page's,
    * `baseUrl`'s, `apiOrigins`): cookies and the CSRF header, or the bearer token. An expired

@@ -2,10 +2,11 @@
  * A small latchkey behind a fake `fetch`, speaking the routes the client uses as the
  * contract has them: login in both modes, /auth/me, the three refresh forms (memory cookie
  * with X-Requested-With, jwt's refresh cookie and hybrid's session cookie with the CSRF
- * header), logout, logout-all, and a protected /api/echo. It holds the browser's cookie jar
- * too (one per browser, so every "tab" shares it), sends it only as a browser would
- * (`credentials`), and answers after `latency` ms so racing requests really race. It counts
- * every request, and can expire access tokens or end sessions as the server would.
+ * header), logout, logout-all, reauthenticate, and a protected /api/echo. It holds the
+ * browser's cookie jar too (one per browser, so every "tab" shares it), sends it only as a
+ * browser would (`credentials`), and answers after `latency` ms so racing requests really
+ * race. It counts every request, and can expire access tokens or end sessions as the server
+ * would.
  */
 import { randomUUID } from "node:crypto";
 
@@ -124,6 +125,7 @@ export class FakeLatchkey {
       this.jar.clear();
       return new Response(null, { status: 204 });
     }
+    if (route === "POST /auth/reauthenticate") return this.reauthenticate(caller, sent);
     if (sent.path === "/api/echo") return Response.json({ method: sent.method, body: sent.body, session: caller.id });
     return refuse(404, "not_found");
   }
@@ -227,6 +229,16 @@ export class FakeLatchkey {
     }
     if (sent.method !== "GET" && sent.headers.get("x-csrf-token") !== session.csrf) return refuse(403, "csrf_failed");
     return session;
+  }
+
+  /** The password again: a bearer caller gets a new token, a `jwt`/`hybrid` cookie a new access cookie. */
+  private reauthenticate(session: Session, sent: Sent): Response {
+    if (JSON.parse(sent.body).password !== PASSWORD) return refuse(401, "invalid_credentials");
+    const answer = { authTime: new Date().toISOString(), amr: ["pwd"], reauthWindow: 600 };
+    if (sent.headers.has("authorization")) return Response.json({ ...answer, ...this.bearerAnswer(session.id) });
+    if (session.strategy === "session") return Response.json(answer);
+    this.jar.set("at", this.issueAccess(session.id));
+    return Response.json({ ...answer, accessExpiresIn: this.ttl });
   }
 
   private me(session: Session, sent: Sent) {

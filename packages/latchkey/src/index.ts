@@ -141,6 +141,7 @@ export {
 } from "./core/roles.js";
 export { InvalidClientError, SERVICE_AUTH_FAILURES_PER_ADDRESS, ServiceAccounts } from "./core/services.js";
 export type { SessionPolicy } from "./core/session-manager.js";
+export { DEFAULT_REAUTH_WINDOW, RecentSignIn } from "./core/step-up.js";
 export { normalizeUsername, parseUsername } from "./core/username.js";
 export { uuidv7 } from "./core/uuid.js";
 export type { RequestAuth, Strategy } from "./http/context.js";

@@ -31,6 +31,7 @@ import { makeSession, makeUser, T0 } from "./testing/fixtures.js";
 import { describeLinkTokenContract } from "./testing/links.js";
 import { describeRolesContract } from "./testing/roles.js";
 import { describeSessionRenewalContract } from "./testing/session-renewal.js";
+import { describeSignInMethodsContract } from "./testing/sign-in-methods.js";
 
 /**
  * A fresh, empty set of stores for one test, and how to dispose of it.
@@ -457,6 +458,7 @@ export function describeStoreContract(backend: ContractBackend): void {
     describeEmailContract({ stores: () => s, opened: () => opened });
     describeLinkTokenContract({ stores: () => s, opened: () => opened });
     describeSessionRenewalContract({ stores: () => s, opened: () => opened });
+    describeSignInMethodsContract({ stores: () => s, opened: () => opened });
 
     describe("counters", () => {
       it("count within a window and start again after it", async () => {

@@ -104,6 +104,16 @@ export type CheckedToken =
        * `roles_changed` entry later than it means the roles have changed since: refused.
        */
       rolesAt: number;
+      /**
+       * When the person last proved who they are in the session, ms (`auth_time`, which
+       * is in seconds); the token's `iat` for a token issued before latchkey wrote it.
+       */
+      authTime: number;
+      /**
+       * How they proved it (`amr`, RFC 8176 names such as `"pwd"`, `"otp"`); `["pwd"]` for
+       * a token issued before latchkey wrote it.
+       */
+      amr: readonly string[];
       jti: string;
       issuedAt: number;
       expiresAt: number;
@@ -207,7 +217,24 @@ export function checkClaims(
   const roles = payload.roles ?? LEGACY_ROLES;
   const rolesAt = payload.roles_at ?? 0;
   if (!isRoleList(roles) || typeof rolesAt !== "number") return { ok: false, reason: "claims" };
-  return { ok: true, token: { kind: "user", userId: sub, sessionId: payload.sid, roles, rolesAt, ...times } };
+  const authTime = payload.auth_time ?? iat;
+  const amr = payload.amr ?? LEGACY_AMR;
+  // A sign-in after the token was issued is no claim latchkey makes.
+  if (typeof authTime !== "number" || authTime > iat || !isMethodList(amr)) return { ok: false, reason: "claims" };
+  const user = { kind: "user", userId: sub, sessionId: payload.sid, roles, rolesAt } as const;
+  return { ok: true, token: { ...user, authTime: authTime * 1000, amr, ...times } };
+}
+
+/** The methods of a token issued before latchkey wrote `amr`: passwords were all there was. */
+const LEGACY_AMR: readonly string[] = Object.freeze(["pwd"]);
+
+function isMethodList(value: unknown): value is readonly string[] {
+  return (
+    Array.isArray(value) &&
+    value.length > 0 &&
+    value.length <= 16 &&
+    value.every((method) => typeof method === "string" && method.length <= 32)
+  );
 }
 
 /** The roles of a token issued before latchkey had roles: everyone was a `user`. */

@@ -95,9 +95,12 @@ export interface VerifierOptions {
 }
 
 /**
- * A token that passed: a user's (`userId`, `sessionId`, `roles`) or a service's
+ * A token that passed: a user's (`userId`, `sessionId`, `roles`, and `authTime` (ms) and
+ * `amr`: when and how the person last proved who they are in the session) or a service's
  * (`serviceId`), with `jti`, `issuedAt` and `expiresAt` (ms) and its `claims`. A user's
- * `roles` are current: a role change on the feed refuses the tokens issued before it.
+ * `roles` are current: a role change on the feed refuses the tokens issued before it. Its
+ * `authTime` is as of the token's issue: a service that wants a recent sign-in compares it
+ * with now.
  * @example
  * const verifier = createVerifier({ issuer: "https://auth.example", credentials: { clientId: "svc_...", clientSecret: "..." } });
  * const who: VerifiedToken = await verifier.verify(token);

@@ -1,8 +1,9 @@
 /**
  * Access tokens: compact JWS signed by `KeyRing`, header `{alg, kid, typ: "at+jwt"}`,
  * claims `iss`, `aud` (both the public origin), `sub` (user id), `sid` (session id),
- * `roles` (the user's role names) and `roles_at` (when they were set, ms), `iat`, `exp`,
- * `jti`. A token whose `roles_at` is older than the user's latest role change on the
+ * `roles` (the user's role names) and `roles_at` (when they were set, ms), `auth_time`
+ * (when the person last proved who they are in the session, seconds as in OpenID Connect)
+ * and `amr` (how: RFC 8176 method names), `iat`, `exp`, `jti`. A token whose `roles_at` is older than the user's latest role change on the
  * change feed is refused (`docs/roles.md`): a demotion reaches every token at once.
  *
  * Verification is latchkey's one set of token rules, `@latchkey/verify/rules`, which the
@@ -44,6 +45,14 @@ export interface AccessClaims {
   roles: readonly string[];
   /** When those roles were set (ms): the user's `rolesAt` then. */
   rolesAt: number;
+  /**
+   * When the person last proved who they are in the session, as of the token's issue
+   * (ms; the `auth_time` claim is in seconds). A token issued before latchkey wrote it
+   * reads as its `iat`.
+   */
+  authTime: number;
+  /** How they proved it (`amr`, RFC 8176); `["pwd"]` for a token issued before latchkey wrote it. */
+  amr: readonly string[];
   /** Expiry, ms since the epoch. */
   expiresAt: number;
   issuedAt: number;
@@ -166,6 +175,10 @@ export class AccessTokens {
     sessionId: string;
     roles: readonly string[];
     rolesAt: number;
+    /** The session's `authTime` (ms). Default: now. */
+    authTime?: number;
+    /** The session's `amr`. Default `["pwd"]`. */
+    amr?: readonly string[];
     notAfter: number;
   }): Promise<{ token: string; expiresAt: number }> {
     const { keys, clock, issuer } = this.#o;
@@ -174,7 +187,16 @@ export class AccessTokens {
     const exp = Math.max(iat + 1, Math.min(iat + this.#o.ttl, Math.floor(input.notAfter / 1000)));
     const { kid, key } = keys.signer();
     const origin = issuer();
-    const claims = { sid: input.sessionId, kind: "user", roles: input.roles, roles_at: input.rolesAt };
+    const claims = {
+      sid: input.sessionId,
+      kind: "user",
+      roles: input.roles,
+      roles_at: input.rolesAt,
+      // Never after `iat` (verification refuses that): a re-authentication written by a
+      // process whose clock runs ahead of this one's counts from now.
+      auth_time: Math.floor(Math.min(input.authTime ?? now, now) / 1000),
+      amr: input.amr ?? ["pwd"],
+    };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: keys.alg, kid, typ: "at+jwt" })
       .setIssuer(origin)
@@ -204,6 +226,8 @@ export class AccessTokens {
       sessionId: session.id,
       roles: user.roles,
       rolesAt: user.rolesAt,
+      authTime: session.authTime,
+      amr: session.amr,
       notAfter: Math.min(session.expiresAt, session.idleExpiresAt, now + session.idleTimeoutMs / 2),
     });
     const expiresIn = Math.max(0, Math.round((issued.expiresAt - this.#o.clock.now()) / 1000));
@@ -257,8 +281,8 @@ export class AccessTokens {
     if (!("kind" in checked)) return checked;
     // A service's token (no session) never passes for a user's.
     if (checked.kind !== "user") return { ok: false, reason: "invalid" };
-    const { userId, sessionId, roles, rolesAt, jti, issuedAt, expiresAt } = checked;
-    return this.#stillValid({ userId, sessionId, roles, rolesAt, jti, issuedAt, expiresAt });
+    const { userId, sessionId, roles, rolesAt, authTime, amr, jti, issuedAt, expiresAt } = checked;
+    return this.#stillValid({ userId, sessionId, roles, rolesAt, authTime, amr, jti, issuedAt, expiresAt });
   }
 
   /**

@@ -24,6 +24,7 @@ import { type RandomBytes, randomToken } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { NO_SERVICE_STORE, ServiceAccounts } from "./services.js";
 import { SessionManager, type SessionPolicy } from "./session-manager.js";
+import { checkReauthWindow, RecentSignIn } from "./step-up.js";
 
 /**
  * Access and refresh token settings; durations in seconds.
@@ -82,6 +83,13 @@ export interface AuthOptions {
   /** Email and link settings (`DEFAULT_EMAIL_POLICY`). */
   email?: Partial<EmailPolicy>;
   /**
+   * Seconds after a sign-in (or a re-authentication) during which sensitive actions are
+   * allowed: admin changes, and, once the account has a second factor, a password or
+   * email change and deleting the account (`docs/accounts.md`, "Recent sign-in"). Later
+   * they answer `403 reauthentication_required`. 1 to 86400; default 600.
+   */
+  reauthWindow?: number;
+  /**
    * Whether a signing key may be created when none is live for `tokens.alg` (default
    * `true`). Processes that never sign (the CLI's commands) pass `false`.
    */
@@ -113,6 +121,8 @@ export interface Auth {
   readonly services: ServiceAccounts;
   /** The roles and permissions of this deployment: `auth.roles.can(roles, "users:read")`. */
   readonly roles: RoleModel;
+  /** Whether a session's sign-in is recent enough for a sensitive action (`reauthWindow`). */
+  readonly recentSignIn: RecentSignIn;
   /** What administrators do to users (`/admin/*`, the CLI), with the audit log. */
   readonly admin: Administration;
   /** What services must know to refuse tokens before `exp` (`GET /auth/revocations`). */
@@ -197,6 +207,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   }
   const clock = options.clock ?? systemClock;
   checkRenewalPolicy(options.sessions);
+  const recentSignIn = new RecentSignIn({ clock, window: checkReauthWindow(options.reauthWindow) });
   const roles = new RoleModel(options.access);
   const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
   const { tokens } = options;
@@ -326,6 +337,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     clock,
     roles,
     admin,
+    recentSignIn,
     accounts,
     email,
     sessions,

@@ -26,6 +26,7 @@ export type ErrorCode =
   | "csrf_failed"
   | "forbidden_origin"
   | "forbidden"
+  | "reauthentication_required"
   | "not_found"
   | "method_not_allowed"
   | "username_taken"
@@ -89,6 +90,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   csrf_failed: 403,
   forbidden_origin: 403,
   forbidden: 403,
+  reauthentication_required: 403,
   not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,

@@ -146,6 +146,12 @@ export interface SessionStore {
    * two concurrent calls with one `expectedHash`, exactly one gets `true`.
    */
   renewSecret(id: string, expectedHash: string, renewal: SecretRenewal): Promise<boolean>;
+  /**
+   * Records that the person proved who they are again: `authTime` becomes `at` and `amr`
+   * the methods (already normalised, see `normaliseAmr`). Leaves the secret and the timeouts
+   * alone. `false` when the session is gone.
+   */
+  reauthenticate(id: string, at: number, amr: string[]): Promise<boolean>;
   /** Deletes one session; returns it, or `null` when it was already gone. */
   delete(id: string): Promise<SessionRecord | null>;
   /** Deletes every session of a user but `exceptId`; returns the ids deleted. */

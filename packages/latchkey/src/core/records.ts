@@ -116,6 +116,29 @@ export interface SessionRecord {
   idleExpiresAt: number;
   ip: string;
   userAgent: string;
+  /**
+   * When the person last proved who they are in this session (ms): the sign-in, or the
+   * latest re-authentication (`SessionManager.reauthenticate`). At sign-in, `createdAt`.
+   * Sensitive actions ask that it be recent (`docs/accounts.md`, "Recent sign-in").
+   */
+  authTime: number;
+  /**
+   * How the person proved it then: RFC 8176 method names (`"pwd"` for a password; later
+   * `"otp"`, `"hwk"`, `"swk"`...). Sorted, no repeats, never empty. Access tokens carry it
+   * (`amr`).
+   */
+  amr: string[];
+}
+
+/**
+ * Authentication methods (RFC 8176) in the form records keep: sorted, without repeats.
+ * `["pwd"]` when none are given (an empty list would claim nothing was proved).
+ * @example
+ * const amr: string[] = normaliseAmr(["pwd", "otp", "pwd"]); // ["otp", "pwd"]
+ */
+export function normaliseAmr(amr: readonly string[] | undefined): string[] {
+  const methods = [...new Set(amr ?? [])].sort();
+  return methods.length > 0 ? methods : ["pwd"];
 }
 
 /**
@@ -157,6 +180,7 @@ export const EVENT_TYPES = [
   "email_change_reverted",
   "password_reset_requested",
   "password_reset",
+  "reauthenticated",
 ] as const;
 
 /**

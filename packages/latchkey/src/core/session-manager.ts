@@ -12,6 +12,7 @@ import type { Clock } from "./clock.js";
 import { dropStaleFront } from "./memo.js";
 import type { ChangeFeed, ClientInfo, CounterStore, SessionStore, ValidSession } from "./ports.js";
 import {
+  normaliseAmr,
   SESSION_END_REASONS,
   type SessionEndReason,
   type SessionKind,
@@ -89,6 +90,8 @@ export interface NewSession extends ClientInfo {
   userId: string;
   kind: SessionKind;
   remember: boolean;
+  /** How the person proved who they are (RFC 8176 `amr` values). Default `["pwd"]`. */
+  amr?: readonly string[];
 }
 
 /** Dependencies of `SessionManager`. */
@@ -184,6 +187,8 @@ export class SessionManager {
       secretRotatedAt: now,
       ip: input.ip,
       userAgent: input.userAgent.slice(0, MAX_USER_AGENT),
+      authTime: now,
+      amr: normaliseAmr(input.amr),
     };
     await store.create(session);
     return { session, token: formatSessionToken(parts), evicted: await this.#evictOverCap(session) };
@@ -489,6 +494,26 @@ export class SessionManager {
     for (const old of evicted)
       await this.#deps.log?.record("session_revoked", old.userId, { sessionId: old.id, ...client });
     return { session, token };
+  }
+
+  /**
+   * Records that the person proved who they are again in a live session (a password
+   * confirmed for a sensitive action, later a second factor): its `authTime` becomes now
+   * and its `amr` the methods just used. The session, as it now stands; `null` when it has
+   * ended. Access tokens issued from now on carry the new `auth_time` and `amr`.
+   * @example
+   * const valid = await auth.sessions.reauthenticate(sessionId, ["pwd"]);
+   * if (valid) console.log(new Date(valid.session.authTime));
+   */
+  async reauthenticate(sessionId: string, amr: readonly string[]): Promise<ValidSession | null> {
+    const found = await this.#deps.store.findWithUser(sessionId);
+    if (!found || this.#state(found) === "dead") return null;
+    const now = this.#deps.clock.now();
+    const methods = normaliseAmr(amr);
+    if (!(await this.#deps.store.reauthenticate(sessionId, now, methods))) return null;
+    // The copy `findLiveRecent` may hold predates this.
+    this.#recent.delete(sessionId);
+    return { user: found.user, session: { ...found.session, authTime: now, amr: methods } };
   }
 
   /**

@@ -28,11 +28,12 @@ export const ADMIN_WRITES_PER_MINUTE = 60;
  * roles the credential carries are checked first (a plain user is refused without a
  * read), then the roles stored now, read from the store on every admin request (a token still
  * verifying under `REVOCATION=expiry`, or on an instance the feed has not reached yet,
- * may carry roles taken away since). A change is counted against the administrator.
+ * may carry roles taken away since). A change needs a recent sign-in (`reauthWindow`) and
+ * is counted against the administrator.
  *
  * @example
  * const act = actingAdministrator(auth);
- * const admin = await act(request, "users:disable", { writes: true }); // 403 forbidden, 429 rate_limited
+ * const admin = await act(request, "users:disable", { writes: true }); // 403 forbidden or reauthentication_required, 429 rate_limited
  * await auth.admin.disable(userId, admin);
  */
 export function actingAdministrator(auth: Auth) {
@@ -55,7 +56,11 @@ export function actingAdministrator(auth: Auth) {
     if (!auth.roles.can(user.roles, permission)) {
       throw new AuthError("forbidden", `This needs the permission ${permission}.`);
     }
-    if (options.writes) await countChange(auth, user.id);
+    if (options.writes) {
+      // A change needs a recent sign-in: a session left open is not enough to change users.
+      await auth.recentSignIn.require(session, { password: false });
+      await countChange(auth, user.id);
+    }
     return { actor: { userId: user.id, username: user.username }, ...clientInfo(request) };
   };
 }

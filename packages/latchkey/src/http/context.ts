@@ -49,6 +49,14 @@ export interface RequestAuth {
    * from the access token (which a role change revokes). Reading them costs nothing.
    */
   readonly roles: readonly string[];
+  /**
+   * When the person last proved who they are in this session (ms since the epoch): the
+   * sign-in or the latest re-authentication. From the session just read (a session
+   * cookie) or from the access token (its `auth_time`, as of when it was issued).
+   */
+  readonly authTime: number;
+  /** How they proved it (RFC 8176 `amr` values, such as `"pwd"`), from the same place. */
+  readonly amr: readonly string[];
   /** Whether the user's roles grant `permission`; a `TypeError` for an undeclared one (a typo). */
   can(permission: string): boolean;
   /**
@@ -292,6 +300,15 @@ export class LatchkeyContext {
   }
 
   /**
+   * A new access cookie for a live session (`jwt`, `hybrid`) whose record changed under the
+   * current one, so its claims are fresh (a re-authentication's `auth_time`); its lifetime
+   * in seconds.
+   */
+  renewAccessCookie(reply: CookieSink, valid: ValidSession): Promise<number> {
+    return this.#setAccessCookie(reply, valid);
+  }
+
+  /**
    * The cookies a login may set under this deployment, with the attributes the setters
    * above give them (`cookieAttributes`, as `#attributes` and `setMemoryRefreshCookie`
    * call it), for clients that explain them. `Max-Age` is left out: it is the login's
@@ -448,6 +465,8 @@ class SessionCookieAuth implements RequestAuth {
   readonly sessionId: string;
   readonly via = "cookie";
   readonly roles: readonly string[];
+  readonly authTime: number;
+  readonly amr: readonly string[];
   readonly accessExpiresAt: number | null;
   readonly #valid: ValidSession;
   readonly #auth: Auth;
@@ -456,6 +475,8 @@ class SessionCookieAuth implements RequestAuth {
     this.userId = valid.user.id;
     this.sessionId = valid.session.id;
     this.roles = valid.user.roles;
+    this.authTime = valid.session.authTime;
+    this.amr = valid.session.amr;
     this.accessExpiresAt = accessExpiresAt;
     this.#valid = valid;
     this.#auth = auth;
@@ -481,6 +502,8 @@ class AccessTokenAuth implements RequestAuth {
   readonly sessionId: string;
   readonly via: "cookie" | "bearer";
   readonly roles: readonly string[];
+  readonly authTime: number;
+  readonly amr: readonly string[];
   readonly accessExpiresAt: number;
   readonly #auth: Auth;
   #loaded: Promise<ValidSession> | undefined;
@@ -489,6 +512,8 @@ class AccessTokenAuth implements RequestAuth {
     this.userId = claims.userId;
     this.sessionId = claims.sessionId;
     this.roles = claims.roles;
+    this.authTime = claims.authTime;
+    this.amr = claims.amr;
     this.accessExpiresAt = claims.expiresAt;
     this.via = via;
     this.#auth = auth;

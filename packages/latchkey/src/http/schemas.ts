@@ -41,6 +41,17 @@ export const SessionView = Type.Object(
       { description: "The user agent, parsed for people." },
     ),
     current: Type.Boolean(),
+    authTime: Type.Optional(
+      Type.String({
+        format: "date-time",
+        description: "When the person last proved who they are in this session: the sign-in, or a re-authentication.",
+      }),
+    ),
+    amr: Type.Optional(
+      Type.Array(Type.String(), {
+        description: 'How they proved it: RFC 8176 method names, such as "pwd" for a password.',
+      }),
+    ),
   },
   {
     $id: "latchkey.Session",
@@ -56,6 +67,8 @@ export const SessionView = Type.Object(
         userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0",
         device: { browser: "Firefox 140", os: "Linux", type: "desktop" },
         current: true,
+        authTime: "2026-03-01T12:00:00.000Z",
+        amr: ["pwd"],
       },
     ],
   },

@@ -45,6 +45,8 @@ export function sessionView(session: SessionRecord, currentId: string | null): S
     userAgent: session.userAgent,
     device: describeDevice(session.userAgent),
     current: session.id === currentId,
+    authTime: isoTime(session.authTime),
+    amr: [...session.amr],
   };
 }
 

@@ -48,5 +48,7 @@ export const makeSession = (userId: string, extra: Partial<SessionRecord> = {}):
   userAgent: "test",
   previousSecretHash: null,
   secretRotatedAt: extra.createdAt ?? T0,
+  authTime: extra.createdAt ?? T0,
+  amr: ["pwd"],
   ...extra,
 });

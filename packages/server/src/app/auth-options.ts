@@ -71,6 +71,7 @@ export function authOptionsFrom(config: Config, stores: Stores, context: AuthOpt
       revocation: config.revocation,
       refreshReuseLeeway: config.refreshReuseLeeway,
     },
+    reauthWindow: config.reauthWindow,
     ...(context.mail && { mail: { ...context.mail, from: config.mailFrom } }),
     email: {
       requireVerified: config.requireVerifiedEmail,

@@ -48,6 +48,7 @@ export interface Config {
   clockTolerance: number;
   revocation: "immediate" | "expiry";
   refreshReuseLeeway: number;
+  reauthWindow: number;
   loginMaxFailures: number;
   loginAddressMaxFailures: number;
   loginWindow: number;
@@ -165,6 +166,7 @@ export function loadConfig(env: Env): Config {
     clockTolerance: read.int("CLOCK_TOLERANCE"),
     revocation: read.choice("REVOCATION") as Config["revocation"],
     refreshReuseLeeway: read.int("REFRESH_REUSE_LEEWAY"),
+    reauthWindow: read.int("REAUTH_WINDOW"),
     loginMaxFailures: read.int("LOGIN_MAX_FAILURES"),
     loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES"),
     loginWindow: read.int("LOGIN_WINDOW"),

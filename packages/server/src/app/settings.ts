@@ -166,6 +166,14 @@ export const SETTINGS = {
     meaning:
       "seconds after a rotation during which a duplicate use of the old refresh token (a racing tab) is refused without ending the session; later, it is theft and ends it",
   },
+  REAUTH_WINDOW: {
+    kind: "int",
+    default: 600,
+    min: 1,
+    max: 86_400,
+    meaning:
+      "seconds after a sign-in (or a re-authentication, `POST /auth/reauthenticate`) during which admin changes and other sensitive actions are allowed; later they answer `403 reauthentication_required`",
+  },
   LOGIN_MAX_FAILURES: {
     kind: "int",
     default: 5,

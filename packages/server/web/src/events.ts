@@ -15,6 +15,7 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   account_disabled: ["Account disabled", "alert"],
   account_enabled: ["Account enabled", "ok"],
   roles_changed: ["Roles changed", "info"],
+  reauthenticated: ["Password confirmed for a sensitive action", "info"],
   email_verified: ["Email address confirmed", "ok"],
   email_change_requested: ["Email address change requested", "info"],
   email_changed: ["Email address changed", "ok"],

@@ -84,7 +84,7 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Change the password: other sessions end, this one gets a new secret",
         operationId: "changePassword",
         description:
-          "Changes the password: every other session ends; a browser's session continues with new credentials (new cookies), a bearer client's session ends too. The current password is checked before any hashing and throttled per session (and per device, for a browser with a device cookie) and per address, never per account: failed logins by others do not refuse it.",
+          "Changes the password: every other session ends; a browser's session continues with new credentials (new cookies), a bearer client's session ends too. The current password is checked before any hashing and throttled per session (and per device, for a browser with a device cookie) and per address, never per account: failed logins by others do not refuse it. Once the account has a second factor, it also needs a recent sign-in (`403 reauthentication_required`).",
         security: SECURITY.callerUnsafe,
         body: PasswordChangeBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 413, 415, 429) },
@@ -92,6 +92,8 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request, reply) => {
         const caller = who(request);
         const { user, session } = await caller.load();
+        // The body's password stands for a recent sign-in (checked below, before any change).
+        await auth.recentSignIn.require(session, { password: true });
         const { currentPassword, newPassword } = request.body;
         await auth.accounts.changePassword(user.id, currentPassword, newPassword, signedInCaller(request, session.id));
         if (caller.via === "bearer") {
@@ -118,13 +120,14 @@ export function accountRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Delete the account with its sessions and data",
         operationId: "deleteAccount",
         description:
-          "Deletes the account after checking the password, with its sessions, tokens, events and data. The password is throttled like a password change's: per session (and device) and per address, never per account.",
+          "Deletes the account after checking the password, with its sessions, tokens, events and data. The password is throttled like a password change's: per session (and device) and per address, never per account. Once the account has a second factor, it also needs a recent sign-in (`403 reauthentication_required`).",
         security: SECURITY.callerUnsafe,
         body: AccountDeleteBody,
         response: { ...NoContent, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request, reply) => {
         const { user, session } = await who(request).load();
+        await auth.recentSignIn.require(session, { password: true });
         await auth.accounts.deleteAccount(user.id, request.body.password, signedInCaller(request, session.id));
         context.clearCookies(reply);
         return reply.code(204).send();

@@ -5,7 +5,8 @@
  * forbidden` without it) and acts through `auth.admin`, which records every action in the
  * user's security log and in the audit log, with the administrator and where they acted
  * from. The routes that change something need the CSRF header under cookie auth, like
- * every cookie write, and are throttled per administrator. Group `admin`: a host may
+ * every cookie write, need a recent sign-in (`reauthentication_required`), and are
+ * throttled per administrator. Group `admin`: a host may
  * switch it off (`routes: { admin: false }`).
  */
 import { Type } from "@sinclair/typebox";
@@ -162,7 +163,7 @@ export function adminRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Disable a user: their sessions end, they cannot log in",
         operationId: "disableUser",
         description:
-          "Disables the account and ends every session of it, on every instance. The last enabled admin cannot be disabled (409 `last_admin`). Needs `users:disable`.",
+          "Disables the account and ends every session of it, on every instance. The last enabled admin cannot be disabled (409 `last_admin`). Needs `users:disable` and a recent sign-in (`403 reauthentication_required`: `POST /auth/reauthenticate`, then again).",
         security: SECURITY.callerUnsafe,
         params: UserIdParams,
         response: { 200: UserAnswer, ...errorResponses(401, 403, 404, 409, 429) },
@@ -182,7 +183,8 @@ export function adminRoutes(context: LatchkeyContext): RouteSpec[] {
         tags: TAGS,
         summary: "Enable a disabled user",
         operationId: "enableUser",
-        description: "Lets a disabled account log in again. Needs `users:disable`.",
+        description:
+          "Lets a disabled account log in again. Needs `users:disable` and a recent sign-in (`403 reauthentication_required`: `POST /auth/reauthenticate`, then again).",
         security: SECURITY.callerUnsafe,
         params: UserIdParams,
         response: { 200: UserAnswer, ...errorResponses(401, 403, 404, 429) },
@@ -203,7 +205,7 @@ export function adminRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "End every session of a user",
         operationId: "revokeUserSessions",
         description:
-          "Ends every session of the user, on every instance (their access tokens with them, under immediate revocation), and says how many. Needs `sessions:revoke`.",
+          "Ends every session of the user, on every instance (their access tokens with them, under immediate revocation), and says how many. Needs `sessions:revoke` and a recent sign-in (`403 reauthentication_required`: `POST /auth/reauthenticate`, then again).",
         security: SECURITY.callerUnsafe,
         params: UserIdParams,
         response: { 200: Type.Object({ ended: Type.Integer() }), ...errorResponses(401, 403, 404, 429) },
@@ -224,7 +226,7 @@ export function adminRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Set a user's roles",
         operationId: "setUserRoles",
         description:
-          "Replaces the user's roles. Their access tokens issued before are refused at once, everywhere (a client refreshes to get the new roles); a cookie session sees them on its next request. An unknown role or an empty list is a 400; the last enabled admin cannot lose `admin` (409 `last_admin`). Needs `users:set-roles`.",
+          "Replaces the user's roles. Their access tokens issued before are refused at once, everywhere (a client refreshes to get the new roles); a cookie session sees them on its next request. An unknown role or an empty list is a 400; the last enabled admin cannot lose `admin` (409 `last_admin`). Needs `users:set-roles` and a recent sign-in (`403 reauthentication_required`: `POST /auth/reauthenticate`, then again).",
         security: SECURITY.callerUnsafe,
         params: UserIdParams,
         body: RolesBody,
@@ -246,7 +248,7 @@ export function adminRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Delete a user with their sessions and data",
         operationId: "deleteUser",
         description:
-          "Deletes the user, their sessions (ended everywhere), tokens, events and data; the audit log keeps the entry. The last enabled admin cannot be deleted (409 `last_admin`). Needs `users:delete`.",
+          "Deletes the user, their sessions (ended everywhere), tokens, events and data; the audit log keeps the entry. The last enabled admin cannot be deleted (409 `last_admin`). Needs `users:delete` and a recent sign-in (`403 reauthentication_required`: `POST /auth/reauthenticate`, then again).",
         security: SECURITY.callerUnsafe,
         params: UserIdParams,
         response: { ...NoContent, ...errorResponses(401, 403, 404, 409, 429) },

@@ -8,8 +8,18 @@ import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
 import type { AuthRequest, CookieSink } from "../kit.js";
-import { errorResponses, LoginBody, ref, SECURITY, SessionIdParams, SessionView, UserView } from "../schemas.js";
+import {
+  AccountDeleteBody,
+  errorResponses,
+  LoginBody,
+  ref,
+  SECURITY,
+  SessionIdParams,
+  SessionView,
+  UserView,
+} from "../schemas.js";
 import { isoTime, sessionView, signedInUserView } from "../views.js";
+import { signedInCallerOf } from "./account.js";
 import { liveCaller, type RouteSpec, route, who } from "./spec.js";
 
 const TAGS = { auth: ["auth"], account: ["account"] };
@@ -195,6 +205,73 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         const { userId, sessionId } = await liveCaller(request);
         const ended = await auth.sessions.endOthersRecorded(userId, sessionId, clientInfo(request));
         return { ended: ended.length };
+      },
+    }),
+
+    route<{ password: string }>({
+      method: "POST",
+      path: "/auth/reauthenticate",
+      group: "core",
+      auth: true,
+      schema: {
+        tags: TAGS.auth,
+        summary: "Confirm the password again: the session counts as a recent sign-in",
+        operationId: "reauthenticate",
+        description:
+          "For an action that answered `403 reauthentication_required` (admin changes; `docs/accounts.md`, \"Recent sign-in\"): checks the password, throttled like a password change's (per session and device, and per address; a wrong one is `401 invalid_credentials` and counts), and makes the session's sign-in recent again for `reauthWindow` seconds. Under `jwt` and `hybrid` a cookie caller gets a new access cookie, whose `auth_time` is now; a bearer caller gets a new access token in the body (its old one still says the old `auth_time`). A `reauthenticated` event is logged.",
+        security: SECURITY.callerUnsafe,
+        body: AccountDeleteBody,
+        response: {
+          200: Type.Object(
+            {
+              authTime: Type.String({
+                format: "date-time",
+                description: "When the session's sign-in was confirmed: now.",
+              }),
+              amr: Type.Array(Type.String(), { description: "How (RFC 8176 method names): `pwd`." }),
+              reauthWindow: Type.Integer({
+                description: "Seconds from `authTime` during which the session counts as recent.",
+              }),
+              accessExpiresIn: Type.Optional(
+                Type.Integer({ description: "Seconds until the new access cookie expires (`jwt`, `hybrid`)." }),
+              ),
+              access_token: Type.Optional(Type.String({ description: "A bearer caller's new access token." })),
+              token_type: Type.Optional(Type.Literal("Bearer")),
+              expires_in: Type.Optional(Type.Integer({ description: "Seconds until `access_token` expires." })),
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses(400, 401, 403, 413, 415, 429),
+        },
+      },
+      handler: async (request, reply) => {
+        const caller = who(request);
+        const { session } = await caller.load();
+        await auth.accounts.confirmPassword(
+          session.userId,
+          request.body.password,
+          signedInCallerOf(context, request, session.id),
+        );
+        const valid = await auth.sessions.reauthenticate(session.id, ["pwd"]);
+        // Ended while the password was checked: refused as its credential now would be.
+        if (!valid) {
+          const sessionEnded = await auth.sessions.endReason(session.id);
+          throw caller.via === "bearer"
+            ? new AuthError("invalid_token", "The access token is invalid or has expired.", { sessionEnded })
+            : new AuthError("unauthenticated", "Sign in to continue.", { sessionEnded });
+        }
+        await auth.log.record("reauthenticated", valid.user.id, { sessionId: session.id, ...clientInfo(request) });
+        const answer = {
+          authTime: isoTime(valid.session.authTime),
+          amr: valid.session.amr,
+          reauthWindow: auth.recentSignIn.window,
+        };
+        if (caller.via === "bearer") {
+          const access = await auth.accessTokens.issueFor(valid.session, valid.user);
+          return { ...answer, access_token: access.token, token_type: "Bearer" as const, expires_in: access.expiresIn };
+        }
+        if (context.strategy === "session") return answer;
+        return { ...answer, accessExpiresIn: await context.renewAccessCookie(reply, valid) };
       },
     }),
 

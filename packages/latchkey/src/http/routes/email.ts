@@ -70,7 +70,7 @@ export function emailRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Change the email address (it changes when the new address's link is opened)",
         operationId: "changeEmail",
         description:
-          "Checks the password (throttled like a password change's), then mails the new address a link that makes the change (`POST /auth/email/verify`) and, when the current address is verified, mails it a notice with a link that undoes the change, ends every session and sends a password-reset link (`POST /auth/email/revert`). Until the new link is opened the account keeps its address; a newer change, a password change and a password reset each void a waiting one. `409 email_taken` only for an address another account has proved: one held unverified goes to whoever proves it. Limited per client address, per account and per new address.",
+          "Checks the password (throttled like a password change's), then mails the new address a link that makes the change (`POST /auth/email/verify`) and, when the current address is verified, mails it a notice with a link that undoes the change, ends every session and sends a password-reset link (`POST /auth/email/revert`). Until the new link is opened the account keeps its address; a newer change, a password change and a password reset each void a waiting one. `409 email_taken` only for an address another account has proved: one held unverified goes to whoever proves it. Limited per client address, per account and per new address. Once the account has a second factor, it also needs a recent sign-in (`403 reauthentication_required`).",
         security: SECURITY.callerUnsafe,
         body: EmailChangeBody,
         response: {
@@ -83,6 +83,8 @@ export function emailRoutes(context: LatchkeyContext): RouteSpec[] {
       },
       handler: async (request, reply) => {
         const { session } = await who(request).load();
+        // The body's password stands for a recent sign-in (checked before the change).
+        await auth.recentSignIn.require(session, { password: true });
         const caller = signedInCallerOf(context, request, session.id);
         const answer = await auth.email.change(session.userId, request.body.email, request.body.password, caller);
         reply.code(202);

@@ -35,6 +35,7 @@ export interface PolicyInfo {
 export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo, "strategy">): RouteSpec[] {
   const info: PolicyInfo = { strategy: context.strategy, ...policy };
   const { enabled, requireVerified, verifyTtl, resetTtl } = context.auth.email;
+  const reauthWindow = context.auth.recentSignIn.window;
   const email = { enabled, required: enabled && requireVerified, verifyLinkTtl: verifyTtl, resetLinkTtl: resetTtl };
   return [
     route({
@@ -46,7 +47,7 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
         summary: "The strategy and timeouts in force (public: nothing here is secret)",
         operationId: "getPolicy",
         description:
-          "The strategy and timeouts in force, for clients that explain them (nothing here is secret), and what the email routes do here: whether mail is set up, whether sign-up needs an address and logins a verified one, and how long each link works.",
+          "The strategy and timeouts in force, for clients that explain them (nothing here is secret): how long a sign-in counts as recent (`reauthWindow`), and what the email routes do here: whether mail is set up, whether sign-up needs an address and logins a verified one, and how long each link works.",
         security: SECURITY.none,
         response: {
           200: Type.Object({
@@ -58,6 +59,10 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
             rememberIdleTimeout: Type.Integer(),
             rememberAbsoluteTimeout: Type.Integer(),
             refreshReuseLeeway: Type.Integer(),
+            reauthWindow: Type.Integer({
+              description:
+                "Seconds after a sign-in (or `POST /auth/reauthenticate`) during which admin changes and other sensitive actions are allowed (`REAUTH_WINDOW`).",
+            }),
             email: Type.Object(
               {
                 enabled: Type.Boolean({ description: "Mail is set up: the email routes are on." }),
@@ -74,7 +79,7 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
           ...errorResponses(431),
         },
       },
-      handler: async () => ({ ...info, email }),
+      handler: async () => ({ ...info, reauthWindow, email }),
     }),
 
     route({

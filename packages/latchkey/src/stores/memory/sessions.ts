@@ -1,11 +1,11 @@
 /** The memory `SessionStore`. */
 import type { SessionStore } from "../../core/ports.js";
-import { copy, copyUser, dropSession, isLive, type State } from "./state.js";
+import { copySession, copyUser, dropSession, isLive, type State } from "./state.js";
 
 export function sessionStore(state: State): SessionStore {
   return {
     async create(session) {
-      state.sessions.set(session.id, copy(session));
+      state.sessions.set(session.id, copySession(session));
     },
     async findWithUser(id) {
       const session = state.sessions.get(id);
@@ -13,7 +13,7 @@ export function sessionStore(state: State): SessionStore {
       if (!session || !user) return null;
       // The profile only: never the password hash or the address (`UserProfile`).
       const { passwordHash: _hash, email: _email, emailVerifiedAt: _verifiedAt, ...profile } = user;
-      return { session: copy(session), user: copyUser(profile) };
+      return { session: copySession(session), user: copyUser(profile) };
     },
     async touch(id, lastSeenAt, idleExpiresAt) {
       const session = state.sessions.get(id);
@@ -40,6 +40,12 @@ export function sessionStore(state: State): SessionStore {
       });
       return true;
     },
+    async reauthenticate(id, at, amr) {
+      const session = state.sessions.get(id);
+      if (!session) return false;
+      Object.assign(session, { authTime: at, amr: [...amr] });
+      return true;
+    },
     async delete(id) {
       const session = state.sessions.get(id);
       if (!session) return null;
@@ -60,7 +66,7 @@ export function sessionStore(state: State): SessionStore {
       [...state.sessions.values()]
         .filter((s) => isLive(s, now) && (userId === undefined || s.userId === userId))
         .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
-        .map(copy),
+        .map(copySession),
     async sweepExpired(now, limit) {
       let deleted = 0;
       for (const [id, s] of state.sessions) {

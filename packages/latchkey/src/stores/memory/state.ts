@@ -34,6 +34,9 @@ export const copy = <T extends object>(value: T): T => ({ ...value });
 /** A user's copy: a record of its own, and a roles array of its own (callers may keep either). */
 export const copyUser = <T extends { roles: string[] }>(user: T): T => ({ ...user, roles: [...user.roles] });
 
+/** A session's copy: a record of its own, and an `amr` array of its own. */
+export const copySession = (session: SessionRecord): SessionRecord => ({ ...session, amr: [...session.amr] });
+
 export function dropSession(state: State, id: string): void {
   state.sessions.delete(id);
   for (const [key, token] of state.refreshTokens) if (token.sessionId === id) state.refreshTokens.delete(key);

@@ -21,6 +21,7 @@ import * as feedOrder from "./migrations/0004-feed-order.js";
 import * as roles from "./migrations/0005-roles.js";
 import * as sessionRenewal from "./migrations/0006-session-renewal.js";
 import * as email from "./migrations/0007-email.js";
+import * as signInMethods from "./migrations/0008-sign-in-methods.js";
 import { checkSchema, ensureSchema, inSchema } from "./search-path.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0005-roles": roles,
   "0006-session-renewal": sessionRenewal,
   "0007-email": email,
+  "0008-sign-in-methods": signInMethods,
 };
 
 /**

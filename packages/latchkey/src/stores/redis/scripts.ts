@@ -10,10 +10,11 @@
  *   6 lastSeenAt - createdAt, 7 expiresAt - createdAt, 8 idleTimeoutMs,
  *   9 idleExpiresAt - lastSeenAt, 10 ip, 11 userAgent, 12 username, 13 userCreatedAt,
  *   14 roles (an array of names), 15 rolesAt, 16 previousSecretHash ('' for none),
- *   17 secretRotatedAt - createdAt
- * (14 to 17 came later: a value written before roles has none of them, and reads as
+ *   17 secretRotatedAt - createdAt, 18 authTime - createdAt, 19 amr (an array of names)
+ * (14 to 19 came later: a value written before roles has none of them, and reads as
  * `["user"]`; one written before renewal has no 16 and 17, and reads as never renewed,
- * its secret set at login.) A script that writes a later field fills the ones before it
+ * its secret set at login; one written before re-authentication has no 18 and 19, and
+ * reads as signed in with a password at login.) A script that writes a later field fills the ones before it
  * (`FILL`): cmsgpack packs a table with a hole as a map, which no reader expects.
  * It expires at the session's idle expiry. A user's session ids are the fields of the
  * hash `u2:<compact userId>` (a compact listpack for up to 128 sessions).
@@ -38,13 +39,15 @@ redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PXAT', ARGV[2])
 return 1`;
 
 /**
- * Fills the fields a value of an earlier layout lacks before 16 and 17, as it reads:
- * roles `["user"]` at 0.
+ * Fills the fields a value of an earlier layout lacks before the ones a script writes
+ * (16 and 17, or 18 and 19), as it reads them: roles `["user"]` at 0, never renewed.
  */
 const FILL = `
 local function fill(s)
   if s[14] == nil then s[14] = {'user'} end
   if s[15] == nil then s[15] = 0 end
+  if s[16] == nil then s[16] = '' end
+  if s[17] == nil then s[17] = 0 end
 end
 `;
 
@@ -83,6 +86,22 @@ s[17] = tonumber(ARGV[3]) - s[5]
 s[6] = lastSeenAt - s[5]
 s[9] = idleExpiresAt - lastSeenAt
 redis.call('SET', KEYS[1], cmsgpack.pack(s), 'PXAT', ARGV[5])
+return 1`;
+
+/**
+ * KEYS: session. ARGV: authTime, then the amr names. Records a re-authentication on an
+ * existing session, keeping its expiry. 1 when it did, 0 when the session is gone.
+ */
+export const REAUTHENTICATE = `${FILL}
+local packed = redis.call('GET', KEYS[1])
+if not packed then return 0 end
+local s = cmsgpack.unpack(packed)
+fill(s)
+local amr = {}
+for i = 2, #ARGV do amr[#amr + 1] = ARGV[i] end
+s[18] = tonumber(ARGV[1]) - s[5]
+s[19] = amr
+redis.call('SET', KEYS[1], cmsgpack.pack(s), 'KEEPTTL')
 return 1`;
 
 /**

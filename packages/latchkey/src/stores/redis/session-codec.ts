@@ -40,6 +40,8 @@ export function packSession(session: SessionRecord, user: UserProfile): Uint8Arr
     user.rolesAt,
     session.previousSecretHash ?? "",
     session.secretRotatedAt - session.createdAt,
+    session.authTime - session.createdAt,
+    session.amr,
   ]);
 }
 
@@ -105,6 +107,9 @@ export type PackedSession = [
   /** Absent from values written before renewal: read as none and 0 (renewed at login). */
   previousSecretHash?: string | null,
   secretRotatedOffset?: number | null,
+  /** Absent from values written before re-authentication: read as signed in with a password at login. */
+  authTimeOffset?: number | null,
+  amr?: string[] | null,
 ];
 
 // A session's user id and User-Agent unpack to the same strings on every request that
@@ -136,6 +141,9 @@ export function unpackSession(id: string, packed: Uint8Array): ValidSession {
       // Lua cannot keep a nil in an array: '' is "no previous secret".
       previousSecretHash: f[15] || null,
       secretRotatedAt: createdAt + (f[16] ?? 0),
+      authTime: createdAt + (f[17] ?? 0),
+      // Lua packs an empty table as a map: only a list of names counts.
+      amr: Array.isArray(f[18]) && f[18].length > 0 ? f[18] : ["pwd"],
     },
     // A disabled user has no session here: disabling ends them all and refuses new ones.
     // A value written before roles has none: its user had `["user"]` then, and any change

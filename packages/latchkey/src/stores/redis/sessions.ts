@@ -47,6 +47,9 @@ export function sessionStore(redis: Redis, p: string, base: Stores): SessionStor
       const args = [expectedHash, secretHash, at, lastSeenAt, idleExpiresAt];
       return (await redis.eval(lua.RENEW_SECRET, 1, key(id), ...args)) === 1;
     },
+    async reauthenticate(id, at, amr) {
+      return (await redis.eval(lua.REAUTHENTICATE, 1, key(id), at, ...amr)) === 1;
+    },
     async delete(id) {
       const packed = await evalBuffer(redis, lua.DELETE_SESSION, p, id);
       return packed ? unpackSession(id, packed).session : null;

@@ -7,19 +7,19 @@
 
 import type { ValidSession } from "../../core/ports.js";
 import type { SessionKind } from "../../core/records.js";
-import { parseRoles } from "./rows.js";
+import { parseAmr, parseRoles } from "./rows.js";
 
 /**
  * The session lookup: a session and its user's public fields (their current roles
  * included, so checking a role costs no second read), by the session id. Columns are
  * only ever added at the end (the session's previous secret and its renewal time came
- * last, after the user's): the benches' floor servers read rows by position.
+ * after the user's, then when and how the person last proved who they are): the benches' floor servers read rows by position.
  * `param` is the driver's placeholder: `?` for SQLite, `$1` for PostgreSQL.
  */
 export const sessionLookupSql = (param: string): string =>
   `select s.id, s.user_id, s.secret_hash, s.kind, s.remember, s.created_at, s.last_seen_at, s.expires_at,
           s.idle_timeout_ms, s.idle_expires_at, s.ip, s.user_agent, u.username, u.created_at, u.disabled_at,
-          u.roles, u.roles_at, s.previous_secret_hash, s.secret_rotated_at
+          u.roles, u.roles_at, s.previous_secret_hash, s.secret_rotated_at, s.auth_time, s.amr
      from sessions s join users u on u.id = s.user_id where s.id = ${param}`;
 
 /** A row of `sessionLookupSql`. */
@@ -43,6 +43,8 @@ export type SessionLookupRow = readonly [
   rolesAt: number | string,
   previousSecretHash: string | null,
   secretRotatedAt: number | string,
+  authTime: number | string,
+  amr: string,
 ];
 
 /** The session and user of a `sessionLookupSql` row. */
@@ -65,6 +67,9 @@ export function validSessionOf(row: SessionLookupRow): ValidSession {
       previousSecretHash: row[17],
       // 0: written by an instance from before renewal (a rolling upgrade): renewed at login.
       secretRotatedAt: Number(row[18]) || Number(row[5]),
+      // 0 (the column's default): written by an instance from before re-authentication.
+      authTime: Number(row[19]) || Number(row[5]),
+      amr: parseAmr(row[20]),
     },
     user: {
       id: userId,

@@ -64,21 +64,32 @@ export function fromUser(user: UserRecord): Selectable<UsersTable> {
 
 /** The `roles` column (a JSON array of names) as a list; anything else reads as `["user"]`. */
 export function parseRoles(text: string): string[] {
-  // A deployment has a handful of distinct role lists: each is parsed once, on the request
-  // path of every cookie session, and shared frozen (a caller that tried to change one
-  // would throw, not change another user's).
-  const known = parsedRoles.get(text);
-  if (known) return known;
-  const roles: unknown = JSON.parse(text);
-  const parsed = Object.freeze(
-    Array.isArray(roles) && roles.length > 0 && roles.every((r) => typeof r === "string") ? roles : ["user"],
-  ) as string[];
-  if (parsedRoles.size >= 256) parsedRoles.clear();
-  parsedRoles.set(text, parsed);
-  return parsed;
+  return parseNames(text, ["user"], parsedRoles);
 }
 
 const parsedRoles = new Map<string, string[]>();
+
+/** The `amr` column (a JSON array of method names) as a list; anything else reads as `["pwd"]`. */
+export function parseAmr(text: string): string[] {
+  return parseNames(text, ["pwd"], parsedAmr);
+}
+
+const parsedAmr = new Map<string, string[]>();
+
+function parseNames(text: string, fallback: string[], cache: Map<string, string[]>): string[] {
+  // A deployment has a handful of distinct lists: each is parsed once, on the request
+  // path of every cookie session, and shared frozen (a caller that tried to change one
+  // would throw, not change another user's).
+  const known = cache.get(text);
+  if (known) return known;
+  const names: unknown = JSON.parse(text);
+  const parsed = Object.freeze(
+    Array.isArray(names) && names.length > 0 && names.every((r) => typeof r === "string") ? names : fallback,
+  ) as string[];
+  if (cache.size >= 256) cache.clear();
+  cache.set(text, parsed);
+  return parsed;
+}
 
 /**
  * A `LIKE` pattern (with `escape '\'`) that finds `"role"` in the `roles` column: role
@@ -137,6 +148,9 @@ export function toSession(row: Selectable<SessionsTable>): SessionRecord {
     previousSecretHash: row.previous_secret_hash,
     // 0: written by an instance from before renewal (a rolling upgrade): renewed at login.
     secretRotatedAt: n(row.secret_rotated_at) || n(row.created_at),
+    // 0 (the column's default): written by an instance from before re-authentication.
+    authTime: n(row.auth_time) || n(row.created_at),
+    amr: parseAmr(row.amr),
   };
 }
 
@@ -156,6 +170,8 @@ export function fromSession(session: SessionRecord): Selectable<SessionsTable> {
     user_agent: session.userAgent,
     previous_secret_hash: session.previousSecretHash,
     secret_rotated_at: session.secretRotatedAt,
+    auth_time: session.authTime,
+    amr: JSON.stringify(session.amr),
   };
 }
 

@@ -38,6 +38,10 @@ export interface SessionsTable {
   previous_secret_hash: string | null;
   /** When the secret last changed (at login, `created_at`). */
   secret_rotated_at: number;
+  /** When the person last proved who they are (ms); 0 from an instance of before: `created_at`. */
+  auth_time: number;
+  /** How: a JSON array of RFC 8176 method names. */
+  amr: string;
 }
 
 export interface EventsTable {

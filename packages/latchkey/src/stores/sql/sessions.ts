@@ -43,6 +43,14 @@ export function sessionStore(db: Kysely<Database>): Omit<SessionStore, "findWith
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
+    async reauthenticate(id, at, amr) {
+      const result = await db
+        .updateTable("sessions")
+        .set({ auth_time: at, amr: JSON.stringify(amr) })
+        .where("id", "=", id)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
     async delete(id) {
       const row = await db.deleteFrom("sessions").where("id", "=", id).returningAll().executeTakeFirst();
       return row ? toSession(row) : null;

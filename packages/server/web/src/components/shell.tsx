@@ -7,6 +7,7 @@ import { ADMIN_PERMISSION } from "../pages/admin/page.js";
 import { navigate } from "../router.js";
 import { currentTheme, setTheme } from "../theme.js";
 import { EmailBanner } from "./email-banner.js";
+import { RecentSignInPrompt } from "./recent-sign-in.js";
 import { Toasts } from "./toast.js";
 
 const LINKS = [
@@ -126,6 +127,7 @@ export function Shell(props: { me: Me; policy: Policy; path: string; title: stri
         {props.children}
       </main>
       <Toasts />
+      <RecentSignInPrompt reauthWindow={props.policy.reauthWindow} />
     </>
   );
 }

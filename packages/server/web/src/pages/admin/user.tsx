@@ -1,14 +1,24 @@
 /**
  * One user as an administrator sees them: the facts, the actions (each confirmed in a
- * dialog first), their devices and their security timeline.
+ * dialog first, and run through `withRecentSignIn`: latchkey asks for a recent sign-in
+ * before an admin change), their devices and their security timeline.
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { type AdminUser, call, client, type Me, type Roles, type SecurityEvent, type Session } from "../../api.js";
 import { type Confirmation, ConfirmDialog } from "../../components/confirm.js";
+import { NotConfirmed, withRecentSignIn } from "../../components/recent-sign-in.js";
 import { when } from "../../format.js";
 import { Devices, Timeline } from "./activity.js";
 import { problem } from "./problem.js";
 import { RolesForm } from "./roles-form.js";
+
+type Message = { kind: "ok" | "error" | "note"; text: string };
+
+/** An action's failure as shown: the API's refusal, or quietly that the person cancelled it. */
+const failure = (error: unknown): Message =>
+  error instanceof NotConfirmed ? { kind: "note", text: error.message } : { kind: "error", text: problem(error) };
+
+const MESSAGE_CLASS = { ok: "success", error: "error", note: "muted" } as const;
 
 interface Detail {
   user: AdminUser;
@@ -25,7 +35,7 @@ export function UserDetail(props: {
   onDeleted: (username: string) => void;
 }) {
   const [detail, setDetail] = useState<Detail | null>(null);
-  const [message, setMessage] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const [message, setMessage] = useState<Message | null>(null);
   const [confirming, setConfirming] = useState<Confirmation | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const path = { params: { path: { id: props.userId } } };
@@ -39,17 +49,18 @@ export function UserDetail(props: {
     void load().then(() => heading.current?.focus());
   }, []);
 
-  // Runs a confirmed action: the outcome, or the API's refusal, shown where it was asked.
+  // Runs a confirmed action (after a recent sign-in, if latchkey asks for one): the outcome,
+  // or the API's refusal, shown where it was asked.
   const act =
     <T,>(action: () => Promise<T>, done: (result: T) => string) =>
     async () => {
       setMessage(null);
       try {
-        setMessage({ kind: "ok", text: done(await action()) });
+        setMessage({ kind: "ok", text: done(await withRecentSignIn(action)) });
         props.onChanged();
         await load();
       } catch (e) {
-        setMessage({ kind: "error", text: problem(e) });
+        setMessage(failure(e));
       }
     };
 
@@ -101,7 +112,7 @@ export function UserDetail(props: {
         </div>
       </dl>
       {message ? (
-        <p class={message.kind === "ok" ? "success" : "error"} role={message.kind === "ok" ? "status" : "alert"}>
+        <p class={MESSAGE_CLASS[message.kind]} role={message.kind === "error" ? "alert" : "status"}>
           {message.text}
         </p>
       ) : null}
@@ -180,10 +191,10 @@ export function UserDetail(props: {
                 run: async () => {
                   setMessage(null);
                   try {
-                    await call(client.DELETE("/admin/users/{id}", path));
+                    await withRecentSignIn(() => call(client.DELETE("/admin/users/{id}", path)));
                     props.onDeleted(name);
                   } catch (e) {
-                    setMessage({ kind: "error", text: problem(e) });
+                    setMessage(failure(e));
                   }
                 },
               })
