@@ -42,11 +42,24 @@ const USER_CREATED = 13;
 const DISABLED = 14;
 const ROLES = 15;
 const SECRET_RENEWED = 18;
+const AUTH_TIME = 19;
+const AMR = 20;
 
 // The server's role model and renewal schedule (its defaults), as latchkey's answer uses them.
 const roles = new RoleModel(PRODUCT_ACCESS);
 const RENEW_MS = DEFAULT_SESSION_POLICY.rotateInterval * 1000;
 const GRACE_SECONDS = DEFAULT_SESSION_POLICY.rotateGrace;
+
+/** `amr` as stored (JSON), parsed once per distinct value, as latchkey's lookup does. */
+const amrs = new Map();
+function parseAmr(raw) {
+  let amr = amrs.get(raw);
+  if (amr === undefined) {
+    amr = JSON.parse(raw);
+    if (amrs.size < 64) amrs.set(raw, amr);
+  }
+  return amr;
+}
 
 /** Whether a looked-up row is a live session whose secret hash matches. */
 export function isLive(row, secret) {
@@ -80,6 +93,8 @@ export function meAnswer(row) {
       userAgent: row[AGENT],
       device: describeDevice(row[AGENT]),
       current: true,
+      authTime: iso(Number(row[AUTH_TIME]) || Number(row[CREATED])),
+      amr: parseAmr(row[AMR]),
     },
     permissions: roles.permissionsOf(userRoles),
     secret: { renewedAt: iso(renewedAt), renewsAfter: iso(renewedAt + RENEW_MS), graceSeconds: GRACE_SECONDS },
