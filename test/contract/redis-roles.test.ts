@@ -5,27 +5,22 @@
  * roles, and a value written before roles existed reads as `["user"]` and takes a change.
  */
 import { randomUUID } from "node:crypto";
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import type { Stores, UserStore } from "../../packages/latchkey/src/core/ports.js";
+import type { UserStore } from "../../packages/latchkey/src/core/ports.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
-import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
-import { compactUserId, encoder, sessionKeys } from "../../packages/latchkey/src/stores/redis/session-codec.js";
 import { makeSession, makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
-import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
+import { type OldValues, oldValue, openOldValues } from "./redis-old-values.js";
 
 const now = Date.now();
 
 describeWith("Redis", redisAvailable)("Redis: the roles each session value carries", () => {
-  let prefix: string;
-  let drop: () => Promise<void>;
-  let stores: Stores;
+  let t: OldValues;
   /** Runs once, inside the next `findById` of the durable store, after its read. */
   let duringNextRead: (() => Promise<unknown>) | undefined;
 
   beforeEach(async () => {
-    ({ prefix, drop } = freshPrefix());
     const memory = createMemoryStores();
     const users: UserStore = {
       ...memory.users,
@@ -37,14 +32,12 @@ describeWith("Redis", redisAvailable)("Redis: the roles each session value carri
         return user;
       },
     };
-    stores = await openRedisStores({ url: REDIS_URL, base: { ...memory, users }, prefix });
+    t = await openOldValues({ ...memory, users });
   });
-  afterEach(async () => {
-    await stores.close();
-    await drop();
-  });
+  afterEach(() => t.close());
 
   it("a login that read its user before a role change stores the changed roles", async () => {
+    const { stores } = t;
     const root = makeUser("root", { roles: ["admin", "user"] });
     const alice = makeUser("alice");
     await stores.users.create(root);
@@ -61,35 +54,14 @@ describeWith("Redis", redisAvailable)("Redis: the roles each session value carri
   });
 
   it("a session value written before roles reads as the default role, and takes a change", async () => {
+    const { stores, writeOld } = t;
     const root = makeUser("root", { roles: ["admin", "user"] });
     const alice = makeUser("alice");
     await stores.users.create(root);
     await stores.users.create(alice);
     const old = makeSession(alice.id);
     // The layout before issue 27: thirteen fields, no roles, no rolesAt.
-    const packed = encoder.encode([
-      compactUserId(alice.id),
-      old.secretHash,
-      0,
-      old.remember,
-      old.createdAt,
-      0,
-      old.expiresAt - old.createdAt,
-      old.idleTimeoutMs,
-      old.idleExpiresAt - old.lastSeenAt,
-      old.ip,
-      old.userAgent,
-      alice.username,
-      alice.createdAt,
-    ]);
-    const keys = sessionKeys(prefix);
-    const redis = new Redis(REDIS_URL);
-    try {
-      await redis.set(keys.session(old.id), Buffer.from(packed), "PXAT", old.idleExpiresAt);
-      await redis.hset(keys.userIndex(alice.id), old.id, "");
-    } finally {
-      redis.disconnect();
-    }
+    await writeOld(old, oldValue(old, alice, 13));
     expect((await stores.sessions.findWithUser(old.id))?.user).toEqual({
       id: alice.id,
       username: "alice",

@@ -6,21 +6,12 @@
  * fields between filled), a renewal moves the key's expiry as a touch does, and racing
  * renewals on two connections leave exactly one winner.
  */
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { SecretRenewal, Stores } from "../../packages/latchkey/src/core/ports.js";
-import type { SessionRecord, UserRecord } from "../../packages/latchkey/src/core/records.js";
-import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
-import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
-import {
-  compactUserId,
-  decoder,
-  encoder,
-  sessionKeys,
-} from "../../packages/latchkey/src/stores/redis/session-codec.js";
+import type { SecretRenewal } from "../../packages/latchkey/src/core/ports.js";
 import { makeSession, makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
-import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
+import { type OldValues, oldValue, openOldValues } from "./redis-old-values.js";
 
 const now = Date.now();
 
@@ -31,75 +22,23 @@ const renewal = (secretHash: string, at: number): SecretRenewal => ({
   idleExpiresAt: at + 600_000,
 });
 
-/** A session value as a release before renewal wrote it: `withRoles` 15 fields, else 13. */
-function oldValue(session: SessionRecord, user: UserRecord, withRoles: boolean): Uint8Array {
-  const fields: unknown[] = [
-    compactUserId(user.id),
-    session.secretHash,
-    0,
-    session.remember,
-    session.createdAt,
-    session.lastSeenAt - session.createdAt,
-    session.expiresAt - session.createdAt,
-    session.idleTimeoutMs,
-    session.idleExpiresAt - session.lastSeenAt,
-    session.ip,
-    session.userAgent,
-    user.username,
-    user.createdAt,
-  ];
-  if (withRoles) fields.push(user.roles, user.rolesAt);
-  return encoder.encode(fields);
-}
-
 describeWith("Redis", redisAvailable)("Redis: a session value's previous secret and renewal time", () => {
-  let prefix: string;
-  let drop: () => Promise<void>;
-  let base: Stores;
-  let stores: Stores;
-  let raw: Redis;
-  let keys: ReturnType<typeof sessionKeys>;
-  const opened: Stores[] = [];
-
-  const open = async (): Promise<Stores> => {
-    const handle = await openRedisStores({ url: REDIS_URL, base, prefix });
-    opened.push(handle);
-    return handle;
-  };
+  let t: OldValues;
 
   beforeEach(async () => {
-    ({ prefix, drop } = freshPrefix());
-    base = createMemoryStores();
-    stores = await open();
-    raw = new Redis(REDIS_URL);
-    keys = sessionKeys(prefix);
+    t = await openOldValues();
   });
-  afterEach(async () => {
-    raw.disconnect();
-    for (const handle of opened.splice(0)) await handle.close();
-    await drop();
-  });
+  afterEach(() => t.close());
 
-  /** Stores `value` for `session` by hand, as an earlier release would have. */
-  async function writeOld(session: SessionRecord, value: Uint8Array): Promise<void> {
-    await raw.set(keys.session(session.id), Buffer.from(value), "PXAT", session.idleExpiresAt);
-    await raw.hset(keys.userIndex(session.userId), session.id, "");
-  }
-
-  /** The stored value, decoded: it must stay an array (cmsgpack packs a table with a hole as a map). */
-  async function stored(id: string): Promise<unknown> {
-    const packed = await raw.getBuffer(keys.session(id));
-    return packed ? decoder.decode(packed) : null;
-  }
-
-  for (const withRoles of [true, false]) {
-    const layout = withRoles ? "15 fields (before renewal)" : "13 fields (before roles)";
+  for (const length of [15, 13] as const) {
+    const layout = length === 15 ? "15 fields (before renewal)" : "13 fields (before roles)";
     it(`a value of ${layout} reads as never renewed, and takes a renewal and a password change`, async () => {
+      const { stores, writeOld, stored } = t;
       const alice = makeUser("alice");
       await stores.users.create(alice);
       const old = makeSession(alice.id, { createdAt: now - 60_000, lastSeenAt: now - 30_000 });
       expect(old).toMatchObject({ previousSecretHash: null, secretRotatedAt: now - 60_000 });
-      await writeOld(old, oldValue(old, alice, withRoles));
+      await writeOld(old, oldValue(old, alice, length));
       expect((await stores.sessions.findWithUser(old.id))?.session).toEqual(old);
 
       expect(await stores.sessions.renewSecret(old.id, old.secretHash, renewal("renewed", now))).toBe(true);
@@ -116,10 +55,10 @@ describeWith("Redis", redisAvailable)("Redis: a session value's previous secret 
         idleExpiresAt: now + 600_000,
       });
       // The fields filled in between read as the value read before: the default role.
-      expect(found?.user).toMatchObject({ roles: ["user"], rolesAt: withRoles ? alice.rolesAt : 0 });
+      expect(found?.user).toMatchObject({ roles: ["user"], rolesAt: length === 15 ? alice.rolesAt : 0 });
 
       const older = makeSession(alice.id);
-      await writeOld(older, oldValue(older, alice, withRoles));
+      await writeOld(older, oldValue(older, alice, length));
       expect(await stores.sessions.replaceSecret(older.id, "after-password", now + 5)).toBe(true);
       expect(Array.isArray(await stored(older.id))).toBe(true);
       expect((await stores.sessions.findWithUser(older.id))?.session).toEqual({
@@ -131,6 +70,7 @@ describeWith("Redis", redisAvailable)("Redis: a session value's previous secret 
   }
 
   it("a renewal moves the key's expiry to the new idle expiry, as a touch does; a password change keeps it", async () => {
+    const { stores, raw, keys } = t;
     const alice = makeUser("alice");
     await stores.users.create(alice);
     const one = makeSession(alice.id, { idleExpiresAt: now + 600_000 });
@@ -150,6 +90,7 @@ describeWith("Redis", redisAvailable)("Redis: a session value's previous secret 
 
   describe("racing renewals on two connections", () => {
     it("of 8 renewals from one secret, spread over two handles, exactly one wins, in each of 5 rounds", async () => {
+      const { stores, open } = t;
       const other = await open();
       const alice = makeUser("alice");
       await stores.users.create(alice);

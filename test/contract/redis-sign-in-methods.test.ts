@@ -6,81 +6,25 @@
  * with a password at login and take a re-authentication (still an array, the fields between
  * filled as they read), which keeps the key's expiry; later writes keep the new fields.
  */
-import { Redis } from "ioredis";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import type { Stores } from "../../packages/latchkey/src/core/ports.js";
-import type { SessionRecord, UserRecord } from "../../packages/latchkey/src/core/records.js";
-import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
-import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
-import {
-  compactUserId,
-  decoder,
-  encoder,
-  sessionKeys,
-} from "../../packages/latchkey/src/stores/redis/session-codec.js";
 import { makeSession, makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
-import { freshPrefix, REDIS_URL, redisAvailable } from "../helpers/redis.js";
+import { redisAvailable } from "../helpers/redis.js";
 import { describeWith } from "../helpers/services.js";
+import { type OldValues, oldValue, openOldValues } from "./redis-old-values.js";
 
 const now = Date.now();
 
-/** A session value as an earlier release wrote it: its first `length` fields (13, 15 or 17). */
-function oldValue(session: SessionRecord, user: UserRecord, length: number): Uint8Array {
-  const fields: unknown[] = [
-    compactUserId(user.id),
-    session.secretHash,
-    0,
-    session.remember,
-    session.createdAt,
-    session.lastSeenAt - session.createdAt,
-    session.expiresAt - session.createdAt,
-    session.idleTimeoutMs,
-    session.idleExpiresAt - session.lastSeenAt,
-    session.ip,
-    session.userAgent,
-    user.username,
-    user.createdAt,
-    user.roles,
-    user.rolesAt,
-    session.previousSecretHash ?? "",
-    session.secretRotatedAt - session.createdAt,
-  ];
-  return encoder.encode(fields.slice(0, length));
-}
-
 describeWith("Redis", redisAvailable)("Redis: a session value's sign-in time and methods", () => {
-  let prefix: string;
-  let drop: () => Promise<void>;
-  let stores: Stores;
-  let raw: Redis;
-  let keys: ReturnType<typeof sessionKeys>;
+  let t: OldValues;
 
   beforeEach(async () => {
-    ({ prefix, drop } = freshPrefix());
-    stores = await openRedisStores({ url: REDIS_URL, base: createMemoryStores(), prefix });
-    raw = new Redis(REDIS_URL);
-    keys = sessionKeys(prefix);
+    t = await openOldValues();
   });
-  afterEach(async () => {
-    raw.disconnect();
-    await stores.close();
-    await drop();
-  });
+  afterEach(() => t.close());
 
-  /** Stores `value` for `session` by hand, as an earlier release would have. */
-  async function writeOld(session: SessionRecord, value: Uint8Array): Promise<void> {
-    await raw.set(keys.session(session.id), Buffer.from(value), "PXAT", session.idleExpiresAt);
-    await raw.hset(keys.userIndex(session.userId), session.id, "");
-  }
-
-  /** The stored value, decoded: it must stay an array (cmsgpack packs a table with a hole as a map). */
-  async function stored(id: string): Promise<unknown> {
-    const packed = await raw.getBuffer(keys.session(id));
-    return packed ? decoder.decode(packed) : null;
-  }
-
-  for (const length of [17, 15, 13]) {
+  for (const length of [17, 15, 13] as const) {
     it(`a value of ${length} fields reads as signed in with a password at login, and takes a re-authentication`, async () => {
+      const { stores, raw, keys, writeOld, stored } = t;
       const alice = makeUser("alice");
       await stores.users.create(alice);
       const old = makeSession(alice.id, { createdAt: now - 60_000, lastSeenAt: now - 30_000 });
