@@ -184,10 +184,38 @@ describe("re-authentication", () => {
     for (let i = 0; i < 12; i++) statuses.push((await reauthenticate(caller, `wrong ${i}`)).status);
     expect(statuses).toContain(401);
     expect(statuses.at(-1)).toBe(429);
+    // Each checked wrong password is in the owner's log (someone at a session left open).
+    const failed = (await auth.log.list(user.id)).filter((event) => event.type === "reauthentication_failed");
+    expect(failed).toHaveLength(statuses.filter((status) => status === 401).length);
     const refused = await reauthenticate(caller);
     expect(refused.status).toBe(429);
     expect(codeOf(refused)).toBe("rate_limited");
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+  });
+
+  it("on one instance counts at once on another that read the session a moment before (its second-long copy)", async () => {
+    const shared = createMemoryStores();
+    const instances = await openDoors("jwt", {
+      auth: () => adminCore(shared, { clock, reauthWindow: WINDOW }),
+    });
+    const [one, two] = instances;
+    if (!one || !two) throw new Error("no doors");
+    try {
+      const root = await userWith(one.auth, "tworoot", ["admin", "user"]);
+      const target = await userWith(one.auth, "twotarget");
+      const admin = await new Caller(one.door).token(root.username);
+      clock.advance(STALE);
+      const viaTwo = new Caller(two.door);
+      viaTwo.bearer = admin.bearer;
+      // Instance two reads the session, now stale, and keeps it for a second.
+      expect(codeOf(await viaTwo.send("POST", `/admin/users/${target.id}/disable`))).toBe("reauthentication_required");
+      expect((await reauthenticate(admin)).status).toBe(200);
+      // The same (older) token on instance two, within that second: the store says recent.
+      const answer = await viaTwo.send("POST", `/admin/users/${target.id}/disable`);
+      expect(answer.status, answer.text).toBe(200);
+    } finally {
+      for (const instance of instances) await instance.close();
+    }
   });
 
   it("needs the CSRF header by cookie, and a signed-in caller", async () => {

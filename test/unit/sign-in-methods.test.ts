@@ -116,15 +116,37 @@ describe("access tokens", () => {
   });
 });
 
+describe("a token a host signs itself (accessTokens.issue)", () => {
+  const input = { userId: "u1", sessionId: "s1", roles: ["user"], rolesAt: 0, notAfter: START + 3_600_000 };
+
+  it("without authTime says no auth_time: verified, it is never a recent sign-in", async () => {
+    const { token } = await auth.accessTokens.issue(input);
+    const payload = JSON.parse(Buffer.from(token.split(".")[1] as string, "base64url").toString());
+    expect(payload).not.toHaveProperty("auth_time");
+    const check = await auth.accessTokens.verify(token);
+    expect(check.ok && check.claims).toMatchObject({ authTime: 0, amr: ["pwd"] });
+    expect(auth.recentSignIn.isRecent({ authTime: check.ok ? check.claims.authTime : START })).toBe(false);
+  });
+
+  it("sorts and deduplicates amr, and refuses one the verifiers would refuse, before signing", async () => {
+    const { token } = await auth.accessTokens.issue({ ...input, amr: ["pwd", "otp", "pwd"] });
+    const check = await auth.accessTokens.verify(token);
+    expect(check.ok && check.claims.amr).toEqual(["otp", "pwd"]);
+    for (const amr of [[], Array.from({ length: 17 }, (_, i) => `m${i}`), ["x".repeat(33)], [""]]) {
+      await expect(auth.accessTokens.issue({ ...input, amr })).rejects.toThrow(TypeError);
+    }
+  });
+});
+
 describe("the token rules", () => {
   const rules = { ttl: 300, clockTolerance: 5 };
   const iat = START / 1000;
   const base = { sub: "u1", sid: "s1", jti: "j1", iat, exp: iat + 300 };
   const now = START + 1000;
 
-  it("read a token of before (no auth_time, no amr) as signed in at iat with a password", () => {
+  it("read a token of before (no auth_time, no amr) as signed in with a password at an unknown time, never recent", () => {
     const check = checkClaims(base, rules, now);
-    expect(check.ok && check.token).toMatchObject({ kind: "user", authTime: START, amr: ["pwd"] });
+    expect(check.ok && check.token).toMatchObject({ kind: "user", authTime: 0, amr: ["pwd"] });
   });
 
   it("read auth_time in seconds as ms, and amr as it is", () => {

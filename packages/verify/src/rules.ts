@@ -217,7 +217,10 @@ export function checkClaims(
   const roles = payload.roles ?? LEGACY_ROLES;
   const rolesAt = payload.roles_at ?? 0;
   if (!isRoleList(roles) || typeof rolesAt !== "number") return { ok: false, reason: "claims" };
-  const authTime = payload.auth_time ?? iat;
+  // A token of before `auth_time` (a rolling upgrade's older instance issued it) does not
+  // say when the person signed in: 0, never a recent sign-in, rather than its `iat`, which
+  // would make any old session look fresh to a step-up check.
+  const authTime = payload.auth_time ?? 0;
   const amr = payload.amr ?? LEGACY_AMR;
   // A sign-in after the token was issued is no claim latchkey makes.
   if (typeof authTime !== "number" || authTime > iat || !isMethodList(amr)) return { ok: false, reason: "claims" };

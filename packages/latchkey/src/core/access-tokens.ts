@@ -27,7 +27,7 @@ import {
 import { errors, type JWTVerifyGetKey, SignJWT } from "jose";
 import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
-import type { SessionRecord, UserProfile } from "./records.js";
+import { normaliseAmr, type SessionRecord, type UserProfile } from "./records.js";
 
 /**
  * What a valid access token says.
@@ -47,8 +47,8 @@ export interface AccessClaims {
   rolesAt: number;
   /**
    * When the person last proved who they are in the session, as of the token's issue
-   * (ms; the `auth_time` claim is in seconds). A token issued before latchkey wrote it
-   * reads as its `iat`.
+   * (ms; the `auth_time` claim is in seconds). 0 when the token does not say (issued
+   * before latchkey wrote it, or by a host without one): never a recent sign-in.
    */
   authTime: number;
   /** How they proved it (`amr`, RFC 8176); `["pwd"]` for a token issued before latchkey wrote it. */
@@ -175,9 +175,16 @@ export class AccessTokens {
     sessionId: string;
     roles: readonly string[];
     rolesAt: number;
-    /** The session's `authTime` (ms). Default: now. */
+    /**
+     * The session's `authTime` (ms). Without it the token has no `auth_time`: it does not
+     * say when the person signed in, and passes no recent-sign-in check.
+     */
     authTime?: number;
-    /** The session's `amr`. Default `["pwd"]`. */
+    /**
+     * The session's `amr` (RFC 8176 names, 1 to 16, each 1 to 32 characters; sorted and
+     * deduplicated here). Default `["pwd"]`. A `TypeError` otherwise: a token the
+     * verifiers would refuse on every use is never signed.
+     */
     amr?: readonly string[];
     notAfter: number;
   }): Promise<{ token: string; expiresAt: number }> {
@@ -194,8 +201,8 @@ export class AccessTokens {
       roles_at: input.rolesAt,
       // Never after `iat` (verification refuses that): a re-authentication written by a
       // process whose clock runs ahead of this one's counts from now.
-      auth_time: Math.floor(Math.min(input.authTime ?? now, now) / 1000),
-      amr: input.amr ?? ["pwd"],
+      ...(input.authTime !== undefined && { auth_time: Math.floor(Math.min(input.authTime, now) / 1000) }),
+      amr: checkedAmr(input.amr),
     };
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: keys.alg, kid, typ: "at+jwt" })
@@ -337,4 +344,18 @@ export class AccessTokens {
     if (check.ok) return check.token;
     return { ok: false, reason: check.reason === "expired" ? "expired" : "invalid" };
   }
+}
+
+/** `amr` as a token carries it: sorted, no repeats; a `TypeError` for what verifiers refuse. */
+function checkedAmr(amr: readonly string[] | undefined): string[] {
+  if (amr === undefined) return ["pwd"];
+  const methods = normaliseAmr(amr);
+  if (
+    amr.length === 0 ||
+    methods.length > 16 ||
+    !methods.every((method) => typeof method === "string" && method.length >= 1 && method.length <= 32)
+  ) {
+    throw new TypeError("latchkey: amr must be 1 to 16 method names of 1 to 32 characters (RFC 8176: pwd, otp, ...)");
+  }
+  return methods;
 }

@@ -181,6 +181,7 @@ export const EVENT_TYPES = [
   "password_reset_requested",
   "password_reset",
   "reauthenticated",
+  "reauthentication_failed",
 ] as const;
 
 /**

@@ -58,7 +58,12 @@ export function actingAdministrator(auth: Auth) {
     }
     if (options.writes) {
       // A change needs a recent sign-in: a session left open is not enough to change users.
-      await auth.recentSignIn.require(session, { password: false });
+      // A token's session may be the second-old copy (`findLiveRecent`) from before a
+      // re-authentication on another instance: a refusal reads the store itself first.
+      const fresh = auth.recentSignIn.isRecent(session)
+        ? session
+        : ((await auth.sessions.findLive(session.id))?.session ?? session);
+      await auth.recentSignIn.require(fresh, { password: false });
       await countChange(auth, user.id);
     }
     return { actor: { userId: user.id, username: user.username }, ...clientInfo(request) };

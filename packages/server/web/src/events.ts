@@ -16,6 +16,7 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   account_enabled: ["Account enabled", "ok"],
   roles_changed: ["Roles changed", "info"],
   reauthenticated: ["Password confirmed for a sensitive action", "info"],
+  reauthentication_failed: ["Failed password confirmation for a sensitive action", "alert"],
   email_verified: ["Email address confirmed", "ok"],
   email_change_requested: ["Email address change requested", "info"],
   email_changed: ["Email address changed", "ok"],

@@ -247,11 +247,22 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request, reply) => {
         const caller = who(request);
         const { session } = await caller.load();
-        await auth.accounts.confirmPassword(
-          session.userId,
-          request.body.password,
-          signedInCallerOf(context, request, session.id),
-        );
+        try {
+          await auth.accounts.confirmPassword(
+            session.userId,
+            request.body.password,
+            signedInCallerOf(context, request, session.id),
+          );
+        } catch (error) {
+          // Someone at a session left open, guessing: the owner sees it in their log.
+          if (error instanceof AuthError && error.code === "invalid_credentials") {
+            await auth.log.record("reauthentication_failed", session.userId, {
+              sessionId: session.id,
+              ...clientInfo(request),
+            });
+          }
+          throw error;
+        }
         const valid = await auth.sessions.reauthenticate(session.id, ["pwd"]);
         // Ended while the password was checked: refused as its credential now would be.
         if (!valid) {

@@ -129,6 +129,7 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
   }, []);
   const submit = async (event: Event) => {
     event.preventDefault();
+    if (busy) return;
     if (password === "") {
       setProblem({ field: true, text: "Enter your password." });
       field.current?.focus();
@@ -178,10 +179,11 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
         />
         <FormError id="reauth-form-error" text={problem && !problem.field ? problem.text : null} />
         <div class="actions">
-          <button type="button" class="secondary" disabled={busy} onClick={() => finish(false)}>
+          {/* aria-disabled, not disabled: a disabled button drops the focus out of the dialog. */}
+          <button type="button" class="secondary" aria-disabled={busy} onClick={() => busy || finish(false)}>
             Cancel
           </button>
-          <button type="submit" class="primary" disabled={busy}>
+          <button type="submit" class="primary" aria-disabled={busy}>
             {busy ? "Confirming…" : "Confirm"}
           </button>
         </div>
