@@ -67,6 +67,23 @@ async function signIn(caller: Caller, how: How, name: string): Promise<Caller> {
   return caller;
 }
 
+/** Both doors on one in-memory core with the window; the Fastify one to test through. */
+async function fastifyDoor(
+  strategy: Strategy,
+  clock: ManualClock,
+  extra: Parameters<typeof adminCore>[1] = {},
+): Promise<{ auth: Auth; door: Door; close: () => Promise<void> }> {
+  const doors = await openDoors(strategy, {
+    auth: () => adminCore(createMemoryStores(), { clock, reauthWindow: WINDOW, ...extra }),
+  });
+  const fastify = doors.find((d) => d.name === "fastify");
+  if (!fastify) throw new Error("no doors");
+  const close = async () => {
+    for (const d of doors) await d.close();
+  };
+  return { auth: fastify.auth, door: fastify.door, close };
+}
+
 function reauthenticate(caller: Caller, password = PASSWORD) {
   return caller.send("POST", "/auth/reauthenticate", { json: { password } });
 }
@@ -165,15 +182,7 @@ describe("re-authentication", () => {
   let close: () => Promise<void>;
   beforeAll(async () => {
     clock = manualClock(START);
-    const [fastify, fetch] = await openDoors("jwt", {
-      auth: () => adminCore(createMemoryStores(), { clock, reauthWindow: WINDOW }),
-    });
-    if (!fastify || !fetch) throw new Error("no doors");
-    ({ auth, door } = fastify);
-    close = async () => {
-      await fastify.close();
-      await fetch.close();
-    };
+    ({ auth, door, close } = await fastifyDoor("jwt", clock));
   });
   afterAll(() => close());
 
@@ -261,15 +270,7 @@ describe("the routes whose body carries the password", () => {
   beforeAll(async () => {
     clock = manualClock(START);
     const mail = { transport: async () => {}, from: "Latchkey <no-reply@example.com>" };
-    const [fastify, fetch] = await openDoors("hybrid", {
-      auth: () => adminCore(createMemoryStores(), { clock, reauthWindow: WINDOW, mail }),
-    });
-    if (!fastify || !fetch) throw new Error("no doors");
-    ({ auth, door } = fastify);
-    close = async () => {
-      await fastify.close();
-      await fetch.close();
-    };
+    ({ auth, door, close } = await fastifyDoor("hybrid", clock, { mail }));
   });
   afterAll(() => close());
 

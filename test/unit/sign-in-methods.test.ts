@@ -14,6 +14,7 @@ import {
 import { type ManualClock, manualClock } from "../../packages/latchkey/src/core/clock.js";
 import { normaliseAmr } from "../../packages/latchkey/src/core/records.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
 import { checkClaims } from "../../packages/verify/src/rules.js";
 
 const START = Date.parse("2026-03-01T12:00:00.000Z");
@@ -38,17 +39,7 @@ beforeEach(async () => {
       refreshReuseLeeway: 10,
     },
   });
-  await auth.stores.users.create({
-    id: "u1",
-    username: "alice",
-    passwordHash: "x",
-    createdAt: 0,
-    disabledAt: null,
-    roles: ["user"],
-    rolesAt: 0,
-    email: null,
-    emailVerifiedAt: null,
-  });
+  await auth.stores.users.create(makeUser("alice", { id: "u1", createdAt: 0, rolesAt: 0 }));
 });
 
 const signIn = (amr?: string[]) =>

@@ -1,5 +1,6 @@
 /** The records the store contract's cases make (`../testing.ts`). */
 import { randomUUID } from "node:crypto";
+import type { Stores } from "../core/ports.js";
 import type { SessionRecord, UserRecord } from "../core/records.js";
 
 /**
@@ -33,6 +34,30 @@ export const makeUser = (username: string, extra: Partial<UserRecord> = {}): Use
  * @example
  * const remembered = makeSession(alice.id, { remember: true });
  */
+/**
+ * A new user `alice` and a session of hers (with `extra` over it), both stored.
+ * @example
+ * const { user, session } = await storedSession(stores, { kind: "jwt" });
+ */
+export async function storedSession(
+  stores: Stores,
+  extra: Partial<SessionRecord> = {},
+): Promise<{ user: UserRecord; session: SessionRecord }> {
+  const user = makeUser("alice");
+  await stores.users.create(user);
+  const session = makeSession(user.id, extra);
+  await stores.sessions.create(session);
+  return { user, session };
+}
+
+/**
+ * The session as `findWithUser` reads it now, or `null`.
+ * @example
+ * const read: SessionRecord | null = await readSession(stores, sessionId);
+ */
+export const readSession = async (stores: Stores, id: string): Promise<SessionRecord | null> =>
+  (await stores.sessions.findWithUser(id))?.session ?? null;
+
 export const makeSession = (userId: string, extra: Partial<SessionRecord> = {}): SessionRecord => ({
   id: randomUUID().replaceAll("-", "").slice(0, 22),
   userId,

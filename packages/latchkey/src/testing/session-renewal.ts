@@ -6,9 +6,9 @@
  * the previous secret, and the security log's `detail`.
  */
 import { describe, expect, it } from "vitest";
-import type { SecretRenewal, Stores } from "../core/ports.js";
+import type { SecretRenewal } from "../core/ports.js";
 import type { EventRecord, SessionRecord, UserRecord } from "../core/records.js";
-import { makeSession as session, T0, makeUser as user } from "./fixtures.js";
+import { readSession, storedSession, T0, makeUser as user } from "./fixtures.js";
 import type { ContractState } from "./roles.js";
 
 /** Concurrent renewals per round of the concurrency case. */
@@ -22,10 +22,6 @@ const renewal = (secretHash: string, at: number): SecretRenewal => ({
   idleExpiresAt: at + 600_000,
 });
 
-/** The session as `findWithUser` reads it now, or `null`. */
-const read = async (stores: Stores, id: string): Promise<SessionRecord | null> =>
-  (await stores.sessions.findWithUser(id))?.session ?? null;
-
 /**
  * Registers the session renewal cases, inside `describeStoreContract`'s suite.
  * @example
@@ -35,10 +31,8 @@ export function describeSessionRenewalContract(state: ContractState): void {
   describe("session secret renewal", () => {
     let alice: UserRecord;
     const start = async (extra: Partial<SessionRecord> = {}): Promise<SessionRecord> => {
-      alice = user("alice");
-      await state.stores().users.create(alice);
-      const one = session(alice.id, extra);
-      await state.stores().sessions.create(one);
+      let one: SessionRecord;
+      ({ user: alice, session: one } = await storedSession(state.stores(), extra));
       return one;
     };
 
@@ -46,7 +40,7 @@ export function describeSessionRenewalContract(state: ContractState): void {
       const s = state.stores();
       const one = await start({ createdAt: T0 - 5000, lastSeenAt: T0 - 5000 });
       expect(one).toMatchObject({ previousSecretHash: null, secretRotatedAt: T0 - 5000 });
-      expect(await read(s, one.id)).toEqual(one);
+      expect(await readSession(s, one.id)).toEqual(one);
       expect(await s.sessions.listLive(T0, alice.id)).toEqual([one]);
     });
 
@@ -62,16 +56,16 @@ export function describeSessionRenewalContract(state: ContractState): void {
         lastSeenAt: T0 + 1000,
         idleExpiresAt: T0 + 601_000,
       };
-      expect(await read(s, one.id)).toEqual(renewed);
+      expect(await readSession(s, one.id)).toEqual(renewed);
       // A stale secret (the one just renewed away, or any other) changes nothing.
       expect(await s.sessions.renewSecret(one.id, one.secretHash, renewal("stale", T0 + 2000))).toBe(false);
       expect(await s.sessions.renewSecret(one.id, "never-was", renewal("stale", T0 + 2000))).toBe(false);
-      expect(await read(s, one.id)).toEqual(renewed);
+      expect(await readSession(s, one.id)).toEqual(renewed);
       // A touch, and a role change, keep what the renewal wrote.
       expect(await s.sessions.touch(one.id, T0 + 3000, T0 + 603_000)).toBe(true);
       expect(await s.users.setRoles(alice.id, ["editor", "user"], T0 + 3000)).toBe(T0 + 3000);
       const touched = { ...renewed, lastSeenAt: T0 + 3000, idleExpiresAt: T0 + 603_000 };
-      expect(await read(s, one.id)).toEqual(touched);
+      expect(await readSession(s, one.id)).toEqual(touched);
       // The next renewal goes from the current secret, and forgets the one before it.
       expect(await s.sessions.renewSecret(one.id, "second", renewal("third", T0 + 4000))).toBe(true);
       const expected = {
@@ -82,12 +76,12 @@ export function describeSessionRenewalContract(state: ContractState): void {
         lastSeenAt: T0 + 4000,
         idleExpiresAt: T0 + 604_000,
       };
-      expect(await read(s, one.id)).toEqual(expected);
+      expect(await readSession(s, one.id)).toEqual(expected);
       expect(await s.sessions.listLive(T0 + 4000, alice.id)).toEqual([expected]);
       expect(await s.sessions.delete(one.id)).toEqual(expected);
       expect(await s.sessions.renewSecret(one.id, "third", renewal("fourth", T0 + 5000))).toBe(false);
       expect(await s.sessions.renewSecret("missing", "third", renewal("fourth", T0 + 5000))).toBe(false);
-      expect(await read(s, one.id)).toBeNull();
+      expect(await readSession(s, one.id)).toBeNull();
     });
 
     it("a password change's replaceSecret forgets the previous secret; a renewal from before it fails", async () => {
@@ -103,9 +97,9 @@ export function describeSessionRenewalContract(state: ContractState): void {
         lastSeenAt: T0 + 1000,
         idleExpiresAt: T0 + 601_000,
       };
-      expect(await read(s, one.id)).toEqual(replaced);
+      expect(await readSession(s, one.id)).toEqual(replaced);
       expect(await s.sessions.renewSecret(one.id, "second", renewal("late", T0 + 3000))).toBe(false);
-      expect(await read(s, one.id)).toEqual(replaced);
+      expect(await readSession(s, one.id)).toEqual(replaced);
     });
 
     it(`of ${RENEWERS} concurrent renewals from one secret, exactly one wins and its secret is stored (on two handles where the backend has them)`, async () => {
@@ -125,7 +119,7 @@ export function describeSessionRenewalContract(state: ContractState): void {
         expect(results.filter((won) => won === true)).toHaveLength(1);
         const winner = results.indexOf(true);
         for (const handle of handles) {
-          expect(await read(handle, one.id)).toMatchObject({
+          expect(await readSession(handle, one.id)).toMatchObject({
             secretHash: secrets[winner],
             previousSecretHash: current,
             secretRotatedAt: at + winner,
