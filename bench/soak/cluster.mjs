@@ -182,7 +182,11 @@ class Instance {
         this.crashes.push({ at: Date.now(), code, signal, tail: this.output.slice(-4000) });
       }
     });
-    await until(`instance ${this.index}`, () => fetch(`${this.base}/healthz`).then((r) => r.ok), 30_000);
+    const healthz = () => fetch(`${this.base}/healthz`, { signal: AbortSignal.timeout(5000) }).then((r) => r.ok);
+    await until(`instance ${this.index}`, healthz, 30_000).catch((error) => {
+      const state = this.running ? "still running" : `exited (${proc.exitCode ?? proc.signalCode})`;
+      throw new Error(`${error.message}, ${state}; its output ends:\n${this.output.slice(-3000)}`);
+    });
   }
 
   get running() {

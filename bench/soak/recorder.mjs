@@ -22,7 +22,10 @@ export class Recorder {
     this.perMinute = [];
     /** Every 5xx and network error: { t0, t1, route, status, cause }. */
     this.failures = [];
-    /** 401s on a credential that should have been live: { t0, t1, route, issuedAt }. */
+    /**
+     * 401s on a credential that should have been live: { t0, t1, route, issuedAt, code,
+     * ended (the Latchkey-Session-Ended header), sessionId }.
+     */
     this.refusals = [];
     this.total = 0;
     this.resetWindow();
@@ -54,8 +57,8 @@ export class Recorder {
     }
   }
 
-  refused(route, t0, t1, issuedAt) {
-    this.refusals.push({ t0, t1, route, issuedAt });
+  refused(route, t0, t1, issuedAt, why = {}) {
+    this.refusals.push({ t0, t1, route, issuedAt, ...why });
   }
 
   /** The window's figures, then a new window. */

@@ -271,6 +271,8 @@ export async function runSoak(options) {
     const failures = recorder.failures.map((f) => ({ ...f, inWindow: windows.some((w) => overlaps(f, w)) }));
     const refusals = recorder.refusals.map((r) => ({
       ...r,
+      // Told, not excused: a live session refused while an instance is down is still a defect.
+      inWindow: windows.some((w) => overlaps(r, w)),
       // Sessions held in a Redis that restarted empty are gone: a refusal then is expected.
       expected: redisRestart !== undefined && r.issuedAt < redisRestart.start && r.t1 >= redisRestart.start,
     }));

@@ -124,8 +124,14 @@ export class User {
   }
 
   /** A 401 on a credential the user believes live: recorded, and the step abandoned. */
-  refused(result, issuedAt) {
-    this.ctx.recorder.refused(result.route, result.t0, result.t1, issuedAt);
+  refused(result, issuedAt, sessionId = this.browser?.sessionId, kind = "cookie") {
+    const why = {
+      kind,
+      code: result.json?.error?.code ?? null,
+      ended: result.response?.headers.get("latchkey-session-ended") ?? null,
+      sessionId: sessionId ?? null,
+    };
+    this.ctx.recorder.refused(result.route, result.t0, result.t1, issuedAt, why);
     throw new Broken(`${result.route}: 401 on a live credential`, { signInAgain: true });
   }
 
@@ -333,7 +339,7 @@ export class User {
       );
       if (result.status === 401) {
         this.bearer = null;
-        this.refused(result, bearer.issuedAt);
+        this.refused(result, bearer.issuedAt, bearer.sessionId, "bearer");
       }
       if (result.status !== 200) this.unexpectedAnswer(result, 200);
       bearer.rotated.push({ token: bearer.refresh, at: Date.now() });
@@ -344,7 +350,7 @@ export class User {
     const result = await this.call("GET", "/api/todos", { bearer: bearer.access });
     if (result.status === 401) {
       this.bearer = null;
-      this.refused(result, bearer.issuedAt);
+      this.refused(result, bearer.issuedAt, bearer.sessionId, "bearer");
     }
     if (result.status !== 200) this.unexpectedAnswer(result, 200);
     this.checkList(result.json.todos, "bearer list");
@@ -376,7 +382,7 @@ export class User {
     this.browser = null;
     this.bearer = null;
     const result = await this.call("POST", "/auth/logout-all", { jar: second.jar, csrf: second.csrf });
-    if (result.status === 401) this.refused(result, second.issuedAt);
+    if (result.status === 401) this.refused(result, second.issuedAt, second.sessionId);
     if (result.status !== 204) this.unexpectedAnswer(result, 204);
     for (const browser of ended) this.browserDead(browser);
     if (bearer) this.bearerDead(bearer);
@@ -399,7 +405,7 @@ export class User {
       this.browser = null;
       throw error;
     }
-    if (result.status === 401) this.refused(result, browser.issuedAt);
+    if (result.status === 401) this.refused(result, browser.issuedAt, browser.sessionId);
     if (result.status !== 204) this.unexpectedAnswer(result, 204);
     this.password = next;
     if (bearer) this.bearerDead(bearer);

@@ -39,7 +39,10 @@ for (const combination of Object.keys(COMBINATIONS) as SoakOptions["combination"
       });
       const s = report.summary;
       const failed = judge(report).filter((check) => check.ok === false);
-      expect(failed, JSON.stringify({ failed, details: s }, null, 1).slice(0, 4000)).toEqual([]);
+      // On failure: the checks missed, the faults' windows (ms from the start), and the
+      // summary with each refusal's error code, Latchkey-Session-Ended and session.
+      const why = { failed, startedAt: report.startedAt, windows: report.windows, details: s };
+      expect(failed, JSON.stringify(why, null, 1).slice(0, 6000)).toEqual([]);
       expect(report.errors).toEqual([]);
       // The run did what it is meant to: writes, ended sessions, both faults, figures.
       expect(s.acknowledgedTodos).toBeGreaterThan(100);
