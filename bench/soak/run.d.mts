@@ -38,6 +38,8 @@ export interface SoakReport {
   name: string;
   durationSeconds: number;
   samples: SoakSample[];
+  /** When the load started (ms since the epoch): `windows` and refusals are relative to it. */
+  startedAt: number;
   windows: SoakWindow[];
   errors: string[];
   crashes: { instance: number; code: number | null; signal: string | null; tail: string }[];

@@ -12,6 +12,7 @@ import * as roles from "../../packages/latchkey/src/stores/postgres/migrations/0
 import * as sessionRenewal from "../../packages/latchkey/src/stores/postgres/migrations/0006-session-renewal.js";
 import * as email from "../../packages/latchkey/src/stores/postgres/migrations/0007-email.js";
 import * as signInMethods from "../../packages/latchkey/src/stores/postgres/migrations/0008-sign-in-methods.js";
+import * as secondFactors from "../../packages/latchkey/src/stores/postgres/migrations/0009-second-factors.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 
@@ -26,6 +27,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
       const db = new Kysely<unknown>({
         dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 1 }) }),
       });
+      await secondFactors.down(db);
       await signInMethods.down(db);
       await email.down(db);
       await sessionRenewal.down(db);
@@ -39,6 +41,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
           "0006-session-renewal",
           "0007-email",
           "0008-sign-in-methods",
+          "0009-second-factors",
         ] as never)
         .execute();
       const now = Date.now();

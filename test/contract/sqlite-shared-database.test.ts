@@ -18,7 +18,7 @@ import * as tokens from "../../packages/latchkey/src/stores/sqlite/migrations/00
 import * as todoOrder from "../../packages/latchkey/src/stores/sqlite/migrations/0003-todo-order.js";
 import * as services from "../../packages/latchkey/src/stores/sqlite/migrations/0004-services.js";
 
-/** What the release before roles (issue 27) applied; later ones add `0005-roles`, `0006-session-renewal`, `0007-email` and `0008-sign-in-methods`. */
+/** What the release before roles (issue 27) applied; later ones add `0005-roles`, `0006-session-renewal`, `0007-email`, `0008-sign-in-methods` and `0009-second-factors`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-tokens": tokens,
@@ -120,6 +120,7 @@ describe("SQLite shared with the host's own migrations", () => {
       "0006-session-renewal",
       "0007-email",
       "0008-sign-in-methods",
+      "0009-second-factors",
     ]);
     expect(tables()).toEqual(expect.arrayContaining(["latchkey_migration", "services", "signing_keys"]));
     expect(tables()).not.toContain("kysely_migration");
@@ -149,6 +150,7 @@ describe("SQLite shared with the host's own migrations", () => {
       "0006-session-renewal",
       "0007-email",
       "0008-sign-in-methods",
+      "0009-second-factors",
     ]);
   });
 });

@@ -6,6 +6,7 @@
  * attributes) and `cache-control`. Then every adapter (Fastify, Express, Hono, fetch) as a
  * real app beside a host's own routes.
  */
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, connect } from "node:net";
@@ -30,6 +31,7 @@ import { manualClock } from "../../packages/latchkey/src/core/clock.js";
 import type { MailMessage } from "../../packages/latchkey/src/core/mail.js";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { REVOCATIONS_PAGE_MAX } from "../../packages/latchkey/src/core/revocations.js";
+import { totpCode, totpKey, totpStep } from "../../packages/latchkey/src/core/totp.js";
 import type { Strategy } from "../../packages/latchkey/src/http/context.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 import { basic, subscribe } from "../helpers/sse.js";
@@ -70,6 +72,7 @@ async function core(outbox: Outbox = []): Promise<Auth> {
     throttle: DEFAULT_THROTTLE_POLICY,
     tokens: { ...DEFAULT_TOKEN_POLICY, issuer: ORIGIN },
     clock: manualClock(START),
+    factors: { keys: [randomBytes(32)] },
     // The parity of answers is under test, not the hash: a fast one keeps the script quick.
     hasher: { hash: async (p) => `plain:${p}`, verify: async (h, p) => h === `plain:${p}`, needsRehash: () => false },
   });
@@ -335,7 +338,56 @@ async function script(door: Door, auth: Auth, outbox: Outbox): Promise<[string, 
   await step("me after logout", alice.send("GET", "/auth/me"));
   await step("logout again", alice.send("POST", "/auth/logout"));
   await emailScript(new Browser(alice.door), step, auth, outbox);
+  await secondFactorScript(door, step);
   return out;
+}
+
+/** Issue 32: an authenticator app added, then both second steps, good and hostile. */
+async function secondFactorScript(door: Door, step: (name: string, got: Promise<Got>) => Promise<void>) {
+  // bob, registered early in the script (this address's registrations are spent by now).
+  const bob = new Browser(door);
+  const other = new Browser(door);
+  const login = await bob.send("POST", "/auth/login", { json: { username: "bob", password: PASSWORD } });
+  bob.csrf = (JSON.parse(login.text) as { csrfToken: string }).csrfToken;
+  await step("factors, none", bob.send("GET", "/auth/factors"));
+  await step("factors, anonymous", other.send("GET", "/auth/factors"));
+  const begun = await bob.send("POST", "/auth/factors/totp");
+  await step("totp begin", Promise.resolve(begun));
+  const { factorId, secret } = JSON.parse(begun.text) as { factorId: string; secret: string };
+  if (!secret) throw new Error(`totp begin: ${begun.status} ${begun.text}`);
+  const code = (ahead = 0) => totpCode(totpKey(secret), totpStep(START) + ahead);
+  const confirm = (json: object) => bob.send("POST", "/auth/factors/totp/confirm", { json });
+  await step("totp confirm, bad body", confirm({ factorId }));
+  await step("totp confirm, wrong", confirm({ factorId, code: "000000" }));
+  await step("totp confirm, unknown", confirm({ factorId: "x", code: code() }));
+  await step("totp confirm", confirm({ factorId, code: code() }));
+  await step("totp begin again", bob.send("POST", "/auth/factors/totp"));
+  const credentials = { json: { username: "bob", password: PASSWORD } };
+  await step("login, second factor", other.send("POST", "/auth/login", credentials));
+  const second = (json: object) => other.send("POST", "/auth/login/second-factor", { json });
+  for (const [i, raw] of [
+    '{"code":1}',
+    '{"code":"1","recoveryCode":"2"}',
+    "{}",
+    '{"recoveryCode":""}',
+    "[",
+  ].entries()) {
+    await step(`second factor, hostile ${i}`, other.send("POST", "/auth/login/second-factor", { raw }));
+  }
+  await step("second factor, wrong", second({ code: "999999" }));
+  await step("second factor, replayed", second({ code: code() }));
+  await step("second factor", second({ code: code(1) }));
+  await step("second factor, used", second({ code: code(1) }));
+  const pending = await other.send("POST", "/auth/token", credentials);
+  await step("token, second factor", Promise.resolve(pending));
+  const { pending_token } = JSON.parse(pending.text) as { pending_token: string };
+  const tokenStep = (json: object) => other.send("POST", "/auth/token/second-factor", { json });
+  await step("token second factor, hostile", tokenStep({ pending_token: 5 }));
+  await step("token second factor, unknown", tokenStep({ pending_token: "a.b", code: code() }));
+  await step("token second factor, wrong", tokenStep({ pending_token, recovery_code: "nope" }));
+  await step("recovery codes, again", bob.send("POST", "/auth/factors/recovery-codes"));
+  await step("totp remove", bob.send("DELETE", "/auth/factors/totp"));
+  await step("totp remove, none", bob.send("DELETE", "/auth/factors/totp"));
 }
 
 /** Issue 31's routes: registration with an address, its link, the forgotten password, the change. */
@@ -426,6 +478,21 @@ describe.each(["session", "jwt", "hybrid"] as Strategy[])("AUTH_STRATEGY=%s", (s
       expect({ step: name, ...(viaFetch[i]?.[1] as object) }).toEqual({ step: name, ...(fastifyAnswer as object) });
     }
     expect(viaFetch.length).toBe(viaFastify.length);
+    // The second-factor steps did what they say (not merely failed alike).
+    const statusOf = (name: string) =>
+      (viaFastify.find(([n]) => n === name)?.[1] as { status?: number } | undefined)?.status;
+    expect(
+      [
+        "totp begin",
+        "totp confirm",
+        "login, second factor",
+        "second factor, replayed",
+        "second factor",
+        "second factor, used",
+        "token, second factor",
+        "totp remove",
+      ].map(statusOf),
+    ).toEqual([200, 200, 202, 401, 200, 401, 202, 204]);
     // The same mails, in the same order, to the same addresses.
     const mailed = (outbox: Outbox) => outbox.map((m) => `${m.kind} ${m.to} ${m.subject}`);
     expect(mailed(fetchMail)).toEqual(mailed(fastifyMail));

@@ -35,6 +35,13 @@ const ROUTES: Array<[string, string]> = [
   ["POST", "/auth/email/revert"],
   ["POST", "/auth/password/forgot"],
   ["POST", "/auth/password/reset"],
+  ["POST", "/auth/login/second-factor"],
+  ["POST", "/auth/token/second-factor"],
+  ["GET", "/auth/factors"],
+  ["POST", "/auth/factors/totp"],
+  ["POST", "/auth/factors/totp/confirm"],
+  ["DELETE", "/auth/factors/totp"],
+  ["POST", "/auth/factors/recovery-codes"],
 ];
 
 const BODIES = [
@@ -58,6 +65,9 @@ const BODIES = [
   '{"email":"a@xn--.com","token":"....","newPassword":""}',
   '{"email":"alice@例え.テスト","token":"AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA","newPassword":"x"}',
   '{"email":" ","token":" ","newPassword":" ","username":"nomail","password":"correct horse battery staple"}',
+  '{"code":{},"recoveryCode":[],"pending_token":1,"recovery_code":null,"factorId":true}',
+  '{"code":"\\u0000\\ud800","recoveryCode":"\\udc00","pending_token":"a.b.c.d","factorId":"../.."}',
+  `{"code":"${"9".repeat(64)}","pending_token":"${"A".repeat(22)}.${"B".repeat(43)}","recovery_code":"iiii-llll-oooo-uuuu"}`,
   "{".repeat(1000),
   "\u00ff\u00fe garbage",
 ];
@@ -71,6 +81,8 @@ const HEADER_SETS: Array<Record<string, string>> = [
   { cookie: "__Host-sid=%E0%A4%A" },
   { cookie: "__Host-sid=; __Host-sid=; __Host-sid" },
   { cookie: `__Host-sid=${"x".repeat(4000)}` },
+  { cookie: "__Host-signin=a.b; __Host-signin=%ZZ" },
+  { cookie: `__Host-signin=${"A".repeat(22)}.${"B".repeat(43)}` },
   { "x-csrf-token": "\u00e9\u00e9" },
   { "content-type": "application/json; charset=latin1" },
   { "content-type": "application/json", "content-encoding": "gzip" },

@@ -58,6 +58,15 @@ export {
   RateLimitedError,
   StoreUnavailableError,
 } from "./core/errors.js";
+export { FactorKeys, parseFactorKeys } from "./core/factor-keys.js";
+export {
+  type FactorSummary,
+  RECOVERY_CODE_COUNT,
+  type SecondFactorMethod,
+  type SecondFactorProof,
+  SecondFactors,
+  type TotpEnrolment,
+} from "./core/factors.js";
 export { KeyRing, type KeySummary } from "./core/key-ring.js";
 export type { ThrottlePolicy } from "./core/login-throttle.js";
 export {
@@ -80,11 +89,13 @@ export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {
   AuditFilter,
   AuditStore,
+  ChallengeStore,
   ChangeFeed,
   ClientInfo,
   CounterStore,
   DatabaseHandle,
   EventStore,
+  FactorStore,
   KeyStore,
   LinkKeep,
   LinkTokenStore,
@@ -101,10 +112,14 @@ export type {
 export type {
   AdminAction,
   AuditRecord,
+  ChallengePurpose,
+  ChallengeRecord,
   ChangeKind,
   ChangeRecord,
   EventRecord,
   EventType,
+  FactorKind,
+  FactorRecord,
   LinkPurpose,
   LinkTokenRecord,
   RefreshTokenRecord,
@@ -139,6 +154,13 @@ export {
   MAX_ROLES,
   RoleModel,
 } from "./core/roles.js";
+export {
+  type FirstStep,
+  PENDING_SIGN_IN_TTL,
+  type PendingSignIn,
+  SecondStep,
+  type SecondStepDeps,
+} from "./core/second-step.js";
 export { InvalidClientError, SERVICE_AUTH_FAILURES_PER_ADDRESS, ServiceAccounts } from "./core/services.js";
 export type { SessionPolicy } from "./core/session-manager.js";
 export { DEFAULT_REAUTH_WINDOW, RecentSignIn } from "./core/step-up.js";

@@ -26,7 +26,9 @@ import { afterEach, beforeEach, describe, expect, it, type TestContext, vi } fro
 import type { ServiceStore, Stores } from "./core/ports.js";
 import type { ServiceRecord, SessionRecord, UserRecord } from "./core/records.js";
 import { describeAuditContract } from "./testing/audit.js";
+import { describeChallengeContract } from "./testing/challenges.js";
 import { describeEmailContract } from "./testing/email.js";
+import { describeFactorContract } from "./testing/factors.js";
 import { makeSession, makeUser, T0 } from "./testing/fixtures.js";
 import { describeLinkTokenContract } from "./testing/links.js";
 import { describeRolesContract } from "./testing/roles.js";
@@ -457,6 +459,8 @@ export function describeStoreContract(backend: ContractBackend): void {
     describeAuditContract({ stores: () => s, opened: () => opened });
     describeEmailContract({ stores: () => s, opened: () => opened });
     describeLinkTokenContract({ stores: () => s, opened: () => opened });
+    describeFactorContract({ stores: () => s, opened: () => opened });
+    describeChallengeContract({ stores: () => s, opened: () => opened });
     describeSessionRenewalContract({ stores: () => s, opened: () => opened });
     describeSignInMethodsContract({ stores: () => s, opened: () => opened });
 

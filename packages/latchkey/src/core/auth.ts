@@ -9,6 +9,8 @@ import { ChangeFollower } from "./change-follower.js";
 import { type Clock, systemClock } from "./clock.js";
 import { CsrfTokens } from "./csrf.js";
 import { DeviceCookies } from "./device-cookies.js";
+import { FactorKeys, parseFactorKeys } from "./factor-keys.js";
+import { SecondFactors } from "./factors.js";
 import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
 import type { MailOptions } from "./mail.js";
@@ -20,6 +22,7 @@ import { AccountEmail, DEFAULT_EMAIL_POLICY, type EmailPolicy } from "./recovery
 import { RefreshTokens } from "./refresh-tokens.js";
 import { RevocationFeed, type StreamLimits } from "./revocations.js";
 import { type AccessOptions, RoleModel } from "./roles.js";
+import { SecondStep } from "./second-step.js";
 import { type RandomBytes, randomToken } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { NO_SERVICE_STORE, ServiceAccounts } from "./services.js";
@@ -90,6 +93,14 @@ export interface AuthOptions {
    */
   reauthWindow?: number;
   /**
+   * Second factors (`docs/accounts.md`, "Second factors"). `keys`: the server keys that
+   * seal authenticator apps' secrets at rest, 32 bytes each (base64 strings, or bytes),
+   * the first sealing, all opening; without one, authenticator apps cannot be added
+   * (`409 factor_unavailable`). `issuer`: the name the app shows above the account
+   * (default `latchkey`).
+   */
+  factors?: { keys?: string | readonly (string | Uint8Array)[]; issuer?: string };
+  /**
    * Whether a signing key may be created when none is live for `tokens.alg` (default
    * `true`). Processes that never sign (the CLI's commands) pass `false`.
    */
@@ -123,6 +134,10 @@ export interface Auth {
   readonly roles: RoleModel;
   /** Whether a session's sign-in is recent enough for a sensitive action (`reauthWindow`). */
   readonly recentSignIn: RecentSignIn;
+  /** The users' second factors: authenticator apps and recovery codes. */
+  readonly factors: SecondFactors;
+  /** The second step of a password sign-in, for users with a second factor. */
+  readonly secondStep: SecondStep;
   /** What administrators do to users (`/admin/*`, the CLI), with the audit log. */
   readonly admin: Administration;
   /** What services must know to refuse tokens before `exp` (`GET /auth/revocations`). */
@@ -207,7 +222,20 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   }
   const clock = options.clock ?? systemClock;
   checkRenewalPolicy(options.sessions);
-  const recentSignIn = new RecentSignIn({ clock, window: checkReauthWindow(options.reauthWindow) });
+  const log = new SecurityLog({ store: stores.events, clock });
+  const factors = new SecondFactors({
+    store: stores.factors,
+    keys: factorKeysOf(options.factors?.keys),
+    clock,
+    log,
+    issuer: options.factors?.issuer ?? "latchkey",
+    random,
+  });
+  const recentSignIn = new RecentSignIn({
+    clock,
+    window: checkReauthWindow(options.reauthWindow),
+    hasSecondFactor: (userId) => factors.hasAny(userId),
+  });
   const roles = new RoleModel(options.access);
   const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
   const { tokens } = options;
@@ -224,7 +252,6 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       void changes.poll();
     },
   };
-  const log = new SecurityLog({ store: stores.events, clock });
   const sessions = new SessionManager({
     log,
     store: stores.sessions,
@@ -338,6 +365,16 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     roles,
     admin,
     recentSignIn,
+    factors,
+    secondStep: new SecondStep({
+      challenges: stores.challenges,
+      users: stores.users,
+      factors,
+      throttle,
+      log,
+      clock,
+      random,
+    }),
     accounts,
     email,
     sessions,
@@ -381,6 +418,14 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       await Promise.all([changes.close(), email.close()]);
     },
   };
+}
+
+/** `factors.keys` as `FactorKeys`, or `null` when none is given; a wrong key fails at start, saying which. */
+function factorKeysOf(keys: string | readonly (string | Uint8Array)[] | undefined): FactorKeys | null {
+  if (keys === undefined) return null;
+  const list = typeof keys === "string" ? [keys] : keys;
+  const parsed = list.flatMap((key) => (typeof key === "string" ? parseFactorKeys(key) : [key]));
+  return parsed.length === 0 ? null : new FactorKeys(parsed);
 }
 
 /** `mail`, checked at start: a transport that is not a function fails here, not at the first reset. */

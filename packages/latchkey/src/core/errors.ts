@@ -27,6 +27,10 @@ export type ErrorCode =
   | "forbidden_origin"
   | "forbidden"
   | "reauthentication_required"
+  | "invalid_code"
+  | "sign_in_expired"
+  | "factor_exists"
+  | "factor_unavailable"
   | "not_found"
   | "method_not_allowed"
   | "username_taken"
@@ -91,6 +95,10 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   forbidden_origin: 403,
   forbidden: 403,
   reauthentication_required: 403,
+  invalid_code: 401,
+  sign_in_expired: 401,
+  factor_exists: 409,
+  factor_unavailable: 409,
   not_found: 404,
   method_not_allowed: 405,
   username_taken: 409,

@@ -46,7 +46,7 @@ export interface ThrottlePolicy {
  * Who an attempt is for: a login (`username`), or a signed-in caller re-entering its
  * password (`sessionId`).
  */
-export type AttemptSubject = LoginSubject | SessionSubject;
+export type AttemptSubject = LoginSubject | SessionSubject | SecondStepSubject;
 
 /** A login: counted against the device when the browser proves one, else the account. */
 export interface LoginSubject {
@@ -66,6 +66,18 @@ export interface SessionSubject {
   ip: string;
   /** The id of a device cookie proven for the session's account, when the browser has one. */
   device?: string | null;
+}
+
+/**
+ * A code or recovery code at the second step of a sign-in (or a re-authentication):
+ * counted against the account's second factor, whoever tries, and the address.
+ */
+export interface SecondStepSubject {
+  /** The user whose second factor is tried. */
+  secondFactorOf: string;
+  /** The client address as the server sees it. */
+  ip: string;
+  device?: null;
 }
 
 /** A counted attempt, to settle once the password has been checked. */
@@ -171,6 +183,7 @@ export class LoginThrottle {
 
 /** The counters an attempt is limited by, besides its address's. */
 function keysOf(subject: AttemptSubject): string[] {
+  if ("secondFactorOf" in subject) return [`mfa:user:${subject.secondFactorOf}`];
   const device = subject.device ? [`login:device:${subject.device}`] : [];
   if ("sessionId" in subject) return [`reauth:session:${subject.sessionId}`, ...device];
   return device.length > 0 ? device : [`login:account:${subject.username}`];

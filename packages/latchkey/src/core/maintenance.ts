@@ -1,8 +1,8 @@
 /**
  * Background upkeep, once a minute: delete expired sessions (in small indexed batches,
- * their refresh tokens with them), expired mailed-link tokens, expired throttle counters,
- * change-feed entries older than one token lifetime (nobody needs them), and signing keys
- * that no longer verify anything.
+ * their refresh tokens with them), expired mailed-link tokens and sign-in challenges,
+ * expired throttle counters, change-feed entries older than one token lifetime (nobody
+ * needs them), and signing keys that no longer verify anything.
  */
 import type { Auth } from "./auth.js";
 import type { Stores } from "./ports.js";
@@ -38,19 +38,23 @@ export interface Maintenance {
   stop(): Promise<void>;
 }
 
-/** How many expired link tokens one delete takes: a few per user a day, so rarely more than one batch. */
-const LINK_BATCH = 500;
+/**
+ * How many expired link tokens or challenges one delete takes: a few per user a day, so
+ * rarely more than one batch.
+ */
+const SWEEP_BATCH = 500;
 
 /**
- * Deletes the link tokens expired at `now`, a batch at a time, yielding to the event loop
- * between batches (a store such as SQLite deletes synchronously, as sessions are swept).
+ * Deletes the link tokens or challenges expired at `now`, a batch at a time, yielding to
+ * the event loop between batches (a store such as SQLite deletes synchronously, as
+ * sessions are swept).
  */
-async function sweepLinks(stores: Pick<Stores, "links">, now: number): Promise<number> {
+async function sweepInBatches(store: Stores["links"] | Stores["challenges"], now: number): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await stores.links.sweepExpired(now, LINK_BATCH);
+    const deleted = await store.sweepExpired(now, SWEEP_BATCH);
     total += deleted;
-    if (deleted < LINK_BATCH) return total;
+    if (deleted < SWEEP_BATCH) return total;
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
@@ -78,12 +82,13 @@ export function startMaintenance(
     try {
       const sessions = await auth.sessions.sweep();
       const now = auth.clock.now();
-      const links = await sweepLinks(auth.stores, now);
+      const links = await sweepInBatches(auth.stores.links, now);
+      const challenges = await sweepInBatches(auth.stores.challenges, now);
       const counters = await auth.stores.counters.sweepExpired(now);
       const changes = await auth.stores.changes.prune(now - auth.tokenLifetimeMs);
       const keys = await auth.keys.prune();
-      if (sessions + links + counters + changes + keys > 0) {
-        log.debug({ sessions, links, counters, changes, keys }, "swept expired records");
+      if (sessions + links + challenges + counters + changes + keys > 0) {
+        log.debug({ sessions, links, challenges, counters, changes, keys }, "swept expired records");
       }
     } catch (error) {
       log.warn({ err: error }, "maintenance failed; will retry");

@@ -8,10 +8,13 @@
 import type { Kysely, Migration } from "kysely";
 import type {
   AuditRecord,
+  ChallengeRecord,
   ChangeKind,
   ChangeRecord,
   CounterState,
   EventRecord,
+  FactorKind,
+  FactorRecord,
   LinkPurpose,
   LinkTokenRecord,
   RefreshTokenRecord,
@@ -318,6 +321,67 @@ export interface LinkTokenStore {
 }
 
 /**
+ * A user's second factors and recovery codes (`docs/accounts.md`, "Second factors").
+ * Deleting a user deletes theirs. Recovery codes are stored as SHA-256 hashes only.
+ * @example
+ * const factors = await stores.factors.listByUser(userId);
+ */
+export interface FactorStore {
+  /** The user's factors, pending ones included, oldest first. */
+  listByUser(userId: string): Promise<FactorRecord[]>;
+  find(id: string): Promise<FactorRecord | null>;
+  create(factor: FactorRecord): Promise<void>;
+  /**
+   * Confirms a pending factor at `at`, recording `step` as its last accepted step; `true`
+   * for the one caller that did (it was there and pending).
+   */
+  confirm(id: string, at: number, step: number | null): Promise<boolean>;
+  /**
+   * Records the use of a TOTP code of time step `step` at `at`, only when `step` is past
+   * the factor's `lastStep`: one conditional write, so of racing uses of one code (on any
+   * number of instances) exactly one gets `true`.
+   */
+  useStep(id: string, step: number, at: number): Promise<boolean>;
+  /** Replaces a factor's sealed secret (re-sealed under the newest key); `false` when it is gone. */
+  updateSecret(id: string, secret: string): Promise<boolean>;
+  /** Deletes one factor; `false` when there was none. */
+  delete(id: string): Promise<boolean>;
+  /** Deletes the user's factors of `kind` (of every kind when omitted) that are still pending; returns how many. */
+  deletePending(userId: string, kind?: FactorKind): Promise<number>;
+  /** Replaces every recovery code of the user with these (hashes), unused, created at `at`. */
+  replaceRecoveryCodes(userId: string, hashes: string[], at: number): Promise<void>;
+  /** Marks the user's unused code with this hash used at `at`; `true` for the one caller that did. */
+  useRecoveryCode(userId: string, hash: string, at: number): Promise<boolean>;
+  /** How many of the user's recovery codes are unused. */
+  countRecoveryCodes(userId: string): Promise<number>;
+  /** Deletes every recovery code of the user; returns how many. */
+  deleteRecoveryCodes(userId: string): Promise<number>;
+}
+
+/**
+ * The short-lived states between two steps of a sign-in (`ChallengeRecord`). Deleting a
+ * user deletes theirs.
+ * @example
+ * const pending = await stores.challenges.find(id);
+ */
+export interface ChallengeStore {
+  create(challenge: ChallengeRecord): Promise<void>;
+  find(id: string): Promise<ChallengeRecord | null>;
+  /**
+   * Counts a wrong answer to an unused, unexpired challenge; the count after, or `null`
+   * when it is used, expired or gone.
+   */
+  fail(id: string, now: number): Promise<number | null>;
+  /**
+   * Marks the challenge used at `now` if it is unused and `now < expiresAt`; `true` for
+   * the one caller that did. Of two concurrent calls with one id, exactly one gets `true`.
+   */
+  use(id: string, now: number): Promise<boolean>;
+  /** Deletes up to `limit` challenges expired at `now`; returns how many. */
+  sweepExpired(now: number, limit: number): Promise<number>;
+}
+
+/**
  * The link tokens `LinkTokenStore.deleteByUser` keeps.
  * @example
  * await stores.links.deleteByUser(userId, "verify_email", { email: "alice@example.com" });
@@ -383,6 +447,10 @@ export interface Stores {
   audit: AuditStore;
   /** The tokens of mailed links: email verification, password reset, email-change revert. */
   links: LinkTokenStore;
+  /** Second factors and recovery codes. */
+  factors: FactorStore;
+  /** The states between two steps of a sign-in. */
+  challenges: ChallengeStore;
   /**
    * Service credentials (`docs/services.md`). Optional: without it, `auth.services` refuses
    * to create any, every client credential is refused (`invalid_client`, saying why), and

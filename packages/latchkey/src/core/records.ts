@@ -77,6 +77,76 @@ export interface LinkTokenRecord {
 }
 
 /**
+ * What a second factor is: an authenticator app's shared secret (TOTP, RFC 6238) or a
+ * passkey (WebAuthn).
+ * @example
+ * const kind: FactorKind = "totp";
+ */
+export type FactorKind = "totp" | "passkey";
+
+/**
+ * A second factor of a user (`docs/accounts.md`, "Second factors"). A TOTP factor is
+ * pending until its first code is confirmed (`confirmedAt`): until then it protects nothing.
+ * @example
+ * const factors: FactorRecord[] = await stores.factors.listByUser(userId);
+ * const protectedBy = factors.filter((f) => f.confirmedAt !== null);
+ */
+export interface FactorRecord {
+  /** 22 random base64url characters. */
+  id: string;
+  userId: string;
+  kind: FactorKind;
+  /** A name its owner gives it ("Phone", "YubiKey 5"). */
+  name: string;
+  /** TOTP: the shared secret, sealed (AES-256-GCM under a server key, `FactorKeys`); `null` for a passkey. */
+  secret: string | null;
+  /** Passkey: the credential id, base64url (unique among factors); `null` for TOTP. */
+  credentialId: string | null;
+  /** Passkey: the COSE public key, base64url; `null` for TOTP. */
+  publicKey: string | null;
+  /** Passkey: the authenticator's signature counter when last used; `null` for TOTP. */
+  signCount: number | null;
+  /** Passkey: the transports its authenticator reported, comma-separated; `null` when none. */
+  transports: string | null;
+  createdAt: number;
+  /** When enrolment was confirmed; `null` while pending. */
+  confirmedAt: number | null;
+  lastUsedAt: number | null;
+  /** TOTP: the time step (Unix seconds / 30) of the last code accepted, so none is accepted twice. */
+  lastStep: number | null;
+}
+
+/**
+ * What a challenge is for: the second step of a password sign-in (`second_factor`), or a
+ * WebAuthn ceremony (`passkey_register`, `passkey_sign_in`).
+ * @example
+ * const purpose: ChallengePurpose = "second_factor";
+ */
+export type ChallengePurpose = "second_factor" | "passkey_register" | "passkey_sign_in";
+
+/**
+ * A short-lived, single-use state between two requests of one sign-in (`docs/accounts.md`):
+ * the token its client holds is `id.secret`, of which only the secret's SHA-256 is stored.
+ * @example
+ * const pending: ChallengeRecord | null = await stores.challenges.find(id);
+ */
+export interface ChallengeRecord {
+  id: string;
+  /** Whose sign-in it continues; `null` before anyone is known (a passkey sign-in's first step). */
+  userId: string | null;
+  purpose: ChallengePurpose;
+  secretHash: string;
+  /** What the next step needs (JSON): how the first step signed in, the WebAuthn challenge. */
+  data: string;
+  createdAt: number;
+  expiresAt: number;
+  /** When it was used, or `null` while it is unused. */
+  usedAt: number | null;
+  /** Wrong answers so far. */
+  failures: number;
+}
+
+/**
  * How a session was opened: by a browser under a cookie strategy, by a browser app that
  * keeps its access token in memory ("memory", `docs/client.md`), or by an API client ("bearer").
  * @example
@@ -182,6 +252,11 @@ export const EVENT_TYPES = [
   "password_reset",
   "reauthenticated",
   "reauthentication_failed",
+  "totp_enabled",
+  "totp_disabled",
+  "recovery_codes_generated",
+  "recovery_code_used",
+  "second_factor_failed",
 ] as const;
 
 /**

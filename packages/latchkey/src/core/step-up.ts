@@ -37,10 +37,12 @@ export class RecentSignIn {
   /** The window, in seconds (`reauthWindow`). */
   readonly window: number;
   readonly #clock: Clock;
+  readonly #hasSecondFactor: (userId: string) => Promise<boolean>;
 
-  constructor(deps: { clock: Clock; window: number }) {
+  constructor(deps: { clock: Clock; window: number; hasSecondFactor?: (userId: string) => Promise<boolean> }) {
     this.#clock = deps.clock;
     this.window = deps.window;
+    this.#hasSecondFactor = deps.hasSecondFactor ?? (async () => false);
   }
 
   /**
@@ -70,13 +72,12 @@ export class RecentSignIn {
 
   /**
    * Whether the account has a second factor (an authenticator app, a passkey), so that
-   * its password alone is not a full sign-in. None has one yet: the second-factor slice
-   * of issue 32 fills this in from its store.
+   * its password alone is not a full sign-in.
    * @example
    * if (await auth.recentSignIn.hasSecondFactor(userId)) console.log("a password is not enough");
    */
-  async hasSecondFactor(_userId: string): Promise<boolean> {
-    return false;
+  hasSecondFactor(userId: string): Promise<boolean> {
+    return this.#hasSecondFactor(userId);
   }
 }
 

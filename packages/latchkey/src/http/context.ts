@@ -331,6 +331,7 @@ export class LatchkeyContext {
       describe("csrf", false),
       describe("device", true),
       describe("memoryRefresh", true, [...this.#memoryPaths]),
+      describe("pending", true),
     ];
   }
 
@@ -356,6 +357,24 @@ export class LatchkeyContext {
       reply.setCookie(name, "", cleared);
     }
     reply.setCookie(this.cookies.csrf, "", { ...cleared, httpOnly: false });
+  }
+
+  /** Sets the cookie of a sign-in waiting for its second step, for as long as it waits. */
+  setPendingCookie(reply: CookieSink, token: string, maxAgeSeconds: number): void {
+    reply.setCookie(
+      this.cookies.pending,
+      token,
+      cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds }),
+    );
+  }
+
+  /** Clears the cookie of a pending sign-in (its second step passed, or a new sign-in began). */
+  clearPendingCookie(reply: CookieSink): void {
+    reply.setCookie(
+      this.cookies.pending,
+      "",
+      cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 }),
+    );
   }
 
   /** Clears the in-memory mode's refresh cookie, on both its paths. */

@@ -29,6 +29,11 @@ export interface CookieNames {
    * demands `Path=/`.
    */
   memoryRefresh: string;
+  /**
+   * A password sign-in waiting for its second step (`docs/accounts.md`): `HttpOnly`, five
+   * minutes, so the step stays with the browser that took the first.
+   */
+  pending: string;
 }
 
 /** The names before the prefix, unless the host chooses others. */
@@ -39,6 +44,7 @@ export const DEFAULT_COOKIE_NAMES: Readonly<CookieNames> = {
   refresh: "rt",
   device: "device",
   memoryRefresh: "mrt",
+  pending: "signin",
 };
 
 // RFC 6265's cookie-name token: no separators, spaces or controls.
@@ -82,6 +88,7 @@ export function cookieNames(secure: boolean, overrides: Partial<CookieNames> = {
     refresh: `${prefix}${names.refresh}`,
     device: `${prefix}${names.device}`,
     memoryRefresh: `${secure ? "__Secure-" : ""}${names.memoryRefresh}`,
+    pending: `${prefix}${names.pending}`,
   };
 }
 

@@ -16,6 +16,7 @@ import { adminRoutes } from "./routes/admin.js";
 import { authRoutes } from "./routes/auth.js";
 import { emailRoutes } from "./routes/email.js";
 import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
+import { factorRoutes } from "./routes/factors.js";
 import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
 import { tokenRoutes } from "./routes/tokens.js";
 
@@ -170,6 +171,7 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
     ...authRoutes(context),
     ...accountRoutes(context),
     ...(options.auth.email.enabled ? emailRoutes(context) : []),
+    ...factorRoutes(context),
     ...tokenRoutes(context),
     ...(options.policy ? explainRoutes(context, options.policy) : []),
     ...adminRoutes(context),

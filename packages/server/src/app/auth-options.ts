@@ -1,6 +1,7 @@
 /**
  * The core's options from the configuration: one place for the server and the CLI.
  */
+import { randomBytes } from "node:crypto";
 import type { AccessOptions, AuthOptions, MailOptions, Stores } from "latchkey";
 import type { Config } from "./config.js";
 
@@ -30,6 +31,19 @@ export interface AuthOptionsContext {
   issuer?: string | (() => string);
   /** How mail leaves (`configuredTransport`) and where its sends and failures are logged; none, no mail. */
   mail?: Pick<MailOptions, "transport" | "log">;
+  /** The key that seals TOTP secrets when `MFA_KEYS` is unset (`factorKeyFallback`). */
+  factorKey?: string;
+}
+
+/**
+ * The key that seals TOTP secrets without `MFA_KEYS`: one made once and kept in the
+ * database's secrets, shared by every instance, so `npm start` can add authenticator apps
+ * with no set-up. A copy of the database then opens them: production sets `MFA_KEYS`.
+ * @example
+ * const factorKey = config.mfaKeys ? undefined : await factorKeyFallback(stores);
+ */
+export async function factorKeyFallback(stores: Stores): Promise<string> {
+  return stores.secrets.getOrCreate("mfa-key", randomBytes(32).toString("base64"));
 }
 
 /**
@@ -72,6 +86,7 @@ export function authOptionsFrom(config: Config, stores: Stores, context: AuthOpt
       refreshReuseLeeway: config.refreshReuseLeeway,
     },
     reauthWindow: config.reauthWindow,
+    factors: { keys: config.mfaKeys ?? context.factorKey, issuer: config.mfaIssuer },
     ...(context.mail && { mail: { ...context.mail, from: config.mailFrom } }),
     email: {
       requireVerified: config.requireVerifiedEmail,

@@ -5,6 +5,7 @@
  */
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
+import { parseFactorKeys } from "latchkey";
 import { isSameSite, parseOrigin } from "latchkey/internal";
 import { SETTINGS, type Setting, type SettingName } from "./settings.js";
 
@@ -96,6 +97,10 @@ export interface Config {
   mailAddressMax: number;
   /** Mail-sending requests per target address or account within `loginWindow`. */
   mailAccountMax: number;
+  /** The keys that seal TOTP secrets (`MFA_KEYS`, checked), or unset: the server keeps one in the database. */
+  mfaKeys: string | undefined;
+  /** The name authenticator apps show. */
+  mfaIssuer: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -192,7 +197,20 @@ export function loadConfig(env: Env): Config {
     resetLinkTtl: read.int("RESET_LINK_TTL"),
     mailAddressMax: read.int("MAIL_ADDRESS_MAX"),
     mailAccountMax: read.int("MAIL_ACCOUNT_MAX"),
+    mfaKeys: readMfaKeys(env.MFA_KEYS),
+    mfaIssuer: read.text("MFA_ISSUER"),
   };
+}
+
+/** `MFA_KEYS`, checked at start: a wrong key stops the server, saying which (never the key). */
+function readMfaKeys(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  try {
+    parseFactorKeys(raw);
+  } catch (error) {
+    throw new ConfigError("MFA_KEYS", (error as Error).message.replace(/^latchkey: /, ""));
+  }
+  return raw.trim();
 }
 
 /** Reads each variable against its entry in `SETTINGS`: its default, range and choices. */

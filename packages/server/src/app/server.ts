@@ -15,7 +15,7 @@ import { type Auth, createAuth, errorResponses } from "latchkey";
 import { handleError, latchkey, useStrictJson } from "latchkey/fastify";
 import { BODY_LIMIT, cookieNames, SECURITY, securitySchemes } from "latchkey/internal";
 import pino from "pino";
-import { authOptionsFrom } from "./auth-options.js";
+import { authOptionsFrom, factorKeyFallback } from "./auth-options.js";
 import type { Config } from "./config.js";
 import { registerSetCookieNames } from "./cookie-names-header.js";
 import { demoCompareRoute } from "./demo-compare.js";
@@ -102,8 +102,14 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   const transport = options.mailTransport ? givenTransport(options.mailTransport) : configuredTransport(config, logger);
   // (No `port` key: the start line's `"port"` is the one tests and scripts read.)
   logger.info({ mail: transport.describe }, `mail transport: ${describeTransport(transport.describe)}`);
+  // Without MFA_KEYS, TOTP secrets are sealed under a key the database keeps: fine for
+  // development, said loudly for production.
+  const factorKey = config.mfaKeys ? undefined : await factorKeyFallback(stores);
+  if (factorKey && process.env.NODE_ENV === "production") {
+    logger.warn("MFA_KEYS is unset: authenticator apps' secrets are sealed under a key kept in the database itself");
+  }
   const auth = await createAuth({
-    ...authOptionsFrom(config, stores, { issuer: publicOrigin, mail: { transport, log: logger } }),
+    ...authOptionsFrom(config, stores, { issuer: publicOrigin, mail: { transport, log: logger }, factorKey }),
     clock: options.clock,
     hasher: options.hasher,
   });

@@ -174,6 +174,19 @@ export const SETTINGS = {
     meaning:
       "seconds after a sign-in (or a re-authentication, `POST /auth/reauthenticate`) during which admin changes and other sensitive actions are allowed; later they answer `403 reauthentication_required`",
   },
+  MFA_KEYS: {
+    kind: "text",
+    default: null,
+    accepts: "32-byte keys in base64 (`openssl rand -base64 32`), comma-separated; the first seals",
+    meaning:
+      "the keys that encrypt authenticator apps' secrets at rest (a secret: never logged); unset, one is made and kept in the database, which is for development only: a copy of the database then opens them ([accounts](docs/accounts.md#the-server-key))",
+  },
+  MFA_ISSUER: {
+    kind: "text",
+    default: "latchkey",
+    accepts: "a short name",
+    meaning: "the name authenticator apps show above the account",
+  },
   LOGIN_MAX_FAILURES: {
     kind: "int",
     default: 5,

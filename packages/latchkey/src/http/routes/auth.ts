@@ -3,7 +3,7 @@
  */
 import { type Static, Type } from "@sinclair/typebox";
 import { AuthError } from "../../core/errors.js";
-import type { SessionRecord } from "../../core/records.js";
+import type { SessionRecord, UserRecord } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import { presentedCredential } from "../credentials.js";
@@ -61,6 +61,49 @@ const MeUser = Type.Object(
   { description: "The signed-in user, with their roles." },
 );
 
+/** A re-authentication: the password, and a code when the account has a second factor. */
+const ReauthenticateBody = Type.Object(
+  {
+    ...AccountDeleteBody.properties,
+    code: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: "A code from the authenticator app (accounts with one).",
+      }),
+    ),
+    recoveryCode: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "A recovery code, in place of `code`." }),
+    ),
+  },
+  { additionalProperties: false, examples: [{ password: "correct horse battery staple", code: "492039" }] },
+);
+
+/** What a browser sign-in answers: its cookies' CSRF token, or the in-memory mode's access token. */
+export const LoginAnswer = Type.Union([
+  Type.Object(
+    {
+      user: MeUser,
+      session: ref(SessionView),
+      csrfToken: Type.String(),
+      accessExpiresIn: Type.Optional(
+        Type.Integer({ description: "Seconds until the access cookie expires (`jwt`, `hybrid`)." }),
+      ),
+    },
+    { title: "CookieLogin" },
+  ),
+  Type.Object(
+    {
+      user: MeUser,
+      session: ref(SessionView),
+      access_token: Type.String(),
+      token_type: Type.Literal("Bearer"),
+      expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
+    },
+    { title: "MemoryLogin" },
+  ),
+]);
+
 /**
  * The browser and account routes.
  *
@@ -79,70 +122,31 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Log in: a new session and the cookies of the strategy (or an access token kept in memory)",
         operationId: "login",
         description:
-          "Checks the password (throttled per account, or per device for a browser whose device cookie was issued for this account, and per address, before any hashing; only a checked wrong password counts, a login shed with 503 does not) and opens a session; the sessions of any cookies the request came with end (no fixation). By default sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back, and `accessExpiresIn` under `jwt` and `hybrid`. With `mode: memory` (any strategy) returns the access token in the body instead, to keep in memory and send as `Authorization: Bearer`, and sets only the refresh token, as an HttpOnly cookie that the browser sends to `/auth/refresh` and `/auth/logout` alone (`docs/client.md`).",
+          'Checks the password (throttled per account, or per device for a browser whose device cookie was issued for this account, and per address, before any hashing; only a checked wrong password counts, a login shed with 503 does not) and opens a session; the sessions of any cookies the request came with end (no fixation). By default sets the cookies of the strategy in force and returns the CSRF token that unsafe cookie requests send back, and `accessExpiresIn` under `jwt` and `hybrid`. With `mode: memory` (any strategy) returns the access token in the body instead, to keep in memory and send as `Authorization: Bearer`, and sets only the refresh token, as an HttpOnly cookie that the browser sends to `/auth/refresh` and `/auth/logout` alone (`docs/client.md`). When the account has a second factor, a right password opens no session: `202` with the methods the second step takes, and a five-minute HttpOnly cookie holding the pending sign-in for `POST /auth/login/second-factor` (`docs/accounts.md`, "Second factors").',
         security: SECURITY.none,
         body: LoginBody,
         response: {
-          200: Type.Union([
-            Type.Object(
-              {
-                user: MeUser,
-                session: ref(SessionView),
-                csrfToken: Type.String(),
-                accessExpiresIn: Type.Optional(
-                  Type.Integer({ description: "Seconds until the access cookie expires (`jwt`, `hybrid`)." }),
-                ),
-              },
-              { title: "CookieLogin" },
-            ),
-            Type.Object(
-              {
-                user: MeUser,
-                session: ref(SessionView),
-                access_token: Type.String(),
-                token_type: Type.Literal("Bearer"),
-                expires_in: Type.Integer({ description: "Seconds until the access token expires." }),
-              },
-              { title: "MemoryLogin" },
-            ),
-          ]),
+          200: LoginAnswer,
+          202: SecondFactorNeeded,
           ...errorResponses(400, 401, 403, 413, 415, 429),
         },
       },
       handler: async (request, reply) => {
         const client = clientInfo(request);
         const memory = request.body.mode === "memory";
+        const remember = request.body.remember ?? false;
         const user = await auth.accounts.authenticate(request.body.username, request.body.password, client, {
           deviceCookie: request.cookies[context.cookies.device],
         });
-        // No fixation: whatever credential cookies came with the login request are never
-        // adopted, and the sessions behind them end, so their values are worthless after.
-        for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
-        const { session, token } = await auth.sessions.signIn({
-          userId: user.id,
-          kind: memory ? "memory" : context.strategy,
-          remember: request.body.remember ?? false,
-          ...client,
-        });
-        context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
-        if (memory) {
-          const access = await auth.accessTokens.issueFor(session, user);
-          context.setMemoryRefreshCookie(reply, session, await auth.refreshTokens.issue(session));
-          return {
-            user: signedInUserView(user),
-            session: sessionView(session, session.id),
-            access_token: access.token,
-            token_type: "Bearer" as const,
-            expires_in: access.expiresIn,
-          };
+        const methods = await auth.secondStep.methods(user.id);
+        if (methods.length > 0) {
+          // A second factor: no session yet, only a pending sign-in that stays with this browser.
+          const pending = await auth.secondStep.begin(user, { flow: "browser", remember, memory }, methods);
+          context.setPendingCookie(reply, pending.token, pending.expiresIn);
+          reply.code(202);
+          return { secondFactor: { methods: pending.methods, expiresIn: pending.expiresIn } };
         }
-        const accessExpiresIn = await context.setBrowserCookies(reply, { session, user }, token);
-        return {
-          user: signedInUserView(user),
-          session: sessionView(session, session.id),
-          csrfToken: auth.csrf.tokenFor(session.id),
-          accessExpiresIn: accessExpiresIn ?? undefined,
-        };
+        return openBrowserSignIn(context, request, reply, user, { remember, memory, amr: ["pwd"] });
       },
     }),
 
@@ -208,7 +212,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
     }),
 
-    route<{ password: string }>({
+    route<{ password: string; code?: string; recoveryCode?: string }>({
       method: "POST",
       path: "/auth/reauthenticate",
       group: "core",
@@ -218,9 +222,9 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Confirm the password again: the session counts as a recent sign-in",
         operationId: "reauthenticate",
         description:
-          "For an action that answered `403 reauthentication_required` (admin changes; `docs/accounts.md`, \"Recent sign-in\"): checks the password, throttled like a password change's (per session and device, and per address; a wrong one is `401 invalid_credentials` and counts), and makes the session's sign-in recent again for `reauthWindow` seconds. Under `jwt` and `hybrid` a cookie caller gets a new access cookie, whose `auth_time` is now; a bearer caller gets a new access token in the body (its old one still says the old `auth_time`). A `reauthenticated` event is logged.",
+          "For an action that answered `403 reauthentication_required` (admin changes; `docs/accounts.md`, \"Recent sign-in\"): checks the password, throttled like a password change's (per session and device, and per address; a wrong one is `401 invalid_credentials` and counts), and, when the account has a second factor, a `code` from it (or a `recoveryCode`; without one `401 invalid_code`, throttled as at sign-in), and makes the session's sign-in recent again for `reauthWindow` seconds. Under `jwt` and `hybrid` a cookie caller gets a new access cookie, whose `auth_time` is now; a bearer caller gets a new access token in the body (its old one still says the old `auth_time`). A `reauthenticated` event is logged.",
         security: SECURITY.callerUnsafe,
-        body: AccountDeleteBody,
+        body: ReauthenticateBody,
         response: {
           200: Type.Object(
             {
@@ -263,7 +267,21 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
           }
           throw error;
         }
-        const valid = await auth.sessions.reauthenticate(session.id, ["pwd"]);
+        // With a second factor, the password alone is not a full sign-in: a code comes too.
+        let amr = ["pwd"];
+        if (await auth.factors.hasAny(session.userId)) {
+          const { code, recoveryCode } = request.body;
+          if (code === undefined && recoveryCode === undefined) {
+            throw new AuthError("invalid_code", "This account has a second factor: send a code from it too.");
+          }
+          const proof = recoveryCode !== undefined ? { recoveryCode } : { code: code as string };
+          const added = await auth.secondStep.check(session.userId, proof, {
+            ...clientInfo(request),
+            sessionId: session.id,
+          });
+          amr = [...added, ...amr].sort();
+        }
+        const valid = await auth.sessions.reauthenticate(session.id, amr);
         // Ended while the password was checked: refused as its credential now would be.
         if (!valid) {
           const sessionEnded = await auth.sessions.endReason(session.id);
@@ -495,4 +513,70 @@ function parseSessionCursor(cursor: string): { createdAt: number; id: string } {
 function pageStart(sessions: SessionRecord[], cursor: { createdAt: number; id: string }): number {
   const at = sessions.findIndex((s) => s.id === cursor.id);
   return at >= 0 ? at + 1 : sessions.findIndex((s) => s.createdAt < cursor.createdAt);
+}
+
+/**
+ * The answer of a password sign-in that needs its second step (`202`): which methods the
+ * second step takes, and how long it waits. The pending sign-in itself is in a cookie.
+ */
+export const SecondFactorNeeded = Type.Object(
+  {
+    secondFactor: Type.Object({
+      methods: Type.Array(Type.Union([Type.Literal("totp"), Type.Literal("recovery_code")]), {
+        description: "What `POST /auth/login/second-factor` takes: `code` (totp) or `recoveryCode`.",
+      }),
+      expiresIn: Type.Integer({ description: "Seconds the pending sign-in waits for its second step." }),
+    }),
+  },
+  {
+    title: "SecondFactorNeeded",
+    description:
+      "The password was right and the account has a second factor: no session yet. A cookie holds the pending sign-in; send a code to `POST /auth/login/second-factor` (`docs/accounts.md`).",
+  },
+);
+
+/**
+ * Opens a browser's session after a sign-in (the password's, or its second step's): the
+ * sessions of whatever credential cookies came with it end (no fixation), then the
+ * strategy's cookies, or the in-memory mode's access token and refresh cookie.
+ * @example
+ * return openBrowserSignIn(context, request, reply, user, { remember: false, memory: false, amr: ["pwd"] });
+ */
+export async function openBrowserSignIn(
+  context: LatchkeyContext,
+  request: AuthRequest,
+  reply: CookieSink,
+  user: UserRecord,
+  how: { remember: boolean; memory: boolean; amr: string[] },
+) {
+  const { auth } = context;
+  // No fixation: whatever credential cookies came with the login request are never
+  // adopted, and the sessions behind them end, so their values are worthless after.
+  for (const id of await context.sessionsOfCookies(request)) await auth.sessions.end(id);
+  const { session, token } = await auth.sessions.signIn({
+    userId: user.id,
+    kind: how.memory ? "memory" : context.strategy,
+    remember: how.remember,
+    amr: how.amr,
+    ...clientInfo(request),
+  });
+  context.setDeviceCookie(reply, session, auth.accounts.deviceCookieFor(user));
+  if (how.memory) {
+    const access = await auth.accessTokens.issueFor(session, user);
+    context.setMemoryRefreshCookie(reply, session, await auth.refreshTokens.issue(session));
+    return {
+      user: signedInUserView(user),
+      session: sessionView(session, session.id),
+      access_token: access.token,
+      token_type: "Bearer" as const,
+      expires_in: access.expiresIn,
+    };
+  }
+  const accessExpiresIn = await context.setBrowserCookies(reply, { session, user }, token);
+  return {
+    user: signedInUserView(user),
+    session: sessionView(session, session.id),
+    csrfToken: auth.csrf.tokenFor(session.id),
+    accessExpiresIn: accessExpiresIn ?? undefined,
+  };
 }

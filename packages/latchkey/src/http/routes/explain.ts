@@ -12,7 +12,7 @@ import { errorResponses, SECURITY } from "../schemas.js";
 import { type RouteSpec, route, who } from "./spec.js";
 
 /** The cookies' roles, as `CookieNames` keys them. */
-const COOKIE_ROLES = ["session", "access", "refresh", "csrf", "device", "memoryRefresh"] as const;
+const COOKIE_ROLES = ["session", "access", "refresh", "csrf", "device", "memoryRefresh", "pending"] as const;
 
 /** What `GET /auth/info` tells a client about the deployment. */
 export interface PolicyInfo {

@@ -21,6 +21,7 @@ export type RouteGroup =
   | "password"
   | "account"
   | "email"
+  | "factors"
   | "tokens"
   | "services"
   | "explain"

@@ -174,12 +174,12 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Log in an API client (a user's password), or a service (its client credentials)",
         operationId: "createToken",
         description:
-          "Two grants. A user's API client sends `{username, password}` as JSON and gets an access token (a JWT, verifiable with the JWKS) and a refresh token, in the body; no cookies. A service sends `grant_type=client_credentials` (a form, as RFC 6749 4.4 has it, or JSON) with its client id and secret in HTTP Basic, and gets an access token of its own (`kind: service`, `sub` the service, no refresh token), which no user route accepts.",
+          "Two grants. A user's API client sends `{username, password}` as JSON and gets an access token (a JWT, verifiable with the JWKS) and a refresh token, in the body; no cookies. When the account has a second factor, `202` with a `pending_token` instead, which `POST /auth/token/second-factor` exchanges, with a code, for the tokens. A service sends `grant_type=client_credentials` (a form, as RFC 6749 4.4 has it, or JSON) with its client id and secret in HTTP Basic, and gets an access token of its own (`kind: service`, `sub` the service, no refresh token), which no user route accepts.",
         security: SECURITY.token,
         body: Type.Union([Credentials, ClientCredentialsBody]),
-        response: { 200: tokenRef, ...errorResponses(400, 401, 403, 413, 415, 429) },
+        response: { 200: tokenRef, 202: PendingToken, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
-      handler: async (request) => {
+      handler: async (request, reply) => {
         if ("grant_type" in request.body) {
           const credentials = basicCredentials(request);
           if (!credentials) throw new AuthError("invalid_client", "Send the client credentials with HTTP Basic.");
@@ -193,7 +193,20 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         }
         const client = clientInfo(request);
         const user = await auth.accounts.authenticate(request.body.username, request.body.password, client);
-        const { session } = await auth.sessions.signIn({ userId: user.id, kind: "bearer", remember: false, ...client });
+        const methods = await auth.secondStep.methods(user.id);
+        if (methods.length > 0) {
+          // A second factor: no tokens yet, a pending token that only the second step takes.
+          const pending = await auth.secondStep.begin(user, { flow: "token", remember: false, memory: false }, methods);
+          reply.code(202);
+          return { pending_token: pending.token, methods: pending.methods, expires_in: pending.expiresIn };
+        }
+        const { session } = await auth.sessions.signIn({
+          userId: user.id,
+          kind: "bearer",
+          remember: false,
+          amr: ["pwd"],
+          ...client,
+        });
         const access = await auth.accessTokens.issueFor(session, user);
         return {
           access_token: access.token,
@@ -528,3 +541,20 @@ function sseOf(event: RevocationEvent): string {
       return `id: ${event.cursor}\nevent: resume\ndata: {}\n\n`;
   }
 }
+
+/**
+ * A password login of an account with a second factor at `POST /auth/token`: no tokens
+ * yet, a pending token that `POST /auth/token/second-factor` takes with a code.
+ */
+export const PendingToken = Type.Object(
+  {
+    pending_token: Type.String({
+      description: "Single use, for `POST /auth/token/second-factor` only; keep it as secret as a password.",
+    }),
+    methods: Type.Array(Type.Union([Type.Literal("totp"), Type.Literal("recovery_code")]), {
+      description: "What the second step takes: `code` (totp) or `recovery_code`.",
+    }),
+    expires_in: Type.Integer({ description: "Seconds the pending token waits for its second step." }),
+  },
+  { title: "PendingToken" },
+);

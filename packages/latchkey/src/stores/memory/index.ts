@@ -8,6 +8,7 @@ import { auditStore } from "./audit.js";
 import { changeFeed } from "./change-feed.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
+import { challengeStore, factorStore } from "./factors.js";
 import { keyStore } from "./keys.js";
 import { linkTokenStore } from "./links.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
@@ -41,6 +42,9 @@ export function createMemoryStores(): Stores {
     services: new Map(),
     audit: [],
     links: new Map(),
+    factors: new Map(),
+    recoveryCodes: new Map(),
+    challenges: new Map(),
     wakers: new Set(),
   };
   return {
@@ -55,6 +59,8 @@ export function createMemoryStores(): Stores {
     services: serviceStore(state),
     audit: auditStore(state),
     links: linkTokenStore(state),
+    factors: factorStore(state),
+    challenges: challengeStore(state),
     ping: async () => {},
     close: async () => {},
   };

@@ -1,9 +1,11 @@
 /** What the memory stores hold, shared by each port's store. */
 import type {
   AuditRecord,
+  ChallengeRecord,
   ChangeRecord,
   CounterState,
   EventRecord,
+  FactorRecord,
   LinkTokenRecord,
   RefreshTokenRecord,
   ServiceRecord,
@@ -26,7 +28,17 @@ export interface State {
   services: Map<string, ServiceRecord>;
   audit: AuditRecord[];
   links: Map<string, LinkTokenRecord>;
+  factors: Map<string, FactorRecord>;
+  /** Each user's recovery codes: user id to (code hash to the code). */
+  recoveryCodes: Map<string, Map<string, RecoveryCode>>;
+  challenges: Map<string, ChallengeRecord>;
   wakers: Set<() => void>;
+}
+
+/** A recovery code, kept under its hash. */
+export interface RecoveryCode {
+  createdAt: number;
+  usedAt: number | null;
 }
 
 export const copy = <T extends object>(value: T): T => ({ ...value });

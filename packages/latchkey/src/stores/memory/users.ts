@@ -86,6 +86,9 @@ export function userStore(state: State): UserStore {
       state.users.delete(id);
       if (user.email !== null) state.emails.delete(user.email);
       for (const [key, token] of state.links) if (token.userId === id) state.links.delete(key);
+      for (const [key, factor] of state.factors) if (factor.userId === id) state.factors.delete(key);
+      state.recoveryCodes.delete(id);
+      for (const [key, challenge] of state.challenges) if (challenge.userId === id) state.challenges.delete(key);
       for (const [key, s] of state.sessions) if (s.userId === id) dropSession(state, key);
       state.events = state.events.filter((e) => e.userId !== id);
       return true;

@@ -41,6 +41,9 @@ const LATCHKEY_TABLES = [
   "services",
   "admin_events",
   "link_tokens",
+  "factors",
+  "recovery_codes",
+  "challenges",
 ];
 
 /**

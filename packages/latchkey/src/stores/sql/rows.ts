@@ -5,10 +5,14 @@ import type { Selectable } from "kysely";
 import type {
   AdminAction,
   AuditRecord,
+  ChallengePurpose,
+  ChallengeRecord,
   ChangeKind,
   ChangeRecord,
   EventRecord,
   EventType,
+  FactorKind,
+  FactorRecord,
   LinkPurpose,
   LinkTokenRecord,
   RefreshTokenRecord,
@@ -19,8 +23,10 @@ import type {
 } from "../../core/records.js";
 import type {
   AdminEventsTable,
+  ChallengesTable,
   ChangesTable,
   EventsTable,
+  FactorsTable,
   LinkTokensTable,
   RefreshTokensTable,
   SessionsTable,
@@ -250,5 +256,69 @@ export function fromLinkToken(token: LinkTokenRecord): Selectable<LinkTokensTabl
     created_at: token.createdAt,
     expires_at: token.expiresAt,
     used_at: token.usedAt,
+  };
+}
+
+export function toFactor(row: Selectable<FactorsTable>): FactorRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    kind: row.kind as FactorKind,
+    name: row.name,
+    secret: row.secret,
+    credentialId: row.credential_id,
+    publicKey: row.public_key,
+    signCount: nOrNull(row.sign_count),
+    transports: row.transports,
+    createdAt: n(row.created_at),
+    confirmedAt: nOrNull(row.confirmed_at),
+    lastUsedAt: nOrNull(row.last_used_at),
+    lastStep: nOrNull(row.last_step),
+  };
+}
+
+export function fromFactor(factor: FactorRecord): Selectable<FactorsTable> {
+  return {
+    id: factor.id,
+    user_id: factor.userId,
+    kind: factor.kind,
+    name: factor.name,
+    secret: factor.secret,
+    credential_id: factor.credentialId,
+    public_key: factor.publicKey,
+    sign_count: factor.signCount,
+    transports: factor.transports,
+    created_at: factor.createdAt,
+    confirmed_at: factor.confirmedAt,
+    last_used_at: factor.lastUsedAt,
+    last_step: factor.lastStep,
+  };
+}
+
+export function toChallenge(row: Selectable<ChallengesTable>): ChallengeRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    purpose: row.purpose as ChallengePurpose,
+    secretHash: row.secret_hash,
+    data: row.data,
+    createdAt: n(row.created_at),
+    expiresAt: n(row.expires_at),
+    usedAt: nOrNull(row.used_at),
+    failures: n(row.failures),
+  };
+}
+
+export function fromChallenge(challenge: ChallengeRecord): Selectable<ChallengesTable> {
+  return {
+    id: challenge.id,
+    user_id: challenge.userId,
+    purpose: challenge.purpose,
+    secret_hash: challenge.secretHash,
+    data: challenge.data,
+    created_at: challenge.createdAt,
+    expires_at: challenge.expiresAt,
+    used_at: challenge.usedAt,
+    failures: challenge.failures,
   };
 }

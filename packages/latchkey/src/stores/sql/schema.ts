@@ -117,6 +117,46 @@ export interface LinkTokensTable {
   used_at: number | null;
 }
 
+/** Second factors (TOTP secrets sealed; passkeys' public keys). */
+export interface FactorsTable {
+  id: string;
+  user_id: string;
+  /** A `FactorKind`: `totp` or `passkey`. */
+  kind: string;
+  name: string;
+  secret: string | null;
+  credential_id: string | null;
+  public_key: string | null;
+  sign_count: number | null;
+  transports: string | null;
+  created_at: number;
+  confirmed_at: number | null;
+  last_used_at: number | null;
+  last_step: number | null;
+}
+
+/** Recovery codes: only the SHA-256 of each is kept. */
+export interface RecoveryCodesTable {
+  user_id: string;
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+/** The states between two steps of a sign-in; only the secret's hash is kept. */
+export interface ChallengesTable {
+  id: string;
+  user_id: string | null;
+  /** A `ChallengePurpose`. */
+  purpose: string;
+  secret_hash: string;
+  data: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  failures: Generated<number>;
+}
+
 /** The admin audit log: no foreign key, it outlives the users it names. */
 export interface AdminEventsTable {
   id: string;
@@ -133,6 +173,9 @@ export interface AdminEventsTable {
 
 export interface Database {
   admin_events: AdminEventsTable;
+  challenges: ChallengesTable;
+  factors: FactorsTable;
+  recovery_codes: RecoveryCodesTable;
   link_tokens: LinkTokensTable;
   refresh_tokens: RefreshTokensTable;
   signing_keys: SigningKeysTable;

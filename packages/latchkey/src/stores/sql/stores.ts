@@ -8,6 +8,7 @@ import { guardStore } from "../guard.js";
 import { auditStore } from "./audit.js";
 import { counterStore } from "./counters.js";
 import { eventStore } from "./events.js";
+import { challengeStore, factorStore } from "./factors.js";
 import { keyStore } from "./keys.js";
 import { linkTokenStore } from "./links.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
@@ -76,6 +77,8 @@ export function createSqlStores(backend: SqlBackend): Stores {
     services: guard(serviceStore(db, backend.isUniqueViolation)),
     audit: guard(auditStore(db)),
     links: guard(linkTokenStore(db)),
+    factors: guard(factorStore(db)),
+    challenges: guard(challengeStore(db)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => {
       closing ??= backend.close();

@@ -22,6 +22,7 @@ import * as roles from "./migrations/0005-roles.js";
 import * as sessionRenewal from "./migrations/0006-session-renewal.js";
 import * as email from "./migrations/0007-email.js";
 import * as signInMethods from "./migrations/0008-sign-in-methods.js";
+import * as secondFactors from "./migrations/0009-second-factors.js";
 
 /** Every migration, by name; names sort in the order they apply. */
 const MIGRATIONS: Record<string, Migration> = {
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0006-session-renewal": sessionRenewal,
   "0007-email": email,
   "0008-sign-in-methods": signInMethods,
+  "0009-second-factors": secondFactors,
 };
 
 /**

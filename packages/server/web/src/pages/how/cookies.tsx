@@ -25,6 +25,8 @@ function purposeOf(cookie: Cookie, strategy: Policy["strategy"]): string {
       return "“This browser has signed in to this account before”: failed sign-ins from it are counted apart from a stranger's, so nobody can lock you out. It proves nothing else, and stays after sign-out.";
     case "memoryRefresh":
       return "Only for apps using the client's in-memory mode (not this one): their refresh token, sent to two routes only.";
+    case "pending":
+      return "Only between the password and the code of an account with a second factor: which sign-in the code finishes. It lasts five minutes, and no session exists until the code is right.";
   }
 }
 

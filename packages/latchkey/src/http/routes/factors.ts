@@ -1,0 +1,326 @@
+/**
+ * Second factors (`docs/accounts.md`, "Second factors"): the second step of a password
+ * sign-in, for browsers and for bearer clients, and the routes that add and remove an
+ * authenticator app and make recovery codes. Adding or removing a factor, and new recovery
+ * codes, need a recent sign-in, as a password change does: a stolen session must not be
+ * able to lock the owner out.
+ */
+import { Type } from "@sinclair/typebox";
+import { AuthError } from "../../core/errors.js";
+import type { SecondFactorProof } from "../../core/factors.js";
+import type { SessionRecord } from "../../core/records.js";
+import { clientInfo } from "../client.js";
+import type { LatchkeyContext } from "../context.js";
+import type { AuthRequest } from "../kit.js";
+import { errorResponses, SECURITY } from "../schemas.js";
+import { isoTime } from "../views.js";
+import { signedInCallerOf } from "./account.js";
+import { LoginAnswer, openBrowserSignIn } from "./auth.js";
+import { type RouteSpec, route, who } from "./spec.js";
+
+const TAGS = ["factors"];
+const NoContent = { 204: Type.Null({ description: "No content" }) };
+const Code = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "The 6 digits the authenticator app shows now (spaces allowed).",
+});
+const RecoveryCode = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  description: "One of the account's recovery codes (`xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter).",
+});
+
+/** A second step's proof: a code from the app, or a recovery code. */
+const SecondStepBody = Type.Union(
+  [
+    Type.Object({ code: Code }, { additionalProperties: false }),
+    Type.Object({ recoveryCode: RecoveryCode }, { additionalProperties: false }),
+  ],
+  { examples: [{ code: "492039" }, { recoveryCode: "7k3m-q9x2-hd4w-p8ne" }] },
+);
+
+const TokenSecondStepBody = Type.Union(
+  [
+    Type.Object({ pending_token: Type.String({ maxLength: 200 }), code: Code }, { additionalProperties: false }),
+    Type.Object(
+      { pending_token: Type.String({ maxLength: 200 }), recovery_code: RecoveryCode },
+      { additionalProperties: false },
+    ),
+  ],
+  { examples: [{ pending_token: "Vb2…Q.k9…w", code: "492039" }] },
+);
+
+const RecoveryCodes = Type.Object(
+  {
+    recoveryCodes: Type.Array(Type.String(), {
+      description: "Shown this once, never again: each signs in once in place of a code. Making new ones voids these.",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+const FactorsView = Type.Object(
+  {
+    totp: Type.Union([
+      Type.Object({
+        id: Type.String(),
+        name: Type.String(),
+        createdAt: Type.String({ format: "date-time" }),
+        lastUsedAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+    recoveryCodes: Type.Integer({ description: "Unused recovery codes left." }),
+    totpAvailable: Type.Boolean({
+      description: "Whether this server can add authenticator apps (it has a key to seal their secrets).",
+    }),
+  },
+  { additionalProperties: false },
+);
+
+/** `{code}` or `{recoveryCode}` as the core takes it. */
+function proofOf(body: { code?: string; recoveryCode?: string; recovery_code?: string }): SecondFactorProof {
+  const recoveryCode = body.recoveryCode ?? body.recovery_code;
+  if (recoveryCode !== undefined) return { recoveryCode };
+  if (body.code !== undefined) return { code: body.code };
+  throw new AuthError("invalid_request", "Send a code from the authenticator app, or a recovery code.");
+}
+
+/**
+ * @example
+ * const routes = factorRoutes(context);
+ */
+export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
+  const { auth } = context;
+  const caller = (request: AuthRequest, session: SessionRecord) => ({
+    ...clientInfo(request),
+    sessionId: session.id,
+  });
+  return [
+    route<{ code: string } | { recoveryCode: string }>({
+      method: "POST",
+      path: "/auth/login/second-factor",
+      group: "core",
+      schema: {
+        tags: ["auth"],
+        summary: "The second step of a browser sign-in: a code, then the session",
+        operationId: "loginSecondFactor",
+        description:
+          "After `POST /auth/login` answered `202` (the account has a second factor), this browser's pending sign-in (a cookie of five minutes) and a code from the authenticator app, or a recovery code, open the session and answer as the login does (its cookies, or the in-memory mode's token). Throttled per account and per address like passwords; a wrong code is `401 invalid_code`; five end the pending sign-in, and so does its expiry or its use (`401 sign_in_expired`: sign in again). The session's `amr` is `mfa`, `otp`, `pwd`.",
+        security: SECURITY.none,
+        body: SecondStepBody,
+        response: { 200: LoginAnswer, ...errorResponses(400, 401, 403, 413, 415, 429) },
+      },
+      handler: async (request, reply) => {
+        const client = clientInfo(request);
+        const token = request.cookies[context.cookies.pending];
+        const { user, first, amr } = await auth.secondStep.complete(token, proofOf(request.body), client, "browser");
+        context.clearPendingCookie(reply);
+        return openBrowserSignIn(context, request, reply, user, {
+          remember: first.remember,
+          memory: first.memory,
+          amr,
+        });
+      },
+    }),
+
+    route<{ pending_token: string; code?: string; recovery_code?: string }>({
+      method: "POST",
+      path: "/auth/token/second-factor",
+      group: "tokens",
+      cors: true,
+      schema: {
+        tags: ["tokens"],
+        summary: "The second step of an API client's login: a code, then the tokens",
+        operationId: "createTokenSecondFactor",
+        description:
+          "After `POST /auth/token` answered `202` with a `pending_token`, that token and a code from the authenticator app (`code`), or a recovery code (`recovery_code`), give the access and refresh tokens. Throttled per account and per address; a wrong code is `401 invalid_code`; five end the pending token, and so do its expiry and its use (`401 sign_in_expired`).",
+        security: SECURITY.none,
+        body: TokenSecondStepBody,
+        response: {
+          200: Type.Object({
+            access_token: Type.String(),
+            token_type: Type.Literal("Bearer"),
+            expires_in: Type.Integer(),
+            refresh_token: Type.String(),
+          }),
+          ...errorResponses(400, 401, 403, 413, 415, 429),
+        },
+      },
+      handler: async (request) => {
+        const client = clientInfo(request);
+        const { pending_token: token } = request.body;
+        const { user, amr } = await auth.secondStep.complete(token, proofOf(request.body), client, "token");
+        const { session } = await auth.sessions.signIn({
+          userId: user.id,
+          kind: "bearer",
+          remember: false,
+          amr,
+          ...client,
+        });
+        const access = await auth.accessTokens.issueFor(session, user);
+        return {
+          access_token: access.token,
+          token_type: "Bearer" as const,
+          expires_in: access.expiresIn,
+          refresh_token: await auth.refreshTokens.issue(session),
+        };
+      },
+    }),
+
+    route({
+      method: "GET",
+      path: "/auth/factors",
+      group: "factors",
+      auth: true,
+      schema: {
+        tags: TAGS,
+        summary: "The user's second factors (never a secret)",
+        operationId: "listFactors",
+        description:
+          "Whether an authenticator app is set up (and when it was added and last used), how many recovery codes are left, and whether this server can add apps at all.",
+        security: SECURITY.caller,
+        response: { 200: FactorsView, ...errorResponses(401) },
+      },
+      handler: async (request) => {
+        const { session } = await who(request).load();
+        const { totp, recoveryCodes } = await auth.factors.summary(session.userId);
+        return {
+          totp: totp && {
+            id: totp.id,
+            name: totp.name,
+            createdAt: isoTime(totp.createdAt),
+            lastUsedAt: totp.lastUsedAt === null ? null : isoTime(totp.lastUsedAt),
+          },
+          recoveryCodes,
+          totpAvailable: auth.factors.totpAvailable,
+        };
+      },
+    }),
+
+    route({
+      method: "POST",
+      path: "/auth/factors/totp",
+      group: "factors",
+      auth: true,
+      schema: {
+        tags: TAGS,
+        summary: "Start adding an authenticator app: its secret, shown once",
+        operationId: "beginTotp",
+        description:
+          "Makes a new TOTP secret (RFC 6238: 30-second steps, 6 digits, SHA-1, as every app expects) and answers it once: as text, as the `otpauth://` URI and as that URI's QR code (an SVG). It is stored encrypted and protects nothing until `POST /auth/factors/totp/confirm` proves the app has it (within 15 minutes); starting again replaces a pending one. Needs a recent sign-in (`403 reauthentication_required`); `409 factor_exists` when an app is already set up; `409 factor_unavailable` when the server has no key to seal secrets (`MFA_KEYS`).",
+        security: SECURITY.callerUnsafe,
+        response: {
+          200: Type.Object(
+            {
+              factorId: Type.String(),
+              secret: Type.String({ description: "The secret in base32, to type into the app." }),
+              uri: Type.String({ description: "`otpauth://totp/...`, what the QR code holds." }),
+              qrSvg: Type.String({ description: "The URI as a QR code: an SVG document." }),
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses(401, 403, 409),
+        },
+      },
+      handler: async (request, reply) => {
+        const { user, session } = await who(request).load();
+        await auth.recentSignIn.require(session, { password: false });
+        reply.header("cache-control", "no-store");
+        return auth.factors.beginTotp(user);
+      },
+    }),
+
+    route<{ factorId: string; code: string }>({
+      method: "POST",
+      path: "/auth/factors/totp/confirm",
+      group: "factors",
+      auth: true,
+      schema: {
+        tags: TAGS,
+        summary: "Finish adding an authenticator app with its first code",
+        operationId: "confirmTotp",
+        description:
+          "Proves the app has the secret: from now on a password sign-in needs a code too. The first factor comes with ten recovery codes, answered this once. A wrong code is `401 invalid_code` and the set-up stays pending; tries are throttled per session and per address.",
+        security: SECURITY.callerUnsafe,
+        body: Type.Object(
+          { factorId: Type.String({ maxLength: 64 }), code: Code },
+          { additionalProperties: false, examples: [{ factorId: "4Yq…", code: "492039" }] },
+        ),
+        response: { 200: RecoveryCodes, ...errorResponses(400, 401, 403, 413, 415, 429) },
+      },
+      handler: async (request, reply) => {
+        const { session } = await who(request).load();
+        const asCaller = signedInCallerOf(context, request, session.id);
+        const attempt = await auth.throttle.begin({
+          sessionId: session.id,
+          ip: asCaller.ip,
+          device: null,
+        });
+        try {
+          const result = await auth.factors.confirmTotp(
+            session.userId,
+            request.body.factorId,
+            request.body.code,
+            caller(request, session),
+          );
+          await attempt.succeeded();
+          reply.header("cache-control", "no-store");
+          return result;
+        } catch (error) {
+          // A wrong code stays counted; anything else was no guess.
+          if (!(error instanceof AuthError && error.code === "invalid_code")) await attempt.withdraw();
+          throw error;
+        }
+      },
+    }),
+
+    route({
+      method: "DELETE",
+      path: "/auth/factors/totp",
+      group: "factors",
+      auth: true,
+      schema: {
+        tags: TAGS,
+        summary: "Remove the authenticator app",
+        operationId: "removeTotp",
+        description:
+          "Removes the app; with no second factor left, the recovery codes go too and the password alone signs in again. Needs a recent sign-in (`403 reauthentication_required`); `404 not_found` when there is no app.",
+        security: SECURITY.callerUnsafe,
+        response: { ...NoContent, ...errorResponses(401, 403, 404) },
+      },
+      handler: async (request, reply) => {
+        const { session } = await who(request).load();
+        await auth.recentSignIn.require(session, { password: false });
+        if (!(await auth.factors.removeTotp(session.userId, caller(request, session)))) {
+          throw new AuthError("not_found", "No authenticator app is set up.");
+        }
+        return reply.code(204).send();
+      },
+    }),
+
+    route({
+      method: "POST",
+      path: "/auth/factors/recovery-codes",
+      group: "factors",
+      auth: true,
+      schema: {
+        tags: TAGS,
+        summary: "New recovery codes (the old ones stop working)",
+        operationId: "regenerateRecoveryCodes",
+        description:
+          "Ten new recovery codes, answered this once; the old ones are void. Only with a second factor (`400` otherwise). Needs a recent sign-in (`403 reauthentication_required`).",
+        security: SECURITY.callerUnsafe,
+        response: { 200: RecoveryCodes, ...errorResponses(400, 401, 403) },
+      },
+      handler: async (request, reply) => {
+        const { session } = await who(request).load();
+        await auth.recentSignIn.require(session, { password: false });
+        const recoveryCodes = await auth.factors.regenerateRecoveryCodes(session.userId, caller(request, session));
+        reply.header("cache-control", "no-store");
+        return { recoveryCodes };
+      },
+    }),
+  ];
+}
