@@ -3,11 +3,16 @@
  * requests to latchkey's routes, the refresh every tab of the origin shares, and the
  * channel that keeps the tabs in step.
  */
-import { codeOf, endedOf, errorOf, LatchkeyError } from "./errors.js";
+import { codeOf, endedOf, errorOf, LatchkeyError, SecondFactorRequired } from "./errors.js";
 import { browser, type ClientOptions, settle } from "./options.js";
 import { type Answer, type Message, REFRESHED, type ReauthAnswer, SAFE, SIGNED_IN, XRW } from "./protocol.js";
 import { singleFlight } from "./tabs.js";
-import type { Change, LatchkeyClient, SessionInfo } from "./types.js";
+import type { Change, LatchkeyClient, SecondFactorProof, SessionInfo } from "./types.js";
+
+/** A second step's proof as latchkey's routes take it. */
+function proofBody(proof: SecondFactorProof): { code: string } | { recoveryCode: string } {
+  return "code" in proof ? { code: proof.code } : { recoveryCode: proof.recoveryCode };
+}
 
 /** How long to wait before trying once more a refresh refused as a possible lost race. */
 const RACE_MS = 250;
@@ -353,6 +358,20 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     tell(reason, true);
   }
 
+  /** A sign-in's answer taken in: the token or CSRF token, the timer, the other tabs told. */
+  function signedIn(answer: Answer): SessionInfo {
+    token = answer.access_token ?? null;
+    csrf = answer.csrfToken ?? null;
+    expires(memory ? answer.expires_in : answer.accessExpiresIn);
+    const signed = infoOf(answer);
+    info = signed;
+    used = false;
+    generation++;
+    schedule();
+    tell(SIGNED_IN);
+    return signed;
+  }
+
   if (channel) channel.onmessage = (event) => hear(event.data as Message);
 
   return {
@@ -360,26 +379,28 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       const body = { username, password, remember, mode: memory ? "memory" : undefined };
       const response = await call("/auth/login", {}, body);
       if (!response.ok) throw await errorOf(response, now());
-      const answer = (await response.json()) as Answer;
-      token = answer.access_token ?? null;
-      csrf = answer.csrfToken ?? null;
-      expires(memory ? answer.expires_in : answer.accessExpiresIn);
-      info = infoOf(answer);
-      used = false;
-      generation++;
-      schedule();
-      tell(SIGNED_IN);
-      return info;
+      if (response.status === 202) {
+        // The password was right; the account's second factor comes next (`completeSignIn`).
+        const { secondFactor } = (await response.json()) as { secondFactor: { methods: string[]; expiresIn: number } };
+        throw new SecondFactorRequired(secondFactor.methods, secondFactor.expiresIn);
+      }
+      return signedIn((await response.json()) as Answer);
+    },
+    async completeSignIn(proof) {
+      const response = await call("/auth/login/second-factor", {}, proofBody(proof));
+      if (!response.ok) throw await errorOf(response, now());
+      return signedIn((await response.json()) as Answer);
     },
     signOut: () => leave("/auth/logout", "signed_out"),
     signOutEverywhere: () => leave("/auth/logout-all", "signed_out_everywhere"),
-    async reauthenticate(password) {
+    async reauthenticate(password, proof) {
       // Through `fetch`: the credentials of either mode, and an expired access token refreshed first.
       const response = await apiFetch(`${root}/auth/reauthenticate`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ password }),
+        body: JSON.stringify({ password, ...(proof && proofBody(proof)) }),
       });
+
       if (!response.ok) throw await errorOf(response, now());
       const answer = (await response.json()) as ReauthAnswer;
       const lifetime = memory ? answer.expires_in : answer.accessExpiresIn;

@@ -45,6 +45,34 @@ export class LatchkeyError extends Error {
 }
 
 /**
+ * A sign-in whose password was right, for an account with a second factor: no session
+ * yet. latchkey holds a pending sign-in for this browser for `expiresIn` seconds;
+ * `client.completeSignIn({ code })` (or `{ recoveryCode }`) finishes it. `methods` says
+ * what the account's second step takes: `"totp"` (a code from an authenticator app),
+ * `"recovery_code"`. Not a refusal: its `status` is the `202` latchkey answered.
+ *
+ * @example
+ * const codeField = document.createElement("input"); // the code the person types
+ * try {
+ *   await client.signIn("alice", password);
+ * } catch (error) {
+ *   if (error instanceof SecondFactorRequired) await client.completeSignIn({ code: codeField.value });
+ *   else throw error;
+ * }
+ */
+export class SecondFactorRequired extends LatchkeyError {
+  readonly methods: string[];
+  readonly expiresIn: number;
+
+  constructor(methods: string[], expiresIn: number) {
+    super(202, "second_factor_required", "Enter a code from your authenticator app to finish signing in.");
+    this.name = "SecondFactorRequired";
+    this.methods = methods;
+    this.expiresIn = expiresIn;
+  }
+}
+
+/**
  * Why latchkey ended the session of a refused credential: its `Latchkey-Session-Ended`
  * header (a reason such as `"password_changed"`), or `null`.
  *

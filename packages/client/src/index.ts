@@ -20,6 +20,6 @@
  * const todos = await (await client.fetch("/api/todos")).json();
  */
 export { createClient } from "./client.js";
-export { LatchkeyError } from "./errors.js";
+export { LatchkeyError, SecondFactorRequired } from "./errors.js";
 export type { ChannelLike, ClientOptions, LockManagerLike, Mode } from "./options.js";
-export type { Change, LatchkeyClient, Reauthentication, SessionInfo } from "./types.js";
+export type { Change, LatchkeyClient, Reauthentication, SecondFactorProof, SessionInfo } from "./types.js";

@@ -72,6 +72,14 @@ export interface Reauthentication {
 }
 
 /**
+ * What a second step offers: a code from the authenticator app, or a recovery code.
+ * @example
+ * await client.completeSignIn({ code: "492039" });
+ * await client.completeSignIn({ recoveryCode: "7k3m-q9x2-hd4w-p8ne" });
+ */
+export type SecondFactorProof = { code: string } | { recoveryCode: string };
+
+/**
  * A browser app's handle on latchkey; {@link createClient} makes one. Calls that latchkey
  * refuses reject with a `LatchkeyError`; a network failure rejects with `fetch`'s `TypeError`.
  *
@@ -83,9 +91,18 @@ export interface Reauthentication {
 export interface LatchkeyClient {
   /**
    * Signs in (`POST /auth/login`), tells the other tabs, and resolves with the session.
-   * `remember` asks for a persistent session.
+   * `remember` asks for a persistent session. For an account with a second factor it
+   * rejects with `SecondFactorRequired`: finish with `completeSignIn`.
    */
   signIn(username: string, password: string, options?: { remember?: boolean }): Promise<SessionInfo>;
+  /**
+   * The second step of a sign-in that rejected with `SecondFactorRequired`
+   * (`POST /auth/login/second-factor`): a code from the authenticator app, or a recovery
+   * code. Resolves with the session as `signIn` does. Rejects with `invalid_code` (try
+   * again), `sign_in_expired` (too late, used, or five wrong codes: sign in again with the
+   * password) or `rate_limited`.
+   */
+  completeSignIn(proof: SecondFactorProof): Promise<SessionInfo>;
   /** Signs out (`POST /auth/logout`): this tab and the others are signed out whatever latchkey answers. */
   signOut(): Promise<void>;
   /** Ends every session of the user, on every device (`POST /auth/logout-all`). */
@@ -95,8 +112,9 @@ export interface LatchkeyClient {
    * `403 reauthentication_required`: the session counts as a recent sign-in for latchkey's
    * `reauthWindow`, and its access token (or cookie) is renewed with the new `auth_time`.
    * A wrong password rejects with `invalid_credentials` and leaves the session as it was.
+   * An account with a second factor needs `proof` too (else `invalid_code`).
    */
-  reauthenticate(password: string): Promise<Reauthentication>;
+  reauthenticate(password: string, proof?: SecondFactorProof): Promise<Reauthentication>;
   /**
    * `fetch`, with the credentials of the session for a URL on an allowed origin (the page's,
    * `baseUrl`'s, `apiOrigins`): cookies and the CSRF header, or the bearer token. An expired

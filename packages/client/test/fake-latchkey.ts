@@ -59,6 +59,8 @@ export class FakeLatchkey {
       accessTtl?: number;
       latency?: number;
       leewayMs?: number;
+      /** The code alice's authenticator app shows: her password then opens a pending sign-in (202). */
+      secondFactor?: string;
     } = {},
   ) {}
 
@@ -111,6 +113,7 @@ export class FakeLatchkey {
   private handle(sent: Sent): Response {
     const route = `${sent.method} ${sent.path}`;
     if (route === "POST /auth/login") return this.login(JSON.parse(sent.body));
+    if (route === "POST /auth/login/second-factor") return this.secondStep(sent);
     if (route === "POST /auth/refresh") return this.refresh(sent);
     if (route === "POST /auth/logout") return this.logout(sent);
     if (route === "GET /auth/csrf") {
@@ -133,6 +136,24 @@ export class FakeLatchkey {
   private login(body: { username: string; password: string; mode?: string }): Response {
     if (body.username === "flood") return refuse(429, "rate_limited", { "retry-after": "7" });
     if (body.username !== USER.username || body.password !== PASSWORD) return refuse(401, "invalid_credentials");
+    if (this.options.secondFactor !== undefined) {
+      this.jar.set("signin", JSON.stringify(body));
+      return Response.json({ secondFactor: { methods: ["totp", "recovery_code"], expiresIn: 300 } }, { status: 202 });
+    }
+    return this.open(body);
+  }
+
+  /** The second step: the pending cookie and the app's code (or the recovery code "rc"), once. */
+  private secondStep(sent: Sent): Response {
+    const pending = sent.cookies.get("signin");
+    if (pending === undefined) return refuse(401, "sign_in_expired");
+    const proof = JSON.parse(sent.body) as { code?: string; recoveryCode?: string };
+    if (proof.code !== this.options.secondFactor && proof.recoveryCode !== "rc") return refuse(401, "invalid_code");
+    this.jar.delete("signin");
+    return this.open(JSON.parse(pending));
+  }
+
+  private open(body: { mode?: string }): Response {
     const strategy = body.mode === "memory" ? "memory" : (this.options.strategy ?? "session");
     const session: Session = { id: randomUUID(), strategy, csrf: randomUUID(), ended: false };
     this.sessions.set(session.id, session);
@@ -233,8 +254,12 @@ export class FakeLatchkey {
 
   /** The password again: a bearer caller gets a new token, a `jwt`/`hybrid` cookie a new access cookie. */
   private reauthenticate(session: Session, sent: Sent): Response {
-    if (JSON.parse(sent.body).password !== PASSWORD) return refuse(401, "invalid_credentials");
-    const answer = { authTime: new Date().toISOString(), amr: ["pwd"], reauthWindow: 600 };
+    const body = JSON.parse(sent.body) as { password: string; code?: string };
+    if (body.password !== PASSWORD) return refuse(401, "invalid_credentials");
+    const factor = this.options.secondFactor;
+    if (factor !== undefined && body.code !== factor) return refuse(401, "invalid_code");
+    const amr = factor === undefined ? ["pwd"] : ["mfa", "otp", "pwd"];
+    const answer = { authTime: new Date().toISOString(), amr, reauthWindow: 600 };
     if (sent.headers.has("authorization")) return Response.json({ ...answer, ...this.bearerAnswer(session.id) });
     if (session.strategy === "session") return Response.json(answer);
     this.jar.set("at", this.issueAccess(session.id));
