@@ -70,6 +70,8 @@ describe.each(["session", "jwt", "hybrid"] as const)("AUTH_STRATEGY=%s", (strate
     const roles = cookieMode.map((cookie) => cookie.role).sort();
     const credentials = { session: ["session"], jwt: ["access", "refresh"], hybrid: ["access", "session"] }[strategy];
     expect(roles).toEqual([...credentials, "csrf", "device"].sort());
+    // The pending sign-in's cookie: only for a sign-in that waits for its second factor.
+    expect(listed.find((cookie) => cookie.role === "pending")).toMatchObject({ mode: "second-factor", httpOnly: true });
 
     // The in-memory mode's refresh cookie is listed with its two paths, as its login sends it.
     const memory = listed.find((cookie) => cookie.mode === "memory") as Listed;

@@ -14,6 +14,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_STREAM_LIMITS } from "../../packages/latchkey/src/core/revocations.js";
 import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../packages/latchkey/src/core/services.js";
+import { totpCode, totpKey, totpStep } from "../../packages/latchkey/src/core/totp.js";
 import { ADMIN_WRITES_PER_MINUTE } from "../../packages/latchkey/src/http/admin-caller.js";
 import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
 
@@ -90,7 +91,28 @@ interface World {
   targetId: string;
   /** A service's HTTP Basic credentials. */
   service: string;
+  /** The user's authenticator app, when the world was asked for one: its key, and a pending set-up's id. */
+  totp?: { key: Uint8Array; factorId: string };
 }
+
+/** What an operation's world needs of an authenticator app: a confirmed one, a set-up waiting, none. */
+function totpFor(operationId: string, status: string): "confirmed" | "pending" | undefined {
+  if (operationId === "confirmTotp") return "pending";
+  // Without an app: nothing to remove (404), no codes to renew (400).
+  if (
+    (operationId === "removeTotp" && status === "404") ||
+    (operationId === "regenerateRecoveryCodes" && status === "400")
+  )
+    return undefined;
+  if (["removeTotp", "regenerateRecoveryCodes", "loginSecondFactor", "createTokenSecondFactor"].includes(operationId))
+    return "confirmed";
+  if ((operationId === "login" || operationId === "createToken") && status === "202") return "confirmed";
+  if (operationId === "beginTotp" && status === "409") return "confirmed";
+  return undefined;
+}
+
+/** A code of `w`'s app that it has not used: the step after the one that confirmed it (the clock is frozen). */
+const nextCode = (w: World, ahead = 1) => totpCode(w.totp?.key ?? new Uint8Array(20), totpStep(h.clock.now()) + ahead);
 
 let clients = 0;
 /** An address of its own for each client, so one client's limits never reach another's. */
@@ -102,7 +124,7 @@ function freshIp(): string {
 /** An operator (the CLI), who needs no role. */
 const OPERATOR = { actor: null, ip: "", userAgent: "test" };
 
-async function world(options: { target?: boolean } = {}): Promise<World> {
+async function world(options: { target?: boolean; totp?: "confirmed" | "pending" } = {}): Promise<World> {
   const browser = h.client({ ip: freshIp() });
   const username = uniqueName("oas");
   const { user } = await browser.signUpAndLogIn(username);
@@ -117,7 +139,17 @@ async function world(options: { target?: boolean } = {}): Promise<World> {
   const other = h.client({ ip: freshIp() });
   const otherSession = (await other.login(username)).json() as { session: { id: string } };
   const { service, clientSecret } = await h.server.auth.services.create(`svc-${clients}`);
+  let totp: World["totp"];
+  if (options.totp) {
+    const enrolment = await h.server.auth.factors.beginTotp({ id: user.id, username });
+    const key = totpKey(enrolment.secret);
+    if (options.totp === "confirmed") {
+      await h.server.auth.factors.confirmTotp(user.id, enrolment.factorId, totpCode(key, totpStep(h.clock.now())), {});
+    }
+    totp = { key, factorId: enrolment.factorId };
+  }
   return {
+    totp,
     service: `Basic ${Buffer.from(`${service.id}:${clientSecret}`).toString("base64")}`,
     browser,
     username,
@@ -176,6 +208,15 @@ function validBody(operationId: string, w: World): unknown {
     case "resendVerification":
     case "forgotPassword":
       return { email: `${uniqueName("oasnobody")}@example.com` };
+    case "confirmTotp":
+      return {
+        factorId: w.totp?.factorId ?? "none",
+        code: totpCode(w.totp?.key ?? new Uint8Array(20), totpStep(h.clock.now())),
+      };
+    case "loginSecondFactor":
+      return { code: nextCode(w) };
+    case "createTokenSecondFactor":
+      return { pending_token: "none.none", code: nextCode(w) };
     default:
       return undefined;
   }
@@ -225,8 +266,8 @@ async function elicit(
   op: { path: string; method: string; operation: Operation },
   status: string,
 ): Promise<LightMyRequestResponse | null> {
-  const w = await world({ target: actsOnUser(op.path) });
   const { operationId } = op.operation;
+  const w = await world({ target: actsOnUser(op.path), totp: totpFor(operationId, status) });
   const target = url(op.path, w);
   const method = op.method as "GET";
   const needsLink = LINK_OPERATIONS.has(operationId) && ["200", "204", "409"].includes(status);
@@ -241,6 +282,9 @@ async function elicit(
         ? { ...options, cookies: false, csrf: false, headers: { authorization: w.service, ...options.headers } }
         : options,
     );
+  if (operationId === "loginSecondFactor" || operationId === "createTokenSecondFactor") {
+    return secondStep(operationId, status, w, { method, target, body: body as object });
+  }
   switch (status) {
     case "200":
     case "201":
@@ -272,6 +316,8 @@ async function elicit(
         return send({ method, url: target, body: { ...(body as object), currentPassword: "wrong one!" } });
       if (operationId === "deleteAccount" || operationId === "reauthenticate")
         return send({ method, url: target, body: { password: "wrong one!" } });
+      if (operationId === "confirmTotp")
+        return send({ method, url: target, body: { factorId: w.totp?.factorId, code: nextCode(w, 5) } });
       return send({ method, url: target, body, cookies: false, csrf: false });
     case "403": {
       // A read is never origin-checked: its 403 is a permission the caller lacks.
@@ -378,6 +424,10 @@ async function elicit(
           last = await client.request({ method, url: target, body });
           continue;
         }
+        if (operationId === "confirmTotp") {
+          last = await send({ method, url: target, body: { factorId: w.totp?.factorId, code: nextCode(w, 5) } });
+          continue;
+        }
         if (operationId === "register")
           last = await client.post(target, { username: uniqueName("oasmany"), password: PASSWORD });
         else if (
@@ -410,6 +460,57 @@ async function elicit(
         h.stores.ping = ping;
       }
     }
+    default:
+      return null;
+  }
+}
+
+/**
+ * A second step's request for `status`: a pending sign-in of `w`'s user (a browser's
+ * cookie, or a bearer client's `pending_token`), then the code, a wrong one, or wrong ones
+ * until the account's limit; the rest as for any route.
+ */
+async function secondStep(
+  operationId: string,
+  status: string,
+  w: World,
+  { method, target, body }: { method: "GET"; target: string; body: object },
+): Promise<LightMyRequestResponse | null> {
+  const client = h.client({ ip: freshIp() });
+  const pending = async (): Promise<object> => {
+    if (operationId === "loginSecondFactor") {
+      await client.post("/auth/login", { username: w.username, password: PASSWORD });
+      return {};
+    }
+    const answer = await client.request({
+      method: "POST",
+      url: "/auth/token",
+      body: { username: w.username, password: PASSWORD },
+      cookies: false,
+    });
+    return { pending_token: answer.json().pending_token };
+  };
+  const wrong = { code: "000000" };
+  switch (status) {
+    case "200":
+      return client.request({ method, url: target, body: { ...body, ...(await pending()) } });
+    case "401":
+      return client.request({ method, url: target, body: { ...(await pending()), ...wrong } });
+    case "429": {
+      let last: LightMyRequestResponse | undefined;
+      for (let i = 0; i < 12 && last?.statusCode !== 429; i++) {
+        last = await client.request({ method, url: target, body: { ...(await pending()), ...wrong } });
+      }
+      return last ?? null;
+    }
+    case "400":
+      return client.request({ method, url: target, body: [] });
+    case "403":
+      return client.request({ method, url: target, body, headers: { origin: "https://evil.example" } });
+    case "413":
+      return client.request({ method, url: target, body: { padding: "x".repeat(70_000) } });
+    case "415":
+      return client.request({ method, url: target, body: "a=b", headers: { "content-type": "text/plain" } });
     default:
       return null;
   }
@@ -484,7 +585,7 @@ describe("every documented answer", () => {
         expect([op.operation.operationId, asUser.statusCode]).toEqual([op.operation.operationId, 401]);
         continue;
       }
-      const w = await world({ target: actsOnUser(op.path) });
+      const w = await world({ target: actsOnUser(op.path), totp: totpFor(op.operation.operationId, "200") });
       const body = validBody(op.operation.operationId, w);
       const none = await w.browser.request({
         method: op.method as "GET",

@@ -133,7 +133,9 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
         "invalid_code",
       );
       expect((await owner.send("GET", "/auth/factors")).json().recoveryCodes).toBe(9);
-      const events = (await owner.send("GET", "/auth/events")).json().events.map((e: { type: string }) => e.type);
+      const listed = (await owner.send("GET", "/auth/events")).json().events as { type: string; left?: number }[];
+      expect(listed.find((e) => e.type === "recovery_code_used")?.left).toBe(9);
+      const events = listed.map((e) => e.type);
       expect(events).toEqual(
         expect.arrayContaining([
           "totp_enabled",

@@ -120,11 +120,14 @@ describe("introspection", () => {
       sub: claims.sub,
       sid: claims.sid,
       roles: claims.roles,
+      auth_time: claims.auth_time,
+      amr: ["pwd"],
       iss: claims.iss,
       aud: claims.aud,
       iat: claims.iat,
       exp: claims.exp,
     });
+    expect(live.auth_time).toBeLessThanOrEqual(live.iat);
     expect(JSON.stringify(live)).not.toContain(name);
     const logout = await h.app.inject({
       method: "POST",

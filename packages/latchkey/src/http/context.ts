@@ -99,8 +99,12 @@ export interface CookieDescription {
   sameSite: CookieOptions["sameSite"];
   /** The `Path`s it is set on: `/` for all but the in-memory mode's refresh cookie. */
   paths: string[];
-  /** The client mode whose login sets it: `cookie` (the strategy's cookies) or `memory`. */
-  mode: "cookie" | "memory";
+  /**
+   * The client mode whose login sets it: `cookie` (the strategy's cookies) or `memory`;
+   * `second-factor` for the pending sign-in's, set in either mode by a password sign-in
+   * that waits for its second step.
+   */
+  mode: "cookie" | "memory" | "second-factor";
 }
 
 /** The header the in-memory mode's cookie requests carry: one a form cannot send. */
@@ -317,7 +321,7 @@ export class LatchkeyContext {
   cookieCatalog(): CookieDescription[] {
     const describe = (role: keyof CookieNames, httpOnly: boolean, paths = ["/"]): CookieDescription => {
       const { secure, sameSite } = cookieAttributes({ secure: this.#secure, httpOnly });
-      const mode = role === "memoryRefresh" ? "memory" : "cookie";
+      const mode = role === "memoryRefresh" ? "memory" : role === "pending" ? "second-factor" : "cookie";
       return { role, name: this.cookies[role], httpOnly, secure, sameSite, paths, mode };
     };
     const credentials: (keyof CookieNames)[] =

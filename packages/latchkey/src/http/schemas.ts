@@ -84,6 +84,9 @@ export const EventView = Type.Object(
     ip: Type.String(),
     userAgent: Type.String(),
     ended: Type.Optional(Type.Integer({ description: "For `logout_others`: how many other sessions it ended." })),
+    left: Type.Optional(
+      Type.Integer({ description: "For `recovery_code_used`: how many unused recovery codes remain." }),
+    ),
     other: Type.Optional(
       Type.Object(
         { ip: Type.String(), userAgent: Type.String() },

@@ -67,14 +67,19 @@ export function eventView(event: EventRecord): EventView {
  * What an event's detail adds to its view: the other client (`session_reuse_detected`),
  * how many sessions ended (`logout_others`).
  */
-function detailOf(detail: string | null): { other?: { ip: string; userAgent: string }; ended?: number } {
+function detailOf(detail: string | null): {
+  other?: { ip: string; userAgent: string };
+  ended?: number;
+  left?: number;
+} {
   if (detail === null) return {};
   try {
-    const parsed = JSON.parse(detail) as { ip?: unknown; userAgent?: unknown; ended?: unknown };
+    const parsed = JSON.parse(detail) as { ip?: unknown; userAgent?: unknown; ended?: unknown; left?: unknown };
     if (typeof parsed.ip === "string" && typeof parsed.userAgent === "string") {
       return { other: { ip: parsed.ip, userAgent: parsed.userAgent } };
     }
     if (Number.isSafeInteger(parsed.ended)) return { ended: parsed.ended as number };
+    if (Number.isSafeInteger(parsed.left)) return { left: parsed.left as number };
   } catch {
     // Not ours to show.
   }

@@ -11,7 +11,12 @@
  * cookie is retried once after a refresh.
  */
 
-import { createClient as createLatchkeyClient, LatchkeyError } from "@latchkey/client";
+import {
+  createClient as createLatchkeyClient,
+  LatchkeyError,
+  type SecondFactorProof,
+  SecondFactorRequired,
+} from "@latchkey/client";
 import createClient from "openapi-fetch";
 import type { components, paths } from "./generated/openapi";
 import { loggingFetch } from "./traffic.js";
@@ -36,7 +41,16 @@ export type TodoStats = Json<"/api/todos/stats", "get">;
 export type Policy = Json<"/auth/info", "get">;
 export type Me = Json<"/auth/me", "get">;
 export type TokenView = Json<"/auth/access-token", "get">;
+export type Factors = Json<"/auth/factors", "get">;
 
+/**
+ * A code from the authenticator app, or a recovery code, as `latchkey.completeSignIn` and
+ * `latchkey.reauthenticate` take it.
+ *
+ * @example
+ * const proof: SecondFactorProof = { code: "492039" };
+ */
+export type { SecondFactorProof };
 /**
  * Every refusal of the API, the client's and the typed calls' alike: `status`, the
  * contract's stable `code`, the server's message, and `retryAfter` (seconds) for a `429`.
@@ -44,7 +58,15 @@ export type TokenView = Json<"/auth/access-token", "get">;
  * @example
  * const text = error instanceof LatchkeyError ? error.message : "The server could not be reached.";
  */
-export { LatchkeyError };
+/**
+ * A sign-in whose password was right for an account with a second factor: the page asks
+ * for a code and finishes with `latchkey.completeSignIn`. `methods` and `expiresIn` are
+ * the server's.
+ *
+ * @example
+ * catch (error) { if (error instanceof SecondFactorRequired) showCodeStep(error.methods); }
+ */
+export { LatchkeyError, SecondFactorRequired };
 
 /**
  * The app's one latchkey client: sign-in and sign-out, the session and its changes.

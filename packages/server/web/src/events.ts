@@ -23,24 +23,21 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   email_change_reverted: ["Email address change undone; every session was ended", "alert"],
   password_reset_requested: ["Password reset link requested", "info"],
   password_reset: ["Password reset by email link; every session was ended", "alert"],
+  totp_enabled: ["Authenticator app added: signing in now asks for a code", "ok"],
+  totp_disabled: ["Authenticator app removed: the password alone signs in again", "alert"],
+  recovery_codes_generated: ["Recovery codes made; any older ones stopped working", "info"],
+  recovery_code_used: ["A recovery code was used", "info"],
+  second_factor_failed: ["Wrong authenticator or recovery code", "alert"],
 };
 
 /**
- * The extra an event's `detail` JSON carries, in words: how many devices "sign out all
- * other devices" ended (`{"ended": n}`). `null` when there is none, or none this app reads.
+ * The extra an event carries, in words: how many devices "sign out all other devices"
+ * ended (the view's `ended`). `null` when there is none, or none this app reads.
  *
  * @example
- * eventDetail({ type: "logout_others", detail: '{"ended":2}', ... }); // "2 devices"
+ * eventDetail({ type: "logout_others", ended: 2, ... }); // "2 devices"
  */
 export function eventDetail(event: SecurityEvent): string | null {
-  const raw = (event as { detail?: unknown }).detail;
-  if (event.type !== "logout_others" || raw === undefined || raw === null) return null;
-  try {
-    const ended = (typeof raw === "string" ? JSON.parse(raw) : raw) as { ended?: unknown };
-    if (typeof ended?.ended !== "number") return null;
-    return ended.ended === 1 ? "1 device" : `${ended.ended} devices`;
-  } catch {
-    // A detail this app cannot read is left out rather than shown raw.
-    return null;
-  }
+  if (event.type !== "logout_others" || typeof event.ended !== "number") return null;
+  return event.ended === 1 ? "1 device" : `${event.ended} devices`;
 }

@@ -107,8 +107,9 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
                 secure: Type.Boolean(),
                 sameSite: Type.Union([Type.Literal("lax"), Type.Literal("strict"), Type.Literal("none")]),
                 paths: Type.Array(Type.String(), { description: "`/`, or the routes of the in-memory mode's cookie." }),
-                mode: Type.Union([Type.Literal("cookie"), Type.Literal("memory")], {
-                  description: "The client mode whose login sets it.",
+                mode: Type.Union([Type.Literal("cookie"), Type.Literal("memory"), Type.Literal("second-factor")], {
+                  description:
+                    "The client mode whose login sets it; `second-factor`: set, in either mode, only by a password sign-in that waits for its second step.",
                 }),
                 carried: Type.Boolean({ description: "Whether this request carried a cookie of this name." }),
               }),

@@ -7,6 +7,7 @@ import { useState } from "preact/hooks";
 import { call, client, LatchkeyError } from "../api.js";
 import { failureText, looksLikeEmail, reloadEmail, useEmail, waitOf } from "../email.js";
 import { Alert, CurrentPasswordField, EmailField, FormError, type Problem } from "./form.js";
+import { NotConfirmed, withRecentSignIn } from "./recent-sign-in.js";
 
 /** What a refused change means, on the field it concerns. */
 function changeProblem(error: unknown): Problem {
@@ -33,8 +34,11 @@ export function EmailCard(props: { onChanged?: () => void }) {
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
   const [sent, setSent] = useState<string | null>(null);
+  // The person cancelled the "Confirm it's you" prompt: said quietly, not as an error.
+  const [note, setNote] = useState<string | null>(null);
   const edit = (field: string, set: (value: string) => void) => (value: string) => {
     set(value);
+    setNote(null);
     if (problem && (problem.field === field || problem.field === "form")) setProblem(null);
   };
   const submit = async (event: Event) => {
@@ -48,16 +52,20 @@ export function EmailCard(props: { onChanged?: () => void }) {
         : null;
     setProblem(local);
     setSent(null);
+    setNote(null);
     if (local) return document.getElementById(local.field)?.focus();
     setBusy(true);
     try {
-      const { pending } = await call(client.PUT("/auth/email", { body: { email: address, password } }));
+      // With an authenticator app, a change needs a recent sign-in (password and code).
+      const body = { email: address, password };
+      const { pending } = await withRecentSignIn(() => call(client.PUT("/auth/email", { body })));
       setEmail("");
       setPassword("");
       setSent(pending ?? address);
       void reloadEmail();
       props.onChanged?.();
     } catch (error) {
+      if (error instanceof NotConfirmed) return setNote(error.message);
       // A 401 that ended the session is the sign-in page's to explain.
       if (error instanceof LatchkeyError && error.status === 401 && error.code !== "invalid_credentials") return;
       const found = changeProblem(error);
@@ -109,6 +117,11 @@ export function EmailCard(props: { onChanged?: () => void }) {
           error={errorOf("email-password")}
         />
         <FormError id="email-form-error" text={errorOf("form")} />
+        {note ? (
+          <p class="muted" role="status">
+            {note}
+          </p>
+        ) : null}
         <button type="submit" class="primary" aria-disabled={busy}>
           {busy ? "Sending…" : status?.email ? "Change address" : "Add address"}
         </button>

@@ -36,6 +36,8 @@ export interface FieldProps {
   describedBy?: string;
   /** Text fields that take names: no capitals or spelling fixes from a phone keyboard. */
   plain?: boolean;
+  /** The keyboard a phone shows: `numeric` for a one-time code. */
+  inputMode?: "numeric" | "text";
 }
 
 /**
@@ -58,6 +60,7 @@ export function Field(props: FieldProps) {
         ref={props.inputRef}
         type={props.type ?? "text"}
         autocomplete={props.autocomplete}
+        inputMode={props.inputMode}
         autocapitalize={props.plain ? "none" : undefined}
         spellcheck={props.plain ? false : undefined}
         required={!props.optional}

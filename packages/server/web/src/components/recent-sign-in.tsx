@@ -6,10 +6,13 @@
  * The dialog is the confirmation dialog's kind (the native `<dialog>`: focus stays inside,
  * Escape cancels, focus returns where it was), over it when a confirmation asked for the
  * action: the confirmation stays busy underneath until the action is done or cancelled.
+ * A person with an authenticator app gives a code from it too (or a recovery code): the
+ * password alone is not a full sign-in for them, and latchkey refuses it (`invalid_code`).
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { LatchkeyError, latchkey } from "../api.js";
+import { call, client, LatchkeyError, latchkey } from "../api.js";
 import { duration } from "../format.js";
+import { CodeField, codeProblem, type ProofKind, proofOf } from "./code-field.js";
 import { CurrentPasswordField, FormError } from "./form.js";
 
 /**
@@ -91,27 +94,60 @@ export function RecentSignInPrompt(props: { reauthWindow: number }) {
   );
 }
 
-/** What a refused password means, on the field or (`field: false`) for the whole form. */
-function refusal(error: unknown): { field: boolean; text: string } | null {
-  if (!(error instanceof LatchkeyError)) return { field: false, text: "The server could not be reached. Try again." };
-  if (error.code === "invalid_credentials") return { field: true, text: error.message };
+/** Where a refusal is shown: on the password, on the code, or (`form`) for the whole prompt. */
+type Refusal = { field: "reauth-password" | "reauth-code" | "form"; text: string };
+
+/** What a refused confirmation means, or `null` when it ended the session. */
+function refusal(error: unknown, kind: ProofKind): Refusal | null {
+  if (!(error instanceof LatchkeyError)) return { field: "form", text: "The server could not be reached. Try again." };
+  if (error.code === "invalid_credentials") return { field: "reauth-password", text: error.message };
+  if (error.code === "invalid_code") {
+    const text =
+      kind === "code"
+        ? "That code is not valid: it is wrong, was already used, or has expired. Enter the code the app shows now."
+        : "That recovery code is not valid, or it was already used.";
+    return { field: "reauth-code", text };
+  }
   if (error.code === "rate_limited") {
     const minutes = Math.max(1, Math.ceil((error.retryAfter ?? 60) / 60));
     return {
-      field: false,
-      text: `Too many wrong passwords. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
+      field: "form",
+      text: `Too many wrong attempts. Try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`,
     };
   }
   // Any other 401 ended the session: the app shows the sign-in page, and why.
   if (error.status === 401) return null;
-  return { field: false, text: error.message };
+  return { field: "form", text: error.message };
+}
+
+/**
+ * Whether the person has an authenticator app, asked when the prompt opens: `null` while
+ * unknown (the password field shows meanwhile; a refusal for want of a code shows the
+ * code field then, whatever this said).
+ */
+function useHasApp(): [boolean | null, (has: boolean) => void] {
+  const [hasApp, setHasApp] = useState<boolean | null>(null);
+  useEffect(() => {
+    let live = true;
+    call(client.GET("/auth/factors"))
+      .then((factors) => live && setHasApp(factors.totp !== null))
+      .catch(() => live && setHasApp(false));
+    return () => {
+      live = false;
+    };
+  }, []);
+  return [hasApp, setHasApp];
 }
 
 function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolean) => void }) {
   const dialog = useRef<HTMLDialogElement>(null);
   const field = useRef<HTMLInputElement>(null);
+  const codeField = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState("");
-  const [problem, setProblem] = useState<{ field: boolean; text: string } | null>(null);
+  const [hasApp, setHasApp] = useHasApp();
+  const [kind, setKind] = useState<ProofKind>("code");
+  const [code, setCode] = useState("");
+  const [problem, setProblem] = useState<Refusal | null>(null);
   const [busy, setBusy] = useState(false);
   // Answered once: the browser may close the dialog itself (a second Escape despite the
   // cancel being refused), which then counts as Cancel.
@@ -127,27 +163,36 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
     field.current?.focus();
     return () => element?.close();
   }, []);
+  const show = (found: Refusal) => {
+    setProblem(found);
+    if (found.field === "form") document.getElementById("reauth-form-error")?.focus();
+    else (found.field === "reauth-code" ? codeField : field).current?.focus();
+  };
   const submit = async (event: Event) => {
     event.preventDefault();
     if (busy) return;
-    if (password === "") {
-      setProblem({ field: true, text: "Enter your password." });
-      field.current?.focus();
-      return;
-    }
+    if (password === "") return show({ field: "reauth-password", text: "Enter your password." });
+    const local = hasApp ? codeProblem(kind, code) : null;
+    if (local) return show({ field: "reauth-code", text: local });
     setBusy(true);
     try {
-      await latchkey.reauthenticate(password);
+      await latchkey.reauthenticate(password, hasApp ? proofOf(kind, code) : undefined);
       finish(true);
     } catch (error) {
       setBusy(false);
-      const found = refusal(error);
+      const found = refusal(error, kind);
       if (!found) return finish(false);
-      setProblem(found);
-      if (found.field) field.current?.focus();
-      else document.getElementById("reauth-form-error")?.focus();
+      // Refused for want of a code: the account has an app this prompt did not know of.
+      if (found.field === "reauth-code" && !hasApp) {
+        setHasApp(true);
+        setProblem({ field: "reauth-code", text: "Enter the 6-digit code from your authenticator app too." });
+        // The field appears with this render: it takes the focus once it is there.
+        return void requestAnimationFrame(() => codeField.current?.focus());
+      }
+      show(found);
     }
   };
+  const errorOf = (id: Refusal["field"]) => (problem?.field === id ? problem.text : null);
   return (
     <dialog
       ref={dialog}
@@ -163,7 +208,8 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
       <form onSubmit={submit} noValidate>
         <h2 id="reauth-title">Confirm it's you</h2>
         <p id="reauth-body">
-          This action needs a recent sign-in. Enter your password to continue; you won't be asked again for{" "}
+          This action needs a recent sign-in. Enter your password
+          {hasApp ? " and a code from your authenticator app" : ""} to continue; you won't be asked again for{" "}
           {duration(props.reauthWindow)}.
         </p>
         <CurrentPasswordField
@@ -175,9 +221,26 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
             setPassword(value);
             setProblem(null);
           }}
-          error={problem?.field ? problem.text : null}
+          error={errorOf("reauth-password")}
         />
-        <FormError id="reauth-form-error" text={problem && !problem.field ? problem.text : null} />
+        {hasApp ? (
+          <CodeField
+            id="reauth-code"
+            kind={kind}
+            onKind={(next) => {
+              setKind(next);
+              setProblem(null);
+            }}
+            value={code}
+            onInput={(value) => {
+              setCode(value);
+              setProblem(null);
+            }}
+            inputRef={codeField}
+            error={errorOf("reauth-code")}
+          />
+        ) : null}
+        <FormError id="reauth-form-error" text={errorOf("form")} />
         <div class="actions">
           {/* aria-disabled, not disabled: a disabled button drops the focus out of the dialog. */}
           <button type="button" class="secondary" aria-disabled={busy} onClick={() => busy || finish(false)}>

@@ -4,9 +4,11 @@ import { EmailCard } from "../components/email-card.js";
 import { EventItem } from "../components/event-item.js";
 import { CurrentPasswordField, FormError, type Problem } from "../components/form.js";
 import { NewPassword } from "../components/new-password.js";
+import { NotConfirmed, withRecentSignIn } from "../components/recent-sign-in.js";
 import { expectSignOut } from "../components/signed-out-notice.js";
 import { SkeletonList } from "../components/skeleton.js";
 import { toast } from "../components/toast.js";
+import { TwoStepCard } from "../components/two-step-card.js";
 import { useOnReturn } from "../on-return.js";
 
 export function Security() {
@@ -31,6 +33,7 @@ export function Security() {
     <div class="grid">
       <EmailCard onChanged={load} />
       <ChangePassword onChanged={load} />
+      <TwoStepCard onChanged={load} />
       <DeleteAccount />
       <section class="card wide" aria-labelledby="events-heading">
         <h2 id="events-heading">Recent security events</h2>
@@ -91,10 +94,13 @@ function ChangePassword(props: { onChanged: () => void }) {
   const [next, setNext] = useState("");
   const [again, setAgain] = useState("");
   const [problem, setProblem] = useState<Problem | null>(null);
+  // The person cancelled the "Confirm it's you" prompt: said quietly, not as an error.
+  const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   // Editing a field clears its error, and a form-wide one (stale once anything changes).
   const edit = (field: string, set: (value: string) => void) => (value: string) => {
     set(value);
+    setNote(null);
     if (problem && (problem.field === field || problem.field === "form")) setProblem(null);
   };
   const submit = async (event: Event) => {
@@ -103,14 +109,18 @@ function ChangePassword(props: { onChanged: () => void }) {
     setProblem(local);
     if (local) return document.getElementById(local.field)?.focus();
     setBusy(true);
+    setNote(null);
     try {
-      await call(client.POST("/auth/password", { body: { currentPassword: current, newPassword: next } }));
+      // With an authenticator app, a change needs a recent sign-in (password and code).
+      const body = { currentPassword: current, newPassword: next };
+      await withRecentSignIn(() => call(client.POST("/auth/password", { body })));
       setCurrent("");
       setNext("");
       setAgain("");
       toast("Password changed. Your other devices have been signed out; this one stays.");
       props.onChanged();
     } catch (error) {
+      if (error instanceof NotConfirmed) return setNote(error.message);
       const found = passwordProblem(error);
       // A 401 that ended the session is the sign-in page's to explain.
       if (error instanceof LatchkeyError && error.status === 401 && error.code !== "invalid_credentials") return;
@@ -142,6 +152,11 @@ function ChangePassword(props: { onChanged: () => void }) {
           againError={errorOf("confirm-password")}
         />
         <FormError id="password-form-error" text={errorOf("form")} />
+        {note ? (
+          <p class="muted" role="status">
+            {note}
+          </p>
+        ) : null}
         <button type="submit" class="primary" disabled={busy}>
           {busy ? "Changing…" : "Change password"}
         </button>
@@ -154,6 +169,8 @@ function DeleteAccount() {
   const [open, setOpen] = useState(false);
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
+  // The person cancelled the "Confirm it's you" prompt: said quietly, not as an error.
+  const [note, setNote] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const opener = useRef<HTMLButtonElement>(null);
   const field = useRef<HTMLInputElement>(null);
@@ -168,6 +185,7 @@ function DeleteAccount() {
     toggled.current = true;
     setOpen(next);
     // A closed form keeps no password and no stale error.
+    setNote(null);
     if (!next) {
       setPassword("");
       setError(null);
@@ -182,13 +200,14 @@ function DeleteAccount() {
     }
     setBusy(true);
     try {
-      await call(client.DELETE("/auth/account", { body: { password } }));
+      await withRecentSignIn(() => call(client.DELETE("/auth/account", { body: { password } })));
       // The session ended with the account: the client forgets it here and in the other
       // tabs whatever the logout answers, and the sign-in page confirms the deletion.
       expectSignOut("you_deleted_account");
       await latchkey.signOut().catch(() => location.replace("/signin"));
     } catch (e) {
       setBusy(false);
+      if (e instanceof NotConfirmed) return setNote(e.message);
       setError(
         e instanceof LatchkeyError && e.code === "invalid_credentials"
           ? "The password is incorrect."
@@ -221,9 +240,15 @@ function DeleteAccount() {
             onInput={(value) => {
               setPassword(value);
               setError(null);
+              setNote(null);
             }}
             error={error}
           />
+          {note ? (
+            <p class="muted" role="status">
+              {note}
+            </p>
+          ) : null}
           <div class="actions">
             <button type="submit" class="danger" disabled={busy}>
               Delete my account

@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, client, LatchkeyError, latchkey, type Me, type SignedOutReason } from "../api.js";
+import { call, client, LatchkeyError, latchkey, type Me, SecondFactorRequired, type SignedOutReason } from "../api.js";
 import { Alert, EmailField, Field, FormError, type Problem } from "../components/form.js";
 import { ResendLink } from "../components/resend-link.js";
 import { Link } from "../components/shell.js";
@@ -7,6 +7,7 @@ import { SignedOutNotice } from "../components/signed-out-notice.js";
 import { StrengthMeter } from "../components/strength.js";
 import { looksLikeEmail } from "../email.js";
 import { navigate } from "../router.js";
+import { SecondStep } from "./sign-in-code.js";
 
 const USERNAME = /^[a-z0-9._-]{3,32}$/;
 /** From this many failed attempts in a row, the form warns that the throttle is near. */
@@ -44,6 +45,10 @@ function explain(error: unknown, mode: "signin" | "signup"): Problem {
   }
 }
 
+/** `401 sign_in_expired` at the code step: the pending sign-in is over, the password comes again. */
+const SIGN_IN_ENDED =
+  "That sign-in has ended: it took too long, or had too many wrong codes. Enter your password to start again.";
+
 /** The rules sign-up checks before asking the server (which checks them again). */
 function localProblem(mode: "signin" | "signup", username: string, password: string, email: string): Problem | null {
   if (username === "") return { field: "username", text: "Enter your username." };
@@ -77,6 +82,24 @@ export function SignIn(props: {
   const [remember, setRemember] = useState(false);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
+  // The password was right and the account has a second factor: what its step takes.
+  const [secondStep, setSecondStep] = useState<string[] | null>(null);
+  // The code step ended without a session (it expired, or too many wrong codes): the
+  // password form says so, in place of why the person was signed out.
+  const [expired, setExpired] = useState(false);
+  // Back from the code step, the focus goes to the password, the field to type again.
+  const focusPassword = useRef(false);
+  const backToPassword = (ended: boolean) => {
+    setSecondStep(null);
+    setExpired(ended);
+    setProblem(ended ? { field: "form", text: SIGN_IN_ENDED } : null);
+    focusPassword.current = true;
+  };
+  useEffect(() => {
+    if (secondStep || !focusPassword.current) return;
+    focusPassword.current = false;
+    document.getElementById("password")?.focus();
+  }, [secondStep]);
   // Failed attempts in a row at one username, from this page: the throttle counts them
   // too, so the person is warned before it locks (the API does not say how many remain).
   const [failures, setFailures] = useState<{ username: string; count: number }>({ username: "", count: 0 });
@@ -127,6 +150,14 @@ export function SignIn(props: {
       // The login answers the user and session; `/auth/me` adds what the roles permit.
       props.onSignedIn(await call(client.GET("/auth/me")));
     } catch (error) {
+      if (error instanceof SecondFactorRequired) {
+        // Not a refusal: the code step takes the form's place (and the focus). The password
+        // is not needed any more; should the step expire, the person types it again.
+        setPassword("");
+        setFailures({ username: "", count: 0 });
+        setSecondStep(error.methods);
+        return;
+      }
       if (error instanceof LatchkeyError && error.code === "email_unverified") {
         // The password was right: what is missing is the confirmation, not a retry.
         setUnverified({ email: registered ? address : "" });
@@ -171,90 +202,101 @@ export function SignIn(props: {
           <img src="/favicon.svg" alt="" width="40" height="40" />
           <span>latchkey</span>
         </div>
-        <h1>{mode === "signup" ? "Create an account" : "Sign in"}</h1>
-        {mode === "signin" ? <SignedOutNotice reason={props.reason ?? null} /> : null}
-        <form onSubmit={submit} noValidate>
-          <Field
-            id="username"
-            label="Username"
-            autocomplete="username"
-            plain
-            value={username}
-            onInput={edit("username", setUsername)}
-            hint={mode === "signup" ? "3 to 32 letters a-z, digits, '.', '_' or '-'." : undefined}
-            error={fieldError("username")}
+        {secondStep ? (
+          <SecondStep
+            methods={secondStep}
+            onSignedIn={props.onSignedIn}
+            onExpired={() => backToPassword(true)}
+            onBack={() => backToPassword(false)}
           />
-          {mode === "signup" && props.email?.enabled !== false ? (
-            <EmailField
-              id="email"
-              label="Email address"
-              optional={!props.email?.required}
-              value={email}
-              onInput={edit("email", setEmail)}
-              hint={
-                props.email?.required
-                  ? "We'll send a link to confirm it: you can sign in once it is confirmed."
-                  : "To reset a forgotten password. We'll send a link to confirm it."
-              }
-              error={fieldError("email")}
-            />
-          ) : null}
-          <Field
-            id="password"
-            label="Password"
-            type="password"
-            autocomplete={mode === "signup" ? "new-password" : "current-password"}
-            value={password}
-            onInput={edit("password", setPassword)}
-            hint={
-              mode === "signup"
-                ? "At least 8 characters. Long passphrases are welcome; very common passwords are refused."
-                : undefined
-            }
-            error={fieldError("password")}
-            describedBy={mode === "signup" && password !== "" ? "password-strength" : undefined}
-          >
-            {mode === "signup" ? <StrengthMeter id="password-strength" password={password} /> : null}
-          </Field>
-          {mode === "signin" && props.email?.enabled !== false ? (
-            <p class="forgot">
-              <Link href="/forgot-password">Forgot your password?</Link>
+        ) : (
+          <>
+            <h1>{mode === "signup" ? "Create an account" : "Sign in"}</h1>
+            {mode === "signin" && !expired ? <SignedOutNotice reason={props.reason ?? null} /> : null}
+            <form onSubmit={submit} noValidate>
+              <Field
+                id="username"
+                label="Username"
+                autocomplete="username"
+                plain
+                value={username}
+                onInput={edit("username", setUsername)}
+                hint={mode === "signup" ? "3 to 32 letters a-z, digits, '.', '_' or '-'." : undefined}
+                error={fieldError("username")}
+              />
+              {mode === "signup" && props.email?.enabled !== false ? (
+                <EmailField
+                  id="email"
+                  label="Email address"
+                  optional={!props.email?.required}
+                  value={email}
+                  onInput={edit("email", setEmail)}
+                  hint={
+                    props.email?.required
+                      ? "We'll send a link to confirm it: you can sign in once it is confirmed."
+                      : "To reset a forgotten password. We'll send a link to confirm it."
+                  }
+                  error={fieldError("email")}
+                />
+              ) : null}
+              <Field
+                id="password"
+                label="Password"
+                type="password"
+                autocomplete={mode === "signup" ? "new-password" : "current-password"}
+                value={password}
+                onInput={edit("password", setPassword)}
+                hint={
+                  mode === "signup"
+                    ? "At least 8 characters. Long passphrases are welcome; very common passwords are refused."
+                    : undefined
+                }
+                error={fieldError("password")}
+                describedBy={mode === "signup" && password !== "" ? "password-strength" : undefined}
+              >
+                {mode === "signup" ? <StrengthMeter id="password-strength" password={password} /> : null}
+              </Field>
+              {mode === "signin" && props.email?.enabled !== false ? (
+                <p class="forgot">
+                  <Link href="/forgot-password">Forgot your password?</Link>
+                </p>
+              ) : null}
+              <label class="check">
+                <input
+                  type="checkbox"
+                  checked={remember}
+                  onChange={(e) => setRemember((e.target as HTMLInputElement).checked)}
+                />
+                Remember me on this device
+              </label>
+              <FormError text={fieldError("form")} />
+              {warn ? (
+                <Alert tone="warning" id="throttle-warning">
+                  <p>
+                    {failures.count} failed attempts in a row. To stop password guessing, latchkey pauses sign-in to an
+                    account after a few failed attempts (5 within 15 minutes, unless the administrator set other
+                    limits). Check the username and Caps Lock before trying again.
+                  </p>
+                </Alert>
+              ) : null}
+              <button type="submit" class="primary wide" disabled={busy}>
+                {busy ? "Please wait…" : mode === "signup" ? "Create account" : "Sign in"}
+              </button>
+            </form>
+            {unverified ? <Unverified email={unverified.email} /> : null}
+            <p class="switch">
+              {mode === "signup" ? (
+                <>
+                  Already have an account? <Link href="/signin">Sign in</Link>
+                </>
+              ) : (
+                <>
+                  New here? <Link href="/signup">Create an account</Link>
+                </>
+              )}
             </p>
-          ) : null}
-          <label class="check">
-            <input
-              type="checkbox"
-              checked={remember}
-              onChange={(e) => setRemember((e.target as HTMLInputElement).checked)}
-            />
-            Remember me on this device
-          </label>
-          <FormError text={fieldError("form")} />
-          {warn ? (
-            <Alert tone="warning" id="throttle-warning">
-              <p>
-                {failures.count} failed attempts in a row. To stop password guessing, latchkey pauses sign-in to an
-                account after a few failed attempts (5 within 15 minutes, unless the administrator set other limits).
-                Check the username and Caps Lock before trying again.
-              </p>
-            </Alert>
-          ) : null}
-          <button type="submit" class="primary wide" disabled={busy}>
-            {busy ? "Please wait…" : mode === "signup" ? "Create account" : "Sign in"}
-          </button>
-        </form>
-        {unverified ? <Unverified email={unverified.email} /> : null}
-        <p class="switch">
-          {mode === "signup" ? (
-            <>
-              Already have an account? <Link href="/signin">Sign in</Link>
-            </>
-          ) : (
-            <>
-              New here? <Link href="/signup">Create an account</Link>
-            </>
-          )}
-        </p>
+          </>
+        )}
       </div>
     </main>
   );

@@ -76,9 +76,11 @@ export function CookiesCard(props: { catalog: CookieCatalog | null; policy: Poli
                 <div>
                   <dt>Lifetime</dt>
                   <dd>
-                    {props.remembered
-                      ? "until your session's absolute end (you chose “remember me”)"
-                      : "until the browser closes (a session cookie)"}
+                    {cookie.mode === "second-factor"
+                      ? "five minutes, and cleared once the code is accepted"
+                      : props.remembered
+                        ? "until your session's absolute end (you chose “remember me”)"
+                        : "until the browser closes (a session cookie)"}
                   </dd>
                 </div>
               </dl>
