@@ -157,6 +157,31 @@ export class Administration {
     return profile({ ...user, disabledAt: at });
   }
 
+  /**
+   * Removes every second factor of the user (authenticator app, recovery codes): for a
+   * person who lost both their phone and their codes, once an operator has made sure who
+   * they are. Their password alone signs in again; their sessions are left as they are.
+   * Logged in their security log (`totp_disabled`) and the audit log (`factors_removed`);
+   * returns how many factors it removed. `not_found`.
+   */
+  async removeFactors(userId: string, context: AdminContext): Promise<number> {
+    const user = await this.#target(userId);
+    const { factors } = this.#deps.stores;
+    let removed = 0;
+    for (const factor of await factors.listByUser(user.id)) if (await factors.delete(factor.id)) removed++;
+    const codes = await factors.deleteRecoveryCodes(user.id);
+    if (removed > 0 || codes > 0) {
+      await this.#recorded(
+        "totp_disabled",
+        "factors_removed",
+        user,
+        context,
+        JSON.stringify({ factors: removed, codes }),
+      );
+    }
+    return removed;
+  }
+
   /** Enables a disabled account. `not_found`. */
   async enable(userId: string, context: AdminContext): Promise<UserProfile> {
     const user = await this.#target(userId);

@@ -397,7 +397,13 @@ export interface SigningKeyRecord {
  * @example
  * const action: AdminAction = "roles_set";
  */
-export type AdminAction = "user_disabled" | "user_enabled" | "sessions_revoked" | "roles_set" | "user_deleted";
+export type AdminAction =
+  | "user_disabled"
+  | "user_enabled"
+  | "sessions_revoked"
+  | "roles_set"
+  | "user_deleted"
+  | "factors_removed";
 
 /**
  * One entry of the admin audit log: who did what to whom, when, from where. It outlives

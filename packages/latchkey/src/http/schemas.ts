@@ -155,6 +155,7 @@ export const AuditEventView = Type.Object(
         Type.Literal("sessions_revoked"),
         Type.Literal("roles_set"),
         Type.Literal("user_deleted"),
+        Type.Literal("factors_removed"),
       ],
       { description: "What was done." },
     ),

@@ -1,6 +1,6 @@
 /**
  * `latchkey users list [--role <role>] | create <name> [--email <address>] | reset-link <name> |
- * disable <name> | enable <name> | role <name> <role...>`.
+ * disable <name> | enable <name> | role <name> <role...> | remove-factors <name>`.
  */
 import type { Command } from "commander";
 import { type AdminContext, type Auth, AuthError, maskEmail, type UserRecord } from "latchkey";
@@ -89,6 +89,23 @@ export function registerUsers(program: Command): void {
         const found = (await auth.accounts.findByName(name)) ?? fail(`no user named "${name}"`);
         const user = await auth.admin.enable(found.id, CLI);
         process.stdout.write(`enabled ${user.username}\n`);
+      });
+    });
+
+  users
+    .command("remove-factors <name>")
+    .description(
+      "remove an account's authenticator app and recovery codes (its owner lost both: make sure who is asking first); its password alone signs in again",
+    )
+    .action(async (name: string) => {
+      await withAuth(async (auth) => {
+        const user = (await auth.accounts.findByName(name)) ?? fail(`no user named "${name}"`);
+        const removed = await auth.admin.removeFactors(user.id, CLI);
+        process.stdout.write(
+          removed > 0
+            ? `removed ${user.username}'s second factors and recovery codes; the password alone signs in now\n`
+            : `${user.username} has no second factor\n`,
+        );
       });
     });
 

@@ -12,6 +12,7 @@ const ACTIONS: Record<AuditEvent["action"], string> = {
   sessions_revoked: "Ended sessions",
   roles_set: "Set roles",
   user_deleted: "Deleted",
+  factors_removed: "Second factors removed",
 };
 
 /** `{from, to}` of a role change, `{sessions}` of ended sessions, in words. */
