@@ -3,14 +3,17 @@
  * recovery codes gets their account back through an operator. Against a real SQLite file
  * while a real server runs on it: the account's password sign-in needs a code (202), the
  * command removes the app and the codes, and the next sign-in is a plain 200; the user's
- * log and the audit log say so; no such user is exit code 1.
+ * log and the audit log say so; no such user is exit code 1. And `latchkey factors reseal`
+ * moves every secret from the database's key to `MFA_KEYS`.
  */
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { totpCode, totpKey, totpStep } from "../../packages/latchkey/src/core/totp.js";
 import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
+import { hostCore } from "../helpers/host-app.js";
 import { type RunningServer, runCli, startServerProcess } from "../helpers/processes.js";
 
 const PASSWORD = "correct horse battery staple";
@@ -50,6 +53,24 @@ describe("latchkey users remove-factors", () => {
     const confirmed = await send("/auth/factors/totp/confirm", { factorId: begun.factorId, code }, bearer);
     expect(confirmed.status).toBe(200);
     expect((await token()).status).toBe(202);
+
+    // Moving off the database's key: MFA_KEYS set, then every secret sealed under it.
+    const newKey = randomBytes(32).toString("base64");
+    const resealed = await runCli(["factors", "reseal"], { ...env, MFA_KEYS: newKey });
+    expect([resealed.code, resealed.stderr]).toEqual([0, ""]);
+    expect(resealed.stdout).toMatch(/^re-sealed 1 secret under key [\w-]{8}; every secret is now under it\n$/);
+    expect((await runCli(["factors", "reseal"], { ...env, MFA_KEYS: newKey })).stdout).toMatch(/^re-sealed 0 secrets/);
+    // Under MFA_KEYS alone (no database key), the app's next code is accepted.
+    const under = await openSqliteStores({ path: join(dir, "latchkey.db") });
+    const core = await hostCore(under, { factors: { keys: [newKey] } });
+    try {
+      const cleo = await under.users.findByUsername("cleo");
+      const next = totpCode(totpKey(begun.secret), totpStep(Date.now()) + 1);
+      expect(await core.factors.verify(cleo?.id ?? "", { code: next }, {})).toEqual(["mfa", "otp"]);
+    } finally {
+      await core.close();
+      await under.close();
+    }
 
     const removed = await runCli(["users", "remove-factors", "cleo"], env);
     expect([removed.code, removed.stderr]).toEqual([0, ""]);

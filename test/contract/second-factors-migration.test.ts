@@ -69,8 +69,14 @@ describeMigration(
 
     const stores = await t.open();
     try {
-      const totps = [factor("t1", alice.id, at), factor("t2", alice.id, at + 1), factor("t3", bob.id, at)];
+      // One confirmed app per user (factors_one_totp); a pending one beside it is fine.
+      const totps = [
+        factor("t1", alice.id, at),
+        factor("t2", alice.id, at + 1, { confirmedAt: null }),
+        factor("t3", bob.id, at),
+      ];
       for (const one of totps) await stores.factors.create(one);
+      await expect(stores.factors.create(factor("t4", alice.id, at + 1))).rejects.toThrow();
       await stores.factors.create(passkey("p1", alice.id, at + 2));
       await expect(stores.factors.create(passkey("p2", bob.id, at + 3))).rejects.toThrow();
       expect(await stores.factors.listByUser(alice.id)).toEqual([

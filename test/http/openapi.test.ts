@@ -145,6 +145,10 @@ async function world(options: { target?: boolean; totp?: "confirmed" | "pending"
     const key = totpKey(enrolment.secret);
     if (options.totp === "confirmed") {
       await h.server.auth.factors.confirmTotp(user.id, enrolment.factorId, totpCode(key, totpStep(h.clock.now())), {});
+      // As if each of the user's sessions had signed in with the app: a recent full sign-in.
+      for (const session of await h.server.auth.sessions.listLive(user.id)) {
+        await h.server.auth.sessions.reauthenticate(session.id, ["mfa", "otp", "pwd"]);
+      }
     }
     totp = { key, factorId: enrolment.factorId };
   }

@@ -257,6 +257,93 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
   );
 });
 
+describe("review of issue 32: what a password alone cannot keep", () => {
+  let clock: ManualClock;
+  let doors: Awaited<ReturnType<typeof openDoors>>;
+  beforeAll(async () => {
+    clock = manualClock(START);
+    const keys = [randomBytes(32)];
+    doors = await openDoors("jwt", {
+      auth: () => adminCore(createMemoryStores(), { clock, reauthWindow: WINDOW, factors: { keys } }),
+    });
+  });
+  afterAll(async () => {
+    for (const door of doors) await door.close();
+  });
+
+  it("turning the app on ends the sessions opened with the password alone; this one now counts with the factor", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "thief");
+    const thief = await new Caller(door).login(user.username);
+    const owner = await new Caller(door).login(user.username);
+    const begun = (await owner.send("POST", "/auth/factors/totp")).json();
+    const key = totpKey(begun.secret);
+    const confirmed = await owner.send("POST", "/auth/factors/totp/confirm", {
+      json: { factorId: begun.factorId, code: nowCode(key, clock) },
+    });
+    expect(confirmed.json().endedSessions).toBe(1);
+    expect((await thief.send("GET", "/auth/me")).status).toBe(401);
+    expect((await thief.send("DELETE", "/auth/factors/totp")).status).toBe(401);
+    const me = (await owner.send("GET", "/auth/me")).json();
+    expect(me.session.amr).toEqual(["mfa", "otp", "pwd"]);
+    // Within the window the owner may change what needs a full sign-in at once.
+    expect((await owner.send("POST", "/auth/factors/recovery-codes")).status).toBe(200);
+  });
+
+  it("a pending sign-in ends when every session does: a password change, sign-out everywhere", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pender");
+    const owner = await new Caller(door).login(user.username);
+    const begun = (await owner.send("POST", "/auth/factors/totp")).json();
+    const key = totpKey(begun.secret);
+    await owner.send("POST", "/auth/factors/totp/confirm", {
+      json: { factorId: begun.factorId, code: nowCode(key, clock) },
+    });
+    const attacker = new Caller(door);
+    expect((await passwordLogin(attacker, user.username)).status).toBe(202);
+    const token = await new Caller(door).send("POST", "/auth/token", {
+      json: { username: user.username, password: PASSWORD },
+    });
+    expect(token.status).toBe(202);
+    expect((await owner.send("POST", "/auth/logout-others")).status).toBe(200);
+    expect((await owner.send("POST", "/auth/logout-all")).status).toBe(204);
+    const late = await attacker.send("POST", "/auth/login/second-factor", {
+      json: { code: totpCode(key, totpStep(clock.now()) + 1) },
+    });
+    expect(codeOf(late)).toBe("sign_in_expired");
+    const lateToken = await new Caller(door).send("POST", "/auth/token/second-factor", {
+      json: { pending_token: token.json().pending_token, code: totpCode(key, totpStep(clock.now()) + 1) },
+    });
+    expect(codeOf(lateToken)).toBe("sign_in_expired");
+  });
+
+  it("wrong codes from a stranger's browser do not lock the owner's browser out", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "locked");
+    const owner = await new Caller(door).login(user.username); // this browser now has a device cookie
+    const begun = (await owner.send("POST", "/auth/factors/totp")).json();
+    const key = totpKey(begun.secret);
+    await owner.send("POST", "/auth/factors/totp/confirm", {
+      json: { factorId: begun.factorId, code: nowCode(key, clock) },
+    });
+    for (let i = 0; i < 3; i++) {
+      const stranger = new Caller(door);
+      await passwordLogin(stranger, user.username);
+      for (let j = 0; j < 4; j++)
+        await stranger.send("POST", "/auth/login/second-factor", { json: { code: "000000" } });
+    }
+    const blocked = new Caller(door);
+    await passwordLogin(blocked, user.username);
+    expect((await blocked.send("POST", "/auth/login/second-factor", { json: { code: "000000" } })).status).toBe(429);
+    // The owner's browser (its device cookie) signs in with its code.
+    expect((await passwordLogin(owner, user.username)).status).toBe(202);
+    const back = await owner.send("POST", "/auth/login/second-factor", {
+      json: { code: totpCode(key, totpStep(clock.now()) + 1) },
+    });
+    expect(back.status, back.text).toBe(200);
+  });
+});
+
 describe("without a server key", () => {
   it("says authenticator apps are unavailable, and sign-in is as before", async () => {
     const doors = await openDoors("session", { auth: () => adminCore(createMemoryStores()) });

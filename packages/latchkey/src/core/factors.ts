@@ -101,6 +101,11 @@ export class SecondFactors {
     this.#random = deps.random ?? defaultRandomBytes;
   }
 
+  /** The id of the key that seals new secrets (`FactorKeys.currentId`), or `null` without keys. */
+  get currentKeyId(): string | null {
+    return this.#keys?.currentId ?? null;
+  }
+
   /** Whether authenticator apps can be added here (a server key is configured). */
   get totpAvailable(): boolean {
     return this.#keys !== null;
@@ -205,7 +210,14 @@ export class SecondFactors {
       );
     }
     const step = this.#match(factor, codeInput, now);
-    if (step === null || !(await this.#store.confirm(factor.id, now, step))) throw invalidCode();
+    if (step === null) throw invalidCode();
+    if (!(await this.#store.confirm(factor.id, now, step))) {
+      // Another set-up of this account, confirmed first (two tabs at once), or this one raced.
+      if ((await this.#confirmed(userId)).some((f) => f.kind === "totp")) {
+        throw new AuthError("factor_exists", "An authenticator app is already set up: remove it first to add another.");
+      }
+      throw invalidCode();
+    }
     const hadCodes = (await this.#store.countRecoveryCodes(userId)) > 0;
     const recoveryCodes = hadCodes ? [] : await this.#newRecoveryCodes(userId);
     await this.#log.record("totp_enabled", userId, context);

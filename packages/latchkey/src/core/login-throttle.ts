@@ -70,14 +70,18 @@ export interface SessionSubject {
 
 /**
  * A code or recovery code at the second step of a sign-in (or a re-authentication):
- * counted against the account's second factor, whoever tries, and the address.
+ * counted against the browser's device when it proves one, the session when signed in,
+ * else the account's second factor; and the address.
  */
 export interface SecondStepSubject {
   /** The user whose second factor is tried. */
   secondFactorOf: string;
   /** The client address as the server sees it. */
   ip: string;
-  device?: null;
+  /** A device cookie proven for this account: its tries count against it, not the account. */
+  device?: string | null;
+  /** A signed-in caller re-authenticating: its tries count against its session. */
+  sessionId?: string;
 }
 
 /** A counted attempt, to settle once the password has been checked. */
@@ -183,7 +187,13 @@ export class LoginThrottle {
 
 /** The counters an attempt is limited by, besides its address's. */
 function keysOf(subject: AttemptSubject): string[] {
-  if ("secondFactorOf" in subject) return [`mfa:user:${subject.secondFactorOf}`];
+  if ("secondFactorOf" in subject) {
+    // As for passwords: whoever holds the password cannot lock the owner out of the
+    // second step, who is counted apart on a browser that signed in before, or in a session.
+    if (subject.sessionId) return [`mfa:session:${subject.sessionId}`];
+    if (subject.device) return [`mfa:device:${subject.device}`];
+    return [`mfa:user:${subject.secondFactorOf}`];
+  }
   const device = subject.device ? [`login:device:${subject.device}`] : [];
   if ("sessionId" in subject) return [`reauth:session:${subject.sessionId}`, ...device];
   return device.length > 0 ? device : [`login:account:${subject.username}`];

@@ -333,7 +333,8 @@ export interface FactorStore {
   create(factor: FactorRecord): Promise<void>;
   /**
    * Confirms a pending factor at `at`, recording `step` as its last accepted step; `true`
-   * for the one caller that did (it was there and pending).
+   * for the one caller that did (it was there and pending). `false` too for a TOTP factor
+   * of a user who has a confirmed one already: one authenticator app per account.
    */
   confirm(id: string, at: number, step: number | null): Promise<boolean>;
   /**
@@ -379,6 +380,8 @@ export interface ChallengeStore {
   use(id: string, now: number): Promise<boolean>;
   /** Deletes up to `limit` challenges expired at `now`; returns how many. */
   sweepExpired(now: number, limit: number): Promise<number>;
+  /** Deletes every challenge of the user (their sessions all ended: a pending sign-in goes too); returns how many. */
+  deleteByUser(userId: string): Promise<number>;
 }
 
 /**

@@ -70,6 +70,8 @@ export interface SecondStepDeps {
   log: SecurityLog;
   clock: Clock;
   random?: RandomBytes;
+  /** The device id a device cookie proves for the account, or `null` (`DeviceCookies.verify`). */
+  deviceOf?: (cookie: string | undefined, userId: string) => string | null;
 }
 
 /**
@@ -100,16 +102,18 @@ export class SecondStep {
   async check(
     userId: string,
     proof: SecondFactorProof,
-    client: ClientInfo & { sessionId?: string },
+    client: ClientInfo & { sessionId?: string; deviceCookie?: string | undefined },
   ): Promise<string[]> {
-    const attempt = await this.#deps.throttle.begin({ secondFactorOf: userId, ip: client.ip });
+    const device = this.#deps.deviceOf?.(client.deviceCookie, userId) ?? null;
+    const { ip, userAgent, sessionId } = client;
+    const attempt = await this.#deps.throttle.begin({ secondFactorOf: userId, ip, device, sessionId });
     try {
-      const added = await this.#deps.factors.verify(userId, proof, client);
+      const added = await this.#deps.factors.verify(userId, proof, { ip, userAgent, sessionId });
       await attempt.succeeded();
       return added;
     } catch (error) {
       if (error instanceof AuthError && error.code === "invalid_code") {
-        await this.#deps.log.record("second_factor_failed", userId, client);
+        await this.#deps.log.record("second_factor_failed", userId, { ip, userAgent, sessionId });
       } else {
         await attempt.withdraw();
       }
@@ -147,7 +151,7 @@ export class SecondStep {
   async complete(
     token: string | undefined,
     proof: SecondFactorProof,
-    client: ClientInfo,
+    client: ClientInfo & { deviceCookie?: string | undefined },
     flow: FirstStep["flow"],
   ): Promise<{ user: UserRecord; first: FirstStep; amr: string[] }> {
     const { challenges, clock } = this.#deps;
@@ -174,7 +178,9 @@ export class SecondStep {
     } catch (error) {
       if (!(error instanceof AuthError && error.code === "invalid_code")) throw error;
       const failures = await challenges.fail(pending.id, clock.now());
-      if (failures === null || failures >= PENDING_SIGN_IN_TRIES) {
+      // Used or expired meanwhile (a racing request): over, as any such sign-in.
+      if (failures === null) throw signInExpired();
+      if (failures >= PENDING_SIGN_IN_TRIES) {
         await challenges.use(pending.id, clock.now());
         throw new AuthError(
           "sign_in_expired",

@@ -105,6 +105,11 @@ export interface SessionManagerDeps {
   onEnded?: (sessionId: string, at: number) => void;
   /** Whether a session is known to have ended (the change follower's set). */
   isEnded?: (sessionId: string) => boolean;
+  /**
+   * Forgets the user's pending sign-ins (a password's, waiting for its second step) when
+   * all their sessions end: a password change or reset, "sign out everywhere", disabling.
+   */
+  forgetPending?: (userId: string) => Promise<unknown>;
   /** Where `signIn` and the `…Recorded` endings write the user's security events. */
   log?: SecurityLog;
   /**
@@ -585,6 +590,8 @@ export class SessionManager {
 
   /** Ends every session of a user but `exceptId`; returns the ids ended. `why` as for `end`. */
   async endAllForUser(userId: string, exceptId?: string, why?: SessionEndReason): Promise<string[]> {
+    // A sign-in waiting for its second step would open a session after this: it ends too.
+    await this.#deps.forgetPending?.(userId);
     const ids = await this.#deps.store.deleteByUser(userId, exceptId);
     for (const id of ids) await this.#published(id);
     if (why) await this.#mark(ids, why);

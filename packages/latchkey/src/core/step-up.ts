@@ -59,14 +59,25 @@ export class RecentSignIn {
    * account's password (`password: true`: the caller checks it before it changes
    * anything, as the password change, the email change and the account deletion do) and
    * the account has no second factor, so the password is all a full sign-in would ask.
+   * For an account with a second factor, only a recent sign-in that passed it (`amr`
+   * holds `mfa`) passes: a session opened with the password before the factor was added
+   * does not.
    * Otherwise throws `403 reauthentication_required`: the client re-authenticates
    * (`POST /auth/reauthenticate`) and tries again.
    * @example
    * await auth.recentSignIn.require(session, { password: true }); // before checking the body's password
    */
-  async require(session: Pick<SessionRecord, "authTime" | "userId">, options: { password: boolean }): Promise<void> {
-    if (this.isRecent(session)) return;
-    if (options.password && !(await this.hasSecondFactor(session.userId))) return;
+  async require(
+    session: Pick<SessionRecord, "authTime" | "userId" | "amr">,
+    options: { password: boolean },
+  ): Promise<void> {
+    const recent = this.isRecent(session);
+    // Cheap first: a recent sign-in that passed a second factor is a full one, whatever the account has.
+    if (recent && session.amr.includes("mfa")) return;
+    const hasFactor = await this.hasSecondFactor(session.userId);
+    // With a second factor, only a sign-in that passed it counts: a session opened with the
+    // password alone (before the factor was added) must not remove it or change the password.
+    if (!hasFactor && (recent || options.password)) return;
     throw new AuthError("reauthentication_required", REAUTHENTICATION_REQUIRED_MESSAGE);
   }
 

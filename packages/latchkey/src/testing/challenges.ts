@@ -122,5 +122,18 @@ export function describeChallengeContract(state: ContractState): void {
       for (const one of dead) expect(await s.challenges.find(one.id)).toBeNull();
       expect(await s.challenges.find(live.id)).toEqual(live);
     });
+
+    it("of one user are all deleted at once, and nobody else's", async () => {
+      const { s, alice } = await withUser();
+      const bob = user("bob");
+      await s.users.create(bob);
+      const hers = [challenge(alice.id), challenge(alice.id, { usedAt: T0 })];
+      const others = [challenge(bob.id), challenge(null)];
+      for (const one of [...hers, ...others]) await s.challenges.create(one);
+      expect(await s.challenges.deleteByUser(alice.id)).toBe(2);
+      for (const one of hers) expect(await s.challenges.find(one.id)).toBeNull();
+      for (const one of others) expect(await s.challenges.find(one.id)).toEqual(one);
+      expect(await s.challenges.deleteByUser(alice.id)).toBe(0);
+    });
   });
 }

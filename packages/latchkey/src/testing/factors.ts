@@ -87,6 +87,23 @@ export function describeFactorContract(state: ContractState): void {
       expect(await s.factors.find(pending.id)).toEqual({ ...pending, confirmedAt: T0 + 5, lastStep: 100 });
     });
 
+    it("confirms one authenticator app per user: of two set-ups, the second is refused", async () => {
+      const { s, alice, bob } = await twoUsers();
+      const first = totp(alice.id, { confirmedAt: null });
+      const second = totp(alice.id, { confirmedAt: null });
+      const bobs = totp(bob.id, { confirmedAt: null });
+      for (const one of [first, second, bobs]) await s.factors.create(one);
+      expect(await s.factors.confirm(first.id, T0 + 1, 1)).toBe(true);
+      expect(await s.factors.confirm(second.id, T0 + 2, 2)).toBe(false);
+      expect(await s.factors.confirm(bobs.id, T0 + 3, 3)).toBe(true);
+      expect((await s.factors.find(second.id))?.confirmedAt).toBeNull();
+      // Passkeys are not limited so.
+      for (const key of [passkey(alice.id, { confirmedAt: null }), passkey(alice.id, { confirmedAt: null })]) {
+        await s.factors.create(key);
+        expect(await s.factors.confirm(key.id, T0 + 4, null)).toBe(true);
+      }
+    });
+
     it("accepts a step only past the last one, and none of a pending factor", async () => {
       const { s, alice } = await twoUsers();
       const factor = totp(alice.id);

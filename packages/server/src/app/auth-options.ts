@@ -31,7 +31,10 @@ export interface AuthOptionsContext {
   issuer?: string | (() => string);
   /** How mail leaves (`configuredTransport`) and where its sends and failures are logged; none, no mail. */
   mail?: Pick<MailOptions, "transport" | "log">;
-  /** The key that seals TOTP secrets when `MFA_KEYS` is unset (`factorKeyFallback`). */
+  /**
+   * The key the database keeps (`factorKeyFallback`): it seals TOTP secrets when
+   * `MFA_KEYS` is unset, and opens what it sealed after `MFA_KEYS` is set.
+   */
   factorKey?: string;
 }
 
@@ -86,7 +89,12 @@ export function authOptionsFrom(config: Config, stores: Stores, context: AuthOpt
       refreshReuseLeeway: config.refreshReuseLeeway,
     },
     reauthWindow: config.reauthWindow,
-    factors: { keys: config.mfaKeys ?? context.factorKey, issuer: config.mfaIssuer },
+    // The database's key comes last: it opens what was sealed before MFA_KEYS was set,
+    // until `latchkey factors reseal` has moved it all under MFA_KEYS.
+    factors: {
+      keys: [...(config.mfaKeys ? [config.mfaKeys] : []), ...(context.factorKey ? [context.factorKey] : [])],
+      issuer: config.mfaIssuer,
+    },
     ...(context.mail && { mail: { ...context.mail, from: config.mailFrom } }),
     email: {
       requireVerified: config.requireVerifiedEmail,

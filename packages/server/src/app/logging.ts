@@ -21,6 +21,16 @@ export const REDACTED_PATHS = [
   "token",
   "*.password",
   "*.token",
+  // Second factors (issue 32): a recovery code, a pending sign-in, an app's secret. Not
+  // `code`: errors carry one (ECONNREFUSED) that an operator must read.
+  "recoveryCode",
+  "recovery_code",
+  "recoveryCodes",
+  "pending_token",
+  "secret",
+  "*.recoveryCode",
+  "*.pending_token",
+  "*.secret",
 ];
 
 /**

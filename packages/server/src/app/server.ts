@@ -104,8 +104,8 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   logger.info({ mail: transport.describe }, `mail transport: ${describeTransport(transport.describe)}`);
   // Without MFA_KEYS, TOTP secrets are sealed under a key the database keeps: fine for
   // development, said loudly for production.
-  const factorKey = config.mfaKeys ? undefined : await factorKeyFallback(stores);
-  if (factorKey && process.env.NODE_ENV === "production") {
+  const factorKey = await factorKeyFallback(stores);
+  if (!config.mfaKeys && process.env.NODE_ENV === "production") {
     logger.warn("MFA_KEYS is unset: authenticator apps' secrets are sealed under a key kept in the database itself");
   }
   const auth = await createAuth({

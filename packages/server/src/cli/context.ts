@@ -29,7 +29,7 @@ export async function withAuth<T>(action: (auth: Auth, config: Config) => Promis
   // Commands never sign, so they never create or retire a key by merely starting; without
   // JWT_ALG they take the algorithm the deployment's newest key has, so `keys rotate` and
   // `keys list` speak of the servers' keys.
-  const factorKey = config.mfaKeys ? undefined : await factorKeyFallback(stores);
+  const factorKey = await factorKeyFallback(stores);
   const options = authOptionsFrom(config, stores, { mail: { transport, log: mailLog }, factorKey });
   const algorithm = process.env.JWT_ALG?.trim() ? config.jwtAlg : await deploymentAlgorithm(stores, config.jwtAlg);
   const auth = await createAuth({ ...options, tokens: { ...options.tokens, alg: algorithm }, createKeys: false });

@@ -9,6 +9,7 @@
 import { Command, CommanderError } from "commander";
 import { AuthError } from "latchkey";
 import { ConfigError } from "../app/config.js";
+import { registerFactors } from "./factors.js";
 import { registerKeys } from "./keys.js";
 import { registerMigrate } from "./migrate.js";
 import { registerServe } from "./serve.js";
@@ -28,6 +29,7 @@ registerUsers(program);
 registerSessions(program);
 registerServices(program);
 registerKeys(program);
+registerFactors(program);
 
 try {
   await program.parseAsync(process.argv);

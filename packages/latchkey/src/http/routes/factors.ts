@@ -113,7 +113,7 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { 200: LoginAnswer, ...errorResponses(400, 401, 403, 413, 415, 429) },
       },
       handler: async (request, reply) => {
-        const client = clientInfo(request);
+        const client = { ...clientInfo(request), deviceCookie: request.cookies[context.cookies.device] };
         const token = request.cookies[context.cookies.pending];
         const { user, first, amr } = await auth.secondStep.complete(token, proofOf(request.body), client, "browser");
         context.clearPendingCookie(reply);
@@ -242,13 +242,24 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Finish adding an authenticator app with its first code",
         operationId: "confirmTotp",
         description:
-          "Proves the app has the secret: from now on a password sign-in needs a code too. The first factor comes with ten recovery codes, answered this once. A wrong code is `401 invalid_code` and the set-up stays pending; tries are throttled per session and per address.",
+          "Proves the app has the secret: from now on a password sign-in needs a code too. The first factor comes with ten recovery codes, answered this once. This session now counts as signed in with the factor (`amr` `mfa`, `otp`, `pwd`); every other session of the user ends (`endedSessions`: how many), as they were opened with the password alone. A wrong code is `401 invalid_code` and the set-up stays pending; tries are throttled per session and per address.",
         security: SECURITY.callerUnsafe,
         body: Type.Object(
           { factorId: Type.String({ maxLength: 64 }), code: Code },
           { additionalProperties: false, examples: [{ factorId: "4Yq…", code: "492039" }] },
         ),
-        response: { 200: RecoveryCodes, ...errorResponses(400, 401, 403, 413, 415, 429) },
+        response: {
+          200: Type.Object(
+            {
+              ...RecoveryCodes.properties,
+              endedSessions: Type.Integer({
+                description: "The user's other sessions, ended: they had no second factor.",
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          ...errorResponses(400, 401, 403, 413, 415, 429),
+        },
       },
       handler: async (request, reply) => {
         const { session } = await who(request).load();
@@ -266,8 +277,16 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
             caller(request, session),
           );
           await attempt.succeeded();
+          // This session just proved the factor: its sign-in counts as one with it. Every
+          // other session signed in with the password alone, which is no longer a full
+          // sign-in: they end, so a thief's session opened before the app cannot keep the account.
+          const valid = await auth.sessions.reauthenticate(session.id, ["mfa", "otp", "pwd"]);
+          const ended = await auth.sessions.endAllForUser(session.userId, session.id, "session_revoked");
+          if (valid && who(request).via === "cookie" && context.strategy !== "session") {
+            await context.renewAccessCookie(reply, valid);
+          }
           reply.header("cache-control", "no-store");
-          return result;
+          return { ...result, endedSessions: ended.length };
         } catch (error) {
           // A wrong code stays counted; anything else was no guess.
           if (!(error instanceof AuthError && error.code === "invalid_code")) await attempt.withdraw();

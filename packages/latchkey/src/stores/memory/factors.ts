@@ -30,6 +30,11 @@ export function factorStore(state: State): FactorStore {
     async confirm(id, at, step) {
       const factor = state.factors.get(id);
       if (!factor || factor.confirmedAt !== null) return false;
+      // One authenticator app per account, as the SQL stores' unique index has it.
+      const another = [...state.factors.values()].some(
+        (f) => f.userId === factor.userId && f.kind === "totp" && factor.kind === "totp" && f.confirmedAt !== null,
+      );
+      if (another) return false;
       factor.confirmedAt = at;
       factor.lastStep = step;
       return true;
@@ -101,6 +106,15 @@ export function challengeStore(state: State): ChallengeStore {
       if (!challenge || !isOpen(challenge, now)) return false;
       challenge.usedAt = now;
       return true;
+    },
+    async deleteByUser(userId) {
+      let deleted = 0;
+      for (const [id, challenge] of state.challenges) {
+        if (challenge.userId !== userId) continue;
+        state.challenges.delete(id);
+        deleted++;
+      }
+      return deleted;
     },
     async sweepExpired(now, limit) {
       let deleted = 0;

@@ -8,7 +8,7 @@ import type { Database } from "./schema.js";
 // exactly one of racing calls (on any number of instances) match, as
 // `refreshTokens.markRotated` and `links.use` do.
 
-export function factorStore(db: Kysely<Database>): FactorStore {
+export function factorStore(db: Kysely<Database>, isUniqueViolation: (error: unknown) => boolean): FactorStore {
   return {
     async listByUser(userId) {
       const rows = await db
@@ -28,13 +28,19 @@ export function factorStore(db: Kysely<Database>): FactorStore {
       await db.insertInto("factors").values(fromFactor(factor)).execute();
     },
     async confirm(id, at, step) {
-      const result = await db
-        .updateTable("factors")
-        .set({ confirmed_at: at, last_step: step })
-        .where("id", "=", id)
-        .where("confirmed_at", "is", null)
-        .executeTakeFirst();
-      return result.numUpdatedRows > 0n;
+      try {
+        const result = await db
+          .updateTable("factors")
+          .set({ confirmed_at: at, last_step: step })
+          .where("id", "=", id)
+          .where("confirmed_at", "is", null)
+          .executeTakeFirst();
+        return result.numUpdatedRows > 0n;
+      } catch (error) {
+        // factors_one_totp: the user has a confirmed app already (a racing set-up won).
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
     },
     async useStep(id, step, at) {
       const result = await db
@@ -126,6 +132,10 @@ export function challengeStore(db: Kysely<Database>): ChallengeStore {
         .where("expires_at", ">", now)
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
+    },
+    async deleteByUser(userId) {
+      const result = await db.deleteFrom("challenges").where("user_id", "=", userId).executeTakeFirst();
+      return Number(result.numDeletedRows);
     },
     async sweepExpired(now, limit) {
       // By the expires_at index, `limit` rows at a time (as link tokens are swept).

@@ -77,7 +77,7 @@ export function createSqlStores(backend: SqlBackend): Stores {
     services: guard(serviceStore(db, backend.isUniqueViolation)),
     audit: guard(auditStore(db)),
     links: guard(linkTokenStore(db)),
-    factors: guard(factorStore(db)),
+    factors: guard(factorStore(db, backend.isUniqueViolation)),
     challenges: guard(challengeStore(db)),
     ping: guard({ ping: async () => void (await sql`select 1`.execute(db)) }).ping,
     close: () => {

@@ -27,6 +27,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await sql`create unique index factors_credential_id on factors (credential_id)`.execute(db);
   await sql`create index factors_user_id on factors (user_id)`.execute(db);
+  // One authenticator app per account: of two set-ups confirmed at once, one wins.
+  await sql`create unique index factors_one_totp on factors (user_id) where kind = 'totp' and confirmed_at is not null`.execute(
+    db,
+  );
 
   await db.schema
     .createTable("recovery_codes")
