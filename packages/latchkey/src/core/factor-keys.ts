@@ -44,9 +44,9 @@ export function parseFactorKeys(list: string | readonly string[]): Buffer[] {
 /**
  * Seals and opens second-factor secrets under a list of keys.
  * @example
- * const keys = new FactorKeys([randomBytes(32)]);
- * const sealed = keys.seal("JBSWY3DPEHPK3PXP", `totp:${factorId}`);
- * keys.open(sealed, `totp:${factorId}`); // "JBSWY3DPEHPK3PXP"
+ * const keys = new FactorKeys(parseFactorKeys(process.env.MFA_KEYS ?? ""));
+ * const sealed = keys.seal("JBSWY3DPEHPK3PXP", `totp:${userId}`);
+ * keys.open(sealed, `totp:${userId}`); // "JBSWY3DPEHPK3PXP"
  */
 export class FactorKeys {
   readonly #keys: Key[];

@@ -20,7 +20,11 @@ import { defaultRandomBytes, hashSecret, ID_BYTES, type RandomBytes, randomToken
 import type { EventContext, SecurityLog } from "./security-log.js";
 import { matchTotp, normalizeTotpCode, TOTP_SECRET_BYTES, totpEnrolment, totpKey } from "./totp.js";
 
-/** How many recovery codes a set holds. */
+/**
+ * How many recovery codes a set holds.
+ * @example
+ * const codes: string[] = await auth.factors.regenerateRecoveryCodes(userId, {}); // RECOVERY_CODE_COUNT of them
+ */
 export const RECOVERY_CODE_COUNT = 10;
 /** Crockford's base32 alphabet, lower-case: no i, l, o or u to misread. */
 const RECOVERY_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
@@ -71,9 +75,10 @@ export interface TotpEnrolment {
 
 /**
  * @example
- * const factors = new SecondFactors({ store: stores.factors, keys, clock, log, issuer: "latchkey" });
- * const enrolment = await factors.beginTotp({ id: user.id, username: user.username });
- * const { recoveryCodes } = await factors.confirmTotp(user.id, enrolment.factorId, "492039", {});
+ * const factors = new SecondFactors({ store: stores.factors, keys: null, clock, log: auth.log, issuer: "latchkey" });
+ * console.log(factors.totpAvailable); // false: no key to seal secrets
+ * const enrolment = await auth.factors.beginTotp({ id: user.id, username: user.username });
+ * const { recoveryCodes } = await auth.factors.confirmTotp(user.id, enrolment.factorId, "492039", {});
  */
 export class SecondFactors {
   readonly #store: FactorStore;

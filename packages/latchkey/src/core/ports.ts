@@ -363,7 +363,7 @@ export interface FactorStore {
  * The short-lived states between two steps of a sign-in (`ChallengeRecord`). Deleting a
  * user deletes theirs.
  * @example
- * const pending = await stores.challenges.find(id);
+ * const pending = await stores.challenges.find(sessionId);
  */
 export interface ChallengeStore {
   create(challenge: ChallengeRecord): Promise<void>;

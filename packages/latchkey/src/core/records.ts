@@ -128,7 +128,7 @@ export type ChallengePurpose = "second_factor" | "passkey_register" | "passkey_s
  * A short-lived, single-use state between two requests of one sign-in (`docs/accounts.md`):
  * the token its client holds is `id.secret`, of which only the secret's SHA-256 is stored.
  * @example
- * const pending: ChallengeRecord | null = await stores.challenges.find(id);
+ * const pending: ChallengeRecord | null = await stores.challenges.find(sessionId);
  */
 export interface ChallengeRecord {
   id: string;

@@ -26,7 +26,11 @@ import {
 import type { SecurityLog } from "./security-log.js";
 import { formatSessionToken, parseSessionToken } from "./session-token.js";
 
-/** How long a pending sign-in waits for its second step, seconds. */
+/**
+ * How long a pending sign-in waits for its second step, seconds.
+ * @example
+ * const { expiresIn } = await auth.secondStep.begin(user, { flow: "token", remember: false, memory: false }, ["totp"]); // PENDING_SIGN_IN_TTL
+ */
 export const PENDING_SIGN_IN_TTL = 300;
 /** Wrong codes one pending sign-in takes before it ends. */
 export const PENDING_SIGN_IN_TRIES = 5;
@@ -47,7 +51,8 @@ export interface FirstStep {
 /**
  * A pending sign-in, as its first step answers it.
  * @example
- * const { token, methods, expiresIn } = await auth.secondStep.begin(user, first, client);
+ * const pending: PendingSignIn = await auth.secondStep.begin(user, { flow: "browser", remember: false, memory: false }, ["totp"]);
+ * console.log(pending.methods, pending.expiresIn);
  */
 export interface PendingSignIn {
   /** `id.secret`: the cookie's value, or `pending_token`. */
@@ -60,7 +65,14 @@ export interface PendingSignIn {
 /**
  * What the second step works with.
  * @example
- * const deps: SecondStepDeps = { challenges: stores.challenges, users: stores.users, factors, throttle, log, clock };
+ * const deps: SecondStepDeps = {
+ *   challenges: stores.challenges,
+ *   users: stores.users,
+ *   factors: auth.factors,
+ *   throttle: auth.throttle,
+ *   log: auth.log,
+ *   clock,
+ * };
  */
 export interface SecondStepDeps {
   challenges: ChallengeStore;
@@ -76,8 +88,10 @@ export interface SecondStepDeps {
 
 /**
  * @example
- * const pending = await secondStep.begin(user, { flow: "token", remember: false, memory: false }, client);
- * const { user: signedIn, first, amr } = await secondStep.complete(pending.token, { code: "492039" }, client, "token");
+ * const client = { ip, userAgent: "curl/8.5" };
+ * const pending = await auth.secondStep.begin(user, { flow: "token", remember: false, memory: false }, ["totp"]);
+ * const { user: signedIn, amr } = await auth.secondStep.complete(pending.token, { code: "492039" }, client, "token");
+ * console.log(signedIn.username, amr); // ["mfa", "otp", "pwd"]
  */
 export class SecondStep {
   readonly #deps: SecondStepDeps;
