@@ -142,6 +142,7 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
           "recovery_codes_generated",
           "second_factor_failed",
           "recovery_code_used",
+          "second_factor_requested",
         ]),
       );
     },

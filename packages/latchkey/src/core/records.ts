@@ -257,6 +257,7 @@ export const EVENT_TYPES = [
   "recovery_codes_generated",
   "recovery_code_used",
   "second_factor_failed",
+  "second_factor_requested",
 ] as const;
 
 /**

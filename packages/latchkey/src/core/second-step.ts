@@ -135,8 +135,17 @@ export class SecondStep {
     }
   }
 
-  /** Opens a pending sign-in for a user whose password was right. */
-  async begin(user: UserRecord, first: FirstStep, methods: SecondFactorMethod[]): Promise<PendingSignIn> {
+  /**
+   * Opens a pending sign-in for a user whose password was right. With `client`, it is in
+   * the user's log (`second_factor_requested`): a sign-in abandoned at its code tells the
+   * owner that someone knows the password.
+   */
+  async begin(
+    user: UserRecord,
+    first: FirstStep,
+    methods: SecondFactorMethod[],
+    client?: ClientInfo,
+  ): Promise<PendingSignIn> {
     const random = this.#deps.random ?? defaultRandomBytes;
     const id = randomToken(ID_BYTES, random);
     const secret = randomToken(SECRET_BYTES, random);
@@ -152,6 +161,7 @@ export class SecondStep {
       usedAt: null,
       failures: 0,
     });
+    if (client) await this.#deps.log.record("second_factor_requested", user.id, client);
     return { token: formatSessionToken({ id, secret }), methods, expiresIn: PENDING_SIGN_IN_TTL };
   }
 

@@ -28,6 +28,7 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   recovery_codes_generated: ["Recovery codes made; any older ones stopped working", "info"],
   recovery_code_used: ["A recovery code was used", "info"],
   second_factor_failed: ["Wrong authenticator or recovery code", "alert"],
+  second_factor_requested: ["Right password; code asked for", "info"],
 };
 
 /**

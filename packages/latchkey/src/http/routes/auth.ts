@@ -141,7 +141,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         const methods = await auth.secondStep.methods(user.id);
         if (methods.length > 0) {
           // A second factor: no session yet, only a pending sign-in that stays with this browser.
-          const pending = await auth.secondStep.begin(user, { flow: "browser", remember, memory }, methods);
+          const pending = await auth.secondStep.begin(user, { flow: "browser", remember, memory }, methods, client);
           context.setPendingCookie(reply, pending.token, pending.expiresIn);
           reply.code(202);
           return { secondFactor: { methods: pending.methods, expiresIn: pending.expiresIn } };

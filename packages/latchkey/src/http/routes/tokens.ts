@@ -204,7 +204,8 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
         const methods = await auth.secondStep.methods(user.id);
         if (methods.length > 0) {
           // A second factor: no tokens yet, a pending token that only the second step takes.
-          const pending = await auth.secondStep.begin(user, { flow: "token", remember: false, memory: false }, methods);
+          const first = { flow: "token", remember: false, memory: false } as const;
+          const pending = await auth.secondStep.begin(user, first, methods, client);
           reply.code(202);
           return { pending_token: pending.token, methods: pending.methods, expires_in: pending.expiresIn };
         }
