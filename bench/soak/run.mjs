@@ -184,8 +184,12 @@ export async function runSoak(options) {
       samples.push(figures);
       log(windowLine(figures));
     };
-    while (Date.now() < endAt && !stopping) {
-      await sleep(Math.min(options.windowSeconds * 1000, endAt - Date.now()));
+    // Samples on a fixed schedule (every window from the start, and at the end), not a
+    // window after the last sample ended: on a loaded machine a sample (probing each
+    // instance, checking ended credentials) takes seconds, and waiting a whole window
+    // after it left a 32 s run with two samples instead of three (a clean-clone CI).
+    for (let tick = 1; Date.now() < endAt && !stopping; tick++) {
+      await sleep(Math.max(0, Math.min(started + tick * options.windowSeconds * 1000, endAt) - Date.now()));
       await sampleOnce();
     }
     stopping = true;
