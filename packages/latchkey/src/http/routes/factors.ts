@@ -17,6 +17,7 @@ import { isoTime } from "../views.js";
 import { signedInCallerOf } from "./account.js";
 import { LoginAnswer, openBrowserSignIn } from "./auth.js";
 import { type RouteSpec, route, who } from "./spec.js";
+import { openBearerSession } from "./tokens.js";
 
 const TAGS = ["factors"];
 const NoContent = { 204: Type.Null({ description: "No content" }) };
@@ -152,20 +153,7 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
         const client = clientInfo(request);
         const { pending_token: token } = request.body;
         const { user, amr } = await auth.secondStep.complete(token, proofOf(request.body), client, "token");
-        const { session } = await auth.sessions.signIn({
-          userId: user.id,
-          kind: "bearer",
-          remember: false,
-          amr,
-          ...client,
-        });
-        const access = await auth.accessTokens.issueFor(session, user);
-        return {
-          access_token: access.token,
-          token_type: "Bearer" as const,
-          expires_in: access.expiresIn,
-          refresh_token: await auth.refreshTokens.issue(session),
-        };
+        return openBearerSession(auth, user, amr, client);
       },
     }),
 

@@ -8,7 +8,8 @@ import { Type } from "@sinclair/typebox";
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { Value } from "@sinclair/typebox/value";
 import { AuthError } from "../../core/errors.js";
-import type { ServiceRecord } from "../../core/records.js";
+import type { ClientInfo } from "../../core/ports.js";
+import type { ServiceRecord, UserRecord } from "../../core/records.js";
 import { InvalidGrantError } from "../../core/refresh-tokens.js";
 import type { RevocationEvent } from "../../core/revocations.js";
 import { clientInfo } from "../client.js";
@@ -209,20 +210,7 @@ export function tokenRoutes(context: LatchkeyContext): RouteSpec[] {
           reply.code(202);
           return { pending_token: pending.token, methods: pending.methods, expires_in: pending.expiresIn };
         }
-        const { session } = await auth.sessions.signIn({
-          userId: user.id,
-          kind: "bearer",
-          remember: false,
-          amr: ["pwd"],
-          ...client,
-        });
-        const access = await auth.accessTokens.issueFor(session, user);
-        return {
-          access_token: access.token,
-          token_type: "Bearer" as const,
-          expires_in: access.expiresIn,
-          refresh_token: await auth.refreshTokens.issue(session),
-        };
+        return openBearerSession(auth, user, ["pwd"], client);
       },
     }),
 
@@ -569,3 +557,25 @@ export const PendingToken = Type.Object(
   },
   { title: "PendingToken" },
 );
+
+/**
+ * An API client's sign-in, once every step passed: a bearer session with `amr`, its
+ * access token and its refresh token, as `POST /auth/token` answers them.
+ * @example
+ * return openBearerSession(auth, user, ["pwd"], clientInfo(request));
+ */
+export async function openBearerSession(
+  auth: LatchkeyContext["auth"],
+  user: UserRecord,
+  amr: string[],
+  client: ClientInfo,
+) {
+  const { session } = await auth.sessions.signIn({ userId: user.id, kind: "bearer", remember: false, amr, ...client });
+  const access = await auth.accessTokens.issueFor(session, user);
+  return {
+    access_token: access.token,
+    token_type: "Bearer" as const,
+    expires_in: access.expiresIn,
+    refresh_token: await auth.refreshTokens.issue(session),
+  };
+}
