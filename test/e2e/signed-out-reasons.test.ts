@@ -310,10 +310,26 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
       const username = uniqueUser();
       const first = await newDevice();
       await signUpInPage(first.page, main.server.origin, username, PASSWORD);
+      // The edit starts while the add is on its way (its row holds a temporary id), as a
+      // quick hand or a slow network makes it: the draft must still find the to-do after.
+      let answerAdd = () => {};
+      const held = new Promise<void>((resolve) => {
+        answerAdd = resolve;
+      });
+      await first.page.route("**/api/todos", async (route) => {
+        if (route.request().method() === "POST") await held;
+        await route.continue();
+      });
+      const added = first.page.waitForResponse(
+        (r) => new URL(r.url()).pathname === "/api/todos" && r.request().method() === "POST",
+      );
       await first.page.getByLabel("New to-do").fill("water the plants");
       await first.page.getByLabel("New to-do").press("Enter");
       await first.page.getByRole("button", { name: "Edit: water the plants" }).click();
       await first.page.getByLabel(/Edit the title/).fill("water the plants and the");
+      answerAdd();
+      expect((await added).status()).toBe(201);
+      await first.page.unroute("**/api/todos");
       const cli = (...args: string[]) => runCli(["users", ...args, username], { ...main.env, LOG_LEVEL: "silent" });
       expect((await cli("disable")).code).toBe(0);
       await expectNotice(first.page, "account_disabled", /disabled/);

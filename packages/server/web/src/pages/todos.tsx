@@ -126,6 +126,9 @@ export function Todos(props: { userId: string }) {
       const { todo } = await call(client.POST("/api/todos", { body: { title: text } }));
       // Keep the temporary key so the row (and any focus inside it) survives the swap.
       setTodos((list) => (list ?? []).map((t) => (t.id === temp.id ? { ...todo, key: temp.id } : t)));
+      // An edit typed before this answer names the temporary id: the draft must name the
+      // server's, the one a forced sign-out's reload finds again.
+      setEditDraft((draft) => (draft?.id === temp.id ? { ...draft, id: todo.id } : draft));
     } catch (error) {
       fail(error, () => {
         setTodos((list) => (list ?? []).filter((t) => t.id !== temp.id));
