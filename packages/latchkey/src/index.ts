@@ -84,6 +84,15 @@ export {
   maskEmail,
 } from "./core/mail.js";
 export { type Maintenance, type MaintenanceLog, startMaintenance } from "./core/maintenance.js";
+export {
+  PASSKEY_AMR,
+  PASSKEY_CHALLENGE_TTL,
+  type PasskeyChallenge,
+  Passkeys,
+  type PasskeyView,
+  type RelyingParty,
+  relyingPartyOf,
+} from "./core/passkeys.js";
 export { type Argon2Params, argon2Hasher, DEFAULT_ARGON2_PARAMS, type PasswordHasher } from "./core/password-hasher.js";
 export { checkPassword, type PasswordProblem } from "./core/password-policy.js";
 export type {

@@ -15,6 +15,7 @@ import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
 import type { MailOptions } from "./mail.js";
 import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
+import { Passkeys, type RelyingParty, relyingPartyOf } from "./passkeys.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { ChangeFeed, Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
@@ -101,6 +102,14 @@ export interface AuthOptions {
    */
   factors?: { keys?: string | readonly (string | Uint8Array)[]; issuer?: string };
   /**
+   * Passkeys (`docs/accounts.md`, "Passkeys"), bound to the domain of `tokens.issuer`
+   * (the deployment's origin). `rpId`: a domain that origin's host is, or is under, to
+   * share passkeys with the site's other hosts; `origins`: other origins whose pages may
+   * use them (the server's `TRUSTED_ORIGINS`); `false`: no passkeys. An issuer that is no
+   * http(s) origin with a domain name (an IP address) leaves them off (`409 factor_unavailable`).
+   */
+  passkeys?: { rpId?: string; origins?: readonly string[] } | false;
+  /**
    * Whether a signing key may be created when none is live for `tokens.alg` (default
    * `true`). Processes that never sign (the CLI's commands) pass `false`.
    */
@@ -134,8 +143,10 @@ export interface Auth {
   readonly roles: RoleModel;
   /** Whether a session's sign-in is recent enough for a sensitive action (`reauthWindow`). */
   readonly recentSignIn: RecentSignIn;
-  /** The users' second factors: authenticator apps and recovery codes. */
+  /** The users' second factors: authenticator apps, passkeys and recovery codes. */
   readonly factors: SecondFactors;
+  /** The users' passkeys (WebAuthn): registered, named, removed, and signing in. */
+  readonly passkeys: Passkeys;
   /** The second step of a password sign-in, for users with a second factor. */
   readonly secondStep: SecondStep;
   /** What administrators do to users (`/admin/*`, the CLI), with the audit log. */
@@ -223,7 +234,17 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const clock = options.clock ?? systemClock;
   checkRenewalPolicy(options.sessions);
   const log = new SecurityLog({ store: stores.events, clock });
+  const passkeys = new Passkeys({
+    store: stores.factors,
+    challenges: stores.challenges,
+    users: stores.users,
+    clock,
+    log,
+    relyingParty: relyingPartyFrom(options),
+    random,
+  });
   const factors = new SecondFactors({
+    passkeys,
     store: stores.factors,
     keys: factorKeysOf(options.factors?.keys),
     clock,
@@ -367,6 +388,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     admin,
     recentSignIn,
     factors,
+    passkeys,
     secondStep: new SecondStep({
       challenges: stores.challenges,
       users: stores.users,
@@ -419,6 +441,28 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       sweeps.clear();
       await Promise.all([changes.close(), email.close()]);
     },
+  };
+}
+
+/**
+ * Where passkeys are valid, from the issuer (read when asked: a server's port may be
+ * known only once it listens), checked at start when the issuer is known then.
+ */
+function relyingPartyFrom(options: AuthOptions): () => RelyingParty | null {
+  const config = options.passkeys;
+  if (config === false) return () => null;
+  const issuer = options.tokens.issuer;
+  const name = options.factors?.issuer ?? "latchkey";
+  const of = (origin: string) => relyingPartyOf(origin, name, { rpId: config?.rpId, origins: config?.origins });
+  if (typeof issuer === "string") {
+    const party = of(issuer);
+    return () => party;
+  }
+  let last: { origin: string; party: RelyingParty | null } | null = null;
+  return () => {
+    const origin = issuer();
+    if (last?.origin !== origin) last = { origin, party: of(origin) };
+    return last.party;
   };
 }
 

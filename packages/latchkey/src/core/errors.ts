@@ -28,6 +28,7 @@ export type ErrorCode =
   | "forbidden"
   | "reauthentication_required"
   | "invalid_code"
+  | "invalid_passkey"
   | "sign_in_expired"
   | "factor_exists"
   | "factor_unavailable"
@@ -96,6 +97,7 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   forbidden: 403,
   reauthentication_required: 403,
   invalid_code: 401,
+  invalid_passkey: 401,
   sign_in_expired: 401,
   factor_exists: 409,
   factor_unavailable: 409,

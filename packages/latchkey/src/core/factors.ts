@@ -11,9 +11,11 @@
  *   hashes (with 80 bits there is nothing to brute-force), each good once; making new ones
  *   voids the old.
  */
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import type { Clock } from "./clock.js";
 import { AuthError } from "./errors.js";
 import type { FactorKeys } from "./factor-keys.js";
+import type { Passkeys, PasskeyView } from "./passkeys.js";
 import type { FactorStore } from "./ports.js";
 import type { FactorRecord } from "./records.js";
 import { defaultRandomBytes, hashSecret, ID_BYTES, type RandomBytes, randomToken } from "./secrets.js";
@@ -38,14 +40,19 @@ const PENDING_TOTP_MS = 15 * 60 * 1000;
  * @example
  * const method: SecondFactorMethod = "totp";
  */
-export type SecondFactorMethod = "totp" | "recovery_code";
+export type SecondFactorMethod = "totp" | "passkey" | "recovery_code";
 
 /**
- * What a person offers at a second step: a code from the app, or a recovery code.
+ * What a person offers at a second step: a code from the app, a recovery code, or a
+ * passkey's answer to the challenge of `challenge` (the token `Passkeys.signInOptions`
+ * gave the caller: its cookie, or `challenge_token`).
  * @example
  * const proof: SecondFactorProof = { code: "492039" };
  */
-export type SecondFactorProof = { code: string; recoveryCode?: undefined } | { recoveryCode: string; code?: undefined };
+export type SecondFactorProof =
+  | { code: string; recoveryCode?: undefined; passkey?: undefined }
+  | { recoveryCode: string; code?: undefined; passkey?: undefined }
+  | { passkey: AuthenticationResponseJSON; challenge: string | undefined; code?: undefined; recoveryCode?: undefined };
 
 /**
  * A user's second factors, as `GET /auth/factors` shows them: never a secret.
@@ -54,6 +61,8 @@ export type SecondFactorProof = { code: string; recoveryCode?: undefined } | { r
  */
 export interface FactorSummary {
   totp: { id: string; name: string; createdAt: number; lastUsedAt: number | null } | null;
+  /** The user's passkeys, oldest first. */
+  passkeys: PasskeyView[];
   /** Unused recovery codes left. */
   recoveryCodes: number;
 }
@@ -87,9 +96,12 @@ export class SecondFactors {
   readonly #log: SecurityLog;
   readonly #issuer: string;
   readonly #random: RandomBytes;
+  readonly #passkeys: Passkeys | null;
 
   constructor(deps: {
     store: FactorStore;
+    /** The passkeys a second step may use; without, only codes. */
+    passkeys?: Passkeys;
     /** `null`: no server key is configured, and no authenticator app can be added. */
     keys: FactorKeys | null;
     clock: Clock;
@@ -104,6 +116,7 @@ export class SecondFactors {
     this.#log = deps.log;
     this.#issuer = deps.issuer;
     this.#random = deps.random ?? defaultRandomBytes;
+    this.#passkeys = deps.passkeys ?? null;
   }
 
   /** The id of the key that seals new secrets (`FactorKeys.currentId`), or `null` without keys. */
@@ -140,6 +153,7 @@ export class SecondFactors {
     if (confirmed.length === 0) return [];
     const methods: SecondFactorMethod[] = [];
     if (confirmed.some((f) => f.kind === "totp")) methods.push("totp");
+    if (confirmed.some((f) => f.kind === "passkey") && this.#passkeys?.available) methods.push("passkey");
     if ((await this.#store.countRecoveryCodes(userId)) > 0) methods.push("recovery_code");
     return methods;
   }
@@ -153,6 +167,7 @@ export class SecondFactors {
     const totp = (await this.#confirmed(userId)).find((f) => f.kind === "totp");
     return {
       totp: totp ? { id: totp.id, name: totp.name, createdAt: totp.createdAt, lastUsedAt: totp.lastUsedAt } : null,
+      passkeys: this.#passkeys ? await this.#passkeys.list(userId) : [],
       recoveryCodes: await this.#store.countRecoveryCodes(userId),
     };
   }
@@ -248,6 +263,28 @@ export class SecondFactors {
   }
 
   /**
+   * After a factor was added: the first set of recovery codes when the user has none
+   * (answered once), else an empty list.
+   * @example
+   * const recoveryCodes = await auth.factors.firstRecoveryCodes(userId, {});
+   */
+  async firstRecoveryCodes(userId: string, context: EventContext): Promise<string[]> {
+    if ((await this.#store.countRecoveryCodes(userId)) > 0) return [];
+    const codes = await this.#newRecoveryCodes(userId);
+    await this.#log.record("recovery_codes_generated", userId, context);
+    return codes;
+  }
+
+  /**
+   * Drops the recovery codes of a user left with no factor: the password alone signs in again.
+   * @example
+   * await auth.factors.afterRemoval(userId);
+   */
+  async afterRemoval(userId: string): Promise<void> {
+    if (!(await this.hasAny(userId))) await this.#store.deleteRecoveryCodes(userId);
+  }
+
+  /**
    * A new set of recovery codes, voiding the old; only for a user with a factor
    * (`400 invalid_request` otherwise: codes alone protect nothing).
    */
@@ -268,6 +305,10 @@ export class SecondFactors {
    */
   async verify(userId: string, proof: SecondFactorProof, context: EventContext): Promise<string[]> {
     const now = this.#clock.now();
+    if (proof.passkey !== undefined) {
+      if (!this.#passkeys) throw invalidCode();
+      return (await this.#passkeys.verify(proof.challenge, proof.passkey, userId)).amr;
+    }
     if (proof.recoveryCode !== undefined) {
       const normal = normalizeRecoveryCode(proof.recoveryCode);
       if (normal === null || !(await this.#store.useRecoveryCode(userId, hashSecret(normal), now))) {

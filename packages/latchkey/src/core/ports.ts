@@ -330,7 +330,10 @@ export interface FactorStore {
   /** The user's factors, pending ones included, oldest first. */
   listByUser(userId: string): Promise<FactorRecord[]>;
   find(id: string): Promise<FactorRecord | null>;
-  create(factor: FactorRecord): Promise<void>;
+  /** The passkey with this credential id (base64url), or `null`. */
+  findByCredential(credentialId: string): Promise<FactorRecord | null>;
+  /** Stores a factor; `false` when its credential id is taken (a passkey registered already). */
+  create(factor: FactorRecord): Promise<boolean>;
   /**
    * Confirms a pending factor at `at`, recording `step` as its last accepted step; `true`
    * for the one caller that did (it was there and pending). `false` too for a TOTP factor
@@ -343,6 +346,14 @@ export interface FactorStore {
    * number of instances) exactly one gets `true`.
    */
   useStep(id: string, step: number, at: number): Promise<boolean>;
+  /**
+   * Records a passkey's use at `at` with the authenticator's counter `signCount`, only when
+   * it is past the stored one, or both are 0 (an authenticator that does not count): one
+   * conditional write, so of racing answers with one count exactly one gets `true`.
+   */
+  usePasskey(id: string, signCount: number, at: number): Promise<boolean>;
+  /** Renames a factor; `false` when it is gone. */
+  rename(id: string, name: string): Promise<boolean>;
   /** Replaces a factor's sealed secret (re-sealed under the newest key); `false` when it is gone. */
   updateSecret(id: string, secret: string): Promise<boolean>;
   /** Deletes one factor; `false` when there was none. */

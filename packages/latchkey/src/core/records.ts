@@ -258,6 +258,8 @@ export const EVENT_TYPES = [
   "recovery_code_used",
   "second_factor_failed",
   "second_factor_requested",
+  "passkey_added",
+  "passkey_removed",
 ] as const;
 
 /**

@@ -102,9 +102,9 @@ export interface CookieDescription {
   /**
    * The client mode whose login sets it: `cookie` (the strategy's cookies) or `memory`;
    * `second-factor` for the pending sign-in's, set in either mode by a password sign-in
-   * that waits for its second step.
+   * that waits for its second step; `passkey` for a passkey ceremony's challenge.
    */
-  mode: "cookie" | "memory" | "second-factor";
+  mode: "cookie" | "memory" | "second-factor" | "passkey";
 }
 
 /** The header the in-memory mode's cookie requests carry: one a form cannot send. */
@@ -321,7 +321,14 @@ export class LatchkeyContext {
   cookieCatalog(): CookieDescription[] {
     const describe = (role: keyof CookieNames, httpOnly: boolean, paths = ["/"]): CookieDescription => {
       const { secure, sameSite } = cookieAttributes({ secure: this.#secure, httpOnly });
-      const mode = role === "memoryRefresh" ? "memory" : role === "pending" ? "second-factor" : "cookie";
+      const mode =
+        role === "memoryRefresh"
+          ? "memory"
+          : role === "pending"
+            ? "second-factor"
+            : role === "passkey"
+              ? "passkey"
+              : "cookie";
       return { role, name: this.cookies[role], httpOnly, secure, sameSite, paths, mode };
     };
     const credentials: (keyof CookieNames)[] =
@@ -336,6 +343,7 @@ export class LatchkeyContext {
       describe("device", true),
       describe("memoryRefresh", true, [...this.#memoryPaths]),
       describe("pending", true),
+      describe("passkey", true),
     ];
   }
 
@@ -376,6 +384,24 @@ export class LatchkeyContext {
   clearPendingCookie(reply: CookieSink): void {
     reply.setCookie(
       this.cookies.pending,
+      "",
+      cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 }),
+    );
+  }
+
+  /** Sets the cookie of a passkey ceremony's challenge, for as long as it waits. */
+  setPasskeyCookie(reply: CookieSink, token: string, maxAgeSeconds: number): void {
+    reply.setCookie(
+      this.cookies.passkey,
+      token,
+      cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds }),
+    );
+  }
+
+  /** Clears the cookie of a passkey ceremony's challenge (used: it is good once). */
+  clearPasskeyCookie(reply: CookieSink): void {
+    reply.setCookie(
+      this.cookies.passkey,
       "",
       cookieAttributes({ secure: this.#secure, httpOnly: true, maxAgeSeconds: 0 }),
     );

@@ -34,6 +34,11 @@ export interface CookieNames {
    * minutes, so the step stays with the browser that took the first.
    */
   pending: string;
+  /**
+   * A passkey sign-in's challenge (`docs/accounts.md`, "Passkeys"): `HttpOnly`, five
+   * minutes, so the authenticator's answer counts only from the browser that asked.
+   */
+  passkey: string;
 }
 
 /** The names before the prefix, unless the host chooses others. */
@@ -45,6 +50,7 @@ export const DEFAULT_COOKIE_NAMES: Readonly<CookieNames> = {
   device: "device",
   memoryRefresh: "mrt",
   pending: "signin",
+  passkey: "passkey",
 };
 
 // RFC 6265's cookie-name token: no separators, spaces or controls.
@@ -89,6 +95,7 @@ export function cookieNames(secure: boolean, overrides: Partial<CookieNames> = {
     device: `${prefix}${names.device}`,
     memoryRefresh: `${secure ? "__Secure-" : ""}${names.memoryRefresh}`,
     pending: `${prefix}${names.pending}`,
+    passkey: `${prefix}${names.passkey}`,
   };
 }
 

@@ -17,6 +17,7 @@ import { authRoutes } from "./routes/auth.js";
 import { emailRoutes } from "./routes/email.js";
 import { explainRoutes, type PolicyInfo } from "./routes/explain.js";
 import { factorRoutes } from "./routes/factors.js";
+import { passkeyRoutes } from "./routes/passkeys.js";
 import { isRouteOn, parsePrefix, type RouteSpec, type RouteSwitches } from "./routes/spec.js";
 import { tokenRoutes } from "./routes/tokens.js";
 
@@ -172,6 +173,7 @@ export function setUpGuest(options: LatchkeyOptions): Guest {
     ...accountRoutes(context),
     ...(options.auth.email.enabled ? emailRoutes(context) : []),
     ...factorRoutes(context),
+    ...passkeyRoutes(context),
     ...tokenRoutes(context),
     ...(options.policy ? explainRoutes(context, options.policy) : []),
     ...adminRoutes(context),

@@ -485,3 +485,29 @@ export function securitySchemes(cookies: CookieNames): Record<string, unknown> {
     },
   };
 }
+
+const Base64Url = (description: string, maxLength = 4096) => Type.String({ maxLength, description });
+
+/**
+ * What `navigator.credentials.get` gives, as JSON (`PublicKeyCredential.toJSON()`, or
+ * `@simplewebauthn/browser`'s `startAuthentication`).
+ */
+export const AssertionJson = Type.Object(
+  {
+    id: Base64Url("The credential id, base64url.", 1024),
+    rawId: Base64Url("The same, as the browser gives it.", 1024),
+    type: Type.Literal("public-key"),
+    response: Type.Object({
+      clientDataJSON: Base64Url("base64url"),
+      authenticatorData: Base64Url("base64url"),
+      signature: Base64Url("base64url"),
+      userHandle: Type.Optional(Base64Url("base64url", 256)),
+    }),
+    authenticatorAttachment: Type.Optional(Type.String({ maxLength: 32 })),
+    clientExtensionResults: Type.Object({}),
+  },
+  {
+    description:
+      "A passkey's answer to a challenge: what `navigator.credentials.get` gives, as JSON (`PublicKeyCredential.toJSON()`).",
+  },
+);

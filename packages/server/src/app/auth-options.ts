@@ -95,6 +95,11 @@ export function authOptionsFrom(config: Config, stores: Stores, context: AuthOpt
       keys: [...(config.mfaKeys ? [config.mfaKeys] : []), ...(context.factorKey ? [context.factorKey] : [])],
       issuer: config.mfaIssuer,
     },
+    // Bound to PUBLIC_ORIGIN's domain; the site's other origins may use them too.
+    passkeys: {
+      ...(config.passkeyRpId && { rpId: config.passkeyRpId }),
+      origins: config.trustedOrigins,
+    },
     ...(context.mail && { mail: { ...context.mail, from: config.mailFrom } }),
     email: {
       requireVerified: config.requireVerifiedEmail,

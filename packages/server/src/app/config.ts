@@ -101,6 +101,8 @@ export interface Config {
   mfaKeys: string | undefined;
   /** The name authenticator apps show. */
   mfaIssuer: string;
+  /** The domain passkeys are bound to, when not `PUBLIC_ORIGIN`'s host. */
+  passkeyRpId: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -148,6 +150,13 @@ export function loadConfig(env: Env): Config {
         "TRUSTED_ORIGINS",
         `must list only origins of PUBLIC_ORIGIN's site (same scheme and registrable domain): ${origin} is another site, and browsers send its pages' requests none of latchkey's SameSite=Lax cookies; give that app bearer tokens with CORS_ORIGINS instead`,
       );
+    }
+  }
+  const passkeyRpId = read.text("PASSKEY_RP_ID") || undefined;
+  if (passkeyRpId !== undefined) {
+    const host = new URL(site).hostname;
+    if (!/^[a-z0-9.-]+$/i.test(passkeyRpId) || !(host === passkeyRpId || host.endsWith(`.${passkeyRpId}`))) {
+      throw new ConfigError("PASSKEY_RP_ID", `must be ${host} (PUBLIC_ORIGIN's host) or a domain it is under`);
     }
   }
   return {
@@ -199,6 +208,7 @@ export function loadConfig(env: Env): Config {
     mailAccountMax: read.int("MAIL_ACCOUNT_MAX"),
     mfaKeys: readMfaKeys(env.MFA_KEYS),
     mfaIssuer: read.text("MFA_ISSUER"),
+    passkeyRpId,
   };
 }
 

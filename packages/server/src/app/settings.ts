@@ -181,6 +181,13 @@ export const SETTINGS = {
     meaning:
       "the keys that encrypt authenticator apps' secrets at rest (a secret: never logged); unset, one is made and kept in the database, which is for development only: a copy of the database then opens them ([accounts](docs/accounts.md#the-server-key))",
   },
+  PASSKEY_RP_ID: {
+    kind: "text",
+    default: null,
+    accepts: "a domain: `PUBLIC_ORIGIN`'s host or one it is under",
+    meaning:
+      "the domain passkeys are bound to (default `PUBLIC_ORIGIN`'s host); a parent domain lets the site's other hosts (`TRUSTED_ORIGINS`) use them too. An origin that is an IP address has no passkeys ([accounts](docs/accounts.md#passkeys))",
+  },
   MFA_ISSUER: {
     kind: "text",
     default: "latchkey",

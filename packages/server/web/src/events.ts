@@ -29,6 +29,8 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   recovery_code_used: ["A recovery code was used", "info"],
   second_factor_failed: ["Wrong authenticator or recovery code", "alert"],
   second_factor_requested: ["Right password; code asked for", "info"],
+  passkey_added: ["Passkey added: it signs in alone, or after the password", "ok"],
+  passkey_removed: ["Passkey removed", "alert"],
 };
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The `/auth/*` routes of the contract (section 4) for browser logins and the account.
  */
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { type Static, Type } from "@sinclair/typebox";
 import { AuthError } from "../../core/errors.js";
 import type { SessionRecord, UserRecord } from "../../core/records.js";
@@ -10,6 +11,7 @@ import { presentedCredential } from "../credentials.js";
 import type { AuthRequest, CookieSink } from "../kit.js";
 import {
   AccountDeleteBody,
+  AssertionJson,
   errorResponses,
   LoginBody,
   ref,
@@ -62,22 +64,45 @@ const MeUser = Type.Object(
 );
 
 /** A re-authentication: the password, and a code when the account has a second factor. */
-const ReauthenticateBody = Type.Object(
+const ReauthenticateBody = Type.Union(
+  [
+    Type.Object(
+      {
+        ...AccountDeleteBody.properties,
+        code: Type.Optional(
+          Type.String({
+            minLength: 1,
+            maxLength: 64,
+            description: "A code from the authenticator app (accounts with one).",
+          }),
+        ),
+        recoveryCode: Type.Optional(
+          Type.String({ minLength: 1, maxLength: 64, description: "A recovery code, in place of `code`." }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        passkey: AssertionJson,
+        challengeToken: Type.Optional(
+          Type.String({
+            maxLength: 200,
+            description:
+              "A bearer caller's `challenge_token` (`POST /auth/token/passkey/options`); a browser's challenge is in its cookie.",
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  ],
   {
-    ...AccountDeleteBody.properties,
-    code: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 64,
-        description: "A code from the authenticator app (accounts with one).",
-      }),
-    ),
-    recoveryCode: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 64, description: "A recovery code, in place of `code`." }),
-    ),
+    examples: [{ password: "correct horse battery staple", code: "492039" }],
   },
-  { additionalProperties: false, examples: [{ password: "correct horse battery staple", code: "492039" }] },
 );
+type ReauthenticateInput =
+  | { password: string; code?: string; recoveryCode?: string; passkey?: undefined }
+  | { passkey: AuthenticationResponseJSON; challengeToken?: string; password?: undefined };
 
 /** What a browser sign-in answers: its cookies' CSRF token, or the in-memory mode's access token. */
 export const LoginAnswer = Type.Union([
@@ -212,7 +237,7 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       },
     }),
 
-    route<{ password: string; code?: string; recoveryCode?: string }>({
+    route<ReauthenticateInput>({
       method: "POST",
       path: "/auth/reauthenticate",
       group: "core",
@@ -251,35 +276,15 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request, reply) => {
         const caller = who(request);
         const { session } = await caller.load();
-        try {
-          await auth.accounts.confirmPassword(
-            session.userId,
-            request.body.password,
-            signedInCallerOf(context, request, session.id),
-          );
-        } catch (error) {
-          // Someone at a session left open, guessing: the owner sees it in their log.
-          if (error instanceof AuthError && error.code === "invalid_credentials") {
-            await auth.log.record("reauthentication_failed", session.userId, {
-              sessionId: session.id,
-              ...clientInfo(request),
-            });
-          }
-          throw error;
-        }
-        // With a second factor, the password alone is not a full sign-in: a code comes too.
-        let amr = ["pwd"];
-        if (await auth.factors.hasAny(session.userId)) {
-          const { code, recoveryCode } = request.body;
-          if (code === undefined && recoveryCode === undefined) {
-            throw new AuthError("invalid_code", "This account has a second factor: send a code from it too.");
-          }
-          const proof = recoveryCode !== undefined ? { recoveryCode } : { code: code as string };
-          const added = await auth.secondStep.check(session.userId, proof, {
-            ...clientInfo(request),
-            sessionId: session.id,
-          });
-          amr = [...added, ...amr].sort();
+        const body = request.body;
+        let amr: string[];
+        if (body.passkey !== undefined) {
+          // A passkey alone: checked with user verification, it is two factors by itself.
+          const challenge = caller.via === "bearer" ? body.challengeToken : request.cookies[context.cookies.passkey];
+          if (caller.via !== "bearer") context.clearPasskeyCookie(reply);
+          amr = (await auth.passkeys.verify(challenge, body.passkey, session.userId)).amr;
+        } else {
+          amr = await passwordReauthentication(context, request, session, body);
         }
         const valid = await auth.sessions.reauthenticate(session.id, amr);
         // Ended while the password was checked: refused as its credential now would be.
@@ -522,8 +527,9 @@ function pageStart(sessions: SessionRecord[], cursor: { createdAt: number; id: s
 export const SecondFactorNeeded = Type.Object(
   {
     secondFactor: Type.Object({
-      methods: Type.Array(Type.Union([Type.Literal("totp"), Type.Literal("recovery_code")]), {
-        description: "What `POST /auth/login/second-factor` takes: `code` (totp) or `recoveryCode`.",
+      methods: Type.Array(Type.Union([Type.Literal("totp"), Type.Literal("passkey"), Type.Literal("recovery_code")]), {
+        description:
+          "What `POST /auth/login/second-factor` takes: `code` (totp), `passkey` (with a challenge from `POST /auth/passkey/options`) or `recoveryCode`.",
       }),
       expiresIn: Type.Integer({ description: "Seconds the pending sign-in waits for its second step." }),
     }),
@@ -579,4 +585,44 @@ export async function openBrowserSignIn(
     csrfToken: auth.csrf.tokenFor(session.id),
     accessExpiresIn: accessExpiresIn ?? undefined,
   };
+}
+
+/**
+ * A re-authentication by password, and a code when the account has a second factor: the
+ * `amr` it gives. A wrong password is `401 invalid_credentials`, in the owner's log.
+ */
+async function passwordReauthentication(
+  context: LatchkeyContext,
+  request: AuthRequest,
+  session: SessionRecord,
+  body: { password: string; code?: string; recoveryCode?: string },
+): Promise<string[]> {
+  const { auth } = context;
+  try {
+    await auth.accounts.confirmPassword(session.userId, body.password, signedInCallerOf(context, request, session.id));
+  } catch (error) {
+    // Someone at a session left open, guessing: the owner sees it in their log.
+    if (error instanceof AuthError && error.code === "invalid_credentials") {
+      await auth.log.record("reauthentication_failed", session.userId, {
+        sessionId: session.id,
+        ...clientInfo(request),
+      });
+    }
+    throw error;
+  }
+  // With a second factor, the password alone is not a full sign-in: a code comes too.
+  if (!(await auth.factors.hasAny(session.userId))) return ["pwd"];
+  const { code, recoveryCode } = body;
+  if (code === undefined && recoveryCode === undefined) {
+    throw new AuthError(
+      "invalid_code",
+      "This account has a second factor: send a code from it too (or re-authenticate with a passkey).",
+    );
+  }
+  const proof = recoveryCode !== undefined ? { recoveryCode } : { code: code as string };
+  const added = await auth.secondStep.check(session.userId, proof, {
+    ...clientInfo(request),
+    sessionId: session.id,
+  });
+  return [...added, "pwd"].sort();
 }

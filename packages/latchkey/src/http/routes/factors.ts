@@ -5,6 +5,7 @@
  * codes, need a recent sign-in, as a password change does: a stolen session must not be
  * able to lock the owner out.
  */
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { Type } from "@sinclair/typebox";
 import { AuthError } from "../../core/errors.js";
 import type { SecondFactorProof } from "../../core/factors.js";
@@ -12,10 +13,11 @@ import type { SessionRecord } from "../../core/records.js";
 import { clientInfo } from "../client.js";
 import type { LatchkeyContext } from "../context.js";
 import type { AuthRequest } from "../kit.js";
-import { errorResponses, SECURITY } from "../schemas.js";
+import { AssertionJson, errorResponses, SECURITY } from "../schemas.js";
 import { isoTime } from "../views.js";
 import { signedInCallerOf } from "./account.js";
 import { LoginAnswer, openBrowserSignIn } from "./auth.js";
+import { PasskeyJson, passkeyJson } from "./passkeys.js";
 import { type RouteSpec, route, who } from "./spec.js";
 import { openBearerSession } from "./tokens.js";
 
@@ -32,11 +34,12 @@ const RecoveryCode = Type.String({
   description: "One of the account's recovery codes (`xxxx-xxxx-xxxx-xxxx`; case, spaces and dashes do not matter).",
 });
 
-/** A second step's proof: a code from the app, or a recovery code. */
+/** A second step's proof: a code from the app, a recovery code, or a passkey's answer. */
 const SecondStepBody = Type.Union(
   [
     Type.Object({ code: Code }, { additionalProperties: false }),
     Type.Object({ recoveryCode: RecoveryCode }, { additionalProperties: false }),
+    Type.Object({ passkey: AssertionJson }, { additionalProperties: false }),
   ],
   { examples: [{ code: "492039" }, { recoveryCode: "7k3m-q9x2-hd4w-p8ne" }] },
 );
@@ -46,6 +49,14 @@ const TokenSecondStepBody = Type.Union(
     Type.Object({ pending_token: Type.String({ maxLength: 200 }), code: Code }, { additionalProperties: false }),
     Type.Object(
       { pending_token: Type.String({ maxLength: 200 }), recovery_code: RecoveryCode },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        pending_token: Type.String({ maxLength: 200 }),
+        challenge_token: Type.String({ maxLength: 200 }),
+        passkey: AssertionJson,
+      },
       { additionalProperties: false },
     ),
   ],
@@ -72,16 +83,34 @@ const FactorsView = Type.Object(
       }),
       Type.Null(),
     ]),
+    passkeys: Type.Array(PasskeyJson, { description: "The user's passkeys, oldest first." }),
     recoveryCodes: Type.Integer({ description: "Unused recovery codes left." }),
     totpAvailable: Type.Boolean({
       description: "Whether this server can add authenticator apps (it has a key to seal their secrets).",
+    }),
+    passkeysAvailable: Type.Boolean({
+      description: "Whether this server can use passkeys (its origin has a domain name to bind them to).",
     }),
   },
   { additionalProperties: false },
 );
 
-/** `{code}` or `{recoveryCode}` as the core takes it. */
-function proofOf(body: { code?: string; recoveryCode?: string; recovery_code?: string }): SecondFactorProof {
+/**
+ * `{code}`, `{recoveryCode}` or `{passkey}` as the core takes it; a passkey's challenge is
+ * the caller's (`challenge`: its cookie, or `challenge_token`).
+ * @example
+ * const proof = proofOf({ code: "492039" }, undefined);
+ */
+export function proofOf(
+  body: {
+    code?: string | undefined;
+    recoveryCode?: string | undefined;
+    recovery_code?: string;
+    passkey?: AuthenticationResponseJSON | undefined;
+  },
+  challenge: string | undefined,
+): SecondFactorProof {
+  if (body.passkey !== undefined) return { passkey: body.passkey, challenge };
   const recoveryCode = body.recoveryCode ?? body.recovery_code;
   if (recoveryCode !== undefined) return { recoveryCode };
   if (body.code !== undefined) return { code: body.code };
@@ -99,7 +128,7 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
     sessionId: session.id,
   });
   return [
-    route<{ code: string } | { recoveryCode: string }>({
+    route<{ code: string } | { recoveryCode: string } | { passkey: AuthenticationResponseJSON }>({
       method: "POST",
       path: "/auth/login/second-factor",
       group: "core",
@@ -116,7 +145,10 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request, reply) => {
         const client = { ...clientInfo(request), deviceCookie: request.cookies[context.cookies.device] };
         const token = request.cookies[context.cookies.pending];
-        const { user, first, amr } = await auth.secondStep.complete(token, proofOf(request.body), client, "browser");
+        const passkeyChallenge = request.cookies[context.cookies.passkey];
+        if ("passkey" in request.body) context.clearPasskeyCookie(reply);
+        const proof = proofOf(request.body, passkeyChallenge);
+        const { user, first, amr } = await auth.secondStep.complete(token, proof, client, "browser");
         context.clearPendingCookie(reply);
         return openBrowserSignIn(context, request, reply, user, {
           remember: first.remember,
@@ -126,7 +158,13 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
       },
     }),
 
-    route<{ pending_token: string; code?: string; recovery_code?: string }>({
+    route<{
+      pending_token: string;
+      code?: string;
+      recovery_code?: string;
+      challenge_token?: string;
+      passkey?: AuthenticationResponseJSON;
+    }>({
       method: "POST",
       path: "/auth/token/second-factor",
       group: "tokens",
@@ -152,7 +190,8 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request) => {
         const client = clientInfo(request);
         const { pending_token: token } = request.body;
-        const { user, amr } = await auth.secondStep.complete(token, proofOf(request.body), client, "token");
+        const proof = proofOf(request.body, request.body.challenge_token);
+        const { user, amr } = await auth.secondStep.complete(token, proof, client, "token");
         return openBearerSession(auth, user, amr, client);
       },
     }),
@@ -173,7 +212,7 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
       },
       handler: async (request) => {
         const { session } = await who(request).load();
-        const { totp, recoveryCodes } = await auth.factors.summary(session.userId);
+        const { totp, passkeys, recoveryCodes } = await auth.factors.summary(session.userId);
         return {
           totp: totp && {
             id: totp.id,
@@ -181,8 +220,10 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
             createdAt: isoTime(totp.createdAt),
             lastUsedAt: totp.lastUsedAt === null ? null : isoTime(totp.lastUsedAt),
           },
+          passkeys: passkeys.map(passkeyJson),
           recoveryCodes,
           totpAvailable: auth.factors.totpAvailable,
+          passkeysAvailable: auth.passkeys.available,
         };
       },
     }),

@@ -36,7 +36,7 @@ export type RouteSwitches = Partial<Record<Exclude<RouteGroup, "core">, boolean>
 
 /** One route. */
 export interface RouteSpec<Body = unknown, Query = unknown, Params = unknown> {
-  method: "GET" | "POST" | "PUT" | "DELETE";
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
   /** The path without the host's `prefix`: `/auth/...` or `/.well-known/jwks.json`. */
   path: string;
   group: RouteGroup;

@@ -550,8 +550,9 @@ export const PendingToken = Type.Object(
     pending_token: Type.String({
       description: "Single use, for `POST /auth/token/second-factor` only; keep it as secret as a password.",
     }),
-    methods: Type.Array(Type.Union([Type.Literal("totp"), Type.Literal("recovery_code")]), {
-      description: "What the second step takes: `code` (totp) or `recovery_code`.",
+    methods: Type.Array(Type.Union([Type.Literal("totp"), Type.Literal("passkey"), Type.Literal("recovery_code")]), {
+      description:
+        "What the second step takes: `code` (totp), `passkey` (with a `challenge_token` from `POST /auth/token/passkey/options`) or `recovery_code`.",
     }),
     expires_in: Type.Integer({ description: "Seconds the pending token waits for its second step." }),
   },

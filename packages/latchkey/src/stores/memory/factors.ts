@@ -24,8 +24,20 @@ export function factorStore(state: State): FactorStore {
       const factor = state.factors.get(id);
       return factor ? copy(factor) : null;
     },
+    async findByCredential(credentialId) {
+      const factor = [...state.factors.values()].find((f) => f.credentialId === credentialId);
+      return factor ? copy(factor) : null;
+    },
     async create(factor) {
+      // A credential id is unique among factors, as the SQL stores' unique index has it.
+      if (
+        factor.credentialId !== null &&
+        [...state.factors.values()].some((f) => f.credentialId === factor.credentialId)
+      ) {
+        return false;
+      }
       state.factors.set(factor.id, copy(factor));
+      return true;
     },
     async confirm(id, at, step) {
       const factor = state.factors.get(id);
@@ -45,6 +57,21 @@ export function factorStore(state: State): FactorStore {
       if (factor.lastStep !== null && factor.lastStep >= step) return false;
       factor.lastStep = step;
       factor.lastUsedAt = at;
+      return true;
+    },
+    async usePasskey(id, signCount, at) {
+      const factor = state.factors.get(id);
+      if (factor?.kind !== "passkey") return false;
+      const stored = factor.signCount ?? 0;
+      if (!(signCount > stored || (signCount === 0 && stored === 0))) return false;
+      factor.signCount = signCount;
+      factor.lastUsedAt = at;
+      return true;
+    },
+    async rename(id, name) {
+      const factor = state.factors.get(id);
+      if (!factor) return false;
+      factor.name = name;
       return true;
     },
     async updateSecret(id, secret) {

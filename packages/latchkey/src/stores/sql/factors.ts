@@ -24,8 +24,23 @@ export function factorStore(db: Kysely<Database>, isUniqueViolation: (error: unk
       const row = await db.selectFrom("factors").selectAll().where("id", "=", id).executeTakeFirst();
       return row ? toFactor(row) : null;
     },
+    async findByCredential(credentialId) {
+      const row = await db
+        .selectFrom("factors")
+        .selectAll()
+        .where("credential_id", "=", credentialId)
+        .executeTakeFirst();
+      return row ? toFactor(row) : null;
+    },
     async create(factor) {
-      await db.insertInto("factors").values(fromFactor(factor)).execute();
+      try {
+        await db.insertInto("factors").values(fromFactor(factor)).execute();
+        return true;
+      } catch (error) {
+        // factors_credential_id: this passkey is registered already.
+        if (isUniqueViolation(error)) return false;
+        throw error;
+      }
     },
     async confirm(id, at, step) {
       try {
@@ -50,6 +65,21 @@ export function factorStore(db: Kysely<Database>, isUniqueViolation: (error: unk
         .where("confirmed_at", "is not", null)
         .where((eb) => eb.or([eb("last_step", "is", null), eb("last_step", "<", step)]))
         .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async usePasskey(id, signCount, at) {
+      const result = await db
+        .updateTable("factors")
+        .set({ sign_count: signCount, last_used_at: at })
+        .where("id", "=", id)
+        .where("kind", "=", "passkey")
+        // Past the stored count; or 0 again from an authenticator that does not count.
+        .where((eb) => eb.or([eb("sign_count", "is", null), eb("sign_count", signCount === 0 ? "=" : "<", signCount)]))
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
+    },
+    async rename(id, name) {
+      const result = await db.updateTable("factors").set({ name }).where("id", "=", id).executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
     async updateSecret(id, secret) {
