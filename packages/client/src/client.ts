@@ -7,10 +7,11 @@ import { codeOf, endedOf, errorOf, LatchkeyError, SecondFactorRequired } from ".
 import { browser, type ClientOptions, settle } from "./options.js";
 import { type Answer, type Message, REFRESHED, type ReauthAnswer, SAFE, SIGNED_IN, XRW } from "./protocol.js";
 import { singleFlight } from "./tabs.js";
-import type { Change, LatchkeyClient, SecondFactorProof, SessionInfo } from "./types.js";
+import type { Change, LatchkeyClient, Reauthentication, SecondFactorProof, SessionInfo } from "./types.js";
 
 /** A second step's proof as latchkey's routes take it. */
-function proofBody(proof: SecondFactorProof): { code: string } | { recoveryCode: string } {
+function proofBody(proof: SecondFactorProof): Record<string, unknown> {
+  if ("passkey" in proof) return { passkey: proof.passkey };
   return "code" in proof ? { code: proof.code } : { recoveryCode: proof.recoveryCode };
 }
 
@@ -372,6 +373,29 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
     return signed;
   }
 
+  /** `POST /auth/reauthenticate` with `body`, through `fetch`: either mode's credentials, an expired access token refreshed first. */
+  async function reauthenticate(body: Record<string, unknown>): Promise<Reauthentication> {
+    const response = await apiFetch(`${root}/auth/reauthenticate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+
+    if (!response.ok) throw await errorOf(response, now());
+    const answer = (await response.json()) as ReauthAnswer;
+    const lifetime = memory ? answer.expires_in : answer.accessExpiresIn;
+    // A new token (or access cookie) says the new auth_time: it is this tab's and the others'.
+    if (lifetime !== undefined && info) {
+      if (memory) token = answer.access_token ?? null;
+      expires(lifetime);
+      info = { ...info, accessExpiresAt: expiresAt };
+      generation++;
+      schedule();
+      tell(REFRESHED);
+    }
+    return { authTime: answer.authTime, amr: answer.amr, recentUntil: now() + answer.reauthWindow * 1000 };
+  }
+
   if (channel) channel.onmessage = (event) => hear(event.data as Message);
 
   return {
@@ -391,30 +415,21 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       if (!response.ok) throw await errorOf(response, now());
       return signedIn((await response.json()) as Answer);
     },
+    async passkeyOptions() {
+      const response = await call("/auth/passkey/options", {});
+      if (!response.ok) throw await errorOf(response, now());
+      return ((await response.json()) as { options: Record<string, unknown> }).options;
+    },
+    async signInWithPasskey(answer, { remember } = {}) {
+      const body = { response: answer, remember, mode: memory ? "memory" : undefined };
+      const response = await call("/auth/login/passkey", {}, body);
+      if (!response.ok) throw await errorOf(response, now());
+      return signedIn((await response.json()) as Answer);
+    },
     signOut: () => leave("/auth/logout", "signed_out"),
     signOutEverywhere: () => leave("/auth/logout-all", "signed_out_everywhere"),
-    async reauthenticate(password, proof) {
-      // Through `fetch`: the credentials of either mode, and an expired access token refreshed first.
-      const response = await apiFetch(`${root}/auth/reauthenticate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ password, ...(proof && proofBody(proof)) }),
-      });
-
-      if (!response.ok) throw await errorOf(response, now());
-      const answer = (await response.json()) as ReauthAnswer;
-      const lifetime = memory ? answer.expires_in : answer.accessExpiresIn;
-      // A new token (or access cookie) says the new auth_time: it is this tab's and the others'.
-      if (lifetime !== undefined && info) {
-        if (memory) token = answer.access_token ?? null;
-        expires(lifetime);
-        info = { ...info, accessExpiresAt: expiresAt };
-        generation++;
-        schedule();
-        tell(REFRESHED);
-      }
-      return { authTime: answer.authTime, amr: answer.amr, recentUntil: now() + answer.reauthWindow * 1000 };
-    },
+    reauthenticate: (password, proof) => reauthenticate({ password, ...(proof && proofBody(proof)) }),
+    reauthenticateWithPasskey: (answer) => reauthenticate({ passkey: answer }),
     fetch: apiFetch,
     session,
     onChange(listener) {

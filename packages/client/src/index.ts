@@ -22,4 +22,11 @@
 export { createClient } from "./client.js";
 export { LatchkeyError, SecondFactorRequired } from "./errors.js";
 export type { ChannelLike, ClientOptions, LockManagerLike, Mode } from "./options.js";
-export type { Change, LatchkeyClient, Reauthentication, SecondFactorProof, SessionInfo } from "./types.js";
+export type {
+  Change,
+  LatchkeyClient,
+  PasskeyAnswer,
+  Reauthentication,
+  SecondFactorProof,
+  SessionInfo,
+} from "./types.js";

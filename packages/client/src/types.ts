@@ -72,12 +72,25 @@ export interface Reauthentication {
 }
 
 /**
- * What a second step offers: a code from the authenticator app, or a recovery code.
+ * A passkey's answer to a challenge: what `navigator.credentials.get` gives, as JSON
+ * (`PublicKeyCredential.toJSON()`, or `@simplewebauthn/browser`'s `startAuthentication`).
+ * @example
+ * const options = await client.passkeyOptions();
+ * const credential = await navigator.credentials.get({
+ *   publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options as never),
+ * });
+ * const answer = (credential as PublicKeyCredential).toJSON() as PasskeyAnswer;
+ */
+export type PasskeyAnswer = Record<string, unknown> & { id: string; type: "public-key" };
+
+/**
+ * What a second step offers: a code from the authenticator app, a recovery code, or a
+ * passkey's answer to a challenge from `client.passkeyOptions()`.
  * @example
  * await client.completeSignIn({ code: "492039" });
  * await client.completeSignIn({ recoveryCode: "7k3m-q9x2-hd4w-p8ne" });
  */
-export type SecondFactorProof = { code: string } | { recoveryCode: string };
+export type SecondFactorProof = { code: string } | { recoveryCode: string } | { passkey: PasskeyAnswer };
 
 /**
  * A browser app's handle on latchkey; {@link createClient} makes one. Calls that latchkey
@@ -103,6 +116,18 @@ export interface LatchkeyClient {
    * password) or `rate_limited`.
    */
   completeSignIn(proof: SecondFactorProof): Promise<SessionInfo>;
+  /**
+   * A passkey challenge for this browser (`POST /auth/passkey/options`): the options for
+   * `navigator.credentials.get`, as JSON. Its answer goes to `signInWithPasskey`,
+   * `completeSignIn({ passkey })` or `reauthenticateWithPasskey`, once, within five minutes.
+   */
+  passkeyOptions(): Promise<Record<string, unknown>>;
+  /**
+   * Signs in with a passkey alone (`POST /auth/login/passkey`): its answer to
+   * `passkeyOptions()`'s challenge. Resolves and tells the other tabs as `signIn` does;
+   * rejects with `invalid_passkey` when it does not verify.
+   */
+  signInWithPasskey(answer: PasskeyAnswer, options?: { remember?: boolean }): Promise<SessionInfo>;
   /** Signs out (`POST /auth/logout`): this tab and the others are signed out whatever latchkey answers. */
   signOut(): Promise<void>;
   /** Ends every session of the user, on every device (`POST /auth/logout-all`). */
@@ -115,6 +140,11 @@ export interface LatchkeyClient {
    * An account with a second factor needs `proof` too (else `invalid_code`).
    */
   reauthenticate(password: string, proof?: SecondFactorProof): Promise<Reauthentication>;
+  /**
+   * Re-authenticates with a passkey alone (`POST /auth/reauthenticate {passkey}`): its
+   * answer to `passkeyOptions()`'s challenge. As `reauthenticate` otherwise.
+   */
+  reauthenticateWithPasskey(answer: PasskeyAnswer): Promise<Reauthentication>;
   /**
    * `fetch`, with the credentials of the session for a URL on an allowed origin (the page's,
    * `baseUrl`'s, `apiOrigins`): cookies and the CSRF header, or the bearer token. An expired

@@ -61,6 +61,8 @@ export class FakeLatchkey {
       leewayMs?: number;
       /** The code alice's authenticator app shows: her password then opens a pending sign-in (202). */
       secondFactor?: string;
+      /** The credential id of the one passkey it accepts (its answers are not checked further). */
+      passkey?: string;
     } = {},
   ) {}
 
@@ -114,6 +116,16 @@ export class FakeLatchkey {
     const route = `${sent.method} ${sent.path}`;
     if (route === "POST /auth/login") return this.login(JSON.parse(sent.body));
     if (route === "POST /auth/login/second-factor") return this.secondStep(sent);
+    if (route === "POST /auth/passkey/options") {
+      const challenge = randomUUID();
+      this.jar.set("passkey", challenge);
+      return Response.json({ options: { challenge, rpId: "localhost", userVerification: "required" }, expiresIn: 300 });
+    }
+    if (route === "POST /auth/login/passkey") {
+      const body = JSON.parse(sent.body) as { response: { id: string }; mode?: string };
+      if (!this.passkeyPasses(sent, body.response)) return refuse(401, "invalid_passkey");
+      return this.open(body);
+    }
     if (route === "POST /auth/refresh") return this.refresh(sent);
     if (route === "POST /auth/logout") return this.logout(sent);
     if (route === "GET /auth/csrf") {
@@ -147,10 +159,21 @@ export class FakeLatchkey {
   private secondStep(sent: Sent): Response {
     const pending = sent.cookies.get("signin");
     if (pending === undefined) return refuse(401, "sign_in_expired");
-    const proof = JSON.parse(sent.body) as { code?: string; recoveryCode?: string };
-    if (proof.code !== this.options.secondFactor && proof.recoveryCode !== "rc") return refuse(401, "invalid_code");
+    const proof = JSON.parse(sent.body) as { code?: string; recoveryCode?: string; passkey?: { id: string } };
+    if (proof.passkey !== undefined) {
+      if (!this.passkeyPasses(sent, proof.passkey)) return refuse(401, "invalid_passkey");
+    } else if (proof.code !== this.options.secondFactor && proof.recoveryCode !== "rc") {
+      return refuse(401, "invalid_code");
+    }
     this.jar.delete("signin");
     return this.open(JSON.parse(pending));
+  }
+
+  /** A passkey answer for this browser's challenge (its cookie, used up) from the one passkey. */
+  private passkeyPasses(sent: Sent, answer: { id: string } | undefined): boolean {
+    const challenge = sent.cookies.get("passkey");
+    this.jar.delete("passkey");
+    return challenge !== undefined && answer?.id === this.options.passkey;
   }
 
   private open(body: { mode?: string }): Response {
@@ -254,11 +277,17 @@ export class FakeLatchkey {
 
   /** The password again: a bearer caller gets a new token, a `jwt`/`hybrid` cookie a new access cookie. */
   private reauthenticate(session: Session, sent: Sent): Response {
-    const body = JSON.parse(sent.body) as { password: string; code?: string };
-    if (body.password !== PASSWORD) return refuse(401, "invalid_credentials");
-    const factor = this.options.secondFactor;
-    if (factor !== undefined && body.code !== factor) return refuse(401, "invalid_code");
-    const amr = factor === undefined ? ["pwd"] : ["mfa", "otp", "pwd"];
+    const body = JSON.parse(sent.body) as { password?: string; code?: string; passkey?: { id: string } };
+    let amr: string[];
+    if (body.passkey !== undefined) {
+      if (!this.passkeyPasses(sent, body.passkey)) return refuse(401, "invalid_passkey");
+      amr = ["hwk", "mfa"];
+    } else {
+      if (body.password !== PASSWORD) return refuse(401, "invalid_credentials");
+      const factor = this.options.secondFactor;
+      if (factor !== undefined && body.code !== factor) return refuse(401, "invalid_code");
+      amr = factor === undefined ? ["pwd"] : ["mfa", "otp", "pwd"];
+    }
     const answer = { authTime: new Date().toISOString(), amr, reauthWindow: 600 };
     if (sent.headers.has("authorization")) return Response.json({ ...answer, ...this.bearerAnswer(session.id) });
     if (session.strategy === "session") return Response.json(answer);
