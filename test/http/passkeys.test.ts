@@ -275,3 +275,21 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
     expect(decodeJwt(second.json().access_token).amr).toEqual(["hwk", "mfa", "pwd"]);
   });
 });
+
+describe("challenges asked for by anyone", () => {
+  it("are limited per address: past 60 a window, 429 with Retry-After", async () => {
+    const clock = manualClock(START);
+    const doors = await openDoors("session", { auth: () => adminCore(createMemoryStores(), { clock }) });
+    try {
+      const { door } = doors[0] as { door: Door };
+      const caller = new Caller(door);
+      for (let i = 0; i < 60; i++) expect((await caller.send("POST", "/auth/passkey/options")).status).toBe(200);
+      const over = await caller.send("POST", "/auth/passkey/options");
+      expect(over.status).toBe(429);
+      expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect((await caller.send("POST", "/auth/token/passkey/options")).status).toBe(429);
+    } finally {
+      for (const door of doors) await door.close();
+    }
+  });
+});

@@ -12,10 +12,10 @@ import { DeviceCookies } from "./device-cookies.js";
 import { FactorKeys, parseFactorKeys } from "./factor-keys.js";
 import { SecondFactors } from "./factors.js";
 import { KeyRing } from "./key-ring.js";
-import { LoginThrottle, type ThrottlePolicy } from "./login-throttle.js";
+import { LoginThrottle, limitPerAddress, type ThrottlePolicy } from "./login-throttle.js";
 import type { MailOptions } from "./mail.js";
 import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
-import { Passkeys, type RelyingParty, relyingPartyOf } from "./passkeys.js";
+import { PASSKEY_CHALLENGES_PER_ADDRESS, Passkeys, type RelyingParty, relyingPartyOf } from "./passkeys.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { ChangeFeed, Stores } from "./ports.js";
 import type { SigningAlgorithm } from "./records.js";
@@ -242,6 +242,13 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     log,
     relyingParty: relyingPartyFrom(options),
     random,
+    limitPerAddress: (ip) =>
+      limitPerAddress(stores.counters, clock, {
+        name: "passkey",
+        ip,
+        max: PASSKEY_CHALLENGES_PER_ADDRESS,
+        windowSeconds: options.throttle.window,
+      }),
   });
   const factors = new SecondFactors({
     passkeys,

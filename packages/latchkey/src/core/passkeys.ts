@@ -51,6 +51,8 @@ import { formatSessionToken, parseSessionToken } from "./session-token.js";
 export const PASSKEY_CHALLENGE_TTL = 300;
 /** The longest name a passkey may have, in characters. */
 export const PASSKEY_NAME_MAX = 64;
+/** Passkey challenges one client address may ask for within the login throttle's window. */
+export const PASSKEY_CHALLENGES_PER_ADDRESS = 60;
 /** How many passkeys one account may hold. */
 export const PASSKEYS_PER_USER = 20;
 /** RFC 8176 methods of a sign-in with a passkey: a hardware-held key, and user verification at it. */
@@ -119,6 +121,7 @@ export class Passkeys {
   readonly #log: SecurityLog;
   readonly #party: () => RelyingParty | null;
   readonly #random: RandomBytes;
+  readonly #limit: (ip: string) => Promise<void>;
 
   constructor(deps: {
     store: FactorStore;
@@ -129,6 +132,11 @@ export class Passkeys {
     /** Where passkeys are valid; `null`: nowhere (the deployment's origin is no domain). */
     relyingParty: () => RelyingParty | null;
     random?: RandomBytes;
+    /**
+     * Counts a challenge asked for from an address, refusing (`429`) past a limit: every
+     * challenge is a stored row, and the sign-in's is asked for by anyone.
+     */
+    limitPerAddress?: (ip: string) => Promise<void>;
   }) {
     this.#store = deps.store;
     this.#challenges = deps.challenges;
@@ -137,6 +145,7 @@ export class Passkeys {
     this.#log = deps.log;
     this.#party = deps.relyingParty;
     this.#random = deps.random ?? defaultRandomBytes;
+    this.#limit = deps.limitPerAddress ?? (async () => {});
   }
 
   /** Whether passkeys work here: the deployment has a domain to bind them to. */
@@ -162,8 +171,10 @@ export class Passkeys {
   async registrationOptions(
     user: { id: string; username: string },
     sessionId: string,
+    ip?: string,
   ): Promise<{ options: PublicKeyCredentialCreationOptionsJSON }> {
     const party = this.#needParty();
+    if (ip !== undefined) await this.#limit(ip);
     const mine = await this.#passkeysOf(user.id);
     if (mine.length >= PASSKEYS_PER_USER) {
       throw new AuthError(
@@ -300,8 +311,9 @@ export class Passkeys {
    * discoverable ones it holds for this site), and the token that binds the challenge to
    * the caller. The challenge is good once, for five minutes.
    */
-  async signInOptions(): Promise<PasskeyChallenge<PublicKeyCredentialRequestOptionsJSON>> {
+  async signInOptions(ip?: string): Promise<PasskeyChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const party = this.#needParty();
+    if (ip !== undefined) await this.#limit(ip);
     const challenge = isoBase64URL.fromBuffer(new Uint8Array(this.#random(SECRET_BYTES)));
     const options = await generateAuthenticationOptions({
       rpID: party.id,

@@ -121,8 +121,8 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
           ...errorResponses(409),
         },
       },
-      handler: async (_request, reply) => {
-        const { options, token, expiresIn } = await auth.passkeys.signInOptions();
+      handler: async (request, reply) => {
+        const { options, token, expiresIn } = await auth.passkeys.signInOptions(clientInfo(request).ip);
         context.setPasskeyCookie(reply, token, expiresIn);
         reply.header("cache-control", "no-store");
         return { options, expiresIn };
@@ -186,8 +186,8 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
           ...errorResponses(409),
         },
       },
-      handler: async (_request, reply) => {
-        const { options, token, expiresIn } = await auth.passkeys.signInOptions();
+      handler: async (request, reply) => {
+        const { options, token, expiresIn } = await auth.passkeys.signInOptions(clientInfo(request).ip);
         reply.header("cache-control", "no-store");
         return { options, challenge_token: token, expires_in: expiresIn };
       },
@@ -245,7 +245,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
         const { user, session } = await who(request).load();
         await auth.recentSignIn.require(session, { password: false });
         reply.header("cache-control", "no-store");
-        return auth.passkeys.registrationOptions(user, session.id);
+        return auth.passkeys.registrationOptions(user, session.id, clientInfo(request).ip);
       },
     }),
 
