@@ -95,7 +95,7 @@ export function registerUsers(program: Command): void {
   users
     .command("remove-factors <name>")
     .description(
-      "remove an account's authenticator app and recovery codes (its owner lost both: make sure who is asking first); its password alone signs in again",
+      "remove an account's second factors (authenticator app, passkeys) and recovery codes (its owner lost them all: make sure who is asking first); its password alone signs in again",
     )
     .action(async (name: string) => {
       await withAuth(async (auth) => {
