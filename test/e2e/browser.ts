@@ -68,3 +68,42 @@ export async function signUpInPage(page: Page, origin: string, username: string,
   await page.getByRole("button", { name: "Create account" }).click();
   await page.waitForURL("**/todos");
 }
+
+/** A virtual authenticator on one page (Chromium's DevTools protocol): a passkey provider with no person to ask. */
+export interface VirtualAuthenticator {
+  /** Whether it verifies the user (its "fingerprint"): `false` makes the browser refuse the ceremony. */
+  setUserVerified(verified: boolean): Promise<void>;
+  /** The passkeys it holds (for this page's sites). */
+  credentialCount(): Promise<number>;
+}
+
+/**
+ * Adds a platform authenticator that holds discoverable passkeys and verifies the user at
+ * once, to `page`: `navigator.credentials` then works without a dialog.
+ *
+ * @example
+ * const authenticator = await addVirtualAuthenticator(page);
+ * await authenticator.setUserVerified(false); // the next ceremony is refused, as a cancelled one
+ */
+export async function addVirtualAuthenticator(page: Page): Promise<VirtualAuthenticator> {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: {
+      protocol: "ctap2",
+      transport: "internal",
+      hasResidentKey: true,
+      hasUserVerification: true,
+      isUserVerified: true,
+      automaticPresenceSimulation: true,
+    },
+  });
+  return {
+    async setUserVerified(verified) {
+      await cdp.send("WebAuthn.setUserVerified", { authenticatorId, isUserVerified: verified });
+    },
+    async credentialCount() {
+      return (await cdp.send("WebAuthn.getCredentials", { authenticatorId })).credentials.length;
+    },
+  };
+}

@@ -12,6 +12,7 @@
  */
 
 import {
+  type PasskeyAnswer as ClientPasskeyAnswer,
   createClient as createLatchkeyClient,
   LatchkeyError,
   type SecondFactorProof,
@@ -77,6 +78,43 @@ export { LatchkeyError, SecondFactorRequired };
  */
 // Its `fetch` records each request for the "How it works" page's live log (traffic.ts).
 export const latchkey = createLatchkeyClient({ fetch: loggingFetch });
+
+/** What `navigator.credentials.get` answered, as JSON (`@simplewebauthn/browser`'s `startAuthentication`). */
+export type PasskeyAnswer = Extract<
+  NonNullable<paths["/auth/login/second-factor"]["post"]["requestBody"]>["content"]["application/json"],
+  { passkey: unknown }
+>["passkey"];
+
+/**
+ * Signs in with a passkey alone (`POST /auth/login/passkey`), as `latchkey.signIn` does with
+ * a password: the same `remember` and mode, the same answer, the other tabs told.
+ *
+ * @example
+ * await signInWithPasskey(await askPasskey(), { remember: true });
+ */
+export function signInWithPasskey(response: PasskeyAnswer, options: { remember: boolean }) {
+  return latchkey.signInWithPasskey(response as ClientPasskeyAnswer, options);
+}
+
+/**
+ * The second step of a password sign-in with a passkey (`POST /auth/login/second-factor`).
+ *
+ * @example
+ * await completeSignInWithPasskey(await askPasskey());
+ */
+export function completeSignInWithPasskey(response: PasskeyAnswer) {
+  return latchkey.completeSignIn({ passkey: response as ClientPasskeyAnswer });
+}
+
+/**
+ * A recent sign-in made with a passkey alone (`POST /auth/reauthenticate`).
+ *
+ * @example
+ * await reauthenticateWithPasskey(await askPasskey());
+ */
+export function reauthenticateWithPasskey(response: PasskeyAnswer) {
+  return latchkey.reauthenticateWithPasskey(response as ClientPasskeyAnswer);
+}
 
 /**
  * The typed API client, over the latchkey client's `fetch`.

@@ -53,6 +53,8 @@ export function CodeField(props: {
   inputRef?: Ref<HTMLInputElement>;
   /** Whether the account may use a recovery code here (the server's `methods`); default yes. */
   recovery?: boolean;
+  /** Whether the account has an authenticator app (a passkey's has none to go back to); default yes. */
+  app?: boolean;
 }) {
   const { id, kind } = props;
   // Only a toggle moves the focus: the field's first render leaves it to its form.
@@ -95,7 +97,7 @@ export function CodeField(props: {
           error={props.error}
         />
       )}
-      {props.recovery !== false || kind === "recovery" ? (
+      {(kind === "code" ? props.recovery !== false : props.app !== false) ? (
         <p class="code-toggle">
           <button type="button" class="link" onClick={toggle}>
             {kind === "code" ? "Use a recovery code instead" : "Use your authenticator app instead"}

@@ -8,10 +8,12 @@
  * action: the confirmation stays busy underneath until the action is done or cancelled.
  * A person with an authenticator app gives a code from it too (or a recovery code): the
  * password alone is not a full sign-in for them, and latchkey refuses it (`invalid_code`).
+ * A person with a passkey may use it alone instead ("Use a passkey").
  */
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, client, LatchkeyError, latchkey } from "../api.js";
+import { call, client, LatchkeyError, latchkey, reauthenticateWithPasskey } from "../api.js";
 import { duration } from "../format.js";
+import { askPasskey, passkeyProblem, passkeysSupported } from "../passkey.js";
 import { CodeField, codeProblem, type ProofKind, proofOf } from "./code-field.js";
 import { CurrentPasswordField, FormError } from "./form.js";
 
@@ -121,22 +123,22 @@ function refusal(error: unknown, kind: ProofKind): Refusal | null {
 }
 
 /**
- * Whether the person has an authenticator app, asked when the prompt opens: `null` while
- * unknown (the password field shows meanwhile; a refusal for want of a code shows the
- * code field then, whatever this said).
+ * Whether the person has an authenticator app, and a passkey, asked when the prompt opens:
+ * `null` while unknown (the password field shows meanwhile; a refusal for want of a code
+ * shows the code field then, whatever this said).
  */
-function useHasApp(): [boolean | null, (has: boolean) => void] {
-  const [hasApp, setHasApp] = useState<boolean | null>(null);
+function useFactors(): { app: boolean; passkey: boolean } | null {
+  const [factors, setFactors] = useState<{ app: boolean; passkey: boolean } | null>(null);
   useEffect(() => {
     let live = true;
     call(client.GET("/auth/factors"))
-      .then((factors) => live && setHasApp(factors.totp !== null))
-      .catch(() => live && setHasApp(false));
+      .then((answer) => live && setFactors({ app: answer.totp !== null, passkey: answer.passkeys.length > 0 }))
+      .catch(() => live && setFactors({ app: false, passkey: false }));
     return () => {
       live = false;
     };
   }, []);
-  return [hasApp, setHasApp];
+  return factors;
 }
 
 function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolean) => void }) {
@@ -144,7 +146,13 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
   const field = useRef<HTMLInputElement>(null);
   const codeField = useRef<HTMLInputElement>(null);
   const [password, setPassword] = useState("");
-  const [hasApp, setHasApp] = useHasApp();
+  const factors = useFactors();
+  // Refused for want of a code: the account has a second factor this prompt did not know of.
+  const [codeAsked, setCodeAsked] = useState(false);
+  const hasApp = (factors?.app ?? false) || codeAsked;
+  // Only passkeys: the password goes with a recovery code, there is no app to ask a code of.
+  const passkeyOnly = !!factors?.passkey && !factors.app;
+  const hasPasskey = (factors?.passkey ?? false) && passkeysSupported();
   const [kind, setKind] = useState<ProofKind>("code");
   const [code, setCode] = useState("");
   const [problem, setProblem] = useState<Refusal | null>(null);
@@ -182,14 +190,38 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
       setBusy(false);
       const found = refusal(error, kind);
       if (!found) return finish(false);
-      // Refused for want of a code: the account has an app this prompt did not know of.
+      // Refused for want of a code: the account has a second factor this prompt did not know
+      // of, or only passkeys (the password then goes with a recovery code).
       if (found.field === "reauth-code" && !hasApp) {
-        setHasApp(true);
-        setProblem({ field: "reauth-code", text: "Enter the 6-digit code from your authenticator app too." });
+        setCodeAsked(true);
+        if (passkeyOnly) setKind("recovery");
+        setProblem({
+          field: "reauth-code",
+          text: passkeyOnly
+            ? "Your password alone is not enough: use your passkey, or add one of your recovery codes."
+            : "Enter the 6-digit code from your authenticator app too.",
+        });
         // The field appears with this render: it takes the focus once it is there.
         return void requestAnimationFrame(() => codeField.current?.focus());
       }
       show(found);
+    }
+  };
+  const withPasskey = async () => {
+    if (busy) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      await reauthenticateWithPasskey(await askPasskey());
+      finish(true);
+    } catch (error) {
+      setBusy(false);
+      // Any 401 but the passkey's own refusal ended the session: the sign-in page says why.
+      if (error instanceof LatchkeyError && error.status === 401 && error.code !== "invalid_passkey") {
+        return finish(false);
+      }
+      const throttled = error instanceof LatchkeyError && error.code === "rate_limited";
+      show({ field: "form", text: throttled ? (refusal(error, kind)?.text ?? "") : passkeyProblem(error) });
     }
   };
   const errorOf = (id: Refusal["field"]) => (problem?.field === id ? problem.text : null);
@@ -208,10 +240,20 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
       <form onSubmit={submit} noValidate>
         <h2 id="reauth-title">Confirm it's you</h2>
         <p id="reauth-body">
-          This action needs a recent sign-in. Enter your password
-          {hasApp ? " and a code from your authenticator app" : ""} to continue; you won't be asked again for{" "}
-          {duration(props.reauthWindow)}.
+          This action needs a recent sign-in. {hasPasskey ? "Use your passkey, or enter" : "Enter"} your password
+          {hasApp && !passkeyOnly ? " and a code from your authenticator app" : ""} to continue; you won't be asked
+          again for {duration(props.reauthWindow)}.
         </p>
+        {hasPasskey ? (
+          <div class="passkey-sign-in">
+            <button type="button" class="secondary wide" aria-disabled={busy} onClick={() => void withPasskey()}>
+              Use a passkey
+            </button>
+            <p class="divider" aria-hidden="true">
+              <span>or</span>
+            </p>
+          </div>
+        ) : null}
         <CurrentPasswordField
           id="reauth-password"
           label="Password"
@@ -238,6 +280,7 @@ function ConfirmItsYou(props: { reauthWindow: number; onDone: (confirmed: boolea
             }}
             inputRef={codeField}
             error={errorOf("reauth-code")}
+            app={!passkeyOnly}
           />
         ) : null}
         <FormError id="reauth-form-error" text={errorOf("form")} />

@@ -10,7 +10,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 function fileText(codes: string[]): string {
   const intro = [
     `latchkey recovery codes (${location.host}), made ${new Date().toLocaleString()}.`,
-    "Each code signs you in once in place of a code from your authenticator app.",
+    "Each code signs you in once in place of a code from your authenticator app or a passkey.",
     "",
   ];
   return `${[...intro, ...codes].join("\n")}\n`;
@@ -50,8 +50,8 @@ export function RecoveryCodes(props: { codes: string[]; onDone: () => void }) {
         Save your recovery codes
       </h3>
       <p>
-        If you lose your phone, each of these codes signs you in once in place of a code from the app. This is the only
-        time they are shown: keep them somewhere safe, such as a password manager.
+        If you lose your phone or security key, each of these codes signs you in once in place of a code from the app or
+        a passkey. This is the only time they are shown: keep them somewhere safe, such as a password manager.
       </p>
       <ol class="recovery-codes" aria-label="Recovery codes">
         {props.codes.map((code) => (

@@ -17,7 +17,8 @@ import { type Enrolment, TotpSetup } from "./totp-setup.js";
 /** From this many unused recovery codes down, the card suggests new ones. */
 const FEW_CODES = 3;
 
-type Message = { tone: "ok" | "alert" | "note"; text: string };
+/** What an action of the card said: done (`ok`), refused (`alert`), or quietly not done (`note`). */
+export type Message = { tone: "ok" | "alert" | "note"; text: string };
 
 /** An action's failure as shown: quietly that the person cancelled it, or the refusal. */
 function failure(error: unknown): Message {
@@ -31,11 +32,12 @@ const signedOut = (error: unknown) => error instanceof LatchkeyError && error.st
 
 /**
  * `onChanged`: something was added or removed (the security log has a new event to show).
+ * `version`: changes when another card changed the account's factors, to load them again.
  *
  * @example
- * <TwoStepCard onChanged={reloadEvents} />
+ * <TwoStepCard onChanged={reloadEvents} version={factorsVersion} />
  */
-export function TwoStepCard(props: { onChanged?: () => void }) {
+export function TwoStepCard(props: { onChanged?: () => void; version?: number }) {
   const [factors, setFactors] = useState<Factors | null>(null);
   const [failed, setFailed] = useState(false);
   const [enrolment, setEnrolment] = useState<Enrolment | null>(null);
@@ -60,7 +62,7 @@ export function TwoStepCard(props: { onChanged?: () => void }) {
       .catch((error) => setFailed(!signedOut(error)));
   useEffect(() => {
     void load();
-  }, []);
+  }, [props.version]);
 
   const changed = () => {
     void load();
@@ -96,7 +98,10 @@ export function TwoStepCard(props: { onChanged?: () => void }) {
   };
   const remove: Confirmation = {
     title: "Remove the authenticator app?",
-    body: "Signing in will need only your password again, and your recovery codes will stop working.",
+    body:
+      (factors?.passkeys.length ?? 0) > 0
+        ? "Signing in will no longer take a code from the app; your passkeys and recovery codes keep working."
+        : "Signing in will need only your password again, and your recovery codes will stop working.",
     action: "Remove app",
     danger: true,
     run: async () => {
@@ -208,8 +213,13 @@ export function TwoStepCard(props: { onChanged?: () => void }) {
   );
 }
 
-/** An action's outcome; it takes the focus, since the button that had it may be gone. */
-function Outcome(props: { message: Message }) {
+/**
+ * An action's outcome; it takes the focus, since the button that had it may be gone.
+ *
+ * @example
+ * {message ? <Outcome key={message.text} message={message} /> : null}
+ */
+export function Outcome(props: { message: Message }) {
   const { tone, text } = props.message;
   if (tone === "note") {
     return (

@@ -4,6 +4,7 @@ import { EmailCard } from "../components/email-card.js";
 import { EventItem } from "../components/event-item.js";
 import { CurrentPasswordField, FormError, type Problem } from "../components/form.js";
 import { NewPassword } from "../components/new-password.js";
+import { PasskeysCard } from "../components/passkeys-card.js";
 import { NotConfirmed, withRecentSignIn } from "../components/recent-sign-in.js";
 import { expectSignOut } from "../components/signed-out-notice.js";
 import { SkeletonList } from "../components/skeleton.js";
@@ -14,6 +15,9 @@ import { useOnReturn } from "../on-return.js";
 export function Security() {
   const [events, setEvents] = useState<SecurityEvent[] | null>(null);
   const [failed, setFailed] = useState(false);
+  // The two-step and passkeys cards show the same factors: a change in one reloads the other.
+  const [appVersion, setAppVersion] = useState(0);
+  const [passkeysVersion, setPasskeysVersion] = useState(0);
   const load = () =>
     call(client.GET("/auth/events"))
       .then(({ events }) => {
@@ -33,7 +37,20 @@ export function Security() {
     <div class="grid">
       <EmailCard onChanged={load} />
       <ChangePassword onChanged={load} />
-      <TwoStepCard onChanged={load} />
+      <TwoStepCard
+        version={appVersion}
+        onChanged={() => {
+          setPasskeysVersion((v) => v + 1);
+          void load();
+        }}
+      />
+      <PasskeysCard
+        version={passkeysVersion}
+        onChanged={() => {
+          setAppVersion((v) => v + 1);
+          void load();
+        }}
+      />
       <DeleteAccount />
       <section class="card wide" aria-labelledby="events-heading">
         <h2 id="events-heading">Recent security events</h2>

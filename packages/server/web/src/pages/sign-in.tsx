@@ -1,11 +1,21 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { call, client, LatchkeyError, latchkey, type Me, SecondFactorRequired, type SignedOutReason } from "../api.js";
+import {
+  call,
+  client,
+  LatchkeyError,
+  latchkey,
+  type Me,
+  SecondFactorRequired,
+  type SignedOutReason,
+  signInWithPasskey,
+} from "../api.js";
 import { Alert, EmailField, Field, FormError, type Problem } from "../components/form.js";
 import { ResendLink } from "../components/resend-link.js";
 import { Link } from "../components/shell.js";
 import { SignedOutNotice } from "../components/signed-out-notice.js";
 import { StrengthMeter } from "../components/strength.js";
 import { looksLikeEmail } from "../email.js";
+import { askPasskey, passkeyProblem, passkeysSupported } from "../passkey.js";
 import { navigate } from "../router.js";
 import { SecondStep } from "./sign-in-code.js";
 
@@ -187,6 +197,26 @@ export function SignIn(props: {
     }
   };
 
+  // Signing in with a passkey alone: no username, no password; "Remember me" as for a password.
+  const [passkeyError, setPasskeyError] = useState<string | null>(null);
+  const withPasskey = async () => {
+    if (busy) return;
+    setBusy(true);
+    setProblem(null);
+    setPasskeyError(null);
+    setUnverified(null);
+    try {
+      await signInWithPasskey(await askPasskey(), { remember });
+      props.onSignedIn(await call(client.GET("/auth/me")));
+    } catch (error) {
+      if (error instanceof LatchkeyError && error.code === "email_unverified") return setUnverified({ email: "" });
+      const known = error instanceof LatchkeyError && error.code === "account_disabled";
+      setPasskeyError(known ? explain(error, mode).text : passkeyProblem(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const fieldError = (field: string) => (problem?.field === field ? problem.text : null);
   const warn =
     mode === "signin" &&
@@ -283,6 +313,18 @@ export function SignIn(props: {
                 {busy ? "Please wait…" : mode === "signup" ? "Create account" : "Sign in"}
               </button>
             </form>
+            {mode === "signin" && passkeysSupported() ? (
+              <div class="passkey-sign-in">
+                <p class="divider" aria-hidden="true">
+                  <span>or</span>
+                </p>
+                {/* aria-disabled, not disabled: the focus stays on it while the browser's dialog is open. */}
+                <button type="button" class="secondary wide" aria-disabled={busy} onClick={() => void withPasskey()}>
+                  Sign in with a passkey
+                </button>
+                <FormError id="passkey-error" text={passkeyError} />
+              </div>
+            ) : null}
             {unverified ? <Unverified email={unverified.email} /> : null}
             <p class="switch">
               {mode === "signup" ? (

@@ -27,6 +27,8 @@ function purposeOf(cookie: Cookie, strategy: Policy["strategy"]): string {
       return "Only for apps using the client's in-memory mode (not this one): their refresh token, sent to two routes only.";
     case "pending":
       return "Only between the password and the code of an account with a second factor: which sign-in the code finishes. It lasts five minutes, and no session exists until the code is right.";
+    case "passkey":
+      return "Only while a passkey is asked for (to sign in, as a second step, or to confirm it's you): which challenge the passkey answers, so an answer made for this browser works in no other. It lasts five minutes, and goes once used.";
   }
 }
 
@@ -78,9 +80,11 @@ export function CookiesCard(props: { catalog: CookieCatalog | null; policy: Poli
                   <dd>
                     {cookie.mode === "second-factor"
                       ? "five minutes, and cleared once the code is accepted"
-                      : props.remembered
-                        ? "until your session's absolute end (you chose “remember me”)"
-                        : "until the browser closes (a session cookie)"}
+                      : cookie.mode === "passkey"
+                        ? "five minutes, and cleared once the passkey has answered"
+                        : props.remembered
+                          ? "until your session's absolute end (you chose “remember me”)"
+                          : "until the browser closes (a session cookie)"}
                   </dd>
                 </div>
               </dl>
