@@ -34,6 +34,7 @@ import { REVOCATIONS_PAGE_MAX } from "../../packages/latchkey/src/core/revocatio
 import { totpCode, totpKey, totpStep } from "../../packages/latchkey/src/core/totp.js";
 import type { Strategy } from "../../packages/latchkey/src/http/context.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { SoftAuthenticator } from "../helpers/soft-authenticator.js";
 import { basic, subscribe } from "../helpers/sse.js";
 
 const ORIGIN = "http://localhost:3000";
@@ -339,6 +340,7 @@ async function script(door: Door, auth: Auth, outbox: Outbox): Promise<[string, 
   await step("logout again", alice.send("POST", "/auth/logout"));
   await emailScript(new Browser(alice.door), step, auth, outbox);
   await secondFactorScript(door, step);
+  await passkeyScript(door, step);
   return out;
 }
 
@@ -388,6 +390,94 @@ async function secondFactorScript(door: Door, step: (name: string, got: Promise<
   await step("recovery codes, again", bob.send("POST", "/auth/factors/recovery-codes"));
   await step("totp remove", bob.send("DELETE", "/auth/factors/totp"));
   await step("totp remove, none", bob.send("DELETE", "/auth/factors/totp"));
+}
+
+/** The JSON body of an answer that must have succeeded (the script needs what is in it). */
+function bodyOf(got: Got, what: string) {
+  if (got.status >= 300) throw new Error(`${what}: ${got.status} ${got.text}`);
+  return JSON.parse(got.text);
+}
+
+/**
+ * Issue 32's passkeys: registered (and refused again), named, signing in alone (a browser,
+ * an API client), as the second step and to re-authenticate, each refused when replayed,
+ * unbound, hostile or counting backwards; then removed. Each door has its own authenticator.
+ */
+async function passkeyScript(door: Door, step: (name: string, got: Promise<Got>) => Promise<void>) {
+  // bob again: his authenticator app removed, his session a recent full sign-in.
+  const bob = new Browser(door);
+  const login = await bob.send("POST", "/auth/login", { json: { username: "bob", password: PASSWORD } });
+  bob.csrf = bodyOf(login, "bob's login").csrfToken;
+  const authenticator = new SoftAuthenticator(ORIGIN);
+  const registerOptions = await bob.send("POST", "/auth/factors/passkeys/options");
+  await step("passkey registration options", Promise.resolve(registerOptions));
+  const { options } = bodyOf(registerOptions, "passkey registration options");
+  const response = authenticator.register(options);
+  const register = (json: object) => bob.send("POST", "/auth/factors/passkeys", { json });
+  await step("passkey register, hostile", register({ response: { ...response, type: "other" } }));
+  await step(
+    "passkey register, no session",
+    new Browser(door).send("POST", "/auth/factors/passkeys", { json: { response } }),
+  );
+  await step("passkey register", register({ response, name: "Phone" }));
+  await step("passkey register, replayed", register({ response }));
+  const again = bodyOf(await bob.send("POST", "/auth/factors/passkeys/options"), "options again");
+  const reuse = authenticator.credentials[0];
+  await step("passkey register, taken", register({ response: authenticator.register(again.options, { reuse }) }));
+  const factors = await bob.send("GET", "/auth/factors");
+  await step("factors, a passkey", Promise.resolve(factors));
+  const id = bodyOf(factors, "factors").passkeys[0].id as string;
+  const rename = (path: string, json: object) => bob.send("PATCH", path, { json });
+  await step("passkey rename", rename(`/auth/factors/passkeys/${id}`, { name: " Work key " }));
+  await step("passkey rename, blank", rename(`/auth/factors/passkeys/${id}`, { name: "  " }));
+  await step("passkey rename, unknown", rename("/auth/factors/passkeys/nope", { name: "x" }));
+
+  // Alone, in a new browser: its challenge in its cookie, good once.
+  const alone = new Browser(door);
+  const signInOptions = await alone.send("POST", "/auth/passkey/options");
+  await step("passkey sign-in options", Promise.resolve(signInOptions));
+  const assertion = authenticator.assert(bodyOf(signInOptions, "sign-in options").options);
+  const loginPasskey = (browser: Browser, json: object) => browser.send("POST", "/auth/login/passkey", { json });
+  await step("passkey login, hostile", loginPasskey(alone, { response: { ...assertion, response: {} } }));
+  await step("passkey login, unbound", loginPasskey(new Browser(door), { response: assertion }));
+  await step("passkey login", loginPasskey(alone, { response: assertion }));
+  await step("passkey login, replayed", loginPasskey(alone, { response: assertion }));
+  const fresh = bodyOf(await alone.send("POST", "/auth/passkey/options"), "options").options;
+  const backwards = authenticator.assert(fresh, reuse, { counter: 1 });
+  await step("passkey login, counter backwards", loginPasskey(alone, { response: backwards }));
+
+  // An API client: the challenge travels as challenge_token.
+  const client = new Browser(door);
+  const tokenOptions = await client.send("POST", "/auth/token/passkey/options");
+  await step("passkey token options", Promise.resolve(tokenOptions));
+  const { challenge_token, options: forToken } = bodyOf(tokenOptions, "token options");
+  const token = (json: object) => client.send("POST", "/auth/token/passkey", { json });
+  const signed = authenticator.assert(forToken);
+  await step("passkey token, hostile", token({ challenge_token: 5, response: signed }));
+  await step("passkey token, unknown challenge", token({ challenge_token: "a.b", response: signed }));
+  await step("passkey token", token({ challenge_token, response: signed }));
+  await step("passkey token, replayed", token({ challenge_token, response: signed }));
+
+  // The second step after the password, and a re-authentication.
+  const stepped = new Browser(door);
+  await step(
+    "login, passkey second factor",
+    stepped.send("POST", "/auth/login", { json: { username: "bob", password: PASSWORD } }),
+  );
+  const secondOptions = bodyOf(await stepped.send("POST", "/auth/passkey/options"), "second options").options;
+  const second = (json: object) => stepped.send("POST", "/auth/login/second-factor", { json });
+  await step("second factor, passkey", second({ passkey: authenticator.assert(secondOptions) }));
+  const reauthOptions = bodyOf(await bob.send("POST", "/auth/passkey/options"), "reauth options").options;
+  const reauth = (json: object) => bob.send("POST", "/auth/reauthenticate", { json });
+  await step(
+    "reauthenticate, passkey and password",
+    reauth({ passkey: authenticator.assert(reauthOptions), password: "x" }),
+  );
+  await step("reauthenticate, passkey", reauth({ passkey: authenticator.assert(reauthOptions) }));
+  await step("passkey remove", bob.send("DELETE", `/auth/factors/passkeys/${id}`));
+  await step("passkey remove, again", bob.send("DELETE", `/auth/factors/passkeys/${id}`));
+  const gone = bodyOf(await alone.send("POST", "/auth/passkey/options"), "options after removal").options;
+  await step("passkey login, removed", loginPasskey(alone, { response: authenticator.assert(gone) }));
 }
 
 /** Issue 31's routes: registration with an address, its link, the forgotten password, the change. */
@@ -493,6 +583,66 @@ describe.each(["session", "jwt", "hybrid"] as Strategy[])("AUTH_STRATEGY=%s", (s
         "totp remove",
       ].map(statusOf),
     ).toEqual([200, 200, 202, 401, 200, 401, 202, 204]);
+    // And the passkey steps did what they say.
+    const codeOf = (name: string) => {
+      const answer = viaFastify.find(([n]) => n === name)?.[1] as { status?: number; code?: string } | undefined;
+      return `${answer?.status} ${answer?.code ?? ""}`.trim();
+    };
+    expect(
+      Object.fromEntries(
+        [
+          "passkey register, hostile",
+          "passkey register, no session",
+          "passkey register",
+          "passkey register, replayed",
+          "passkey register, taken",
+          "passkey rename",
+          "passkey rename, blank",
+          "passkey rename, unknown",
+          "passkey login, hostile",
+          "passkey login, unbound",
+          "passkey login",
+          "passkey login, replayed",
+          "passkey login, counter backwards",
+          "passkey token, hostile",
+          "passkey token, unknown challenge",
+          "passkey token",
+          "passkey token, replayed",
+          "login, passkey second factor",
+          "second factor, passkey",
+          "reauthenticate, passkey and password",
+          "reauthenticate, passkey",
+          "passkey remove",
+          "passkey remove, again",
+          "passkey login, removed",
+        ].map((name) => [name, codeOf(name)]),
+      ),
+    ).toEqual({
+      "passkey register, hostile": "400 invalid_request",
+      "passkey register, no session": "401 unauthenticated",
+      "passkey register": "201",
+      "passkey register, replayed": "401 invalid_passkey",
+      "passkey register, taken": "409 factor_exists",
+      "passkey rename": "200",
+      "passkey rename, blank": "400 invalid_request",
+      "passkey rename, unknown": "404 not_found",
+      "passkey login, hostile": "400 invalid_request",
+      "passkey login, unbound": "401 invalid_passkey",
+      "passkey login": "200",
+      "passkey login, replayed": "401 invalid_passkey",
+      "passkey login, counter backwards": "401 invalid_passkey",
+      "passkey token, hostile": "400 invalid_request",
+      "passkey token, unknown challenge": "401 invalid_passkey",
+      "passkey token": "200",
+      "passkey token, replayed": "401 invalid_passkey",
+      "login, passkey second factor": "202",
+      "second factor, passkey": "200",
+      "reauthenticate, passkey and password": "400 invalid_request",
+      "reauthenticate, passkey": "200",
+      "passkey remove": "204",
+      "passkey remove, again": "404 not_found",
+      "passkey login, removed": "401 invalid_passkey",
+    });
     // The same mails, in the same order, to the same addresses.
     const mailed = (outbox: Outbox) => outbox.map((m) => `${m.kind} ${m.to} ${m.subject}`);
     expect(mailed(fetchMail)).toEqual(mailed(fastifyMail));

@@ -1,7 +1,7 @@
 /**
  * The explain routes the web app's "How it works" page reads (issue 30): `GET /auth/cookies`
  * lists the cookies a login sets under each strategy with the attributes the login really
- * sends, and which of them the request carried, by name only; `GET /auth/access-token`
+ * sends (the passkey challenge's cookie too), and which of them the request carried, by name only; `GET /auth/access-token`
  * gives the token's header and payload as encoded but never its signature; and every
  * answer that sets cookies names them in `Latchkey-Set-Cookie-Names`, without a value.
  */
@@ -89,6 +89,30 @@ describe.each(["session", "jwt", "hybrid"] as const)("AUTH_STRATEGY=%s", (strate
       .map((cookie) => cookie.name);
     expect(carried.sort()).toEqual([...c.cookies.keys()].sort());
     for (const value of c.cookies.values()) expect(signedIn.body).not.toContain(value);
+  });
+
+  it("GET /auth/cookies lists the passkey challenge's cookie as POST /auth/passkey/options sets it, carried once set", async () => {
+    const c = h.client();
+    const listed = (await c.get("/auth/cookies")).json().cookies as Listed[];
+    const passkey = listed.find((cookie) => cookie.role === "passkey") as Listed;
+    expect(passkey).toMatchObject({ mode: "passkey", httpOnly: true, carried: false });
+    expect(listed.filter((cookie) => cookie.mode === "passkey")).toEqual([passkey]);
+    const options = await c.post("/auth/passkey/options");
+    expect(options.statusCode).toBe(200);
+    const sent = setCookieLines(options).map(attributesOf);
+    expect(sent).toEqual([
+      {
+        name: passkey.name,
+        httpOnly: passkey.httpOnly,
+        secure: passkey.secure,
+        sameSite: passkey.sameSite,
+        path: passkey.paths[0],
+      },
+    ]);
+    const after = await c.get("/auth/cookies");
+    const carried = (after.json().cookies as Listed[]).filter((cookie) => cookie.carried).map((cookie) => cookie.name);
+    expect(carried).toEqual([passkey.name]);
+    expect(after.body).not.toContain(c.cookies.get(passkey.name) as string);
   });
 
   it("Latchkey-Set-Cookie-Names names the cookies an answer sets, and those it clears, never a value", async () => {

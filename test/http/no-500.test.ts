@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, type Harness, ORIGIN, startHarness, uniqueName } from "../helpers/harness.js";
+import { SoftAuthenticator } from "../helpers/soft-authenticator.js";
 
 const ROUTES: Array<[string, string]> = [
   ["POST", "/auth/register"],
@@ -42,6 +43,14 @@ const ROUTES: Array<[string, string]> = [
   ["POST", "/auth/factors/totp/confirm"],
   ["DELETE", "/auth/factors/totp"],
   ["POST", "/auth/factors/recovery-codes"],
+  ["POST", "/auth/passkey/options"],
+  ["POST", "/auth/login/passkey"],
+  ["POST", "/auth/token/passkey/options"],
+  ["POST", "/auth/token/passkey"],
+  ["POST", "/auth/factors/passkeys/options"],
+  ["POST", "/auth/factors/passkeys"],
+  ["PATCH", "/auth/factors/passkeys/x"],
+  ["DELETE", "/auth/factors/passkeys/x"],
 ];
 
 const BODIES = [
@@ -68,6 +77,12 @@ const BODIES = [
   '{"code":{},"recoveryCode":[],"pending_token":1,"recovery_code":null,"factorId":true}',
   '{"code":"\\u0000\\ud800","recoveryCode":"\\udc00","pending_token":"a.b.c.d","factorId":"../.."}',
   `{"code":"${"9".repeat(64)}","pending_token":"${"A".repeat(22)}.${"B".repeat(43)}","recovery_code":"iiii-llll-oooo-uuuu"}`,
+  // Passkey answers: wrong types, and the right shape with nothing that decodes.
+  '{"response":{},"passkey":[],"challengeToken":1,"challenge_token":{},"name":{}}',
+  '{"response":{"id":1,"rawId":null,"type":"public-key","response":[],"clientExtensionResults":null}}',
+  `{"response":{"id":"%%","rawId":"%%","type":"public-key","response":{"clientDataJSON":"%%","authenticatorData":"\\u0000","signature":"","attestationObject":"!!"},"clientExtensionResults":{}},"challenge_token":"a.b","name":"${"n".repeat(500)}"}`,
+  `{"passkey":{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"e30","authenticatorData":"AAAA","signature":"AAAA","userHandle":"\\ud800"},"clientExtensionResults":{}},"challengeToken":"${"A".repeat(22)}.${"B".repeat(43)}"}`,
+  '{"name":"\\u0000\\ud800","response":{"id":"x","rawId":"x","type":"other","response":{"clientDataJSON":"e30","attestationObject":"oA"},"clientExtensionResults":{}}}',
   "{".repeat(1000),
   "\u00ff\u00fe garbage",
 ];
@@ -83,6 +98,9 @@ const HEADER_SETS: Array<Record<string, string>> = [
   { cookie: `__Host-sid=${"x".repeat(4000)}` },
   { cookie: "__Host-signin=a.b; __Host-signin=%ZZ" },
   { cookie: `__Host-signin=${"A".repeat(22)}.${"B".repeat(43)}` },
+  { cookie: "__Host-passkey=a.b; __Host-passkey=%ZZ" },
+  { cookie: `__Host-passkey=${"A".repeat(22)}.${"B".repeat(43)}` },
+  { cookie: `__Host-passkey=${"x".repeat(4000)}` },
   { "x-csrf-token": "\u00e9\u00e9" },
   { "content-type": "application/json; charset=latin1" },
   { "content-type": "application/json", "content-encoding": "gzip" },
@@ -128,6 +146,90 @@ describe("no input produces a 500", () => {
         ...(method !== "GET" && { payload: "{}" }),
       });
       expect(response.statusCode, JSON.stringify(headers).slice(0, 60)).toBeLessThan(500);
+    }
+  });
+
+  it("passkey answers to a live challenge that do not decode or do not fit: 401 invalid_passkey", async () => {
+    const b64 = (text: string) => Buffer.from(text).toString("base64url");
+    const clientData = (challenge: string, extra: object = {}) =>
+      b64(JSON.stringify({ type: "webauthn.get", challenge, origin: ORIGIN, ...extra }));
+    // Each is the shape the routes take; what is inside is wrong in a new way.
+    const assertions = (challenge: string) => [
+      { clientDataJSON: "%%", authenticatorData: "AAAA", signature: "AAAA" },
+      { clientDataJSON: clientData(challenge), authenticatorData: "AA", signature: "" },
+      { clientDataJSON: clientData(challenge), authenticatorData: "A".repeat(4000), signature: "AAAA" },
+      { clientDataJSON: clientData(challenge, { type: 42, origin: null }), authenticatorData: "", signature: "AAAA" },
+      { clientDataJSON: b64("not json"), authenticatorData: "AAAA", signature: "AAAA", userHandle: "\u0000" },
+      { clientDataJSON: b64("[]"), authenticatorData: "AAAA", signature: "AAAA", userHandle: "A".repeat(256) },
+    ];
+    const answer = (response: object, id = "AAAA") => ({
+      id,
+      rawId: id,
+      type: "public-key",
+      response,
+      clientExtensionResults: {},
+    });
+    // Not only no 500: each is refused as what it is, an answer that does not verify.
+    const expectRefused = (response: { statusCode: number; body: string }, what: string) => {
+      expect(response.statusCode, `${what}: ${response.body.slice(0, 200)}`).toBe(401);
+      expect(JSON.parse(response.body).error.code, what).toBe("invalid_passkey");
+    };
+    // A registered passkey's id, so the answers reach the signature check, and ids of none.
+    const owner = h.client({ ip: "10.50.99.1" });
+    await owner.signUpAndLogIn(uniqueName("pkowner"));
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    const begun = (await owner.post("/auth/factors/passkeys/options")).json();
+    expect(begun.options, JSON.stringify(begun)).toBeDefined();
+    const added = await owner.post("/auth/factors/passkeys", { response: authenticator.register(begun.options) });
+    expect(added.statusCode, added.body).toBe(201);
+    const ids = [
+      Buffer.from(authenticator.credentials[0]?.id ?? []).toString("base64url"),
+      "AAAA",
+      "%%",
+      "x".repeat(1024),
+      "",
+    ];
+    for (let j = 0; j < assertions("").length; j++) {
+      for (const id of ids) {
+        const what = `assertion ${j}, id ${id.slice(0, 8)}`;
+        // An address per round: the challenges' rate limit is not what this test is about.
+        const ip = `10.50.${j}.${ids.indexOf(id) + 1}`;
+        const browser = h.client({ ip });
+        owner.ip = ip;
+        const { options } = (await browser.post("/auth/passkey/options")).json();
+        const login = answer(assertions(options.challenge)[j] as object, id);
+        expectRefused(await browser.post("/auth/login/passkey", { response: login }), `login ${what}`);
+        const begun = (await browser.post("/auth/token/passkey/options")).json();
+        const token = answer(assertions(begun.options.challenge)[j] as object, id);
+        expectRefused(
+          await browser.request({
+            method: "POST",
+            url: "/auth/token/passkey",
+            body: { challenge_token: begun.challenge_token, response: token },
+            cookies: false,
+          }),
+          `token ${what}`,
+        );
+        const asked = await owner.post("/auth/passkey/options");
+        expect(asked.statusCode, asked.body).toBe(200);
+        const again = asked.json();
+        const reauth = answer(assertions(again.options.challenge)[j] as object, id);
+        expectRefused(await owner.post("/auth/reauthenticate", { passkey: reauth }), `reauthenticate ${what}`);
+      }
+    }
+    // Registrations: the session's live challenge, with attestations that are not.
+    const attestations = ["", "AAAA", "oA", "o2NmbXRkbm9uZWdhdHRTdG10oGhhdXRoRGF0YUA", "A".repeat(16_000)];
+    for (const [i, attestationObject] of attestations.entries()) {
+      owner.ip = `10.51.${i}.1`;
+      const { options } = (await owner.post("/auth/factors/passkeys/options")).json();
+      const clientDataJSON = b64(
+        JSON.stringify({ type: "webauthn.create", challenge: options.challenge, origin: ORIGIN }),
+      );
+      const response = await owner.post("/auth/factors/passkeys", {
+        response: answer({ clientDataJSON, attestationObject, transports: ["internal", "\u0000"] }),
+        name: i % 2 ? "\u0000" : undefined,
+      });
+      expectRefused(response, `registration ${i}`);
     }
   });
 

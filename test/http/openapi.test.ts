@@ -9,14 +9,17 @@
  * header.
  */
 import { request as httpRequest } from "node:http";
+import type { RegistrationResponseJSON } from "@simplewebauthn/server";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import type { LightMyRequestResponse } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PASSKEY_CHALLENGES_PER_ADDRESS, PASSKEYS_PER_USER } from "../../packages/latchkey/src/core/passkeys.js";
 import { DEFAULT_STREAM_LIMITS } from "../../packages/latchkey/src/core/revocations.js";
 import { SERVICE_AUTH_FAILURES_PER_ADDRESS } from "../../packages/latchkey/src/core/services.js";
 import { totpCode, totpKey, totpStep } from "../../packages/latchkey/src/core/totp.js";
 import { ADMIN_WRITES_PER_MINUTE } from "../../packages/latchkey/src/http/admin-caller.js";
-import { type Client, type Harness, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
+import { type Client, type Harness, ORIGIN, PASSWORD, startHarness, uniqueName } from "../helpers/harness.js";
+import { SoftAuthenticator } from "../helpers/soft-authenticator.js";
 
 interface Operation {
   operationId: string;
@@ -27,6 +30,9 @@ interface Operation {
 type Document = { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, unknown> } };
 
 let h: Harness;
+/** A server whose origin is an IP address: it has no domain to bind passkeys to (`409 factor_unavailable`). */
+let noPasskeys: Harness | undefined;
+const IP_ORIGIN = "http://127.0.0.1:3000";
 let doc: Document;
 let ajv: Ajv2020;
 
@@ -41,7 +47,10 @@ beforeAll(async () => {
   // The document's components, addressable as the document's own refs say.
   ajv.addSchema({ $id: "doc", components: doc.components }, "doc");
 });
-afterAll(() => h.close());
+afterAll(async () => {
+  await h.close();
+  await noPasskeys?.close();
+});
 
 const operations = () =>
   Object.entries(doc.paths).flatMap(([path, methods]) =>
@@ -93,6 +102,8 @@ interface World {
   service: string;
   /** The user's authenticator app, when the world was asked for one: its key, and a pending set-up's id. */
   totp?: { key: Uint8Array; factorId: string };
+  /** The user's passkeys, when the world was asked for some: the authenticator holding them, and the first one's id. */
+  passkey?: { authenticator: SoftAuthenticator; id: string };
 }
 
 /** What an operation's world needs of an authenticator app: a confirmed one, a set-up waiting, none. */
@@ -111,6 +122,15 @@ function totpFor(operationId: string, status: string): "confirmed" | "pending" |
   return undefined;
 }
 
+/** What an operation's world needs of passkeys: one, as many as an account may hold, none. */
+function passkeysFor(operationId: string, status: string): "one" | "full" | undefined {
+  if (operationId === "passkeyRegistrationOptions" && status === "400") return "full";
+  if (operationId === "registerPasskey" && status === "409") return "one"; // registered again: factor_exists
+  if ((operationId === "renamePasskey" || operationId === "removePasskey") && status !== "404") return "one";
+  if ((operationId === "loginPasskey" || operationId === "createTokenPasskey") && status === "200") return "one";
+  return undefined;
+}
+
 /** A code of `w`'s app that it has not used: the step after the one that confirmed it (the clock is frozen). */
 const nextCode = (w: World, ahead = 1) => totpCode(w.totp?.key ?? new Uint8Array(20), totpStep(h.clock.now()) + ahead);
 
@@ -124,10 +144,12 @@ function freshIp(): string {
 /** An operator (the CLI), who needs no role. */
 const OPERATOR = { actor: null, ip: "", userAgent: "test" };
 
-async function world(options: { target?: boolean; totp?: "confirmed" | "pending" } = {}): Promise<World> {
+async function world(
+  options: { target?: boolean; totp?: "confirmed" | "pending"; passkeys?: "one" | "full" } = {},
+): Promise<World> {
   const browser = h.client({ ip: freshIp() });
   const username = uniqueName("oas");
-  const { user } = await browser.signUpAndLogIn(username);
+  const { user, session } = await browser.signUpAndLogIn(username);
   // An admin, so the operations that need a permission (`todos:read-any`, the admin
   // routes) answer their 200 too; a plain user's 403 has tests of its own.
   await h.server.auth.admin.setRoles(user.id, ["admin", "user"], { actor: null, ip: "", userAgent: "test" });
@@ -152,8 +174,10 @@ async function world(options: { target?: boolean; totp?: "confirmed" | "pending"
     }
     totp = { key, factorId: enrolment.factorId };
   }
+  const passkey = options.passkeys && (await addPasskeys({ id: user.id, username }, session.id, options.passkeys));
   return {
     totp,
+    passkey,
     service: `Basic ${Buffer.from(`${service.id}:${clientSecret}`).toString("base64")}`,
     browser,
     username,
@@ -164,6 +188,106 @@ async function world(options: { target?: boolean; totp?: "confirmed" | "pending"
     userId: user.id,
     targetId: options.target ? (await h.server.auth.accounts.register(uniqueName("oastarget"), PASSWORD)).id : "",
   };
+}
+
+/**
+ * Registers a passkey for the user through the library (as `POST /auth/factors/passkeys`
+ * would, without ending the user's other sessions), or as many as an account may hold; then
+ * each session counts as a recent sign-in with it, as with an authenticator app.
+ */
+async function addPasskeys(
+  user: { id: string; username: string },
+  sessionId: string,
+  how: "one" | "full",
+): Promise<World["passkey"]> {
+  const { passkeys, sessions } = h.server.auth;
+  const authenticator = new SoftAuthenticator(ORIGIN);
+  // The software authenticator's transports are plain strings; the library's type names them.
+  const answer = (options: { challenge: string; rp: { id?: string }; user: { id: string } }) =>
+    authenticator.register(options) as RegistrationResponseJSON;
+  const { options } = await passkeys.registrationOptions(user, sessionId);
+  const first = await passkeys.register(user, sessionId, answer(options), undefined, OPERATOR);
+  for (let i = 1; how === "full" && i < PASSKEYS_PER_USER; i++) {
+    const more = await passkeys.registrationOptions(user, sessionId);
+    await passkeys.register(user, sessionId, answer(more.options), undefined, OPERATOR);
+  }
+  for (const session of await sessions.listLive(user.id)) {
+    await sessions.reauthenticate(session.id, ["hwk", "mfa", "pwd"]);
+  }
+  return { authenticator, id: first.id };
+}
+
+/** A WebAuthn answer of a credential this server does not know, for the refusals. */
+function strangerAssertion() {
+  const stranger = new SoftAuthenticator(ORIGIN);
+  stranger.register({ challenge: "bm9uZQ", rp: { id: "localhost" }, user: { id: "bm9ib2R5" } });
+  return stranger.assert({ challenge: "bm9uZQ" });
+}
+
+/** A registration answer for the challenge of `w`'s browser session (or of its access token's, `bearer`). */
+async function registration(w: World, options: { bearer?: boolean; again?: boolean } = {}): Promise<object> {
+  const url = "/auth/factors/passkeys/options";
+  const begun = options.bearer ? await w.browser.bearer("POST", url, w.access) : await w.browser.post(url);
+  if (begun.statusCode !== 200) throw new Error(`${url}: ${begun.body}`);
+  const authenticator = w.passkey?.authenticator ?? new SoftAuthenticator(ORIGIN);
+  // `again`: the world's passkey once more, as no authenticator would (excluded by the options).
+  const reuse = options.again ? authenticator.credentials[0] : undefined;
+  return { response: authenticator.register(begun.json().options, reuse ? { reuse } : {}) };
+}
+
+/**
+ * The body of a passkey operation: an answer to a live challenge of `w`'s browser (its
+ * cookie) or of a fresh `challenge_token`, by `w`'s passkey (or, without one, by a
+ * credential nobody registered); a registration for `w`'s session.
+ */
+async function passkeyBody(operationId: string, status: string, w: World): Promise<unknown> {
+  const by = (options: { challenge: string }) =>
+    w.passkey ? w.passkey.authenticator.assert(options) : strangerAssertion();
+  switch (operationId) {
+    case "loginPasskey": {
+      const { options } = (await w.browser.post("/auth/passkey/options")).json();
+      return { response: by(options) };
+    }
+    case "createTokenPasskey": {
+      const begun = await w.browser.request({ method: "POST", url: "/auth/token/passkey/options", cookies: false });
+      const { options, challenge_token } = begun.json();
+      return { challenge_token, response: by(options) };
+    }
+    case "registerPasskey":
+      return registration(w, { again: status === "409" });
+    case "renamePasskey":
+      return { name: "Work laptop" };
+    default:
+      return undefined;
+  }
+}
+
+/** The operations that hand out a passkey challenge. */
+const PASSKEY_CHALLENGES = new Set(["passkeyOptions", "tokenPasskeyOptions", "passkeyRegistrationOptions"]);
+
+const PASSKEY_OPERATIONS = new Set(["loginPasskey", "createTokenPasskey", "registerPasskey", "renamePasskey"]);
+
+/**
+ * `409 factor_unavailable`: the same request to a server whose origin is an IP address, so
+ * it has no domain for passkeys; the registration's by a user signed in there.
+ */
+async function unavailable(operationId: string, method: "POST", target: string): Promise<LightMyRequestResponse> {
+  noPasskeys ??= await startHarness({ PUBLIC_ORIGIN: IP_ORIGIN, COOKIE_SECURE: "false" });
+  const client = noPasskeys.client({ ip: freshIp() });
+  const headers = { origin: IP_ORIGIN };
+  if (operationId === "passkeyRegistrationOptions") {
+    const username = uniqueName("oasip");
+    await client.post("/auth/register", { username, password: PASSWORD }, headers);
+    const login = await client.post("/auth/login", { username, password: PASSWORD }, headers);
+    client.csrfToken = login.json().csrfToken;
+  }
+  const body =
+    operationId === "loginPasskey"
+      ? { response: strangerAssertion() }
+      : operationId === "createTokenPasskey"
+        ? { challenge_token: "none.none", response: strangerAssertion() }
+        : undefined;
+  return client.request({ method, url: target, body, headers });
 }
 
 /** Whether an operation acts on a user of the admin routes (`/admin/users/{id}...`). */
@@ -180,7 +304,16 @@ async function onlyAdmin(userId: string): Promise<void> {
 }
 
 const url = (path: string, w: World) =>
-  path.replace("{id}", path.startsWith("/auth/sessions") ? w.otherSessionId : actsOnUser(path) ? w.targetId : w.todoId);
+  path.replace(
+    "{id}",
+    path.startsWith("/auth/sessions")
+      ? w.otherSessionId
+      : actsOnUser(path)
+        ? w.targetId
+        : path.startsWith("/auth/factors/passkeys")
+          ? (w.passkey?.id ?? "none")
+          : w.todoId,
+  );
 
 /** A valid body for each operation that takes one. */
 function validBody(operationId: string, w: World): unknown {
@@ -271,13 +404,22 @@ async function elicit(
   status: string,
 ): Promise<LightMyRequestResponse | null> {
   const { operationId } = op.operation;
-  const w = await world({ target: actsOnUser(op.path), totp: totpFor(operationId, status) });
+  const w = await world({
+    target: actsOnUser(op.path),
+    totp: totpFor(operationId, status),
+    passkeys: passkeysFor(operationId, status),
+  });
   const target = url(op.path, w);
   const method = op.method as "GET";
+  if (status === "409" && /[Pp]asskey/.test(operationId) && operationId !== "registerPasskey") {
+    return unavailable(operationId, "POST", target);
+  }
   const needsLink = LINK_OPERATIONS.has(operationId) && ["200", "204", "409"].includes(status);
   const body = needsLink
     ? await linkBody(operationId, w)
-    : (validBody(operationId, w) ?? (LINK_OPERATIONS.has(operationId) ? { token: "x.y" } : undefined));
+    : PASSKEY_OPERATIONS.has(operationId)
+      ? await passkeyBody(operationId, status, w)
+      : (validBody(operationId, w) ?? (LINK_OPERATIONS.has(operationId) ? { token: "x.y" } : undefined));
   // A service's operations carry its credentials, and never the browser's cookies.
   const asService = operationId === "introspectToken" || operationId === "readRevocations";
   const send = (options: Parameters<Client["request"]>[0]) =>
@@ -295,11 +437,13 @@ async function elicit(
     case "202":
     case "204":
       if (operationId === "explainAccessToken") return w.browser.bearer(method, target, w.access);
-      if (operationId === "refreshToken" || operationId === "createToken" || operationId === "revokeToken") {
+      if (["refreshToken", "createToken", "revokeToken", "createTokenPasskey"].includes(operationId)) {
         return send({ method, url: target, body, cookies: false, csrf: false });
       }
       return send({ method, url: target, body });
     case "400":
+      // As many passkeys as an account may hold: one more is refused.
+      if (operationId === "passkeyRegistrationOptions") return send({ method, url: target });
       if (operationId === "listSessions" || operationId === "listUsers" || operationId === "listAuditEvents")
         return send({ method, url: `${target}?limit=0` });
       if (operationId === "readRevocations") return send({ method, url: `${target}?since=not-a-cursor` });
@@ -315,6 +459,8 @@ async function elicit(
       }
       if (operationId === "refreshToken")
         return send({ method, url: target, body: { refresh_token: "x.y" }, cookies: false });
+      if (operationId === "createTokenPasskey")
+        return send({ method, url: target, body: { ...(body as object), challenge_token: "x.y" }, cookies: false });
       if (asService) return send({ method, url: target, body, headers: { authorization: "Basic bm86bm8=" } });
       if (operationId === "changePassword")
         return send({ method, url: target, body: { ...(body as object), currentPassword: "wrong one!" } });
@@ -356,6 +502,8 @@ async function elicit(
           body: operationId === "changeEmail" ? { email: taken, password: PASSWORD } : body,
         });
       }
+      // The world's passkey, registered again.
+      if (operationId === "registerPasskey") return send({ method, url: target, body });
       if (actsOnUser(op.path)) {
         // The last admin, demoting, disabling or deleting itself.
         await onlyAdmin(w.userId);
@@ -385,6 +533,13 @@ async function elicit(
         }
       }
       let last: LightMyRequestResponse | undefined;
+      if (PASSKEY_CHALLENGES.has(operationId)) {
+        // Challenges asked for from one address, past the limit (each is a stored row).
+        for (let i = 0; i <= PASSKEY_CHALLENGES_PER_ADDRESS && last?.statusCode !== 429; i++) {
+          last = await send({ method, url: target });
+        }
+        return last ?? null;
+      }
       if (actsOnUser(op.path)) {
         // One admin's changes, past the limit (a refused or failed change counts too).
         for (let i = 0; i <= ADMIN_WRITES_PER_MINUTE && last?.statusCode !== 429; i++) {
@@ -589,8 +744,15 @@ describe("every documented answer", () => {
         expect([op.operation.operationId, asUser.statusCode]).toEqual([op.operation.operationId, 401]);
         continue;
       }
-      const w = await world({ target: actsOnUser(op.path), totp: totpFor(op.operation.operationId, "200") });
-      const body = validBody(op.operation.operationId, w);
+      const { operationId } = op.operation;
+      const w = await world({
+        target: actsOnUser(op.path),
+        totp: totpFor(operationId, "200"),
+        passkeys: passkeysFor(operationId, "200"),
+      });
+      const body = PASSKEY_OPERATIONS.has(operationId)
+        ? await passkeyBody(operationId, "200", w)
+        : validBody(operationId, w);
       const none = await w.browser.request({
         method: op.method as "GET",
         url: url(op.path, w),
@@ -609,7 +771,9 @@ describe("every documented answer", () => {
         expect([op.operation.operationId, noCsrf.json().error.code]).toEqual([op.operation.operationId, "csrf_failed"]);
       }
       if (requirements.some((r) => "bearerToken" in r)) {
-        const bearer = await w.browser.bearer(op.method as "GET", url(op.path, w), w.access, body);
+        // A registration answers the challenge of the session that asked for it: here, the token's.
+        const bearerBody = operationId === "registerPasskey" ? await registration(w, { bearer: true }) : body;
+        const bearer = await w.browser.bearer(op.method as "GET", url(op.path, w), w.access, bearerBody);
         expect([op.operation.operationId, bearer.statusCode < 300]).toEqual([op.operation.operationId, true]);
       }
     }

@@ -74,8 +74,10 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
       const owner = await new Caller(door).login(user.username);
       expect((await owner.send("GET", "/auth/factors")).json()).toEqual({
         totp: null,
+        passkeys: [],
         recoveryCodes: 0,
         totpAvailable: true,
+        passkeysAvailable: true,
       });
       const { key, recoveryCodes } = await enrolTotp(owner, clock);
       expect((await owner.send("GET", "/auth/factors")).json()).toMatchObject({
@@ -250,7 +252,11 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
       expect(codes.status, codes.text).toBe(200);
       expect(codes.json().recoveryCodes).toHaveLength(10);
       expect((await owner.send("DELETE", "/auth/factors/totp")).status).toBe(204);
-      expect((await owner.send("GET", "/auth/factors")).json()).toMatchObject({ totp: null, recoveryCodes: 0 });
+      expect((await owner.send("GET", "/auth/factors")).json()).toMatchObject({
+        totp: null,
+        passkeys: [],
+        recoveryCodes: 0,
+      });
       // The password alone signs in again.
       expect((await passwordLogin(new Caller(door), user.username)).status).toBe(200);
       expect((await owner.send("DELETE", "/auth/factors/totp")).status).toBe(404);

@@ -150,6 +150,15 @@ export async function bearerLogin(
   return ((await token.json()) as { access_token: string }).access_token;
 }
 
+/** A passkey's answer in the shape the routes take, of no credential anyone registered. */
+const STRANGER = {
+  id: "AAAA",
+  rawId: "AAAA",
+  type: "public-key",
+  response: { clientDataJSON: "e30", authenticatorData: "AAAA", signature: "AAAA" },
+  clientExtensionResults: {},
+};
+
 /** Hostile input on latchkey's routes: answered in the contract's format, never 500. */
 export async function badInput(base: string, prefix: string): Promise<void> {
   const post = (path: string, body: string, type = "application/json") =>
@@ -162,6 +171,23 @@ export async function badInput(base: string, prefix: string): Promise<void> {
     [await post("/login", JSON.stringify({ username: "a", password: "x".repeat(70_000) })), 413, "payload_too_large"],
     [await post("/login", '{"__proto__": {"x": 1}, "username": "a", "password": "b"}'), 400, "invalid_request"],
     [await post("/login", JSON.stringify({ username: "nobody", password: PASSWORD })), 401, "invalid_credentials"],
+    // Passkeys (issue 32): a malformed answer, and a well-formed one to no challenge.
+    [await post("/login/passkey", JSON.stringify({ response: {} })), 400, "invalid_request"],
+    [
+      await post("/token/passkey", JSON.stringify({ challenge_token: "a.b", response: STRANGER })),
+      401,
+      "invalid_passkey",
+    ],
+    // PATCH reaches latchkey through every host (a rename, here with no credential).
+    [
+      await fetch(`${base}${prefix}/auth/factors/passkeys/x`, {
+        method: "PATCH",
+        headers: { origin: ORIGIN, "content-type": "application/json" },
+        body: JSON.stringify({ name: "Phone" }),
+      }),
+      401,
+      "unauthenticated",
+    ],
   ];
   for (const [response, status, code] of cases) {
     expect([response.status, ((await response.json()) as { error: { code: string } }).error.code]).toEqual([

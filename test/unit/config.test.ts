@@ -133,6 +133,20 @@ describe("configuration", () => {
     expect(loadConfig({ AUTH_STRATEGY: "jwt", REVOCATION: "expiry" }).revocation).toBe("expiry");
   });
 
+  it("issue 32: PASSKEY_RP_ID is PUBLIC_ORIGIN's host or a domain it is under, unset by default", () => {
+    expect(loadConfig({}).passkeyRpId).toBeUndefined();
+    const origin = { PUBLIC_ORIGIN: "https://auth.example.com" };
+    expect(loadConfig({ ...origin, PASSKEY_RP_ID: "example.com" }).passkeyRpId).toBe("example.com");
+    expect(loadConfig({ ...origin, PASSKEY_RP_ID: "auth.example.com" }).passkeyRpId).toBe("auth.example.com");
+    // Without PUBLIC_ORIGIN, the default origin's host.
+    expect(loadConfig({ PASSKEY_RP_ID: "localhost" }).passkeyRpId).toBe("localhost");
+    for (const bad of ["other.example", "xample.com", "app.auth.example.com", "https://example.com", "example.com/"]) {
+      const error = fails({ ...origin, PASSKEY_RP_ID: bad });
+      expect([bad, error.variable]).toEqual([bad, "PASSKEY_RP_ID"]);
+      expect(error.message).toContain("auth.example.com");
+    }
+  });
+
   it("issue 31: mail settings have their defaults, and a bad SMTP_URL's message never repeats it", () => {
     expect(loadConfig({})).toMatchObject({
       smtpUrl: undefined,

@@ -49,13 +49,29 @@ import { formatSessionToken, parseSessionToken } from "./session-token.js";
  * const { expiresIn } = await auth.passkeys.signInOptions(); // PASSKEY_CHALLENGE_TTL
  */
 export const PASSKEY_CHALLENGE_TTL = 300;
-/** The longest name a passkey may have, in characters. */
+/**
+ * The longest name a passkey may have, in characters.
+ * @example
+ * const fits = [...name].length <= PASSKEY_NAME_MAX;
+ */
 export const PASSKEY_NAME_MAX = 64;
-/** Passkey challenges one client address may ask for within the login throttle's window. */
+/**
+ * Passkey challenges one client address may ask for within the login throttle's window.
+ * @example
+ * await auth.passkeys.signInOptions(ip); // 429 rate_limited past PASSKEY_CHALLENGES_PER_ADDRESS
+ */
 export const PASSKEY_CHALLENGES_PER_ADDRESS = 60;
-/** How many passkeys one account may hold. */
+/**
+ * How many passkeys one account may hold.
+ * @example
+ * const full = (await auth.passkeys.list(userId)).length >= PASSKEYS_PER_USER;
+ */
 export const PASSKEYS_PER_USER = 20;
-/** RFC 8176 methods of a sign-in with a passkey: a hardware-held key, and user verification at it. */
+/**
+ * RFC 8176 methods of a sign-in with a passkey: a hardware-held key, and user verification at it.
+ * @example
+ * const byPasskey = PASSKEY_AMR.every((method) => session.amr.includes(method));
+ */
 export const PASSKEY_AMR = ["hwk", "mfa"] as const;
 
 /**
@@ -166,7 +182,12 @@ export class Passkeys {
    * Starts registering a passkey for `user` from session `sessionId`: the options for
    * `navigator.credentials.create`. Its challenge is good once, for five minutes, from this
    * session only. The passkeys the user has are excluded, so an authenticator is not
-   * registered twice.
+   * registered twice. With `ip`, the challenge counts against that address's limit
+   * (`PASSKEY_CHALLENGES_PER_ADDRESS`). `400 invalid_request` past `PASSKEYS_PER_USER`,
+   * `409 factor_unavailable` when the deployment has no domain for passkeys.
+   * @example
+   * const { options } = await auth.passkeys.registrationOptions(user, sessionId, ip);
+   * // options go to navigator.credentials.create; its answer to auth.passkeys.register
    */
   async registrationOptions(
     user: { id: string; username: string },
@@ -216,9 +237,12 @@ export class Passkeys {
   /**
    * Finishes a registration: checks the authenticator's answer against the challenge this
    * session was given (once), with user verification, and stores the credential's public
-   * key under `name`. `400 invalid_passkey`-free refusals: `401 invalid_passkey` when the
-   * answer does not verify or its challenge is not this session's live one; `409
-   * factor_exists` when the credential is registered already.
+   * key under `name` (default "Passkey", "Passkey 2", ...). Refusals: `401
+   * invalid_passkey` when the answer does not verify or its challenge is not this
+   * session's live one; `409 factor_exists` when the credential is registered already;
+   * `400 invalid_request` for a name that is not 1 to `PASSKEY_NAME_MAX` characters.
+   * @example
+   * const added = await auth.passkeys.register(user, sessionId, response, "Phone", { sessionId, ip });
    */
   async register(
     user: { id: string; username: string },
@@ -296,6 +320,8 @@ export class Passkeys {
   /**
    * Removes one of the user's passkeys; `false` when they have no such passkey. The
    * caller drops the recovery codes when no factor is left.
+   * @example
+   * if (await auth.passkeys.remove(userId, passkeyId, { sessionId, ip })) await auth.factors.afterRemoval(userId);
    */
   async remove(userId: string, id: string, context: EventContext): Promise<boolean> {
     const factor = await this.#store.find(id);
@@ -309,7 +335,11 @@ export class Passkeys {
    * Starts a passkey sign-in (alone, as a second step, or to re-authenticate): options for
    * `navigator.credentials.get` with no credential named (the authenticator offers the
    * discoverable ones it holds for this site), and the token that binds the challenge to
-   * the caller. The challenge is good once, for five minutes.
+   * the caller. The challenge is good once, for five minutes. With `ip`, it counts against
+   * that address's limit (`PASSKEY_CHALLENGES_PER_ADDRESS`).
+   * @example
+   * const { options, token, expiresIn } = await auth.passkeys.signInOptions(ip);
+   * // options go to navigator.credentials.get; token to a cookie or `challenge_token`
    */
   async signInOptions(ip?: string): Promise<PasskeyChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const party = this.#needParty();
@@ -343,6 +373,8 @@ export class Passkeys {
    * used up by this), the credential (registered, and `expectedUser`'s when given), the
    * signature with user verification, and the counter. Returns the user (enabled or not:
    * the caller decides) and the `amr` of a passkey. Refusals are `401 invalid_passkey`.
+   * @example
+   * const { user: signedIn, amr } = await auth.passkeys.verify(token, response);
    */
   async verify(
     token: string | undefined,

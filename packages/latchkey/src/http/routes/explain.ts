@@ -12,7 +12,7 @@ import { errorResponses, SECURITY } from "../schemas.js";
 import { type RouteSpec, route, who } from "./spec.js";
 
 /** The cookies' roles, as `CookieNames` keys them. */
-const COOKIE_ROLES = ["session", "access", "refresh", "csrf", "device", "memoryRefresh", "pending"] as const;
+const COOKIE_ROLES = ["session", "access", "refresh", "csrf", "device", "memoryRefresh", "pending", "passkey"] as const;
 
 /** What `GET /auth/info` tells a client about the deployment. */
 export interface PolicyInfo {
@@ -107,10 +107,18 @@ export function explainRoutes(context: LatchkeyContext, policy: Omit<PolicyInfo,
                 secure: Type.Boolean(),
                 sameSite: Type.Union([Type.Literal("lax"), Type.Literal("strict"), Type.Literal("none")]),
                 paths: Type.Array(Type.String(), { description: "`/`, or the routes of the in-memory mode's cookie." }),
-                mode: Type.Union([Type.Literal("cookie"), Type.Literal("memory"), Type.Literal("second-factor")], {
-                  description:
-                    "The client mode whose login sets it; `second-factor`: set, in either mode, only by a password sign-in that waits for its second step.",
-                }),
+                mode: Type.Union(
+                  [
+                    Type.Literal("cookie"),
+                    Type.Literal("memory"),
+                    Type.Literal("second-factor"),
+                    Type.Literal("passkey"),
+                  ],
+                  {
+                    description:
+                      "The client mode whose login sets it; `second-factor`: set, in either mode, only by a password sign-in that waits for its second step; `passkey`: set, in either mode, by `POST /auth/passkey/options`, for the passkey ceremony it starts.",
+                  },
+                ),
                 carried: Type.Boolean({ description: "Whether this request carried a cookie of this name." }),
               }),
             ),

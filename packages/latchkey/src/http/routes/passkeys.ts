@@ -50,6 +50,7 @@ const OptionsJson = (what: string) =>
     { additionalProperties: true, description: what },
   );
 
+/** A passkey in an answer: its id, name and times, never its key or credential id. */
 export const PasskeyJson = Type.Object(
   {
     id: Type.String(),
@@ -60,7 +61,11 @@ export const PasskeyJson = Type.Object(
   { additionalProperties: false },
 );
 
-/** A passkey as the routes answer it. */
+/**
+ * A passkey as the routes answer it.
+ * @example
+ * const listed = (await auth.passkeys.list(userId)).map(passkeyJson);
+ */
 export function passkeyJson(passkey: PasskeyView) {
   return {
     id: passkey.id,
@@ -91,6 +96,8 @@ function maySignIn(context: LatchkeyContext, user: UserRecord): UserRecord {
 }
 
 /**
+ * The passkey routes: challenges, sign-in alone (browser and API client), registration,
+ * rename and removal.
  * @example
  * const routes = passkeyRoutes(context);
  */
@@ -118,7 +125,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
             },
             { additionalProperties: false },
           ),
-          ...errorResponses(409),
+          ...errorResponses(409, 429),
         },
       },
       handler: async (request, reply) => {
@@ -183,7 +190,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
             },
             { additionalProperties: false },
           ),
-          ...errorResponses(409),
+          ...errorResponses(409, 429),
         },
       },
       handler: async (request, reply) => {
@@ -238,7 +245,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
             },
             { additionalProperties: false },
           ),
-          ...errorResponses(400, 401, 403, 409),
+          ...errorResponses(400, 401, 403, 409, 429),
         },
       },
       handler: async (request, reply) => {
