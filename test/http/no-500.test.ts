@@ -149,7 +149,7 @@ describe("no input produces a 500", () => {
     }
   });
 
-  it("passkey answers to a live challenge that do not decode or do not fit: 401 invalid_passkey", async () => {
+  it("passkey answers to a live challenge that do not decode or do not fit: 400 or 401 invalid_passkey", async () => {
     const b64 = (text: string) => Buffer.from(text).toString("base64url");
     const clientData = (challenge: string, extra: object = {}) =>
       b64(JSON.stringify({ type: "webauthn.get", challenge, origin: ORIGIN, ...extra }));
@@ -169,10 +169,23 @@ describe("no input produces a 500", () => {
       response,
       clientExtensionResults: {},
     });
-    // Not only no 500: each is refused as what it is, an answer that does not verify.
-    const expectRefused = (response: { statusCode: number; body: string }, what: string) => {
-      expect(response.statusCode, `${what}: ${response.body.slice(0, 200)}`).toBe(401);
-      expect(JSON.parse(response.body).error.code, what).toBe("invalid_passkey");
+    // Not only no 500: each is refused as what it is. A field that is not unpadded
+    // base64url (or a name with a control character) is a malformed request, refused by
+    // the schema before any store or check sees it; the rest are answers that do not verify.
+    const BASE64URL = /^[A-Za-z0-9_-]+$/;
+    const malformed = (answer: { id: string; response: Record<string, unknown> }, name?: string) =>
+      !BASE64URL.test(answer.id) ||
+      Object.values(answer.response).some((v) => typeof v === "string" && !BASE64URL.test(v)) ||
+      (name !== undefined && [...name].some((c) => c.charCodeAt(0) < 0x20));
+    const expectRefused = (
+      response: { statusCode: number; body: string },
+      what: string,
+      sent: { id: string; response: Record<string, unknown> },
+      name?: string,
+    ) => {
+      const [status, code] = malformed(sent, name) ? [400, "invalid_request"] : [401, "invalid_passkey"];
+      expect(response.statusCode, `${what}: ${response.body.slice(0, 200)}`).toBe(status);
+      expect(JSON.parse(response.body).error.code, what).toBe(code);
     };
     // A registered passkey's id, so the answers reach the signature check, and ids of none.
     const owner = h.client({ ip: "10.50.99.1" });
@@ -198,7 +211,7 @@ describe("no input produces a 500", () => {
         owner.ip = ip;
         const { options } = (await browser.post("/auth/passkey/options")).json();
         const login = answer(assertions(options.challenge)[j] as object, id);
-        expectRefused(await browser.post("/auth/login/passkey", { response: login }), `login ${what}`);
+        expectRefused(await browser.post("/auth/login/passkey", { response: login }), `login ${what}`, login);
         const begun = (await browser.post("/auth/token/passkey/options")).json();
         const token = answer(assertions(begun.options.challenge)[j] as object, id);
         expectRefused(
@@ -209,12 +222,13 @@ describe("no input produces a 500", () => {
             cookies: false,
           }),
           `token ${what}`,
+          token,
         );
         const asked = await owner.post("/auth/passkey/options");
         expect(asked.statusCode, asked.body).toBe(200);
         const again = asked.json();
         const reauth = answer(assertions(again.options.challenge)[j] as object, id);
-        expectRefused(await owner.post("/auth/reauthenticate", { passkey: reauth }), `reauthenticate ${what}`);
+        expectRefused(await owner.post("/auth/reauthenticate", { passkey: reauth }), `reauthenticate ${what}`, reauth);
       }
     }
     // Registrations: the session's live challenge, with attestations that are not.
@@ -225,11 +239,10 @@ describe("no input produces a 500", () => {
       const clientDataJSON = b64(
         JSON.stringify({ type: "webauthn.create", challenge: options.challenge, origin: ORIGIN }),
       );
-      const response = await owner.post("/auth/factors/passkeys", {
-        response: answer({ clientDataJSON, attestationObject, transports: ["internal", "\u0000"] }),
-        name: i % 2 ? "\u0000" : undefined,
-      });
-      expectRefused(response, `registration ${i}`);
+      const sent = answer({ clientDataJSON, attestationObject, transports: ["internal", "\u0000"] });
+      const name = i % 2 ? "\u0000" : undefined;
+      const response = await owner.post("/auth/factors/passkeys", { response: sent, name });
+      expectRefused(response, `registration ${i}`, sent, name);
     }
   });
 

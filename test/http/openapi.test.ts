@@ -535,7 +535,11 @@ async function elicit(
       let last: LightMyRequestResponse | undefined;
       if (PASSKEY_CHALLENGES.has(operationId)) {
         // Challenges asked for from one address, past the limit (each is a stored row).
-        for (let i = 0; i <= PASSKEY_CHALLENGES_PER_ADDRESS && last?.statusCode !== 429; i++) {
+        const limit =
+          operationId === "passkeyRegistrationOptions"
+            ? PASSKEY_CHALLENGES_PER_ADDRESS.register
+            : PASSKEY_CHALLENGES_PER_ADDRESS.sign_in;
+        for (let i = 0; i <= limit && last?.statusCode !== 429; i++) {
           last = await send({ method, url: target });
         }
         return last ?? null;

@@ -277,19 +277,155 @@ describe.each(["session", "jwt", "hybrid"] as const)("STRATEGY=%s", (strategy: S
 });
 
 describe("challenges asked for by anyone", () => {
-  it("are limited per address: past 60 a window, 429 with Retry-After", async () => {
+  it("are limited per address: past 300 sign-in and 30 registration challenges a window, 429 with Retry-After", async () => {
     const clock = manualClock(START);
     const doors = await openDoors("session", { auth: () => adminCore(createMemoryStores(), { clock }) });
     try {
-      const { door } = doors[0] as { door: Door };
+      const { auth, door } = doors[0] as { auth: Auth; door: Door };
       const caller = new Caller(door);
-      for (let i = 0; i < 60; i++) expect((await caller.send("POST", "/auth/passkey/options")).status).toBe(200);
+      for (let i = 0; i < 300; i++) expect((await caller.send("POST", "/auth/passkey/options")).status).toBe(200);
       const over = await caller.send("POST", "/auth/passkey/options");
       expect(over.status).toBe(429);
       expect(Number(over.headers.get("retry-after"))).toBeGreaterThan(0);
       expect((await caller.send("POST", "/auth/token/passkey/options")).status).toBe(429);
+      // Registrations have their own, smaller bucket: the sign-ins' flood does not stop them.
+      const owner = await new Caller(door).login((await userWith(auth, "pkbucket")).username);
+      for (let i = 0; i < 30; i++) {
+        expect((await owner.send("POST", "/auth/factors/passkeys/options")).status).toBe(200);
+      }
+      expect((await owner.send("POST", "/auth/factors/passkeys/options")).status).toBe(429);
     } finally {
       for (const door of doors) await door.close();
     }
   });
 });
+
+describe("a review's findings (each fails without its fix)", () => {
+  let clock: ManualClock;
+  let doors: Awaited<ReturnType<typeof openDoors>>;
+  let stores: ReturnType<typeof createMemoryStores>;
+  beforeAll(async () => {
+    clock = manualClock(START);
+    stores = createMemoryStores();
+    doors = await openDoors("jwt", {
+      auth: () => adminCore(stores, { clock, reauthWindow: WINDOW, factors: { keys: [randomBytes(32)] } }),
+    });
+  });
+  afterAll(async () => {
+    for (const door of doors) await door.close();
+  });
+
+  it("a bearer caller re-authenticates with the browser's challenge cookie or its challengeToken", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pkbearer");
+    const owner = await new Caller(door).login(user.username);
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(owner, authenticator);
+    const tokens = await passkeyTokens(door, authenticator);
+    // The in-memory mode's page: its bearer token, and the challenge in its cookie.
+    const page = new Caller(door);
+    const { options } = (await page.send("POST", "/auth/passkey/options")).json();
+    const withCookie = await page.send("POST", "/auth/reauthenticate", {
+      json: { passkey: authenticator.assert(options) },
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(withCookie.status, withCookie.text).toBe(200);
+    expect(withCookie.json().access_token).toEqual(expect.any(String));
+    const api = new Caller(door);
+    const asked = (await api.send("POST", "/auth/token/passkey/options")).json();
+    const withToken = await api.send("POST", "/auth/reauthenticate", {
+      json: { passkey: authenticator.assert(asked.options), challengeToken: asked.challenge_token },
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(withToken.status, withToken.text).toBe(200);
+  });
+
+  it("never lets the password alone through when passkeys cannot be checked: the step answers 409", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pkoff");
+    const owner = await new Caller(door).login(user.username);
+    await registerPasskey(owner, new SoftAuthenticator(ORIGIN));
+    // Its recovery codes used up, and the same data served by a deployment without passkeys.
+    await stores.factors.replaceRecoveryCodes(user.id, [], clock.now());
+    const off = await openDoors("jwt", { auth: () => adminCore(stores, { clock, passkeys: false }) });
+    try {
+      const browser = new Caller((off[0] as { door: Door }).door);
+      const first = await browser.send("POST", "/auth/login", {
+        json: { username: user.username, password: PASSWORD },
+      });
+      expect(first.status, first.text).toBe(202);
+      expect(first.json().secondFactor.methods).toEqual(["passkey"]);
+      expect(codeOf(await browser.send("POST", "/auth/passkey/options"))).toBe("factor_unavailable");
+    } finally {
+      for (const door of off) await door.close();
+    }
+  });
+
+  it("keeps the challenge route with the second step when a host turns factors off", async () => {
+    const off = await openDoors("session", { routes: { factors: false } });
+    try {
+      const caller = new Caller((off[0] as { door: Door }).door);
+      expect((await caller.send("POST", "/auth/passkey/options")).status).toBe(200);
+      expect((await caller.send("POST", "/auth/login/passkey", { json: {} })).status).toBe(404);
+    } finally {
+      for (const door of off) await door.close();
+    }
+  });
+
+  it("refuses a bad name before the challenge is spent, and ids that are not base64url before any store", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pkname");
+    const owner = await new Caller(door).login(user.username);
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    const { options } = (await owner.send("POST", "/auth/factors/passkeys/options")).json();
+    const response = authenticator.register(options);
+    const bad = await owner.send("POST", "/auth/factors/passkeys", { json: { response, name: "tab\there" } });
+    expect(codeOf(bad)).toBe("invalid_request");
+    const good = await owner.send("POST", "/auth/factors/passkeys", { json: { response, name: "Laptop" } });
+    expect(good.status, good.text).toBe(201);
+    const nul = { ...authenticator.assert({ challenge: "x" }), id: "abc\u0000def" };
+    expect((await new Caller(door).send("POST", "/auth/login/passkey", { json: { response: nul } })).status).toBe(400);
+    expect((await owner.send("DELETE", "/auth/factors/passkeys/ab%00cd")).status).toBe(400);
+  });
+
+  it("says what failed in fixed words, never the expected origins or the stored counter, and logs it for the owner", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pkwords");
+    const owner = await new Caller(door).login(user.username);
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(owner, authenticator);
+    await passkeyTokens(door, authenticator);
+    const origin = await passkeyLogin(new Caller(door), authenticator, { origin: "https://evil.example" });
+    expect(origin.json().error.message).toMatch(/another site/);
+    expect(origin.text).not.toContain(ORIGIN);
+    const counter = await passkeyLogin(new Caller(door), authenticator, { counter: 0 });
+    expect(codeOf(counter)).toBe("invalid_passkey");
+    expect(counter.json().error.message).toMatch(/counter went backwards/);
+    expect(counter.text).not.toMatch(/expected \d/);
+    const events = await auth.stores.events.listByUser(user.id, 50);
+    expect(events.filter((e) => e.type === "passkey_rejected")).toHaveLength(2);
+  });
+
+  it("does not make a session's sign-in recent again by registering a later passkey", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pkrecent");
+    const owner = await new Caller(door).login(user.username);
+    await registerPasskey(owner, new SoftAuthenticator(ORIGIN));
+    const authTime = async () => (await auth.sessions.listLive(user.id))[0]?.authTime;
+    const before = await authTime();
+    clock.advance(30_000);
+    await registerPasskey(owner, new SoftAuthenticator(ORIGIN));
+    expect(await authTime()).toBe(before);
+  });
+});
+
+/** A bearer client's tokens for a passkey alone. */
+async function passkeyTokens(door: Door, authenticator: SoftAuthenticator) {
+  const client = new Caller(door);
+  const asked = (await client.send("POST", "/auth/token/passkey/options")).json();
+  const answer = await client.send("POST", "/auth/token/passkey", {
+    json: { challenge_token: asked.challenge_token, response: authenticator.assert(asked.options) },
+  });
+  expect(answer.status, answer.text).toBe(200);
+  return answer.json() as { access_token: string; refresh_token: string };
+}

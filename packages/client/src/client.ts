@@ -379,6 +379,8 @@ export function createClient(options: ClientOptions = {}): LatchkeyClient {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
+      // A passkey's challenge is in this browser's HttpOnly cookie, in either mode.
+      ...("passkey" in body && { credentials: "include" as const }),
     });
 
     if (!response.ok) throw await errorOf(response, now());

@@ -66,6 +66,8 @@ it("reauthenticateWithPasskey sends the answer alone, and renews the access toke
   const [sent] = server.sent("POST", "/auth/reauthenticate");
   expect(JSON.parse(sent?.body ?? "")).toEqual({ passkey: answer("cred-1") });
   expect(sent?.headers.get("authorization")).toMatch(/^Bearer at-/);
+  // The challenge's cookie goes with the bearer token: the request is credentialed.
+  expect(sent?.credentials).toBe("include");
   const stale = await within(client.reauthenticateWithPasskey(answer("cred-1")).catch((error: unknown) => error));
   expect(stale).toMatchObject({ status: 401, code: "invalid_passkey" });
 });

@@ -242,11 +242,11 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     log,
     relyingParty: relyingPartyFrom(options),
     random,
-    limitPerAddress: (ip) =>
+    limitPerAddress: (ip, ceremony) =>
       limitPerAddress(stores.counters, clock, {
-        name: "passkey",
+        name: `passkey-${ceremony}`,
         ip,
-        max: PASSKEY_CHALLENGES_PER_ADDRESS,
+        max: PASSKEY_CHALLENGES_PER_ADDRESS[ceremony],
         windowSeconds: options.throttle.window,
       }),
   });
@@ -468,7 +468,20 @@ function relyingPartyFrom(options: AuthOptions): () => RelyingParty | null {
   let last: { origin: string; party: RelyingParty | null } | null = null;
   return () => {
     const origin = issuer();
-    if (last?.origin !== origin) last = { origin, party: of(origin) };
+    if (last?.origin !== origin) {
+      let party: RelyingParty | null;
+      try {
+        party = of(origin);
+      } catch (error) {
+        // An rpId this origin is not under: no passkeys, said once, never a 500 per request.
+        process.emitWarning(`latchkey: passkeys are off: ${(error as Error).message}`, {
+          type: "LatchkeyWarning",
+          code: "LATCHKEY_PASSKEY_RP_ID",
+        });
+        party = null;
+      }
+      last = { origin, party };
+    }
     return last.party;
   };
 }

@@ -153,7 +153,9 @@ export class SecondFactors {
     if (confirmed.length === 0) return [];
     const methods: SecondFactorMethod[] = [];
     if (confirmed.some((f) => f.kind === "totp")) methods.push("totp");
-    if (confirmed.some((f) => f.kind === "passkey") && this.#passkeys?.available) methods.push("passkey");
+    // Listed even when the server cannot check passkeys now (its origin changed): the step
+    // then answers `409 factor_unavailable`, never lets the password alone through.
+    if (confirmed.some((f) => f.kind === "passkey")) methods.push("passkey");
     if ((await this.#store.countRecoveryCodes(userId)) > 0) methods.push("recovery_code");
     return methods;
   }
@@ -307,7 +309,7 @@ export class SecondFactors {
     const now = this.#clock.now();
     if (proof.passkey !== undefined) {
       if (!this.#passkeys) throw invalidCode();
-      return (await this.#passkeys.verify(proof.challenge, proof.passkey, userId)).amr;
+      return (await this.#passkeys.verify(proof.challenge, proof.passkey, userId, context)).amr;
     }
     if (proof.recoveryCode !== undefined) {
       const normal = normalizeRecoveryCode(proof.recoveryCode);

@@ -56,11 +56,13 @@ export const PASSKEY_CHALLENGE_TTL = 300;
  */
 export const PASSKEY_NAME_MAX = 64;
 /**
- * Passkey challenges one client address may ask for within the login throttle's window.
+ * Passkey challenges one client address may ask for within the login throttle's window:
+ * sign-ins (many people behind one office's address sign in), and registrations (only a
+ * signed-in person asks, rarely). Every challenge is a stored row until it expires.
  * @example
- * await auth.passkeys.signInOptions(ip); // 429 rate_limited past PASSKEY_CHALLENGES_PER_ADDRESS
+ * await auth.passkeys.signInOptions(ip); // 429 rate_limited past PASSKEY_CHALLENGES_PER_ADDRESS.sign_in
  */
-export const PASSKEY_CHALLENGES_PER_ADDRESS = 60;
+export const PASSKEY_CHALLENGES_PER_ADDRESS = { sign_in: 300, register: 30 } as const;
 /**
  * How many passkeys one account may hold.
  * @example
@@ -137,7 +139,7 @@ export class Passkeys {
   readonly #log: SecurityLog;
   readonly #party: () => RelyingParty | null;
   readonly #random: RandomBytes;
-  readonly #limit: (ip: string) => Promise<void>;
+  readonly #limit: (ip: string, ceremony: "sign_in" | "register") => Promise<void>;
 
   constructor(deps: {
     store: FactorStore;
@@ -152,7 +154,7 @@ export class Passkeys {
      * Counts a challenge asked for from an address, refusing (`429`) past a limit: every
      * challenge is a stored row, and the sign-in's is asked for by anyone.
      */
-    limitPerAddress?: (ip: string) => Promise<void>;
+    limitPerAddress?: (ip: string, ceremony: "sign_in" | "register") => Promise<void>;
   }) {
     this.#store = deps.store;
     this.#challenges = deps.challenges;
@@ -195,14 +197,9 @@ export class Passkeys {
     ip?: string,
   ): Promise<{ options: PublicKeyCredentialCreationOptionsJSON }> {
     const party = this.#needParty();
-    if (ip !== undefined) await this.#limit(ip);
+    if (ip !== undefined) await this.#limit(ip, "register");
     const mine = await this.#passkeysOf(user.id);
-    if (mine.length >= PASSKEYS_PER_USER) {
-      throw new AuthError(
-        "invalid_request",
-        `An account holds at most ${PASSKEYS_PER_USER} passkeys: remove one to add another.`,
-      );
-    }
+    if (mine.length >= PASSKEYS_PER_USER) throw tooMany();
     const challenge = isoBase64URL.fromBuffer(new Uint8Array(this.#random(SECRET_BYTES)));
     const options = await generateRegistrationOptions({
       rpName: party.name,
@@ -252,6 +249,11 @@ export class Passkeys {
     context: EventContext,
   ): Promise<PasskeyView> {
     const party = this.#needParty();
+    // Refused before the challenge is spent: a wrong name, or a full account, costs a retry
+    // of the form, not a new ceremony (the authenticator has made its credential already).
+    const mine = await this.#passkeysOf(user.id);
+    const chosen = passkeyName(name, mine);
+    if (mine.length >= PASSKEYS_PER_USER) throw tooMany();
     const challenge = challengeOf(response);
     const row = challenge === null ? null : await this.#challenges.find(registrationChallengeId(challenge));
     const data = row ? (JSON.parse(row.data) as RegisterData) : null;
@@ -285,7 +287,7 @@ export class Passkeys {
       id,
       userId: user.id,
       kind: "passkey",
-      name: passkeyName(name, await this.#passkeysOf(user.id)),
+      name: chosen,
       secret: null,
       credentialId: credential.id,
       publicKey: isoBase64URL.fromBuffer(credential.publicKey),
@@ -343,7 +345,7 @@ export class Passkeys {
    */
   async signInOptions(ip?: string): Promise<PasskeyChallenge<PublicKeyCredentialRequestOptionsJSON>> {
     const party = this.#needParty();
-    if (ip !== undefined) await this.#limit(ip);
+    if (ip !== undefined) await this.#limit(ip, "sign_in");
     const challenge = isoBase64URL.fromBuffer(new Uint8Array(this.#random(SECRET_BYTES)));
     const options = await generateAuthenticationOptions({
       rpID: party.id,
@@ -372,7 +374,10 @@ export class Passkeys {
    * Checks a sign-in ceremony's answer: the challenge of `token` (this caller's, live,
    * used up by this), the credential (registered, and `expectedUser`'s when given), the
    * signature with user verification, and the counter. Returns the user (enabled or not:
-   * the caller decides) and the `amr` of a passkey. Refusals are `401 invalid_passkey`.
+   * the caller decides) and the `amr` of a passkey. Refusals are `401 invalid_passkey`; an
+   * answer from a registered passkey that does not verify (a bad signature, another site, no
+   * user verification, a counter gone back: a copied authenticator) is in its owner's log
+   * as `passkey_rejected`, with `context`.
    * @example
    * const { user: signedIn, amr } = await auth.passkeys.verify(token, response);
    */
@@ -380,6 +385,7 @@ export class Passkeys {
     token: string | undefined,
     response: AuthenticationResponseJSON,
     expectedUser?: string,
+    context: EventContext = {},
   ): Promise<{ user: UserRecord; passkey: PasskeyView; amr: string[] }> {
     const party = this.#needParty();
     const row = await this.#liveSignInChallenge(token);
@@ -392,6 +398,24 @@ export class Passkeys {
     if (expectedUser !== undefined && factor.userId !== expectedUser) {
       throw new AuthError("invalid_passkey", "This passkey belongs to another account: choose one of this account's.");
     }
+    try {
+      return await this.#check({ ...factor, publicKey: factor.publicKey }, challenge, response, party);
+    } catch (error) {
+      if (error instanceof AuthError && error.code === "invalid_passkey") {
+        const detail = JSON.stringify({ name: factor.name, reason: error.message });
+        await this.#log.record("passkey_rejected", factor.userId, { ...context, detail });
+      }
+      throw error;
+    }
+  }
+
+  /** The signature, user verification and counter of a registered passkey's answer. */
+  async #check(
+    factor: FactorRecord & { publicKey: string },
+    challenge: string,
+    response: AuthenticationResponseJSON,
+    party: RelyingParty,
+  ): Promise<{ user: UserRecord; passkey: PasskeyView; amr: string[] }> {
     // The user handle, when the authenticator sends one, must be the credential's owner.
     const handle = response.response?.userHandle;
     if (handle && handle !== isoBase64URL.fromUTF8String(factor.userId)) throw notVerified();
@@ -534,6 +558,13 @@ function passkeyName(name: string | undefined, existing: FactorRecord[]): string
   return candidate;
 }
 
+function tooMany(): AuthError {
+  return new AuthError(
+    "invalid_request",
+    `An account holds at most ${PASSKEYS_PER_USER} passkeys: remove one to add another.`,
+  );
+}
+
 function staleChallenge(): AuthError {
   return new AuthError(
     "invalid_passkey",
@@ -542,7 +573,21 @@ function staleChallenge(): AuthError {
 }
 
 function notVerified(cause?: unknown): AuthError {
-  // The library's reason says what failed (origin, RP id, user verification), never a secret.
-  const reason = cause instanceof Error ? ` (${cause.message})` : "";
-  return new AuthError("invalid_passkey", `The passkey's answer could not be verified${reason}.`);
+  // Fixed sentences by what failed: @simplewebauthn's own text names the expected origins
+  // and the stored counter, which are not the caller's to read.
+  const text = cause instanceof Error ? cause.message : "";
+  const reason = /challenge/i.test(text)
+    ? "it answers another challenge"
+    : /origin/i.test(text)
+      ? "it was made on a page of another site"
+      : /rp ?id/i.test(text)
+        ? "it was made for another site"
+        : /user (was not )?verif/i.test(text)
+          ? "the authenticator did not verify the person (a PIN, a fingerprint or a face is needed)"
+          : /counter/i.test(text)
+            ? "its signature counter went backwards: the authenticator may have been copied"
+            : /type/i.test(text)
+              ? "it is not an answer of this kind"
+              : "its signature or format is wrong";
+  return new AuthError("invalid_passkey", `The passkey's answer could not be verified: ${reason}.`);
 }

@@ -332,7 +332,7 @@ export interface FactorStore {
   find(id: string): Promise<FactorRecord | null>;
   /** The passkey with this credential id (base64url), or `null`. */
   findByCredential(credentialId: string): Promise<FactorRecord | null>;
-  /** Stores a factor; `false` when its credential id is taken (a passkey registered already). */
+  /** Stores a factor; `false` when a unique rule refuses it: its credential id is taken (a passkey registered already). */
   create(factor: FactorRecord): Promise<boolean>;
   /**
    * Confirms a pending factor at `at`, recording `step` as its last accepted step; `true`

@@ -260,6 +260,7 @@ export const EVENT_TYPES = [
   "second_factor_requested",
   "passkey_added",
   "passkey_removed",
+  "passkey_rejected",
 ] as const;
 
 /**

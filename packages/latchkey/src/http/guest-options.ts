@@ -8,7 +8,17 @@ import { parseOrigin } from "./origin.js";
 /** The strategies, the revocation modes and the route groups a host may name. */
 const STRATEGIES = ["session", "jwt", "hybrid"] as const;
 const REVOCATIONS = ["immediate", "expiry"] as const;
-const ROUTE_GROUPS = new Set(["register", "password", "account", "email", "tokens", "services", "explain", "admin"]);
+const ROUTE_GROUPS = new Set([
+  "register",
+  "password",
+  "account",
+  "email",
+  "factors",
+  "tokens",
+  "services",
+  "explain",
+  "admin",
+]);
 const POLICY_NUMBERS = [
   "accessTokenTtl",
   "sessionIdleTimeout",

@@ -486,7 +486,9 @@ export function securitySchemes(cookies: CookieNames): Record<string, unknown> {
   };
 }
 
-const Base64Url = (description: string, maxLength = 4096) => Type.String({ maxLength, description });
+/** Unpadded base64url, as WebAuthn's JSON has it: nothing else reaches a store or the checks. */
+const Base64Url = (description: string, maxLength = 4096) =>
+  Type.String({ minLength: 1, maxLength, pattern: "^[A-Za-z0-9_-]+$", description });
 
 /**
  * What `navigator.credentials.get` gives, as JSON (`PublicKeyCredential.toJSON()`, or

@@ -3,10 +3,12 @@
  * validated; a bad value is a `ConfigError` naming the variable, which the CLI prints on
  * one line before exiting with code 2. Values are never echoed: some are secrets.
  */
+
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { parseFactorKeys } from "latchkey";
 import { isSameSite, parseOrigin } from "latchkey/internal";
+import { getPublicSuffix } from "tldts";
 import { SETTINGS, type Setting, type SettingName } from "./settings.js";
 
 /** A configuration variable with a bad value. */
@@ -155,8 +157,21 @@ export function loadConfig(env: Env): Config {
   const passkeyRpId = read.text("PASSKEY_RP_ID") || undefined;
   if (passkeyRpId !== undefined) {
     const host = new URL(site).hostname;
+    if (/^[\d.]+$/.test(host) || host.startsWith("[")) {
+      throw new ConfigError(
+        "PASSKEY_RP_ID",
+        `has no use: PUBLIC_ORIGIN's host ${host} is an IP address, which has no passkeys`,
+      );
+    }
     if (!/^[a-z0-9.-]+$/i.test(passkeyRpId) || !(host === passkeyRpId || host.endsWith(`.${passkeyRpId}`))) {
       throw new ConfigError("PASSKEY_RP_ID", `must be ${host} (PUBLIC_ORIGIN's host) or a domain it is under`);
+    }
+    // Browsers refuse a public suffix ("com", "co.uk", "github.io") as a relying party.
+    if (host !== passkeyRpId && getPublicSuffix(passkeyRpId) === passkeyRpId) {
+      throw new ConfigError(
+        "PASSKEY_RP_ID",
+        `must not be a public suffix such as ${passkeyRpId}: name ${host} or a domain under ${passkeyRpId} it is part of`,
+      );
     }
   }
   return {

@@ -31,6 +31,7 @@ export const EVENT_LABELS: Record<string, [string, "ok" | "info" | "alert"]> = {
   second_factor_requested: ["Right password; code asked for", "info"],
   passkey_added: ["Passkey added: it signs in alone, or after the password", "ok"],
   passkey_removed: ["Passkey removed", "alert"],
+  passkey_rejected: ["A passkey's answer was refused (a bad signature, or a copied authenticator)", "alert"],
 };
 
 /**

@@ -244,10 +244,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
       auth: true,
       schema: {
         tags: TAGS.auth,
-        summary: "Confirm the password again: the session counts as a recent sign-in",
+        summary: "Confirm the password (or a passkey) again: the session counts as a recent sign-in",
         operationId: "reauthenticate",
         description:
-          "For an action that answered `403 reauthentication_required` (admin changes; `docs/accounts.md`, \"Recent sign-in\"): checks the password, throttled like a password change's (per session and device, and per address; a wrong one is `401 invalid_credentials` and counts), and, when the account has a second factor, a `code` from it (or a `recoveryCode`; without one `401 invalid_code`, throttled as at sign-in), and makes the session's sign-in recent again for `reauthWindow` seconds. Under `jwt` and `hybrid` a cookie caller gets a new access cookie, whose `auth_time` is now; a bearer caller gets a new access token in the body (its old one still says the old `auth_time`). A `reauthenticated` event is logged.",
+          "For an action that answered `403 reauthentication_required` (admin changes; `docs/accounts.md`, \"Recent sign-in\"): checks the password, throttled like a password change's (per session and device, and per address; a wrong one is `401 invalid_credentials` and counts), and, when the account has a second factor, a `code` from it (or a `recoveryCode`; without one `401 invalid_code`, throttled as at sign-in), and makes the session's sign-in recent again for `reauthWindow` seconds. Or `{passkey}` alone: the answer to a challenge from `POST /auth/passkey/options` (its cookie), or from `POST /auth/token/passkey/options` with its `challengeToken`; it must be one of the user's passkeys (`401 invalid_passkey`, logged as `reauthentication_failed`). Under `jwt` and `hybrid` a cookie caller gets a new access cookie, whose `auth_time` is now; a bearer caller gets a new access token in the body (its old one still says the old `auth_time`). A `reauthenticated` event is logged.",
         security: SECURITY.callerUnsafe,
         body: ReauthenticateBody,
         response: {
@@ -257,7 +257,10 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
                 format: "date-time",
                 description: "When the session's sign-in was confirmed: now.",
               }),
-              amr: Type.Array(Type.String(), { description: "How (RFC 8176 method names): `pwd`." }),
+              amr: Type.Array(Type.String(), {
+                description:
+                  "How (RFC 8176 method names): `pwd`, with `mfa` and `otp` after a code, or `hwk` and `mfa` for a passkey.",
+              }),
               reauthWindow: Type.Integer({
                 description: "Seconds from `authTime` during which the session counts as recent.",
               }),
@@ -280,9 +283,24 @@ export function authRoutes(context: LatchkeyContext): RouteSpec[] {
         let amr: string[];
         if (body.passkey !== undefined) {
           // A passkey alone: checked with user verification, it is two factors by itself.
-          const challenge = caller.via === "bearer" ? body.challengeToken : request.cookies[context.cookies.passkey];
-          if (caller.via !== "bearer") context.clearPasskeyCookie(reply);
-          amr = (await auth.passkeys.verify(challenge, body.passkey, session.userId)).amr;
+          // A bearer caller's challenge_token, else this browser's cookie (a page in the
+          // in-memory mode sends its bearer token and the cookie both).
+          const cookie = request.cookies[context.cookies.passkey];
+          if (cookie !== undefined) context.clearPasskeyCookie(reply);
+          try {
+            const context = { sessionId: session.id, ...clientInfo(request) };
+            amr = (await auth.passkeys.verify(body.challengeToken ?? cookie, body.passkey, session.userId, context))
+              .amr;
+          } catch (error) {
+            // Someone at a session left open, trying a passkey: the owner sees it in their log.
+            if (error instanceof AuthError && error.code === "invalid_passkey") {
+              await auth.log.record("reauthentication_failed", session.userId, {
+                sessionId: session.id,
+                ...clientInfo(request),
+              });
+            }
+            throw error;
+          }
         } else {
           amr = await passwordReauthentication(context, request, session, body);
         }

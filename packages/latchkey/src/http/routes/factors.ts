@@ -206,7 +206,7 @@ export function factorRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "The user's second factors (never a secret)",
         operationId: "listFactors",
         description:
-          "Whether an authenticator app is set up (and when it was added and last used), how many recovery codes are left, and whether this server can add apps at all.",
+          "Whether an authenticator app is set up (and when it was added and last used), the passkeys (each with its name, when it was added and last used), how many recovery codes are left, and whether this server can add apps and use passkeys at all.",
         security: SECURITY.caller,
         response: { 200: FactorsView, ...errorResponses(401) },
       },

@@ -19,7 +19,11 @@ import { type RouteSpec, route, who } from "./spec.js";
 import { openBearerSession } from "./tokens.js";
 
 const NoContent = { 204: Type.Null({ description: "No content" }) };
-const B64 = (description: string, maxLength = 4096) => Type.String({ maxLength, description });
+/** Unpadded base64url, as WebAuthn's JSON has it: nothing else reaches a store or the checks. */
+const B64 = (description: string, maxLength = 4096) =>
+  Type.String({ minLength: 1, maxLength, pattern: "^[A-Za-z0-9_-]+$", description });
+/** A passkey's id in a path: 22 base64url characters, checked before any store sees it. */
+const PasskeyIdParams = Type.Object({ id: Type.String({ maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }) });
 
 /** What `navigator.credentials.create` gives, as JSON. */
 const AttestationJson = Type.Object(
@@ -107,7 +111,9 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
     route({
       method: "POST",
       path: "/auth/passkey/options",
-      group: "factors",
+      // With the core: a passkey second step and re-authentication need it even when a
+      // host turns off adding factors and signing in with a passkey alone.
+      group: "core",
       schema: {
         tags: ["auth"],
         summary: "A passkey challenge for this browser: to sign in, as a second step, or to re-authenticate",
@@ -160,7 +166,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
       handler: async (request, reply) => {
         const token = request.cookies[context.cookies.passkey];
         context.clearPasskeyCookie(reply);
-        const { user, amr } = await auth.passkeys.verify(token, request.body.response);
+        const { user, amr } = await auth.passkeys.verify(token, request.body.response, undefined, clientInfo(request));
         return openBrowserSignIn(context, request, reply, maySignIn(context, user), {
           remember: request.body.remember ?? false,
           memory: request.body.mode === "memory",
@@ -219,7 +225,8 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
         response: { 200: TokenAnswer, ...errorResponses(400, 401, 403, 409, 413, 415) },
       },
       handler: async (request) => {
-        const { user, amr } = await auth.passkeys.verify(request.body.challenge_token, request.body.response);
+        const { challenge_token: token, response } = request.body;
+        const { user, amr } = await auth.passkeys.verify(token, response, undefined, clientInfo(request));
         return openBearerSession(auth, maySignIn(context, user), amr, clientInfo(request));
       },
     }),
@@ -266,7 +273,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
         summary: "Finish registering a passkey",
         operationId: "registerPasskey",
         description:
-          "The authenticator's new credential, for this session's challenge (`POST /auth/factors/passkeys/options`): its public key is stored (nothing secret), under `name` (default `Passkey`, `Passkey 2`, ...). From now on it signs in alone, and a password sign-in needs a second step. The first second factor of the account comes with ten recovery codes, answered this once, and ends every other session of the user (they were opened with the password alone); this session counts as signed in with the passkey. `401 invalid_passkey` when the answer does not verify or the challenge is not this session's live one; `409 factor_exists` when the passkey is registered already.",
+          "The authenticator's new credential, for this session's challenge (`POST /auth/factors/passkeys/options`): its public key is stored (nothing secret), under `name` (default `Passkey`, `Passkey 2`, ...). From now on it signs in alone, and a password sign-in needs a second step. The first second factor of the account comes with ten recovery codes, answered this once, and ends every other session of the user (they were opened with the password alone), and this session then counts as signed in with the passkey; a later passkey changes no session. `401 invalid_passkey` when the answer does not verify or the challenge is not this session's live one; `409 factor_exists` when the passkey is registered already.",
         security: SECURITY.callerUnsafe,
         body: Type.Object(
           { response: AttestationJson, name: Type.Optional(PasskeyName) },
@@ -300,11 +307,18 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
         const recoveryCodes = await auth.factors.firstRecoveryCodes(user.id, caller);
         // As with an authenticator app: this session proved the new factor, and sessions
         // opened with the password alone are no full sign-in any more.
-        const amr = [...new Set([...session.amr, ...PASSKEY_AMR])].sort();
-        const valid = await auth.sessions.reauthenticate(session.id, amr);
-        const ended = first ? await auth.sessions.endAllForUser(user.id, session.id, "session_revoked") : [];
-        if (valid && who(request).via === "cookie" && context.strategy !== "session") {
-          await context.renewAccessCookie(reply, valid);
+        let ended: string[] = [];
+        if (first) {
+          // The account's first factor: this session counts as signed in with it, and the
+          // sessions opened with the password alone end. A later passkey changes neither
+          // (the session proved a factor already: a recent sign-in demanded it), so
+          // registering again never extends a session's recent sign-in.
+          const amr = [...new Set([...session.amr, ...PASSKEY_AMR])].sort();
+          const valid = await auth.sessions.reauthenticate(session.id, amr);
+          ended = await auth.sessions.endAllForUser(user.id, session.id, "session_revoked");
+          if (valid && who(request).via === "cookie" && context.strategy !== "session") {
+            await context.renewAccessCookie(reply, valid);
+          }
         }
         reply.header("cache-control", "no-store");
         reply.code(201);
@@ -323,7 +337,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
         operationId: "renamePasskey",
         description: "`404 not_found` when the user has no such passkey; `400` for an empty or overlong name.",
         security: SECURITY.callerUnsafe,
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        params: PasskeyIdParams,
         body: Type.Object({ name: PasskeyName }, { additionalProperties: false, examples: [{ name: "Work laptop" }] }),
         response: {
           200: Type.Object({ passkey: PasskeyJson }, { additionalProperties: false }),
@@ -350,7 +364,7 @@ export function passkeyRoutes(context: LatchkeyContext): RouteSpec[] {
         description:
           "It signs in no more. With no second factor left, the recovery codes go too and the password alone signs in again. Needs a recent sign-in (`403 reauthentication_required`); `404 not_found` when the user has no such passkey.",
         security: SECURITY.callerUnsafe,
-        params: Type.Object({ id: Type.String({ maxLength: 64 }) }),
+        params: PasskeyIdParams,
         response: { ...NoContent, ...errorResponses(401, 403, 404) },
       },
       handler: async (request, reply) => {
