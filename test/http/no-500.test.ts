@@ -162,7 +162,7 @@ describe("no input produces a 500", () => {
       { clientDataJSON: b64("not json"), authenticatorData: "AAAA", signature: "AAAA", userHandle: "\u0000" },
       { clientDataJSON: b64("[]"), authenticatorData: "AAAA", signature: "AAAA", userHandle: "A".repeat(256) },
     ];
-    const answer = (response: object, id = "AAAA") => ({
+    const answer = (response: Record<string, unknown>, id = "AAAA") => ({
       id,
       rawId: id,
       type: "public-key",
@@ -210,10 +210,10 @@ describe("no input produces a 500", () => {
         const browser = h.client({ ip });
         owner.ip = ip;
         const { options } = (await browser.post("/auth/passkey/options")).json();
-        const login = answer(assertions(options.challenge)[j] as object, id);
+        const login = answer(assertions(options.challenge)[j] as Record<string, unknown>, id);
         expectRefused(await browser.post("/auth/login/passkey", { response: login }), `login ${what}`, login);
         const begun = (await browser.post("/auth/token/passkey/options")).json();
-        const token = answer(assertions(begun.options.challenge)[j] as object, id);
+        const token = answer(assertions(begun.options.challenge)[j] as Record<string, unknown>, id);
         expectRefused(
           await browser.request({
             method: "POST",
@@ -227,7 +227,7 @@ describe("no input produces a 500", () => {
         const asked = await owner.post("/auth/passkey/options");
         expect(asked.statusCode, asked.body).toBe(200);
         const again = asked.json();
-        const reauth = answer(assertions(again.options.challenge)[j] as object, id);
+        const reauth = answer(assertions(again.options.challenge)[j] as Record<string, unknown>, id);
         expectRefused(await owner.post("/auth/reauthenticate", { passkey: reauth }), `reauthenticate ${what}`, reauth);
       }
     }
