@@ -145,6 +145,17 @@ describe("configuration", () => {
       expect([bad, error.variable]).toEqual([bad, "PASSKEY_RP_ID"]);
       expect(error.message).toContain("auth.example.com");
     }
+    // A public suffix, which browsers refuse as a relying party, and an IP origin, which has none.
+    expect(fails({ PUBLIC_ORIGIN: "https://app.example.co.uk", PASSKEY_RP_ID: "co.uk" }).message).toMatch(
+      /public suffix/,
+    );
+    expect(fails({ PUBLIC_ORIGIN: "https://alice.github.io", PASSKEY_RP_ID: "github.io" }).variable).toBe(
+      "PASSKEY_RP_ID",
+    );
+    expect(loadConfig({ PUBLIC_ORIGIN: "https://app.example.co.uk", PASSKEY_RP_ID: "example.co.uk" }).passkeyRpId).toBe(
+      "example.co.uk",
+    );
+    expect(fails({ PUBLIC_ORIGIN: "http://127.0.0.1:3000", PASSKEY_RP_ID: "127.0.0.1" }).message).toMatch(/IP address/);
   });
 
   it("issue 31: mail settings have their defaults, and a bad SMTP_URL's message never repeats it", () => {

@@ -40,6 +40,30 @@ describe("relyingPartyOf", () => {
     for (const rpId of ["other.example", "xample.com", "app.auth.example.com"]) {
       expect(() => relyingPartyOf("https://auth.example.com", "x", { rpId })).toThrow(/must be auth\.example\.com/);
     }
+    expect(() => relyingPartyOf("https://alice.github.io", "x", { rpId: "github.io" })).toThrow(/public suffix/);
+  });
+
+  it("under an issuer read late, turns passkeys off with one warning when the id does not fit, never a 500", async () => {
+    const { DEFAULT_TOKEN_POLICY, createAuth } = await import("../../packages/latchkey/src/core/auth.js");
+    const warnings: string[] = [];
+    const listen = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", listen);
+    try {
+      const auth = await createAuth({
+        stores: createMemoryStores(),
+        tokens: { ...DEFAULT_TOKEN_POLICY, issuer: () => "https://app.example.org" },
+        sessions: {},
+        throttle: { maxFailures: 5, addressMaxFailures: 100, window: 900 },
+        passkeys: { rpId: "example.com" },
+      } as never);
+      expect(auth.passkeys.available).toBe(false);
+      expect(auth.passkeys.available).toBe(false);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes("passkeys are off"))).toHaveLength(1);
+      await auth.close();
+    } finally {
+      process.off("warning", listen);
+    }
   });
 });
 

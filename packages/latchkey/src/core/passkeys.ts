@@ -27,6 +27,7 @@ import {
   verifyRegistrationResponse,
 } from "@simplewebauthn/server";
 import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import { getPublicSuffix } from "tldts";
 import type { Clock } from "./clock.js";
 import { AuthError } from "./errors.js";
 import type { ChallengeStore, FactorStore, UserStore } from "./ports.js";
@@ -506,6 +507,10 @@ export function relyingPartyOf(
   const id = options.rpId ?? host;
   if (!(host === id || host.endsWith(`.${id}`))) {
     throw new Error(`passkeys.rpId ${JSON.stringify(id)} must be ${host} or a domain it is under`);
+  }
+  // Browsers refuse a public suffix ("co.uk", "github.io") as a relying party.
+  if (id !== host && getPublicSuffix(id, { allowPrivateDomains: true }) === id) {
+    throw new Error(`passkeys.rpId ${JSON.stringify(id)} is a public suffix: name ${host} or a domain under it`);
   }
   return { id, name, origins: [url.origin, ...(options.origins ?? [])] };
 }

@@ -167,7 +167,7 @@ export function loadConfig(env: Env): Config {
       throw new ConfigError("PASSKEY_RP_ID", `must be ${host} (PUBLIC_ORIGIN's host) or a domain it is under`);
     }
     // Browsers refuse a public suffix ("com", "co.uk", "github.io") as a relying party.
-    if (host !== passkeyRpId && getPublicSuffix(passkeyRpId) === passkeyRpId) {
+    if (host !== passkeyRpId && getPublicSuffix(passkeyRpId, { allowPrivateDomains: true }) === passkeyRpId) {
       throw new ConfigError(
         "PASSKEY_RP_ID",
         `must not be a public suffix such as ${passkeyRpId}: name ${host} or a domain under ${passkeyRpId} it is part of`,
