@@ -78,7 +78,7 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
       await page.goto(url("/signin"));
       await page.getByLabel("Username").fill(username);
       await page.getByLabel("Password", { exact: true }).fill(password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.waitForURL("**/todos");
     };
     const todoTitles = (page: Page) => page.locator(".todos .title").allTextContents();
@@ -143,11 +143,11 @@ for (const strategy of ["session", "jwt", "hybrid"] as const) {
         for (let i = 0; i < 5; i++) {
           await page.getByLabel("Username").fill(username);
           await page.getByLabel("Password", { exact: true }).fill(`not the password ${i}`);
-          await page.getByRole("button", { name: "Sign in" }).click();
+          await page.getByRole("button", { name: "Sign in", exact: true }).click();
           await page.getByText("The username or password is incorrect.").waitFor();
         }
         await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.getByText(/Too many failed attempts\. Try again in 15 minutes\./).waitFor();
         expect(page.url()).toMatch(/\/signin$/);
       });

@@ -65,7 +65,7 @@ describeWith("Chromium", CHROMIUM !== null)("session secrets that renew, in Chro
   const signIn = async (page: Page, username: string) => {
     await page.getByLabel("Username").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/todos");
     await page.getByRole("heading", { name: "To-dos" }).waitFor();
   };
@@ -253,7 +253,7 @@ describeWith("Chromium", CHROMIUM !== null)("session secrets that renew, in Chro
     // The explanation stays while the person gets on with signing in.
     await owner.page.getByLabel("Username").fill(username);
     await owner.page.getByLabel("Password", { exact: true }).fill("not the password");
-    await owner.page.getByRole("button", { name: "Sign in" }).click();
+    await owner.page.getByRole("button", { name: "Sign in", exact: true }).click();
     await owner.page.getByText("The username or password is incorrect.").waitFor();
     expect(await notice(owner.page).count()).toBe(1);
     await axeEverywhere(owner.page, "signin-reuse");

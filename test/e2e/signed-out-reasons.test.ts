@@ -75,7 +75,7 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
     await page.goto(`${origin}/signin`);
     await page.getByLabel("Username").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/todos");
   };
   /** The first device: signed up, a to-do being typed in its field, not sent. */
@@ -107,7 +107,7 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
   const expectDraftBack = async (page: Page, username: string, password = PASSWORD) => {
     await expect(page.getByLabel("Username").inputValue()).resolves.toBe(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await page.waitForURL("**/todos");
     await expect(page.getByLabel("New to-do").inputValue()).resolves.toBe(DRAFT);
     await page.getByText("What you were typing before you were signed out is back.").waitFor();
@@ -335,7 +335,7 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
       await expectNotice(first.page, "account_disabled", /disabled/);
       expect((await cli("enable")).code).toBe(0);
       await first.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-      await first.page.getByRole("button", { name: "Sign in" }).click();
+      await first.page.getByRole("button", { name: "Sign in", exact: true }).click();
       await first.page.waitForURL("**/todos");
       // The editor reopens with the text typed, and its blur on the way out saved nothing.
       await expect(first.page.getByLabel(/Edit the title/).inputValue()).resolves.toBe("water the plants and the");
@@ -361,7 +361,7 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
       await expectNotice(first.page, "account_disabled", /disabled/);
       await first.page.getByLabel("Username").fill(username);
       await first.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-      await first.page.getByRole("button", { name: "Sign in" }).click();
+      await first.page.getByRole("button", { name: "Sign in", exact: true }).click();
       await first.page.waitForURL("**/todos");
       await expect(first.page.getByLabel("New to-do").inputValue()).resolves.toBe("");
     },

@@ -15,7 +15,7 @@ import type { Auth } from "../../packages/latchkey/src/core/auth.js";
 import { type ManualClock, manualClock } from "../../packages/latchkey/src/core/clock.js";
 import type { Strategy } from "../../packages/latchkey/src/http/context.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
-import { adminCore, Caller, codeOf, type Door, openDoors, PASSWORD, userWith } from "../helpers/admin.js";
+import { adminCore, Caller, codeOf, type Door, OPERATOR, openDoors, PASSWORD, userWith } from "../helpers/admin.js";
 import { ORIGIN } from "../helpers/harness.js";
 import { SoftAuthenticator } from "../helpers/soft-authenticator.js";
 
@@ -404,6 +404,17 @@ describe("a review's findings (each fails without its fix)", () => {
     expect(counter.text).not.toMatch(/expected \d/);
     const events = await auth.stores.events.listByUser(user.id, 50);
     expect(events.filter((e) => e.type === "passkey_rejected")).toHaveLength(2);
+  });
+
+  it("goes with the other factors when an operator removes them (a person who lost every one)", async () => {
+    const { auth, door } = doors[0] as { auth: Auth; door: Door };
+    const user = await userWith(auth, "pklost");
+    const owner = await new Caller(door).login(user.username);
+    const authenticator = new SoftAuthenticator(ORIGIN);
+    await registerPasskey(owner, authenticator);
+    expect(await auth.admin.removeFactors(user.id, OPERATOR)).toBe(1);
+    expect(codeOf(await passkeyLogin(new Caller(door), authenticator))).toBe("invalid_passkey");
+    expect((await new Caller(door).login(user.username)).csrf).not.toBe("");
   });
 
   it("does not make a session's sign-in recent again by registering a later passkey", async () => {
