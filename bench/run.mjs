@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
- * `npm run bench`: latchkey against its ceiling and its usual alternative, in one run on
+ * `npm run bench`: latchkey against its ceiling, its floors and its peers, in one run on
  * this machine. Each server runs in its own process; the load (autocannon, 50 connections)
  * comes from this one. Every server is started and warmed up first; then ROUNDS rounds
  * each measure every configuration in turn. The table reports medians over the rounds, and
- * the ratios of each configuration's requests per second to the ceiling's and to Express's
- * on the same route, taken within each round. Results go to bench/results/<timestamp>.json
- * and .svg (BENCH_RESULTS names another folder).
+ * the ratios of each configuration's requests per second to the ceiling's, to Express's
+ * on the same route, to Better Auth's `getSession` (its defaults, and its cookie cache)
+ * and, for a host app of Express, Hono or node:http mounting latchkey through its adapter,
+ * to that framework's bare hello route and its floor, taken within each round. Results go
+ * to bench/results/<timestamp>.json and .svg (BENCH_RESULTS names another folder).
  *
  *   npm run bench                # everything reachable (PostgreSQL and Redis if running)
  *   BENCH_SECONDS=3 npm run bench
@@ -15,8 +17,11 @@
  *                                # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  *
  * BENCH_BEFORE names another checkout of latchkey, built (`npm run build` there): each
- * latchkey configuration is measured twice in every round, this checkout's server and that
- * one's, side by side, so a change on the request path shows its before and after in one run.
+ * latchkey server configuration is measured twice in every round, this checkout's server and
+ * that one's, side by side, so a change on the request path shows its before and after in
+ * one run. BENCH_ONLY picks latchkey server configurations by name; the baselines, the peers
+ * and the adapters' trio (hello, floor, latchkey in the framework) always run, but
+ * BENCH_ADAPTERS=0 leaves the trio out (nine servers of some thirty).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -199,9 +204,12 @@ async function prepareFloor(config) {
     path: config.path,
   });
   await server.stop();
+  // An adapter's framework has its own floor (bench/servers/<framework>-floor.mjs) on the
+  // same kind of SQLite file and cookie.
+  const script = config.framework ? `bench/servers/${config.framework}-floor.mjs` : "bench/servers/floor.mjs";
   const floor = config.postgres
     ? await start(["bench/servers/floor-postgres.mjs"], { DATABASE_URL: server.databaseUrl })
-    : await start(["bench/servers/floor.mjs"], { DATABASE_FILE: server.databaseUrl.slice("sqlite:".length) });
+    : await start([script], { DATABASE_FILE: server.databaseUrl.slice("sqlite:".length) });
   return { server: floor, headers: { cookie: headers.cookie }, cleanup };
 }
 
@@ -220,6 +228,81 @@ async function prepareCeilingIo() {
 async function prepareCeiling() {
   const server = await start(["bench/servers/ceiling.mjs"], {});
   return { server, headers: {}, cleanup: async () => {} };
+}
+
+/**
+ * A host app of Express, Hono or node:http mounting latchkey through its adapter
+ * (bench/servers/<framework>-latchkey.mjs), cookie sessions on a SQLite file: an account
+ * registered and signed in through its own routes, as a browser would.
+ */
+async function prepareAdapter(config) {
+  const file = join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`);
+  const origin = "http://localhost:1";
+  const server = await start([`bench/servers/${config.framework}-latchkey.mjs`], {
+    DATABASE_FILE: file,
+    PUBLIC_ORIGIN: origin,
+  });
+  const headers = { "content-type": "application/json", origin };
+  const body = JSON.stringify({ username: `bench${randomBytes(3).toString("hex")}`, password: PASSWORD });
+  const register = await fetch(`${server.base}/auth/register`, { method: "POST", headers, body });
+  const login = await fetch(`${server.base}/auth/login`, { method: "POST", headers, body });
+  if (!register.ok || !login.ok)
+    throw new Error(`${config.name}: register answered ${register.status}, login ${login.status}`);
+  const auth = { cookie: await cookieOf(login) };
+  const check = await fetch(`${server.base}${config.path}`, { headers: auth });
+  if (check.status !== 200) throw new Error(`${config.name}: ${config.path} answered ${check.status}`);
+  return {
+    server,
+    headers: auth,
+    cleanup: async () => {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+    },
+  };
+}
+
+/** A framework's bare hello route (bench/servers/<framework>-hello.mjs). */
+async function prepareHello(config) {
+  const server = await start([`bench/servers/${config.framework}-hello.mjs`], {});
+  return { server, headers: {}, cleanup: async () => {} };
+}
+
+/**
+ * The peer, Better Auth, on a SQLite file (bench/servers/better-auth.mjs): an account
+ * signed up and signed in through its email-and-password routes, and its session cookies
+ * (with the cookie cache, two) on `GET /auth/me`, which answers `auth.api.getSession`.
+ */
+async function prepareBetterAuth(config) {
+  const file = join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`);
+  const server = await start(["bench/servers/better-auth.mjs"], {
+    DATABASE_FILE: file,
+    COOKIE_CACHE: config.cookieCache ? "1" : "0",
+  });
+  const headers = { "content-type": "application/json", origin: server.base };
+  const account = { email: "bench@example.com", password: PASSWORD };
+  const signUp = await fetch(`${server.base}/api/auth/sign-up/email`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify({ ...account, name: "bench" }),
+  });
+  const signIn = await fetch(`${server.base}/api/auth/sign-in/email`, {
+    method: "POST",
+    headers,
+    body: JSON.stringify(account),
+  });
+  if (!signUp.ok || !signIn.ok)
+    throw new Error(`${config.name}: sign-up answered ${signUp.status}, sign-in ${signIn.status}`);
+  const auth = { cookie: await cookieOf(signIn) };
+  const check = await fetch(`${server.base}${config.path}`, { headers: auth });
+  const answer = check.status === 200 ? await check.json() : null;
+  if (answer?.user?.email !== account.email)
+    throw new Error(`${config.name}: ${config.path} answered ${check.status}, not the user`);
+  return {
+    server,
+    headers: auth,
+    cleanup: async () => {
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+    },
+  };
 }
 
 function load(url, headers, seconds) {
@@ -242,7 +325,13 @@ async function prepare(config) {
           ? await prepareFloor(config)
           : config.kind === "ceiling-io"
             ? await prepareCeilingIo()
-            : await prepareLatchkey(config);
+            : config.kind === "hello"
+              ? await prepareHello(config)
+              : config.kind === "adapter"
+                ? await prepareAdapter(config)
+                : config.kind === "better-auth"
+                  ? await prepareBetterAuth(config)
+                  : await prepareLatchkey(config);
   return { ...prepared, config, url: `${prepared.server.base}${config.path}`, rounds: [] };
 }
 
@@ -256,18 +345,31 @@ async function measureRound(prepared) {
   return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpu };
 }
 
+/** Whether a configuration is latchkey's (its server, or a host app through an adapter). */
+const isLatchkey = (config) => !config.kind || config.kind === "adapter";
+
+/** The targets of a latchkey configuration (none for a baseline). */
+function targetsOf(config) {
+  if (!isLatchkey(config)) return {};
+  const betterAuth = config.path === "/auth/me" ? { ratioToBetterAuth: BETTER_AUTH_TARGET } : {};
+  return config.kind === "adapter"
+    ? { ratioToFloor: config.target, ratioToExpress: EXPRESS_TARGET, ...betterAuth }
+    : { ratioToCeiling: config.target, ratioToExpress: EXPRESS_TARGET, ...betterAuth };
+}
+
 function summary(prepared) {
   const { config, rounds } = prepared;
   return {
     name: config.name,
     kind: config.kind ?? "latchkey",
+    ...(config.framework ? { framework: config.framework } : {}),
     path: config.path,
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
     p99: median(rounds.map((r) => r.p99)),
     cpu: median(rounds.map((r) => r.cpu)),
     peakRssMb: prepared.peakRssMb,
-    targets: config.kind ? {} : { ratioToCeiling: config.target, ratioToExpress: EXPRESS_TARGET },
+    targets: targetsOf(config),
     rounds,
   };
 }
@@ -276,7 +378,18 @@ const ONLY = new RegExp(process.env.BENCH_ONLY ?? "");
 
 // The targets of the issue that set up this bench: the ratios to the ceiling apply to
 // `GET /auth/me` (the ceiling answers its shape), 4× Express to every latchkey route.
+// Issue 33's: 8× Better Auth with its defaults on every `GET /auth/me`, and each adapter's
+// host app 0.85 of its framework's floor.
 const EXPRESS_TARGET = 4;
+const BETTER_AUTH_TARGET = 8;
+const ADAPTER_TARGET = 0.85;
+/** The frameworks whose latchkey adapter is measured against the framework alone. */
+const FRAMEWORKS = [
+  { framework: "express", label: "Express 5", adapter: "latchkey/express" },
+  { framework: "hono", label: "Hono", adapter: "latchkey/hono" },
+  { framework: "node", label: "node:http", adapter: "latchkey/fetch" },
+];
+const ADAPTERS = process.env.BENCH_ADAPTERS !== "0";
 const CONFIGS = [
   { name: "ceiling: bare Fastify", kind: "ceiling", path: "/auth/me" },
   { name: "Express 5 + express-session, /auth/me", kind: "express", path: "/auth/me" },
@@ -285,6 +398,13 @@ const CONFIGS = [
   { name: "floor: Fastify + one SQLite read", kind: "floor", path: "/auth/me" },
   { name: "floor: Fastify + two SQLite reads, /api/todos", kind: "floor", path: "/api/todos" },
   { name: "floor: Fastify + one PostgreSQL read", kind: "floor", postgres: true, path: "/auth/me" },
+  { name: "Better Auth (defaults), /auth/me", kind: "better-auth", path: "/auth/me" },
+  { name: "Better Auth (cookie cache), /auth/me", kind: "better-auth", cookieCache: true, path: "/auth/me" },
+  ...(ADAPTERS ? FRAMEWORKS : []).flatMap(({ framework, label, adapter }) => [
+    { name: `hello: bare ${label}`, kind: "hello", framework, path: "/hello" },
+    { name: `floor: ${label} + one SQLite read`, kind: "floor", framework, path: "/auth/me" },
+    { name: `${label} + ${adapter}, /auth/me`, kind: "adapter", framework, path: "/auth/me", target: ADAPTER_TARGET },
+  ]),
   { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me", target: 0.7 },
   { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos" },
   { name: "jwt, SQLite, /auth/me", strategy: "jwt", path: "/auth/me", target: 0.8 },
@@ -345,35 +465,64 @@ const results = prepared.map(summary);
 
 // Each configuration against the ceiling, and against Express serving the same route,
 // round by round; the table shows the median of each ratio.
+// Against Better Auth's two configurations too; and a framework's rows (its floor, its host
+// app with latchkey) against its hello route and its floor.
 const expressOf = (path) => prepared.find((p) => p.config.kind === "express" && p.config.path === path) ?? prepared[1];
+const find = (test) => prepared.find((p) => test(p.config));
+const betterAuth = find((c) => c.kind === "better-auth" && !c.cookieCache);
+const betterAuthCached = find((c) => c.kind === "better-auth" && c.cookieCache);
+const ratio = (rounds, baseline) =>
+  baseline ? median(rounds.map((round, k) => round.rps / baseline.rounds[k].rps)) : null;
 results.forEach((r, i) => {
   const rounds = prepared[i].rounds;
-  const express = expressOf(r.path).rounds;
+  const { framework } = prepared[i].config;
   r.ratioToCeiling = median(rounds.map((round, k) => round.rps / prepared[0].rounds[k].rps));
-  r.ratioToExpress = median(rounds.map((round, k) => round.rps / express[k].rps));
+  r.ratioToExpress = median(rounds.map((round, k) => round.rps / expressOf(r.path).rounds[k].rps));
+  r.ratioToBetterAuth = ratio(rounds, betterAuth);
+  r.ratioToBetterAuthCookieCache = ratio(rounds, betterAuthCached);
+  r.ratioToHello = framework
+    ? ratio(
+        rounds,
+        find((c) => c.kind === "hello" && c.framework === framework),
+      )
+    : null;
+  r.ratioToFloor = framework
+    ? ratio(
+        rounds,
+        find((c) => c.kind === "floor" && c.framework === framework),
+      )
+    : null;
 });
 
 const pad = (s, n) => String(s).padEnd(n);
-const num = (x, d = 0) => x.toFixed(d).padStart(8);
-/** "≥0.70 no · ≥4× yes": each target of a configuration and whether its median met it. */
+const num = (x, d = 0) => (x === null ? "-" : x.toFixed(d)).padStart(8);
+/** "≥0.70 no · ≥4× yes · ≥8× BA yes": each target of a configuration and whether its median met it. */
 function targetStatus(r) {
   const status = [];
   const mark = (met) => (met ? "yes" : "NO");
   if (r.targets.ratioToCeiling !== undefined)
     status.push(`≥${r.targets.ratioToCeiling.toFixed(2)} ${mark(r.ratioToCeiling >= r.targets.ratioToCeiling)}`);
+  if (r.targets.ratioToFloor !== undefined)
+    status.push(`≥${r.targets.ratioToFloor.toFixed(2)} floor ${mark(r.ratioToFloor >= r.targets.ratioToFloor)}`);
   if (r.targets.ratioToExpress !== undefined)
     status.push(`≥${r.targets.ratioToExpress}× ${mark(r.ratioToExpress >= r.targets.ratioToExpress)}`);
+  if (r.targets.ratioToBetterAuth !== undefined)
+    status.push(`≥${r.targets.ratioToBetterAuth}× BA ${mark(r.ratioToBetterAuth >= r.targets.ratioToBetterAuth)}`);
   return status.join(" · ");
 }
 
-console.log(
-  `\n${pad("configuration", 48)}${"req/s".padStart(8)}${"p50 ms".padStart(8)}${"p99 ms".padStart(8)}${"CPU".padStart(8)}${"RSS MB".padStart(8)}${"×ceil".padStart(8)}${"×expr".padStart(8)}  targets`,
-);
+const columns = ["req/s", "p50 ms", "p99 ms", "CPU", "RSS MB", "×ceil", "×expr", "×BA", "×BAcc", "×hello", "×floor"];
+console.log(`\n${pad("configuration", 48)}${columns.map((c) => c.padStart(8)).join("")}  targets`);
 for (const r of results) {
+  const ratios = [r.ratioToCeiling, r.ratioToExpress, r.ratioToBetterAuth, r.ratioToBetterAuthCookieCache];
   console.log(
-    `${pad(r.name, 48)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.cpu * 100)}%${num(r.peakRssMb)}${num(r.ratioToCeiling, 2)}${num(r.ratioToExpress, 2)}  ${targetStatus(r)}`,
+    `${pad(r.name, 48)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.cpu * 100)}%${num(r.peakRssMb)}${[...ratios, r.ratioToHello, r.ratioToFloor].map((x) => num(x, 2)).join("")}  ${targetStatus(r)}`,
   );
 }
+console.log(
+  "\n×BA, ×BAcc: to Better Auth's getSession, defaults and cookie cache; ×hello, ×floor: to the same framework's",
+);
+console.log("bare hello route and its floor (one SQLite read), for the rows of Express 5, Hono and node:http.");
 const stamp = new Date().toISOString().replaceAll(":", "-").replace(/\..+/, "");
 const meta = {
   at: new Date().toISOString(),
