@@ -35,9 +35,12 @@ for (const strategy of ["session", "jwt"] as const) {
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), "latchkey-admin-e2e-"));
       env = { DATABASE_URL: `sqlite:${join(dir, "admin.db")}`, AUTH_STRATEGY: strategy };
-      // This test registers many users from one address.
-      server = await startServerProcess({ ...env, REGISTER_ADDRESS_MAX: "1000" });
-      browser = await launchChromium(CHROMIUM as string);
+      // Neither needs the other to start: both at once. (This test registers many users
+      // from one address.)
+      [server, browser] = await Promise.all([
+        startServerProcess({ ...env, REGISTER_ADDRESS_MAX: "1000" }),
+        launchChromium(CHROMIUM as string),
+      ]);
     }, 60_000);
     afterAll(async () => {
       for (const context of contexts) await context.close().catch(() => {});

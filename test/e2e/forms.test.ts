@@ -58,7 +58,7 @@ describeWith("Chromium", CHROMIUM !== null)(
       await page.goto(url("/signin"));
       await page.getByLabel("Username").fill(username);
       await page.getByLabel("Password", { exact: true }).fill(password);
-      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
       await page.waitForURL("**/todos");
     };
     /** The person comes back to the tab (brought to the front, the window's focus), no click in it. */
@@ -196,7 +196,7 @@ describeWith("Chromium", CHROMIUM !== null)(
         // Sign-in with the trailing space: signed in.
         await page.getByLabel("Username").fill(`${username} `);
         await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.waitForURL("**/todos");
         await page.getByRole("button", { name: "Sign out", exact: true }).click();
         await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
@@ -205,7 +205,7 @@ describeWith("Chromium", CHROMIUM !== null)(
         await page.getByLabel("Username").fill(username);
         for (const attempt of [1, 2]) {
           await page.getByLabel("Password", { exact: true }).fill(`not the password ${attempt}`);
-          await page.getByRole("button", { name: "Sign in" }).click();
+          await page.getByRole("button", { name: "Sign in", exact: true }).click();
           await page.getByText("The username or password is incorrect.").waitFor();
           if (attempt === 1) expect(await page.locator("#throttle-warning").count()).toBe(0);
           // The stale error goes as soon as the password is edited.
@@ -213,7 +213,7 @@ describeWith("Chromium", CHROMIUM !== null)(
           await page.locator("#form-error").waitFor({ state: "detached" });
         }
         await page.getByLabel("Password", { exact: true }).fill("not the password 3");
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         const warning = page.locator("#throttle-warning");
         await warning.waitFor();
         await expect(warning.textContent()).resolves.toMatch(/failed attempts in a row.*5 within 15 minutes/);

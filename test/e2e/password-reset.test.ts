@@ -83,7 +83,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
     await page.goto(url("/signin"));
     await page.getByLabel("Username").fill(username);
     await page.getByLabel("Password", { exact: true }).fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
   };
 
   it(
@@ -276,7 +276,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
         await page.goto(`${home}/signin`);
         await page.getByLabel("Username").fill(username);
         await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.getByText("Confirm your email address to sign in.").waitFor();
         await page.getByLabel("Your email address").fill(email);
         await page.getByRole("button", { name: "Send the link again" }).click();
@@ -294,7 +294,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
         await page.goto(`${home}/signin`);
         await page.getByLabel("Username").fill(username);
         await page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.waitForURL("**/todos");
         expect(errors).toEqual([]);
       } finally {
@@ -333,7 +333,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
           await laptop.page.goto(`${home}/signin`);
           await laptop.page.getByLabel("Username").fill(username);
           await laptop.page.getByLabel("Password", { exact: true }).fill(PASSWORD);
-          await laptop.page.getByRole("button", { name: "Sign in" }).click();
+          await laptop.page.getByRole("button", { name: "Sign in", exact: true }).click();
           await laptop.page.waitForURL("**/todos");
 
           // On the phone: forgot, then the mailed link.
@@ -354,7 +354,7 @@ describeWith("Chromium", CHROMIUM !== null)("password reset and email confirmati
           // A reload forgets who was signed in: the person types the name again.
           await laptop.page.getByLabel("Username").fill(username);
           await laptop.page.getByLabel("Password", { exact: true }).fill(NEW_PASSWORD);
-          await laptop.page.getByRole("button", { name: "Sign in" }).click();
+          await laptop.page.getByRole("button", { name: "Sign in", exact: true }).click();
           await laptop.page.waitForURL("**/todos");
           expect(laptop.errors).toEqual([]);
           expect(phone.errors).toEqual([]);

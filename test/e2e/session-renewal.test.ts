@@ -33,15 +33,18 @@ describeWith("Chromium", CHROMIUM !== null)("session secrets that renew, in Chro
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "latchkey-renewal-e2e-"));
-    server = await startServerProcess({
-      DATABASE_URL: `sqlite:${join(dir, "renewal.db")}`,
-      AUTH_STRATEGY: "session",
-      SESSION_ROTATE_INTERVAL: String(INTERVAL_MS / 1000),
-      SESSION_ROTATE_GRACE: String(GRACE_MS / 1000),
-      // The write of use is due every tenth of the idle timeout: every second.
-      SESSION_IDLE_TIMEOUT: "10",
-    });
-    browser = await launchChromium(CHROMIUM as string);
+    // Neither needs the other to start: both at once.
+    [server, browser] = await Promise.all([
+      startServerProcess({
+        DATABASE_URL: `sqlite:${join(dir, "renewal.db")}`,
+        AUTH_STRATEGY: "session",
+        SESSION_ROTATE_INTERVAL: String(INTERVAL_MS / 1000),
+        SESSION_ROTATE_GRACE: String(GRACE_MS / 1000),
+        // The write of use is due every tenth of the idle timeout: every second.
+        SESSION_IDLE_TIMEOUT: "10",
+      }),
+      launchChromium(CHROMIUM as string),
+    ]);
   }, 60_000);
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => {});

@@ -48,14 +48,14 @@ describeWith("Chromium", CHROMIUM !== null)("forced sign-outs explained (issue 3
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "latchkey-e2e-reasons-"));
-    [main, idle, rotating, jwt] = await Promise.all([
+    [main, idle, rotating, jwt, browser] = await Promise.all([
       start("main", {}),
       start("idle", { SESSION_IDLE_TIMEOUT: "3" }),
       // A short idle timeout makes every request a write of use, which renews when due.
       start("rotating", { SESSION_ROTATE_INTERVAL: "2", SESSION_ROTATE_GRACE: "1", SESSION_IDLE_TIMEOUT: "10" }),
       start("jwt", { AUTH_STRATEGY: "jwt", ACCESS_TOKEN_TTL: "2", CLOCK_TOLERANCE: "0", REFRESH_REUSE_LEEWAY: "0" }),
+      launchChromium(CHROMIUM as string),
     ]);
-    browser = await launchChromium(CHROMIUM as string);
   }, SLOW);
   afterAll(async () => {
     for (const context of contexts) await context.close().catch(() => {});

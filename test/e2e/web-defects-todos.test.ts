@@ -208,7 +208,7 @@ describeWith("Chromium", CHROMIUM !== null)("web app defects 1 and 5 (issue 30),
         await page.getByRole("heading", { name: "Sign in" }).waitFor();
         await page.getByLabel("Username").fill(username);
         await page.getByLabel("Password", { exact: true }).fill("not the password");
-        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("button", { name: "Sign in", exact: true }).click();
         await page.getByText("The username or password is incorrect.").waitFor();
         await page.waitForTimeout(200);
         expect(["#password", "#form-error"]).toContain(await focused(page));

@@ -144,7 +144,7 @@ describeWith("Chromium", CHROMIUM !== null)("examples/browser-app in Chromium", 
   const signIn = async (page: Page, username: string) => {
     await page.getByLabel("Username").fill(username);
     await page.getByLabel("Password").fill(PASSWORD);
-    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
     await signedInAs(page, username);
   };
   const signedInAs = (page: Page, username: string) =>
