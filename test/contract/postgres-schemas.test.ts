@@ -59,4 +59,40 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL in a database that hol
       await admin(`drop schema if exists ${other} cascade; drop schema if exists ${ours} cascade`);
     }
   });
+
+  it("migrates while other schemas of the database are created and dropped (CI, stop 41)", async () => {
+    // Kysely's introspector lists every table of every schema to find the migration
+    // tables, looking each schema up by name as it goes: a schema dropped meanwhile (another
+    // deployment's, another test's) failed our migration with `3F000 schema "..." does not
+    // exist`. Another connection churns schemas with many columns to widen that window.
+    const churn = new pg.Client({ connectionString: POSTGRES_URL });
+    await churn.connect();
+    const columns = Array.from({ length: 40 }, (_, i) => `c${i} serial`).join(", ");
+    let churning = true;
+    const churned = (async () => {
+      let rounds = 0;
+      while (churning) {
+        const name = `lk_churn_${randomBytes(6).toString("hex")}`;
+        await churn.query(`create schema ${name}; create table ${name}.t (${columns})`);
+        await churn.query(`drop schema ${name} cascade`);
+        rounds += 1;
+      }
+      return rounds;
+    })();
+    const schemas: string[] = [];
+    try {
+      for (let i = 0; i < 12; i++) {
+        const ours = `lk_${randomBytes(6).toString("hex")}`;
+        schemas.push(ours);
+        await admin(`create schema ${ours}`);
+        const stores = await openPostgresStores({ url: inSchemas(ours) });
+        await stores.close();
+      }
+    } finally {
+      churning = false;
+      expect(await churned).toBeGreaterThan(0);
+      await churn.end();
+      if (schemas.length > 0) await admin(schemas.map((name) => `drop schema if exists ${name} cascade`).join("; "));
+    }
+  }, 120_000);
 });

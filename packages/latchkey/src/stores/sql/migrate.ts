@@ -7,7 +7,15 @@
  * migrated (its history in `kysely_migration`) has that history moved on first open
  * (`./history.ts`).
  */
-import { type Kysely, type Migration, type MigrationResult, Migrator, sql } from "kysely";
+import {
+  type DatabaseIntrospector,
+  type Kysely,
+  type Migration,
+  type MigrationResult,
+  Migrator,
+  sql,
+  type TableMetadata,
+} from "kysely";
 import { LatchkeySetupError, StoreUnavailableError } from "../../core/errors.js";
 import { isConnectionFailure } from "./connection-failure.js";
 import { adoptHistory, type Dialect, OWN_HISTORY, type Whereabouts } from "./history.js";
@@ -100,7 +108,7 @@ async function migrate(
   where: Whereabouts | undefined,
 ): Promise<string[]> {
   const migrator = new Migrator({
-    db,
+    db: tracking.schema === undefined ? db : scopedTo(db, tracking.schema),
     provider: { getMigrations: async () => migrations },
     ...(tracking.schema !== undefined && { migrationTableSchema: tracking.schema }),
     migrationTableName: tracking.table,
@@ -112,6 +120,40 @@ async function migrate(
   if (isConnectionFailure(error)) throw new StoreUnavailableError(dialect, { cause: error });
   if (error) throw migrationFailure(error, results?.find((r) => r.status === "Error")?.migrationName, where);
   return (results ?? []).filter((r: MigrationResult) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/**
+ * `db`, its introspection limited to `schema` for the migrator. Kysely's PostgreSQL
+ * introspector lists every table of every schema in the database to find the migration
+ * tables, looking each schema up by name as it goes: a schema another deployment (or a
+ * test) drops meanwhile fails that lookup (`3F000 schema "..." does not exist`) and, with
+ * it, our migration, though the schema was never ours. Ours only reads our own schema.
+ */
+function scopedTo(db: Kysely<unknown>, schema: string): Kysely<unknown> {
+  const tables = async (): Promise<TableMetadata[]> => {
+    const { rows } = await sql<{ name: string; isView: boolean }>`
+      select c.relname as name, c.relkind = 'v' as "isView"
+        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+       where n.nspname = ${schema} and c.relkind in ('r', 'p', 'v')`.execute(db);
+    return rows.map((row) => ({ name: row.name, isView: row.isView, schema, columns: [] }));
+  };
+  const introspection: DatabaseIntrospector = {
+    getSchemas: async () => {
+      const { rows } = await sql<{ name: string }>`
+        select nspname as name from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db);
+      return rows;
+    },
+    getTables: tables,
+    getMetadata: async () => ({ tables: await tables() }),
+  };
+  // Kysely's methods read private fields: each is called on the real instance.
+  return new Proxy(db, {
+    get(target, key) {
+      if (key === "introspection") return introspection;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
 }
 
 /**
