@@ -20,7 +20,7 @@ const FILL = {
 /** Where a configuration's target falls on the scale of ratios to the ceiling, if it has one. */
 function targetOnCeiling(r, results) {
   if (r.targets?.ratioToCeiling !== undefined) return r.targets.ratioToCeiling;
-  const floor = results.find((f) => f.kind === "floor" && f.framework === r.framework);
+  const floor = results.find((f) => f.kind === "floor" && f.framework === r.framework && !f.bound);
   return r.targets?.ratioToFloor !== undefined && floor ? r.targets.ratioToFloor * floor.ratioToCeiling : undefined;
 }
 

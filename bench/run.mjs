@@ -17,8 +17,8 @@
  *                                # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  *
  * BENCH_BEFORE names another checkout of latchkey, built (`npm run build` there): each
- * latchkey server configuration is measured twice in every round, this checkout's server and
- * that one's, side by side, so a change on the request path shows its before and after in
+ * latchkey server configuration, and each host app through an adapter, is measured twice in
+ * every round, this checkout's and that one's, side by side, so a change on the request path shows its before and after in
  * one run. BENCH_ONLY picks latchkey server configurations by name; the baselines, the peers
  * and the adapters' trio (hello, floor, latchkey in the framework) always run, but
  * BENCH_ADAPTERS=0 leaves the trio out (nine servers of some thirty).
@@ -206,7 +206,9 @@ async function prepareFloor(config) {
   await server.stop();
   // An adapter's framework has its own floor (bench/servers/<framework>-floor.mjs) on the
   // same kind of SQLite file and cookie.
-  const script = config.framework ? `bench/servers/${config.framework}-floor.mjs` : "bench/servers/floor.mjs";
+  const script = config.framework
+    ? `bench/servers/${config.framework}-${config.bound ? "bridge-floor" : "floor"}.mjs`
+    : "bench/servers/floor.mjs";
   const floor = config.postgres
     ? await start(["bench/servers/floor-postgres.mjs"], { DATABASE_URL: server.databaseUrl })
     : await start([script], { DATABASE_FILE: server.databaseUrl.slice("sqlite:".length) });
@@ -238,10 +240,11 @@ async function prepareCeiling() {
 async function prepareAdapter(config) {
   const file = join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`);
   const origin = "http://localhost:1";
-  const server = await start([`bench/servers/${config.framework}-latchkey.mjs`], {
-    DATABASE_FILE: file,
-    PUBLIC_ORIGIN: origin,
-  });
+  const server = await start(
+    [`bench/servers/${config.framework}-latchkey.mjs`],
+    { DATABASE_FILE: file, PUBLIC_ORIGIN: origin },
+    config.before ?? root,
+  );
   const headers = { "content-type": "application/json", origin };
   const body = JSON.stringify({ username: `bench${randomBytes(3).toString("hex")}`, password: PASSWORD });
   const register = await fetch(`${server.base}/auth/register`, { method: "POST", headers, body });
@@ -363,6 +366,7 @@ function summary(prepared) {
     name: config.name,
     kind: config.kind ?? "latchkey",
     ...(config.framework ? { framework: config.framework } : {}),
+    ...(config.bound ? { bound: true } : {}),
     path: config.path,
     rps: median(rounds.map((r) => r.rps)),
     p50: median(rounds.map((r) => r.p50)),
@@ -404,6 +408,19 @@ const CONFIGS = [
     { name: `hello: bare ${label}`, kind: "hello", framework, path: "/hello" },
     { name: `floor: ${label} + one SQLite read`, kind: "floor", framework, path: "/auth/me" },
     { name: `${label} + ${adapter}, /auth/me`, kind: "adapter", framework, path: "/auth/me", target: ADAPTER_TARGET },
+    // node:http's floor writes to the response itself; latchkey/fetch cannot: its bound is
+    // the same floor as a fetch-style handler through toNodeHandler (node-bridge-floor.mjs).
+    ...(framework === "node"
+      ? [
+          {
+            name: "bound: node:http + bridge + one SQLite read",
+            kind: "floor",
+            framework,
+            bound: true,
+            path: "/auth/me",
+          },
+        ]
+      : []),
   ]),
   { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me", target: 0.7 },
   { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos" },
@@ -426,9 +443,10 @@ const CONFIGS = [
   .filter((c) => (!c.postgres || reachable.postgres) && (!c.redis || reachable.redis))
   // BENCH_ONLY=<regex> measures only the matching configurations (plus the baselines).
   .filter((c) => (c.kind ? true : ONLY.test(c.name)))
-  // BENCH_BEFORE=<checkout>: each latchkey configuration again, served by that checkout.
+  // BENCH_BEFORE=<checkout>: each latchkey configuration (and host app through an adapter)
+  // again, served by that checkout.
   .flatMap((c) =>
-    c.kind || !process.env.BENCH_BEFORE
+    !isLatchkey(c) || !process.env.BENCH_BEFORE
       ? [c]
       : [c, { ...c, name: `${c.name} (before)`, before: process.env.BENCH_BEFORE, target: undefined }],
   );
@@ -489,9 +507,11 @@ results.forEach((r, i) => {
   r.ratioToFloor = framework
     ? ratio(
         rounds,
-        find((c) => c.kind === "floor" && c.framework === framework),
+        find((c) => c.kind === "floor" && c.framework === framework && !c.bound),
       )
     : null;
+  const bound = framework && find((c) => c.kind === "floor" && c.framework === framework && c.bound);
+  r.ratioToBound = bound && prepared[i].config.kind === "adapter" ? ratio(rounds, bound) : null;
 });
 
 const pad = (s, n) => String(s).padEnd(n);
@@ -511,18 +531,34 @@ function targetStatus(r) {
   return status.join(" · ");
 }
 
-const columns = ["req/s", "p50 ms", "p99 ms", "CPU", "RSS MB", "×ceil", "×expr", "×BA", "×BAcc", "×hello", "×floor"];
+const columns = [
+  "req/s",
+  "p50 ms",
+  "p99 ms",
+  "CPU",
+  "RSS MB",
+  "×ceil",
+  "×expr",
+  "×BA",
+  "×BAcc",
+  "×hello",
+  "×floor",
+  "×bound",
+];
 console.log(`\n${pad("configuration", 48)}${columns.map((c) => c.padStart(8)).join("")}  targets`);
 for (const r of results) {
   const ratios = [r.ratioToCeiling, r.ratioToExpress, r.ratioToBetterAuth, r.ratioToBetterAuthCookieCache];
   console.log(
-    `${pad(r.name, 48)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.cpu * 100)}%${num(r.peakRssMb)}${[...ratios, r.ratioToHello, r.ratioToFloor].map((x) => num(x, 2)).join("")}  ${targetStatus(r)}`,
+    `${pad(r.name, 48)}${num(r.rps)}${num(r.p50, 1)}${num(r.p99, 1)}${num(r.cpu * 100)}%${num(r.peakRssMb)}${[...ratios, r.ratioToHello, r.ratioToFloor, r.ratioToBound].map((x) => num(x, 2)).join("")}  ${targetStatus(r)}`,
   );
 }
 console.log(
   "\n×BA, ×BAcc: to Better Auth's getSession, defaults and cookie cache; ×hello, ×floor: to the same framework's",
 );
-console.log("bare hello route and its floor (one SQLite read), for the rows of Express 5, Hono and node:http.");
+console.log("bare hello route and its floor (one SQLite read), for the rows of Express 5, Hono and node:http;");
+console.log(
+  "×bound: latchkey/fetch's host app to the same floor through toNodeHandler (Request and Response objects).",
+);
 const stamp = new Date().toISOString().replaceAll(":", "-").replace(/\..+/, "");
 const meta = {
   at: new Date().toISOString(),

@@ -91,6 +91,21 @@ describe("bench floors: the SQLite floor answers what latchkey answers", () => {
     expect((await get(base(floor), "/auth/me", forged(captured.cookie))).status).toBe(401);
     expect((await get(base(floor), "/api/todos", forged(captured.cookie))).status).toBe(401);
   });
+
+  // Issue 33: each framework's floor, and node:http's bound through toNodeHandler, stand for
+  // the least that framework can do for the same `GET /auth/me`.
+  it.each(["express-floor.mjs", "hono-floor.mjs", "node-floor.mjs", "node-bridge-floor.mjs"])(
+    "%s: the same user and session, and a refusal for a forged secret",
+    async (script) => {
+      const server = await startListeningProcess([join(SERVERS, script)], { DATABASE_FILE: join(dir, "floor.db") });
+      try {
+        expect(await get(base(server), "/auth/me", captured.cookie)).toEqual({ status: 200, body: captured.me });
+        expect((await get(base(server), "/auth/me", forged(captured.cookie))).status).toBe(401);
+      } finally {
+        await server.stop();
+      }
+    },
+  );
 });
 
 describeWith("PostgreSQL", postgresAvailable)(

@@ -46,6 +46,17 @@ async function hostRoute(request: Request): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === "/hello") return new Response("hello");
   if (url.pathname === "/boom") throw new Error("host boom");
+  if (url.pathname === "/later") {
+    // A body whose chunks come later: streamed as they come.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        controller.enqueue(new TextEncoder().encode("later"));
+        controller.close();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/plain" } });
+  }
   if (url.pathname === "/upload") {
     let bytes = 0;
     for await (const chunk of request.body as unknown as AsyncIterable<Uint8Array>) bytes += chunk.byteLength;
@@ -255,6 +266,44 @@ describe("issue 25 item 11: toNodeHandler", () => {
       });
       expect(headers["content-type"]).toMatch(/^text\/event-stream/);
       expect(headers.connection).toBe("close");
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("a body already whole goes out in one write with its length, not chunked (issue 33: the bridge wrote every JSON answer chunked)", async () => {
+    const agent = new Agent({ keepAlive: true });
+    try {
+      for (const path of ["/auth/me", "/hello", "/upload-none"]) {
+        const answer = await new Promise<IncomingMessage>((resolve, reject) => {
+          httpRequest(`${base}${path}`, { agent }, resolve)
+            .on("error", reject)
+            .end();
+        });
+        const text = await new Promise<string>((resolve) => {
+          let all = "";
+          answer.setEncoding("utf8").on("data", (part: string) => {
+            all += part;
+          });
+          answer.on("end", () => resolve(all));
+        });
+        expect(answer.headers["transfer-encoding"]).toBeUndefined();
+        expect(answer.headers["content-length"]).toBe(String(Buffer.byteLength(text)));
+        expect(text.length).toBeGreaterThan(0);
+      }
+      // A body still coming is streamed, chunked, and arrives whole.
+      const later = await new Promise<IncomingMessage>((resolve, reject) => {
+        httpRequest(`${base}/later`, { agent }, resolve)
+          .on("error", reject)
+          .end();
+      });
+      let text = "";
+      later.setEncoding("utf8").on("data", (part: string) => {
+        text += part;
+      });
+      await new Promise((resolve) => later.on("end", resolve));
+      expect(later.headers["transfer-encoding"]).toBe("chunked");
+      expect(text).toBe("later");
     } finally {
       agent.destroy();
     }

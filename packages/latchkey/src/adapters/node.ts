@@ -181,9 +181,32 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   const cancel = () => void reader.cancel().catch(() => {});
   res.once("close", cancel);
   let complete = false;
+  // A body already whole (every JSON answer) goes out in one write with its length, headers
+  // and all, rather than chunked: as `@hono/node-server` does, the first few chunks the body
+  // holds at once are taken without waiting; a body still coming, or longer, is streamed.
+  let pending: ReturnType<typeof reader.read> | undefined;
   try {
+    if (!res.headersSent) {
+      const held: Uint8Array[] = [];
+      for (let reads = 0; reads < WHOLE_BODY_READS; reads++) {
+        pending ??= reader.read();
+        const result = await Promise.race([pending, nothingYet()]);
+        if (result === undefined) break;
+        pending = undefined;
+        if (result.done) {
+          res.off("close", cancel);
+          const body = held.length === 1 ? (held[0] as Uint8Array) : Buffer.concat(held);
+          if (!res.hasHeader("content-length")) res.setHeader("content-length", body.byteLength);
+          res.end(body);
+          return;
+        }
+        held.push(result.value);
+      }
+      for (const chunk of held) res.write(chunk);
+    }
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await (pending ?? reader.read());
+      pending = undefined;
       if (done) {
         complete = true;
         break;
@@ -203,6 +226,12 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   cancel();
   res.destroy();
 }
+
+/** How many chunks a body may hold at once and still go out whole (with its length). */
+const WHOLE_BODY_READS = 3;
+
+/** Settles a few microtasks on: a read whose chunk is there (or comes at once) wins the race. */
+const nothingYet = (): Promise<undefined> => Promise.resolve().then(() => Promise.resolve(undefined));
 
 function writeHead(response: Response, res: ServerResponse): void {
   res.statusCode = response.status;
