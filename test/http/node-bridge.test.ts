@@ -276,9 +276,7 @@ describe("issue 25 item 11: toNodeHandler", () => {
     try {
       for (const path of ["/auth/me", "/hello", "/upload-none"]) {
         const answer = await new Promise<IncomingMessage>((resolve, reject) => {
-          httpRequest(`${base}${path}`, { agent }, resolve)
-            .on("error", reject)
-            .end();
+          httpRequest(`${base}${path}`, { agent }, resolve).on("error", reject).end();
         });
         const text = await new Promise<string>((resolve) => {
           let all = "";
@@ -293,9 +291,7 @@ describe("issue 25 item 11: toNodeHandler", () => {
       }
       // A body still coming is streamed, chunked, and arrives whole.
       const later = await new Promise<IncomingMessage>((resolve, reject) => {
-        httpRequest(`${base}/later`, { agent }, resolve)
-          .on("error", reject)
-          .end();
+        httpRequest(`${base}/later`, { agent }, resolve).on("error", reject).end();
       });
       let text = "";
       later.setEncoding("utf8").on("data", (part: string) => {
