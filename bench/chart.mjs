@@ -3,8 +3,8 @@
  * (ceiling, I/O ceiling, floors, the frameworks' hello routes) in grey, Express in brown,
  * Better Auth in purple, latchkey in blue (its server dark, its adapters' host apps light),
  * and a black tick at a configuration's target where it has one: its ratio to the ceiling,
- * or for an adapter's host app its ratio to its framework's floor, drawn at that floor's
- * bar times the target.
+ * or its ratio to what bounds it (its floor, the I/O ceiling, or for an adapter's host app
+ * its framework's floor), drawn at that bar times the target.
  */
 const FILL = {
   ceiling: "#6b7280",
@@ -20,7 +20,9 @@ const FILL = {
 /** Where a configuration's target falls on the scale of ratios to the ceiling, if it has one. */
 function targetOnCeiling(r, results) {
   if (r.targets?.ratioToCeiling !== undefined) return r.targets.ratioToCeiling;
-  const floor = results.find((f) => f.kind === "floor" && f.framework === r.framework && !f.bound);
+  const floor = r.floor
+    ? results.find((f) => f.name === r.floor)
+    : results.find((f) => f.kind === "floor" && f.framework === r.framework && !f.bound);
   return r.targets?.ratioToFloor !== undefined && floor ? r.targets.ratioToFloor * floor.ratioToCeiling : undefined;
 }
 

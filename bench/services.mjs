@@ -8,7 +8,9 @@
  *   2. the time from a logout's answer to the service refusing the token: `latchkey/verify`
  *      polling the JSON feed every 500 ms, or on the event stream (its default);
  *   3. latchkey's load per subscriber: 100 event-stream subscribers, idle and while
- *      sessions end, against 100 services polling the JSON feed every 500 ms.
+ *      sessions end, against 100 services polling the JSON feed every 500 ms;
+ *   4. what 100 event-stream subscribers cost the API: `/auth/me`'s throughput with and
+ *      without them, in alternating windows (target: under 5%).
  * Times are medians (p50) and maxima over the rounds; CPU is latchkey's own, from
  * /proc/<pid>/stat, so the load generator is not counted.
  *
@@ -22,6 +24,7 @@ import { readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createVerifier } from "@latchkey/verify";
+import autocannon from "autocannon";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { startProbedServer } from "./lib.mjs";
 
@@ -255,6 +258,76 @@ const results = {};
   };
 }
 
+// 4. What 100 stream subscribers cost the API (issue 33: under 5% of `/auth/me`'s
+// throughput): a bearer `/auth/me` under load (autocannon, 50 connections) with and without
+// 100 subscribers, in alternating windows, while two sessions a second end in both (so the
+// subscribers have events to deliver); the median of the windows' ratios.
+{
+  const SUBSCRIBERS = 100;
+  const SECONDS_EACH = Math.max(1, Math.round(WINDOW_MS / 2500));
+  const PAIRS = Math.min(ROUNDS, 5);
+  const ENDINGS_PER_SECOND = 2;
+  const token = await signIn();
+  const ending = [];
+  for (let i = 0; i < PAIRS * 2 * SECONDS_EACH * ENDINGS_PER_SECOND + 4; i++) ending.push(await signIn());
+  const window = async () => {
+    const trickle = setInterval(() => {
+      const next = ending.pop();
+      if (next) void logout(next);
+    }, 1000 / ENDINGS_PER_SECOND);
+    const result = await autocannon({
+      url: `${base}/auth/me`,
+      connections: 50,
+      duration: SECONDS_EACH,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    clearInterval(trickle);
+    if (result.non2xx > 0 || result.errors > 0)
+      throw new Error(`/auth/me: ${result.non2xx} non-2xx, ${result.errors} errors`);
+    return result.requests.average;
+  };
+  const ratios = [];
+  const without = [];
+  const withStreams = [];
+  let delivered = 0;
+  for (let pair = 0; pair < PAIRS; pair++) {
+    without.push(await window());
+    const controllers = Array.from({ length: SUBSCRIBERS }, () => new AbortController());
+    await Promise.all(
+      controllers.map(async (controller) => {
+        const answer = await fetch(`${base}/auth/revocations`, {
+          headers: { authorization: basic, accept: "text/event-stream" },
+          signal: controller.signal,
+        });
+        (async () => {
+          try {
+            for await (const chunk of answer.body)
+              delivered += (
+                Buffer.from(chunk)
+                  .toString()
+                  .match(/event: revocation/g) ?? []
+              ).length;
+          } catch {}
+        })();
+      }),
+    );
+    await sleep(500);
+    withStreams.push(await window());
+    for (const controller of controllers) controller.abort();
+    await sleep(500);
+    ratios.push(withStreams.at(-1) / without.at(-1));
+  }
+  results.subscribersCost = {
+    subscribers: SUBSCRIBERS,
+    windows: PAIRS,
+    secondsEach: SECONDS_EACH,
+    rpsWithout: median(without),
+    rpsWith: median(withStreams),
+    ratio: median(ratios),
+    eventsDelivered: delivered,
+  };
+}
+
 await server.stop();
 for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
 const r = results;
@@ -271,6 +344,8 @@ console.log(`
 | latchkey CPU, ${r.load.subscribers} idle stream subscribers | ${r.load.streamIdleCpuMsPerSecond.toFixed(1)} ms/s |
 | latchkey CPU per event per stream subscriber | ${r.load.streamCpuUsPerEventPerSubscriber.toFixed(1)} µs (${r.load.eventsDelivered} of ${r.load.eventsExpected} events delivered) |
 | latchkey CPU, ${r.load.subscribers} services polling every 500 ms | ${r.load.pollingIdleCpuMsPerSecond.toFixed(1)} ms/s |
+| bearer \`/auth/me\` req/s, no subscriber / ${r.subscribersCost.subscribers} stream subscribers (median of ${r.subscribersCost.windows} windows of ${r.subscribersCost.secondsEach} s each) | ${r.subscribersCost.rpsWithout.toFixed(0)} / ${r.subscribersCost.rpsWith.toFixed(0)} |
+| what ${r.subscribersCost.subscribers} stream subscribers cost \`/auth/me\`'s throughput (target: under 5%) | ${((1 - r.subscribersCost.ratio) * 100).toFixed(1)}% (${r.subscribersCost.eventsDelivered} events delivered meanwhile) |
 `);
 console.log(JSON.stringify(results));
 process.exit(0);
