@@ -132,11 +132,13 @@ async function prepareLatchkey(config) {
   if (config.redis) Object.assign(env, { REDIS_URL, REDIS_KEY_PREFIX: `lkbench:${randomBytes(4).toString("hex")}:` });
   // Access tokens outlive the run (every server is started before the first round, and a
   // long run could outlast the default ten minutes); nothing on the request path depends
-  // on their lifetime.
+  // on their lifetime. So do session secrets: renewed after the default fifteen minutes,
+  // the secret autocannon keeps sending would end the session as stolen 30 s later (the
+  // check for renewal still runs on every request, as it does by default).
   const checkout = config.before ?? root;
   const server = await start(
     [serverBin(checkout), "serve"],
-    { ...env, PUBLIC_ORIGIN: "http://localhost:1", ACCESS_TOKEN_TTL: "3600" },
+    { ...env, PUBLIC_ORIGIN: "http://localhost:1", ACCESS_TOKEN_TTL: "3600", SESSION_ROTATE_INTERVAL: "86400" },
     checkout,
   );
   server.databaseUrl = env.DATABASE_URL;
