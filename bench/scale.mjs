@@ -18,7 +18,7 @@
  *                                               # a smoke run (test/docs/bench-commands.test.ts): measures nothing
  */
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import autocannon from "autocannon";
@@ -89,11 +89,18 @@ async function compare(small, large) {
     rounds.push({ small: pair[0], large: pair[1] });
   }
   return {
-    small: { rps: median(rounds.map((r) => r.small)) },
-    large: { rps: median(rounds.map((r) => r.large)) },
+    small: { rps: median(rounds.map((r) => r.small)), ...memoryOf(small.server.pid) },
+    large: { rps: median(rounds.map((r) => r.large)), ...memoryOf(large.server.pid) },
     loss: median(rounds.map((r) => 1 - r.large / r.small)),
     rounds,
   };
+}
+
+/** A server's resident memory now and at its peak (MB), after the rounds. */
+function memoryOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const mb = (field) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024;
+  return { rssMb: mb("VmRSS"), peakRssMb: mb("VmHWM") };
 }
 
 /**
@@ -199,6 +206,10 @@ async function sqliteScale() {
       fillSqlite(file, LARGE);
       process.stderr.write(`  (filled ${LARGE} sessions in ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
       results = await compare(small, large);
+      results.fileMb = {
+        small: statSync(smallFile).size / 2 ** 20,
+        large: statSync(file).size / 2 ** 20,
+      };
       process.stderr.write(
         `  SQLite: ${JSON.stringify(results.rounds.map((r) => [Math.round(r.small), Math.round(r.large)]))}\n`,
       );
@@ -343,6 +354,15 @@ if (sqlite?.small || redis) {
   );
 }
 if (sqlite?.small) console.log(row("SQLite", sqlite));
+const memory = (name, r) =>
+  `${name}: RSS ${r.small.rssMb.toFixed(0)} MB (peak ${r.small.peakRssMb.toFixed(0)}) at ${SMALL} sessions, ` +
+  `${r.large.rssMb.toFixed(0)} MB (peak ${r.large.peakRssMb.toFixed(0)}) at ${LARGE}`;
+if (sqlite?.small) {
+  console.log(
+    `${memory("SQLite", sqlite)}; the files ${sqlite.fileMb.small.toFixed(1)} and ${sqlite.fileMb.large.toFixed(1)} MB`,
+  );
+}
+if (redis) console.log(memory("PostgreSQL + Redis (the latchkey process)", redis));
 if (redis) {
   console.log(row("PostgreSQL + Redis", redis));
   console.log(`Redis memory: ${redis.bytesPerSession.toFixed(0)} bytes per session at ${LARGE} sessions`);

@@ -95,8 +95,18 @@ const MODES: Record<string, Mode> = {
       const parts = (env.SCALE_PARTS ?? "sqlite,sweep,redis").split(",");
       return [
         ...(parts.includes("sqlite") || parts.includes("redis") ? [/^store\s+1000 req\/s\s+5000 req\/s\s+loss$/m] : []),
-        ...(parts.includes("sqlite") ? [/^SQLite\s+\d+\s+\d+\s+-?[\d.]+%$/m] : []),
-        ...(parts.includes("redis") ? [/^PostgreSQL \+ Redis\s+\d+\s+\d+\s+-?[\d.]+%$/m] : []),
+        ...(parts.includes("sqlite")
+          ? [
+              /^SQLite\s+\d+\s+\d+\s+-?[\d.]+%$/m,
+              /^SQLite: RSS \d+ MB \(peak \d+\) at 1000 sessions, \d+ MB \(peak \d+\) at 5000; the files [\d.]+ and [\d.]+ MB$/m,
+            ]
+          : []),
+        ...(parts.includes("redis")
+          ? [
+              /^PostgreSQL \+ Redis\s+\d+\s+\d+\s+-?[\d.]+%$/m,
+              /^PostgreSQL \+ Redis \(the latchkey process\): RSS \d+ MB \(peak \d+\) at 1000 sessions/m,
+            ]
+          : []),
         ...(parts.includes("sweep") ? [/^sweep of 5000 expired SQLite rows under load: [\d.]+ s;.* 0 non-2xx$/m] : []),
       ];
     },
