@@ -182,11 +182,12 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   res.once("close", cancel);
   let complete = false;
   // A body already whole (every JSON answer) goes out in one write with its length, headers
-  // and all, rather than chunked: as `@hono/node-server` does, the first few chunks the body
-  // holds at once are taken without waiting; a body still coming, or longer, is streamed.
+  // and all, rather than chunked: as `@hono/node-server` does, a body that ends within
+  // WHOLE_BODY_READS reads taken without waiting is sent at once; a body still coming, or
+  // longer, is streamed.
   let pending: ReturnType<typeof reader.read> | undefined;
   try {
-    if (!res.headersSent) {
+    if (!res.headersSent && !res.destroyed) {
       const held: Uint8Array[] = [];
       for (let reads = 0; reads < WHOLE_BODY_READS; reads++) {
         pending ??= reader.read();
@@ -196,11 +197,16 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
         if (result.done) {
           res.off("close", cancel);
           const body = held.length === 1 ? (held[0] as Uint8Array) : Buffer.concat(held);
-          if (!res.hasHeader("content-length")) res.setHeader("content-length", body.byteLength);
+          // A length of ours never goes beside a handler's own framing (a proxied answer's
+          // `Transfer-Encoding`): a message with both is one that proxies read differently.
+          if (!res.hasHeader("content-length") && !res.hasHeader("transfer-encoding")) {
+            res.setHeader("content-length", body.byteLength);
+          }
           res.end(body);
           return;
         }
-        held.push(result.value);
+        // A stream of strings breaks the Fetch standard but was always written as it came.
+        held.push(typeof result.value === "string" ? Buffer.from(result.value) : result.value);
       }
       for (const chunk of held) res.write(chunk);
     }
