@@ -175,15 +175,16 @@ async function prepareLatchkey(config) {
       body: JSON.stringify({ title: `to-do ${i}` }),
     });
   }
+  return checked(config, server, auth, async () => {
+    for (const c of cleanups) await c();
+  });
+}
+
+/** A prepared server, once its route answers 200 to the credentials autocannon will repeat. */
+async function checked(config, server, auth, cleanup) {
   const check = await fetch(`${server.base}${config.path}`, { headers: auth });
   if (check.status !== 200) throw new Error(`${config.name}: ${config.path} answered ${check.status}`);
-  return {
-    server,
-    headers: auth,
-    cleanup: async () => {
-      for (const c of cleanups) await c();
-    },
-  };
+  return { server, headers: auth, cleanup };
 }
 
 async function prepareExpress() {
@@ -243,7 +244,7 @@ async function prepareAdapter(config) {
   const file = join(tmpdir(), `latchkey-bench-${randomBytes(4).toString("hex")}.db`);
   const origin = "http://localhost:1";
   const server = await start(
-    [`bench/servers/${config.script ?? `${config.framework}-latchkey`}.mjs`],
+    [adapterScript(config)],
     { DATABASE_FILE: file, PUBLIC_ORIGIN: origin },
     config.before ?? root,
   );
@@ -253,16 +254,14 @@ async function prepareAdapter(config) {
   const login = await fetch(`${server.base}/auth/login`, { method: "POST", headers, body });
   if (!register.ok || !login.ok)
     throw new Error(`${config.name}: register answered ${register.status}, login ${login.status}`);
-  const auth = { cookie: await cookieOf(login) };
-  const check = await fetch(`${server.base}${config.path}`, { headers: auth });
-  if (check.status !== 200) throw new Error(`${config.name}: ${config.path} answered ${check.status}`);
-  return {
-    server,
-    headers: auth,
-    cleanup: async () => {
-      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
-    },
-  };
+  return checked(config, server, { cookie: await cookieOf(login) }, async () => {
+    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${file}${suffix}`, { force: true });
+  });
+}
+
+/** The host app of an adapter's configuration: bench/servers/<framework>-latchkey.mjs by default. */
+function adapterScript(config) {
+  return `bench/servers/${config.script ?? `${config.framework}-latchkey`}.mjs`;
 }
 
 /** A framework's bare hello route (bench/servers/<framework>-hello.mjs). */
@@ -478,7 +477,7 @@ const CONFIGS = [
   .flatMap((c) =>
     !isLatchkey(c) ||
     !process.env.BENCH_BEFORE ||
-    (c.script && !existsSync(join(process.env.BENCH_BEFORE, "bench/servers", `${c.script}.mjs`)))
+    (c.kind === "adapter" && !existsSync(join(process.env.BENCH_BEFORE, adapterScript(c))))
       ? [c]
       : [c, { ...c, name: `${c.name} (before)`, before: process.env.BENCH_BEFORE, target: undefined }],
   );

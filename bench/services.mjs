@@ -81,6 +81,31 @@ async function signIn() {
 const logout = (token) =>
   fetch(`${base}/auth/logout`, { method: "POST", headers: { origin: ORIGIN, authorization: `Bearer ${token}` } });
 
+/**
+ * An event-stream subscriber of the revocation feed: `onEvents` hears how many revocations
+ * each chunk carried; the controller it resolves to ends the subscription.
+ */
+async function subscribe(onEvents) {
+  const controller = new AbortController();
+  const answer = await fetch(`${base}/auth/revocations`, {
+    headers: { authorization: basic, accept: "text/event-stream" },
+    signal: controller.signal,
+  });
+  (async () => {
+    try {
+      for await (const chunk of answer.body)
+        onEvents(
+          (
+            Buffer.from(chunk)
+              .toString()
+              .match(/event: revocation/g) ?? []
+          ).length,
+        );
+    } catch {}
+  })();
+  return controller;
+}
+
 const results = {};
 
 // 1. Per request, in the service.
@@ -200,22 +225,11 @@ const results = {};
   const controllers = [];
   let events = 0;
   for (let i = 0; i < SUBSCRIBERS; i++) {
-    const controller = new AbortController();
-    controllers.push(controller);
-    const answer = await fetch(`${base}/auth/revocations`, {
-      headers: { authorization: basic, accept: "text/event-stream" },
-      signal: controller.signal,
-    });
-    (async () => {
-      try {
-        for await (const chunk of answer.body)
-          events += (
-            Buffer.from(chunk)
-              .toString()
-              .match(/event: revocation/g) ?? []
-          ).length;
-      } catch {}
-    })();
+    controllers.push(
+      await subscribe((count) => {
+        events += count;
+      }),
+    );
   }
   await sleep(1000);
   cpu = cpuMs();
@@ -292,24 +306,12 @@ const results = {};
   let delivered = 0;
   for (let pair = 0; pair < PAIRS; pair++) {
     without.push(await window());
-    const controllers = Array.from({ length: SUBSCRIBERS }, () => new AbortController());
-    await Promise.all(
-      controllers.map(async (controller) => {
-        const answer = await fetch(`${base}/auth/revocations`, {
-          headers: { authorization: basic, accept: "text/event-stream" },
-          signal: controller.signal,
-        });
-        (async () => {
-          try {
-            for await (const chunk of answer.body)
-              delivered += (
-                Buffer.from(chunk)
-                  .toString()
-                  .match(/event: revocation/g) ?? []
-              ).length;
-          } catch {}
-        })();
-      }),
+    const controllers = await Promise.all(
+      Array.from({ length: SUBSCRIBERS }, () =>
+        subscribe((count) => {
+          delivered += count;
+        }),
+      ),
     );
     await sleep(500);
     withStreams.push(await window());
