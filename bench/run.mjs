@@ -21,7 +21,8 @@
  * every round, this checkout's and that one's, side by side, so a change on the request path shows its before and after in
  * one run. BENCH_ONLY picks latchkey server configurations by name; the baselines, the peers
  * and the adapters' trio (hello, floor, latchkey in the framework) always run, but
- * BENCH_ADAPTERS=0 leaves the trio out (nine servers of some thirty).
+ * BENCH_ADAPTERS=0 leaves the host apps and their frameworks' baselines out (twelve servers of
+ * some thirty-five).
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -214,7 +215,10 @@ async function prepareFloor(config) {
     : "bench/servers/floor.mjs";
   const floor = config.postgres
     ? await start(["bench/servers/floor-postgres.mjs"], { DATABASE_URL: server.databaseUrl })
-    : await start([script], { DATABASE_FILE: server.databaseUrl.slice("sqlite:".length) });
+    : await start([script], {
+        DATABASE_FILE: server.databaseUrl.slice("sqlite:".length),
+        ...(config.io && { LATCHKEY_IO: "1" }),
+      });
   return { server: floor, headers: { cookie: headers.cookie }, cleanup };
 }
 
@@ -372,6 +376,7 @@ function summary(prepared) {
     kind: config.kind ?? "latchkey",
     ...(config.framework ? { framework: config.framework } : {}),
     ...(config.bound ? { bound: true } : {}),
+    ...(config.boundBy ? { boundBy: config.boundBy } : {}),
     ...(config.floor ? { floor: config.floor } : {}),
     path: config.path,
     rps: median(rounds.map((r) => r.rps)),
@@ -396,6 +401,7 @@ const ADAPTER_TARGET = 0.85;
 const FLOOR_TARGET = 0.85;
 const IO_CEILING = "ceiling with latchkey's I/O";
 const SQLITE_FLOOR = "floor: Fastify + one SQLite read";
+const SQLITE_FLOOR_IO = "floor with latchkey's I/O: + headers, csrfToken";
 const TODO_FLOOR = "floor: Fastify + two SQLite reads, /api/todos";
 const POSTGRES_FLOOR = "floor: Fastify + one PostgreSQL read";
 /** The frameworks whose latchkey adapter is measured against the framework alone. */
@@ -411,6 +417,9 @@ const CONFIGS = [
   { name: "Express 5 + express-session, /api/todos", kind: "express", path: "/api/todos" },
   { name: IO_CEILING, kind: "ceiling-io", path: "/auth/me" },
   { name: SQLITE_FLOOR, kind: "floor", path: "/auth/me" },
+  // The SQLite floor plus what the contract and the checklist add to every answer
+  // (bench/servers/floor.mjs, LATCHKEY_IO=1): the bound of a cookie session's `/auth/me`.
+  { name: SQLITE_FLOOR_IO, kind: "floor", io: true, path: "/auth/me" },
   { name: TODO_FLOOR, kind: "floor", path: "/api/todos" },
   { name: POSTGRES_FLOOR, kind: "floor", postgres: true, path: "/auth/me" },
   { name: "Better Auth (defaults), /auth/me", kind: "better-auth", path: "/auth/me" },
@@ -442,10 +451,31 @@ const CONFIGS = [
         ]
       : []),
   ]),
+  // latchkey/fastify in a bare Fastify app (no logger, no product hooks): Fastify's hello is
+  // the ceiling, its floor the SQLite floor; ×bound is to the floor with latchkey's I/O.
+  ...(ADAPTERS
+    ? [
+        {
+          name: "Fastify + latchkey/fastify, /auth/me",
+          kind: "adapter",
+          framework: "fastify",
+          path: "/auth/me",
+          target: ADAPTER_TARGET,
+          floor: SQLITE_FLOOR,
+          boundBy: SQLITE_FLOOR_IO,
+        },
+      ]
+    : []),
   // Issue 33: each configuration at 0.85 of what bounds it (FLOOR_TARGET), named by `floor`:
   // the store's floor for `session`, the to-do floor for the to-do routes, and for the token
   // strategies the ceiling with latchkey's I/O (no store read is theirs to make).
-  { name: "session, SQLite, /auth/me", strategy: "session", path: "/auth/me", floor: SQLITE_FLOOR },
+  {
+    name: "session, SQLite, /auth/me",
+    strategy: "session",
+    path: "/auth/me",
+    floor: SQLITE_FLOOR,
+    boundBy: SQLITE_FLOOR_IO,
+  },
   { name: "session, SQLite, /api/todos", strategy: "session", path: "/api/todos", floor: TODO_FLOOR },
   { name: "jwt, SQLite, /auth/me", strategy: "jwt", path: "/auth/me", floor: IO_CEILING },
   { name: "jwt, SQLite, /api/todos", strategy: "jwt", path: "/api/todos", floor: TODO_FLOOR },
@@ -529,10 +559,11 @@ results.forEach((r, i) => {
   r.ratioToExpress = median(rounds.map((round, k) => round.rps / expressOf(r.path).rounds[k].rps));
   r.ratioToBetterAuth = ratio(rounds, betterAuth);
   r.ratioToBetterAuthCookieCache = ratio(rounds, betterAuthCached);
+  // Fastify's bare hello route is the ceiling's.
   r.ratioToHello = framework
     ? ratio(
         rounds,
-        find((c) => c.kind === "hello" && c.framework === framework),
+        find((c) => (framework === "fastify" ? c.kind === "ceiling" : c.kind === "hello" && c.framework === framework)),
       )
     : null;
   const { floor } = prepared[i].config;
@@ -547,9 +578,14 @@ results.forEach((r, i) => {
           find((c) => c.kind === "floor" && c.framework === framework && !c.bound),
         )
       : null;
-  const bound = framework && find((c) => c.kind === "floor" && c.framework === framework && c.bound);
+  const { boundBy } = prepared[i].config;
+  const bound = boundBy
+    ? find((c) => c.name === boundBy)
+    : framework && find((c) => c.kind === "floor" && c.framework === framework && c.bound);
   r.ratioToBound =
-    bound && prepared[i].config.kind === "adapter" && !prepared[i].config.script ? ratio(rounds, bound) : null;
+    bound && (boundBy || (prepared[i].config.kind === "adapter" && !prepared[i].config.script))
+      ? ratio(rounds, bound)
+      : null;
 });
 
 const pad = (s, n) => String(s).padEnd(n);
@@ -595,7 +631,10 @@ console.log(
 );
 console.log("bare hello route and its floor (one SQLite read), for the rows of Express 5, Hono and node:http;");
 console.log(
-  "×bound: latchkey/fetch's host app to the same floor through toNodeHandler (Request and Response objects).",
+  "×bound: latchkey/fetch's host app to the same floor through toNodeHandler (Request and Response objects);",
+);
+console.log(
+  "for session, SQLite and Fastify's host app, to the SQLite floor with latchkey's I/O (headers, csrfToken).",
 );
 const stamp = new Date().toISOString().replaceAll(":", "-").replace(/\..+/, "");
 const meta = {

@@ -4,13 +4,21 @@
 // (floor-common.mjs); `GET /api/todos` adds the one read of the user's to-dos. Nothing
 // else: no hooks, no CSRF token, no security headers, no logger, no response schema.
 // It reads the database a latchkey server wrote (DATABASE_FILE), with the cookie it set.
+//
+// LATCHKEY_IO=1 makes it the floor with latchkey's I/O: what the contract and the security
+// checklist add to every answer, as bench/servers/ceiling-io.mjs adds it to the ceiling:
+// `Cache-Control: no-store` on `/auth/*`, the three security headers of a JSON answer, and
+// `/auth/me`'s `csrfToken` (the HMAC latchkey answers, under the key its server stored,
+// memoised per session as latchkey memoises it).
 import SQLite from "better-sqlite3";
 import Fastify from "fastify";
 import {
+  csrfTokenOf,
   isLive,
   iso,
   meAnswer,
   sessionCookie,
+  sessionIdOf,
   sessionLookupSql,
   todoListSql,
   unauthenticated,
@@ -29,10 +37,24 @@ function sessionRow(request) {
   return cookie && isLive(row, cookie.secret) ? row : undefined;
 }
 
+const io = process.env.LATCHKEY_IO === "1";
+const csrfToken = io ? csrfTokenOf(database) : null;
+
 const app = Fastify({ logger: false });
+if (io) {
+  const headers = { "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" };
+  app.addHook("onRequest", (request, reply, done) => {
+    reply.headers(headers);
+    if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
+    done();
+  });
+}
 app.get("/auth/me", async (request, reply) => {
   const row = sessionRow(request);
-  return row ? meAnswer(row) : unauthenticated(reply);
+  if (!row) return unauthenticated(reply);
+  const answer = meAnswer(row);
+  if (csrfToken) answer.csrfToken = csrfToken(sessionIdOf(row));
+  return answer;
 });
 app.get("/api/todos", async (request, reply) => {
   const row = sessionRow(request);

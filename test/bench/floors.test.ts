@@ -24,8 +24,15 @@ const base = (server: RunningServer) => `http://127.0.0.1:${server.port}`;
 interface Captured {
   cookie: string;
   me: Record<string, unknown>;
+  csrfToken: unknown;
+  /** What latchkey's `GET /auth/me` answer says of itself: its caching and security headers. */
+  meHeaders: Record<string, string | null>;
   todos: unknown;
 }
+
+/** The headers the contract (`no-store`) and the checklist (item 43) put on a JSON answer. */
+const IO_HEADERS = ["cache-control", "x-content-type-options", "x-frame-options", "referrer-policy"];
+const ioHeadersOf = (response: Response) => Object.fromEntries(IO_HEADERS.map((h) => [h, response.headers.get(h)]));
 
 /** Registers, signs in and adds three to-dos on a `session` server; what it answers then. */
 async function captureSession(server: RunningServer): Promise<Captured> {
@@ -37,13 +44,11 @@ async function captureSession(server: RunningServer): Promise<Captured> {
   for (const title of ["milk", "bread", 'a "quoted" title']) {
     expect((await client.request(url, "POST", "/api/todos", { title })).status).toBe(201);
   }
-  const { csrfToken: _csrf, ...me } = (await (await client.request(url, "GET", "/auth/me")).json()) as Record<
-    string,
-    unknown
-  >;
+  const meResponse = await client.request(url, "GET", "/auth/me");
+  const { csrfToken, ...me } = (await meResponse.json()) as Record<string, unknown>;
   const todos = await (await client.request(url, "GET", "/api/todos")).json();
   const cookie = `__Host-sid=${client.cookies.get("__Host-sid")}`;
-  return { cookie, me, todos };
+  return { cookie, me, csrfToken, meHeaders: ioHeadersOf(meResponse), todos };
 }
 
 async function get(origin: string, path: string, cookie: string) {
@@ -90,6 +95,26 @@ describe("bench floors: the SQLite floor answers what latchkey answers", () => {
   it("refuses a cookie whose secret does not match", async () => {
     expect((await get(base(floor), "/auth/me", forged(captured.cookie))).status).toBe(401);
     expect((await get(base(floor), "/api/todos", forged(captured.cookie))).status).toBe(401);
+  });
+
+  // Issue 33: the floor with latchkey's I/O is the bound of a cookie session's `/auth/me`:
+  // the same answer with latchkey's own CSRF token, and the same headers.
+  it("LATCHKEY_IO=1: the same answer with latchkey's csrfToken, no-store and the security headers", async () => {
+    const server = await startListeningProcess([join(SERVERS, "floor.mjs")], {
+      DATABASE_FILE: join(dir, "floor.db"),
+      LATCHKEY_IO: "1",
+    });
+    try {
+      const response = await fetch(`${base(server)}/auth/me`, { headers: { cookie: captured.cookie } });
+      expect(response.status).toBe(200);
+      expect(captured.csrfToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(await response.json()).toEqual({ ...captured.me, csrfToken: captured.csrfToken });
+      expect(captured.meHeaders["cache-control"]).toBe("no-store");
+      expect(ioHeadersOf(response)).toEqual(captured.meHeaders);
+      expect((await get(base(server), "/auth/me", forged(captured.cookie))).status).toBe(401);
+    } finally {
+      await server.stop();
+    }
   });
 
   // Issue 33: each framework's floor, and node:http's bound through toNodeHandler, stand for

@@ -78,6 +78,8 @@ const MODES: Record<string, Mode> = {
       /^node:http \+ latchkey\/fetch, \/auth\/me\s+\d+/m,
       /^node:http \+ latchkey\/express, \/auth\/me\s+\d+.*≥0\.85 floor (yes|NO)/m,
       /^bound: node:http \+ bridge \+ one SQLite read\s+\d+/m,
+      /^floor with latchkey's I\/O: \+ headers, csrfToken\s+\d+/m,
+      /^Fastify \+ latchkey\/fastify, \/auth\/me\s+\d+.*≥0\.85 floor (yes|NO)/m,
       /^wrote \S+results\/[\dT-]+\.json and \.svg$/m,
     ],
     // Some twenty servers, each started, warmed up and measured for a second: two minutes on
