@@ -20,9 +20,7 @@ const FILL = {
 /** Where a configuration's target falls on the scale of ratios to the ceiling, if it has one. */
 function targetOnCeiling(r, results) {
   if (r.targets?.ratioToCeiling !== undefined) return r.targets.ratioToCeiling;
-  const floor = r.floor
-    ? results.find((f) => f.name === r.floor)
-    : results.find((f) => f.kind === "floor" && f.framework === r.framework && !f.bound);
+  const floor = r.floor && results.find((f) => f.name === r.floor);
   return r.targets?.ratioToFloor !== undefined && floor ? r.targets.ratioToFloor * floor.ratioToCeiling : undefined;
 }
 

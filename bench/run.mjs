@@ -399,11 +399,13 @@ const EXPRESS_TARGET = 4;
 const BETTER_AUTH_TARGET = 8;
 const ADAPTER_TARGET = 0.85;
 const FLOOR_TARGET = 0.85;
+const CEILING = "ceiling: bare Fastify";
 const IO_CEILING = "ceiling with latchkey's I/O";
 const SQLITE_FLOOR = "floor: Fastify + one SQLite read";
 const SQLITE_FLOOR_IO = "floor with latchkey's I/O: + headers, csrfToken";
 const TODO_FLOOR = "floor: Fastify + two SQLite reads, /api/todos";
 const POSTGRES_FLOOR = "floor: Fastify + one PostgreSQL read";
+const NODE_BRIDGE_BOUND = "bound: node:http + bridge + one SQLite read";
 /** The frameworks whose latchkey adapter is measured against the framework alone. */
 const FRAMEWORKS = [
   { framework: "express", label: "Express 5", adapter: "latchkey/express" },
@@ -412,7 +414,7 @@ const FRAMEWORKS = [
 ];
 const ADAPTERS = process.env.BENCH_ADAPTERS !== "0";
 const CONFIGS = [
-  { name: "ceiling: bare Fastify", kind: "ceiling", path: "/auth/me" },
+  { name: CEILING, kind: "ceiling", path: "/auth/me" },
   { name: "Express 5 + express-session, /auth/me", kind: "express", path: "/auth/me" },
   { name: "Express 5 + express-session, /api/todos", kind: "express", path: "/api/todos" },
   { name: IO_CEILING, kind: "ceiling-io", path: "/auth/me" },
@@ -424,33 +426,40 @@ const CONFIGS = [
   { name: POSTGRES_FLOOR, kind: "floor", postgres: true, path: "/auth/me" },
   { name: "Better Auth (defaults), /auth/me", kind: "better-auth", path: "/auth/me" },
   { name: "Better Auth (cookie cache), /auth/me", kind: "better-auth", cookieCache: true, path: "/auth/me" },
-  ...(ADAPTERS ? FRAMEWORKS : []).flatMap(({ framework, label, adapter }) => [
-    { name: `hello: bare ${label}`, kind: "hello", framework, path: "/hello" },
-    { name: `floor: ${label} + one SQLite read`, kind: "floor", framework, path: "/auth/me" },
-    { name: `${label} + ${adapter}, /auth/me`, kind: "adapter", framework, path: "/auth/me", target: ADAPTER_TARGET },
-    // node:http's floor writes to the response itself; latchkey/fetch cannot: its bound is
-    // the same floor as a fetch-style handler through toNodeHandler (node-bridge-floor.mjs).
-    // What does write to the response itself: latchkey/express's middleware on node:http.
-    ...(framework === "node"
-      ? [
-          {
-            name: "node:http + latchkey/express, /auth/me",
-            kind: "adapter",
-            framework,
-            script: "node-native-latchkey",
-            path: "/auth/me",
-            target: ADAPTER_TARGET,
-          },
-          {
-            name: "bound: node:http + bridge + one SQLite read",
-            kind: "floor",
-            framework,
-            bound: true,
-            path: "/auth/me",
-          },
-        ]
-      : []),
-  ]),
+  // A framework's rows name their baselines: its bare hello route (`hello`) and its floor.
+  ...(ADAPTERS ? FRAMEWORKS : []).flatMap(({ framework, label, adapter }) => {
+    const baselines = { hello: `hello: bare ${label}`, floor: `floor: ${label} + one SQLite read` };
+    return [
+      { name: baselines.hello, kind: "hello", framework, path: "/hello", ...baselines },
+      { name: baselines.floor, kind: "floor", framework, path: "/auth/me", ...baselines },
+      {
+        name: `${label} + ${adapter}, /auth/me`,
+        kind: "adapter",
+        framework,
+        path: "/auth/me",
+        target: ADAPTER_TARGET,
+        ...baselines,
+        ...(framework === "node" && { boundBy: NODE_BRIDGE_BOUND }),
+      },
+      // node:http's floor writes to the response itself; latchkey/fetch cannot: its bound is
+      // the same floor as a fetch-style handler through toNodeHandler (node-bridge-floor.mjs).
+      // What does write to the response itself: latchkey/express's middleware on node:http.
+      ...(framework === "node"
+        ? [
+            {
+              name: "node:http + latchkey/express, /auth/me",
+              kind: "adapter",
+              framework,
+              script: "node-native-latchkey",
+              path: "/auth/me",
+              target: ADAPTER_TARGET,
+              ...baselines,
+            },
+            { name: NODE_BRIDGE_BOUND, kind: "floor", framework, bound: true, path: "/auth/me", ...baselines },
+          ]
+        : []),
+    ];
+  }),
   // latchkey/fastify in a bare Fastify app (no logger, no product hooks): Fastify's hello is
   // the ceiling, its floor the SQLite floor; ×bound is to the floor with latchkey's I/O.
   ...(ADAPTERS
@@ -461,6 +470,7 @@ const CONFIGS = [
           framework: "fastify",
           path: "/auth/me",
           target: ADAPTER_TARGET,
+          hello: CEILING,
           floor: SQLITE_FLOOR,
           boundBy: SQLITE_FLOOR_IO,
         },
@@ -554,38 +564,15 @@ const ratio = (rounds, baseline) =>
   baseline ? median(rounds.map((round, k) => round.rps / baseline.rounds[k].rps)) : null;
 results.forEach((r, i) => {
   const rounds = prepared[i].rounds;
-  const { framework } = prepared[i].config;
   r.ratioToCeiling = median(rounds.map((round, k) => round.rps / prepared[0].rounds[k].rps));
   r.ratioToExpress = median(rounds.map((round, k) => round.rps / expressOf(r.path).rounds[k].rps));
   r.ratioToBetterAuth = ratio(rounds, betterAuth);
   r.ratioToBetterAuthCookieCache = ratio(rounds, betterAuthCached);
-  // Fastify's bare hello route is the ceiling's.
-  r.ratioToHello = framework
-    ? ratio(
-        rounds,
-        find((c) => (framework === "fastify" ? c.kind === "ceiling" : c.kind === "hello" && c.framework === framework)),
-      )
-    : null;
-  const { floor } = prepared[i].config;
-  r.ratioToFloor = floor
-    ? ratio(
-        rounds,
-        find((c) => c.name === floor),
-      )
-    : framework
-      ? ratio(
-          rounds,
-          find((c) => c.kind === "floor" && c.framework === framework && !c.bound),
-        )
-      : null;
-  const { boundBy } = prepared[i].config;
-  const bound = boundBy
-    ? find((c) => c.name === boundBy)
-    : framework && find((c) => c.kind === "floor" && c.framework === framework && c.bound);
-  r.ratioToBound =
-    bound && (boundBy || (prepared[i].config.kind === "adapter" && !prepared[i].config.script))
-      ? ratio(rounds, bound)
-      : null;
+  // Each baseline a configuration names: its framework's hello route, its floor, its bound.
+  const { hello, floor, boundBy } = prepared[i].config;
+  r.ratioToHello = ratio(rounds, hello && find((c) => c.name === hello));
+  r.ratioToFloor = ratio(rounds, floor && find((c) => c.name === floor));
+  r.ratioToBound = ratio(rounds, boundBy && find((c) => c.name === boundBy));
 });
 
 const pad = (s, n) => String(s).padEnd(n);

@@ -5,16 +5,12 @@
 // it from the plain ceiling is the cost of the larger request and response alone.
 import fastifyCookie from "@fastify/cookie";
 import Fastify from "fastify";
+import { addLatchkeyIoHeaders } from "./io-headers.mjs";
 
 const body = JSON.parse(process.env.BODY);
-const headers = { "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" };
 const app = Fastify({ logger: false });
 await app.register(fastifyCookie);
-app.addHook("onRequest", (request, reply, done) => {
-  reply.headers(headers);
-  if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
-  done();
-});
+addLatchkeyIoHeaders(app);
 app.get("/auth/me", async (request, reply) => {
   if (Object.keys(request.cookies).length === 0) return reply.code(401).send({ error: "no cookies" });
   return body;

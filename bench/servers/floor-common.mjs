@@ -6,9 +6,7 @@
 // reads both.
 import { hash, timingSafeEqual } from "node:crypto";
 import { DEFAULT_SESSION_POLICY } from "../../packages/latchkey/dist/core/auth.js";
-import { memoize } from "../../packages/latchkey/dist/core/memo.js";
 import { RoleModel } from "../../packages/latchkey/dist/core/roles.js";
-import { hmac } from "../../packages/latchkey/dist/core/secrets.js";
 import { describeDevice } from "../../packages/latchkey/dist/http/device.js";
 import { isoTime } from "../../packages/latchkey/dist/http/views.js";
 import { parseRoles } from "../../packages/latchkey/dist/stores/sql/rows.js";
@@ -80,15 +78,6 @@ export const userIdOf = (row) => row[USER_ID];
 
 /** The session id of a looked-up row. */
 export const sessionIdOf = (row) => row[ID];
-
-/**
- * `/auth/me`'s CSRF token for a session id, as latchkey's `CsrfTokens` makes it: an HMAC
- * under the key its server stored in `database` (a better-sqlite3 handle), memoised.
- */
-export function csrfTokenOf(database) {
-  const { value } = database.prepare("select value from secrets where name = 'csrf-key'").get();
-  return memoize((sessionId) => hmac(value, `csrf:${sessionId}`), 10_000);
-}
 
 /** The answer of `GET /auth/me` for a live row. */
 export function meAnswer(row) {

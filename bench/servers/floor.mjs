@@ -8,12 +8,11 @@
 // LATCHKEY_IO=1 makes it the floor with latchkey's I/O: what the contract and the security
 // checklist add to every answer, as bench/servers/ceiling-io.mjs adds it to the ceiling:
 // `Cache-Control: no-store` on `/auth/*`, the three security headers of a JSON answer, and
-// `/auth/me`'s `csrfToken` (the HMAC latchkey answers, under the key its server stored,
-// memoised per session as latchkey memoises it).
+// `/auth/me`'s `csrfToken` (latchkey's own `CsrfTokens`, under the key its server stored).
 import SQLite from "better-sqlite3";
 import Fastify from "fastify";
+import { CsrfTokens } from "../../packages/latchkey/dist/core/csrf.js";
 import {
-  csrfTokenOf,
   isLive,
   iso,
   meAnswer,
@@ -24,6 +23,7 @@ import {
   unauthenticated,
   userIdOf,
 } from "./floor-common.mjs";
+import { addLatchkeyIoHeaders } from "./io-headers.mjs";
 
 const database = new SQLite(process.env.DATABASE_FILE, { fileMustExist: true });
 database.pragma("journal_mode = WAL");
@@ -38,22 +38,19 @@ function sessionRow(request) {
 }
 
 const io = process.env.LATCHKEY_IO === "1";
-const csrfToken = io ? csrfTokenOf(database) : null;
+// latchkey's own CSRF tokens, under the key its server stored in this database.
+const secrets = {
+  getOrCreate: async (name) => database.prepare("select value from secrets where name = ?").pluck().get(name),
+};
+const csrf = io ? await CsrfTokens.load(secrets) : null;
 
 const app = Fastify({ logger: false });
-if (io) {
-  const headers = { "x-content-type-options": "nosniff", "x-frame-options": "DENY", "referrer-policy": "no-referrer" };
-  app.addHook("onRequest", (request, reply, done) => {
-    reply.headers(headers);
-    if (request.url.startsWith("/auth/")) reply.header("cache-control", "no-store");
-    done();
-  });
-}
+if (io) addLatchkeyIoHeaders(app);
 app.get("/auth/me", async (request, reply) => {
   const row = sessionRow(request);
   if (!row) return unauthenticated(reply);
   const answer = meAnswer(row);
-  if (csrfToken) answer.csrfToken = csrfToken(sessionIdOf(row));
+  if (csrf) answer.csrfToken = csrf.tokenFor(sessionIdOf(row));
   return answer;
 });
 app.get("/api/todos", async (request, reply) => {
