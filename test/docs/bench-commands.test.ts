@@ -52,6 +52,17 @@ const MODES: Record<string, Mode> = {
     ],
     timeoutMs: 60_000,
   },
+  "bench/core-path.mjs": {
+    env: { BENCH_ROUNDS: "1", BENCH_CHECKS: "200" },
+    prints: [
+      /^session, GET \/auth\/me\s+[\d.]+ µs$/m,
+      /^session cookie: the store's one read\s+[\d.]+ µs$/m,
+      /^jwt, GET \/auth\/me\s+[\d.]+ µs$/m,
+      /^hybrid, GET \/auth\/me\s+[\d.]+ µs$/m,
+      /^bearer, GET \/auth\/me\s+[\d.]+ µs$/m,
+    ],
+    timeoutMs: 60_000,
+  },
   "bench/redis-memory.mjs": {
     needs: [["Redis", redisAvailable]],
     env: { REDIS_URL },
@@ -244,7 +255,13 @@ function run(line: string, env: Record<string, string>): Promise<{ code: number 
 
 it("the docs document the bench commands, each runnable as written, with knobs the benches read", () => {
   const files = new Set(documented.map((d) => d.file));
-  for (const file of ["bench/auth-cost.mjs", "bench/redis-memory.mjs", "bench/run.mjs", "bench/soak.mjs"]) {
+  for (const file of [
+    "bench/auth-cost.mjs",
+    "bench/core-path.mjs",
+    "bench/redis-memory.mjs",
+    "bench/run.mjs",
+    "bench/soak.mjs",
+  ]) {
     expect(files, `${file} is documented`).toContain(file);
   }
   const sources = readdirSync(join(ROOT, "bench"), { recursive: true, encoding: "utf8" })

@@ -107,4 +107,18 @@ describe("RememberedTokens", () => {
     remembered.remember("e", { expiresAt: 50_000 }, 15_000); // full of live ones: "b", the oldest, goes
     expect(["b", "c", "d", "e"].map((token) => remembered.get(token) !== undefined)).toEqual([false, true, true, true]);
   });
+
+  it("answers only the whole token it remembered, not another with the same signature", () => {
+    const remembered = new RememberedTokens<{ expiresAt: number; sub: string }>({ clockTolerance: 5 });
+    const signature = "S".repeat(86);
+    const token = `header.${"a".repeat(300)}.${signature}`;
+    remembered.remember(token, { expiresAt: 60_000, sub: "alice" }, 0);
+    // Fresh strings, as a header yields them: the same token is a hit, a forged payload is not.
+    expect(remembered.get(`header.${"a".repeat(300)}.${signature}`)?.sub).toBe("alice");
+    const forged = `header.${"b".repeat(300)}.${signature}`;
+    expect(remembered.get(forged)).toBeUndefined();
+    // Remembered in its turn (had it verified), it takes the place: each answers only itself.
+    remembered.remember(forged, { expiresAt: 60_000, sub: "mallory" }, 0);
+    expect([remembered.get(forged)?.sub, remembered.get(token), remembered.size]).toEqual(["mallory", undefined, 1]);
+  });
 });

@@ -3,11 +3,22 @@
  * responses with them, and @fastify/swagger turns them into the OpenAPI document.
  * Response schemas also act as an allow-list: a field not named here is never sent.
  */
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TUnsafe, Type } from "@sinclair/typebox";
 import { STATUS_BY_CODE } from "../core/errors.js";
 import type { CookieNames } from "./cookies.js";
 
 const IsoTime = Type.String({ format: "date-time" });
+
+/**
+ * A string that is one of `values`, for a response: `{type: "string", enum}`. A union of
+ * literals (`anyOf` of `const`s) is the same in the OpenAPI document, but Fastify's
+ * serialiser picks an `anyOf` branch by running Ajv on the value, on every answer, where
+ * an `enum` string is written as a string. Not for requests: latchkey's request checks are
+ * TypeBox's, which check a union, not an `Unsafe` schema.
+ */
+function OneOfStrings<const T extends readonly string[]>(values: T): TUnsafe<T[number]> {
+  return Type.Unsafe<T[number]>({ type: "string", enum: [...values] });
+}
 
 export const UserView = Type.Object(
   { id: Type.String(), username: Type.String(), createdAt: IsoTime },
@@ -23,13 +34,7 @@ export type UserView = Static<typeof UserView>;
 export const SessionView = Type.Object(
   {
     id: Type.String({ description: "Public identifier; never the secret that authenticates it." }),
-    strategy: Type.Union([
-      Type.Literal("session"),
-      Type.Literal("jwt"),
-      Type.Literal("hybrid"),
-      Type.Literal("bearer"),
-      Type.Literal("memory"),
-    ]),
+    strategy: OneOfStrings(["session", "jwt", "hybrid", "bearer", "memory"]),
     createdAt: IsoTime,
     lastSeenAt: IsoTime,
     expiresAt: IsoTime,
