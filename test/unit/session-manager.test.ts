@@ -44,6 +44,39 @@ describe("SessionManager", () => {
   const open = (remember = false) =>
     sessions.create({ userId: "u1", kind: "session", remember, ip: "127.0.0.1", userAgent: "test" });
 
+  for (const how of ["the store's evictable", "listLive (a store without evictable)"]) {
+    it(`past maxPerUser, a sign-in ends the least recently used others, found by ${how}`, async () => {
+      if (how.startsWith("listLive")) delete stores.sessions.evictable;
+      let listed = 0;
+      const listLive = stores.sessions.listLive.bind(stores.sessions);
+      stores.sessions.listLive = (...args) => {
+        listed++;
+        return listLive(...args);
+      };
+      sessions = new SessionManager({
+        store: stores.sessions,
+        changes: stores.changes,
+        clock,
+        policy: { ...policy, maxPerUser: 3 },
+      });
+      const opened = [];
+      for (let i = 0; i < 3; i++) {
+        opened.push((await open()).session);
+        clock.advance(MINUTE);
+      }
+      // The first is used again: the second is now the least recently used.
+      await stores.sessions.touch(opened[0]?.id as string, clock.now(), clock.now() + 30 * MINUTE);
+      clock.advance(MINUTE);
+      const fourth = await open();
+      expect(fourth.evicted.map((s) => s.id)).toEqual([opened[1]?.id]);
+      const live = (await sessions.listLive("u1")).map((s) => s.id).sort();
+      expect(live).toEqual([opened[0]?.id, opened[2]?.id, fourth.session.id].sort());
+      // Only the store without `evictable` reads every live session of the user at each of
+      // the four sign-ins; the one read left is the check above.
+      expect(listed).toBe(how.startsWith("listLive") ? 5 : 1);
+    });
+  }
+
   it("findLiveRecent holds only the sessions read in the last second (issue 17: the soak's heap grew by the others)", async () => {
     const first = [];
     for (let i = 0; i < 5; i++) first.push((await open()).session);

@@ -247,6 +247,25 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect((await s.sessions.listLive(now)).map((x) => x.id)).toEqual([newer.id, other.id, older.id]);
       });
 
+      it("names the live sessions past the most recently used, when it can (evictable)", async (context) => {
+        if (!s.sessions.evictable) return context.skip();
+        const bob = user("bob");
+        await s.users.create(bob);
+        const used = (lastSeenAt: number, extra: Partial<SessionRecord> = {}) =>
+          session(alice.id, { lastSeenAt, ...extra });
+        const [oldest, old, recent, latest] = [used(T0 + 10), used(T0 + 20), used(T0 + 30), used(T0 + 40)];
+        const dead = used(T0 + 5, { idleExpiresAt: T0 + 50 });
+        const bobs = session(bob.id, { lastSeenAt: T0 });
+        for (const x of [oldest, old, recent, latest, dead, bobs]) await s.sessions.create(x);
+        const now = T0 + 100;
+        // The new sign-in (`latest`) left out, one kept: the two least recently used are past it.
+        expect(await s.sessions.evictable(alice.id, now, 1, latest.id)).toEqual([old.id, oldest.id]);
+        expect(await s.sessions.evictable(alice.id, now, 2, latest.id)).toEqual([oldest.id]);
+        expect(await s.sessions.evictable(alice.id, now, 3, latest.id)).toEqual([]);
+        expect(await s.sessions.evictable(alice.id, now, 0, "none")).toEqual([latest.id, recent.id, old.id, oldest.id]);
+        expect(await s.sessions.evictable(alice.id, now, 4, "none")).toEqual([]);
+      });
+
       it("sweeps dead sessions in batches and leaves live ones", async () => {
         for (let i = 0; i < 7; i++) await s.sessions.create(session(alice.id, { idleExpiresAt: T0 + i }));
         const live = session(alice.id, { idleExpiresAt: T0 + 1_000_000 });

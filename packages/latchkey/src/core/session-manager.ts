@@ -201,15 +201,27 @@ export class SessionManager {
 
   async #evictOverCap(created: SessionRecord): Promise<SessionRecord[]> {
     const cap = this.#deps.policy.maxPerUser ?? 100;
-    const live = await this.listLive(created.userId);
-    if (live.length <= cap) return [];
-    const others = live.filter((s) => s.id !== created.id).sort((a, b) => a.lastSeenAt - b.lastSeenAt);
     const evicted: SessionRecord[] = [];
-    for (const old of others.slice(0, live.length - cap)) {
-      const ended = await this.end(old.id, "session_limit_reached");
+    for (const id of await this.#pastCap(created, cap)) {
+      const ended = await this.end(id, "session_limit_reached");
       if (ended) evicted.push(ended);
     }
     return evicted;
+  }
+
+  /**
+   * The user's other live sessions past the `cap - 1` most recently used (the new one is
+   * the cap's last place): the store's `evictable` when it has one (the ids alone), else
+   * from every live session of the user.
+   */
+  async #pastCap(created: SessionRecord, cap: number): Promise<string[]> {
+    const { store, clock } = this.#deps;
+    if (store.evictable) return store.evictable(created.userId, clock.now(), cap - 1, created.id);
+    const others = (await this.listLive(created.userId)).filter((s) => s.id !== created.id);
+    return others
+      .sort((a, b) => b.lastSeenAt - a.lastSeenAt || b.id.localeCompare(a.id))
+      .slice(cap - 1)
+      .map((s) => s.id);
   }
 
   /**

@@ -67,6 +67,12 @@ export function sessionStore(state: State): SessionStore {
         .filter((s) => isLive(s, now) && (userId === undefined || s.userId === userId))
         .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
         .map(copySession),
+    evictable: async (userId, now, keep, exceptId) =>
+      [...state.sessions.values()]
+        .filter((s) => s.userId === userId && s.id !== exceptId && isLive(s, now))
+        .sort((a, b) => b.lastSeenAt - a.lastSeenAt || b.id.localeCompare(a.id))
+        .slice(keep)
+        .map((s) => s.id),
     async sweepExpired(now, limit) {
       let deleted = 0;
       for (const [id, s] of state.sessions) {

@@ -4,7 +4,7 @@ import type { SessionStore } from "../../core/ports.js";
 import { fromSession, toSession } from "./rows.js";
 import type { Database } from "./schema.js";
 
-export function sessionStore(db: Kysely<Database>): Omit<SessionStore, "findWithUser"> {
+export function sessionStore(db: Kysely<Database>, dialect: "sqlite" | "postgres"): Omit<SessionStore, "findWithUser"> {
   return {
     async create(session) {
       await db.insertInto("sessions").values(fromSession(session)).execute();
@@ -70,6 +70,21 @@ export function sessionStore(db: Kysely<Database>): Omit<SessionStore, "findWith
       if (userId !== undefined) query = query.where("user_id", "=", userId);
       const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").execute();
       return rows.map(toSession);
+    },
+    async evictable(userId, now, keep, exceptId) {
+      // By the user's index; the rows past `keep` only, never the records.
+      const query = db
+        .selectFrom("sessions")
+        .select("id")
+        .where("user_id", "=", userId)
+        .where("id", "<>", exceptId)
+        .where("idle_expires_at", ">", now)
+        .where("expires_at", ">", now)
+        .orderBy("last_seen_at", "desc")
+        .orderBy("id", "desc");
+      // SQLite takes an OFFSET only after a LIMIT (-1: none); PostgreSQL takes it alone.
+      const rows = await (dialect === "sqlite" ? query.limit(-1) : query).offset(keep).execute();
+      return rows.map((row) => row.id);
     },
     async sweepExpired(now, limit) {
       // idle_expires_at <= expires_at always, so one indexed range finds every dead row.

@@ -64,7 +64,7 @@ export function createSqlStores(backend: SqlBackend): Stores {
   return {
     users: guard(userStore(backend)),
     sessions: {
-      ...guard(sessionStore(db)),
+      ...guard(sessionStore(db, backend.database.dialect)),
       findWithUser: requestPath.findWithUser,
       ...(backend.sweepExpiredSessions && { sweepExpired: backend.sweepExpiredSessions }),
     },
