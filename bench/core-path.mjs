@@ -142,13 +142,9 @@ async function measuresOf(checkout) {
   return measures;
 }
 
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 1);
 async function batch(run) {
   const start = process.hrtime.bigint();
-  const worker = async () => {
-    for (let i = 0; i < N / CONCURRENCY; i++) await run();
-  };
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  for (let i = 0; i < N; i++) await run();
   return Number(process.hrtime.bigint() - start) / 1e3 / N;
 }
 

@@ -174,8 +174,15 @@ console.log(
 console.log(
   `paced, beside hashing:       ${Math.round(beside.requests.average)} req/s, p99 ${beside.latency.p99} ms, event-loop delay p99 ${besideLoop.p99} ms (max ${besideLoop.max} ms), argon2id in another process, no login`,
 );
-console.log(`p99 ratio ${ratio.toFixed(2)} (target < 3); event-loop delay p99 ${busyLoop.p99} ms (target < 10 ms)`);
-const status = (ms, bound) => (ms < 10 ? "met" : bound >= 10 ? "bounded" : "not met");
+console.log(`p99 ratio ${ratio.toFixed(2)} (target < 3)`);
+// Met under 10 ms; out of reach here ("bounded") when the bound itself is 10 ms or more, and
+// then by how much latchkey's logins exceed the bound, which is theirs.
+const status = (ms, bound) =>
+  ms < 10
+    ? "met"
+    : bound >= 10
+      ? `bounded, ${Math.max(0, ms - bound).toFixed(2)} ms over the bound`
+      : `not met, ${(ms - bound).toFixed(2)} ms over the bound`;
 console.log(
   `event-loop delay p99 with the logins (target < 10 ms): saturated ${busyLoop.p99} ms, ${status(busyLoop.p99, quietLoop.p99)} (bound: the load alone, ${quietLoop.p99} ms); paced ${pacedBusyLoop.p99} ms, ${status(pacedBusyLoop.p99, besideLoop.p99)} (bound: beside hashing, ${besideLoop.p99} ms)`,
 );

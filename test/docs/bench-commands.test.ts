@@ -133,7 +133,7 @@ const MODES: Record<string, Mode> = {
       /^paced, with the logins: .* \d+ logins$/m,
       /^paced, beside hashing: .* no login$/m,
       /^p99 ratio [\d.]+ \(target < 3\)/m,
-      /^event-loop delay p99 with the logins \(target < 10 ms\): saturated [\d.]+ ms, (met|not met|bounded) .*; paced [\d.]+ ms, (met|not met|bounded) \(bound: beside hashing, [\d.]+ ms\)$/m,
+      /^event-loop delay p99 with the logins \(target < 10 ms\): saturated [\d.]+ ms, (met|not met|bounded).*; paced [\d.]+ ms, (met|not met|bounded).* \(bound: beside hashing, [\d.]+ ms\)$/m,
     ],
     timeoutMs: 60_000,
   },

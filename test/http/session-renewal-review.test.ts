@@ -131,4 +131,15 @@ describe("review of issue 28", () => {
       ).rejects.toThrow(message);
     }
   });
+
+  it("createAuth refuses a session cap the server's settings would refuse (0, a fraction, no cap at all)", async () => {
+    for (const maxPerUser of [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(
+        hostCore(createMemoryStores(), { sessions: { ...DEFAULT_SESSION_POLICY, maxPerUser } }),
+      ).rejects.toThrow(/maxPerUser must be a whole number of sessions, 1 or more/);
+    }
+    await expect(
+      hostCore(createMemoryStores(), { sessions: { ...DEFAULT_SESSION_POLICY, maxPerUser: 1 } }),
+    ).resolves.toBeDefined();
+  });
 });

@@ -253,10 +253,13 @@ export function describeStoreContract(backend: ContractBackend): void {
         await s.users.create(bob);
         const used = (lastSeenAt: number, extra: Partial<SessionRecord> = {}) =>
           session(alice.id, { lastSeenAt, ...extra });
-        const [oldest, old, recent, latest] = [used(T0 + 10), used(T0 + 20), used(T0 + 30), used(T0 + 40)];
-        const dead = used(T0 + 5, { idleExpiresAt: T0 + 50 });
+        // `old` and `oldest` were last used at the same time: the one created first goes first.
+        const [oldest, old] = [used(T0 + 20, { createdAt: T0 }), used(T0 + 20, { createdAt: T0 + 1 })];
+        const [recent, latest] = [used(T0 + 30), used(T0 + 40)];
+        const idle = used(T0 + 5, { idleExpiresAt: T0 + 50 });
+        const expired = used(T0 + 60, { expiresAt: T0 + 90 });
         const bobs = session(bob.id, { lastSeenAt: T0 });
-        for (const x of [oldest, old, recent, latest, dead, bobs]) await s.sessions.create(x);
+        for (const x of [oldest, old, recent, latest, idle, expired, bobs]) await s.sessions.create(x);
         const now = T0 + 100;
         // The new sign-in (`latest`) left out, one kept: the two least recently used are past it.
         expect(await s.sessions.evictable(alice.id, now, 1, latest.id)).toEqual([old.id, oldest.id]);

@@ -385,9 +385,10 @@ export class RememberedTokens<V extends { expiresAt: number }> {
   }
 
   /**
-   * Remembers `value` for `token`, after dropping what expired by `now` (ms). A token with
-   * the same tail as one held (a forgery that copied a signature) takes its place, and the
-   * other is verified again when it next comes.
+   * Remembers `value` for `token`, after dropping what expired by `now` (ms). Callers
+   * remember only tokens that verified, so two held tokens never share a tail (only a
+   * forgery that copied a signature would, and it never verifies); if they did, the later
+   * would take the other's place, and the other would be verified again when it next came.
    */
   remember(token: string, value: V, now: number): void {
     for (const [key, held] of this.#held) {

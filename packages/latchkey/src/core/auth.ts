@@ -510,7 +510,7 @@ function checkMailOptions(mail: MailOptions | undefined): void {
   }
 }
 
-/** `sessions.rotateInterval` and `rotateGrace`, checked as the server checks its settings. */
+/** `sessions.rotateInterval`, `rotateGrace` and `maxPerUser`, checked as the server checks its settings. */
 function checkRenewalPolicy(policy: SessionPolicy): void {
   const interval = policy.rotateInterval ?? DEFAULT_SESSION_POLICY.rotateInterval ?? 900;
   const grace = policy.rotateGrace ?? DEFAULT_SESSION_POLICY.rotateGrace ?? 30;
@@ -524,5 +524,9 @@ function checkRenewalPolicy(policy: SessionPolicy): void {
   }
   if (interval !== 0 && grace >= interval) {
     throw new TypeError("latchkey: option sessions.rotateGrace must be less than sessions.rotateInterval");
+  }
+  const cap = policy.maxPerUser ?? DEFAULT_SESSION_POLICY.maxPerUser ?? 100;
+  if (!Number.isInteger(cap) || cap < 1) {
+    throw new TypeError("latchkey: option sessions.maxPerUser must be a whole number of sessions, 1 or more");
   }
 }

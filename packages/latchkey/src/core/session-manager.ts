@@ -146,6 +146,21 @@ const RECENT_SIZE = 10_000;
 const MAX_USER_AGENT = 512;
 
 /**
+ * The ids of `sessions` past the `keep` most recently used, the latest first: by
+ * `lastSeenAt`, then `createdAt`, then `id`, as `SessionStore.evictable` orders them.
+ * @example
+ * const ids = pastMostRecentlyUsed(await stores.sessions.listLive(now, userId), 99);
+ */
+export function pastMostRecentlyUsed(sessions: readonly SessionRecord[], keep: number): string[] {
+  return [...sessions]
+    .sort(
+      (a, b) => b.lastSeenAt - a.lastSeenAt || b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+    )
+    .slice(keep)
+    .map((s) => s.id);
+}
+
+/**
  * @example
  * const sessions = new SessionManager({ store, changes, clock, policy });
  * const { session, token } = await sessions.create({ userId, kind: "session", remember: false, ip, userAgent });
@@ -202,7 +217,8 @@ export class SessionManager {
   async #evictOverCap(created: SessionRecord): Promise<SessionRecord[]> {
     const cap = this.#deps.policy.maxPerUser ?? 100;
     const evicted: SessionRecord[] = [];
-    for (const id of await this.#pastCap(created, cap)) {
+    // The least recently used first, as the security log then tells them.
+    for (const id of (await this.#pastCap(created, cap)).reverse()) {
       const ended = await this.end(id, "session_limit_reached");
       if (ended) evicted.push(ended);
     }
@@ -218,10 +234,7 @@ export class SessionManager {
     const { store, clock } = this.#deps;
     if (store.evictable) return store.evictable(created.userId, clock.now(), cap - 1, created.id);
     const others = (await this.listLive(created.userId)).filter((s) => s.id !== created.id);
-    return others
-      .sort((a, b) => b.lastSeenAt - a.lastSeenAt || b.id.localeCompare(a.id))
-      .slice(cap - 1)
-      .map((s) => s.id);
+    return pastMostRecentlyUsed(others, cap - 1);
   }
 
   /**

@@ -1,5 +1,6 @@
 /** The memory `SessionStore`. */
 import type { SessionStore } from "../../core/ports.js";
+import { pastMostRecentlyUsed } from "../../core/session-manager.js";
 import { copySession, copyUser, dropSession, isLive, type State } from "./state.js";
 
 export function sessionStore(state: State): SessionStore {
@@ -68,11 +69,10 @@ export function sessionStore(state: State): SessionStore {
         .sort((a, b) => b.createdAt - a.createdAt || b.id.localeCompare(a.id))
         .map(copySession),
     evictable: async (userId, now, keep, exceptId) =>
-      [...state.sessions.values()]
-        .filter((s) => s.userId === userId && s.id !== exceptId && isLive(s, now))
-        .sort((a, b) => b.lastSeenAt - a.lastSeenAt || b.id.localeCompare(a.id))
-        .slice(keep)
-        .map((s) => s.id),
+      pastMostRecentlyUsed(
+        [...state.sessions.values()].filter((s) => s.userId === userId && s.id !== exceptId && isLive(s, now)),
+        keep,
+      ),
     async sweepExpired(now, limit) {
       let deleted = 0;
       for (const [id, s] of state.sessions) {

@@ -72,7 +72,7 @@ export function sessionStore(db: Kysely<Database>, dialect: "sqlite" | "postgres
       return rows.map(toSession);
     },
     async evictable(userId, now, keep, exceptId) {
-      // By the user's index; the rows past `keep` only, never the records.
+      // By the user's index; only the ids past `keep` leave the database, never a record.
       const query = db
         .selectFrom("sessions")
         .select("id")
@@ -81,6 +81,7 @@ export function sessionStore(db: Kysely<Database>, dialect: "sqlite" | "postgres
         .where("idle_expires_at", ">", now)
         .where("expires_at", ">", now)
         .orderBy("last_seen_at", "desc")
+        .orderBy("created_at", "desc")
         .orderBy("id", "desc");
       // SQLite takes an OFFSET only after a LIMIT (-1: none); PostgreSQL takes it alone.
       const rows = await (dialect === "sqlite" ? query.limit(-1) : query).offset(keep).execute();
