@@ -37,6 +37,8 @@ import { freePort, postgresReachable, redisReachable } from "./lib.mjs";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const WARM_UP_SECONDS = Math.min(2, SECONDS);
+// BENCH_REWARM_SECONDS: unmeasured load on a server right before each of its measured windows.
+const REWARM_SECONDS = Number(process.env.BENCH_REWARM_SECONDS ?? 0);
 const CONNECTIONS = 50;
 const PG_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 const REDIS_URL = process.env.LATCHKEY_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -345,6 +347,7 @@ async function prepare(config) {
 
 async function measureRound(prepared) {
   const { server, headers, url, config } = prepared;
+  if (REWARM_SECONDS > 0) await load(url, headers, REWARM_SECONDS);
   const cpuBefore = cpuSeconds(server.proc.pid);
   const result = await load(url, headers, SECONDS);
   const cpu = (cpuSeconds(server.proc.pid) - cpuBefore) / SECONDS;
