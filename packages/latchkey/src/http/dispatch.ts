@@ -119,7 +119,8 @@ export class Dispatcher {
         params: checked(route.params, params),
         auth: null,
       };
-      if (spec.auth) request.auth = await this.authenticate(request, reply, spec.cors === true);
+      // The origin was checked above, once for the route; who the request is comes next.
+      if (spec.auth) request.auth = await this.#guest.context.authenticate(request, reply);
       const result = await spec.handler(request, reply);
       answer =
         result instanceof EventStream

@@ -5,6 +5,10 @@ import { fromSession, toSession } from "./rows.js";
 import type { Database } from "./schema.js";
 
 export function sessionStore(db: Kysely<Database>, dialect: "sqlite" | "postgres"): Omit<SessionStore, "findWithUser"> {
+  /** The sessions alive at `now`: neither idle past their window nor past their lifetime. */
+  const alive = (now: number) =>
+    db.selectFrom("sessions").where("idle_expires_at", ">", now).where("expires_at", ">", now);
+
   return {
     async create(session) {
       await db.insertInto("sessions").values(fromSession(session)).execute();
@@ -62,24 +66,17 @@ export function sessionStore(db: Kysely<Database>, dialect: "sqlite" | "postgres
       return rows.map((row) => row.id);
     },
     async listLive(now, userId) {
-      let query = db
-        .selectFrom("sessions")
-        .selectAll()
-        .where("idle_expires_at", ">", now)
-        .where("expires_at", ">", now);
+      let query = alive(now).selectAll();
       if (userId !== undefined) query = query.where("user_id", "=", userId);
       const rows = await query.orderBy("created_at", "desc").orderBy("id", "desc").execute();
       return rows.map(toSession);
     },
     async evictable(userId, now, keep, exceptId) {
       // By the user's index; only the ids past `keep` leave the database, never a record.
-      const query = db
-        .selectFrom("sessions")
+      const query = alive(now)
         .select("id")
         .where("user_id", "=", userId)
         .where("id", "<>", exceptId)
-        .where("idle_expires_at", ">", now)
-        .where("expires_at", ">", now)
         .orderBy("last_seen_at", "desc")
         .orderBy("created_at", "desc")
         .orderBy("id", "desc");
