@@ -13,6 +13,7 @@ import * as sessionRenewal from "../../packages/latchkey/src/stores/postgres/mig
 import * as email from "../../packages/latchkey/src/stores/postgres/migrations/0007-email.js";
 import * as signInMethods from "../../packages/latchkey/src/stores/postgres/migrations/0008-sign-in-methods.js";
 import * as secondFactors from "../../packages/latchkey/src/stores/postgres/migrations/0009-second-factors.js";
+import * as eventRetention from "../../packages/latchkey/src/stores/postgres/migrations/0010-event-retention.js";
 import { freshSchema, postgresAvailable } from "../helpers/postgres.js";
 import { describeWith } from "../helpers/services.js";
 
@@ -27,6 +28,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
       const db = new Kysely<unknown>({
         dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: schema.url, max: 1 }) }),
       });
+      await eventRetention.down(db);
       await secondFactors.down(db);
       await signInMethods.down(db);
       await email.down(db);
@@ -42,6 +44,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL's change feed across t
           "0007-email",
           "0008-sign-in-methods",
           "0009-second-factors",
+          "0010-event-retention",
         ] as never)
         .execute();
       const now = Date.now();

@@ -20,7 +20,7 @@ import { POSTGRES_URL, postgresAvailable } from "../helpers/postgres.js";
 import { runCli } from "../helpers/processes.js";
 import { describeWith } from "../helpers/services.js";
 
-/** What the release before roles (issue 27) applied; later ones add `0005-roles`, `0006-session-renewal`, `0007-email`, `0008-sign-in-methods` and `0009-second-factors`. */
+/** What the release before roles (issue 27) applied; later ones add `0005-roles`, `0006-session-renewal`, `0007-email`, `0008-sign-in-methods`, `0009-second-factors` and `0010-event-retention`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-todo-order": todoOrder,
@@ -210,6 +210,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
         "0007-email",
         "0008-sign-in-methods",
         "0009-second-factors",
+        "0010-event-retention",
       ]);
       expect(await migratePostgres(host.url)).toEqual([]);
       // Now the host may start Kysely migrations of its own in the same schema.
@@ -292,6 +293,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
         "0007-email",
         "0008-sign-in-methods",
         "0009-second-factors",
+        "0010-event-retention",
       ]);
       const tables = await tablesIn(host.schema);
       expect(tables).toEqual(expect.arrayContaining(["latchkey_migration", "services"]));
@@ -328,7 +330,7 @@ describeWith("PostgreSQL", postgresAvailable)("PostgreSQL shared with the host's
       const first = await runCli(["migrate"], env);
       expect([first.code, first.stdout]).toEqual([
         0,
-        "applied 0001-initial, 0002-todo-order, 0003-services, 0004-feed-order, 0005-roles, 0006-session-renewal, 0007-email, 0008-sign-in-methods, 0009-second-factors\n",
+        "applied 0001-initial, 0002-todo-order, 0003-services, 0004-feed-order, 0005-roles, 0006-session-renewal, 0007-email, 0008-sign-in-methods, 0009-second-factors, 0010-event-retention\n",
       ]);
       expect(await tablesIn(ours)).toEqual(expect.arrayContaining(["latchkey_migration", "users", "sessions"]));
       expect((await runCli(["migrate"], env)).stdout).toBe("up to date\n");

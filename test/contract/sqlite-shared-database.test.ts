@@ -18,7 +18,7 @@ import * as tokens from "../../packages/latchkey/src/stores/sqlite/migrations/00
 import * as todoOrder from "../../packages/latchkey/src/stores/sqlite/migrations/0003-todo-order.js";
 import * as services from "../../packages/latchkey/src/stores/sqlite/migrations/0004-services.js";
 
-/** What the release before roles (issue 27) applied; later ones add `0005-roles`, `0006-session-renewal`, `0007-email`, `0008-sign-in-methods` and `0009-second-factors`. */
+/** What the release before roles (issue 27) applied; later ones add `0005-roles`, `0006-session-renewal`, `0007-email`, `0008-sign-in-methods`, `0009-second-factors` and `0010-event-retention`. */
 const LATCHKEY_MIGRATIONS: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-tokens": tokens,
@@ -121,6 +121,7 @@ describe("SQLite shared with the host's own migrations", () => {
       "0007-email",
       "0008-sign-in-methods",
       "0009-second-factors",
+      "0010-event-retention",
     ]);
     expect(tables()).toEqual(expect.arrayContaining(["latchkey_migration", "services", "signing_keys"]));
     expect(tables()).not.toContain("kysely_migration");
@@ -151,6 +152,7 @@ describe("SQLite shared with the host's own migrations", () => {
       "0007-email",
       "0008-sign-in-methods",
       "0009-second-factors",
+      "0010-event-retention",
     ]);
   });
 });

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
+import { authOptionsFrom } from "../../packages/server/src/app/auth-options.js";
 import { ConfigError, loadConfig } from "../../packages/server/src/app/config.js";
 
 const fails = (env: Record<string, string>) => {
@@ -36,7 +38,17 @@ describe("configuration", () => {
       corsOrigins: [],
       logLevel: "info",
       sweepInterval: 60,
+      eventRetention: 365,
     });
+  });
+
+  it("EVENT_RETENTION: days the security log keeps an event, handed to createAuth", () => {
+    const config = loadConfig({ EVENT_RETENTION: "30" });
+    expect(config.eventRetention).toBe(30);
+    expect(authOptionsFrom(config, createMemoryStores()).eventRetentionDays).toBe(30);
+    expect(fails({ EVENT_RETENTION: "0" }).message).toContain("EVENT_RETENTION");
+    expect(fails({ EVENT_RETENTION: "36501" }).message).toContain("EVENT_RETENTION");
+    expect(fails({ EVENT_RETENTION: "1.5" }).message).toContain("EVENT_RETENTION");
   });
 
   it("TRUST_PROXY: true is one hop, never every hop; a hop count; or proxy addresses and ranges", () => {

@@ -35,7 +35,8 @@ it("sweeps every expired challenge, in batches, and reports the count", async ()
     sessions: { sweep: async () => 0 },
     keys: { prune: async () => 0 },
     tokenLifetimeMs: 900_000,
-  } as unknown as Pick<Auth, "sessions" | "clock" | "stores" | "keys" | "tokenLifetimeMs">;
+    eventRetentionMs: 365 * 86_400_000,
+  } as unknown as Pick<Auth, "sessions" | "clock" | "stores" | "keys" | "tokenLifetimeMs" | "eventRetentionMs">;
   const log = { debug: vi.fn(), warn: vi.fn() };
   const maintenance = startMaintenance(auth, { log });
   await maintenance.runOnce();

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import SQLite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { startCheckpointer } from "../../packages/latchkey/src/stores/sqlite/checkpointer.js";
-import { openSqliteStores } from "../../packages/latchkey/src/stores/sqlite/index.js";
+import { openSqliteStores, WAL_SIZE_LIMIT } from "../../packages/latchkey/src/stores/sqlite/index.js";
 
 const dirs: string[] = [];
 const tempFile = () => {
@@ -61,6 +61,56 @@ describe("WAL checkpoints in a worker thread", () => {
       }
       // The worker checkpoints once a second; the file grows when it does.
       await waitFor(() => statSync(path).size > sizeAfterMigrations + 2_000_000);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it("returns the write-ahead log to a bounded size after a burst of writes (journal_size_limit)", async () => {
+    const path = tempFile();
+    const stores = await openSqliteStores({ path });
+    const wal = () => statSync(`${path}-wal`).size;
+    try {
+      const now = Date.now();
+      const userId = "0194d2c6-0000-7000-8000-000000000001";
+      await stores.users.create({
+        id: userId,
+        username: "burst",
+        passwordHash: "x",
+        createdAt: now,
+        disabledAt: null,
+        roles: ["user"],
+        rolesAt: now,
+        email: null,
+        emailVerifiedAt: null,
+      });
+      let n = 0;
+      const append = () =>
+        stores.events.append({
+          id: `0194d2c6-0000-7000-9000-${String(n++).padStart(12, "0")}`,
+          userId,
+          type: "login",
+          at: now + n,
+          sessionId: null,
+          ip: "",
+          userAgent: "x".repeat(400),
+          detail: null,
+        });
+      // A burst: back-to-back commits, which leave the worker's checkpoint no moment to
+      // start the log over, until the log is three times the limit.
+      const burstUntil = Date.now() + 10_000;
+      while (wal() <= 3 * WAL_SIZE_LIMIT) {
+        if (Date.now() > burstUntil) throw new Error(`the burst grew the log to ${wal()} bytes only`);
+        for (let i = 0; i < 100; i++) await append();
+      }
+      // Quiet writes after it: once a checkpoint has copied the log back, the next write
+      // starts the log again, truncated to the limit (SQLite would keep the high-water size).
+      const until = Date.now() + 15_000;
+      while (wal() > WAL_SIZE_LIMIT) {
+        if (Date.now() > until) throw new Error(`the write-ahead log stayed at ${wal()} bytes`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await append();
+      }
     } finally {
       await stores.close();
     }

@@ -43,6 +43,7 @@ export {
   type Auth,
   type AuthOptions,
   createAuth,
+  DEFAULT_EVENT_RETENTION_DAYS,
   DEFAULT_SESSION_POLICY,
   DEFAULT_THROTTLE_POLICY,
   DEFAULT_TOKEN_POLICY,

@@ -447,6 +447,43 @@ export function describeStoreContract(backend: ContractBackend): void {
         expect(events[1]?.sessionId).toBeNull();
         expect(events[0]?.sessionId).toBe("s4");
       });
+
+      it("sweeps the events older than a time, oldest first, at most a batch at a time (sweepOlderThan)", async (context) => {
+        // A store without it keeps its log for ever (createAuth refuses eventRetentionDays then).
+        const sweep = needs(
+          s.events.sweepOlderThan?.bind(s.events),
+          "sweep of old events (EventStore.sweepOlderThan is optional)",
+          context,
+        );
+        const alice = user("alice");
+        const bob = user("bob");
+        await s.users.create(alice);
+        await s.users.create(bob);
+        // Appended out of time order: the sweep goes by `at`, not by insertion.
+        for (const [id, owner, at] of [
+          ["late", alice, T0 + 30],
+          ["oldest", bob, T0],
+          ["old", alice, T0 + 10],
+          ["edge", alice, T0 + 20],
+        ] as const) {
+          await s.events.append({
+            id,
+            userId: owner.id,
+            type: "login",
+            at,
+            sessionId: null,
+            ip: "",
+            userAgent: "ua",
+            detail: null,
+          });
+        }
+        expect(await sweep(T0 + 20, 1)).toBe(1);
+        expect((await s.events.listByUser(bob.id, 10)).map((e) => e.id)).toEqual([]);
+        expect(await sweep(T0 + 20, 10)).toBe(1);
+        // `before` itself is kept: only events strictly older go.
+        expect((await s.events.listByUser(alice.id, 10)).map((e) => e.id)).toEqual(["edge", "late"]);
+        expect(await sweep(T0 + 20, 10)).toBe(0);
+      });
     });
 
     describe("disabled users", () => {

@@ -94,6 +94,12 @@ export interface AuthOptions {
    */
   reauthWindow?: number;
   /**
+   * Days the security log (`GET /auth/events`, an admin's view of a user) keeps an event;
+   * the maintenance sweep deletes older ones. A whole number, 1 to 36500; default 365. A
+   * store of your own must implement `EventStore.sweepOlderThan` for it to be set.
+   */
+  eventRetentionDays?: number;
+  /**
    * Second factors (`docs/accounts.md`, "Second factors"). `keys`: the server keys that
    * seal authenticator apps' secrets at rest, 32 bytes each (base64 strings, or bytes),
    * the first sealing, all opening; without one, authenticator apps cannot be added
@@ -155,6 +161,8 @@ export interface Auth {
   readonly revocations: RevocationFeed;
   /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
   readonly tokenLifetimeMs: number;
+  /** How long the security log keeps an event (`eventRetentionDays`), ms. */
+  readonly eventRetentionMs: number;
   /**
    * Starts the sweep of expired sessions, counters, old change-feed rows and spent keys
    * (every minute by default). The Fastify plugin starts it unless told not to; call this
@@ -269,6 +277,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { tokens } = options;
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
+  const eventRetentionMs = checkEventRetention(options.eventRetentionDays, stores.events) * DAY_MS;
   const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
   // What this process publishes, its follower reads at once (not at its next poll): its own
   // listeners (a service's event stream on this instance) hear of it within milliseconds.
@@ -431,8 +440,12 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
       ...(options.streams && { streams: options.streams }),
     }),
     tokenLifetimeMs,
+    eventRetentionMs,
     startMaintenance: (maintenanceOptions) => {
-      const started = startMaintenance({ sessions, clock, stores, keys, tokenLifetimeMs }, maintenanceOptions);
+      const started = startMaintenance(
+        { sessions, clock, stores, keys, tokenLifetimeMs, eventRetentionMs },
+        maintenanceOptions,
+      );
       sweeps.add(started);
       return {
         runOnce: started.runOnce,
@@ -508,6 +521,28 @@ function checkMailOptions(mail: MailOptions | undefined): void {
   if (typeof mail.from !== "string" || !mail.from.includes("@") || /[\u0000-\u001f\u007f]/.test(mail.from)) {
     throw new TypeError('latchkey: option mail.from must be an address such as "Acme <no-reply@acme.example>"');
   }
+}
+
+/** The security log's default retention, in days (`eventRetentionDays`). */
+export const DEFAULT_EVENT_RETENTION_DAYS = 365;
+
+const DAY_MS = 86_400_000;
+
+/**
+ * `eventRetentionDays`, checked as the server checks `EVENT_RETENTION`; an explicit one
+ * needs a store that can sweep its log.
+ */
+function checkEventRetention(days: number | undefined, events: Stores["events"]): number {
+  if (days === undefined) return DEFAULT_EVENT_RETENTION_DAYS;
+  if (!Number.isInteger(days) || days < 1 || days > 36_500) {
+    throw new TypeError("latchkey: option eventRetentionDays must be a whole number of days, 1 to 36500");
+  }
+  if (typeof events.sweepOlderThan !== "function") {
+    throw new TypeError(
+      "latchkey: option eventRetentionDays needs an event store that can delete old events: stores.events has no sweepOlderThan(before, limit) (see EventStore in latchkey's types)",
+    );
+  }
+  return days;
 }
 
 /** `sessions.rotateInterval`, `rotateGrace` and `maxPerUser`, checked as the server checks its settings. */

@@ -2,7 +2,8 @@
  * Background upkeep, once a minute: delete expired sessions (in small indexed batches,
  * their refresh tokens with them), expired mailed-link tokens and sign-in challenges,
  * expired throttle counters, change-feed entries older than one token lifetime (nobody
- * needs them), and signing keys that no longer verify anything.
+ * needs them), security-log events older than the retention (`eventRetentionDays`), and
+ * signing keys that no longer verify anything.
  */
 import type { Auth } from "./auth.js";
 import type { Stores } from "./ports.js";
@@ -39,20 +40,20 @@ export interface Maintenance {
 }
 
 /**
- * How many expired link tokens or challenges one delete takes: a few per user a day, so
- * rarely more than one batch.
+ * How many expired link tokens, challenges or old events one delete takes: a few per
+ * user a day, so rarely more than one batch once the first sweep has caught up.
  */
 const SWEEP_BATCH = 500;
 
 /**
- * Deletes the link tokens or challenges expired at `now`, a batch at a time, yielding to
- * the event loop between batches (a store such as SQLite deletes synchronously, as
- * sessions are swept).
+ * Runs `deleteBatch` (which deletes at most `SWEEP_BATCH` rows and answers how many) until
+ * a batch comes back short, yielding to the event loop between batches (a store such as
+ * SQLite deletes synchronously, as sessions are swept).
  */
-async function sweepInBatches(store: Stores["links"] | Stores["challenges"], now: number): Promise<number> {
+async function sweepInBatches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
   let total = 0;
   for (;;) {
-    const deleted = await store.sweepExpired(now, SWEEP_BATCH);
+    const deleted = await deleteBatch(SWEEP_BATCH);
     total += deleted;
     if (deleted < SWEEP_BATCH) return total;
     await new Promise((resolve) => setImmediate(resolve));
@@ -72,7 +73,7 @@ async function sweepInBatches(store: Stores["links"] | Stores["challenges"], now
  * await maintenance.stop();
  */
 export function startMaintenance(
-  auth: Pick<Auth, "sessions" | "clock" | "stores" | "keys" | "tokenLifetimeMs">,
+  auth: Pick<Auth, "sessions" | "clock" | "stores" | "keys" | "tokenLifetimeMs" | "eventRetentionMs">,
   options: { log?: MaintenanceLog; intervalMs?: number } = {},
 ): Maintenance {
   const log = options.log ?? { debug() {}, warn() {} };
@@ -82,13 +83,20 @@ export function startMaintenance(
     try {
       const sessions = await auth.sessions.sweep();
       const now = auth.clock.now();
-      const links = await sweepInBatches(auth.stores.links, now);
-      const challenges = await sweepInBatches(auth.stores.challenges, now);
+      const { links: linkStore, challenges: challengeStore, events: eventStore } = auth.stores;
+      const links = await sweepInBatches((limit) => linkStore.sweepExpired(now, limit));
+      const challenges = await sweepInBatches((limit) => challengeStore.sweepExpired(now, limit));
       const counters = await auth.stores.counters.sweepExpired(now);
       const changes = await auth.stores.changes.prune(now - auth.tokenLifetimeMs);
+      // A store of the host's own without the method keeps its log (createAuth refuses an
+      // explicit retention for it).
+      const before = now - auth.eventRetentionMs;
+      const events = eventStore.sweepOlderThan
+        ? await sweepInBatches((limit) => eventStore.sweepOlderThan?.(before, limit) ?? Promise.resolve(0))
+        : 0;
       const keys = await auth.keys.prune();
-      if (sessions + links + challenges + counters + changes + keys > 0) {
-        log.debug({ sessions, links, challenges, counters, changes, keys }, "swept expired records");
+      if (sessions + links + challenges + counters + changes + events + keys > 0) {
+        log.debug({ sessions, links, challenges, counters, changes, events, keys }, "swept expired records");
       }
     } catch (error) {
       log.warn({ err: error }, "maintenance failed; will retry");

@@ -199,6 +199,13 @@ export interface EventStore {
   append(event: EventRecord): Promise<void>;
   /** The newest `limit` events of a user, newest first. */
   listByUser(userId: string, limit: number): Promise<EventRecord[]>;
+  /**
+   * Deletes up to `limit` events older than `before` (their `at`, ms), oldest first, and
+   * answers how many: the maintenance sweep's retention (`eventRetentionDays`). Optional
+   * for a store of your own; without it, its log is kept for ever, and setting
+   * `eventRetentionDays` is refused at start-up.
+   */
+  sweepOlderThan?(before: number, limit: number): Promise<number>;
 }
 
 /**

@@ -89,6 +89,7 @@ export function authOptionsFrom(config: Config, stores: Stores, context: AuthOpt
       refreshReuseLeeway: config.refreshReuseLeeway,
     },
     reauthWindow: config.reauthWindow,
+    eventRetentionDays: config.eventRetention,
     // The database's key comes last: it opens what was sealed before MFA_KEYS was set,
     // until `latchkey factors reseal` has moved it all under MFA_KEYS.
     factors: {

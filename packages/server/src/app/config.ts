@@ -52,6 +52,8 @@ export interface Config {
   revocation: "immediate" | "expiry";
   refreshReuseLeeway: number;
   reauthWindow: number;
+  /** Days the security log keeps an event. */
+  eventRetention: number;
   loginMaxFailures: number;
   loginAddressMaxFailures: number;
   loginWindow: number;
@@ -196,6 +198,7 @@ export function loadConfig(env: Env): Config {
     revocation: read.choice("REVOCATION") as Config["revocation"],
     refreshReuseLeeway: read.int("REFRESH_REUSE_LEEWAY"),
     reauthWindow: read.int("REAUTH_WINDOW"),
+    eventRetention: read.int("EVENT_RETENTION"),
     loginMaxFailures: read.int("LOGIN_MAX_FAILURES"),
     loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES"),
     loginWindow: read.int("LOGIN_WINDOW"),

@@ -67,7 +67,15 @@ export const SETTINGS = {
     min: 1,
     max: 86_400,
     meaning:
-      "seconds between two sweeps: expired sessions go in adaptive batches aimed at 2 ms each, expired counters and change-feed rows older than one token lifetime (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`) in one `DELETE` each",
+      "seconds between two sweeps: expired sessions go in adaptive batches aimed at 2 ms each, expired counters and change-feed rows older than one token lifetime (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`) in one `DELETE` each, security-log events older than `EVENT_RETENTION` in batches of 500",
+  },
+  EVENT_RETENTION: {
+    kind: "int",
+    default: 365,
+    min: 1,
+    max: 36_500,
+    meaning:
+      "days the security log (`GET /auth/events`) keeps an event; the sweep deletes older ones ([operations](docs/operations.md#what-latchkey-keeps-and-for-how-long))",
   },
   SESSION_IDLE_TIMEOUT: {
     kind: "int",

@@ -13,5 +13,14 @@ export function eventStore(state: State): EventStore {
         .reverse()
         .slice(0, limit)
         .map(copy),
+    async sweepOlderThan(before, limit) {
+      const old = state.events
+        .filter((e) => e.at < before)
+        .sort((a, b) => a.at - b.at)
+        .slice(0, limit);
+      const gone = new Set(old);
+      state.events = state.events.filter((e) => !gone.has(e));
+      return old.length;
+    },
   };
 }

@@ -23,6 +23,7 @@ import * as sessionRenewal from "./migrations/0006-session-renewal.js";
 import * as email from "./migrations/0007-email.js";
 import * as signInMethods from "./migrations/0008-sign-in-methods.js";
 import * as secondFactors from "./migrations/0009-second-factors.js";
+import * as eventRetention from "./migrations/0010-event-retention.js";
 import { checkSchema, ensureSchema, inSchema } from "./search-path.js";
 
 const MIGRATIONS: Record<string, Migration> = {
@@ -35,6 +36,7 @@ const MIGRATIONS: Record<string, Migration> = {
   "0007-email": email,
   "0008-sign-in-methods": signInMethods,
   "0009-second-factors": secondFactors,
+  "0010-event-retention": eventRetention,
 };
 
 /**

@@ -19,5 +19,13 @@ export function eventStore(db: Kysely<Database>): EventStore {
         .execute();
       return rows.map(toEvent);
     },
+    async sweepOlderThan(before, limit) {
+      // The oldest first, by the `at` index: a batch never scans the events it keeps.
+      const result = await db
+        .deleteFrom("events")
+        .where("seq", "in", db.selectFrom("events").select("seq").where("at", "<", before).orderBy("at").limit(limit))
+        .executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
   };
 }
