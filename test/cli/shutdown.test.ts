@@ -80,6 +80,61 @@ describe("latchkey serve on SIGTERM", () => {
   });
 });
 
+describe("latchkey serve on SIGTERM with SHUTDOWN_DELAY (issue 34)", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "latchkey-drain-"));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const status = async (url: string) => (await fetch(url)).status;
+
+  it("answers /readyz 503 draining at once, goes on serving for the delay, then exits 0", async () => {
+    const server = await startServerProcess({
+      DATABASE_URL: `sqlite:${join(dir, "delay.db")}`,
+      SHUTDOWN_DELAY: "2",
+    });
+    const exited = new Promise<number>((resolve) => server.proc.once("exit", () => resolve(performance.now())));
+    try {
+      expect(await status(`${server.origin}/readyz`)).toBe(200);
+      const signalledAt = performance.now();
+      server.proc.kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const readiness = await fetch(`${server.origin}/readyz`);
+      expect(readiness.status).toBe(503);
+      expect(await readiness.json()).toEqual({ status: "not_ready", reasons: ["draining"] });
+      // Still serving what it is sent: liveness, and the API.
+      expect(await status(`${server.origin}/healthz`)).toBe(200);
+      expect(await status(`${server.origin}/auth/info`)).toBe(200);
+      const exitedAt = await Promise.race([exited, new Promise<number>((resolve) => setTimeout(resolve, 10_000, NaN))]);
+      expect(exitedAt - signalledAt, "it waits out the delay").toBeGreaterThanOrEqual(2_000);
+      expect(server.proc.exitCode).toBe(0);
+    } finally {
+      if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
+    }
+  });
+
+  it("a second signal during the delay closes at once", async () => {
+    const server = await startServerProcess({
+      DATABASE_URL: `sqlite:${join(dir, "twice.db")}`,
+      SHUTDOWN_DELAY: "600",
+    });
+    const exited = new Promise<number>((resolve) => server.proc.once("exit", () => resolve(performance.now())));
+    try {
+      server.proc.kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await status(`${server.origin}/readyz`)).toBe(503);
+      const secondAt = performance.now();
+      server.proc.kill("SIGINT");
+      const exitedAt = await Promise.race([exited, new Promise<number>((resolve) => setTimeout(resolve, 10_000, NaN))]);
+      expect(exitedAt - secondAt, "it closes within 5 s of the second signal").toBeLessThan(5_000);
+      expect(server.proc.exitCode).toBe(0);
+    } finally {
+      if (server.proc.exitCode === null) server.proc.kill("SIGKILL");
+    }
+  });
+});
+
 describe("connectionDrain", () => {
   it("issue 25, item 16: a connection whose answer began before closing is closed as soon as the answer ends", async () => {
     const drain = connectionDrain();

@@ -110,7 +110,7 @@ describe("the declarations", () => {
     expect(errorsIn(tsdocFiles)).toEqual([]);
   });
 
-  it("a TypeScript consumer of every entry point, and every ts example of the README, docs/library.md, docs/services.md, docs/roles.md and docs/accounts.md, compile (strict NodeNext, exactOptionalPropertyTypes, skipLibCheck false)", () => {
+  it("a TypeScript consumer of every entry point, and every ts example of the README, docs/library.md, docs/services.md, docs/roles.md, docs/accounts.md and docs/operations.md, compile (strict NodeNext, exactOptionalPropertyTypes, skipLibCheck false)", () => {
     expect(docFiles).toContain("auth.ts");
     expect(docFiles.length).toBeGreaterThanOrEqual(6);
     expect(errorsIn(["consumer.ts", ...docFiles])).toEqual([]);
@@ -244,7 +244,14 @@ async function writeTsdocExamples(): Promise<{ missing: string[]; files: string[
 /** Writes the ts examples of the README and docs: the block that exports `auth` is `auth.ts`, which the others import. */
 function writeDocExamples(): string[] {
   const files: string[] = [];
-  for (const doc of ["README.md", "docs/library.md", "docs/services.md", "docs/roles.md", "docs/accounts.md"]) {
+  for (const doc of [
+    "README.md",
+    "docs/library.md",
+    "docs/services.md",
+    "docs/roles.md",
+    "docs/accounts.md",
+    "docs/operations.md",
+  ]) {
     const text = readFileSync(join(ROOT, doc), "utf8");
     for (const [, code] of text.matchAll(/```ts\n([\s\S]*?)```/g)) {
       const name = code?.includes("export const auth") ? "auth.ts" : `example-${files.length}.ts`;

@@ -36,7 +36,13 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       proxiedPg.port = String(pgProxy.port);
       const proxiedRedis = new URL(REDIS_URL);
       proxiedRedis.port = String(redisProxy.port);
-      env = { DATABASE_URL: proxiedPg.toString(), REDIS_URL: proxiedRedis.toString(), REDIS_KEY_PREFIX: prefix };
+      // A second's drain on SIGTERM (issue 34): /readyz answers 503 while the instance still serves.
+      env = {
+        DATABASE_URL: proxiedPg.toString(),
+        REDIS_URL: proxiedRedis.toString(),
+        REDIS_KEY_PREFIX: prefix,
+        SHUTDOWN_DELAY: "1",
+      };
       cleanup = [schema.drop, drop, () => pgProxy.close(), () => redisProxy.close()];
       cluster = await startCluster({ instances: 3, env });
       expect((await runCli(["users", "create", "frank"], env, PASSWORD)).code).toBe(0);
@@ -55,6 +61,17 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       return statuses;
     };
     const health = () => Promise.all([0, 1, 2].map(async (i) => (await fetch(`${cluster.direct(i)}/healthz`)).status));
+    /** Each instance's `/readyz` answer: `ready`, or its reasons joined. */
+    const readiness = () =>
+      Promise.all(
+        [0, 1, 2].map(async (i) => {
+          const answer = (await (await fetch(`${cluster.direct(i)}/readyz`)).json()) as {
+            status: string;
+            reasons?: string[];
+          };
+          return answer.status === "ready" ? "ready" : (answer.reasons ?? []).join("+");
+        }),
+      );
     const servesNormally = async () => {
       const [me, todos] = await Promise.all([
         browser.request(cluster.origin, "GET", "/auth/me"),
@@ -62,7 +79,11 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       ]);
       if (me.status !== 200 || todos.status !== 200) return false;
       const { todos: list } = (await todos.json()) as { todos: Array<{ title: string }> };
-      return list.some((t) => t.title === "survives") && (await health()).every((s) => s === 200);
+      return (
+        list.some((t) => t.title === "survives") &&
+        (await health()).every((s) => s === 200) &&
+        (await readiness()).every((r) => r === "ready")
+      );
     };
 
     it("Redis down: session checks answer 503 (never 200, never 500), /healthz 503; back within 5 s of its return", async () => {
@@ -77,6 +98,8 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       const login = await new HttpClient(cluster.origin).login(cluster.origin, "frank", PASSWORD);
       expect(login.status).toBe(503);
       expect(await health()).toEqual([503, 503, 503]);
+      // Not ready either: a store is out of reach (and, past 5 s, the feed it carries).
+      for (const reasons of await readiness()) expect(reasons).toMatch(/^store_unreachable(\+feed_behind)?$/);
       redisProxy.restore();
       const took = await within(5000, servesNormally);
       expect(took).toBeLessThanOrEqual(5000);
@@ -101,6 +124,37 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       pgProxy.restore();
       await within(5000, servesNormally);
       expect((await browser.request(cluster.origin, "POST", "/api/todos", { title: "after" })).status).toBe(201);
+    });
+
+    it("an instance stopped with SIGTERM under traffic: /readyz 503 draining at once while it still serves, nothing lost through nginx", async () => {
+      expect(await servesNormally()).toBe(true);
+      const statuses: number[] = [];
+      let running = true;
+      const traffic = (async () => {
+        while (running) statuses.push((await browser.request(cluster.origin, "GET", "/api/todos")).status);
+      })();
+      const stopping = cluster.instances[0];
+      const exited = new Promise<void>((resolve) => stopping?.proc.once("exit", () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      stopping?.proc.kill("SIGTERM");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const draining = await fetch(`${cluster.direct(0)}/readyz`);
+      expect(draining.status).toBe(503);
+      expect(await draining.json()).toEqual({ status: "not_ready", reasons: ["draining"] });
+      // Still serving, directly, during the delay.
+      expect((await browser.request(cluster.direct(0), "GET", "/api/todos")).status).toBe(200);
+      await exited;
+      expect(stopping?.proc.exitCode).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      running = false;
+      await traffic;
+      expect(statuses.length).toBeGreaterThan(20);
+      expect(
+        statuses.filter((s) => s !== 200),
+        statuses.join(","),
+      ).toEqual([]);
+      await cluster.restart(0);
+      await within(5000, servesNormally);
     });
 
     it("a process killed with SIGKILL mid-traffic: the others carry on, and its restart loses nothing", async () => {

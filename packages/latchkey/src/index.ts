@@ -119,6 +119,7 @@ export type {
   UserStore,
   ValidSession,
 } from "./core/ports.js";
+export type { NotReadyReason, Readiness } from "./core/readiness.js";
 export type {
   AdminAction,
   AuditRecord,

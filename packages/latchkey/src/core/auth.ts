@@ -18,6 +18,7 @@ import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maint
 import { PASSKEY_CHALLENGES_PER_ADDRESS, Passkeys, type RelyingParty, relyingPartyOf } from "./passkeys.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { ChangeFeed, Stores } from "./ports.js";
+import { type Readiness, readinessOf } from "./readiness.js";
 import type { SigningAlgorithm } from "./records.js";
 import { AccountEmail, DEFAULT_EMAIL_POLICY, type EmailPolicy } from "./recovery.js";
 import { RefreshTokens } from "./refresh-tokens.js";
@@ -169,6 +170,12 @@ export interface Auth {
    * where you run it yourself (one process of many, a cron job), and `stop()` it on close.
    */
   startMaintenance(options?: { log?: MaintenanceLog; intervalMs?: number }): Maintenance;
+  /**
+   * Whether this process can serve (a readiness check): its stores answer and it has read
+   * the change feed within the last 5 s. The server answers it at `GET /readyz`; mount it
+   * where your balancer looks (docs/operations.md, "Readiness and draining").
+   */
+  readiness(): Promise<Readiness>;
   /** Stops following the change feed (does not close the stores). `close()` does more. */
   stop(): void;
   /**
@@ -455,6 +462,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
         },
       };
     },
+    readiness: () => readinessOf(stores, changes),
     stop: () => changes.stop(),
     close: async () => {
       await Promise.all([...sweeps].map((sweep) => sweep.stop()));
@@ -523,7 +531,11 @@ function checkMailOptions(mail: MailOptions | undefined): void {
   }
 }
 
-/** The security log's default retention, in days (`eventRetentionDays`). */
+/**
+ * The security log's default retention, in days (`eventRetentionDays`).
+ * @example
+ * const kept: number = DEFAULT_EVENT_RETENTION_DAYS; // 365, unless createAuth is given eventRetentionDays
+ */
 export const DEFAULT_EVENT_RETENTION_DAYS = 365;
 
 const DAY_MS = 86_400_000;

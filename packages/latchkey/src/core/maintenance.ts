@@ -6,7 +6,6 @@
  * signing keys that no longer verify anything.
  */
 import type { Auth } from "./auth.js";
-import type { Stores } from "./ports.js";
 
 /**
  * Where maintenance reports: any pino-like logger (Fastify's `app.log`, say).

@@ -83,6 +83,8 @@ export interface Config {
   idleTimeout: number;
   /** Seconds an idle keep-alive connection stays open between requests. */
   keepAliveTimeout: number;
+  /** Seconds between SIGTERM and closing, `/readyz` answering 503 meanwhile. */
+  shutdownDelay: number;
   /** Seconds between two sweeps of expired sessions, counters and changes. */
   sweepInterval: number;
   /** `smtp://` or `smtps://` URL of the mail server (credentials included: never log it); unset, the outbox. */
@@ -215,6 +217,7 @@ export function loadConfig(env: Env): Config {
     requestTimeout: read.int("REQUEST_TIMEOUT"),
     idleTimeout: read.int("IDLE_TIMEOUT"),
     keepAliveTimeout: read.int("KEEP_ALIVE_TIMEOUT"),
+    shutdownDelay: read.int("SHUTDOWN_DELAY"),
     sweepInterval: read.int("SWEEP_INTERVAL"),
     smtpUrl: parseSmtpUrl(env.SMTP_URL),
     mailFrom: readMailFrom(read.text("MAIL_FROM")),

@@ -17,7 +17,7 @@ const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"] as const;
  * come back as a page. `/admin` itself is the app's page, a route of its own; what is
  * under `/admin/` is the admin API.
  */
-const API_SEGMENTS = new Set(["auth", "api", ".well-known", "docs", "openapi.json", "healthz"]);
+const API_SEGMENTS = new Set(["auth", "api", ".well-known", "docs", "openapi.json", "healthz", "readyz"]);
 
 /** Options of `methodNotAllowedOrNotFound`. */
 export interface NotFoundOptions {

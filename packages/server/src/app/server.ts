@@ -41,6 +41,11 @@ export interface Server {
   todos: TodoStore;
   /** Every route registered (HEAD included), and whether the OpenAPI document shows it. */
   routes: readonly RegisteredRoute[];
+  /**
+   * Marks the instance as stopping: `GET /readyz` answers `503 draining` from now on, so a
+   * balancer stops sending it traffic, while it goes on serving what it is sent.
+   */
+  drain(): void;
   /** Closes the HTTP server (finishing requests in flight), then the stores. */
   close(): Promise<void>;
 }
@@ -309,6 +314,47 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       }
     },
   );
+  // Readiness, for a balancer: ready to take traffic. Not ready while draining (from the
+  // signal that stops the server), while a store does not answer, or while the change feed
+  // is not followed; `/healthz` above stays the liveness check.
+  let draining = false;
+  app.get(
+    "/readyz",
+    {
+      schema: {
+        tags: ["health"],
+        operationId: "getReadiness",
+        summary: "Whether this instance should be sent traffic",
+        description:
+          "200 while its stores answer and it follows the change feed (read within the last 5 s); 503 from the moment it is told to stop (SIGTERM: it keeps serving for `SHUTDOWN_DELAY` seconds, then closes), or while a store or the feed is out of reach. Migrations are applied before the server listens.",
+        security: SECURITY.none,
+        response: {
+          200: Type.Object({ status: Type.Literal("ready") }),
+          503: Type.Object(
+            {
+              status: Type.Literal("not_ready"),
+              reasons: Type.Array(
+                Type.Unsafe<string>({ type: "string", enum: ["draining", "store_unreachable", "feed_behind"] }),
+                {
+                  description:
+                    "`draining`: the instance is stopping; `store_unreachable`: a store does not answer; `feed_behind`: the change feed has not been read within 5 s.",
+                },
+              ),
+            },
+            { description: "Take the instance out of the pool." },
+          ),
+          ...errorResponses(431),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const { reasons } = await auth.readiness();
+      const all = draining ? ["draining", ...reasons] : reasons;
+      reply.header("cache-control", "no-store");
+      if (all.length === 0) return { status: "ready" };
+      return reply.code(503).send({ status: "not_ready", reasons: all });
+    },
+  );
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   const appPage = await registerWebApp(app);
   // A browser asking for a page that is not there gets the app's own not-found page.
@@ -320,6 +366,11 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     auth,
     todos,
     routes,
+    drain() {
+      if (draining) return;
+      draining = true;
+      logger.info("draining: /readyz answers 503 from now on");
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -281,6 +281,14 @@ export const SETTINGS = {
     max: 3600,
     meaning: "seconds an idle keep-alive connection stays open (keep it above the proxy's)",
   },
+  SHUTDOWN_DELAY: {
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 600,
+    meaning:
+      "seconds between SIGTERM and closing: `/readyz` answers 503 at once while the instance goes on serving, so a balancer that polls it stops sending traffic first; set it to the balancer's check interval times its failure threshold ([operations](docs/operations.md#readiness-and-draining)). A second signal closes at once",
+  },
   COOKIE_SECURE: {
     kind: "bool",
     default: true,

@@ -1,7 +1,8 @@
 /**
- * `latchkey serve` (what `npm start` runs): start the server; on SIGTERM or SIGINT stop
- * accepting, finish the requests in flight, close the stores and exit 0 (keep-alive
- * connections are closed once idle, never waited on: see app/drain.ts).
+ * `latchkey serve` (what `npm start` runs): start the server; on SIGTERM or SIGINT answer
+ * `/readyz` with 503, go on serving for `SHUTDOWN_DELAY` seconds (a second signal cuts it
+ * short), then stop accepting, finish the requests in flight, close the stores and exit 0
+ * (keep-alive connections are closed once idle, never waited on: see app/drain.ts).
  *
  * The server (Fastify, its plugins, the web app) is imported here, when `serve` runs: the
  * administration commands never load it, so they work wherever latchkey's stores do.
@@ -19,9 +20,34 @@ export function registerServe(program: Command): void {
       const server = await buildServer({ config });
       const { app } = server;
       let stopping = false;
+      let closing = false;
+      let cutShort = () => {};
       const stop = async (signal: string) => {
-        if (stopping) return;
+        if (closing) {
+          // A signal while closing: stop waiting for requests in flight, as Node would.
+          app.log.warn({ signal }, "stopped before the requests in flight finished");
+          process.exit(1);
+        }
+        if (stopping) {
+          // A second signal during the delay: close now.
+          cutShort();
+          return;
+        }
         stopping = true;
+        // Not ready first, still serving: a balancer that polls /readyz takes the instance
+        // out before it stops accepting connections.
+        server.drain();
+        if (config.shutdownDelay > 0) {
+          app.log.info({ signal, seconds: config.shutdownDelay }, "stopping: draining before closing");
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, config.shutdownDelay * 1000);
+            cutShort = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+        closing = true;
         app.log.info({ signal }, "stopping: finishing requests in flight");
         try {
           await server.close();
@@ -31,8 +57,8 @@ export function registerServe(program: Command): void {
           process.exit(1);
         }
       };
-      process.once("SIGTERM", () => void stop("SIGTERM"));
-      process.once("SIGINT", () => void stop("SIGINT"));
+      process.on("SIGTERM", () => void stop("SIGTERM"));
+      process.on("SIGINT", () => void stop("SIGINT"));
       await app.listen({ port: config.port, host: config.host });
       const address = app.server.address();
       const port = typeof address === "object" && address ? address.port : config.port;

@@ -1,0 +1,46 @@
+/**
+ * Whether this process can serve, for a balancer's readiness check (the server's
+ * `GET /readyz`): its stores answer, and it follows the change feed closely enough to
+ * vouch for the access tokens it verifies. Liveness (is the process alive at all) is
+ * another question, asked of `GET /healthz`.
+ */
+import type { ChangeFollower } from "./change-follower.js";
+import type { Stores } from "./ports.js";
+
+/**
+ * Why a process is not ready: a store does not answer (`store_unreachable`), or it has
+ * not read the change feed within the follower's tolerance (`feed_behind`: 5 s). The
+ * server adds `draining`, from the SIGTERM that stops it until it closes.
+ * @example
+ * const { reasons } = await auth.readiness();
+ * const storeDown = reasons.includes("store_unreachable" satisfies NotReadyReason);
+ */
+export type NotReadyReason = "store_unreachable" | "feed_behind";
+
+/**
+ * @example
+ * const { ready, reasons } = await auth.readiness(); // { ready: false, reasons: ["store_unreachable"] }
+ */
+export interface Readiness {
+  ready: boolean;
+  /** Empty when ready. */
+  reasons: NotReadyReason[];
+}
+
+/**
+ * @example
+ * const readiness = await readinessOf(stores, follower);
+ */
+export async function readinessOf(
+  stores: Pick<Stores, "ping">,
+  follower: Pick<ChangeFollower, "readAgeMs" | "staleMs">,
+): Promise<Readiness> {
+  const reasons: NotReadyReason[] = [];
+  try {
+    await stores.ping();
+  } catch {
+    reasons.push("store_unreachable");
+  }
+  if (follower.readAgeMs() > follower.staleMs) reasons.push("feed_behind");
+  return { ready: reasons.length === 0, reasons };
+}
