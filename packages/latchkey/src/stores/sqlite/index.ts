@@ -82,7 +82,7 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
   const stores = createSqlStores({
     name: "sqlite",
     db,
-    changes: changeFeed(db),
+    changes: changeFeed(db, database),
     isUniqueViolation: (error) =>
       typeof error === "object" &&
       error !== null &&
