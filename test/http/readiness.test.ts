@@ -74,3 +74,19 @@ describe("GET /readyz", () => {
     expect((await get(h, "/readyz")).statusCode).toBe(200);
   });
 });
+
+describe("auth.readiness()", () => {
+  it("counts a store that does not answer within a second as unreachable, and a late failure is not left unhandled", async () => {
+    const { readinessOf } = await import("../../packages/latchkey/src/core/readiness.js");
+    const follower = { readAgeMs: () => 0, staleMs: 5000 };
+    const startedAt = performance.now();
+    const slow = {
+      ping: () => new Promise<void>((_resolve, reject) => setTimeout(() => reject(new Error("too late")), 1_500)),
+    };
+    expect(await readinessOf(slow, follower)).toEqual({ ready: false, reasons: ["store_unreachable"] });
+    expect(performance.now() - startedAt).toBeLessThan(1_400);
+    // The ping's rejection half a second later must not surface as an unhandled rejection.
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(await readinessOf({ ping: async () => {} }, follower)).toEqual({ ready: true, reasons: [] });
+  });
+});

@@ -121,6 +121,7 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       });
       expect(register.status).toBe(503);
       expect(await health()).toEqual([503, 503, 503]);
+      for (const reasons of await readiness()) expect(reasons).toMatch(/^store_unreachable(\+feed_behind)?$/);
       pgProxy.restore();
       await within(5000, servesNormally);
       expect((await browser.request(cluster.origin, "POST", "/api/todos", { title: "after" })).status).toBe(201);

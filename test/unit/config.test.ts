@@ -39,6 +39,9 @@ describe("configuration", () => {
       logLevel: "info",
       sweepInterval: 60,
       eventRetention: 365,
+      shutdownDelay: 0,
+      metricsPort: 0,
+      metricsHost: "127.0.0.1",
     });
   });
 
@@ -103,6 +106,11 @@ describe("configuration", () => {
     ["RESET_LINK_TTL", "86401"],
     ["MAIL_ADDRESS_MAX", "0"],
     ["MAIL_ACCOUNT_MAX", "0"],
+    ["SHUTDOWN_DELAY", "-1"],
+    ["SHUTDOWN_DELAY", "601"],
+    ["METRICS_PORT", "70000"],
+    ["METRICS_HOST", "999.1.1.1"],
+    ["EVENT_RETENTION", "0"],
   ])("refuses %s=%s, naming the variable", (name, value) => {
     expect(fails({ [name]: value }).variable).toBe(name);
   });

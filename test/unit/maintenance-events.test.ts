@@ -63,6 +63,23 @@ describe("the security log's retention", () => {
     auth.stop();
   });
 
+  it("takes a backlog over several sweeps, 10,000 events at most each, so no sweep holds the event loop for long", async () => {
+    const stores = createMemoryStores();
+    const alice = makeUser("alice");
+    await stores.users.create(alice);
+    for (let i = 0; i < 10_600; i++) await stores.events.append(event(`old-${i}`, alice.id, NOW - 400 * DAY + i));
+    const auth = await createAuth(options(stores));
+    const log = { debug: vi.fn(), warn: vi.fn() };
+    const maintenance = auth.startMaintenance({ log });
+    await maintenance.runOnce();
+    expect(log.debug).toHaveBeenLastCalledWith(expect.objectContaining({ events: 10_000 }), "swept expired records");
+    await maintenance.runOnce();
+    expect(log.debug).toHaveBeenLastCalledWith(expect.objectContaining({ events: 600 }), "swept expired records");
+    await maintenance.stop();
+    expect(await stores.events.listByUser(alice.id, 10)).toEqual([]);
+    auth.stop();
+  });
+
   it("keeps a year by default", async () => {
     const stores = createMemoryStores();
     const alice = makeUser("alice");
@@ -98,7 +115,13 @@ describe("the security log's retention", () => {
     const alice = makeUser("alice");
     await stores.users.create(alice);
     await stores.events.append(event("ancient", alice.id, NOW - 3_000 * DAY));
+    const warn = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
     const auth = await createAuth(options(withoutSweep));
+    expect(warn).toHaveBeenCalledWith(expect.stringContaining("the security log is kept for ever"), {
+      code: "LATCHKEY_NO_EVENT_SWEEP",
+    });
+    warn.mockRestore();
+    expect(auth.eventRetentionMs).toBe(Number.POSITIVE_INFINITY);
     const log = { debug: vi.fn(), warn: vi.fn() };
     const maintenance = auth.startMaintenance({ log });
     await maintenance.runOnce();

@@ -459,11 +459,11 @@ export function describeStoreContract(backend: ContractBackend): void {
         const bob = user("bob");
         await s.users.create(alice);
         await s.users.create(bob);
-        // Appended out of time order: the sweep goes by `at`, not by insertion.
+        // Appended out of time order (the oldest after a newer one): the sweep goes by `at`.
         for (const [id, owner, at] of [
           ["late", alice, T0 + 30],
-          ["oldest", bob, T0],
           ["old", alice, T0 + 10],
+          ["oldest", bob, T0],
           ["edge", alice, T0 + 20],
         ] as const) {
           await s.events.append({

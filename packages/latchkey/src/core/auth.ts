@@ -162,7 +162,10 @@ export interface Auth {
   readonly revocations: RevocationFeed;
   /** How long an access token can verify after it is issued: `accessTokenTtl + clockTolerance`, ms. */
   readonly tokenLifetimeMs: number;
-  /** How long the security log keeps an event (`eventRetentionDays`), ms. */
+  /**
+   * How long the security log keeps an event (`eventRetentionDays`), ms; `Infinity` for an
+   * event store that cannot delete old events.
+   */
   readonly eventRetentionMs: number;
   /**
    * Starts the sweep of expired sessions, counters, old change-feed rows and spent keys
@@ -545,7 +548,15 @@ const DAY_MS = 86_400_000;
  * needs a store that can sweep its log.
  */
 function checkEventRetention(days: number | undefined, events: Stores["events"]): number {
-  if (days === undefined) return DEFAULT_EVENT_RETENTION_DAYS;
+  if (days === undefined) {
+    if (typeof events.sweepOlderThan === "function") return DEFAULT_EVENT_RETENTION_DAYS;
+    // A store of the host's own that cannot delete old events: its log is kept for ever.
+    process.emitWarning(
+      "latchkey: stores.events has no sweepOlderThan(before, limit): the security log is kept for ever (see EventStore in latchkey's types)",
+      { code: "LATCHKEY_NO_EVENT_SWEEP" },
+    );
+    return Number.POSITIVE_INFINITY;
+  }
   if (!Number.isInteger(days) || days < 1 || days > 36_500) {
     throw new TypeError("latchkey: option eventRetentionDays must be a whole number of days, 1 to 36500");
   }

@@ -6,6 +6,7 @@
  * signing keys that no longer verify anything.
  */
 import type { Auth } from "./auth.js";
+import type { Stores } from "./ports.js";
 
 /**
  * Where maintenance reports: any pino-like logger (Fastify's `app.log`, say).
@@ -45,16 +46,27 @@ export interface Maintenance {
 const SWEEP_BATCH = 500;
 
 /**
- * Runs `deleteBatch` (which deletes at most `SWEEP_BATCH` rows and answers how many) until
- * a batch comes back short, yielding to the event loop between batches (a store such as
- * SQLite deletes synchronously, as sessions are swept).
+ * The most batches of old events one sweep deletes (10,000 events): the first sweep after
+ * an upgrade or a lowered retention meets a backlog, which then goes over several sweeps,
+ * a minute apart, instead of holding the event loop (and a shutdown waiting on the sweep)
+ * until all of it is gone.
  */
-async function sweepInBatches(deleteBatch: (limit: number) => Promise<number>): Promise<number> {
+const EVENT_BATCHES_PER_SWEEP = 20;
+
+/**
+ * Runs `deleteBatch` (which deletes at most `SWEEP_BATCH` rows and answers how many) until
+ * a batch comes back short, or `maxBatches` have run, yielding to the event loop between
+ * batches (a store such as SQLite deletes synchronously, as sessions are swept).
+ */
+async function sweepInBatches(
+  deleteBatch: (limit: number) => Promise<number>,
+  maxBatches = Number.POSITIVE_INFINITY,
+): Promise<number> {
   let total = 0;
-  for (;;) {
+  for (let batch = 1; ; batch++) {
     const deleted = await deleteBatch(SWEEP_BATCH);
     total += deleted;
-    if (deleted < SWEEP_BATCH) return total;
+    if (deleted < SWEEP_BATCH || batch >= maxBatches) return total;
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
@@ -66,6 +78,22 @@ async function sweepInBatches(deleteBatch: (limit: number) => Promise<number>): 
  * Keeping more only grows the store: an earlier floor of an hour held six times the
  * entries at the default TTL, the Redis memory growth the soak saw (docs/deployment.md).
  */
+/**
+ * Deletes the events older than `before`, at most `EVENT_BATCHES_PER_SWEEP` batches, and
+ * answers how many; on its own, so that a failing events table stops no other sweep. A
+ * store of the host's own without the method keeps its log (createAuth warns of it).
+ */
+async function sweepEvents(events: Stores["events"], before: number, log: MaintenanceLog): Promise<number> {
+  const sweep = events.sweepOlderThan?.bind(events);
+  if (!sweep || !Number.isFinite(before)) return 0;
+  try {
+    return await sweepInBatches((limit) => sweep(before, limit), EVENT_BATCHES_PER_SWEEP);
+  } catch (error) {
+    log.warn({ err: error }, "sweeping old security events failed; will retry");
+    return 0;
+  }
+}
+
 /**
  * @example
  * const maintenance = startMaintenance(auth, { log: app.log });
@@ -87,12 +115,7 @@ export function startMaintenance(
       const challenges = await sweepInBatches((limit) => challengeStore.sweepExpired(now, limit));
       const counters = await auth.stores.counters.sweepExpired(now);
       const changes = await auth.stores.changes.prune(now - auth.tokenLifetimeMs);
-      // A store of the host's own without the method keeps its log (createAuth refuses an
-      // explicit retention for it).
-      const before = now - auth.eventRetentionMs;
-      const events = eventStore.sweepOlderThan
-        ? await sweepInBatches((limit) => eventStore.sweepOlderThan?.(before, limit) ?? Promise.resolve(0))
-        : 0;
+      const events = await sweepEvents(eventStore, now - auth.eventRetentionMs, log);
       const keys = await auth.keys.prune();
       if (sessions + links + challenges + counters + changes + events + keys > 0) {
         log.debug({ sessions, links, challenges, counters, changes, events, keys }, "swept expired records");

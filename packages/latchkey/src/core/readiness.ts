@@ -27,6 +27,9 @@ export interface Readiness {
   reasons: NotReadyReason[];
 }
 
+/** How long the stores have to answer a readiness check, ms. */
+const PING_BUDGET_MS = 1000;
+
 /**
  * @example
  * const readiness = await readinessOf(stores, follower);
@@ -36,10 +39,21 @@ export async function readinessOf(
   follower: Pick<ChangeFollower, "readAgeMs" | "staleMs">,
 ): Promise<Readiness> {
   const reasons: NotReadyReason[] = [];
+  // A balancer waits a second or two for an answer: a store that has not answered in
+  // PING_BUDGET_MS is as good as unreachable.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((resolve) => {
+    timer = setTimeout(resolve, PING_BUDGET_MS, "late");
+  });
+  const ping = stores.ping();
+  // A ping that fails after the budget has run out is answered already: not unhandled.
+  ping.catch(() => {});
   try {
-    await stores.ping();
+    if ((await Promise.race([ping, late])) === "late") reasons.push("store_unreachable");
   } catch {
     reasons.push("store_unreachable");
+  } finally {
+    clearTimeout(timer);
   }
   if (follower.readAgeMs() > follower.staleMs) reasons.push("feed_behind");
   return { ready: reasons.length === 0, reasons };

@@ -85,6 +85,10 @@ export interface Config {
   keepAliveTimeout: number;
   /** Seconds between SIGTERM and closing, `/readyz` answering 503 meanwhile. */
   shutdownDelay: number;
+  /** Port of the Prometheus metrics listener; 0: no metrics. */
+  metricsPort: number;
+  /** Bind address of the metrics listener. */
+  metricsHost: string;
   /** Seconds between two sweeps of expired sessions, counters and changes. */
   sweepInterval: number;
   /** `smtp://` or `smtps://` URL of the mail server (credentials included: never log it); unset, the outbox. */
@@ -218,6 +222,8 @@ export function loadConfig(env: Env): Config {
     idleTimeout: read.int("IDLE_TIMEOUT"),
     keepAliveTimeout: read.int("KEEP_ALIVE_TIMEOUT"),
     shutdownDelay: read.int("SHUTDOWN_DELAY"),
+    metricsPort: read.int("METRICS_PORT"),
+    metricsHost: readHost(read.text("METRICS_HOST"), "METRICS_HOST"),
     sweepInterval: read.int("SWEEP_INTERVAL"),
     smtpUrl: parseSmtpUrl(env.SMTP_URL),
     mailFrom: readMailFrom(read.text("MAIL_FROM")),
@@ -335,7 +341,7 @@ function readTrustProxy(raw: string): Config["trustProxy"] {
  * whose last label is not all digits, so `999.1.1.1` is refused here and never reaches a
  * DNS lookup at listen time.
  */
-function readHost(raw: string): string {
+function readHost(raw: string, name = "HOST"): string {
   if (isIP(raw) !== 0) return raw;
   const labels = raw.split(".");
   const isName =
@@ -343,7 +349,7 @@ function readHost(raw: string): string {
     labels.every((label) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(label)) &&
     !/^\d+$/.test(labels.at(-1) ?? "");
   if (isName) return raw;
-  throw new ConfigError("HOST", "must be an IP address (0.0.0.0, ::) or a host name such as localhost");
+  throw new ConfigError(name, "must be an IP address (0.0.0.0, ::) or a host name such as localhost");
 }
 
 function isAddressOrRange(part: string): boolean {

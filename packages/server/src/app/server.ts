@@ -15,6 +15,7 @@ import { type Auth, createAuth, errorResponses } from "latchkey";
 import { handleError, latchkey, useStrictJson } from "latchkey/fastify";
 import { BODY_LIMIT, cookieNames, SECURITY, securitySchemes } from "latchkey/internal";
 import pino from "pino";
+import type { Registry } from "prom-client";
 import { authOptionsFrom, factorKeyFallback } from "./auth-options.js";
 import type { Config } from "./config.js";
 import { registerSetCookieNames } from "./cookie-names-header.js";
@@ -24,6 +25,7 @@ import { clientErrorHandler, methodNotAllowedOrNotFound } from "./fallbacks.js";
 import { labRoutes } from "./lab.js";
 import { loggerOptions } from "./logging.js";
 import { configuredTransport, describeTransport, givenTransport } from "./mail.js";
+import { createMetrics } from "./metrics.js";
 import { lazyChildLogger } from "./request-logger.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
@@ -41,6 +43,8 @@ export interface Server {
   todos: TodoStore;
   /** Every route registered (HEAD included), and whether the OpenAPI document shows it. */
   routes: readonly RegisteredRoute[];
+  /** The Prometheus registry when `METRICS_PORT` is set (`serve` serves it there), else `null`. */
+  metrics: Registry | null;
   /**
    * Marks the instance as stopping: `GET /readyz` answers `503 draining` from now on, so a
    * balancer stops sending it traffic, while it goes on serving what it is sent.
@@ -99,6 +103,8 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   // One logger from the start, so the stores' connection errors are JSON lines like the rest.
   const logger = options.logger ?? pino(loggerOptions(config.logLevel));
   const stores = options.stores ?? (await openConfiguredStores(config, logger));
+  // Metrics only when asked for (METRICS_PORT): their hooks cost every request a little.
+  const metrics = config.metricsPort > 0 ? createMetrics() : null;
   // Until the server listens on a port-0 config, its origin is not known: resolve lazily.
   let app: FastifyInstance | undefined;
   const publicOrigin = (): string =>
@@ -114,7 +120,11 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     logger.warn("MFA_KEYS is unset: authenticator apps' secrets are sealed under a key kept in the database itself");
   }
   const auth = await createAuth({
-    ...authOptionsFrom(config, stores, { issuer: publicOrigin, mail: { transport, log: logger }, factorKey }),
+    ...authOptionsFrom(config, metrics ? { ...stores, events: metrics.countEvents(stores.events) } : stores, {
+      issuer: publicOrigin,
+      mail: { transport, log: logger },
+      factorKey,
+    }),
     clock: options.clock,
     hasher: options.hasher,
   });
@@ -147,6 +157,10 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   });
   const server = app.server;
   drain.watch(server);
+  if (metrics) {
+    metrics.instrument(app);
+    metrics.follow(auth);
+  }
   app.addHook("preClose", async () => drain.start(server));
   // Every route the app registers, for the test that holds the OpenAPI document to them.
   const routes: RegisteredRoute[] = [];
@@ -366,6 +380,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     auth,
     todos,
     routes,
+    metrics: metrics?.registry ?? null,
     drain() {
       if (draining) return;
       draining = true;

@@ -373,6 +373,20 @@ export const SETTINGS = {
     meaning:
       "requests that send mail to one email address or account within `LOGIN_WINDOW`, across instances, so nobody can flood someone's inbox; past it, 429",
   },
+  METRICS_PORT: {
+    kind: "int",
+    default: 0,
+    min: 0,
+    max: 65_535,
+    meaning:
+      "TCP port of the Prometheus metrics (`GET /metrics`), on a listener of its own, never the public one; `0` (the default): no metrics ([operations](docs/operations.md#metrics))",
+  },
+  METRICS_HOST: {
+    kind: "text",
+    default: "127.0.0.1",
+    accepts: "an IP address or host name",
+    meaning: "bind address of the metrics listener: keep it off the public network",
+  },
   LOG_LEVEL: {
     kind: "choice",
     default: "info",

@@ -5,9 +5,9 @@
 import type { Kysely } from "kysely";
 
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.createIndex("events_at").on("events").column("at").execute();
+  await db.schema.createIndex("events_at").ifNotExists().on("events").column("at").execute();
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  await db.schema.dropIndex("events_at").execute();
+  await db.schema.dropIndex("events_at").ifExists().execute();
 }

@@ -1,0 +1,149 @@
+/**
+ * Issue 34: Prometheus metrics on a listener of their own (METRICS_PORT), moving under a
+ * scripted workload (sign-up, sign-in, failed and throttled sign-ins, logout), with no
+ * username, id, address or secret in any label, and never on the public origin.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningServer, startServerProcess } from "../helpers/processes.js";
+
+const PASSWORD = "correct horse battery staple";
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The value of one sample line (`name{labels} value`), or 0 when it is absent. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
+      return Number(line.slice(line.lastIndexOf(" ") + 1));
+    }
+  }
+  return 0;
+}
+
+describe("latchkey serve with METRICS_PORT", () => {
+  let dir: string;
+  let server: RunningServer;
+  let metricsUrl: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "latchkey-metrics-"));
+    const metricsPort = await freePort();
+    metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    server = await startServerProcess({
+      DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}`,
+      METRICS_PORT: String(metricsPort),
+      LOGIN_MAX_FAILURES: "3",
+    });
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("counts requests, latencies and security events under a workload, with no identifier, address or secret in the scrape", async () => {
+    const origin = server.origin;
+    const headers = { "content-type": "application/json", origin };
+    const username = "metrics-mallory-7f3a";
+    const body = (password: string) => JSON.stringify({ username, password });
+    expect((await fetch(`${origin}/auth/register`, { method: "POST", headers, body: body(PASSWORD) })).status).toBe(
+      201,
+    );
+    const login = await fetch(`${origin}/auth/login`, { method: "POST", headers, body: body(PASSWORD) });
+    expect(login.status).toBe(200);
+    const cookies = login.headers.getSetCookie().map((c) => c.split(";")[0] as string);
+    const cookie = cookies.join("; ");
+    const { csrfToken } = (await login.json()) as { csrfToken: string };
+    const me = (await (await fetch(`${origin}/auth/me`, { headers: { cookie } })).json()) as {
+      user: { id: string };
+      session: { id: string };
+    };
+    // Wrong passwords until the account's sign-ins are throttled (LOGIN_MAX_FAILURES=3).
+    const failures: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      failures.push(
+        (await fetch(`${origin}/auth/login`, { method: "POST", headers, body: body("wrong password!!") })).status,
+      );
+    }
+    expect(failures).toContain(401);
+    expect(failures).toContain(429);
+    const logout = await fetch(`${origin}/auth/logout`, {
+      method: "POST",
+      headers: { origin, cookie, "x-csrf-token": csrfToken },
+    });
+    expect(logout.status).toBe(204);
+
+    const scrape = await fetch(metricsUrl);
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get("content-type")).toContain("text/plain");
+    const text = await scrape.text();
+
+    const requests = (labels: Record<string, string>) => sample(text, "latchkey_http_requests_total", labels);
+    expect(requests({ route: "/auth/register", method: "POST", status: "201" })).toBe(1);
+    expect(requests({ route: "/auth/login", method: "POST", status: "200" })).toBe(1);
+    expect(requests({ route: "/auth/login", method: "POST", status: "401" })).toBeGreaterThanOrEqual(1);
+    expect(requests({ route: "/auth/login", method: "POST", status: "429" })).toBeGreaterThanOrEqual(1);
+    expect(requests({ route: "/auth/logout", method: "POST", status: "204" })).toBe(1);
+    expect(
+      sample(text, "latchkey_http_request_duration_seconds_count", { route: "/auth/login", method: "POST" }),
+    ).toBeGreaterThanOrEqual(6);
+    const events = (type: string) => sample(text, "latchkey_security_events_total", { type });
+    expect(events("login")).toBe(1);
+    expect(events("login_failed")).toBeGreaterThanOrEqual(1);
+    expect(events("logout")).toBe(1);
+    // The process and the change feed.
+    expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0);
+    expect(text).toContain("nodejs_eventloop_lag_p99_seconds");
+    const readAge = sample(text, "latchkey_change_feed_read_age_seconds");
+    expect(readAge).toBeGreaterThanOrEqual(0);
+    expect(readAge).toBeLessThan(5);
+    expect(text).toContain("latchkey_revocation_streams 0");
+
+    // Who never appears: not the username, the user's or session's id, the password, a
+    // cookie's value, the CSRF token or the client's address.
+    for (const secret of [
+      username,
+      me.user.id,
+      me.session.id,
+      PASSWORD,
+      csrfToken,
+      ...cookies.map((c) => c.split("=")[1] as string),
+    ]) {
+      expect(text.includes(secret), `the scrape holds ${secret.slice(0, 8)}…`).toBe(false);
+    }
+    expect(text).not.toMatch(/127\.0\.0\.1|::1/);
+  });
+
+  it("every metric the Grafana dashboard in deploy/ queries is in the scrape", async () => {
+    const dashboard = JSON.parse(readFileSync(join(ROOT, "deploy/grafana-dashboard.json"), "utf8")) as {
+      panels: Array<{ title: string; targets: Array<{ expr: string }> }>;
+    };
+    const text = await (await fetch(metricsUrl)).text();
+    const names = new Set<string>();
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets) {
+        for (const [name] of expr.matchAll(/\b(?:latchkey|nodejs|process)_[a-z0-9_]+/g)) names.add(name);
+      }
+    }
+    expect(names.size).toBeGreaterThan(5);
+    for (const name of names) expect(text, `${name} is not scraped`).toMatch(new RegExp(`^${name}[{ ]`, "m"));
+  });
+
+  it("is not on the public origin, and answers only GET /metrics", async () => {
+    expect((await fetch(`${server.origin}/metrics`)).status).toBe(404);
+    expect((await fetch(metricsUrl.replace("/metrics", "/other"))).status).toBe(404);
+    expect((await fetch(metricsUrl, { method: "POST" })).status).toBe(404);
+  });
+});
