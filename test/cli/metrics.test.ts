@@ -4,23 +4,15 @@
  * username, id, address or secret in any label, and never on the public origin.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort } from "../helpers/cluster.js";
 import { type RunningServer, startServerProcess } from "../helpers/processes.js";
 
 const PASSWORD = "correct horse battery staple";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The value of one sample line (`name{labels} value`), or 0 when it is absent. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {

@@ -86,6 +86,29 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       );
     };
 
+    /**
+     * `GET /api/todos` through nginx, one after another, until `allAnswered200` stops it and
+     * checks that there were enough and that every one was a 200.
+     */
+    const trafficThroughNginx = () => {
+      const statuses: number[] = [];
+      let running = true;
+      const loop = (async () => {
+        while (running) statuses.push((await browser.request(cluster.origin, "GET", "/api/todos")).status);
+      })();
+      return {
+        async allAnswered200() {
+          running = false;
+          await loop;
+          expect(statuses.length).toBeGreaterThan(20);
+          expect(
+            statuses.filter((s) => s !== 200),
+            statuses.join(","),
+          ).toEqual([]);
+        },
+      };
+    };
+
     it("Redis down: session checks answer 503 (never 200, never 500), /healthz 503; back within 5 s of its return", async () => {
       expect(await servesNormally()).toBe(true);
       redisProxy.cut();
@@ -129,11 +152,7 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
 
     it("an instance stopped with SIGTERM under traffic: /readyz 503 draining at once while it still serves, nothing lost through nginx", async () => {
       expect(await servesNormally()).toBe(true);
-      const statuses: number[] = [];
-      let running = true;
-      const traffic = (async () => {
-        while (running) statuses.push((await browser.request(cluster.origin, "GET", "/api/todos")).status);
-      })();
+      const traffic = trafficThroughNginx();
       const stopping = cluster.instances[0];
       const exited = new Promise<void>((resolve) => stopping?.proc.once("exit", () => resolve()));
       await new Promise((resolve) => setTimeout(resolve, 200));
@@ -147,33 +166,17 @@ describeWith("PostgreSQL, Redis and nginx", postgresAvailable && redisAvailable 
       await exited;
       expect(stopping?.proc.exitCode).toBe(0);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      running = false;
-      await traffic;
-      expect(statuses.length).toBeGreaterThan(20);
-      expect(
-        statuses.filter((s) => s !== 200),
-        statuses.join(","),
-      ).toEqual([]);
+      await traffic.allAnswered200();
       await cluster.restart(0);
       await within(5000, servesNormally);
     });
 
     it("a process killed with SIGKILL mid-traffic: the others carry on, and its restart loses nothing", async () => {
-      const statuses: number[] = [];
-      let running = true;
-      const traffic = (async () => {
-        while (running) statuses.push((await browser.request(cluster.origin, "GET", "/api/todos")).status);
-      })();
+      const traffic = trafficThroughNginx();
       await new Promise((resolve) => setTimeout(resolve, 300));
       cluster.instances[0]?.proc.kill("SIGKILL");
       await new Promise((resolve) => setTimeout(resolve, 700));
-      running = false;
-      await traffic;
-      expect(statuses.length).toBeGreaterThan(20);
-      expect(
-        statuses.filter((s) => s !== 200),
-        statuses.join(","),
-      ).toEqual([]);
+      await traffic.allAnswered200();
       await cluster.restart(0);
       const direct = await browser.request(cluster.direct(0), "GET", "/api/todos");
       expect(direct.status).toBe(200);

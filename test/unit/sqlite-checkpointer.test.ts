@@ -6,6 +6,7 @@ import SQLite from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
 import { startCheckpointer } from "../../packages/latchkey/src/stores/sqlite/checkpointer.js";
 import { openSqliteStores, WAL_SIZE_LIMIT } from "../../packages/latchkey/src/stores/sqlite/index.js";
+import { makeUser } from "../../packages/latchkey/src/testing/fixtures.js";
 
 const dirs: string[] = [];
 const tempFile = () => {
@@ -72,18 +73,9 @@ describe("WAL checkpoints in a worker thread", () => {
     const wal = () => statSync(`${path}-wal`).size;
     try {
       const now = Date.now();
-      const userId = "0194d2c6-0000-7000-8000-000000000001";
-      await stores.users.create({
-        id: userId,
-        username: "burst",
-        passwordHash: "x",
-        createdAt: now,
-        disabledAt: null,
-        roles: ["user"],
-        rolesAt: now,
-        email: null,
-        emailVerifiedAt: null,
-      });
+      const burst = makeUser("burst");
+      await stores.users.create(burst);
+      const userId = burst.id;
       let n = 0;
       const append = () =>
         stores.events.append({
