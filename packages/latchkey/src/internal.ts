@@ -10,3 +10,4 @@ export { targetPath } from "./http/paths.js";
 export { BODY_LIMIT } from "./http/request.js";
 export { SECURITY, securitySchemes } from "./http/schemas.js";
 export { isoTime } from "./http/views.js";
+export { parseRedisUrl } from "./stores/redis/topology.js";

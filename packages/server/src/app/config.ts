@@ -7,7 +7,7 @@
 import { isIP } from "node:net";
 import ipaddr from "ipaddr.js";
 import { parseFactorKeys } from "latchkey";
-import { isSameSite, parseOrigin } from "latchkey/internal";
+import { isSameSite, parseOrigin, parseRedisUrl as parseRedisTopology } from "latchkey/internal";
 import { getPublicSuffix } from "tldts";
 import { SETTINGS, type Setting, type SettingName } from "./settings.js";
 
@@ -36,6 +36,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of every Redis key (several deployments can share one Redis). */
   redisKeyPrefix: string;
+  /** `REDIS_WAIT_REPLICAS`; undefined: the topology's default. */
+  redisWaitReplicas: number | undefined;
   strategy: "session" | "jwt" | "hybrid";
   sessionIdleTimeout: number;
   sessionAbsoluteTimeout: number;
@@ -189,6 +191,7 @@ export function loadConfig(env: Env): Config {
     database: withSchema(parseDatabaseUrl(read.text("DATABASE_URL")), read.text("DATABASE_SCHEMA")),
     redisUrl: parseRedisUrl(env.REDIS_URL),
     redisKeyPrefix: read.text("REDIS_KEY_PREFIX"),
+    redisWaitReplicas: parseWaitReplicas(env.REDIS_WAIT_REPLICAS),
     strategy: read.choice("AUTH_STRATEGY") as Config["strategy"],
     sessionIdleTimeout,
     sessionAbsoluteTimeout,
@@ -365,13 +368,21 @@ function isAddressOrRange(part: string): boolean {
 function parseRedisUrl(raw: string | undefined): string | undefined {
   if (raw === undefined || raw.trim() === "") return undefined;
   const url = raw.trim();
-  if (!/^rediss?:\/\/[^/]/.test(url)) throw new ConfigError("REDIS_URL", "must be redis://host:port or rediss://...");
   try {
-    new URL(url);
-  } catch {
-    throw new ConfigError("REDIS_URL", "is not a valid redis:// URL");
+    parseRedisTopology(url);
+  } catch (error) {
+    throw new ConfigError("REDIS_URL", (error as Error).message);
   }
   return url;
+}
+
+function parseWaitReplicas(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw.trim() === "") return undefined;
+  const value = raw.trim();
+  if (!/^\d{1,2}$/.test(value) || Number(value) > 16) {
+    throw new ConfigError("REDIS_WAIT_REPLICAS", "must be a whole number from 0 to 16");
+  }
+  return Number(value);
 }
 
 /**

@@ -45,9 +45,16 @@ export const SETTINGS = {
   REDIS_URL: {
     kind: "text",
     default: null,
-    accepts: "`redis://host:port`, `rediss://...`",
+    accepts: "`redis://host:port`, `rediss://...`, `redis+sentinel://host,host,host/name`, `redis+cluster://host,host,host`",
     meaning:
-      "when set, sessions, refresh tokens, throttle counters and the change feed live in Redis ([deployment](docs/deployment.md))",
+      "when set, sessions, refresh tokens, throttle counters and the change feed live in Redis ([deployment](docs/deployment.md), [topologies](docs/operations.md#redis-with-failover))",
+  },
+  REDIS_WAIT_REPLICAS: {
+    kind: "text",
+    default: null,
+    accepts: "a whole number, 0 to 16",
+    meaning:
+      "replicas that must hold a write that must outlive a failover (a session created or ended, a refresh token rotated, a change-feed entry) before it is answered; default 1 with Sentinel or Cluster, 0 with one server ([operations](docs/operations.md#redis-with-failover))",
   },
   REDIS_KEY_PREFIX: {
     kind: "text",

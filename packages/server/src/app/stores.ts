@@ -44,6 +44,7 @@ export async function openConfiguredStores(config: Config, log?: Pick<Logger, "w
       url: config.redisUrl,
       base: durable,
       prefix: config.redisKeyPrefix,
+      ...(config.redisWaitReplicas !== undefined && { waitForReplicas: config.redisWaitReplicas }),
       // Every line is the JSON log's, never ioredis's own stderr text.
       onError: (error, client) => log?.warn({ err: error, client }, "redis connection error"),
     });

@@ -1,11 +1,16 @@
 /** The Redis `ChangeFeed`: a stream of changes with an epoch, and pub/sub to wake followers. */
 import { randomUUID } from "node:crypto";
-import type { Redis } from "ioredis";
 import type { ChangeFeed } from "../../core/ports.js";
 import type { ChangeKind, ChangeRecord } from "../../core/records.js";
+import type { RedisClient, RedisLink } from "./client.js";
 import * as lua from "./scripts.js";
 
-export function changeFeed(redis: Redis, subscriber: Redis, p: string): ChangeFeed {
+/**
+ * `publish` goes through `link.commit`: a change lost to a failover would be a revocation
+ * other instances never apply, and its seq given again to the next change.
+ */
+export function changeFeed(link: RedisLink, subscriber: RedisClient, p: string): ChangeFeed {
+  const { client: redis, commit } = link;
   const feed = `${p}changes`;
   const channel = `${p}changes`;
   const parse = (member: string): ChangeRecord => {
@@ -23,7 +28,7 @@ export function changeFeed(redis: Redis, subscriber: Redis, p: string): ChangeFe
   });
   return {
     async publish(kind, subject, at) {
-      await redis.eval(lua.PUBLISH, 2, `${feed}:seq`, feed, kind, subject, at, channel);
+      await commit((w) => w.eval(lua.PUBLISH, 2, `${feed}:seq`, feed, kind, subject, at, channel));
     },
     async read(afterSeq, notBefore, limit) {
       const members = (await redis.eval(lua.READ_FEED, 1, feed, afterSeq, notBefore, limit)) as string[];

@@ -1,9 +1,10 @@
 /** The Redis `CounterStore`: atomic counters that expire with their window. */
-import type { Redis } from "ioredis";
+
 import type { CounterStore } from "../../core/ports.js";
+import type { RedisClient } from "./client.js";
 import * as lua from "./scripts.js";
 
-export function counterStore(redis: Redis, p: string): CounterStore {
+export function counterStore(redis: RedisClient, p: string): CounterStore {
   const key = (k: string) => `${p}c:${k}`;
   return {
     async hit(k, windowMs, now) {

@@ -10,17 +10,18 @@
  * carries the user's public fields (`UserProfile`: never the password hash or the email
  * address), so checking a session cookie is one Redis read.
  */
-import { Redis } from "ioredis";
 import { StoreUnavailableError } from "../../core/errors.js";
 import type { Stores, UserStore } from "../../core/ports.js";
 import { guardStore } from "../guard.js";
 import { changeFeed } from "./change-feed.js";
+import { connect, type RedisClient, replicatedLink } from "./client.js";
 import { counterStore } from "./counters.js";
 import { refreshTokenStore } from "./refresh-tokens.js";
 import { rolesCopier } from "./roles.js";
 import * as lua from "./scripts.js";
 import { compactUserId } from "./session-codec.js";
 import { sessionStore } from "./sessions.js";
+import { clusterPrefix, parseRedisUrl } from "./topology.js";
 import { disabledMarker } from "./util.js";
 
 /**
@@ -29,17 +30,32 @@ import { disabledMarker } from "./util.js";
  * const options: RedisOptions = { url: "redis://127.0.0.1:6379", base: stores, prefix: "app:" };
  */
 export interface RedisOptions {
+  /**
+   * `redis://` or `rediss://` for one server, `redis+sentinel://host,host,host/name` for a
+   * primary watched by Sentinels, `redis+cluster://host,host,host` for a Cluster (see
+   * `parseRedisUrl`).
+   */
   url: string;
   /** The durable stores this one is laid over. */
   base: Stores;
-  /** Key prefix (default `lk:`), so several deployments or test runs can share a server. */
+  /**
+   * Key prefix (default `lk:`), so several deployments or test runs can share a server. On
+   * a Cluster it is made a hash tag (`{lk:}`) unless it has one: every latchkey key of a
+   * deployment lives in one slot, so each script's keys are on one node.
+   */
   prefix?: string;
+  /**
+   * How many replicas must hold a write that must outlive a failover (a session created or
+   * ended, a refresh token rotated, a user disabled, roles, the change feed) before it is
+   * answered: 1 by default with Sentinel or Cluster, 0 with one server. See `client.ts`.
+   */
+  waitForReplicas?: number;
   /**
    * Told of connection errors (Redis down, a reconnect failing), at most one call per
    * client every 10 s. Without a listener ioredis prints `[ioredis] Unhandled error event`
    * lines to stderr, outside the JSON log; the server passes its logger's `warn`.
    */
-  onError?: (error: Error, client: "commands" | "subscriber") => void;
+  onError?: (error: Error, client: "commands" | "subscriber" | "writes") => void;
 }
 
 /**
@@ -50,29 +66,45 @@ export interface RedisOptions {
  * });
  */
 export async function openRedisStores(options: RedisOptions): Promise<Stores> {
-  const prefix = options.prefix ?? "lk:";
-  const redis = connect(options.url, { autoPipelining: true });
-  const subscriber = connect(options.url, { autoPipelining: false });
+  let topology: ReturnType<typeof parseRedisUrl>;
+  try {
+    topology = parseRedisUrl(options.url);
+  } catch (error) {
+    throw new TypeError(`openRedisStores: the url ${(error as Error).message}`);
+  }
+  const replicas = options.waitForReplicas ?? (topology.kind === "standalone" ? 0 : 1);
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new TypeError("openRedisStores: waitForReplicas must be a whole number, 0 or more");
+  }
+  const prefix = topology.kind === "cluster" ? clusterPrefix(options.prefix ?? "lk:") : (options.prefix ?? "lk:");
+  const redis = connect(topology, { autoPipelining: true });
+  const subscriber = connect(topology, { autoPipelining: false });
+  const writer = replicas > 0 ? connect(topology, { autoPipelining: true }) : redis;
+  const clients = [...new Set([redis, subscriber, writer])];
   reportErrors(redis, "commands", options.onError);
   reportErrors(subscriber, "subscriber", options.onError);
+  if (writer !== redis) reportErrors(writer, "writes", options.onError);
   try {
-    await Promise.all([ready(redis), ready(subscriber)]);
+    await Promise.all(clients.map(ready));
     await redis.ping();
   } catch (error) {
-    redis.disconnect();
-    subscriber.disconnect();
+    for (const client of clients) client.disconnect();
     throw new StoreUnavailableError("redis", { cause: error });
   }
+  const link = replicatedLink(redis, writer, { replicas, anchor: `${prefix}changes:epoch` });
   const { base } = options;
   let closing: Promise<void> | undefined;
   const guard = <T extends object>(store: T): T => guardStore("redis", store);
-  const sessions = guard(sessionStore(redis, prefix, base));
+  const sessions = guard(sessionStore(link, prefix, base));
   const markers = guard({
-    disable: async (userId: string, at: number) =>
-      void (await redis.eval(lua.DISABLE_USER, 0, prefix, compactUserId(userId), at, `${prefix}changes`)),
-    clear: async (userId: string) => void (await redis.del(disabledMarker(prefix, userId))),
+    disable: (userId: string, at: number) =>
+      link.commit(async (w) => {
+        const marker = disabledMarker(prefix, userId);
+        await w.eval(lua.DISABLE_USER, 1, marker, prefix, compactUserId(userId), at, `${prefix}changes`);
+      }),
+    clear: (userId: string) => link.commit(async (w) => void (await w.del(disabledMarker(prefix, userId)))),
   });
-  const { copyRoles } = guard({ copyRoles: rolesCopier(redis, prefix, base) });
+  const { copyRoles } = guard({ copyRoles: rolesCopier(link, prefix, base) });
   return {
     ...base,
     users: {
@@ -110,9 +142,9 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
       },
     },
     sessions,
-    refreshTokens: guard(refreshTokenStore(redis, prefix)),
+    refreshTokens: guard(refreshTokenStore(link, prefix)),
     counters: guard(counterStore(redis, prefix)),
-    changes: guard(changeFeed(redis, subscriber, prefix)),
+    changes: guard(changeFeed(link, subscriber, prefix)),
     ping: async () => {
       await base.ping();
       await guard({ ping: () => redis.ping() }).ping();
@@ -121,6 +153,7 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
     close: () => {
       closing ??= (async () => {
         subscriber.disconnect();
+        if (writer !== redis) await writer.quit().catch(() => writer.disconnect());
         await redis.quit().catch(() => redis.disconnect());
         await base.close();
       })();
@@ -147,8 +180,8 @@ async function wouldBeLastAdmin(users: UserStore, id: string): Promise<boolean> 
 
 /** Hands a client's `error` events to `onError`, at most one every 10 s (an outage repeats them). */
 function reportErrors(
-  client: Redis,
-  name: "commands" | "subscriber",
+  client: RedisClient,
+  name: "commands" | "subscriber" | "writes",
   onError: RedisOptions["onError"] = () => {},
 ): void {
   let last = Number.NEGATIVE_INFINITY;
@@ -161,7 +194,7 @@ function reportErrors(
 }
 
 /** Resolves when the client is connected, or fails after two seconds. */
-function ready(client: Redis): Promise<void> {
+function ready(client: RedisClient): Promise<void> {
   if (client.status === "ready") return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("Redis did not answer within 2 s")), 2000);
@@ -169,24 +202,5 @@ function ready(client: Redis): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
-  });
-}
-
-function connect(url: string, { autoPipelining }: { autoPipelining: boolean }): Redis {
-  return new Redis(url, {
-    // Fail fast while Redis is down (requests answer 503), reconnect in the background.
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: 2000,
-    // A command in flight when its connection drops would otherwise wait for ever while a
-    // proxy in front of Redis keeps accepting and closing connections (ioredis counts its
-    // retries again on each one): past 2 s it is an outage, answered 503.
-    commandTimeout: 2000,
-    retryStrategy: (attempt) => Math.min(1000, 50 * 2 ** attempt),
-    lazyConnect: false,
-    // Commands issued in the same tick (the session reads of concurrent requests) go out
-    // as one write and come back as one read: ~5% less CPU per `session` request, ~8% more
-    // requests per second (alternating builds). Not on the subscriber, which only subscribes.
-    enableAutoPipelining: autoPipelining,
   });
 }

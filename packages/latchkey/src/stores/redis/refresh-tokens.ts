@@ -1,29 +1,33 @@
 /** The Redis `RefreshTokenStore`: one key per token, expiring with it. */
-import type { Redis } from "ioredis";
 import type { RefreshTokenStore } from "../../core/ports.js";
 import type { RefreshTokenRecord } from "../../core/records.js";
+import type { RedisLink } from "./client.js";
 import * as lua from "./scripts.js";
 import { num } from "./util.js";
 
-export function refreshTokenStore(redis: Redis, p: string): RefreshTokenStore {
+/** Every write goes through `link.commit`: a rotation lost to a failover would let a used token be used again. */
+export function refreshTokenStore(link: RedisLink, p: string): RefreshTokenStore {
+  const { client: redis, commit } = link;
   const key = (id: string) => `${p}rt:${id}`;
   return {
     async create(token) {
-      await redis
-        .multi()
-        .hset(key(token.id), {
-          id: token.id,
-          sessionId: token.sessionId,
-          secretHash: token.secretHash,
-          createdAt: String(token.createdAt),
-          expiresAt: String(token.expiresAt),
-          rotatedAt: token.rotatedAt === null ? "" : String(token.rotatedAt),
-        })
-        .pexpireat(key(token.id), token.expiresAt)
-        .sadd(`${p}srt:${token.sessionId}`, token.id)
-        .pexpireat(`${p}srt:${token.sessionId}`, token.expiresAt, "GT")
-        .pexpireat(`${p}srt:${token.sessionId}`, token.expiresAt, "NX")
-        .exec();
+      await commit((w) =>
+        w
+          .multi()
+          .hset(key(token.id), {
+            id: token.id,
+            sessionId: token.sessionId,
+            secretHash: token.secretHash,
+            createdAt: String(token.createdAt),
+            expiresAt: String(token.expiresAt),
+            rotatedAt: token.rotatedAt === null ? "" : String(token.rotatedAt),
+          })
+          .pexpireat(key(token.id), token.expiresAt)
+          .sadd(`${p}srt:${token.sessionId}`, token.id)
+          .pexpireat(`${p}srt:${token.sessionId}`, token.expiresAt, "GT")
+          .pexpireat(`${p}srt:${token.sessionId}`, token.expiresAt, "NX")
+          .exec(),
+      );
     },
     async find(id) {
       const f = await redis.hgetall(key(id));
@@ -39,10 +43,10 @@ export function refreshTokenStore(redis: Redis, p: string): RefreshTokenStore {
       return token;
     },
     async markRotated(id, now) {
-      return (await redis.eval(lua.MARK_ROTATED, 1, key(id), now)) === 1;
+      return (await commit((w) => w.eval(lua.MARK_ROTATED, 1, key(id), now))) === 1;
     },
     async retireForSession(sessionId, now) {
-      await redis.eval(lua.RETIRE_SESSION_TOKENS, 0, p, sessionId, now);
+      await commit((w) => w.eval(lua.RETIRE_SESSION_TOKENS, 1, `${p}srt:${sessionId}`, p, sessionId, now));
     },
   };
 }

@@ -2,9 +2,9 @@
  * The roles a Redis session value carries (a copy of its user's, so a role check costs no
  * second read) kept equal to the durable store's, which alone decides them.
  */
-import type { Redis } from "ioredis";
 import type { Stores } from "../../core/ports.js";
 import type { UserProfile } from "../../core/records.js";
+import type { RedisLink } from "./client.js";
 import * as lua from "./scripts.js";
 import { compactUserId } from "./session-codec.js";
 
@@ -26,11 +26,11 @@ const stampOf = (user: Pick<UserProfile, "roles" | "rolesAt">): string => `${use
  * to the store.
  *
  * @example
- * const copyRoles = rolesCopier(redis, "lk:", base);
+ * const copyRoles = rolesCopier(link, "lk:", base);
  * if (typeof (await base.users.setRoles(id, ["admin", "user"], now)) === "number") await copyRoles(id);
  */
 export function rolesCopier(
-  redis: Redis,
+  link: RedisLink,
   prefix: string,
   base: Stores,
 ): (userId: string, one?: { sessionId: string; written: UserProfile }) => Promise<void> {
@@ -42,7 +42,8 @@ export function rolesCopier(
       const stamp = stampOf(user);
       if (stamp === written) return;
       const args = [prefix, compactUserId(userId), one?.sessionId ?? "", user.rolesAt, ...user.roles];
-      await redis.eval(lua.SET_ROLES, 0, ...args);
+      const index = `${prefix}${lua.USER_INDEX_KEY}${compactUserId(userId)}`;
+      await link.commit((w) => w.eval(lua.SET_ROLES, 1, index, ...args));
       written = stamp;
     }
   };

@@ -1,21 +1,26 @@
 /** Small helpers the Redis stores share. */
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./client.js";
 import * as lua from "./scripts.js";
 import { compactUserId } from "./session-codec.js";
 
 export const num = (value: string | undefined): number => Number(value ?? 0);
 
 /**
- * EVAL with no keys, answering a Buffer (a packed session is binary). ioredis has a
+ * EVAL answering a Buffer (a packed session is binary). ioredis has a
  * Buffer-answering variant of every command, EVAL's included, but its types leave that
  * one out; `callBuffer("EVAL", ...)` is not a way around it, as auto-pipelining sends
  * the script itself as the command name.
  */
-export function evalBuffer(redis: Redis, script: string, ...args: string[]): Promise<Buffer | null> {
+export function evalBuffer(
+  redis: RedisClient,
+  script: string,
+  keys: string[],
+  ...args: string[]
+): Promise<Buffer | null> {
   const client = redis as unknown as {
     evalBuffer(script: string, numKeys: number, ...args: string[]): Promise<Buffer | null>;
   };
-  return client.evalBuffer(script, 0, ...args);
+  return client.evalBuffer(script, keys.length, ...keys, ...args);
 }
 
 /** The name of a disabled user's mark. */
