@@ -5,7 +5,7 @@
  * becomes a hash tag, so the contract's multi-key scripts run there at all.
  */
 import { randomBytes } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";

@@ -1,7 +1,7 @@
 /**
  * Redis deployments made by the tests on 127.0.0.1, from Debian's `redis-server` and
  * `redis-sentinel`: a primary with two replicas watched by three Sentinels, and a Cluster
- * of three primaries with a replica each. Every process keeps its files in a temporary
+ * of three primaries with two replicas each. Every process keeps its files in a temporary
  * directory and is killed by `stop()`.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
@@ -56,8 +56,8 @@ async function until(what: string, withinMs: number, check: () => Promise<boolea
   }
 }
 
-/** One command to one node, on a connection of its own. */
-export async function ask(port: number, ...command: string[]): Promise<string> {
+/** A one-off connection to a node that may be down: its errors are the caller's to see. */
+function quiet(port: number): Redis {
   const client = new Redis({
     port,
     host: "127.0.0.1",
@@ -65,6 +65,13 @@ export async function ask(port: number, ...command: string[]): Promise<string> {
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
+  client.on("error", () => {});
+  return client;
+}
+
+/** One command to one node, on a connection of its own. */
+export async function ask(port: number, ...command: string[]): Promise<string> {
+  const client = quiet(port);
   try {
     await client.connect();
     return String(await client.call(command[0] as string, ...command.slice(1)));
@@ -128,8 +135,14 @@ export interface SentinelDeployment {
   /** The port of the primary the Sentinels name now. */
   primary(): Promise<number>;
   replicaPorts(): Promise<number[]>;
-  /** Kills a node (SIGKILL), or pauses it (SIGSTOP) and resumes it (SIGCONT). */
+  /**
+   * Kills a node (SIGKILL), or pauses it (SIGSTOP) and resumes it (SIGCONT). A paused
+   * replica still receives the replication stream into its socket buffer, and applies it
+   * when resumed; `cutReplicas` closes the links so that it cannot.
+   */
   signal(port: number, signal: "SIGKILL" | "SIGSTOP" | "SIGCONT"): Promise<void>;
+  /** Closes the primary's links to its replicas (they reconnect, unless paused). */
+  cutReplicas(): Promise<void>;
   /** Resolves once the Sentinels name a primary other than `port`, and it has its replicas. */
   promotedFrom(port: number, withinMs: number): Promise<number>;
   stop(): Promise<void>;
@@ -185,7 +198,7 @@ export async function startSentinelDeployment(): Promise<SentinelDeployment> {
   const primaryNow = async () => {
     for (const port of sentinels) {
       try {
-        const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const client = quiet(port);
         await client.connect();
         const reply = (await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as [string, string];
         client.disconnect();
@@ -208,6 +221,9 @@ export async function startSentinelDeployment(): Promise<SentinelDeployment> {
     async signal(port, signal) {
       if (signal === "SIGKILL") await p.kill(port);
       else p.procs.get(port)?.kill(signal);
+    },
+    async cutReplicas() {
+      await ask(await primaryNow(), "CLIENT", "KILL", "TYPE", "replica");
     },
     async promotedFrom(old, withinMs) {
       let promoted = old;
@@ -234,10 +250,13 @@ export interface ClusterDeployment {
   stop(): Promise<void>;
 }
 
-/** Three primaries with a replica each, calling a node failed after one second. */
+/**
+ * Three primaries with two replicas each, calling a node failed after one second. Two, so
+ * that a promoted replica still has one to acknowledge writes (`REDIS_WAIT_REPLICAS`).
+ */
 export async function startClusterDeployment(): Promise<ClusterDeployment> {
   const p = processes("cluster");
-  const ports = await freePorts(6, true);
+  const ports = await freePorts(9, true);
   try {
     for (const port of ports) {
       const dir = join(p.dir, String(port));
@@ -261,14 +280,14 @@ export async function startClusterDeployment(): Promise<ClusterDeployment> {
       "create",
       ...ports.map((port) => `127.0.0.1:${port}`),
       "--cluster-replicas",
-      "1",
+      "2",
       "--cluster-yes",
     ]);
-    await until("the cluster ok, each primary's replica in sync", 30_000, async () => {
+    await until("the cluster ok, each primary's replicas in sync", 30_000, async () => {
       let synced = 0;
       for (const port of ports) {
         if (!(await ask(port, "CLUSTER", "INFO")).includes("cluster_state:ok")) return false;
-        if (/state=online/.test(await ask(port, "INFO", "replication"))) synced++;
+        if ((await ask(port, "INFO", "replication")).match(/state=online/g)?.length === 2) synced++;
       }
       return synced === 3;
     });
@@ -281,7 +300,7 @@ export async function startClusterDeployment(): Promise<ClusterDeployment> {
       if (p.procs.get(port)?.exitCode !== null || p.procs.get(port)?.signalCode !== null) continue;
       try {
         const slot = Number(await ask(port, "CLUSTER", "KEYSLOT", key));
-        const client = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        const client = quiet(port);
         await client.connect();
         const slots = (await client.call("CLUSTER", "SLOTS")) as Array<[number, number, [string, number]]>;
         client.disconnect();
