@@ -89,6 +89,12 @@ describe("configuration", () => {
     ["DATABASE_SCHEMA", "Latchkey"],
     ["DATABASE_SCHEMA", "latchkey"], // with the default sqlite: DATABASE_URL
     ["REDIS_URL", "localhost:6379"],
+    ["REDIS_URL", "redis+sentinel://10.0.0.1,10.0.0.2"],
+    ["REDIS_URL", "redis+cluster://10.0.0.1/0"],
+    ["REDIS_URL", "rediss+cluster://10.0.0.1"],
+    ["REDIS_WAIT_REPLICAS", "-1"],
+    ["REDIS_WAIT_REPLICAS", "17"],
+    ["REDIS_WAIT_REPLICAS", "one"],
     ["LOGIN_MAX_FAILURES", "0"],
     ["HOST", "999.1.1.1"],
     ["HOST", "1.2.3"],
