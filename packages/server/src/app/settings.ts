@@ -45,7 +45,8 @@ export const SETTINGS = {
   REDIS_URL: {
     kind: "text",
     default: null,
-    accepts: "`redis://host:port`, `rediss://...`, `redis+sentinel://host,host,host/name`, `redis+cluster://host,host,host`",
+    accepts:
+      "`redis://host:port`, `rediss://...`, `redis+sentinel://host,host,host/name`, `redis+cluster://host,host,host`",
     meaning:
       "when set, sessions, refresh tokens, throttle counters and the change feed live in Redis ([deployment](docs/deployment.md), [topologies](docs/operations.md#redis-with-failover))",
   },
