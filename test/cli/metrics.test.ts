@@ -38,6 +38,7 @@ describe("latchkey serve with METRICS_PORT", () => {
       DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}`,
       METRICS_PORT: String(metricsPort),
       LOGIN_MAX_FAILURES: "3",
+      REFRESH_REUSE_LEEWAY: "0",
     });
   }, 30_000);
   afterAll(async () => {
@@ -62,6 +63,27 @@ describe("latchkey serve with METRICS_PORT", () => {
       user: { id: string };
       session: { id: string };
     };
+    // An API client: a token pair, the access token used twice, one refresh, then the old
+    // refresh token again (theft: its session ends).
+    const tokenHeaders = { "content-type": "application/json" };
+    const pair = (await (
+      await fetch(`${origin}/auth/token`, { method: "POST", headers: tokenHeaders, body: body(PASSWORD) })
+    ).json()) as { access_token: string; refresh_token: string };
+    for (let i = 0; i < 2; i++) {
+      const bearer = await fetch(`${origin}/auth/me`, { headers: { authorization: `Bearer ${pair.access_token}` } });
+      expect(bearer.status).toBe(200);
+    }
+    const refresh = (token: string) =>
+      fetch(`${origin}/auth/refresh`, {
+        method: "POST",
+        headers: tokenHeaders,
+        body: JSON.stringify({ refresh_token: token }),
+      });
+    const refreshed = await refresh(pair.refresh_token);
+    expect(refreshed.status).toBe(200);
+    const { refresh_token: next } = (await refreshed.json()) as { refresh_token: string };
+    expect((await refresh(pair.refresh_token)).status).toBe(401);
+
     // Wrong passwords until the account's sign-ins are throttled (LOGIN_MAX_FAILURES=3).
     const failures: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -76,7 +98,6 @@ describe("latchkey serve with METRICS_PORT", () => {
       headers: { origin, cookie, "x-csrf-token": csrfToken },
     });
     expect(logout.status).toBe(204);
-
     const scrape = await fetch(metricsUrl);
     expect(scrape.status).toBe(200);
     expect(scrape.headers.get("content-type")).toContain("text/plain");
@@ -92,9 +113,28 @@ describe("latchkey serve with METRICS_PORT", () => {
       sample(text, "latchkey_http_request_duration_seconds_count", { route: "/auth/login", method: "POST" }),
     ).toBeGreaterThanOrEqual(6);
     const events = (type: string) => sample(text, "latchkey_security_events_total", { type });
-    expect(events("login")).toBe(1);
+    expect(events("login")).toBe(2);
     expect(events("login_failed")).toBeGreaterThanOrEqual(1);
     expect(events("logout")).toBe(1);
+    expect(events("refresh_reuse_detected")).toBe(1);
+    // Sessions by kind and by how they ended; refreshes; the access-token memory.
+    expect(sample(text, "latchkey_sessions_created_total", { kind: "session" })).toBe(1);
+    expect(sample(text, "latchkey_sessions_created_total", { kind: "bearer" })).toBe(1);
+    expect(sample(text, "latchkey_sessions_ended_total", { reason: "signed_out" })).toBe(1);
+    expect(sample(text, "latchkey_sessions_ended_total", { reason: "refresh_reuse_detected" })).toBe(1);
+    expect(sample(text, "latchkey_refresh_rotations_total")).toBe(1);
+    expect(sample(text, "latchkey_access_token_checks_total", { remembered: "false" })).toBe(1);
+    expect(sample(text, "latchkey_access_token_checks_total", { remembered: "true" })).toBe(1);
+    expect(sample(text, "latchkey_access_tokens_remembered")).toBe(1);
+    // Store calls by port and method, with their outcome; the hashing queue.
+    const storeCalls = (labels: Record<string, string>) =>
+      sample(text, "latchkey_store_call_duration_seconds_count", labels);
+    expect(storeCalls({ port: "sessions", method: "create", outcome: "ok" })).toBe(2);
+    expect(storeCalls({ port: "users", method: "findByUsername", outcome: "ok" })).toBeGreaterThanOrEqual(7);
+    expect(storeCalls({ port: "refreshTokens", method: "markRotated", outcome: "ok" })).toBe(1);
+    expect(text).not.toMatch(/outcome="error"/);
+    expect(sample(text, "latchkey_password_hashes", { state: "running" })).toBe(0);
+    expect(text).toMatch(/^latchkey_password_hashes\{state="waiting"\} 0$/m);
     // The process and the change feed.
     expect(sample(text, "process_resident_memory_bytes")).toBeGreaterThan(0);
     expect(text).toContain("nodejs_eventloop_lag_p99_seconds");
@@ -111,6 +151,9 @@ describe("latchkey serve with METRICS_PORT", () => {
       me.session.id,
       PASSWORD,
       csrfToken,
+      pair.access_token,
+      pair.refresh_token,
+      next,
       ...cookies.map((c) => c.split("=")[1] as string),
     ]) {
       expect(text.includes(secret), `the scrape holds ${secret.slice(0, 8)}…`).toBe(false);

@@ -1,7 +1,7 @@
 /**
  * The store contract on Redis deployments the test makes: a primary with two replicas
- * under three Sentinels (`redis+sentinel://`), and a Cluster of three primaries with a
- * replica each (`redis+cluster://`). Each case gets a fresh key prefix; on the Cluster it
+ * under three Sentinels (`redis+sentinel://`), and a Cluster of three primaries with
+ * two replicas each (`redis+cluster://`). Each case gets a fresh key prefix; on the Cluster it
  * becomes a hash tag, so the contract's multi-key scripts run there at all.
  */
 import { randomBytes } from "node:crypto";
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.js";
+import { makeSession, makeUser, T0 } from "../../packages/latchkey/src/testing/fixtures.js";
 import { describeStoreContract } from "../../packages/latchkey/src/testing.js";
 import {
   type ClusterDeployment,
@@ -54,27 +55,67 @@ describeWith("redis-sentinel", sentinelAvailable)("Redis under Sentinel", () => 
   describeStoreContract(backend);
   describePasskeyStoreContract(backend);
 
-  it("a write that must outlive a failover is answered only once a replica holds it", async () => {
+  it("each write that must outlive a failover is answered only once a replica holds it; reads and the rest do not wait", async () => {
     const { stores, cleanup } = await backend.open();
     try {
-      const [replicaA, replicaB] = (await deployment.replicaPorts()) as [number, number];
-      await deployment.signal(replicaA, "SIGSTOP");
-      await deployment.signal(replicaB, "SIGSTOP");
+      const alice = makeUser("alice");
+      await stores.users.create(alice);
+      const kept = makeSession(alice.id, { id: "kept" });
+      const other = makeSession(alice.id, { id: "other" });
+      await stores.sessions.create(kept);
+      await stores.sessions.create(other);
+      const token = {
+        id: "rt1",
+        sessionId: kept.id,
+        secretHash: "h",
+        createdAt: T0,
+        expiresAt: T0 + 60_000_000,
+        rotatedAt: null,
+      };
+      await stores.refreshTokens.create(token);
+      const replicas = await deployment.replicaPorts();
+      for (const port of replicas) await deployment.signal(port, "SIGSTOP");
       try {
+        // Reads, a session's last use and throttle counts do not wait.
         const started = Date.now();
-        await expect(stores.changes.publish("session_ended", "s1", Date.now())).rejects.toThrow(/unavailable/i);
-        // Refused after the wait (1 s), not at once.
-        expect(Date.now() - started).toBeGreaterThanOrEqual(900);
-        // A read does not wait for replicas.
-        expect((await stores.changes.position()).seq).toBeGreaterThan(0);
+        expect((await stores.sessions.findWithUser(kept.id))?.session.id).toBe(kept.id);
+        expect(await stores.sessions.touch(kept.id, T0 + 2, T0 + 60_000)).toBe(true);
+        expect((await stores.counters.hit("k", 60_000, T0)).count).toBe(1);
+        expect((await stores.changes.position()).epoch).toMatch(/\//);
+        expect(Date.now() - started).toBeLessThan(900);
+        const writes: Array<[string, () => Promise<unknown>]> = [
+          ["sessions.create", () => stores.sessions.create(makeSession(alice.id, { id: "new" }))],
+          ["sessions.delete", () => stores.sessions.delete(other.id)],
+          ["sessions.deleteByUser", () => stores.sessions.deleteByUser(alice.id, kept.id)],
+          ["sessions.replaceSecret", () => stores.sessions.replaceSecret(kept.id, "h2", T0 + 1)],
+          ["sessions.reauthenticate", () => stores.sessions.reauthenticate(kept.id, T0 + 1, ["pwd"])],
+          ["refreshTokens.create", () => stores.refreshTokens.create({ ...token, id: "rt2" })],
+          ["refreshTokens.markRotated", () => stores.refreshTokens.markRotated(token.id, T0 + 1)],
+          ["refreshTokens.retireForSession", () => stores.refreshTokens.retireForSession(kept.id, T0 + 1)],
+          ["changes.publish", () => stores.changes.publish("session_ended", "s1", T0)],
+          ["users.setDisabled", () => stores.users.setDisabled(alice.id, T0 + 1)],
+        ];
+        for (const [name, write] of writes) {
+          const started = Date.now();
+          await expect(write(), name).rejects.toThrow(/unavailable/i);
+          // Refused after the wait (1 s), not at once.
+          expect(Date.now() - started, name).toBeGreaterThanOrEqual(900);
+        }
       } finally {
-        await deployment.signal(replicaA, "SIGCONT");
-        await deployment.signal(replicaB, "SIGCONT");
+        for (const port of replicas) await deployment.signal(port, "SIGCONT");
       }
-      await stores.changes.publish("session_ended", "s2", Date.now());
+      await stores.changes.publish("session_ended", "s2", T0);
     } finally {
       await cleanup();
     }
+  }, 60_000);
+
+  it("refuses to open when writes would wait for more replicas than the primary has", async () => {
+    await expect(
+      openRedisStores({ url: deployment.url, base: createMemoryStores(), waitForReplicas: 3 }),
+    ).rejects.toThrow(
+      "writes wait for 3 replica(s) (REDIS_WAIT_REPLICAS, waitForReplicas) but the primary has 2 connected",
+    );
   });
 });
 

@@ -107,7 +107,7 @@ function processes(name: string): Processes {
     },
     kill,
     async stopAll() {
-      for (const proc of procs.values()) if (proc.signalCode === "SIGSTOP") proc.kill("SIGCONT");
+      // A paused process (SIGSTOP) dies of SIGKILL as well.
       await Promise.all([...procs.keys()].map((port) => kill(port)));
       rmSync(dir, { recursive: true, force: true });
     },

@@ -26,14 +26,15 @@ describe("parseRedisUrl", () => {
       name: "mymaster",
       db: 0,
     });
-    expect(parseRedisUrl("redis+sentinel://app:p%40ss@s1:26379/main/3?sentinelPassword=s%26cret")).toEqual({
+    expect(parseRedisUrl("redis+sentinel://app:p%40ss@s1:26379/main/3?sentinelPassword=s%26c+ret")).toEqual({
       kind: "sentinel",
       sentinels: [{ host: "s1", port: 26379 }],
       name: "main",
       db: 3,
       username: "app",
       password: "p@ss",
-      sentinelPassword: "s&cret",
+      // Percent-decoded like the rest: a `+` is a `+`, not a space.
+      sentinelPassword: "s&c+ret",
     });
   });
 
@@ -54,9 +55,10 @@ describe("parseRedisUrl", () => {
     ["redis://", /valid|host/],
     ["redis+sentinel://s1,s2", /primary's name/],
     ["redis+sentinel://s1/main/x", /\/name or \/name\/db/],
-    ["redis+sentinel://s1/main?db=2", /only sentinelPassword/],
+    ["redis+sentinel://s1/main?db=2", /no query parameter but sentinelPassword/],
+    ["redis+sentinel://s1/%zz", /percent-encoding/],
     ["redis+cluster://n1/0", /no path/],
-    ["redis+cluster://n1?tls=1", /no parameter/],
+    ["redis+cluster://n1?tls=1", /no query parameter/],
     ["redis+cluster://n1:99999", /host:port/],
     ["redis+cluster://n1,,n2", /host:port/],
     ["rediss+sentinel://s1/main", /not supported yet/],

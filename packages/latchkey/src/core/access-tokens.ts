@@ -27,6 +27,7 @@ import {
 import { errors, type JWTVerifyGetKey, SignJWT } from "jose";
 import type { Clock } from "./clock.js";
 import type { KeyRing } from "./key-ring.js";
+import type { AuthObserver } from "./observer.js";
 import { normaliseAmr, type SessionRecord, type UserProfile } from "./records.js";
 
 /**
@@ -100,6 +101,8 @@ export type AccessCheck =
 /** Options of `AccessTokens`. */
 export interface AccessTokenOptions {
   keys: KeyRing;
+  /** Told whether each check found the token remembered (`AuthObserver`). */
+  observer?: Pick<AuthObserver, "accessTokenChecked">;
   clock: Clock;
   /** The public origin: `iss` and `aud`. A function when it is known only once listening. */
   issuer: () => string;
@@ -250,6 +253,7 @@ export class AccessTokens {
    */
   async verify(token: string): Promise<AccessCheck> {
     const cached = this.#verified.get(token);
+    this.#o.observer?.accessTokenChecked?.(cached !== undefined);
     const check = cached ? this.#stillValid(cached) : await this.#verifyFully(token);
     if (!cached && check.ok) this.#verified.remember(token, check.claims, this.#o.clock.now());
     if (check.ok && this.#o.revocation === "immediate" && this.#o.mustConfirm?.(check.claims.issuedAt)) {

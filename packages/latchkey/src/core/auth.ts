@@ -15,6 +15,7 @@ import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, limitPerAddress, type ThrottlePolicy } from "./login-throttle.js";
 import type { MailOptions } from "./mail.js";
 import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
+import { type AuthObserver, observedStores } from "./observer.js";
 import { PASSKEY_CHALLENGES_PER_ADDRESS, Passkeys, type RelyingParty, relyingPartyOf } from "./passkeys.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { ChangeFeed, Stores } from "./ports.js";
@@ -74,6 +75,12 @@ export interface AuthOptions {
   random?: RandomBytes;
   /** Replaces the default hasher (argon2id behind `limitConcurrency`). */
   hasher?: PasswordHasher;
+  /**
+   * Told what latchkey does (sessions opened and ended, refreshes, access-token checks,
+   * store calls, security events), with no identifier: `latchkey/metrics` turns it into
+   * Prometheus metrics.
+   */
+  observer?: AuthObserver;
   /**
    * The app's roles and permissions (`docs/roles.md`): `user` and `admin` are built in.
    * An undeclared name anywhere is refused at start-up, naming it.
@@ -144,6 +151,8 @@ export interface Auth {
   readonly keys: KeyRing;
   readonly accessTokens: AccessTokens;
   readonly refreshTokens: RefreshTokens;
+  /** The password hasher: `auth.hasher.load?.()` is the hashing queue's depth. */
+  readonly hasher: PasswordHasher;
   /** Service credentials: the services that trust latchkey's tokens. */
   readonly services: ServiceAccounts;
   /** The roles and permissions of this deployment: `auth.roles.can(roles, "users:read")`. */
@@ -240,7 +249,9 @@ export const DEFAULT_TOKEN_POLICY: Readonly<Omit<TokenPolicy, "issuer">> = {
  * });
  */
 export async function createAuth(options: AuthOptions): Promise<Auth> {
-  const { stores, random } = options;
+  const { random } = options;
+  const observer = options.observer ?? {};
+  const stores = observedStores(options.stores, observer);
   if (!stores.services) {
     // Loud, once, where a host reads its start-up output; `--no-warnings` or a `warning`
     // listener can take it over (Node's way for a library to warn).
@@ -251,7 +262,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   }
   const clock = options.clock ?? systemClock;
   checkRenewalPolicy(options.sessions);
-  const log = new SecurityLog({ store: stores.events, clock });
+  const log = new SecurityLog({ store: stores.events, clock, observer });
   const passkeys = new Passkeys({
     store: stores.factors,
     challenges: stores.challenges,
@@ -312,6 +323,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     rolesChangedAt: (userId) => changes.rolesChangedAt(userId),
     findUser: (userId) => stores.users.findById(userId),
     counters: stores.counters,
+    observer,
   });
   const throttle = new LoginThrottle({ counters: stores.counters, clock, policy: options.throttle });
   const devices = await DeviceCookies.load(stores.secrets, random);
@@ -374,6 +386,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     isServiceRevoked: (serviceId) => changes.isServiceRevoked(serviceId),
     rolesChangedAt: (userId) => changes.rolesChangedAt(userId),
     mustConfirm: (issuedAt) => changes.mustConfirm(issuedAt),
+    observer,
     isTokenLive: async (claims) => {
       const live = await sessions.peekLive(claims.sessionId);
       return live !== null && live.user.rolesAt <= claims.rolesAt;
@@ -386,6 +399,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     clock,
     reuseLeeway: tokens.refreshReuseLeeway,
     random,
+    observer,
   });
   changes.onChange((change) => {
     if (change.kind === "keys_changed") void keys.reload().catch(() => {});
@@ -410,6 +424,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   return {
     stores,
     clock,
+    hasher,
     roles,
     admin,
     recentSignIn,

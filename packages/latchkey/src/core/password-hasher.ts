@@ -50,6 +50,8 @@ export interface PasswordHasher {
   verify(stored: string, password: string): Promise<boolean>;
   /** Whether `stored` was made with weaker parameters than the current ones. */
   needsRehash(stored: string): boolean;
+  /** Hashes running and waiting now, when the hasher bounds them (`limitConcurrency`). */
+  load?(): { running: number; waiting: number };
 }
 
 const PHC_PARAMS = /^\$argon2(?:id|i|d)\$v=\d+\$m=(\d+),t=(\d+),p=(\d+)\$/;
@@ -153,5 +155,6 @@ export function limitConcurrency(hasher: PasswordHasher, limits: ConcurrencyLimi
     hash: (password) => run(() => hasher.hash(password)),
     verify: (stored, password) => run(() => hasher.verify(stored, password)),
     needsRehash: (stored) => hasher.needsRehash(stored),
+    load: () => ({ running: active, waiting: waiting.length }),
   };
 }

@@ -15,6 +15,7 @@
  */
 import type { Clock } from "./clock.js";
 import { AuthError } from "./errors.js";
+import type { AuthObserver } from "./observer.js";
 import type { RefreshTokenStore } from "./ports.js";
 import type { SessionEndReason, SessionRecord } from "./records.js";
 import { hashSecret, type RandomBytes, safeEqual } from "./secrets.js";
@@ -31,6 +32,8 @@ export interface RefreshTokenDeps {
   /** Seconds. */
   reuseLeeway: number;
   random?: RandomBytes;
+  /** Told of each rotation (`AuthObserver`). */
+  observer?: Pick<AuthObserver, "refreshRotated">;
 }
 
 /**
@@ -130,7 +133,9 @@ export class RefreshTokens {
       );
     }
     if (!(await store.markRotated(record.id, now))) throw new InvalidGrantError(RACING_MESSAGE, true);
-    return { ...valid, refreshToken: await this.issue(valid.session) };
+    const next = await this.issue(valid.session);
+    this.#deps.observer?.refreshRotated?.();
+    return { ...valid, refreshToken: next };
   }
 
   /**

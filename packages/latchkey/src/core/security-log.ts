@@ -2,6 +2,7 @@
  * The per-user security event log (`GET /auth/events`).
  */
 import type { Clock } from "./clock.js";
+import type { AuthObserver } from "./observer.js";
 import type { EventStore } from "./ports.js";
 import type { EventRecord, EventType } from "./records.js";
 import { uuidv7 } from "./uuid.js";
@@ -25,10 +26,12 @@ export const EVENTS_LISTED = 100;
 export class SecurityLog {
   readonly #store: EventStore;
   readonly #clock: Clock;
+  readonly #observer: Pick<AuthObserver, "securityEvent"> | undefined;
 
-  constructor(deps: { store: EventStore; clock: Clock }) {
+  constructor(deps: { store: EventStore; clock: Clock; observer?: Pick<AuthObserver, "securityEvent"> }) {
     this.#store = deps.store;
     this.#clock = deps.clock;
+    this.#observer = deps.observer;
   }
 
   async record(type: EventType, userId: string, context: EventContext = {}): Promise<EventRecord> {
@@ -43,6 +46,7 @@ export class SecurityLog {
       detail: context.detail ?? null,
     };
     await this.#store.append(event);
+    this.#observer?.securityEvent?.(type);
     return event;
   }
 

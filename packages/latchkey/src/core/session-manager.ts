@@ -10,6 +10,7 @@
  */
 import type { Clock } from "./clock.js";
 import { dropStaleFront } from "./memo.js";
+import type { AuthObserver } from "./observer.js";
 import type { ChangeFeed, ClientInfo, CounterStore, SessionStore, ValidSession } from "./ports.js";
 import {
   normaliseAmr,
@@ -125,6 +126,8 @@ export interface SessionManagerDeps {
    * change the feed reported (a copy written while the roles were changing).
    */
   findUser?: (userId: string) => Promise<UserProfile | null>;
+  /** Told of sessions opened and ended (`AuthObserver`). */
+  observer?: Pick<AuthObserver, "sessionCreated" | "sessionsEnded">;
 }
 
 /** Who ended a session, for its event: the client's address and agent, when a request did. */
@@ -211,6 +214,7 @@ export class SessionManager {
       amr: normaliseAmr(input.amr),
     };
     await store.create(session);
+    this.#deps.observer?.sessionCreated?.(session.kind);
     return { session, token: formatSessionToken(parts), evicted: await this.#evictOverCap(session) };
   }
 
@@ -596,6 +600,7 @@ export class SessionManager {
   async end(sessionId: string, why?: SessionEndReason): Promise<SessionRecord | null> {
     const ended = await this.#deps.store.delete(sessionId);
     if (ended) {
+      this.#deps.observer?.sessionsEnded?.(why ?? "unspecified", 1);
       // Refused everywhere first; the mark only explains the refusal.
       await this.#published(sessionId);
       if (why) await this.#mark([sessionId], why);
@@ -618,6 +623,7 @@ export class SessionManager {
     // A sign-in waiting for its second step would open a session after this: it ends too.
     await this.#deps.forgetPending?.(userId);
     const ids = await this.#deps.store.deleteByUser(userId, exceptId);
+    if (ids.length > 0) this.#deps.observer?.sessionsEnded?.(why ?? "unspecified", ids.length);
     for (const id of ids) await this.#published(id);
     if (why) await this.#mark(ids, why);
     return ids;
@@ -650,6 +656,7 @@ export class SessionManager {
       const deleted = await this.#deps.store.sweepExpired(this.#deps.clock.now(), size);
       const took = performance.now() - started;
       total += deleted;
+      if (deleted > 0) this.#deps.observer?.sessionsEnded?.("session_expired", deleted);
       if (deleted < size) return total;
       if (took > targetMs) size = Math.max(10, Math.floor(size / 2));
       else if (took < targetMs / 2) size = Math.min(5000, size * 2);

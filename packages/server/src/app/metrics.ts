@@ -9,18 +9,13 @@
  */
 import { createServer, type Server as HttpServer } from "node:http";
 import type { FastifyInstance } from "fastify";
-import type { Auth, EventStore } from "latchkey";
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createMetrics as createLatchkeyMetrics, type LatchkeyMetrics } from "latchkey/metrics";
+import { Counter, Histogram, type Registry } from "prom-client";
 
-/** What `createMetrics` sets up. */
-export interface Metrics {
-  registry: Registry;
-  /** Counts every security event the store records, by type. */
-  countEvents(events: EventStore): EventStore;
+/** What `createMetrics` sets up: the library's metrics (`latchkey/metrics`) and the server's own. */
+export interface Metrics extends LatchkeyMetrics {
   /** Request counts and latencies, by route pattern, method and status. */
   instrument(app: FastifyInstance): void;
-  /** The change feed's lag and read age, and the revocation feed's event streams. */
-  follow(auth: Auth): void;
 }
 
 /**
@@ -30,9 +25,8 @@ export interface Metrics {
  * const text = await metrics.registry.metrics();
  */
 export function createMetrics(): Metrics {
-  const registry = new Registry();
-  // The process: CPU, resident memory, heap, event-loop delay, GC, handles (prom-client's names).
-  collectDefaultMetrics({ register: registry });
+  const library = createLatchkeyMetrics();
+  const { registry } = library;
   const requests = new Counter({
     name: "latchkey_http_requests_total",
     help: "HTTP requests answered, by route pattern, method and status.",
@@ -46,28 +40,8 @@ export function createMetrics(): Metrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
-  const events = new Counter({
-    name: "latchkey_security_events_total",
-    help: "Security events recorded (the security log's types: login, login_failed, refresh_reuse_detected, ...).",
-    labelNames: ["type"] as const,
-    registers: [registry],
-  });
   return {
-    registry,
-    countEvents(store) {
-      return {
-        ...store,
-        append: async (event) => {
-          await store.append(event);
-          events.inc({ type: event.type });
-        },
-        listByUser: (userId, limit) => store.listByUser(userId, limit),
-        ...(store.sweepOlderThan && {
-          sweepOlderThan: (before: number, limit: number) =>
-            store.sweepOlderThan?.(before, limit) ?? Promise.resolve(0),
-        }),
-      };
-    },
+    ...library,
     instrument(app) {
       app.addHook("onResponse", (request, reply, done) => {
         // The registered pattern, never the path itself (ids, typos): bounded labels.
@@ -76,32 +50,6 @@ export function createMetrics(): Metrics {
         requests.inc({ route, method, status: String(reply.statusCode) });
         duration.observe({ route, method }, reply.elapsedTime / 1000);
         done();
-      });
-    },
-    follow(auth) {
-      const lag = new Histogram({
-        name: "latchkey_change_feed_lag_seconds",
-        help: "Seconds between a change's publication (its `at`) and this process applying it.",
-        buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [registry],
-      });
-      auth.changes.onChange((change) => lag.observe(Math.max(0, auth.clock.now() - change.at) / 1000));
-      new Gauge({
-        name: "latchkey_change_feed_read_age_seconds",
-        help: "Seconds since this process last read the change feed whole (readiness fails past 5).",
-        registers: [registry],
-        collect() {
-          const age = auth.changes.readAgeMs();
-          this.set(Number.isFinite(age) ? age / 1000 : -1);
-        },
-      });
-      new Gauge({
-        name: "latchkey_revocation_streams",
-        help: "Revocation-feed event streams this process holds open (services following logouts).",
-        registers: [registry],
-        collect() {
-          this.set(auth.revocations.openStreams);
-        },
       });
     },
   };

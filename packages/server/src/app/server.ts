@@ -120,13 +120,14 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     logger.warn("MFA_KEYS is unset: authenticator apps' secrets are sealed under a key kept in the database itself");
   }
   const auth = await createAuth({
-    ...authOptionsFrom(config, metrics ? { ...stores, events: metrics.countEvents(stores.events) } : stores, {
+    ...authOptionsFrom(config, stores, {
       issuer: publicOrigin,
       mail: { transport, log: logger },
       factorKey,
     }),
     clock: options.clock,
     hasher: options.hasher,
+    ...(metrics && { observer: metrics.observer }),
   });
 
   const drain = connectionDrain();

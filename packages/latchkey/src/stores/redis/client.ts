@@ -36,8 +36,14 @@ export const REPLICA_WAIT_MS = 1000;
  * `session` request, ~8% more requests per second (alternating builds). Not on the
  * subscriber, which only subscribes.
  */
-export function connect(topology: RedisTopology, { autoPipelining }: { autoPipelining: boolean }): RedisClient {
+export function connect(
+  topology: RedisTopology,
+  { autoPipelining, resend = true }: { autoPipelining: boolean; resend?: boolean },
+): RedisClient {
   const options = {
+    // The writer's commands must not be sent again on a new connection after a reconnect:
+    // a WAIT there would vouch for nothing (see `replicatedLink`).
+    autoResendUnfulfilledCommands: resend,
     // Fail fast while Redis is down (requests answer 503), reconnect in the background.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
@@ -82,6 +88,9 @@ export function connect(topology: RedisTopology, { autoPipelining }: { autoPipel
         retryDelayOnFailover: 100,
         retryDelayOnClusterDown: 100,
         slotsRefreshTimeout: 2000,
+        // Ask for the slots' owners every second (not every 5 s), so that a promotion the
+        // client did not see through an error is found within a second.
+        slotsRefreshInterval: 1000,
         redisOptions: {
           ...nodeOptions,
           ...(topology.username !== undefined && { username: topology.username }),
@@ -97,6 +106,10 @@ export function connect(topology: RedisTopology, { autoPipelining }: { autoPipel
  * their own, so a `WAIT` (which holds its connection until answered) never delays a read.
  * Writes answered while one `WAIT` is out share the next: at most two are ever out, one
  * sent and one to follow, whatever the write rate.
+ *
+ * `WAIT` counts the writes of the connection it runs on. If the writer's connection
+ * changed between a write and its `WAIT` (a reconnect, a Cluster node lost or added: a
+ * `WAIT` on a new connection answers at once), the write is not vouched for: it fails.
  */
 export function replicatedLink(
   client: RedisClient,
@@ -104,12 +117,22 @@ export function replicatedLink(
   { replicas, anchor, timeoutMs = REPLICA_WAIT_MS }: { replicas: number; anchor: string; timeoutMs?: number },
 ): RedisLink {
   if (replicas <= 0) return { client, replicas: 0, commit: (write) => write(client) };
+  let generation = 0;
+  const changed = () => generation++;
+  // A connection of the writer closed (a reconnect follows), or a Cluster node was dropped.
+  for (const event of ["close", "reconnecting", "end", "-node"]) writer.on(event, changed);
+  // A Cluster's connection to each node is a client of its own: its closing counts too.
+  writer.on("+node", (node: { on(event: string, listener: () => void): void }) => node.on("close", changed));
   let current: Promise<void> | undefined;
   let queued: Promise<void> | undefined;
   const waitOnce = async (): Promise<void> => {
     // In a Cluster a keyless WAIT would go to any node: the pipeline goes where `anchor`
     // (a key in latchkey's slot) lives, on the connection that made the writes.
     const replies = await writer.pipeline().exists(anchor).wait(replicas, timeoutMs).exec();
+    // An error on the first command (a MOVED) means the WAIT ran on a node that is not
+    // the slot's primary: it vouches for nothing.
+    const routed = replies?.[0]?.[0];
+    if (routed) throw routed;
     const [error, acknowledged] = replies?.[1] ?? [new Error("no reply to WAIT")];
     if (error) throw error;
     if (Number(acknowledged) < replicas) {
@@ -140,8 +163,11 @@ export function replicatedLink(
     client,
     replicas,
     async commit(write) {
+      const before = generation;
       const result = await write(writer);
       await barrier();
+      if (generation !== before)
+        throw new Error("the Redis connection changed before a replica acknowledged the write");
       return result;
     },
   };

@@ -79,7 +79,7 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
   const prefix = topology.kind === "cluster" ? clusterPrefix(options.prefix ?? "lk:") : (options.prefix ?? "lk:");
   const redis = connect(topology, { autoPipelining: true });
   const subscriber = connect(topology, { autoPipelining: false });
-  const writer = replicas > 0 ? connect(topology, { autoPipelining: true }) : redis;
+  const writer = replicas > 0 ? connect(topology, { autoPipelining: true, resend: false }) : redis;
   const clients = [...new Set([redis, subscriber, writer])];
   reportErrors(redis, "commands", options.onError);
   reportErrors(subscriber, "subscriber", options.onError);
@@ -91,7 +91,20 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
     for (const client of clients) client.disconnect();
     throw new StoreUnavailableError("redis", { cause: error });
   }
-  const link = replicatedLink(redis, writer, { replicas, anchor: `${prefix}changes:epoch` });
+  // A key in latchkey's slot: on a Cluster, what is sent with it reaches the node that
+  // holds latchkey's keys (a bare PING would reach any node).
+  const anchor = `${prefix}changes:epoch`;
+  if (replicas > 0) {
+    // Every write that waits would answer 503 after a second: say so at start instead.
+    const connected = await connectedReplicas(writer, anchor).catch(() => null);
+    if (connected !== null && connected < replicas) {
+      for (const client of clients) client.disconnect();
+      throw new Error(
+        `openRedisStores: writes wait for ${replicas} replica(s) (REDIS_WAIT_REPLICAS, waitForReplicas) but the primary has ${connected} connected: add replicas, or set it to ${connected}`,
+      );
+    }
+  }
+  const link = replicatedLink(redis, writer, { replicas, anchor });
   const { base } = options;
   let closing: Promise<void> | undefined;
   const guard = <T extends object>(store: T): T => guardStore("redis", store);
@@ -147,7 +160,7 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
     changes: guard(changeFeed(link, subscriber, prefix)),
     ping: async () => {
       await base.ping();
-      await guard({ ping: () => redis.ping() }).ping();
+      await guard({ ping: () => redis.exists(anchor) }).ping();
     },
     // Closes the durable stores too (once, however often it is called).
     close: () => {
@@ -191,6 +204,14 @@ function reportErrors(
     last = now;
     onError(error, name);
   });
+}
+
+/** How many replicas the primary holding `anchor` has connected now. */
+async function connectedReplicas(client: RedisClient, anchor: string): Promise<number> {
+  const replies = await client.pipeline().exists(anchor).info("replication").exec();
+  const [error, info] = replies?.[1] ?? [new Error("no reply to INFO")];
+  if (error) throw error;
+  return Number(/^connected_slaves:(\d+)/m.exec(String(info))?.[1] ?? 0);
 }
 
 /** Resolves when the client is connected, or fails after two seconds. */

@@ -1,6 +1,11 @@
 /**
  * The Lua scripts of the Redis store: each step that must be atomic runs as one script.
  * Times are integer milliseconds (exact in Lua's doubles).
+ *
+ * Some scripts touch keys they build from their arguments (a session's refresh tokens, a
+ * user's index) besides the ones they declare. Redis allows that for keys in the slot of
+ * the declared ones, and every key of a deployment is in one slot on a Cluster (the
+ * prefix is a hash tag): each script declares at least one key, which routes it there.
  */
 
 /*
@@ -264,6 +269,12 @@ return out`;
  * KEYS: epoch, seq counter, feed. ARGV: a candidate epoch. The feed's epoch (created with
  * the candidate when missing: the history before it is lost) and the highest seq ever
  * given, whether or not its entry was pruned since (a quiet feed has lost nothing).
+ *
+ * The epoch carries the primary's replication id: a replica promoted after its primary
+ * died takes a new one, so a failover starts a new epoch. A follower may have read an
+ * entry the dead primary never passed on; the promoted replica then gives its seq to
+ * another change, which that follower would skip as read. A new epoch makes every
+ * follower read the window again instead.
  */
 export const FEED_POSITION = `
 local epoch = redis.call('GET', KEYS[1])
@@ -271,7 +282,8 @@ if not epoch then
   redis.call('SET', KEYS[1], ARGV[1])
   epoch = ARGV[1]
 end
-return {epoch, redis.call('GET', KEYS[2]) or '0'}`;
+local replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)') or ''
+return {epoch .. '/' .. replid, redis.call('GET', KEYS[2]) or '0'}`;
 
 /** KEYS: counter. ARGV: now. Takes back one hit of a window that has not ended. */
 export const RELEASE = `

@@ -9,7 +9,7 @@
  *
  * Sentinels default to port 26379, Cluster nodes to 6379. The user and password are the
  * data nodes'; `sentinelPassword` (percent-encoded) is the Sentinels' own, when they have
- * one. No part of this module loads ioredis, so the server checks `REDIS_URL` with it.
+ * one. Every part is percent-decoded (a `+` is a `+`). No part of this module loads ioredis, so the server checks `REDIS_URL` with it.
  */
 
 export interface RedisNode {
@@ -66,41 +66,49 @@ export function parseRedisUrl(url: string): RedisTopology {
   const credentials = parseUserinfo(userinfo);
   const defaultPort = scheme === "redis+sentinel" ? 26379 : 6379;
   const nodes = hostList.split(",").map((part) => parseNode(part, defaultPort));
-  const params = new URLSearchParams(query);
+  // Percent-decoded as the userinfo is (a `+` stays a `+`), and never repeated in a message:
+  // a mistyped parameter may be a password.
+  const params = new Map<string, string>();
+  for (const pair of query === "" ? [] : query.split("&")) {
+    const equals = pair.indexOf("=");
+    const key = equals < 0 ? pair : pair.slice(0, equals);
+    params.set(decode(key), equals < 0 ? "" : decode(pair.slice(equals + 1)));
+  }
   if (scheme === "redis+cluster") {
-    if (path !== "" && path !== "/")
+    if (path !== "" && path !== "/") {
       throw new TypeError("redis+cluster:// takes no path (a Cluster has database 0 only)");
-    const unknown = [...params.keys()];
-    if (unknown.length > 0) throw new TypeError(`redis+cluster:// takes no parameter (got ${unknown.join(", ")})`);
+    }
+    if (params.size > 0) throw new TypeError("redis+cluster:// takes no query parameter");
     return { kind: "cluster", nodes, ...credentials };
   }
   const [name = "", db = "0", ...rest] = path.replace(/^\//, "").split("/");
   if (name === "") throw new TypeError("redis+sentinel:// needs the primary's name as its path (/mymaster)");
   if (rest.length > 0 || !/^\d{1,2}$/.test(db)) throw new TypeError("redis+sentinel:// takes /name or /name/db");
-  const sentinelPassword = params.get("sentinelPassword") ?? undefined;
-  const unknown = [...params.keys()].filter((key) => key !== "sentinelPassword");
-  if (unknown.length > 0)
-    throw new TypeError(`redis+sentinel:// takes only sentinelPassword (got ${unknown.join(", ")})`);
+  const sentinelPassword = params.get("sentinelPassword");
+  if ([...params.keys()].some((key) => key !== "sentinelPassword")) {
+    throw new TypeError("redis+sentinel:// takes no query parameter but sentinelPassword");
+  }
   return {
     kind: "sentinel",
     sentinels: nodes,
-    name: decodeURIComponent(name),
+    name: decode(name),
     db: Number(db),
     ...credentials,
     ...(sentinelPassword !== undefined && { sentinelPassword }),
   };
 }
 
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new TypeError("has a part that is not valid percent-encoding");
+  }
+}
+
 function parseUserinfo(userinfo: string | undefined): { username?: string; password?: string } {
   if (userinfo === undefined || userinfo === "") return {};
   const colon = userinfo.indexOf(":");
-  const decode = (text: string) => {
-    try {
-      return decodeURIComponent(text);
-    } catch {
-      throw new TypeError("has a user or password that is not valid percent-encoding");
-    }
-  };
   if (colon < 0) return { username: decode(userinfo) };
   const username = decode(userinfo.slice(0, colon));
   return { ...(username !== "" && { username }), password: decode(userinfo.slice(colon + 1)) };

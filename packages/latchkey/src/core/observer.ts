@@ -1,0 +1,89 @@
+/**
+ * What latchkey tells an observer as it works: the metrics of `latchkey/metrics`, or a
+ * host's own. Every method is optional and called synchronously on the request's path, so
+ * it must be cheap and must not throw. Nothing it is told names a user, a session, an
+ * address or a secret: only names from fixed lists (a strategy, a reason, a store port and
+ * method, an event type) and numbers, so whatever it records cannot leak one.
+ */
+
+import type { Stores } from "./ports.js";
+import type { EventType, SessionEndReason, SessionKind } from "./records.js";
+
+/**
+ * @example
+ * const observer: AuthObserver = { refreshRotated: () => rotations++ };
+ * const auth = await createAuth({ ...options, observer });
+ */
+export interface AuthObserver {
+  /** A session opened, by kind (`session`, `jwt`, `hybrid`, `bearer`, `memory`). */
+  sessionCreated?(kind: SessionKind): void;
+  /**
+   * `count` sessions ended, by reason: a `SESSION_END_REASONS` name, `session_expired` for
+   * those the sweep removed past their expiry (a store whose keys expire by themselves,
+   * Redis, removes its own and reports none), or `unspecified`.
+   */
+  sessionsEnded?(reason: SessionEndReason | "unspecified", count: number): void;
+  /** A refresh token was rotated (a refresh succeeded). */
+  refreshRotated?(): void;
+  /**
+   * An access token was checked: found among the tokens this process verified before
+   * (`remembered`, a map lookup) or verified by its signature.
+   */
+  accessTokenChecked?(remembered: boolean): void;
+  /** A store call, by port and method: its duration and whether it failed. */
+  storeCall?(port: string, method: string, seconds: number, failed: boolean): void;
+  /** A security event was recorded, by type. */
+  securityEvent?(type: EventType): void;
+}
+
+/**
+ * The stores with every call of every port timed for `observer.storeCall`; the stores
+ * themselves when the observer does not ask. Proxies, so a port of a host's own (a class
+ * instance, optional methods absent) reads as it did; `subscribe` (synchronous) is left
+ * as it is.
+ * @example
+ * const stores = observedStores(await openSqliteStores({ path }), observer);
+ */
+export function observedStores(stores: Stores, observer: AuthObserver): Stores {
+  const storeCall = observer.storeCall?.bind(observer);
+  if (!storeCall) return stores;
+  const ports = new Map<PropertyKey, object>();
+  return new Proxy(stores, {
+    get(target, port, receiver) {
+      const value: unknown = Reflect.get(target, port, receiver);
+      if (value === null || typeof value !== "object" || port === "database" || typeof port !== "string") return value;
+      let observed = ports.get(port);
+      if (!observed) {
+        observed = timedPort(value, port, storeCall);
+        ports.set(port, observed);
+      }
+      return observed;
+    },
+  });
+}
+
+function timedPort(port: object, name: string, storeCall: NonNullable<AuthObserver["storeCall"]>): object {
+  const methods = new Map<PropertyKey, unknown>();
+  return new Proxy(port, {
+    get(target, method, receiver) {
+      const fn: unknown = Reflect.get(target, method, receiver);
+      if (typeof fn !== "function" || typeof method !== "string" || method === "subscribe") return fn;
+      let timed = methods.get(method);
+      if (!timed) {
+        timed = async (...args: unknown[]) => {
+          const started = performance.now();
+          let failed = true;
+          try {
+            const result = await fn.apply(target, args);
+            failed = false;
+            return result;
+          } finally {
+            storeCall(name, method, (performance.now() - started) / 1000, failed);
+          }
+        };
+        methods.set(method, timed);
+      }
+      return timed;
+    },
+  });
+}
