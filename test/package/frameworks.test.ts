@@ -36,6 +36,7 @@ const HOST = [
   "better-sqlite3",
   "pg",
   "ioredis",
+  "prom-client",
   "kysely",
   "typescript",
   "@types/node",
@@ -128,6 +129,7 @@ describe("the declarations", () => {
       "latchkey/postgres",
       "latchkey/redis",
       "latchkey/fastify",
+      "latchkey/metrics",
     ];
     // Each in a fresh process, as an app that imports only it.
     const loaded = new Map(
@@ -163,6 +165,8 @@ describe("the declarations", () => {
     expect(loaded.get("latchkey/postgres")).toContain("pg");
     expect(loaded.get("latchkey/postgres")).not.toContain("better-sqlite3");
     expect(loaded.get("latchkey/redis")).toContain("ioredis");
+    expect(loaded.get("latchkey/metrics")).toContain("prom-client");
+    expect(foreign.filter((name) => loaded.get("latchkey/metrics")?.includes(name))).toEqual([]);
     // No @fastify/cors unless the host asks for CORS: it is the host's, never latchkey's.
     const fastify = loaded.get("latchkey/fastify") ?? [];
     expect(

@@ -7,20 +7,35 @@
  * from fixed lists (`AuthObserver` is never told a user, session, address or secret).
  *
  * @example
- * import { createAuth } from "latchkey";
+ * import { createServer } from "node:http";
+ * import { createAuth, DEFAULT_SESSION_POLICY, DEFAULT_THROTTLE_POLICY, DEFAULT_TOKEN_POLICY } from "latchkey";
+ * import { createMemoryStores } from "latchkey/memory";
  * import { createMetrics } from "latchkey/metrics";
  *
  * const metrics = createMetrics();
- * const auth = await createAuth({ ...options, observer: metrics.observer });
+ * const auth = await createAuth({
+ *   stores: createMemoryStores(),
+ *   sessions: DEFAULT_SESSION_POLICY,
+ *   throttle: DEFAULT_THROTTLE_POLICY,
+ *   tokens: { ...DEFAULT_TOKEN_POLICY, issuer: "https://app.example" },
+ *   observer: metrics.observer,
+ * });
  * metrics.follow(auth);
- * // On an address of your own, not the public one:
- * //   response.end(await metrics.registry.metrics()) with metrics.registry.contentType
+ * // On an address of its own, never the public origin:
+ * createServer(async (_request, response) => {
+ *   response.writeHead(200, { "content-type": metrics.registry.contentType });
+ *   response.end(await metrics.registry.metrics());
+ * }).listen(9464, "127.0.0.1");
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { Auth } from "./core/auth.js";
 import type { AuthObserver } from "./core/observer.js";
 
-/** What `createMetrics` makes. */
+/**
+ * What `createMetrics` makes.
+ * @example
+ * const { registry, observer, follow }: LatchkeyMetrics = createMetrics();
+ */
 export interface LatchkeyMetrics {
   /** The registry: serve `await registry.metrics()` as `registry.contentType`. */
   registry: Registry;
@@ -30,7 +45,13 @@ export interface LatchkeyMetrics {
   follow(auth: Auth): void;
 }
 
-/** Options of `createMetrics`. */
+/**
+ * Options of `createMetrics`.
+ * @example
+ * import { Registry } from "prom-client";
+ *
+ * const options: MetricsOptions = { registry: new Registry(), processMetrics: false };
+ */
 export interface MetricsOptions {
   /** A registry of the host's to add latchkey's metrics to; default a new one. */
   registry?: Registry;
@@ -40,7 +61,9 @@ export interface MetricsOptions {
 
 /**
  * @example
- * const metrics = createMetrics({ registry: myRegistry, processMetrics: false });
+ * import { Registry } from "prom-client";
+ *
+ * const metrics = createMetrics({ registry: new Registry(), processMetrics: false });
  */
 export function createMetrics(options: MetricsOptions = {}): LatchkeyMetrics {
   const registry = options.registry ?? new Registry();

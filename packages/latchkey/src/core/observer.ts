@@ -11,8 +11,9 @@ import type { EventType, SessionEndReason, SessionKind } from "./records.js";
 
 /**
  * @example
- * const observer: AuthObserver = { refreshRotated: () => rotations++ };
- * const auth = await createAuth({ ...options, observer });
+ * let rotations = 0;
+ * const observer: AuthObserver = { refreshRotated: () => void rotations++ };
+ * // createAuth({ ...options, observer })
  */
 export interface AuthObserver {
   /** A session opened, by kind (`session`, `jwt`, `hybrid`, `bearer`, `memory`). */

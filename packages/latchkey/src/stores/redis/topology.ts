@@ -12,6 +12,11 @@
  * one. Every part is percent-decoded (a `+` is a `+`). No part of this module loads ioredis, so the server checks `REDIS_URL` with it.
  */
 
+/**
+ * One address of a Sentinel or a Cluster node.
+ * @example
+ * const node: RedisNode = { host: "10.0.0.1", port: 26379 };
+ */
 export interface RedisNode {
   host: string;
   port: number;
