@@ -55,6 +55,9 @@ const SERVER_ONLY = [
   "pino",
   "commander",
   "helmet",
+  "prom-client",
+  "@opentelemetry/sdk-trace-node",
+  "@opentelemetry/exporter-trace-otlp-http",
 ];
 /** An Express host's own packages: its framework, its databases' drivers, Kysely, TypeScript. */
 const EXPRESS_HOST = [

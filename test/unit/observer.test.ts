@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { AuthObserver } from "../../packages/latchkey/src/core/observer.js";
-import { observedStores } from "../../packages/latchkey/src/core/observer.js";
+import { combineObservers, observedHasher, observedStores } from "../../packages/latchkey/src/core/observer.js";
 import { limitConcurrency, type PasswordHasher } from "../../packages/latchkey/src/core/password-hasher.js";
 import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { createMetrics } from "../../packages/latchkey/src/metrics.js";
@@ -149,5 +149,30 @@ describe("the hashing queue's depth (latchkey_password_hashes)", () => {
     }
     await Promise.all(hashes);
     expect(hasher.load?.()).toEqual({ running: 0, waiting: 0 });
+  });
+});
+
+describe("observedHasher and combineObservers", () => {
+  it("times each hash and check, keeps the hasher's load, and tells every observer combined", async () => {
+    const told: string[] = [];
+    const plain: PasswordHasher = {
+      hash: async () => "h",
+      verify: async () => true,
+      needsRehash: () => false,
+      load: () => ({ running: 0, waiting: 3 }),
+    };
+    const observer = combineObservers(
+      { passwordHashed: (operation) => told.push(`a:${operation}`) },
+      { passwordHashed: (operation, seconds) => told.push(`b:${operation}:${seconds >= 0}`), refreshRotated() {} },
+    );
+    const hasher = observedHasher(plain, observer);
+    expect(await hasher.hash("pw")).toBe("h");
+    expect(await hasher.verify("h", "pw")).toBe(true);
+    expect(hasher.load?.()).toEqual({ running: 0, waiting: 3 });
+    expect(told).toEqual(["a:hash", "b:hash:true", "a:verify", "b:verify:true"]);
+    expect(typeof observer.refreshRotated).toBe("function");
+    expect(observer.sessionCreated).toBeUndefined();
+    // Without a passwordHashed, the hasher itself.
+    expect(observedHasher(plain, { refreshRotated() {} })).toBe(plain);
   });
 });

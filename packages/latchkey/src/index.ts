@@ -85,7 +85,7 @@ export {
   maskEmail,
 } from "./core/mail.js";
 export { type Maintenance, type MaintenanceLog, startMaintenance } from "./core/maintenance.js";
-export type { AuthObserver } from "./core/observer.js";
+export { type AuthObserver, combineObservers } from "./core/observer.js";
 export {
   PASSKEY_AMR,
   PASSKEY_CHALLENGE_TTL,

@@ -105,7 +105,15 @@ export function createMetrics(options: MetricsOptions = {}): LatchkeyMetrics {
     buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
     registers,
   });
+  const hashing = new Histogram({
+    name: "latchkey_password_hash_duration_seconds",
+    help: "Password hashes (sign-ups, new passwords) and checks (sign-ins), by operation: argon2id's time, its wait for a thread included.",
+    labelNames: ["operation"] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
   const observer: AuthObserver = {
+    passwordHashed: (operation, seconds) => hashing.observe({ operation }, seconds),
     sessionCreated: (kind) => created.inc({ kind }),
     sessionsEnded: (reason, count) => ended.inc({ reason }, count),
     refreshRotated: () => rotations.inc(),

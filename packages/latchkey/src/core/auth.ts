@@ -15,7 +15,7 @@ import { KeyRing } from "./key-ring.js";
 import { LoginThrottle, limitPerAddress, type ThrottlePolicy } from "./login-throttle.js";
 import type { MailOptions } from "./mail.js";
 import { type Maintenance, type MaintenanceLog, startMaintenance } from "./maintenance.js";
-import { type AuthObserver, observedStores } from "./observer.js";
+import { type AuthObserver, observedHasher, observedStores } from "./observer.js";
 import { PASSKEY_CHALLENGES_PER_ADDRESS, Passkeys, type RelyingParty, relyingPartyOf } from "./passkeys.js";
 import { argon2Hasher, limitConcurrency, type PasswordHasher } from "./password-hasher.js";
 import type { ChangeFeed, Stores } from "./ports.js";
@@ -294,7 +294,10 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
     hasSecondFactor: (userId) => factors.hasAny(userId),
   });
   const roles = new RoleModel(options.access);
-  const hasher = options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue });
+  const hasher = observedHasher(
+    options.hasher ?? limitConcurrency(argon2Hasher(), { maxQueue: options.hashQueue }),
+    observer,
+  );
   const { tokens } = options;
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;

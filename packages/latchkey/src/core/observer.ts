@@ -6,6 +6,7 @@
  * method, an event type) and numbers, so whatever it records cannot leak one.
  */
 
+import type { PasswordHasher } from "./password-hasher.js";
 import type { Stores } from "./ports.js";
 import type { EventType, SessionEndReason, SessionKind } from "./records.js";
 
@@ -35,6 +36,55 @@ export interface AuthObserver {
   storeCall?(port: string, method: string, seconds: number, failed: boolean): void;
   /** A security event was recorded, by type. */
   securityEvent?(type: EventType): void;
+  /**
+   * A password was hashed (a sign-up, a new password) or checked (a sign-in), and how long
+   * it took, its wait for a free thread included.
+   */
+  passwordHashed?(operation: "hash" | "verify", seconds: number): void;
+}
+
+/**
+ * The hasher with each hash and check timed for `observer.passwordHashed`; the hasher
+ * itself when the observer does not ask.
+ * @example
+ * const hasher = observedHasher(limitConcurrency(argon2Hasher()), observer);
+ */
+export function observedHasher(hasher: PasswordHasher, observer: AuthObserver): PasswordHasher {
+  const told = observer.passwordHashed?.bind(observer);
+  if (!told) return hasher;
+  const timed = async <T>(operation: "hash" | "verify", work: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    try {
+      return await work();
+    } finally {
+      told(operation, (performance.now() - started) / 1000);
+    }
+  };
+  return {
+    hash: (password) => timed("hash", () => hasher.hash(password)),
+    verify: (stored, password) => timed("verify", () => hasher.verify(stored, password)),
+    needsRehash: (stored) => hasher.needsRehash(stored),
+    ...(hasher.load && { load: hasher.load.bind(hasher) }),
+  };
+}
+
+/**
+ * One observer that tells each of `observers` (the metrics' and the traces', say).
+ * @example
+ * const observer = combineObservers(metrics.observer, tracing.observer);
+ */
+export function combineObservers(...observers: AuthObserver[]): AuthObserver {
+  const combined: Record<string, (...args: never[]) => void> = {};
+  const names = new Set(observers.flatMap((observer) => Object.keys(observer)));
+  for (const name of names) {
+    const listeners = observers
+      .map((observer) => (observer as Record<string, unknown>)[name])
+      .filter((listener): listener is (...args: unknown[]) => void => typeof listener === "function");
+    combined[name] = (...args: never[]) => {
+      for (const listener of listeners) listener(...args);
+    };
+  }
+  return combined as AuthObserver;
 }
 
 /**

@@ -11,7 +11,7 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import { Type } from "@sinclair/typebox";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { Clock, MailTransport, PasswordHasher, Stores } from "latchkey";
-import { type Auth, createAuth, errorResponses } from "latchkey";
+import { type Auth, type AuthObserver, combineObservers, createAuth, errorResponses } from "latchkey";
 import { handleError, latchkey, useStrictJson } from "latchkey/fastify";
 import { BODY_LIMIT, cookieNames, SECURITY, securitySchemes } from "latchkey/internal";
 import pino from "pino";
@@ -31,6 +31,7 @@ import { registerSecurityHeaders } from "./security-headers.js";
 import { openConfiguredStores } from "./stores.js";
 import { openTodoStore, type TodoStore } from "./todo-store.js";
 import { todoRoutes } from "./todos.js";
+import { startTracing, tracingConfigured } from "./tracing.js";
 
 /** The request body limit of the contract (latchkey's routes set it on their own too). */
 export { BODY_LIMIT };
@@ -105,6 +106,9 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   const stores = options.stores ?? (await openConfiguredStores(config, logger));
   // Metrics only when asked for (METRICS_PORT): their hooks cost every request a little.
   const metrics = config.metricsPort > 0 ? createMetrics() : null;
+  // Traces only when the OTEL_* variables configure an exporter; the SDK is not loaded otherwise.
+  const tracing = tracingConfigured(process.env) ? await startTracing(process.env) : null;
+  const observers = [metrics?.observer, tracing?.observer].filter((o): o is AuthObserver => o !== undefined);
   // Until the server listens on a port-0 config, its origin is not known: resolve lazily.
   let app: FastifyInstance | undefined;
   const publicOrigin = (): string =>
@@ -127,7 +131,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     }),
     clock: options.clock,
     hasher: options.hasher,
-    ...(metrics && { observer: metrics.observer }),
+    ...(observers.length > 0 && { observer: combineObservers(...observers) }),
   });
 
   const drain = connectionDrain();
@@ -162,6 +166,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
     metrics.instrument(app);
     metrics.follow(auth);
   }
+  tracing?.instrument(app);
   app.addHook("preClose", async () => drain.start(server));
   // Every route the app registers, for the test that holds the OpenAPI document to them.
   const routes: RegisteredRoute[] = [];
@@ -396,6 +401,7 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
       await auth.close();
       await transport.close();
       await stores.close();
+      await tracing?.shutdown();
     },
   };
 }
