@@ -134,7 +134,9 @@ describe("latchkey serve with METRICS_PORT", () => {
     expect(storeCalls({ port: "refreshTokens", method: "markRotated", outcome: "ok" })).toBe(1);
     expect(text).not.toMatch(/outcome="error"/);
     expect(sample(text, "latchkey_password_hashes", { state: "running" })).toBe(0);
-    expect(sample(text, "latchkey_password_hash_duration_seconds_count", { operation: "hash" })).toBeGreaterThanOrEqual(1);
+    expect(sample(text, "latchkey_password_hash_duration_seconds_count", { operation: "hash" })).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(
       sample(text, "latchkey_password_hash_duration_seconds_count", { operation: "verify" }),
     ).toBeGreaterThanOrEqual(3);
