@@ -100,6 +100,11 @@ export async function freshPostgresSchema() {
       );
     },
     query: (text, values) => admin.query(text, values),
+    /** The security log's rows now (the sweep removes those past EVENT_RETENTION). */
+    async events() {
+      const { rows } = await admin.query(`select count(*)::bigint as n from ${name}.events`);
+      return Number(rows[0]?.n ?? 0);
+    },
     /**
      * What autovacuum does, for a server that has it off (this machine's test PostgreSQL):
      * VACUUM the schema's tables, so their sizes show live data, not dead rows. Returns
@@ -131,6 +136,18 @@ export function freshSqliteFile() {
     file,
     url: `sqlite:${file}`,
     tables: async () => ({ "(file)": { tableBytes: size(file), indexBytes: 0, walBytes: size(`${file}-wal`) } }),
+    /** The write-ahead log's size now: bounded by journal_size_limit (4 MiB) after each checkpoint. */
+    walBytes: () => size(`${file}-wal`),
+    /** The security log's rows now, read by a connection of its own (WAL readers do not block the server). */
+    async events() {
+      const { default: Database } = await import("better-sqlite3");
+      const db = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        return Number(db.prepare("select count(*) as n from events").get().n);
+      } finally {
+        db.close();
+      }
+    },
     async drop() {
       rmSync(dir, { recursive: true, force: true });
     },

@@ -73,6 +73,30 @@ export function judge(report, { warmUpSeconds = 120 } = {}) {
       figure: `${f.first} → ${f.second}`,
     });
   }
+  const wal = steady.filter((f) => typeof f.walBytes === "number").map((f) => f.walBytes / (1024 * 1024));
+  if (wal.length > 0) {
+    // journal_size_limit: each checkpoint that starts the log over cuts it back to 4 MiB,
+    // so under steady writes it stays near that, whatever the run's length.
+    const f = flatness(wal);
+    checks.push({
+      name: "SQLite write-ahead log flat and at most 8 MB (MB, medians of halves; largest)",
+      ok: long ? f.flat && Math.max(...wal) <= 8 : null,
+      figure: `${f.first} → ${f.second}; ${Math.max(...wal).toFixed(1)}`,
+    });
+  }
+  const events = steady.filter((f) => typeof f.events === "number");
+  if (events.length > 1) {
+    // Every login, logout and refused sign-in is an event, kept EVENT_RETENTION days (one
+    // at least): a run shorter than a day keeps them all, so the log grows with the
+    // events recorded, and its growth a minute is what the retention multiplies.
+    const [first, last] = [events[0], events.at(-1)];
+    const perMinute = ((last.events - first.events) / (last.atSeconds - first.atSeconds)) * 60;
+    checks.push({
+      name: "security log rows (kept EVENT_RETENTION days: all of them in a run under a day)",
+      ok: null,
+      figure: `${first.events} → ${last.events}, ${Math.round(perMinute)} a minute`,
+    });
+  }
   if (report.samples.some((f) => f.redis)) {
     const restart = report.windows.find((w) => w.kind.startsWith("Redis"));
     const before = steady.filter((f) => f.redis && (!restart || f.atSeconds * 1000 < restart.start));

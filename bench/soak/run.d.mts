@@ -30,6 +30,10 @@ export interface SoakSample {
   instances: ({ rssMb: number; heapUsedMb: number; loopP99: number; upSeconds: number; startedAt: number } | null)[];
   tables: Record<string, { tableBytes: number; indexBytes: number }> | null;
   redis: { usedMemory: number; keys: number; bytes: Record<string, number> } | null;
+  /** SQLite only: the write-ahead log's bytes. */
+  walBytes: number | null;
+  /** The security log's rows. */
+  events: number | null;
   deadSoFar: number;
 }
 

@@ -167,6 +167,8 @@ export async function runSoak(options) {
       }
       figures.vacuumed = store.vacuumIfNoAutovacuum ? await store.vacuumIfNoAutovacuum().catch(() => null) : null;
       figures.tables = await store.tables().catch(() => null);
+      figures.walBytes = store.walBytes ? store.walBytes() : null;
+      figures.events = store.events ? await store.events().catch(() => null) : null;
       figures.redis = redis ? await redis.memory(["soak:changes"]).catch(() => null) : null;
       const cpu = process.cpuUsage(cpuStart);
       figures.loadGeneratorCpu = +((cpu.user + cpu.system) / 1000 / (Date.now() - started)).toFixed(2);
@@ -397,7 +399,10 @@ function windowLine(f) {
     `  ${String(f.atSeconds).padStart(4)} s ${String(f.requestsPerSecond).padStart(4)} req/s 5xx ${f.failures}` +
     (f.failures ? ` ${JSON.stringify(f.failureCauses)}` : "") +
     ` | ${show("GET /auth/me", "me")} ${show("POST /auth/login", "login")} ${show("POST /api/todos", "add")}` +
-    ` | ${instances} | MB: ${tables}${redis} | gen cpu ${f.loadGeneratorCpu}`
+    ` | ${instances} | MB: ${tables}${redis}` +
+    (f.walBytes === null || f.walBytes === undefined ? "" : ` wal ${(f.walBytes / MB).toFixed(1)}`) +
+    (f.events === null || f.events === undefined ? "" : ` events ${f.events}`) +
+    ` | gen cpu ${f.loadGeneratorCpu}`
   );
 }
 

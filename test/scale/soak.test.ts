@@ -59,6 +59,9 @@ for (const combination of Object.keys(COMBINATIONS) as SoakOptions["combination"
       for (const sample of report.samples) expect(sample.instances).toHaveLength(combo.instances);
       expect(report.samples.at(-1)?.instances.every((i) => i !== null && i.heapUsedMb > 0)).toBe(true);
       if (combo.redis) expect(report.samples.at(-1)?.redis?.keys).toBeGreaterThan(0);
+      // The security log's rows are counted, and on SQLite the write-ahead log's size.
+      expect(report.samples.at(-1)?.events).toBeGreaterThan(0);
+      if (combination === "sqlite-redis") expect(report.samples.at(-1)?.walBytes).toBeTypeOf("number");
     }, 300_000);
   });
 }

@@ -71,7 +71,10 @@ export function observedHasher(hasher: PasswordHasher, observer: AuthObserver): 
 /**
  * One observer that tells each of `observers` (the metrics' and the traces', say).
  * @example
- * const observer = combineObservers(metrics.observer, tracing.observer);
+ * let refreshes = 0;
+ * const counting: AuthObserver = { refreshRotated: () => void refreshes++ };
+ * const logging: AuthObserver = { sessionCreated: (kind) => console.log("session opened", kind) };
+ * const observer = combineObservers(counting, logging);
  */
 export function combineObservers(...observers: AuthObserver[]): AuthObserver {
   const combined: Record<string, (...args: never[]) => void> = {};
