@@ -10,20 +10,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../helpers/cluster.js";
 import { type RunningServer, startServerProcess } from "../helpers/processes.js";
+import { sample } from "../helpers/prometheus.js";
 
 const PASSWORD = "correct horse battery staple";
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-/** The value of one sample line (`name{labels} value`), or 0 when it is absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
-      return Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return 0;
-}
 
 describe("latchkey serve with METRICS_PORT", () => {
   let dir: string;

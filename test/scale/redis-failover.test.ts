@@ -19,9 +19,7 @@ import { openRedisStores } from "../../packages/latchkey/src/stores/redis/index.
 import { HttpClient } from "../helpers/http-client.js";
 import { type RunningServer, startServerProcess } from "../helpers/processes.js";
 import {
-  type ClusterDeployment,
   clusterAvailable,
-  type SentinelDeployment,
   sentinelAvailable,
   startClusterDeployment,
   startSentinelDeployment,
@@ -171,112 +169,113 @@ function report(topology: string, run: Awaited<ReturnType<typeof failoverUnderTr
   );
 }
 
-describeWith("redis-sentinel", sentinelAvailable)("Redis under Sentinel: the primary killed under traffic", () => {
-  let deployment: SentinelDeployment;
-  let server: RunningServer;
+/**
+ * A deployment the test makes and a `latchkey serve` process on it (SQLite for the durable
+ * data), started before a describe block's cases with the users registered, and stopped
+ * after them. `restart` starts the server again with the same settings.
+ */
+function servedOn<D extends { url: string; stop(): Promise<void> }>(
+  start: () => Promise<D>,
+  env: Record<string, string> = {},
+): { deployment: D; server: RunningServer; restart(): Promise<void> } {
   const dir = mkdtempSync(join(tmpdir(), "latchkey-failover-"));
-  beforeAll(async () => {
-    deployment = await startSentinelDeployment();
-    server = await startServerProcess({
+  const serve = (url: string) =>
+    startServerProcess({
       DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}`,
-      REDIS_URL: deployment.url,
+      REDIS_URL: url,
       REGISTER_ADDRESS_MAX: "1000",
+      ...env,
     });
-    await registerUsers(server.origin);
+  const served = {
+    deployment: undefined as unknown as D,
+    server: undefined as unknown as RunningServer,
+    async restart() {
+      await served.server.stop();
+      served.server = await serve(served.deployment.url);
+    },
+  };
+  beforeAll(async () => {
+    served.deployment = await start();
+    served.server = await serve(served.deployment.url);
+    await registerUsers(served.server.origin);
   }, 90_000);
   afterAll(async () => {
-    await server?.stop();
-    await deployment?.stop();
+    await served.server?.stop();
+    await served.deployment?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
+  return served;
+}
+
+describeWith("redis-sentinel", sentinelAvailable)("Redis under Sentinel: the primary killed under traffic", () => {
+  const served = servedOn(startSentinelDeployment);
 
   it("503s only until a replica is promoted, then normal service; no session answered is lost, no logout undone", async () => {
-    const old = await deployment.primary();
-    await epochAcross(deployment.url, async () => {
+    const old = await served.deployment.primary();
+    await epochAcross(served.deployment.url, async () => {
       const run = await failoverUnderTraffic(
-        server,
-        () => deployment.signal(old, "SIGKILL"),
-        () => deployment.promotedFrom(old, 30_000),
+        served.server,
+        () => served.deployment.signal(old, "SIGKILL"),
+        () => served.deployment.promotedFrom(old, 30_000),
       );
       report("Sentinel", run);
     });
   }, 90_000);
 
   it("with the replicas paused and cut off, a logout is answered 503 (no replica holds it), not 204", async () => {
-    const browser = new HttpClient(server.origin);
-    expect((await browser.login(server.origin, "failover0", PASSWORD)).status).toBe(200);
+    const browser = new HttpClient(served.server.origin);
+    expect((await browser.login(served.server.origin, "failover0", PASSWORD)).status).toBe(200);
     // The steps of the REDIS_WAIT_REPLICAS=0 case below, where the same logout is answered
     // 204 and undone by the next failover. (One of the two ports is the primary killed
     // above: signalling it does nothing.)
-    const replicas = await deployment.replicaPorts();
-    for (const port of replicas) await deployment.signal(port, "SIGSTOP");
+    const replicas = await served.deployment.replicaPorts();
+    for (const port of replicas) await served.deployment.signal(port, "SIGSTOP");
     try {
-      await deployment.cutReplicas();
+      await served.deployment.cutReplicas();
       const started = Date.now();
-      expect((await browser.request(server.origin, "POST", "/auth/logout")).status).toBe(503);
+      expect((await browser.request(served.server.origin, "POST", "/auth/logout")).status).toBe(503);
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     } finally {
-      for (const port of replicas) await deployment.signal(port, "SIGCONT");
+      for (const port of replicas) await served.deployment.signal(port, "SIGCONT");
     }
     // Once a replica is back, the logout goes through.
     let status = 0;
     for (let attempt = 0; attempt < 50 && status !== 204; attempt++) {
-      status = (await browser.request(server.origin, "POST", "/auth/logout")).status;
+      status = (await browser.request(served.server.origin, "POST", "/auth/logout")).status;
       if (status !== 204) await sleep(200);
     }
     expect(status).toBe(204);
-    expect((await browser.request(server.origin, "GET", "/auth/me")).status).toBe(401);
+    expect((await browser.request(served.server.origin, "GET", "/auth/me")).status).toBe(401);
   }, 30_000);
 });
 
 describeWith("redis-sentinel", sentinelAvailable)(
   "Redis under Sentinel with REDIS_WAIT_REPLICAS=0: what the wait prevents",
   () => {
-    let deployment: SentinelDeployment;
-    let server: RunningServer;
-    const dir = mkdtempSync(join(tmpdir(), "latchkey-failover-"));
-    beforeAll(async () => {
-      deployment = await startSentinelDeployment();
-      server = await startServerProcess({
-        DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}`,
-        REDIS_URL: deployment.url,
-        REDIS_WAIT_REPLICAS: "0",
-      });
-      await registerUsers(server.origin);
-    }, 90_000);
-    afterAll(async () => {
-      await server?.stop();
-      await deployment?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const served = servedOn(startSentinelDeployment, { REDIS_WAIT_REPLICAS: "0" });
 
     it("a logout answered 204 while no replica has it comes undone when the primary dies", async () => {
-      const browser = new HttpClient(server.origin);
-      expect((await browser.login(server.origin, "failover0", PASSWORD)).status).toBe(200);
+      const browser = new HttpClient(served.server.origin);
+      expect((await browser.login(served.server.origin, "failover0", PASSWORD)).status).toBe(200);
       // The replicas have the session; then they stop hearing from the primary.
       await sleep(300);
-      const old = await deployment.primary();
-      const replicas = await deployment.replicaPorts();
-      for (const port of replicas) await deployment.signal(port, "SIGSTOP");
-      await deployment.cutReplicas();
+      const old = await served.deployment.primary();
+      const replicas = await served.deployment.replicaPorts();
+      for (const port of replicas) await served.deployment.signal(port, "SIGSTOP");
+      await served.deployment.cutReplicas();
       const cookies = new Map(browser.cookies);
-      expect((await browser.request(server.origin, "POST", "/auth/logout")).status).toBe(204);
-      await deployment.signal(old, "SIGKILL");
-      for (const port of replicas) await deployment.signal(port, "SIGCONT");
-      await deployment.promotedFrom(old, 30_000);
+      expect((await browser.request(served.server.origin, "POST", "/auth/logout")).status).toBe(204);
+      await served.deployment.signal(old, "SIGKILL");
+      for (const port of replicas) await served.deployment.signal(port, "SIGCONT");
+      await served.deployment.promotedFrom(old, 30_000);
       // This instance remembers the sessions it ended (it applies its own feed entries);
       // a restarted one, like any other instance, knows only what Redis holds.
-      await server.stop();
-      server = await startServerProcess({
-        DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}`,
-        REDIS_URL: deployment.url,
-        REDIS_WAIT_REPLICAS: "0",
-      });
-      const again = new HttpClient(server.origin);
+      await served.restart();
+      const again = new HttpClient(served.server.origin);
       for (const [name, value] of cookies) again.cookies.set(name, value);
       let status = 0;
       for (let attempt = 0; attempt < 50; attempt++) {
-        status = (await again.request(server.origin, "GET", "/auth/me")).status;
+        status = (await again.request(served.server.origin, "GET", "/auth/me")).status;
         if (status !== 503) break;
         await sleep(200);
       }
@@ -289,32 +288,16 @@ describeWith("redis-sentinel", sentinelAvailable)(
 describeWith("redis-server and redis-cli (Cluster)", clusterAvailable)(
   "Redis Cluster: the primary of latchkey's slot killed under traffic",
   () => {
-    let deployment: ClusterDeployment;
-    let server: RunningServer;
-    const dir = mkdtempSync(join(tmpdir(), "latchkey-failover-"));
-    beforeAll(async () => {
-      deployment = await startClusterDeployment();
-      server = await startServerProcess({
-        DATABASE_URL: `sqlite:${join(dir, "latchkey.db")}`,
-        REDIS_URL: deployment.url,
-        REGISTER_ADDRESS_MAX: "1000",
-      });
-      await registerUsers(server.origin);
-    }, 90_000);
-    afterAll(async () => {
-      await server?.stop();
-      await deployment?.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const served = servedOn(startClusterDeployment);
 
     it("503s only until its replica is promoted, then normal service; no session answered is lost, no logout undone", async () => {
       // The default prefix `lk:` is the hash tag `{lk:}` on a Cluster.
-      const old = await deployment.primaryOf("{lk:}changes");
-      await epochAcross(deployment.url, async () => {
+      const old = await served.deployment.primaryOf("{lk:}changes");
+      await epochAcross(served.deployment.url, async () => {
         const run = await failoverUnderTraffic(
-          server,
-          () => deployment.kill(old),
-          () => deployment.promotedFrom(old, "{lk:}changes", 30_000),
+          served.server,
+          () => served.deployment.kill(old),
+          () => served.deployment.promotedFrom(old, "{lk:}changes", 30_000),
         );
         report("Cluster", run);
       });

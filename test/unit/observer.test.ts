@@ -11,20 +11,10 @@ import type { Stores } from "../../packages/latchkey/src/core/ports.js";
 import { createMetrics } from "../../packages/latchkey/src/metrics.js";
 import { createMemoryStores } from "../../packages/latchkey/src/stores/memory/index.js";
 import { openTestAuth } from "../helpers/auth.js";
+import { sample } from "../helpers/prometheus.js";
 
 const CLIENT = { ip: "192.0.2.1", userAgent: "test" };
 const PASSWORD = "correct horse battery staple";
-
-/** The value of one sample line, or 0 when it is absent. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) {
-      return Number(line.slice(line.lastIndexOf(" ") + 1));
-    }
-  }
-  return 0;
-}
 
 describe("observedStores", () => {
   class Counters {
