@@ -22,7 +22,7 @@ import * as lua from "./scripts.js";
 import { compactUserId } from "./session-codec.js";
 import { sessionStore } from "./sessions.js";
 import { clusterPrefix, parseRedisUrl } from "./topology.js";
-import { disabledMarker } from "./util.js";
+import { disabledMarker, disableEndedKey } from "./util.js";
 
 /**
  * Options of `openRedisStores`.
@@ -115,7 +115,8 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
         const marker = disabledMarker(prefix, userId);
         await w.eval(lua.DISABLE_USER, 1, marker, prefix, compactUserId(userId), at, `${prefix}changes`);
       }),
-    clear: (userId: string) => link.commit(async (w) => void (await w.del(disabledMarker(prefix, userId)))),
+    clear: (userId: string) =>
+      link.commit(async (w) => void (await w.del(disabledMarker(prefix, userId), disableEndedKey(prefix, userId)))),
   });
   const { copyRoles } = guard({ copyRoles: rolesCopier(link, prefix, base) });
   return {

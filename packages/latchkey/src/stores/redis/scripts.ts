@@ -31,6 +31,12 @@ export const SESSION_KEY = "s2:";
 export const USER_INDEX_KEY = "u2:";
 /** A disabled user's marker, `ud:<compact user id>` = disabledAt, kept until enabled. */
 export const DISABLED_KEY = "ud:";
+/**
+ * The sessions a disable ended, `ue:<compact user id>` (a set of ids), until the core's
+ * `deleteByUser` that follows the disable takes them, to count them and say why they
+ * ended; cleared with the disabled marker.
+ */
+export const DISABLE_ENDED_KEY = "ue:";
 
 /** KEYS: session. ARGV: lastSeenAt, idleExpiresAt. Updates a live session only. */
 export const TOUCH = `
@@ -130,7 +136,10 @@ end
 export const DELETE_SESSION = `${END_SESSION}
 return endSession(ARGV[1], ARGV[2])`;
 
-/** ARGV: prefix, compact userId, exceptId. Ends every session of a user but one; returns the ids. */
+/**
+ * ARGV: prefix, compact userId, exceptId. Ends every session of a user but one; returns
+ * the ids, with those a disable ended and nobody has taken yet (`${DISABLE_ENDED_KEY}`).
+ */
 export const DELETE_USER_SESSIONS = `${END_SESSION}
 local ended = {}
 for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2])) do
@@ -139,13 +148,18 @@ for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2
     redis.call('HDEL', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2], id)
   end
 end
+local untold = ARGV[1] .. '${DISABLE_ENDED_KEY}' .. ARGV[2]
+for _, id in ipairs(redis.call('SMEMBERS', untold)) do table.insert(ended, id) end
+redis.call('DEL', untold)
 return ended`;
 
 /**
  * ARGV: prefix, compact userId, disabledAt, feed channel. Disabling, in one atomic step:
  * marks the user disabled (`ud:`), ends every session of theirs (with its refresh tokens)
  * and appends a `session_ended` change for each to the feed, so no instance keeps a session
- * of a disabled user whatever fails afterwards. Returns the ids ended.
+ * of a disabled user whatever fails afterwards. The ids ended wait in `ue:` for the
+ * core's `deleteByUser` (it counts them, marks why they ended and drops them from its
+ * instance's caches at once, publishing each again). Returns the ids ended.
  */
 export const DISABLE_USER = `${END_SESSION}
 local prefix, uid, at = ARGV[1], ARGV[2], ARGV[3]
@@ -160,6 +174,7 @@ for _, id in ipairs(redis.call('HKEYS', index)) do
   end
 end
 redis.call('DEL', index)
+for _, id in ipairs(ended) do redis.call('SADD', prefix .. '${DISABLE_ENDED_KEY}' .. uid, id) end
 if #ended > 0 then redis.call('PUBLISH', ARGV[4], 'disable') end
 return ended`;
 

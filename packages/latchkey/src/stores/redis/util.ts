@@ -27,3 +27,8 @@ export function evalBuffer(
 export function disabledMarker(prefix: string, userId: string): string {
   return `${prefix}${lua.DISABLED_KEY}${compactUserId(userId)}`;
 }
+
+/** The set of sessions a disable ended that the core has not yet been told of. */
+export function disableEndedKey(prefix: string, userId: string): string {
+  return `${prefix}${lua.DISABLE_ENDED_KEY}${compactUserId(userId)}`;
+}
