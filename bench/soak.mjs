@@ -16,11 +16,12 @@
  *   SOAK_OLD_SPACE_MB=96                       # each instance's --max-old-space-size
  *   SOAK_THINK_MS=500                          # a user's mean pause between steps (0 to twice it)
  *   SOAK_ACCESS_TTL=120                        # ACCESS_TOKEN_TTL: the change feed keeps one lifetime
+ *   SOAK_EVENT_RETENTION=3m                    # EVENT_RETENTION: the security log keeps three minutes
  *   SOAK_REPORT=soak.json                      # also write the whole report as JSON
  *
  * Exits 1 when a target is missed: 0 lost, 0 revived, 0 5xx outside a fault's window,
- * and from 10 minutes on, last-minute throughput >= 0.9 of the second minute's and heap
- * and Redis memory flat.
+ * and from 10 minutes on, last-minute throughput >= 0.9 of the second minute's and heap,
+ * Redis memory, the SQLite write-ahead log and the security log flat.
  */
 import { writeFileSync } from "node:fs";
 import { judge } from "./soak/judge.mjs";
@@ -38,6 +39,7 @@ const options = {
   oldSpaceMb: Number(env.SOAK_OLD_SPACE_MB ?? 96),
   thinkMs: Number(env.SOAK_THINK_MS ?? 500),
   accessTtl: Number(env.SOAK_ACCESS_TTL ?? 120),
+  eventRetention: env.SOAK_EVENT_RETENTION ?? "3m",
 };
 const combinations = (env.SOAK_COMBINATIONS ?? Object.keys(COMBINATIONS).join(",")).split(",");
 

@@ -12,6 +12,8 @@ export interface SoakOptions {
   thinkMs: number;
   /** ACCESS_TOKEN_TTL in seconds (default 120). */
   accessTtl?: number;
+  /** EVENT_RETENTION of every instance (default `3m`). */
+  eventRetention?: string;
   log?: (line: string) => void;
 }
 

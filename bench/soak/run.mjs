@@ -52,6 +52,9 @@ export async function runSoak(options) {
       // Two minutes, not the default ten: the change feed keeps one token lifetime of
       // entries, the one thing that fills before it is steady, so it is full from minute 2.
       ACCESS_TOKEN_TTL: String(options.accessTtl ?? 120),
+      // Three minutes, not the default year: the security log is then as large as it will
+      // ever be from minute 4, and a 15-minute run shows it flat (docs/deployment.md).
+      EVENT_RETENTION: options.eventRetention ?? "3m",
     };
     let store;
     if (combo.postgres) {
@@ -156,6 +159,12 @@ export async function runSoak(options) {
           probe && {
             rssMb: +(probe.memory.rss / MB).toFixed(1),
             heapUsedMb: +(probe.memory.heapUsed / MB).toFixed(1),
+            // Where the RSS is: V8's heap as reserved, memory V8 tracks outside it, and
+            // (Linux) the anonymous and file-backed parts.
+            heapTotalMb: +(probe.memory.heapTotal / MB).toFixed(1),
+            externalMb: +(probe.memory.external / MB).toFixed(1),
+            anonMb: probe.memory.rssAnon === undefined ? null : +(probe.memory.rssAnon / MB).toFixed(1),
+            fileMb: probe.memory.rssFile === undefined ? null : +(probe.memory.rssFile / MB).toFixed(1),
             loopP50: probe.eventLoopDelay.p50,
             loopP99: probe.eventLoopDelay.p99,
             loopMax: probe.eventLoopDelay.max,
@@ -384,7 +393,11 @@ function windowLine(f) {
     return r ? `${label} ${r.p50}/${r.p99}` : `${label} -`;
   };
   const instances = f.instances
-    .map((i, n) => (i ? `#${n} rss ${i.rssMb} heap ${i.heapUsedMb} loop ${i.loopP99}` : `#${n} down`))
+    .map((i, n) =>
+      i
+        ? `#${n} rss ${i.rssMb} (anon ${i.anonMb}) heap ${i.heapUsedMb}/${i.heapTotalMb} ext ${i.externalMb} loop ${i.loopP99}`
+        : `#${n} down`,
+    )
     .join(" | ");
   const tables = f.tables
     ? Object.entries(f.tables)

@@ -45,13 +45,18 @@ describe("configuration", () => {
     });
   });
 
-  it("EVENT_RETENTION: days the security log keeps an event, handed to createAuth", () => {
+  it("EVENT_RETENTION: days (or hours, or minutes) the security log keeps an event, handed to createAuth", () => {
     const config = loadConfig({ EVENT_RETENTION: "30" });
     expect(config.eventRetention).toBe(30);
     expect(authOptionsFrom(config, createMemoryStores()).eventRetentionDays).toBe(30);
-    expect(fails({ EVENT_RETENTION: "0" }).message).toContain("EVENT_RETENTION");
-    expect(fails({ EVENT_RETENTION: "36501" }).message).toContain("EVENT_RETENTION");
-    expect(fails({ EVENT_RETENTION: "1.5" }).message).toContain("EVENT_RETENTION");
+    expect(loadConfig({ EVENT_RETENTION: "30d" }).eventRetention).toBe(30);
+    expect(loadConfig({ EVENT_RETENTION: "36h" }).eventRetention).toBe(1.5);
+    expect(loadConfig({ EVENT_RETENTION: "15m" }).eventRetention * 1440).toBeCloseTo(15, 9);
+    expect(loadConfig({ EVENT_RETENTION: "1m" }).eventRetention).toBe(1 / 1440);
+    expect(loadConfig({ EVENT_RETENTION: "36500d" }).eventRetention).toBe(36_500);
+    for (const bad of ["0", "0m", "36501", "876001h", "1.5", "1.5d", "15s", "d", "-1", "15 m", "1w"]) {
+      expect(fails({ EVENT_RETENTION: bad }).message).toContain("EVENT_RETENTION");
+    }
   });
 
   it("TRUST_PROXY: true is one hop, never every hop; a hop count; or proxy addresses and ranges", () => {

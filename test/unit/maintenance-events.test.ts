@@ -96,11 +96,26 @@ describe("the security log's retention", () => {
     auth.stop();
   });
 
-  it.each([0, -1, 1.5, 36_501, Number.NaN, Number.POSITIVE_INFINITY])(
+  it("keeps a part of a day: fifteen minutes, for the soak's flat log", async () => {
+    const stores = createMemoryStores();
+    const alice = makeUser("alice");
+    await stores.users.create(alice);
+    await stores.events.append(event("sixteen-minutes", alice.id, NOW - 16 * 60_000));
+    await stores.events.append(event("fourteen-minutes", alice.id, NOW - 14 * 60_000));
+    const auth = await createAuth({ ...options(stores), eventRetentionDays: 15 / 1440 });
+    expect(auth.eventRetentionMs).toBe(15 * 60_000);
+    const maintenance = auth.startMaintenance();
+    await maintenance.runOnce();
+    await maintenance.stop();
+    expect((await stores.events.listByUser(alice.id, 10)).map((e) => e.id)).toEqual(["fourteen-minutes"]);
+    auth.stop();
+  });
+
+  it.each([0, -1, 1 / 2000, 36_501, Number.NaN, Number.POSITIVE_INFINITY, "30" as unknown as number])(
     "refuses eventRetentionDays %s, naming the option",
     async (days) => {
       await expect(createAuth({ ...options(), eventRetentionDays: days })).rejects.toThrow(
-        "latchkey: option eventRetentionDays must be a whole number of days, 1 to 36500",
+        "latchkey: option eventRetentionDays must be a number of days from 1/1440 (a minute) to 36500",
       );
     },
   );

@@ -103,8 +103,9 @@ export interface AuthOptions {
   reauthWindow?: number;
   /**
    * Days the security log (`GET /auth/events`, an admin's view of a user) keeps an event;
-   * the maintenance sweep deletes older ones. A whole number, 1 to 36500; default 365. A
-   * store of your own must implement `EventStore.sweepOlderThan` for it to be set.
+   * the maintenance sweep deletes older ones. From a minute (`1 / 1440`) to 36500;
+   * default 365; a fraction is a part of a day (`0.5`, twelve hours). A store of your own
+   * must implement `EventStore.sweepOlderThan` for it to be set.
    */
   eventRetentionDays?: number;
   /**
@@ -301,7 +302,7 @@ export async function createAuth(options: AuthOptions): Promise<Auth> {
   const { tokens } = options;
   // An ended session's access tokens can live at most this long: remember it that long.
   const tokenLifetimeMs = (tokens.accessTokenTtl + tokens.clockTolerance) * 1000;
-  const eventRetentionMs = checkEventRetention(options.eventRetentionDays, stores.events) * DAY_MS;
+  const eventRetentionMs = Math.round(checkEventRetention(options.eventRetentionDays, stores.events) * DAY_MS);
   const changes = new ChangeFollower({ feed: stores.changes, clock, retainMs: tokenLifetimeMs });
   // What this process publishes, its follower reads at once (not at its next poll): its own
   // listeners (a service's event stream on this instance) hear of it within milliseconds.
@@ -565,6 +566,9 @@ const DAY_MS = 86_400_000;
  * `eventRetentionDays`, checked as the server checks `EVENT_RETENTION`; an explicit one
  * needs a store that can sweep its log.
  */
+/** The shortest retention: a minute, in days. */
+const MIN_EVENT_RETENTION_DAYS = 1 / 1440;
+
 function checkEventRetention(days: number | undefined, events: Stores["events"]): number {
   if (days === undefined) {
     if (typeof events.sweepOlderThan === "function") return DEFAULT_EVENT_RETENTION_DAYS;
@@ -575,8 +579,8 @@ function checkEventRetention(days: number | undefined, events: Stores["events"])
     );
     return Number.POSITIVE_INFINITY;
   }
-  if (!Number.isInteger(days) || days < 1 || days > 36_500) {
-    throw new TypeError("latchkey: option eventRetentionDays must be a whole number of days, 1 to 36500");
+  if (typeof days !== "number" || !(days >= MIN_EVENT_RETENTION_DAYS && days <= 36_500)) {
+    throw new TypeError("latchkey: option eventRetentionDays must be a number of days from 1/1440 (a minute) to 36500");
   }
   if (typeof events.sweepOlderThan !== "function") {
     throw new TypeError(

@@ -54,7 +54,7 @@ export interface Config {
   revocation: "immediate" | "expiry";
   refreshReuseLeeway: number;
   reauthWindow: number;
-  /** Days the security log keeps an event. */
+  /** Days the security log keeps an event (a fraction for hours or minutes). */
   eventRetention: number;
   loginMaxFailures: number;
   loginAddressMaxFailures: number;
@@ -207,7 +207,7 @@ export function loadConfig(env: Env): Config {
     revocation: read.choice("REVOCATION") as Config["revocation"],
     refreshReuseLeeway: read.int("REFRESH_REUSE_LEEWAY"),
     reauthWindow: read.int("REAUTH_WINDOW"),
-    eventRetention: read.int("EVENT_RETENTION"),
+    eventRetention: retentionDays(read.text("EVENT_RETENTION")),
     loginMaxFailures: read.int("LOGIN_MAX_FAILURES"),
     loginAddressMaxFailures: read.int("LOGIN_ADDRESS_MAX_FAILURES"),
     loginWindow: read.int("LOGIN_WINDOW"),
@@ -251,6 +251,23 @@ function readMfaKeys(raw: string | undefined): string | undefined {
     throw new ConfigError("MFA_KEYS", (error as Error).message.replace(/^latchkey: /, ""));
   }
   return raw.trim();
+}
+
+/**
+ * `EVENT_RETENTION` in days: a whole number of days (`90`, `90d`), hours (`36h`) or
+ * minutes (`15m`), from a minute to 36500 days.
+ */
+function retentionDays(raw: string): number {
+  const match = /^(\d+)([dhm]?)$/.exec(raw);
+  const perDay = { "": 1, d: 1, h: 24, m: 1440 }[match?.[2] ?? ""] ?? 1;
+  const days = match ? Number(match[1]) / perDay : Number.NaN;
+  if (!(days >= 1 / 1440 && days <= 36_500)) {
+    throw new ConfigError(
+      "EVENT_RETENTION",
+      "must be a whole number of days (90 or 90d), hours (36h) or minutes (15m), from a minute to 36500 days",
+    );
+  }
+  return days;
 }
 
 /** Reads each variable against its entry in `SETTINGS`: its default, range and choices. */

@@ -78,12 +78,11 @@ export const SETTINGS = {
       "seconds between two sweeps: expired sessions go in adaptive batches aimed at 2 ms each, expired counters and change-feed rows older than one token lifetime (`ACCESS_TOKEN_TTL + CLOCK_TOLERANCE`) in one `DELETE` each, security-log events older than `EVENT_RETENTION` in batches of 500",
   },
   EVENT_RETENTION: {
-    kind: "int",
-    default: 365,
-    min: 1,
-    max: 36_500,
+    kind: "text",
+    default: "365",
+    accepts: "days (`90`, `90d`), or hours (`36h`) or minutes (`15m`); a minute to 36500 days",
     meaning:
-      "days the security log (`GET /auth/events`) keeps an event; the sweep deletes older ones ([operations](docs/operations.md#what-latchkey-keeps-and-for-how-long))",
+      "how long the security log (`GET /auth/events`) keeps an event; the sweep deletes older ones ([operations](docs/operations.md#what-latchkey-keeps-and-for-how-long))",
   },
   SESSION_IDLE_TIMEOUT: {
     kind: "int",
