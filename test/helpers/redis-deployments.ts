@@ -244,7 +244,11 @@ export interface ClusterDeployment {
   ports: number[];
   /** The primary serving `key`'s slot now. */
   primaryOf(key: string): Promise<number>;
+  /** The replicas of the primary serving `key`'s slot now. */
+  replicasOf(key: string): Promise<number[]>;
   kill(port: number): Promise<void>;
+  /** Pauses a node (SIGSTOP) or resumes it (SIGCONT). */
+  signal(port: number, signal: "SIGSTOP" | "SIGCONT"): Promise<void>;
   /** Resolves once another node serves `key`'s slot as a primary and the cluster is ok. */
   promotedFrom(old: number, key: string, withinMs: number): Promise<number>;
   stop(): Promise<void>;
@@ -295,28 +299,38 @@ export async function startClusterDeployment(): Promise<ClusterDeployment> {
     await p.stopAll();
     throw error;
   }
-  const primaryOf = async (key: string, asking = ports) => {
+  /** `key`'s slot's nodes, as a node answers `CLUSTER SLOTS`: the primary's port first, then its replicas'. */
+  const nodesOf = async (key: string, asking = ports) => {
     for (const port of asking) {
       if (p.procs.get(port)?.exitCode !== null || p.procs.get(port)?.signalCode !== null) continue;
       try {
         const slot = Number(await ask(port, "CLUSTER", "KEYSLOT", key));
         const client = quiet(port);
         await client.connect();
-        const slots = (await client.call("CLUSTER", "SLOTS")) as Array<[number, number, [string, number]]>;
+        const slots = (await client.call("CLUSTER", "SLOTS")) as Array<[number, number, ...Array<[string, number]>]>;
         client.disconnect();
         const range = slots.find(([from, to]) => from <= slot && slot <= to);
-        if (range) return Number(range[2][1]);
+        if (range) return (range.slice(2) as Array<[string, number]>).map((node) => Number(node[1]));
       } catch {
         // ask the next
       }
     }
     throw new Error("no node answered");
   };
+  const primaryOf = async (key: string, asking = ports) => (await nodesOf(key, asking))[0] as number;
   return {
     url: `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(",")}`,
     ports,
     primaryOf: (key) => primaryOf(key),
+    // From the primary itself: CLUSTER SLOTS may not list a replica yet.
+    replicasOf: async (key) => {
+      const info = await ask(await primaryOf(key), "INFO", "replication");
+      return [...info.matchAll(/^slave\d+:ip=[^,]+,port=(\d+)/gm)].map((match) => Number(match[1]));
+    },
     kill: (port) => p.kill(port),
+    async signal(port, signal) {
+      p.procs.get(port)?.kill(signal);
+    },
     async promotedFrom(old, key, withinMs) {
       let promoted = old;
       await until("a replica promoted", withinMs, async () => {
