@@ -55,6 +55,9 @@ export async function runSoak(options) {
       // Three minutes, not the default year: the security log is then as large as it will
       // ever be from minute 4, and a 15-minute run shows it flat (docs/deployment.md).
       EVENT_RETENTION: options.eventRetention ?? "3m",
+      // And each ended session's reason 3 minutes, not a day: Redis then holds as many of
+      // them from minute 3 on as it ever will (one key per ended session).
+      SESSION_END_REASON_TTL: "180",
     };
     let store;
     if (combo.postgres) {

@@ -101,6 +101,29 @@ describe.each(["session", "jwt", "hybrid"] as const)("under %s", (strategy) => {
   });
 });
 
+describe("SESSION_END_REASON_TTL", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ AUTH_STRATEGY: "session", SESSION_END_REASON_TTL: "120" });
+  });
+  afterAll(() => h.close());
+
+  it("keeps the reason that long, then forgets it (the credential is refused all the same)", async () => {
+    const d = await twoDevices(h);
+    expect((await d.other.post("/auth/logout-all")).statusCode).toBe(204);
+    h.clock.advance(119_000);
+    try {
+      expect((await d.victim.copy().get("/auth/me")).headers[HEADER]).toBe("signed_out_everywhere");
+      h.clock.advance(2000);
+      const later = await d.victim.get("/auth/me");
+      expect(later.statusCode).toBe(401);
+      expect(later.headers[HEADER]).toBeUndefined();
+    } finally {
+      h.clock.advance(-121_000);
+    }
+  });
+});
+
 describe("the refresh under jwt", () => {
   let h: Harness;
   beforeAll(async () => {

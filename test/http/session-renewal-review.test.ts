@@ -132,6 +132,14 @@ describe("review of issue 28", () => {
     }
   });
 
+  it("createAuth refuses an end-reason lifetime that is not a whole number of seconds", async () => {
+    for (const endReasonTtl of [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(
+        hostCore(createMemoryStores(), { sessions: { ...DEFAULT_SESSION_POLICY, endReasonTtl } }),
+      ).rejects.toThrow(/endReasonTtl must be a whole number of seconds, 1 or more/);
+    }
+  });
+
   it("createAuth refuses a session cap the server's settings would refuse (0, a fraction, no cap at all)", async () => {
     for (const maxPerUser of [0, -1, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
       await expect(

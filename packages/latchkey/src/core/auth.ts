@@ -214,6 +214,7 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   touchInterval: 60,
   rotateInterval: 900,
   rotateGrace: 30,
+  endReasonTtl: 86_400,
 };
 
 /**
@@ -590,7 +591,7 @@ function checkEventRetention(days: number | undefined, events: Stores["events"])
   return days;
 }
 
-/** `sessions.rotateInterval`, `rotateGrace` and `maxPerUser`, checked as the server checks its settings. */
+/** `sessions.rotateInterval`, `rotateGrace`, `endReasonTtl` and `maxPerUser`, checked as the server checks its settings. */
 function checkRenewalPolicy(policy: SessionPolicy): void {
   const interval = policy.rotateInterval ?? DEFAULT_SESSION_POLICY.rotateInterval ?? 900;
   const grace = policy.rotateGrace ?? DEFAULT_SESSION_POLICY.rotateGrace ?? 30;
@@ -604,6 +605,10 @@ function checkRenewalPolicy(policy: SessionPolicy): void {
   }
   if (interval !== 0 && grace >= interval) {
     throw new TypeError("latchkey: option sessions.rotateGrace must be less than sessions.rotateInterval");
+  }
+  const endReasonTtl = policy.endReasonTtl ?? 86_400;
+  if (!Number.isInteger(endReasonTtl) || endReasonTtl < 1) {
+    throw new TypeError("latchkey: option sessions.endReasonTtl must be a whole number of seconds, 1 or more");
   }
   const cap = policy.maxPerUser ?? DEFAULT_SESSION_POLICY.maxPerUser ?? 100;
   if (!Number.isInteger(cap) || cap < 1) {

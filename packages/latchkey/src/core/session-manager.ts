@@ -56,6 +56,12 @@ export interface SessionPolicy {
    * session ends (`session_reuse_detected`). Default 30.
    */
   rotateGrace?: number;
+  /**
+   * How long the reason an ended session ended is kept, seconds, to tell whoever presents
+   * its credential later (`Latchkey-Session-Ended`): one small counter per ended session,
+   * in the counter store, for this long. Default 86400 (a day).
+   */
+  endReasonTtl?: number;
 }
 
 /**
@@ -140,7 +146,6 @@ export type EndContext = Omit<EventContext, "sessionId">;
  * password change), so the few writes this takes are no cost to the request path.
  */
 const ENDED_MARK = "session-ended:";
-const ENDED_MARK_MS = 86_400_000;
 
 /** How long `findLiveRecent` may answer from memory, in ms. */
 const RECENT_MS = 1000;
@@ -174,6 +179,7 @@ export class SessionManager {
   readonly #touchIntervalMs: number;
   readonly #rotateIntervalMs: number;
   readonly #graceMs: number;
+  readonly #endReasonMs: number;
   readonly #recent = new Map<string, { valid: ValidSession; until: number }>();
 
   constructor(deps: SessionManagerDeps) {
@@ -181,6 +187,7 @@ export class SessionManager {
     this.#touchIntervalMs = (deps.policy.touchInterval ?? 60) * 1000;
     this.#rotateIntervalMs = (deps.policy.rotateInterval ?? 900) * 1000;
     this.#graceMs = (deps.policy.rotateGrace ?? 30) * 1000;
+    this.#endReasonMs = (deps.policy.endReasonTtl ?? 86_400) * 1000;
   }
 
   /**
@@ -328,7 +335,9 @@ export class SessionManager {
     const now = this.#deps.clock.now();
     const hits = SESSION_END_REASONS.indexOf(reason) + 1;
     await Promise.all(
-      ids.flatMap((id) => Array.from({ length: hits }, () => counters.hit(`${ENDED_MARK}${id}`, ENDED_MARK_MS, now))),
+      ids.flatMap((id) =>
+        Array.from({ length: hits }, () => counters.hit(`${ENDED_MARK}${id}`, this.#endReasonMs, now)),
+      ),
     );
   }
 

@@ -67,6 +67,7 @@ export function authOptionsFrom(config: Config, stores: Stores, context: AuthOpt
       maxPerUser: config.sessionMaxPerUser,
       rotateInterval: config.sessionRotateInterval,
       rotateGrace: config.sessionRotateGrace,
+      endReasonTtl: config.sessionEndReasonTtl,
     },
     throttle: {
       maxFailures: config.loginMaxFailures,

@@ -47,6 +47,8 @@ export interface Config {
   sessionMaxPerUser: number;
   sessionRotateInterval: number;
   sessionRotateGrace: number;
+  /** Seconds an ended session's reason is kept. */
+  sessionEndReasonTtl: number;
   accessTokenTtl: number;
   jwtAlg: "EdDSA" | "ES256" | "HS256";
   jwtSecret: string | undefined;
@@ -200,6 +202,7 @@ export function loadConfig(env: Env): Config {
     sessionMaxPerUser: read.int("SESSION_MAX_PER_USER"),
     sessionRotateInterval,
     sessionRotateGrace,
+    sessionEndReasonTtl: read.int("SESSION_END_REASON_TTL"),
     accessTokenTtl: read.int("ACCESS_TOKEN_TTL"),
     jwtAlg,
     jwtSecret,

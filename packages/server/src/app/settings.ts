@@ -138,6 +138,14 @@ export const SETTINGS = {
       "seconds the secret before a renewal still works (racing requests, other tabs); presented later, it ends the session as stolen (`session_reuse_detected`)",
     rule: "less than `SESSION_ROTATE_INTERVAL` when that is not 0",
   },
+  SESSION_END_REASON_TTL: {
+    kind: "int",
+    default: 86_400,
+    min: 60,
+    max: 2_592_000,
+    meaning:
+      "seconds an ended session's reason is kept, to tell whoever presents its credential later why it ended (`Latchkey-Session-Ended`); one small counter per ended session",
+  },
   ACCESS_TOKEN_TTL: {
     kind: "int",
     default: 600,
