@@ -108,6 +108,47 @@ describe("WAL checkpoints in a worker thread", () => {
     }
   });
 
+  it("starts the log over under writes that never pause (the soak's server grew it to 160 MB)", async () => {
+    const path = tempFile();
+    const stores = await openSqliteStores({ path });
+    const wal = () => statSync(`${path}-wal`).size;
+    try {
+      const writer = makeUser("steady");
+      await stores.users.create(writer);
+      let n = 0;
+      const sizes: number[] = [];
+      let sampled = Date.now();
+      // Commits back to back with a timer's pause between every five: never the quiet
+      // moment after a whole checkpoint that a PASSIVE checkpoint needs to start the log over.
+      const until = Date.now() + 8000;
+      while (Date.now() < until) {
+        for (let i = 0; i < 5; i++) {
+          await stores.events.append({
+            id: `0194d2c6-0000-7000-a000-${String(n++).padStart(12, "0")}`,
+            userId: writer.id,
+            type: "login",
+            at: Date.now(),
+            sessionId: null,
+            ip: "",
+            userAgent: "x".repeat(300),
+            detail: null,
+          });
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (Date.now() - sampled >= 250) {
+          sizes.push(wal());
+          sampled = Date.now();
+        }
+      }
+      // Without the restart the log only grows (82, 168, 257 ... 767 MB, a second apart).
+      const restarts = sizes.filter((size, i) => i > 0 && size < (sizes[i - 1] as number)).length;
+      expect(restarts, `the log's sizes: ${sizes.join(", ")}`).toBeGreaterThanOrEqual(3);
+      expect(sizes.at(-1)).toBeLessThan(Math.max(...sizes));
+    } finally {
+      await stores.close();
+    }
+  }, 30_000);
+
   it("falls back to SQLite's automatic checkpoints when the worker cannot run", async () => {
     const path = tempFile();
     const database = new SQLite(path);

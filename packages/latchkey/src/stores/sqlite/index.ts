@@ -78,7 +78,8 @@ export async function openSqliteStores(options: SqliteOptions): Promise<Stores> 
     await db.destroy();
     throw error;
   }
-  const checkpointer = options.path === ":memory:" ? null : startCheckpointer(database, options.path);
+  const checkpointer =
+    options.path === ":memory:" ? null : startCheckpointer(database, options.path, 1000, WAL_SIZE_LIMIT);
   const stores = createSqlStores({
     name: "sqlite",
     db,
