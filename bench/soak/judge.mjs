@@ -16,11 +16,11 @@ export function flatness(points) {
   return { flat: second <= first * 1.1 + 1, first: +first.toFixed(2), second: +second.toFixed(2) };
 }
 
-/** EVENT_RETENTION's value in seconds (`3m`, `36h`, `90d`, `90`: days); 0 when unknown. */
+/** EVENT_RETENTION's value in seconds (`3min`, `36h`, `90d`, `90`: days; as the server reads it); 0 when unknown. */
 function retentionSeconds(value) {
-  const match = /^(\d+)([dhm]?)$/.exec(String(value ?? ""));
+  const match = /^(\d+)(d|h|min)?$/.exec(String(value ?? ""));
   if (!match) return 0;
-  return Number(match[1]) * { "": 86_400, d: 86_400, h: 3600, m: 60 }[match[2]];
+  return Number(match[1]) * { d: 86_400, h: 3600, min: 60 }[match[2] ?? "d"];
 }
 
 /** Each check: { name, ok (true, false, or null when not judged), figure }. */

@@ -12,7 +12,7 @@ export interface SoakOptions {
   thinkMs: number;
   /** ACCESS_TOKEN_TTL in seconds (default 120). */
   accessTtl?: number;
-  /** EVENT_RETENTION of every instance (default `3m`). */
+  /** EVENT_RETENTION of every instance (default `3min`). */
   eventRetention?: string;
   log?: (line: string) => void;
 }

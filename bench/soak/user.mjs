@@ -78,9 +78,19 @@ export class User {
     this.unexpected = [];
     /** When each successful browser login started (to find when everyone is back after a fault). */
     this.signedIn = [];
+    /**
+     * Each run of 5xx or unanswered requests: when its first was sent, and when this user
+     * was next answered below 500 (to find when everyone is served again after a fault).
+     */
+    this.outages = [];
   }
 
   // --- HTTP ---
+
+  #outage(t0) {
+    const last = this.outages.at(-1);
+    if (!last || last.servedAt !== undefined) this.outages.push({ failedAt: t0 });
+  }
 
   async call(method, path, { body, jar, bearer, csrf, base } = {}) {
     const headers = { origin: this.ctx.origin, "x-forwarded-for": this.address };
@@ -103,6 +113,7 @@ export class User {
       text = await response.text();
     } catch (error) {
       this.ctx.recorder.record(route, 0, t0, Date.now(), error.cause?.code ?? error.name);
+      this.#outage(t0);
       throw new Broken(`${route}: ${error.message}`, { cause: { waitMs: 1000 } });
     }
     const t1 = Date.now();
@@ -114,6 +125,11 @@ export class User {
     const busy = /busy/i.test(json?.error?.message ?? "") ? " (busy)" : "";
     const cause = response.status >= 500 ? (json?.error?.code ? json.error.code + busy : "from nginx") : undefined;
     this.ctx.recorder.record(route, response.status, t0, t1, cause);
+    if (response.status >= 500) this.#outage(t0);
+    else {
+      const last = this.outages.at(-1);
+      if (last && last.servedAt === undefined) last.servedAt = t1;
+    }
     if (jar) jar.update(response);
     if (response.status >= 500) {
       // As a well-behaved client does: wait what Retry-After asks (at most 5 s), or a second.

@@ -86,6 +86,8 @@ describeWith("Redis", redisAvailable)("Redis: disabling a user ends their sessio
     // The store disabled the user and ended the session; the process died before the core went on.
     expect(await stores.users.setDisabled(user.id, Date.now())).toBe(true);
     expect(ended).toEqual([]);
+    // Ending all but one session is not the disable's follow-up: it takes none of them.
+    expect(await stores.sessions.deleteByUser(user.id, "another-session")).toEqual([]);
     await auth.admin.disable(user.id, OPERATOR);
     expect(ended).toEqual([["account_disabled", 1]]);
     expect(await auth.sessions.endReason(session.id)).toBe("account_disabled");

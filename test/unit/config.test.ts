@@ -52,10 +52,10 @@ describe("configuration", () => {
     expect(authOptionsFrom(config, createMemoryStores()).eventRetentionDays).toBe(30);
     expect(loadConfig({ EVENT_RETENTION: "30d" }).eventRetention).toBe(30);
     expect(loadConfig({ EVENT_RETENTION: "36h" }).eventRetention).toBe(1.5);
-    expect(loadConfig({ EVENT_RETENTION: "15m" }).eventRetention * 1440).toBeCloseTo(15, 9);
-    expect(loadConfig({ EVENT_RETENTION: "1m" }).eventRetention).toBe(1 / 1440);
+    expect(loadConfig({ EVENT_RETENTION: "15min" }).eventRetention * 1440).toBeCloseTo(15, 9);
+    expect(loadConfig({ EVENT_RETENTION: "1min" }).eventRetention).toBe(1 / 1440);
     expect(loadConfig({ EVENT_RETENTION: "36500d" }).eventRetention).toBe(36_500);
-    for (const bad of ["0", "0m", "36501", "876001h", "1.5", "1.5d", "15s", "d", "-1", "15 m", "1w"]) {
+    for (const bad of ["0", "0min", "36501", "876001h", "1.5", "1.5d", "15s", "d", "-1", "15 min", "1w", "6m", "15m"]) {
       expect(fails({ EVENT_RETENTION: bad }).message).toContain("EVENT_RETENTION");
     }
   });

@@ -29,7 +29,7 @@ import { SecondStep } from "./second-step.js";
 import { type RandomBytes, randomToken } from "./secrets.js";
 import { SecurityLog } from "./security-log.js";
 import { NO_SERVICE_STORE, ServiceAccounts } from "./services.js";
-import { SessionManager, type SessionPolicy } from "./session-manager.js";
+import { DEFAULT_END_REASON_TTL, SessionManager, type SessionPolicy } from "./session-manager.js";
 import { checkReauthWindow, RecentSignIn } from "./step-up.js";
 
 /**
@@ -214,7 +214,7 @@ export const DEFAULT_SESSION_POLICY: Readonly<SessionPolicy> = {
   touchInterval: 60,
   rotateInterval: 900,
   rotateGrace: 30,
-  endReasonTtl: 86_400,
+  endReasonTtl: DEFAULT_END_REASON_TTL,
 };
 
 /**
@@ -563,13 +563,14 @@ export const DEFAULT_EVENT_RETENTION_DAYS = 365;
 
 const DAY_MS = 86_400_000;
 
-/**
- * `eventRetentionDays`, checked as the server checks `EVENT_RETENTION`; an explicit one
- * needs a store that can sweep its log.
- */
 /** The shortest retention: a minute, in days. */
 const MIN_EVENT_RETENTION_DAYS = 1 / 1440;
 
+/**
+ * `eventRetentionDays`, in the server's `EVENT_RETENTION` range (a minute to 36500 days;
+ * any fraction of a day, where the server takes whole minutes); an explicit one needs a
+ * store that can sweep its log.
+ */
 function checkEventRetention(days: number | undefined, events: Stores["events"]): number {
   if (days === undefined) {
     if (typeof events.sweepOlderThan === "function") return DEFAULT_EVENT_RETENTION_DAYS;
@@ -606,9 +607,9 @@ function checkRenewalPolicy(policy: SessionPolicy): void {
   if (interval !== 0 && grace >= interval) {
     throw new TypeError("latchkey: option sessions.rotateGrace must be less than sessions.rotateInterval");
   }
-  const endReasonTtl = policy.endReasonTtl ?? 86_400;
-  if (!Number.isInteger(endReasonTtl) || endReasonTtl < 1) {
-    throw new TypeError("latchkey: option sessions.endReasonTtl must be a whole number of seconds, 1 or more");
+  const endReasonTtl = policy.endReasonTtl ?? DEFAULT_SESSION_POLICY.endReasonTtl;
+  if (!Number.isInteger(endReasonTtl) || (endReasonTtl as number) < 60 || (endReasonTtl as number) > 2_592_000) {
+    throw new TypeError("latchkey: option sessions.endReasonTtl must be a whole number of seconds, 60 to 2592000");
   }
   const cap = policy.maxPerUser ?? DEFAULT_SESSION_POLICY.maxPerUser ?? 100;
   if (!Number.isInteger(cap) || cap < 1) {

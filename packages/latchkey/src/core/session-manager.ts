@@ -59,7 +59,7 @@ export interface SessionPolicy {
   /**
    * How long the reason an ended session ended is kept, seconds, to tell whoever presents
    * its credential later (`Latchkey-Session-Ended`): one small counter per ended session,
-   * in the counter store, for this long. Default 86400 (a day).
+   * in the counter store, for this long. 60 to 2592000 (30 days); default 86400 (a day).
    */
   endReasonTtl?: number;
 }
@@ -120,7 +120,7 @@ export interface SessionManagerDeps {
   /** Where `signIn` and the `…Recorded` endings write the user's security events. */
   log?: SecurityLog;
   /**
-   * Where why a session ended is remembered for a day (`ENDED_MARK`), so whoever holds
+   * Where why a session ended is remembered for `endReasonTtl` (a day by default; `ENDED_MARK`), so whoever holds
    * its credential is told why on their next request: the other tab, the other device,
    * both holders of a copied cookie.
    */
@@ -146,6 +146,8 @@ export type EndContext = Omit<EventContext, "sessionId">;
  * password change), so the few writes this takes are no cost to the request path.
  */
 const ENDED_MARK = "session-ended:";
+/** `SessionPolicy.endReasonTtl`'s default, seconds: a day. */
+export const DEFAULT_END_REASON_TTL = 86_400;
 
 /** How long `findLiveRecent` may answer from memory, in ms. */
 const RECENT_MS = 1000;
@@ -187,7 +189,7 @@ export class SessionManager {
     this.#touchIntervalMs = (deps.policy.touchInterval ?? 60) * 1000;
     this.#rotateIntervalMs = (deps.policy.rotateInterval ?? 900) * 1000;
     this.#graceMs = (deps.policy.rotateGrace ?? 30) * 1000;
-    this.#endReasonMs = (deps.policy.endReasonTtl ?? 86_400) * 1000;
+    this.#endReasonMs = (deps.policy.endReasonTtl ?? DEFAULT_END_REASON_TTL) * 1000;
   }
 
   /**
@@ -309,7 +311,7 @@ export class SessionManager {
 
   /**
    * Why the session `id` ended, or `null` when that is not known: no such session, it is
-   * live, or its ending is over a day old. For a credential that names its session
+   * live, or its ending is older than `endReasonTtl`. For a credential that names its session
    * without proving it again (a signed access token's `sid`), whose refusal says why.
    * @example
    * const why = await auth.sessions.endReason(claims.sessionId); // "password_changed"
@@ -320,7 +322,7 @@ export class SessionManager {
     return this.#state(found) === "dead" ? deadReason(found) : null;
   }
 
-  /** Why a session that is gone ended, from its mark (within a day of the ending). */
+  /** Why a session that is gone ended, from its mark (within `endReasonTtl` of the ending). */
   async #markOf(id: string): Promise<SessionEndReason | null> {
     const counters = this.#deps.counters;
     if (!counters) return null;
@@ -604,7 +606,7 @@ export class SessionManager {
 
   /**
    * Ends one session everywhere; returns it, or `null` when it had already ended. `why`
-   * is told to whoever presents its credential later (`endReason`), for a day.
+   * is told to whoever presents its credential later (`endReason`), for `endReasonTtl`.
    */
   async end(sessionId: string, why?: SessionEndReason): Promise<SessionRecord | null> {
     const ended = await this.#deps.store.delete(sessionId);

@@ -258,16 +258,17 @@ function readMfaKeys(raw: string | undefined): string | undefined {
 
 /**
  * `EVENT_RETENTION` in days: a whole number of days (`90`, `90d`), hours (`36h`) or
- * minutes (`15m`), from a minute to 36500 days.
+ * minutes (`15min`), from a minute to 36500 days. Not `m`, which reads as months too:
+ * `6m` meant as half a year would empty the log at the next sweep.
  */
 function retentionDays(raw: string): number {
-  const match = /^(\d+)([dhm]?)$/.exec(raw);
-  const perDay = { "": 1, d: 1, h: 24, m: 1440 }[match?.[2] ?? ""] ?? 1;
+  const match = /^(\d+)(d|h|min)?$/.exec(raw);
+  const perDay = { d: 1, h: 24, min: 1440 }[match?.[2] ?? "d"] ?? 1;
   const days = match ? Number(match[1]) / perDay : Number.NaN;
   if (!(days >= 1 / 1440 && days <= 36_500)) {
     throw new ConfigError(
       "EVENT_RETENTION",
-      "must be a whole number of days (90 or 90d), hours (36h) or minutes (15m), from a minute to 36500 days",
+      "must be a whole number of days (90 or 90d), hours (36h) or minutes (15min), from a minute to 36500 days",
     );
   }
   return days;

@@ -123,6 +123,11 @@ export async function buildServer(options: BuildOptions): Promise<Server> {
   if (!config.mfaKeys && process.env.NODE_ENV === "production") {
     logger.warn("MFA_KEYS is unset: authenticator apps' secrets are sealed under a key kept in the database itself");
   }
+  // Hours or minutes are for a log kept briefly on purpose: said at start, in case not.
+  if (config.eventRetention < 1) {
+    const minutes = Math.round(config.eventRetention * 1440);
+    logger.warn(`EVENT_RETENTION keeps the security log ${minutes} minute(s): older events are deleted at each sweep`);
+  }
   const auth = await createAuth({
     ...authOptionsFrom(config, stores, {
       issuer: publicOrigin,

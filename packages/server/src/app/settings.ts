@@ -80,7 +80,7 @@ export const SETTINGS = {
   EVENT_RETENTION: {
     kind: "text",
     default: "365",
-    accepts: "days (`90`, `90d`), or hours (`36h`) or minutes (`15m`); a minute to 36500 days",
+    accepts: "days (`90`, `90d`), hours (`36h`) or minutes (`15min`); a minute to 36500 days",
     meaning:
       "how long the security log (`GET /auth/events`) keeps an event; the sweep deletes older ones ([operations](docs/operations.md#what-latchkey-keeps-and-for-how-long))",
   },

@@ -143,7 +143,9 @@ export async function openRedisStores(options: RedisOptions): Promise<Stores> {
           await markers.disable(id, disabledAt);
         }
         const changed = await base.users.setDisabled(id, disabledAt);
-        // Enabled, or still enabled (refused): no mark may stay to refuse their logins.
+        // Enabled, or still enabled (refused): no mark may stay to refuse their logins. A
+        // refusal here lost a race with another admin's disable after the script ran: the
+        // sessions it ended stay ended, uncounted and with no reason told.
         if (disabledAt === null || changed === "last_admin") await markers.clear(id);
         return changed;
       },

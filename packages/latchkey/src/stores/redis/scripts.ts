@@ -34,7 +34,7 @@ export const DISABLED_KEY = "ud:";
 /**
  * The sessions a disable ended, `ue:<compact user id>` (a set of ids), until the core's
  * `deleteByUser` that follows the disable takes them, to count them and say why they
- * ended; cleared with the disabled marker.
+ * ended; cleared with the disabled marker, an hour at most.
  */
 export const DISABLE_ENDED_KEY = "ue:";
 
@@ -138,7 +138,9 @@ return endSession(ARGV[1], ARGV[2])`;
 
 /**
  * ARGV: prefix, compact userId, exceptId. Ends every session of a user but one; returns
- * the ids, with those a disable ended and nobody has taken yet (`${DISABLE_ENDED_KEY}`).
+ * the ids. Ending them all (no exceptId) of a disabled user also returns those the
+ * disable ended and nobody has taken yet (`${DISABLE_ENDED_KEY}`): the core's call that
+ * follows a disable, or a retry of it.
  */
 export const DELETE_USER_SESSIONS = `${END_SESSION}
 local ended = {}
@@ -148,9 +150,11 @@ for _, id in ipairs(redis.call('HKEYS', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2
     redis.call('HDEL', ARGV[1] .. '${USER_INDEX_KEY}' .. ARGV[2], id)
   end
 end
-local untold = ARGV[1] .. '${DISABLE_ENDED_KEY}' .. ARGV[2]
-for _, id in ipairs(redis.call('SMEMBERS', untold)) do table.insert(ended, id) end
-redis.call('DEL', untold)
+if ARGV[3] == '' and redis.call('EXISTS', ARGV[1] .. '${DISABLED_KEY}' .. ARGV[2]) == 1 then
+  local untold = ARGV[1] .. '${DISABLE_ENDED_KEY}' .. ARGV[2]
+  for _, id in ipairs(redis.call('SMEMBERS', untold)) do table.insert(ended, id) end
+  redis.call('DEL', untold)
+end
 return ended`;
 
 /**
@@ -165,17 +169,22 @@ export const DISABLE_USER = `${END_SESSION}
 local prefix, uid, at = ARGV[1], ARGV[2], ARGV[3]
 redis.call('SET', prefix .. '${DISABLED_KEY}' .. uid, at)
 local ended = {}
+local untold = prefix .. '${DISABLE_ENDED_KEY}' .. uid
 local index = prefix .. '${USER_INDEX_KEY}' .. uid
 for _, id in ipairs(redis.call('HKEYS', index)) do
   if endSession(prefix, id) then
     table.insert(ended, id)
+    redis.call('SADD', untold, id)
     local seq = redis.call('INCR', prefix .. 'changes:seq')
     redis.call('ZADD', prefix .. 'changes', seq, seq .. '|session_ended|' .. at .. '|' .. id)
   end
 end
 redis.call('DEL', index)
-for _, id in ipairs(ended) do redis.call('SADD', prefix .. '${DISABLE_ENDED_KEY}' .. uid, id) end
-if #ended > 0 then redis.call('PUBLISH', ARGV[4], 'disable') end
+if #ended > 0 then
+  -- Taken a moment later; kept an hour at most, should the process that disabled die first.
+  redis.call('PEXPIRE', untold, 3600000)
+  redis.call('PUBLISH', ARGV[4], 'disable')
+end
 return ended`;
 
 /**

@@ -14,8 +14,10 @@
  * never comes: a test writing 3,500 rows a second grew the log to 840 MB in 10 s, and the
  * soak's server to 160 MB. So each tick checkpoints again while frames remain (a few
  * passes, each shorter than the last), and when the log is still past the size limit
- * with only a short backlog left, runs one RESTART checkpoint: it holds new writes for
- * that backlog's copy (a few milliseconds at most), and the next write starts the log over.
+ * with only a short backlog left, runs one RESTART checkpoint, which does not wait: it
+ * holds new writes for that backlog's copy and the database file's sync (milliseconds),
+ * and the next write starts the log over; with a reader on an old snapshot it gives up
+ * at once (a PASSIVE's worth done), and the next tick tries again.
  *
  * If the worker cannot start or dies, the connection goes back to SQLite's automatic
  * checkpoints: a stall now and then, never a WAL file that grows without end.
@@ -51,7 +53,17 @@ const timer = setInterval(() => {
   try {
     let state = checkpoint("PASSIVE");
     for (let pass = 0; pass < 8 && state.log > state.checkpointed; pass++) state = checkpoint("PASSIVE");
-    if (state.log > limitFrames && state.log - state.checkpointed <= ${RESTART_BACKLOG_FRAMES}) checkpoint("RESTART");
+    if (state.log > limitFrames && state.log - state.checkpointed <= ${RESTART_BACKLOG_FRAMES}) {
+      // Without waiting: a RESTART holds the writer lock while it waits, so a reader on
+      // an old snapshot (a backup, a sqlite3 shell) would hold the server's writes for the
+      // whole busy timeout. Busy, it copies what it can and the next tick tries again.
+      db.pragma("busy_timeout = 0");
+      try {
+        checkpoint("RESTART");
+      } finally {
+        db.pragma("busy_timeout = 1000");
+      }
+    }
   } catch {
     // Busy or briefly unavailable: the next tick tries again.
   }
