@@ -283,7 +283,7 @@ export async function runSoak(given) {
     if (redisRestart) {
       // Redis restarted empty holds no session: every user signs in again at once, and the
       // herd can fill the hashing queue (503 busy). The fault lasts until the last user who
-      // was signed in is back: the latest of each user's first login after it.
+      // was signed in is back: the latest of each user's first login after it, answered.
       const back = users.map((u) => u.signedIn.find((t) => t >= redisRestart.start)).filter((t) => t !== undefined);
       redisRestart.everyoneBack = Math.max(...back);
       redisRestart.end = Math.max(redisRestart.end, redisRestart.everyoneBack);

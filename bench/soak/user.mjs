@@ -76,7 +76,10 @@ export class User {
     /** Wrong answers (a lost or changed to-do seen during the run), with details. */
     this.wrong = [];
     this.unexpected = [];
-    /** When each successful browser login started (to find when everyone is back after a fault). */
+    /**
+     * When each successful browser login was answered (to find when everyone is back after
+     * a fault: the herd's last login may wait in the hashing queue).
+     */
     this.signedIn = [];
     /**
      * Each run of 5xx or unanswered requests: when its first was sent, and when this user
@@ -175,7 +178,7 @@ export class User {
       const body = { username: this.name, password: this.passwords[p] };
       const result = await this.call("POST", "/auth/login", { body, jar });
       if (result.status === 200) {
-        this.signedIn.push(result.t0);
+        this.signedIn.push(result.t1);
         this.password = p;
         this.passwordUncertain = false;
         return { jar, csrf: result.json.csrfToken, sessionId: result.json.session.id, issuedAt };
