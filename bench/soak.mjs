@@ -60,7 +60,8 @@ for (const combination of combinations) {
       `  fault: ${w.kind} at ${(w.start / 1000).toFixed(0)} s, recovered at ${(w.recovered / 1000).toFixed(1)} s` +
         (w.everyoneBack
           ? `, every user ${w.kind.startsWith("Redis") ? "signed in" : "served"} again at ${(w.everyoneBack / 1000).toFixed(1)} s`
-          : ""),
+          : "") +
+        `, window closed at ${(w.end / 1000).toFixed(1)} s`,
     );
   }
   console.log(`  5xx in fault windows: ${JSON.stringify(s.failuresInWindows)}`);

@@ -304,6 +304,15 @@ export async function runSoak(given) {
         kill.end = Math.max(kill.end, kill.everyoneBack);
       }
     }
+    // The herd's echo: clients answered 503 busy retry after Retry-After, with the steps
+    // the fault delayed, so the hashing queue can stay full a few seconds more. A window
+    // lasts while its 5xx go on with less than 5 s between them, at most 30 s past its
+    // recovery (a fault that never ends shows as failures after that).
+    for (const w of windows) {
+      for (const f of [...recorder.failures].sort((a, b) => a.t0 - b.t0)) {
+        if (f.t0 > w.end && f.t0 - w.end <= 5000 && f.t0 <= w.recovered + 30_000) w.end = Math.max(w.end, f.t1);
+      }
+    }
     const failures = recorder.failures.map((f) => ({ ...f, inWindow: windows.some((w) => overlaps(f, w)) }));
     const refusals = recorder.refusals.map((r) => ({
       ...r,
